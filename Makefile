@@ -1,0 +1,98 @@
+# RainForest build.  `make` builds everything into build/; `make demo` and
+# `make test` first install missing Debian packages (mk/deps.sh).
+#
+# Layout: src/common -> libcommon.a (protocol, journal, partition table,
+# cpu lists, histograms), src/librf -> librf.a (the library OS), src/rfd,
+# src/rfm, bench/ -> programs, examples/*.c -> one libos program each.
+# Unit tests (tests/unit/test_*.c) are built a second time with ASan+UBSan.
+
+CC      ?= cc
+B       := build
+PKGS    := hwloc json-c liburing
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation \
+           -fno-strict-aliasing -pthread -Iinclude -Isrc
+CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_JSON  := $(shell pkg-config --libs json-c 2>/dev/null)
+LDLIBS_HWLOC := $(shell pkg-config --libs hwloc 2>/dev/null)
+LDLIBS_URING := $(shell pkg-config --libs liburing 2>/dev/null)
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+COMMON_SRC := $(wildcard src/common/*.c)
+LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
+RFD_SRC    := $(wildcard src/rfd/*.c)
+RFM_SRC    := $(wildcard src/rfm/*.c)
+BENCH_SRC  := $(wildcard bench/*.c)
+EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(wildcard tests/helpers/*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(1)))
+san = $(patsubst %.c,$(B)/san/%.o,$(patsubst %.S,$(B)/san/%.o,$(1)))
+
+.PHONY: all deps demo test unit integration clean
+all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(EXAMPLES) $(TEST_HELPERS)
+
+deps:
+	@bash mk/deps.sh
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+$(B)/obj/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+$(B)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -DRF_SANITIZE -MMD -MP -c $< -o $@
+$(B)/san/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/libcommon.a: $(call obj,$(COMMON_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(B)/librf.a: $(call obj,$(LIBRF_SRC)) $(call obj,$(COMMON_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(B)/san/libcommon.a: $(call san,$(COMMON_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(B)/san/librf.a: $(call san,$(LIBRF_SRC)) $(call san,$(COMMON_SRC))
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/rfd: $(call obj,$(RFD_SRC)) $(B)/libcommon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) -lm
+$(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libcommon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+$(B)/rfbench: $(call obj,$(BENCH_SRC)) $(B)/libcommon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+$(B)/%: $(B)/obj/examples/%.o $(B)/librf.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
+$(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
+
+# Unit tests: each links the sanitized libraries plus, for rfd parts, the
+# sanitized rfd objects other than main.
+RFD_LIB_SRC := $(filter-out src/rfd/main.c,$(RFD_SRC))
+$(B)/tests/test_%: $(B)/san/tests/unit/test_%.o $(call san,$(RFD_LIB_SRC)) $(B)/san/librf.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_URING) -lm
+
+unit: $(UNIT_TESTS)
+	@bash tests/run-unit.sh $(UNIT_TESTS)
+
+integration: all
+	@bash tests/run-integration.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_TESTS)
+	@bash tests/run-unit.sh $(UNIT_TESTS)
+	@bash tests/run-integration.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash examples/demo.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

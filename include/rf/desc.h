@@ -1,0 +1,144 @@
+/*
+ * desc.h - the resource description shared by rfd and a libos subOS.
+ *
+ * This is the narrow ABI between the supervisor and librf (the paper's
+ * "resource descriptions, read-only in each subOS").  Two shared mappings:
+ *
+ *   struct rf_desc    written only by rfd, mapped read-only by the subOS.
+ *                     rfd changes it under a seqlock (seq odd while writing)
+ *                     and bumps `gen` after every published change.
+ *   struct rf_status  written by the subOS (librf), read by rfd.  rfd treats
+ *                     every value in it as untrusted input.  The only words
+ *                     rfd writes there are the per-core doorbells, which
+ *                     either side may ring.
+ *
+ * Handshakes (core add/remove, memory add/remove, shutdown) all follow one
+ * pattern: rfd publishes a new desc (gen N), rings the doorbells of the
+ * subOS's cores, then waits for status.applied_gen >= N (futex on
+ * status.ack).  A librf core checks desc.gen on every scheduler loop, so a
+ * busy subOS notices within one loop; an idle one is woken by the doorbell.
+ *
+ * Everything is fixed-size and made of naturally aligned integers so the
+ * layout is the same for every compiler; bump RF_DESC_ABI on any change.
+ */
+#ifndef RF_DESC_H
+#define RF_DESC_H
+
+#include <stdint.h>
+
+#define RF_DESC_MAGIC    0x31444652u /* "RFD1" little endian */
+#define RF_STATUS_MAGIC  0x31535452u /* "RTS1" */
+#define RF_DESC_ABI      1
+#define RF_MAX_CPUS      1024        /* machine CPUs rfd can describe */
+#define RF_MAX_REGIONS   256         /* memory regions one subOS can hold */
+#define RF_NAME_MAX      48          /* subOS name, including the NUL */
+
+/* What rfd wants for one CPU (desc.cpu[cpu]). */
+enum rf_cpu_want {
+	RF_CPU_NONE    = 0, /* not this subOS's */
+	RF_CPU_ACTIVE  = 1, /* run the subOS's work here */
+	RF_CPU_LEAVING = 2, /* move the work off, park, acknowledge */
+};
+
+/* What librf reports for one CPU (status.core[cpu].state). */
+enum rf_core_state {
+	RF_CORE_OFF     = 0, /* no thread here */
+	RF_CORE_RUNNING = 1, /* a pinned librf thread runs here */
+	RF_CORE_PARKED  = 2, /* left: work moved away, thread gone */
+};
+
+/* desc.region[i].state: what rfd wants for region i. */
+enum rf_region_want {
+	RF_REGION_NONE    = 0,
+	RF_REGION_OFFERED = 1, /* memfd sent on the control socket; map it */
+	RF_REGION_RECLAIM = 2, /* give it back if it is free */
+};
+
+/* status.region[i]: what librf did with region i. */
+enum rf_region_state {
+	RF_REGION_UNUSED   = 0,
+	RF_REGION_MAPPED   = 1,
+	RF_REGION_RETURNED = 2, /* unmapped and fd closed: rfd may take it */
+	RF_REGION_BUSY     = 3, /* reclaim refused: memory in use */
+};
+
+/* status.state: the subOS's life as librf sees it. */
+enum rf_subos_state {
+	RF_SUBOS_STARTING = 0,
+	RF_SUBOS_RUNNING  = 1, /* the application's main code runs */
+	RF_SUBOS_EXITING  = 2,
+	RF_SUBOS_FAILED   = 3, /* attach failed; see the program's stderr */
+};
+
+struct rf_desc_region {
+	uint64_t size;  /* bytes; a multiple of 2 MiB */
+	uint32_t id;    /* rfd's chunk id, stable for the region's life */
+	uint32_t state; /* enum rf_region_want */
+};
+
+struct rf_desc {
+	uint32_t magic;
+	uint32_t abi;
+	uint32_t seq;          /* seqlock: odd while rfd writes */
+	uint32_t gen;          /* bumped after each published change */
+	char     name[RF_NAME_MAX];
+	uint64_t tsc_hz;       /* TSC frequency measured by rfd, 0 if unknown */
+	uint64_t mem_bytes;    /* memory the subOS should hold */
+	uint64_t deadline_ns;  /* how long rfd waits for an acknowledgement */
+	uint32_t shutdown;     /* 1: exit cleanly */
+	uint32_t ncpus;        /* number of RF_CPU_ACTIVE entries */
+	uint8_t  cpu[RF_MAX_CPUS];              /* enum rf_cpu_want */
+	struct rf_desc_region region[RF_MAX_REGIONS];
+};
+
+struct rf_status_core {
+	uint32_t state;    /* enum rf_core_state */
+	uint32_t doorbell; /* futex word: bumped to wake a sleeping core */
+	uint32_t sleeping; /* 1 while the core sleeps on its doorbell */
+	uint32_t pad0;
+	uint64_t loops;    /* scheduler loop iterations */
+	uint64_t events;   /* fibers run + events handled */
+	uint64_t busy_ns;
+	uint64_t idle_ns;
+	uint64_t pad1[2];
+} __attribute__((aligned(64)));
+
+struct rf_status {
+	uint32_t magic;
+	uint32_t state;        /* enum rf_subos_state */
+	uint32_t ack;          /* futex word: bumped after every acknowledgement */
+	uint32_t applied_gen;  /* highest desc.gen fully applied */
+	uint32_t pid;          /* the subOS process, as the subOS sees it */
+	uint32_t pad[11];
+	uint32_t region[RF_MAX_REGIONS];         /* enum rf_region_state */
+	struct rf_status_core core[RF_MAX_CPUS];
+};
+
+/* Mapping sizes: page-rounded, so both sides agree without sizeof games. */
+#define RF_DESC_SIZE   (16u * 1024)
+#define RF_STATUS_SIZE (80u * 1024)
+
+_Static_assert(sizeof(struct rf_desc) <= RF_DESC_SIZE, "rf_desc too big");
+_Static_assert(sizeof(struct rf_status) <= RF_STATUS_SIZE, "rf_status too big");
+
+/*
+ * Environment a libos subOS is started with.  Each holds a file descriptor
+ * number inherited across exec, except RF_ENV_REGIONS ("id:fd,id:fd,...").
+ * Memory added later arrives on RF_ENV_CTL as SCM_RIGHTS with a
+ * struct rf_ctl_msg.
+ */
+#define RF_ENV_DESC    "RF_DESC_FD"
+#define RF_ENV_STATUS  "RF_STATUS_FD"
+#define RF_ENV_CTL     "RF_CTL_FD"
+#define RF_ENV_REGIONS "RF_REGIONS"
+
+struct rf_ctl_msg {
+	uint32_t magic;   /* RF_DESC_MAGIC */
+	uint32_t type;    /* RF_CTL_REGION */
+	uint32_t region;  /* slot in desc.region[] */
+	uint32_t id;
+	uint64_t size;
+};
+#define RF_CTL_REGION 1
+
+#endif

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages RainForest builds and tests with, only those
+# missing, so that `make demo` and `make test` work on a fresh Debian 12.
+set -euo pipefail
+pkgs=(build-essential pkg-config libhwloc-dev liburing-dev libjson-c-dev
+      libcmocka-dev libseccomp-dev gnuplot-nox)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

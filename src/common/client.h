@@ -1,0 +1,43 @@
+/*
+ * client.h - the client side of rfd's control protocol (docs/protocol.md).
+ *
+ * Used by rfm, rfbench and tests: connect to a socket, send one request
+ * object, read one answer object.  Blocking, one request in flight.
+ */
+#ifndef RF_COMMON_CLIENT_H
+#define RF_COMMON_CLIENT_H
+
+#include <json-c/json.h>
+
+#define RF_DEFAULT_SOCKET "/run/rfd.sock"
+#define RF_PROTO_VERSION  1
+#define RF_PROTO_MAX_LINE 65536
+
+struct rf_client {
+	int fd;
+	long next_id;
+	char *buf;      /* bytes received past the last answer */
+	size_t len, cap;
+};
+
+/* The socket to use: `explicit_path` if set, else $RF_SOCKET, else the default. */
+const char *rf_client_socket_path(const char *explicit_path);
+
+/* Returns 0, or -errno (connect failure) with c->fd = -1. */
+int rf_client_connect(struct rf_client *c, const char *path);
+void rf_client_close(struct rf_client *c);
+
+/*
+ * Send `req` (this function adds "version" and "id"; it does not take
+ * ownership of req) and wait for the answer.  Returns the parsed answer
+ * object (caller puts it), or NULL with errno set on an I/O or parse error.
+ */
+struct json_object *rf_client_call(struct rf_client *c, struct json_object *req);
+
+/* Convenience accessors for an answer. */
+int rf_answer_ok(struct json_object *ans);
+const char *rf_answer_error(struct json_object *ans);   /* "" if none */
+const char *rf_answer_message(struct json_object *ans); /* "" if none */
+struct json_object *rf_answer_result(struct json_object *ans);
+
+#endif

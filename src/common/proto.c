@@ -1,0 +1,308 @@
+/*
+ * proto.c - request validation for rfd's control protocol.
+ *
+ * Strict on purpose: unknown verbs, wrong types, bad names and sizes are
+ * refused with a code and a message that names the field, so a mistake in
+ * a client never reaches the partition table.
+ */
+#include "common/proto.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rf/desc.h"
+
+static const char *const verb_names[] = {
+	[RF_VERB_CREATE] = "create", [RF_VERB_DESTROY] = "destroy",
+	[RF_VERB_RESIZE] = "resize", [RF_VERB_LIST] = "list",
+	[RF_VERB_SHOW] = "show",     [RF_VERB_INFO] = "info",
+	[RF_VERB_LOG] = "log",
+};
+
+const char *rf_verb_name(enum rf_verb v)
+{
+	return verb_names[v];
+}
+
+const char *rf_kind_name(enum rf_kind k)
+{
+	return k == RF_KIND_LIBOS ? "libos" : "linux";
+}
+
+bool rf_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= RF_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+static int fail(struct rf_proto_err *err, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct rf_proto_err *err, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int get_string(struct json_object *o, const char *key, const char **out,
+		      bool required, struct rf_proto_err *err)
+{
+	struct json_object *v;
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return required ? fail(err, "bad_request", "missing field \"%s\"", key) : 0;
+	if (!json_object_is_type(v, json_type_string))
+		return fail(err, "bad_request", "field \"%s\" must be a string", key);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+static int parse_name(struct json_object *o, struct rf_request *req, struct rf_proto_err *err,
+		      bool required)
+{
+	if (get_string(o, "name", &req->name, required, err))
+		return -1;
+	if (req->name && !rf_name_valid(req->name))
+		return fail(err, "bad_request",
+			    "bad name \"%.64s\": use 1-%d characters of A-Z a-z 0-9 _ . - "
+			    "not starting with . or -", req->name, RF_NAME_MAX - 1);
+	return 0;
+}
+
+static int parse_cores(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+{
+	struct json_object *v;
+	struct rf_cores_arg *c = &req->cores;
+	c->form = RF_CORES_NONE;
+	if (!json_object_object_get_ex(o, "cores", &v))
+		return 0;
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t n = json_object_get_int64(v);
+		if (n < 1 || n > RF_MAX_CPUS)
+			return fail(err, "bad_request", "cores: %lld is not a core count (1-%d)",
+				    (long long)n, RF_MAX_CPUS);
+		c->form = RF_CORES_COUNT;
+		c->n = (int)n;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return fail(err, "bad_request", "cores: must be a count or a CPU list string");
+	const char *s = json_object_get_string(v);
+	if ((s[0] == '+' || s[0] == '-') && req->verb == RF_VERB_RESIZE) {
+		char *end;
+		long n = strtol(s + 1, &end, 10);
+		if (!isdigit((unsigned char)s[1]) || *end || n < 1 || n > RF_MAX_CPUS)
+			return fail(err, "bad_request", "cores: \"%.32s\" is not +N or -N", s);
+		c->form = RF_CORES_DELTA;
+		c->n = s[0] == '+' ? (int)n : -(int)n;
+		return 0;
+	}
+	if (rf_cpuset_parse(&c->set, s) || rf_cpuset_empty(&c->set))
+		return fail(err, "bad_request", "cores: \"%.64s\" is not a CPU list like 1-3,5", s);
+	c->form = RF_CORES_LIST;
+	return 0;
+}
+
+static int parse_mem(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, "mem", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
+		return fail(err, "bad_request", "mem: must be a positive number of bytes");
+	req->has_mem = true;
+	req->mem = (uint64_t)json_object_get_int64(v);
+	return 0;
+}
+
+static int parse_strv(struct json_object *o, const char *key, const char **out, int *n,
+		      bool required, struct rf_proto_err *err)
+{
+	struct json_object *v;
+	*n = 0;
+	if (!json_object_object_get_ex(o, key, &v))
+		return required ? fail(err, "bad_request", "missing field \"%s\"", key) : 0;
+	if (!json_object_is_type(v, json_type_array))
+		return fail(err, "bad_request", "%s: must be an array of strings", key);
+	size_t len = json_object_array_length(v);
+	if ((required && len == 0) || len > RF_ARGV_MAX)
+		return fail(err, "bad_request", "%s: needs 1 to %d strings", key, RF_ARGV_MAX);
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(e, json_type_string))
+			return fail(err, "bad_request", "%s[%zu]: must be a string", key, i);
+		out[i] = json_object_get_string(e);
+		if (!out[i][0] && required && i == 0)
+			return fail(err, "bad_request", "%s[0]: empty program name", key);
+	}
+	out[len] = NULL;
+	*n = (int)len;
+	return 0;
+}
+
+static int parse_verb(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+{
+	const char *verb;
+	if (get_string(o, "verb", &verb, true, err))
+		return -1;
+	for (size_t i = 0; i < sizeof(verb_names) / sizeof(verb_names[0]); i++) {
+		if (strcmp(verb, verb_names[i]) == 0) {
+			req->verb = (enum rf_verb)i;
+			return 0;
+		}
+	}
+	return fail(err, "bad_request", "unknown verb \"%.32s\"", verb);
+}
+
+static int parse_create(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+{
+	const char *kind;
+	if (get_string(o, "kind", &kind, true, err))
+		return -1;
+	if (strcmp(kind, "libos") == 0)
+		req->kind = RF_KIND_LIBOS;
+	else if (strcmp(kind, "linux") == 0)
+		req->kind = RF_KIND_LINUX;
+	else
+		return fail(err, "bad_request", "kind: \"%.32s\" is not libos or linux", kind);
+	if (req->cores.form == RF_CORES_NONE)
+		return fail(err, "bad_request", "missing field \"cores\"");
+	if (!req->has_mem)
+		return fail(err, "bad_request", "missing field \"mem\"");
+	if (parse_strv(o, "argv", req->argv, &req->argc, true, err))
+		return -1;
+	if (parse_strv(o, "env", req->env, &req->envc, false, err))
+		return -1;
+	for (int i = 0; i < req->envc; i++)
+		if (!strchr(req->env[i], '=') || req->env[i][0] == '=')
+			return fail(err, "bad_request", "env[%d]: \"%.32s\" is not KEY=VALUE", i,
+				    req->env[i]);
+	return 0;
+}
+
+static int parse_fields(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, "version", &v) || !json_object_is_type(v, json_type_int))
+		return fail(err, "bad_version", "missing \"version\"; this rfd speaks version %d",
+			    RF_PROTO_VERSION_CUR);
+	if (json_object_get_int64(v) != RF_PROTO_VERSION_CUR)
+		return fail(err, "bad_version", "protocol version %lld is not supported; this rfd "
+			    "speaks version %d", (long long)json_object_get_int64(v),
+			    RF_PROTO_VERSION_CUR);
+	if (parse_verb(o, req, err) || parse_cores(o, req, err) || parse_mem(o, req, err))
+		return -1;
+	bool named = req->verb == RF_VERB_CREATE || req->verb == RF_VERB_DESTROY ||
+		     req->verb == RF_VERB_RESIZE || req->verb == RF_VERB_SHOW;
+	if (parse_name(o, req, err, named))
+		return -1;
+	switch (req->verb) {
+	case RF_VERB_CREATE:
+		return parse_create(o, req, err);
+	case RF_VERB_RESIZE:
+		if (req->cores.form == RF_CORES_NONE && !req->has_mem)
+			return fail(err, "bad_request", "resize needs \"cores\" or \"mem\"");
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int rf_proto_parse(const char *line, size_t len, struct rf_request *req,
+		   struct rf_proto_err *err)
+{
+	memset(req, 0, sizeof(*req));
+	err->code = NULL;
+	err->message[0] = '\0';
+	if (len > RF_PROTO_LINE_MAX)
+		return fail(err, "request_too_large", "request of %zu bytes exceeds %d", len,
+			    RF_PROTO_LINE_MAX);
+	if (memchr(line, '\0', len))
+		return fail(err, "bad_request", "request contains a NUL byte");
+	struct json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return fail(err, "internal", "out of memory");
+	req->root = json_tokener_parse_ex(tok, line, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t used = (size_t)json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!req->root || jerr != json_tokener_success) {
+		rf_request_free(req);
+		return fail(err, "bad_request", "not valid JSON: %s",
+			    jerr == json_tokener_continue ? "unexpected end"
+							  : json_tokener_error_desc(jerr));
+	}
+	for (; used < len; used++)
+		if (!isspace((unsigned char)line[used])) {
+			rf_request_free(req);
+			return fail(err, "bad_request", "trailing bytes after the JSON object");
+		}
+	if (!json_object_is_type(req->root, json_type_object)) {
+		rf_request_free(req);
+		return fail(err, "bad_request", "a request must be a JSON object");
+	}
+	struct json_object *v;
+	if (json_object_object_get_ex(req->root, "id", &v) && json_object_is_type(v, json_type_int)) {
+		req->has_id = true;
+		req->id = json_object_get_int64(v);
+	}
+	if (parse_fields(req->root, req, err)) {
+		bool has_id = req->has_id;
+		int64_t id = req->id;
+		rf_request_free(req);
+		req->has_id = has_id;
+		req->id = id;
+		return -1;
+	}
+	return 0;
+}
+
+void rf_request_free(struct rf_request *req)
+{
+	if (req->root)
+		json_object_put(req->root);
+	memset(req, 0, sizeof(*req));
+}
+
+static struct json_object *answer_base(bool has_id, int64_t id, bool ok)
+{
+	struct json_object *a = json_object_new_object();
+	json_object_object_add(a, "version", json_object_new_int(RF_PROTO_VERSION_CUR));
+	if (has_id)
+		json_object_object_add(a, "id", json_object_new_int64(id));
+	json_object_object_add(a, "ok", json_object_new_boolean(ok));
+	return a;
+}
+
+struct json_object *rf_answer_new_ok(const struct rf_request *req, struct json_object *result)
+{
+	struct json_object *a = answer_base(req->has_id, req->id, true);
+	json_object_object_add(a, "result", result ? result : json_object_new_object());
+	return a;
+}
+
+struct json_object *rf_answer_new_err(bool has_id, int64_t id, const char *code,
+				      const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct json_object *a = answer_base(has_id, id, false);
+	json_object_object_add(a, "error", json_object_new_string(code));
+	json_object_object_add(a, "message", json_object_new_string(msg));
+	return a;
+}

@@ -1,0 +1,79 @@
+/*
+ * proto.h - rfd's side of the control protocol: request validation.
+ *
+ * Turns one request line into a typed struct rf_request or a stable error
+ * code + message (docs/protocol.md).  Kept apart from rfd's handlers so the
+ * parser can be unit-tested and fuzzed on its own: everything a client
+ * sends is checked here, before any handler sees it.
+ */
+#ifndef RF_COMMON_PROTO_H
+#define RF_COMMON_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "common/cpuset.h"
+
+#define RF_PROTO_VERSION_CUR 1
+#define RF_PROTO_LINE_MAX    65536
+#define RF_ARGV_MAX          256
+
+enum rf_verb {
+	RF_VERB_CREATE, RF_VERB_DESTROY, RF_VERB_RESIZE, RF_VERB_LIST,
+	RF_VERB_SHOW, RF_VERB_INFO, RF_VERB_LOG,
+};
+
+enum rf_kind { RF_KIND_LIBOS, RF_KIND_LINUX };
+
+enum rf_cores_form {
+	RF_CORES_NONE,  /* not given */
+	RF_CORES_COUNT, /* 3: exactly that many, rfd picks */
+	RF_CORES_DELTA, /* "+1" / "-2" */
+	RF_CORES_LIST,  /* "1-3,5": exactly those */
+};
+
+struct rf_cores_arg {
+	enum rf_cores_form form;
+	int n;                  /* count or delta */
+	struct rf_cpuset set;   /* list */
+};
+
+struct rf_request {
+	struct json_object *root; /* owns every string below */
+	int64_t id;
+	bool has_id;
+	enum rf_verb verb;
+	const char *name;         /* NULL if absent */
+	enum rf_kind kind;
+	struct rf_cores_arg cores;
+	bool has_mem;
+	uint64_t mem;
+	const char *argv[RF_ARGV_MAX + 1];
+	int argc;
+	const char *env[RF_ARGV_MAX + 1];
+	int envc;
+};
+
+struct rf_proto_err {
+	const char *code;      /* stable: "bad_request", "bad_version", ... */
+	char message[256];
+};
+
+/* Parse one line (without its newline).  On success fills req (call
+ * rf_request_free later) and returns 0; on error fills err, returns -1 and
+ * req->id/has_id still carry the id if one could be read. */
+int rf_proto_parse(const char *line, size_t len, struct rf_request *req,
+		   struct rf_proto_err *err);
+void rf_request_free(struct rf_request *req);
+
+bool rf_name_valid(const char *name);
+const char *rf_kind_name(enum rf_kind k);
+const char *rf_verb_name(enum rf_verb v);
+
+/* Answers: both return a new object the caller serialises and puts. */
+struct json_object *rf_answer_new_ok(const struct rf_request *req, struct json_object *result);
+struct json_object *rf_answer_new_err(bool has_id, int64_t id, const char *code,
+				      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * ptable.c - core ownership and memory accounting (see ptable.h).
+ */
+#include "common/ptable.h"
+
+#include <string.h>
+
+void rf_ptable_init(struct rf_ptable *pt, const struct rf_cpuset *online,
+		    const struct rf_cpuset *managed, const int *order, int norder,
+		    uint64_t mem_managed)
+{
+	memset(pt, 0, sizeof(*pt));
+	pt->online = *online;
+	pt->managed = *managed;
+	rf_cpuset_and_into(&pt->managed, online);
+	for (int c = 0; c < RF_MAX_CPUS; c++) {
+		pt->owner[c] = rf_cpuset_has(&pt->managed, c) ? RF_OWNER_HOST : RF_OWNER_NONE;
+		if (rf_cpuset_has(online, c))
+			pt->ncpus = c + 1;
+	}
+	if (order) {
+		for (int i = 0; i < norder; i++)
+			if (rf_cpuset_has(&pt->managed, order[i]))
+				pt->order[pt->norder++] = order[i];
+	} else {
+		for_each_cpu(c, &pt->managed)
+			pt->order[pt->norder++] = c;
+	}
+	pt->mem_managed = mem_managed;
+}
+
+void rf_ptable_owned(const struct rf_ptable *pt, int owner, struct rf_cpuset *out)
+{
+	rf_cpuset_zero(out);
+	for_each_cpu(c, &pt->managed)
+		if (pt->owner[c] == owner)
+			rf_cpuset_set(out, c);
+}
+
+void rf_ptable_free_cpus(const struct rf_ptable *pt, struct rf_cpuset *out)
+{
+	rf_ptable_owned(pt, RF_OWNER_HOST, out);
+}
+
+int rf_ptable_check_set(const struct rf_ptable *pt, int owner, const struct rf_cpuset *want,
+			int *bad_cpu, int *holder)
+{
+	if (rf_cpuset_empty(want))
+		return RF_PT_EMPTY;
+	for_each_cpu(c, want) {
+		*bad_cpu = c;
+		if (!rf_cpuset_has(&pt->managed, c))
+			return RF_PT_UNKNOWN_CORE;
+		if (pt->owner[c] != RF_OWNER_HOST && pt->owner[c] != owner) {
+			*holder = pt->owner[c];
+			return RF_PT_CORE_BUSY;
+		}
+	}
+	return RF_PT_OK;
+}
+
+/* Distance in pick order to the nearest CPU of `near` (0 if near is empty). */
+static int order_distance(const struct rf_ptable *pt, int idx, const struct rf_cpuset *near)
+{
+	int best = RF_MAX_CPUS;
+	for (int i = 0; i < pt->norder; i++) {
+		if (!rf_cpuset_has(near, pt->order[i]))
+			continue;
+		int d = i > idx ? i - idx : idx - i;
+		if (d < best)
+			best = d;
+	}
+	return best == RF_MAX_CPUS ? 0 : best;
+}
+
+int rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuset *out)
+{
+	struct rf_cpuset have;
+	rf_ptable_owned(pt, owner, &have);
+	rf_cpuset_zero(out);
+	if (n < 1)
+		return RF_PT_EMPTY;
+	/* Keep the cores it has, dropping the last ones in pick order. */
+	int kept = 0;
+	for (int i = 0; i < pt->norder && kept < n; i++)
+		if (rf_cpuset_has(&have, pt->order[i])) {
+			rf_cpuset_set(out, pt->order[i]);
+			kept++;
+		}
+	while (kept < n) {
+		int best = -1, best_d = RF_MAX_CPUS + 1;
+		for (int i = 0; i < pt->norder; i++) {
+			int c = pt->order[i];
+			if (pt->owner[c] != RF_OWNER_HOST || rf_cpuset_has(out, c))
+				continue;
+			int d = order_distance(pt, i, out);
+			if (d < best_d) {
+				best = c;
+				best_d = d;
+			}
+		}
+		if (best < 0)
+			return RF_PT_NOT_ENOUGH;
+		rf_cpuset_set(out, best);
+		kept++;
+	}
+	return RF_PT_OK;
+}
+
+void rf_ptable_assign(struct rf_ptable *pt, int owner, const struct rf_cpuset *want)
+{
+	for_each_cpu(c, &pt->managed) {
+		if (pt->owner[c] == owner && !rf_cpuset_has(want, c))
+			pt->owner[c] = RF_OWNER_HOST;
+		else if (rf_cpuset_has(want, c))
+			pt->owner[c] = owner;
+	}
+}
+
+void rf_ptable_release(struct rf_ptable *pt, int owner)
+{
+	struct rf_cpuset none;
+	rf_cpuset_zero(&none);
+	rf_ptable_assign(pt, owner, &none);
+}
+
+int rf_ptable_mem_reserve(struct rf_ptable *pt, uint64_t bytes)
+{
+	if (bytes > pt->mem_managed - pt->mem_used)
+		return RF_PT_NO_MEM;
+	pt->mem_used += bytes;
+	return RF_PT_OK;
+}
+
+void rf_ptable_mem_release(struct rf_ptable *pt, uint64_t bytes)
+{
+	pt->mem_used = bytes > pt->mem_used ? 0 : pt->mem_used - bytes;
+}

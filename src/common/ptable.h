@@ -1,0 +1,62 @@
+/*
+ * ptable.h - the partition table: who owns each core and how much memory.
+ *
+ * The IFTS invariant lives here: every managed core has exactly one owner,
+ * the host (RF_OWNER_HOST) or one subOS, and the memory handed to subOSes
+ * never exceeds what rfd manages.  Operations check first and change after,
+ * so a refused request leaves the table exactly as it was.  Owners are small
+ * integers chosen by rfd; the table knows nothing else about subOSes.
+ */
+#ifndef RF_COMMON_PTABLE_H
+#define RF_COMMON_PTABLE_H
+
+#include <stdint.h>
+#include "common/cpuset.h"
+
+#define RF_OWNER_HOST 0
+#define RF_OWNER_NONE (-1) /* a CPU rfd does not manage (host-kept) */
+#define RF_MAX_OWNERS 4096
+
+struct rf_ptable {
+	int ncpus;                   /* CPUs the machine has */
+	struct rf_cpuset online;     /* CPUs that exist */
+	struct rf_cpuset managed;    /* CPUs rfd may hand out */
+	int owner[RF_MAX_CPUS];      /* RF_OWNER_HOST, a subOS id, or RF_OWNER_NONE */
+	int order[RF_MAX_CPUS];      /* managed CPUs, nearest neighbours adjacent */
+	int norder;
+	uint64_t mem_managed;
+	uint64_t mem_used;
+};
+
+enum rf_ptable_err {
+	RF_PT_OK = 0,
+	RF_PT_UNKNOWN_CORE = -1,  /* not a CPU of this machine, or not managed */
+	RF_PT_CORE_BUSY = -2,     /* owned by someone else */
+	RF_PT_NOT_ENOUGH = -3,    /* fewer free cores than asked */
+	RF_PT_NO_MEM = -4,
+	RF_PT_EMPTY = -5,         /* would leave a subOS without cores */
+};
+
+/* `order` lists the managed CPUs in topology order (may be NULL: numeric). */
+void rf_ptable_init(struct rf_ptable *pt, const struct rf_cpuset *online,
+		    const struct rf_cpuset *managed, const int *order, int norder,
+		    uint64_t mem_managed);
+
+void rf_ptable_owned(const struct rf_ptable *pt, int owner, struct rf_cpuset *out);
+void rf_ptable_free_cpus(const struct rf_ptable *pt, struct rf_cpuset *out);
+
+/* Can `owner` hold exactly `want`?  On error *bad_cpu names the culprit and
+ * *holder its owner (for RF_PT_CORE_BUSY). */
+int rf_ptable_check_set(const struct rf_ptable *pt, int owner, const struct rf_cpuset *want,
+			int *bad_cpu, int *holder);
+/* Choose `n` cores for `owner`: those it has first, then free cores nearest
+ * to them.  Fills *out (not applied). */
+int rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuset *out);
+/* Make `owner` hold exactly `want` (after a successful check). */
+void rf_ptable_assign(struct rf_ptable *pt, int owner, const struct rf_cpuset *want);
+void rf_ptable_release(struct rf_ptable *pt, int owner);
+
+int rf_ptable_mem_reserve(struct rf_ptable *pt, uint64_t bytes);
+void rf_ptable_mem_release(struct rf_ptable *pt, uint64_t bytes);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * units.h - sizes ("64M", "1.5G") and clocks shared by every program.
+ */
+#ifndef RF_COMMON_UNITS_H
+#define RF_COMMON_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Parse a byte size: a number with an optional K, M, G or T suffix
+ * (powers of 1024, optional trailing "iB"/"B").  Returns 0 or -1. */
+int rf_parse_size(const char *s, uint64_t *out);
+/* Format bytes the way people read them: "64M", "1.5G", "512K", "100B". */
+void rf_format_size(uint64_t bytes, char *buf, size_t len);
+
+static inline uint64_t rf_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Wall-clock time in RFC 3339 UTC with milliseconds. */
+void rf_format_wallclock(char *buf, size_t len);
+
+#endif

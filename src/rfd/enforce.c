@@ -1,0 +1,110 @@
+/*
+ * enforce.c - choosing the enforcement back end and dispatching to it.
+ *
+ * Detection order follows strength: a cgroup2 hierarchy with the cpuset
+ * controller, then a v1 cpuset mount, then plain affinity.  What is
+ * missing for a stronger back end is recorded in `detail`, so `rfm info`
+ * tells the user why they got what they got.
+ */
+#include "rfd/enforce.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "rfd/enforce_impl.h"
+
+const char *rf_enforce_name(enum rf_enforce_kind k)
+{
+	switch (k) {
+	case RF_ENF_CGROUP2: return "cgroup2";
+	case RF_ENF_CPUSET1: return "cpuset1";
+	default: return "affinity";
+	}
+}
+
+int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instance,
+		    const struct rf_cpuset *managed, char *why, size_t whylen)
+{
+	char no2[256] = "", no1[256] = "";
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->mems, sizeof(e->mems), "0");
+	bool any = strcmp(mode, "auto") == 0;
+	if (!any && strcmp(mode, "cgroup2") && strcmp(mode, "cpuset1") && strcmp(mode, "affinity")) {
+		snprintf(why, whylen, "unknown enforcement \"%s\" (auto, cgroup2, cpuset1, affinity)",
+			 mode);
+		return -1;
+	}
+	if (any || strcmp(mode, "cgroup2") == 0) {
+		if (rf_cg2_init(e, instance, managed, no2, sizeof(no2)) == 0)
+			return 0;
+		if (!any) {
+			snprintf(why, whylen, "cgroup2 enforcement unavailable: %s", no2);
+			return -1;
+		}
+	}
+	if (any || strcmp(mode, "cpuset1") == 0) {
+		if (rf_cg1_init(e, instance, managed, no1, sizeof(no1)) == 0) {
+			if (any) {
+				size_t n = strlen(e->detail);
+				snprintf(e->detail + n, sizeof(e->detail) - n,
+					 "; cgroup2 isolated partitions unavailable: %s", no2);
+			}
+			return 0;
+		}
+		if (!any) {
+			snprintf(why, whylen, "cpuset1 enforcement unavailable: %s", no1);
+			return -1;
+		}
+	}
+	e->kind = RF_ENF_AFFINITY;
+	snprintf(e->detail, sizeof(e->detail),
+		 "CPU affinity only (no cgroup confinement)%s%s%s%s", any ? "; cgroup2: " : "",
+		 any ? no2 : "", any ? "; cpuset1: " : "", any ? no1 : "");
+	return 0;
+}
+
+void rf_enforce_fini(struct rf_enforcer *e)
+{
+	if (e->kind != RF_ENF_AFFINITY)
+		rf_cg_fini(e);
+}
+
+int rf_enforce_create(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
+		      uint64_t mem_limit, char *path, size_t pathlen)
+{
+	if (e->kind == RF_ENF_AFFINITY) {
+		path[0] = '\0';
+		return 0;
+	}
+	return rf_cg_create(e, name, cpus, mem_limit, path, pathlen);
+}
+
+int rf_enforce_set_cpus(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
+			pid_t pid)
+{
+	if (e->kind == RF_ENF_AFFINITY)
+		return rf_affinity_apply(pid, cpus);
+	return rf_cg_set_cpus(e, name, cpus);
+}
+
+int rf_enforce_set_mem(struct rf_enforcer *e, const char *name, uint64_t mem_limit)
+{
+	if (e->kind == RF_ENF_AFFINITY)
+		return 0;
+	return rf_cg_set_mem(e, name, mem_limit);
+}
+
+int rf_enforce_attach(struct rf_enforcer *e, const char *name, pid_t pid)
+{
+	if (e->kind == RF_ENF_AFFINITY)
+		return 0; /* the child sets its own affinity before exec */
+	return rf_cg_attach(e, name, pid);
+}
+
+int rf_enforce_destroy(struct rf_enforcer *e, const char *name)
+{
+	if (e->kind == RF_ENF_AFFINITY)
+		return 0;
+	return rf_cg_destroy(e, name);
+}

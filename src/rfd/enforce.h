@@ -1,0 +1,60 @@
+/*
+ * enforce.h - making the partition table true on the host.
+ *
+ * Three back ends, strongest first; rfd picks the best the host offers at
+ * start (or the one --enforce names) and reports it in `rfm info`:
+ *   cgroup2   cgroup v2 cpuset partitions of type "isolated" (the cores leave
+ *             the host scheduler's load balancing) + memory.max
+ *   cpuset1   cgroup v1 cpusets with cpu_exclusive + v1 memory cgroup limits
+ *   affinity  sched_setaffinity on every thread of the subOS, nothing else
+ * The table is the authority; a back end only mirrors it.  Each call is
+ * idempotent so that a restarted rfd can re-apply the table.
+ */
+#ifndef RF_RFD_ENFORCE_H
+#define RF_RFD_ENFORCE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "common/cpuset.h"
+
+enum rf_enforce_kind { RF_ENF_CGROUP2, RF_ENF_CPUSET1, RF_ENF_AFFINITY };
+
+struct rf_enforcer {
+	enum rf_enforce_kind kind;
+	char detail[512];          /* human description for rfm info */
+	char cpu_root[PATH_MAX];   /* instance cgroup holding the subOS cpusets */
+	char mem_root[PATH_MAX];   /* instance memory cgroup ("" if none) */
+	char mems[64];             /* NUMA nodes for cpuset.mems */
+	bool exclusive;            /* v1: cpu_exclusive took effect */
+	bool owns_root;            /* we created cpu_root (remove at exit) */
+};
+
+const char *rf_enforce_name(enum rf_enforce_kind k);
+
+/* mode: "auto", "cgroup2", "cpuset1" or "affinity".  instance names the
+ * per-rfd cgroup directory.  Returns 0 or -1 with *why filled. */
+int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instance,
+		    const struct rf_cpuset *managed, char *why, size_t whylen);
+void rf_enforce_fini(struct rf_enforcer *e);
+
+/* A subOS's confinement.  mem_limit 0 means no memory cgroup limit.
+ * `path` receives the subOS's cpu cgroup directory ("" for affinity). */
+int rf_enforce_create(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
+		      uint64_t mem_limit, char *path, size_t pathlen);
+int rf_enforce_set_cpus(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
+			pid_t pid);
+int rf_enforce_set_mem(struct rf_enforcer *e, const char *name, uint64_t mem_limit);
+/* Move a process (by host pid) into the subOS's cgroups. */
+int rf_enforce_attach(struct rf_enforcer *e, const char *name, pid_t pid);
+/* Remove the subOS's cgroups (its processes must be gone). */
+int rf_enforce_destroy(struct rf_enforcer *e, const char *name);
+
+/* cgfs.c: small file helpers shared by the back ends. */
+int rf_cg_write(const char *dir, const char *file, const char *val);
+int rf_cg_read(const char *dir, const char *file, char *buf, size_t len);
+int rf_cg_rmdir(const char *dir);
+int rf_cg_mkdir(const char *dir);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * libos.c - rfd's half of the librf handshakes (see include/rf/desc.h).
+ *
+ * rfd writes the description under a seqlock and then rings each core's
+ * doorbell; librf applies the change and bumps status.ack.  rfd spins on
+ * status.applied_gen for a few microseconds (a busy subOS answers within a
+ * scheduler loop) before falling back to a futex wait, so the common case
+ * costs no kernel wake-up on either side.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "common/units.h"
+
+#define SPIN_NS 200000ull /* spin this long before sleeping on the ack futex */
+
+static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+static void *map_memfd(const char *name, size_t size, int *fd_out)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		close(fd);
+		return NULL;
+	}
+	/* The size never changes: librf may rely on it. */
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (m == MAP_FAILED) {
+		close(fd);
+		return NULL;
+	}
+	*fd_out = fd;
+	return m;
+}
+
+int rf_libos_setup(struct rfd *d, struct rf_subos *s, struct rf_err *err)
+{
+	int sv[2];
+	s->desc = map_memfd("rf-desc", RF_DESC_SIZE, &s->desc_fd);
+	s->status = map_memfd("rf-status", RF_STATUS_SIZE, &s->status_fd);
+	if (!s->desc || !s->status ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		rf_errf(err, "internal", "cannot create the description of \"%s\": %s", s->name,
+			strerror(errno));
+		rf_libos_teardown(s);
+		return -1;
+	}
+	s->ctl_fd = sv[0];
+	s->ctl_peer_fd = sv[1];
+	struct rf_desc *desc = s->desc;
+	desc->magic = RF_DESC_MAGIC;
+	desc->abi = RF_DESC_ABI;
+	snprintf(desc->name, sizeof(desc->name), "%s", s->name);
+	desc->tsc_hz = d->tsc_hz;
+	desc->deadline_ns = d->deadline_ns;
+	desc->gen = 1;
+	return 0;
+}
+
+void rf_libos_teardown(struct rf_subos *s)
+{
+	if (s->desc)
+		munmap(s->desc, RF_DESC_SIZE);
+	if (s->status)
+		munmap(s->status, RF_STATUS_SIZE);
+	s->desc = NULL;
+	s->status = NULL;
+	int *fds[] = { &s->desc_fd, &s->status_fd, &s->ctl_fd, &s->ctl_peer_fd };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+void rf_desc_begin(struct rf_subos *s)
+{
+	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->seq, 1, memory_order_acq_rel);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+uint32_t rf_desc_end(struct rf_subos *s)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->seq, 1, memory_order_acq_rel);
+	return atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->gen, 1,
+					 memory_order_seq_cst) + 1;
+}
+
+/* Wake every core of the subOS that sleeps: the new ones and the leaving
+ * ones included, since any of them may apply the change. */
+void rf_libos_ring(struct rf_subos *s)
+{
+	for (int c = 0; c < RF_MAX_CPUS; c++) {
+		if (s->desc->cpu[c] == RF_CPU_NONE)
+			continue;
+		struct rf_status_core *sc = &s->status->core[c];
+		atomic_fetch_add_explicit((_Atomic uint32_t *)&sc->doorbell, 1, memory_order_seq_cst);
+		if (atomic_load_explicit((_Atomic uint32_t *)&sc->sleeping, memory_order_seq_cst))
+			futex(&sc->doorbell, FUTEX_WAKE, 1, NULL);
+	}
+}
+
+static bool alive(struct rf_subos *s)
+{
+	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
+	return s->pidfd < 0 || poll(&p, 1, 0) == 0;
+}
+
+/* Generic wait: until cond(s, arg) holds, the subOS dies, or timeout. */
+static int wait_for(struct rf_subos *s, bool (*cond)(struct rf_subos *, uint32_t), uint32_t arg,
+		    uint64_t timeout_ns)
+{
+	uint64_t start = rf_now_ns(), now = start;
+	while (now - start < SPIN_NS && now - start < timeout_ns) {
+		if (cond(s, arg))
+			return 0;
+		__builtin_ia32_pause();
+		now = rf_now_ns();
+	}
+	for (;;) {
+		uint32_t ack = atomic_load((_Atomic uint32_t *)&s->status->ack);
+		if (cond(s, arg))
+			return 0;
+		if (!alive(s))
+			return -ESRCH;
+		now = rf_now_ns();
+		if (now - start >= timeout_ns)
+			return -ETIMEDOUT;
+		uint64_t left = timeout_ns - (now - start);
+		if (left > 1000000)
+			left = 1000000; /* re-check liveness every millisecond */
+		struct timespec ts = { 0, (long)left };
+		futex(&s->status->ack, FUTEX_WAIT, ack, &ts);
+	}
+}
+
+static bool applied(struct rf_subos *s, uint32_t gen)
+{
+	return (int32_t)(atomic_load((_Atomic uint32_t *)&s->status->applied_gen) - gen) >= 0;
+}
+
+static bool running(struct rf_subos *s, uint32_t unused)
+{
+	uint32_t st = atomic_load((_Atomic uint32_t *)&s->status->state);
+	return st == RF_SUBOS_RUNNING || st == RF_SUBOS_FAILED;
+}
+
+int rf_libos_wait_applied(struct rfd *d, struct rf_subos *s, uint32_t gen)
+{
+	return wait_for(s, applied, gen, d->deadline_ns);
+}
+
+int rf_libos_wait_running(struct rfd *d, struct rf_subos *s, uint64_t timeout_ns)
+{
+	int rc = wait_for(s, running, 0, timeout_ns);
+	if (rc == 0 && atomic_load((_Atomic uint32_t *)&s->status->state) == RF_SUBOS_FAILED)
+		return -ESRCH;
+	return rc;
+}
+
+int rf_libos_send_region(struct rf_subos *s, int slot, int fd)
+{
+	struct rf_ctl_msg m = {
+		.magic = RF_DESC_MAGIC, .type = RF_CTL_REGION, .region = (uint32_t)slot,
+		.id = s->desc->region[slot].id, .size = s->desc->region[slot].size,
+	};
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(s->ctl_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(m) ? 0 : -errno;
+}

@@ -1,0 +1,337 @@
+/*
+ * lifecycle.c - creating and destroying subOSes.
+ *
+ * Create checks everything it can before touching the host, then claims
+ * in a fixed order (table, cgroups, memory, program) and unwinds in
+ * reverse on any failure, so a refused create leaves no trace.  The answer
+ * comes once the program's main code runs: for a libos subOS that is
+ * librf reporting RUNNING, for a linux one a successful execve.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/units.h"
+
+#define ATTACH_TIMEOUT_NS (10ull * 1000000000ull)
+
+static int pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
+		      struct rf_cpuset *out, struct rf_err *err);
+
+static int reserve_mem(struct rfd *d, uint64_t want, uint64_t *rounded, struct rf_err *err)
+{
+	uint64_t cs = d->pool.chunk_size;
+	*rounded = (want + cs - 1) / cs * cs;
+	if (rf_ptable_mem_reserve(&d->pt, *rounded) == RF_PT_OK)
+		return 0;
+	char a[32], f[32];
+	rf_format_size(*rounded, a, sizeof(a));
+	rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
+	return rf_errf(err, "mem_unavailable", "%s of memory asked, %s free", a, f);
+}
+
+static struct rf_subos *subos_new(struct rfd *d, const struct rf_request *req)
+{
+	struct rf_subos *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	for (int i = 0; i < RF_MAX_SUBOS; i++)
+		if (!d->subos[i]) {
+			s->id = i + 1;
+			break;
+		}
+	snprintf(s->name, sizeof(s->name), "%s", req->name);
+	s->kind = req->kind;
+	s->life = RF_LIFE_STARTING;
+	s->desc_fd = s->status_fd = s->ctl_fd = s->ctl_peer_fd = -1;
+	s->pidfd = s->shim_pidfd = -1;
+	s->exit_code = INT_MIN;
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		s->region_chunk[i] = -1;
+	rf_format_wallclock(s->created, sizeof(s->created));
+	s->argv = calloc((size_t)req->argc + 1, sizeof(char *));
+	for (int i = 0; s->argv && i < req->argc; i++)
+		s->argv[i] = strdup(req->argv[i]);
+	if (!s->id || !s->argv) {
+		rf_subos_free(d, s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Hand the subOS its first memory: chunks from the pool, one region each. */
+static int give_regions(struct rfd *d, struct rf_subos *s, struct rf_err *err)
+{
+	int n = (int)(s->mem / d->pool.chunk_size), ids[RF_MAX_REGIONS];
+	if (n > RF_MAX_REGIONS)
+		return rf_errf(err, "mem_unavailable", "at most %d regions per subOS", RF_MAX_REGIONS);
+	int rc = rf_pool_take(&d->pool, n, s->id, ids);
+	if (rc)
+		return rf_errf(err, "mem_unavailable", "cannot prepare memory: %s", strerror(-rc));
+	for (int i = 0; i < n; i++) {
+		s->region_chunk[i] = ids[i];
+		s->desc->region[i].id = (uint32_t)ids[i];
+		s->desc->region[i].size = d->pool.chunk_size;
+		s->desc->region[i].state = RF_REGION_OFFERED;
+	}
+	s->nregions = n;
+	return 0;
+}
+
+/* Program start for both kinds; libos passes its pages and regions. */
+static int start_program(struct rfd *d, struct rf_subos *s, const struct rf_request *req,
+			 struct rf_err *err)
+{
+	char log_path[PATH_MAX], exit_path[PATH_MAX], env_fds[8192] = "";
+	int pass[RF_MAX_REGIONS + 3], npass = 0;
+	snprintf(log_path, sizeof(log_path), "%s/logs/%s.log", d->state_dir, s->name);
+	rf_subos_exit_path(d, s, exit_path, sizeof(exit_path));
+	unlink(exit_path);
+	if (s->kind == RF_KIND_LIBOS) {
+		pass[npass++] = s->desc_fd;
+		pass[npass++] = s->status_fd;
+		pass[npass++] = s->ctl_peer_fd;
+		size_t off = (size_t)snprintf(env_fds, sizeof(env_fds),
+			"%s=3\n%s=4\n%s=5\n%s=", RF_ENV_DESC, RF_ENV_STATUS, RF_ENV_CTL, RF_ENV_REGIONS);
+		for (int i = 0; i < s->nregions; i++) {
+			off += (size_t)snprintf(env_fds + off, sizeof(env_fds) - off, "%s%d:%d",
+						i ? "," : "", s->region_chunk[i], 3 + npass);
+			pass[npass++] = rf_pool_fd(&d->pool, s->region_chunk[i]);
+		}
+		snprintf(env_fds + off, sizeof(env_fds) - off, "\n");
+	}
+	struct rf_spawn sp = {
+		.argv = (const char *const *)s->argv, .env = req->env, .pass_fds = pass,
+		.npass = npass, .env_fds = env_fds, .log_path = log_path, .exit_path = exit_path,
+		.hostname = s->name, .cpus = &s->cpus,
+	};
+	return rf_spawn(d, s, &sp, err);
+}
+
+static void log_tail(struct rfd *d, const struct rf_subos *s, char *buf, size_t len)
+{
+	char path[PATH_MAX], line[512] = "";
+	snprintf(path, sizeof(path), "%s/logs/%s.log", d->state_dir, s->name);
+	FILE *f = fopen(path, "re");
+	buf[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] && line[0] != '\n')
+			snprintf(buf, len, "%s", line);
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static int wait_attached(struct rfd *d, struct rf_subos *s, struct rf_err *err)
+{
+	int rc = rf_libos_wait_running(d, s, ATTACH_TIMEOUT_NS);
+	if (rc == 0)
+		return 0;
+	char tail[400];
+	usleep(2000); /* let the failing program's last words reach its log */
+	log_tail(d, s, tail, sizeof(tail));
+	if (rc == -ETIMEDOUT)
+		return rf_errf(err, "spawn_failed", "%s did not attach to librf within %llu s (is it "
+			       "linked with librf?)", s->argv[0], ATTACH_TIMEOUT_NS / 1000000000ull);
+	return rf_errf(err, "spawn_failed", "%s exited before librf attached%s%s", s->argv[0],
+		       tail[0] ? ": " : "", tail);
+}
+
+static void kill_and_reap(struct rfd *d, struct rf_subos *s)
+{
+	if (s->pid > 0)
+		kill(s->pid, SIGKILL);
+	if (s->shim_pid > 0)
+		waitpid(s->shim_pid, NULL, 0);
+	rf_subos_reap(d, s);
+}
+
+static struct json_object *create_record(const struct rf_subos *s)
+{
+	struct json_object *x = json_object_new_object(), *argv = json_object_new_array();
+	json_object_object_add(x, "kind", json_object_new_string(rf_kind_name(s->kind)));
+	json_object_object_add(x, "pid", json_object_new_int(s->pid));
+	json_object_object_add(x, "shim_pid", json_object_new_int(s->shim_pid));
+	json_object_object_add(x, "cgroup", json_object_new_string(s->cgroup));
+	for (int i = 0; s->argv[i]; i++)
+		json_object_array_add(argv, json_object_new_string(s->argv[i]));
+	json_object_object_add(x, "argv", argv);
+	struct json_object *chunks = json_object_new_array();
+	for (int i = 0; i < s->nregions; i++)
+		json_object_array_add(chunks, json_object_new_int(s->region_chunk[i]));
+	json_object_object_add(x, "chunks", chunks);
+	return x;
+}
+
+int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos **out,
+		    struct rf_err *err)
+{
+	struct rf_cpuset cpus;
+	uint64_t mem;
+	struct rf_subos *s;
+
+	if (rf_subos_find(d, req->name))
+		return rf_errf(err, "name_exists", "a subOS named \"%s\" already exists", req->name);
+	if (!(s = subos_new(d, req)))
+		return rf_errf(err, "internal", "out of memory or subOS slots");
+	if (pick_cores(d, s->id, &req->cores, &cpus, err))
+		goto fail_free;
+	if (reserve_mem(d, req->mem, &mem, err))
+		goto fail_free;
+	s->mem = mem;
+	s->cpus = cpus;
+	rf_ptable_assign(&d->pt, s->id, &cpus);
+	int rc = rf_enforce_create(&d->enf, s->name, &cpus, s->kind == RF_KIND_LINUX ? mem : 0,
+				   s->cgroup, sizeof(s->cgroup));
+	if (rc) {
+		rf_errf(err, "internal", "cannot confine \"%s\" (%s): %s", s->name, s->cgroup,
+			strerror(-rc));
+		goto fail_table;
+	}
+	if (s->kind == RF_KIND_LIBOS) {
+		if (rf_libos_setup(d, s, err))
+			goto fail_cgroup;
+		for_each_cpu(c, &cpus)
+			s->desc->cpu[c] = RF_CPU_ACTIVE;
+		s->desc->ncpus = (uint32_t)rf_cpuset_count(&cpus);
+		s->desc->mem_bytes = mem;
+		if (give_regions(d, s, err))
+			goto fail_libos;
+	}
+	if (start_program(d, s, req, err))
+		goto fail_libos;
+	if (s->kind == RF_KIND_LIBOS && wait_attached(d, s, err))
+		goto fail_program;
+	if (s->ctl_peer_fd >= 0) {
+		close(s->ctl_peer_fd);
+		s->ctl_peer_fd = -1;
+	}
+	s->life = RF_LIFE_RUNNING;
+	if (rf_journal_subos(d, "create", s, create_record(s))) {
+		rf_errf(err, "internal", "cannot write the journal: %s", strerror(errno));
+		goto fail_program;
+	}
+	rf_subos_insert(d, s);
+	rf_watch_subos(d, s);
+	*out = s;
+	return 0;
+
+fail_program:
+	kill_and_reap(d, s);
+fail_libos:
+	rf_subos_release(d, s); /* regions, cgroups, table, memory, pages */
+	rf_subos_free(d, s);
+	return -1;
+fail_cgroup:
+	rf_enforce_destroy(&d->enf, s->name);
+fail_table:
+	rf_ptable_release(&d->pt, s->id);
+	rf_ptable_mem_release(&d->pt, mem);
+fail_free:
+	rf_subos_free(d, s);
+	return -1;
+}
+
+static const char *owner_name(struct rfd *d, int owner)
+{
+	struct rf_subos *o = rf_subos_by_id(d, owner);
+	return o ? o->name : "?";
+}
+
+static int pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
+		      struct rf_cpuset *out, struct rf_err *err)
+{
+	int bad = -1, holder = -1, rc;
+	char list[64];
+	if (ca->form == RF_CORES_COUNT) {
+		if (rf_ptable_pick(&d->pt, id, ca->n, out) == RF_PT_OK)
+			return 0;
+		struct rf_cpuset fr;
+		rf_ptable_free_cpus(&d->pt, &fr);
+		rf_cpuset_format(&fr, list, sizeof(list));
+		return rf_errf(err, "cores_busy", "%d cores asked, %d free (%s)", ca->n,
+			       rf_cpuset_count(&fr), list[0] ? list : "none");
+	}
+	if (ca->form != RF_CORES_LIST)
+		return rf_errf(err, "bad_request", "cores: give a count or a CPU list");
+	rc = rf_ptable_check_set(&d->pt, id, &ca->set, &bad, &holder);
+	if (rc == RF_PT_OK) {
+		*out = ca->set;
+		return 0;
+	}
+	if (rc == RF_PT_UNKNOWN_CORE) {
+		rf_cpuset_format(&d->pt.managed, list, sizeof(list));
+		return rf_errf(err, "unknown_core", "core %d is not %s (rfd manages %s)", bad,
+			       bad < d->pt.ncpus ? "managed by this rfd" : "a CPU of this machine",
+			       list[0] ? list : "no cores");
+	}
+	return rf_errf(err, "cores_busy", "core %d is owned by subOS \"%s\"", bad,
+		       owner_name(d, holder));
+}
+
+int rf_subos_pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
+			struct rf_cpuset *out, struct rf_err *err)
+{
+	return pick_cores(d, id, ca, out, err);
+}
+
+/* Wait for a process to end, up to timeout_ms; true if it did. */
+static bool wait_gone(int pidfd, int timeout_ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	return pidfd < 0 || poll(&p, 1, timeout_ms) == 1;
+}
+
+int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **result,
+		     struct rf_err *err)
+{
+	const char *how = "exited";
+	if (s->life != RF_LIFE_EXITED) {
+		rf_unwatch_subos(d, s);
+		if (s->kind == RF_KIND_LIBOS && s->desc) {
+			rf_desc_begin(s);
+			s->desc->shutdown = 1;
+			rf_desc_end(s);
+			rf_libos_ring(s);
+			if (!wait_gone(s->pidfd, (int)(d->deadline_ns / 1000000)))
+				how = "killed";
+		} else {
+			how = "killed";
+		}
+		if (s->pid > 0)
+			kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
+		wait_gone(s->pidfd, 5000);
+		wait_gone(s->shim_pidfd, 5000);
+		s->exit_code = rf_subos_reap(d, s);
+		rf_subos_release(d, s);
+		s->life = RF_LIFE_EXITED;
+	}
+	struct json_object *x = json_object_new_object();
+	json_object_object_add(x, "status", json_object_new_string(how));
+	if (s->exit_code != INT_MIN)
+		json_object_object_add(x, s->exit_code < 0 ? "signal" : "exit_code",
+				       json_object_new_int(s->exit_code < 0 ? -s->exit_code
+									     : s->exit_code));
+	*result = json_object_new_object();
+	json_object_object_add(*result, "name", json_object_new_string(s->name));
+	json_object_object_foreach(x, k, v)
+		json_object_object_add(*result, k, json_object_get(v));
+	int rc = rf_journal_subos(d, "destroy", s, x);
+	rf_subos_remove(d, s);
+	rf_subos_free(d, s);
+	if (rc) {
+		json_object_put(*result);
+		*result = NULL;
+		return rf_errf(err, "internal", "destroyed, but the journal write failed: %s",
+			       strerror(-rc));
+	}
+	return 0;
+}

@@ -1,0 +1,236 @@
+/*
+ * main.c - rfd, the RainForest supervisor: options, start-up, shutdown.
+ *
+ * Start-up order matters: lock the state directory (one rfd per
+ * directory), discover the machine, choose enforcement, open the journal,
+ * adopt what a previous rfd left running, and only then listen.  As a
+ * daemon the parent exits once the socket accepts requests, so a script
+ * may call rfm right after `rfd` returns.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+#include "common/client.h"
+#include "common/units.h"
+
+
+
+static bool log_stamp;
+
+void rf_log(const char *fmt, ...)
+{
+	char when[40];
+	va_list ap;
+	rf_format_wallclock(when, sizeof(when));
+	fprintf(stderr, "%s%srfd: ", log_stamp ? when : "", log_stamp ? " " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: rfd [--state-dir DIR] [--socket PATH] [--foreground] [options]\n"
+"\n"
+"The RainForest supervisor: divides this machine's cores and memory among subOSes.\n"
+"\n"
+"  --state-dir DIR     journal, logs and lock (default /var/lib/rfd)\n"
+"  --socket PATH       control socket (default $RF_SOCKET or " RF_DEFAULT_SOCKET ")\n"
+"  --foreground        do not daemonize; log to stderr\n"
+"  --host-cores LIST   cores the host keeps (default 0)\n"
+"  --cores LIST        cores rfd manages (default: all but the host's)\n"
+"  --mem SIZE          memory rfd manages for subOSes (default 1G)\n"
+"  --chunk SIZE        memory chunk size, a multiple of 2M (default 64M)\n"
+"  --hugepages MODE    auto, on or off (default auto)\n"
+"  --enforce MODE      auto, cgroup2, cpuset1 or affinity (default auto)\n"
+"  --deadline-ms N     handshake deadline before forcing (default 100)\n"
+"  --cleanup           destroy every subOS when rfd exits (tests, demos)\n"
+"  -h, --help          this text\n");
+}
+
+static int parse_opts(int argc, char **argv, struct rfd_opts *o)
+{
+	static const struct option lo[] = {
+		{ "state-dir", 1, 0, 'd' }, { "socket", 1, 0, 's' }, { "foreground", 0, 0, 'f' },
+		{ "host-cores", 1, 0, 'H' }, { "cores", 1, 0, 'c' }, { "mem", 1, 0, 'm' },
+		{ "chunk", 1, 0, 'k' }, { "hugepages", 1, 0, 'p' }, { "enforce", 1, 0, 'e' },
+		{ "deadline-ms", 1, 0, 'D' }, { "cleanup", 0, 0, 'C' }, { "help", 0, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	*o = (struct rfd_opts){ .state_dir = "/var/lib/rfd", .host_cores = "0", .mem = "1G",
+			    .chunk = "64M", .hugepages = "auto", .enforce = "auto",
+			    .deadline_ms = 100 };
+	o->socket = rf_client_socket_path(NULL);
+	int c;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->state_dir = optarg; break;
+		case 's': o->socket = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'H': o->host_cores = optarg; break;
+		case 'c': o->cores = optarg; break;
+		case 'm': o->mem = optarg; break;
+		case 'k': o->chunk = optarg; break;
+		case 'p': o->hugepages = optarg; break;
+		case 'e': o->enforce = optarg; break;
+		case 'D': o->deadline_ms = strtol(optarg, NULL, 10); break;
+		case 'C': o->cleanup = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rfd: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	if (o->deadline_ms < 1 || o->deadline_ms > 60000) {
+		fprintf(stderr, "rfd: --deadline-ms must be 1..60000\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* A short FNV-1a hash of the state directory names the cgroup directory,
+ * so instances with different state directories never collide. */
+static void instance_name(const char *dir, char *out, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = dir; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, len, "rf.%08x", h);
+}
+
+static uint64_t measure_tsc_hz(void)
+{
+	uint64_t t0 = rf_now_ns(), c0 = __rdtsc();
+	struct timespec ts = { 0, 5000000 };
+	nanosleep(&ts, NULL);
+	uint64_t t1 = rf_now_ns(), c1 = __rdtsc();
+	return t1 > t0 ? (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0)) : 0;
+}
+
+static int make_dirs(struct rfd *d)
+{
+	char p[PATH_MAX];
+	if (mkdir(d->state_dir, 0750) < 0 && errno != EEXIST)
+		return -1;
+	if (!realpath(d->state_dir, p))
+		return -1;
+	snprintf(d->state_dir, sizeof(d->state_dir), "%s", p);
+	snprintf(p, sizeof(p), "%s/logs", d->state_dir);
+	if (mkdir(p, 0750) < 0 && errno != EEXIST)
+		return -1;
+	snprintf(p, sizeof(p), "%s/run", d->state_dir);
+	if (mkdir(p, 0750) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int lock_state(struct rfd *d)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/rfd.lock", d->state_dir);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr, "rfd: another rfd uses %s\n", d->state_dir);
+		return -1;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	if (ftruncate(fd, 0) < 0 || write(fd, pid, (size_t)n) != n) {
+		/* the lock is what matters; the pid is informative */
+	}
+	return 0; /* fd stays open for rfd's life */
+}
+
+
+static void daemonize(int *ready_fd)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		exit(1);
+	pid_t pid = fork();
+	if (pid < 0)
+		exit(1);
+	if (pid > 0) { /* wait until the child listens (or fails) */
+		char c;
+		close(p[1]);
+		exit(read(p[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	*ready_fd = p[1];
+}
+
+int main(int argc, char **argv)
+{
+	static struct rfd d;
+	struct rfd_opts o;
+	char why[512];
+	int ready_fd = -1;
+
+	if (parse_opts(argc, argv, &o))
+		return 2;
+	snprintf(d.state_dir, sizeof(d.state_dir), "%s", o.state_dir);
+	snprintf(d.socket_path, sizeof(d.socket_path), "%s", o.socket);
+	d.listen_fd = d.epfd = d.sigfd = d.journal.fd = -1;
+	d.foreground = o.foreground;
+	d.owner_uid = geteuid();
+	d.deadline_ns = (uint64_t)o.deadline_ms * 1000000ull;
+	if (make_dirs(&d)) {
+		fprintf(stderr, "rfd: cannot use state directory %s: %s\n", o.state_dir,
+			strerror(errno));
+		return 1;
+	}
+	if (lock_state(&d))
+		return 1;
+	if (!o.foreground)
+		daemonize(&ready_fd);
+	instance_name(d.state_dir, d.instance, sizeof(d.instance));
+	d.tsc_hz = measure_tsc_hz();
+	sigset_t sigs;
+	rf_server_signals(&sigs);
+	if (rf_rfd_setup(&d, &o, why, sizeof(why)) || rf_server_listen(&d)) {
+		if (why[0])
+			fprintf(stderr, "rfd: %s\n", why);
+		rf_rfd_teardown(&d, false);
+		return 1;
+	}
+	rf_log("serving %s (state %s, %s)", d.socket_path, d.state_dir,
+	       rf_enforce_name(d.enf.kind));
+	if (ready_fd >= 0) {
+		char logp[PATH_MAX];
+		snprintf(logp, sizeof(logp), "%s/rfd.log", d.state_dir);
+		int lfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		int nfd = open("/dev/null", O_RDWR);
+		dup2(nfd, 0);
+		dup2(lfd, 1);
+		dup2(lfd, 2);
+		close(lfd);
+		close(nfd);
+		log_stamp = true;
+		if (write(ready_fd, "r", 1) != 1 || chdir("/")) {
+			/* the parent has gone; carry on */
+		}
+		close(ready_fd);
+	}
+	int rc = rf_server_run(&d);
+	rf_server_close(&d);
+	rf_rfd_teardown(&d, o.cleanup);
+	return rc ? 1 : 0;
+}

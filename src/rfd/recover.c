@@ -1,0 +1,219 @@
+/*
+ * recover.c - rebuilding the table after rfd restarts.
+ *
+ * The journal says which subOSes should exist and with what; the host says
+ * which of them still run.  A subOS whose program is alive (and still in
+ * its cgroup, so a recycled PID is not mistaken for it) is adopted: its
+ * cores and memory are claimed again and its shim watched.  One that died
+ * while rfd was away gets an `exit` record.  A libos subOS's description
+ * and status pages are taken back from the program itself (pidfd_getfd of
+ * the descriptors it inherited at 3 and 4); its control socket cannot be,
+ * so memory growth is refused for an adopted libos subOS until it restarts.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct entry {
+	char name[RF_NAME_MAX];
+	struct json_object *create; /* the create record */
+	char cores[4096];
+	uint64_t mem;
+	bool exited;
+	int exit_code;
+};
+
+struct replay {
+	struct entry *e;
+	int n, cap;
+};
+
+static struct entry *lookup(struct replay *r, const char *name, bool add)
+{
+	for (int i = 0; i < r->n; i++)
+		if (strcmp(r->e[i].name, name) == 0)
+			return &r->e[i];
+	if (!add)
+		return NULL;
+	if (r->n == r->cap) {
+		int cap = r->cap ? r->cap * 2 : 16;
+		struct entry *ne = realloc(r->e, (size_t)cap * sizeof(*ne));
+		if (!ne)
+			return NULL;
+		r->e = ne;
+		r->cap = cap;
+	}
+	struct entry *e = &r->e[r->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	return e;
+}
+
+static const char *str(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static int64_t num(struct json_object *o, const char *k, int64_t dflt)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, k, &v) && !json_object_is_type(v, json_type_null)
+		? json_object_get_int64(v) : dflt;
+}
+
+static void drop(struct replay *r, struct entry *e)
+{
+	json_object_put(e->create);
+	*e = r->e[--r->n];
+}
+
+static int on_record(struct json_object *rec, void *arg)
+{
+	struct replay *r = arg;
+	const char *op = str(rec, "op"), *name = str(rec, "name");
+	struct entry *e = name[0] ? lookup(r, name, strcmp(op, "create") == 0) : NULL;
+	if (!e)
+		return 0;
+	if (strcmp(op, "create") == 0) {
+		json_object_put(e->create);
+		e->create = json_object_get(rec);
+		e->exited = false;
+	} else if (strcmp(op, "destroy") == 0) {
+		drop(r, e);
+		return 0;
+	} else if (strcmp(op, "exit") == 0) {
+		e->exited = true;
+		e->exit_code = (int)num(rec, "exit_code", -num(rec, "signal", 0));
+	}
+	snprintf(e->cores, sizeof(e->cores), "%s", str(rec, "cores"));
+	e->mem = (uint64_t)num(rec, "mem", 0);
+	return 0;
+}
+
+static bool still_ours(struct rfd *d, const struct entry *e, pid_t pid)
+{
+	char path[64], buf[4096], want[256];
+	if (pid <= 0 || kill(pid, 0) < 0)
+		return false;
+	if (d->enf.kind == RF_ENF_AFFINITY)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "/%s/%s\n", d->instance, e->name);
+	return strstr(buf, want) != NULL;
+}
+
+static void *grab_page(int pidfd, int fd, size_t size, int *out_fd)
+{
+	*out_fd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (*out_fd < 0)
+		return NULL;
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *out_fd, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+static struct rf_subos *adopt_one(struct rfd *d, const struct entry *e)
+{
+	struct rf_subos *s = calloc(1, sizeof(*s));
+	struct json_object *argv, *chunks;
+	if (!s)
+		return NULL;
+	snprintf(s->name, sizeof(s->name), "%s", e->name);
+	s->kind = strcmp(str(e->create, "kind"), "libos") == 0 ? RF_KIND_LIBOS : RF_KIND_LINUX;
+	s->pid = (pid_t)num(e->create, "pid", 0);
+	s->shim_pid = (pid_t)num(e->create, "shim_pid", 0);
+	snprintf(s->cgroup, sizeof(s->cgroup), "%s", str(e->create, "cgroup"));
+	snprintf(s->created, sizeof(s->created), "%s", str(e->create, "time"));
+	rf_cpuset_parse(&s->cpus, e->cores);
+	s->mem = e->mem;
+	s->desc_fd = s->status_fd = s->ctl_fd = s->ctl_peer_fd = -1;
+	s->exit_code = e->exited ? e->exit_code : INT_MIN;
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		s->region_chunk[i] = -1;
+	json_object_object_get_ex(e->create, "argv", &argv);
+	int argc = argv ? (int)json_object_array_length(argv) : 0;
+	s->argv = calloc((size_t)argc + 1, sizeof(char *));
+	for (int i = 0; s->argv && i < argc; i++)
+		s->argv[i] = strdup(json_object_get_string(json_object_array_get_idx(argv, i)));
+	if (json_object_object_get_ex(e->create, "chunks", &chunks))
+		for (int i = 0; i < (int)json_object_array_length(chunks) && i < RF_MAX_REGIONS; i++)
+			s->region_chunk[i] = json_object_get_int(json_object_array_get_idx(chunks, i));
+	return s;
+}
+
+static void claim(struct rfd *d, struct rf_subos *s)
+{
+	for (int i = 0; i < RF_MAX_SUBOS; i++)
+		if (!d->subos[i]) {
+			s->id = i + 1;
+			break;
+		}
+	rf_subos_insert(d, s);
+	if (s->life == RF_LIFE_EXITED)
+		return;
+	rf_ptable_assign(&d->pt, s->id, &s->cpus);
+	rf_ptable_mem_reserve(&d->pt, s->mem);
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		if (s->region_chunk[i] >= 0) {
+			rf_pool_adopt(&d->pool, s->region_chunk[i], s->id);
+			s->nregions++;
+		}
+	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	s->shim_pidfd = s->shim_pid > 0 ? (int)syscall(SYS_pidfd_open, s->shim_pid, 0) : -1;
+	if (s->kind == RF_KIND_LIBOS && s->pidfd >= 0) {
+		s->desc = grab_page(s->pidfd, 3, RF_DESC_SIZE, &s->desc_fd);
+		s->status = grab_page(s->pidfd, 4, RF_STATUS_SIZE, &s->status_fd);
+	}
+	rf_watch_subos(d, s);
+}
+
+int rf_recover(struct rfd *d)
+{
+	struct replay r = { 0 };
+	int rc = rf_journal_replay(d->journal.path, on_record, &r);
+	for (int i = 0; rc == 0 && i < r.n; i++) {
+		struct entry *e = &r.e[i];
+		struct rf_subos *s = e->create ? adopt_one(d, e) : NULL;
+		if (!s)
+			continue;
+		if (!e->exited && still_ours(d, e, s->pid)) {
+			s->life = RF_LIFE_RUNNING;
+			claim(d, s);
+			rf_journal_subos(d, "adopt", s, NULL);
+			rf_log("adopted subOS %s (pid %d)", s->name, (int)s->pid);
+			continue;
+		}
+		if (!e->exited) { /* died while rfd was away */
+			char path[PATH_MAX];
+			rf_subos_exit_path(d, s, path, sizeof(path));
+			s->exit_code = rf_spawn_read_exit(path);
+			struct json_object *x = json_object_new_object();
+			json_object_object_add(x, s->exit_code < 0 && s->exit_code != INT_MIN
+					       ? "signal" : "exit_code",
+					       s->exit_code == INT_MIN ? NULL
+					       : json_object_new_int(abs(s->exit_code)));
+			rf_journal_subos(d, "exit", s, x);
+			rf_enforce_destroy(&d->enf, s->name);
+		}
+		s->life = RF_LIFE_EXITED;
+		claim(d, s);
+	}
+	for (int i = 0; i < r.n; i++)
+		json_object_put(r.e[i].create);
+	free(r.e);
+	return rc < 0 ? -1 : 0;
+}

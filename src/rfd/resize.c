@@ -1,0 +1,259 @@
+/*
+ * resize.c - moving cores and memory in and out of a running subOS.
+ *
+ * Cores: a new core is added to the subOS's cpuset before librf is told,
+ * so its thread can be placed at once; a leaving core stays in the cpuset
+ * until librf acknowledged (or the deadline forced it), so the work is
+ * never stranded on a core it may no longer use.  The timings returned are
+ * the mechanism alone, from publishing the description to the
+ * acknowledgement; journalling comes after.
+ *
+ * Memory: growth hands pool chunks over as new regions; a shrink asks
+ * librf for its highest regions back and takes only those it returns.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "common/units.h"
+
+struct resize_out {
+	bool forced;
+	uint64_t cores_ns, mem_ns;
+};
+
+static int target_cores(struct rfd *d, struct rf_subos *s, const struct rf_cores_arg *ca,
+			struct rf_cpuset *out, struct rf_err *err)
+{
+	struct rf_cores_arg abs = *ca;
+	if (ca->form == RF_CORES_DELTA) {
+		abs.form = RF_CORES_COUNT;
+		abs.n = rf_cpuset_count(&s->cpus) + ca->n;
+		if (abs.n < 1)
+			return rf_errf(err, "bad_request", "\"%s\" has %d cores; a subOS keeps at "
+				       "least one", s->name, rf_cpuset_count(&s->cpus));
+	}
+	return rf_subos_pick_cores(d, s->id, &abs, out, err);
+}
+
+static int cores_linux(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *want,
+		       struct resize_out *ro, struct rf_err *err)
+{
+	uint64_t t0 = rf_now_ns();
+	int rc = rf_subos_enforce_cpus(d, s, want);
+	if (rc)
+		return rf_errf(err, "internal", "cannot set the cores of \"%s\": %s", s->name,
+			       strerror(-rc));
+	ro->cores_ns = rf_now_ns() - t0;
+	return 0;
+}
+
+static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *want,
+		       struct resize_out *ro, struct rf_err *err)
+{
+	struct rf_cpuset both = s->cpus;
+	rf_cpuset_or(&both, want);
+	int rc = rf_subos_enforce_cpus(d, s, &both);
+	if (rc)
+		return rf_errf(err, "internal", "cannot widen the cpuset of \"%s\": %s", s->name,
+			       strerror(-rc));
+	uint64_t t0 = rf_now_ns();
+	rf_desc_begin(s);
+	for_each_cpu(c, &both)
+		s->desc->cpu[c] = rf_cpuset_has(want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
+	s->desc->ncpus = (uint32_t)rf_cpuset_count(want);
+	uint32_t gen = rf_desc_end(s);
+	rf_libos_ring(s);
+	rc = rf_libos_wait_applied(d, s, gen);
+	ro->cores_ns = rf_now_ns() - t0;
+	ro->forced = rc != 0;
+	/* Acknowledged or not, the leaving cores go now (forced on timeout). */
+	rf_desc_begin(s);
+	for_each_cpu(c, &both)
+		if (!rf_cpuset_has(want, c))
+			s->desc->cpu[c] = RF_CPU_NONE;
+	rf_desc_end(s);
+	rc = rf_subos_enforce_cpus(d, s, want);
+	if (rc)
+		return rf_errf(err, "internal", "cannot narrow the cpuset of \"%s\": %s", s->name,
+			       strerror(-rc));
+	return 0;
+}
+
+static int free_slot(const struct rf_subos *s)
+{
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		if (s->region_chunk[i] < 0)
+			return i;
+	return -1;
+}
+
+static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out *ro,
+		    struct rf_err *err)
+{
+	int ids[RF_MAX_REGIONS], slots[RF_MAX_REGIONS];
+	if (s->nregions + n > RF_MAX_REGIONS)
+		return rf_errf(err, "mem_unavailable", "at most %d regions per subOS", RF_MAX_REGIONS);
+	int rc = rf_pool_take(&d->pool, n, s->id, ids);
+	if (rc)
+		return rf_errf(err, "mem_unavailable", "cannot prepare memory: %s", strerror(-rc));
+	uint64_t t0 = rf_now_ns();
+	rf_desc_begin(s);
+	for (int i = 0; i < n; i++) {
+		slots[i] = free_slot(s);
+		s->region_chunk[slots[i]] = ids[i];
+		s->desc->region[slots[i]].id = (uint32_t)ids[i];
+		s->desc->region[slots[i]].size = d->pool.chunk_size;
+		s->desc->region[slots[i]].state = RF_REGION_OFFERED;
+	}
+	s->nregions += n;
+	s->mem += (uint64_t)n * d->pool.chunk_size;
+	s->desc->mem_bytes = s->mem;
+	for (int i = 0; i < n; i++)
+		rf_libos_send_region(s, slots[i], rf_pool_fd(&d->pool, ids[i]));
+	uint32_t gen = rf_desc_end(s);
+	rf_libos_ring(s);
+	rc = rf_libos_wait_applied(d, s, gen);
+	ro->mem_ns = rf_now_ns() - t0;
+	if (rc)
+		ro->forced = true; /* the regions are its own either way: it holds the fds */
+	return 0;
+}
+
+static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_out *ro,
+		      struct rf_err *err)
+{
+	int asked[RF_MAX_REGIONS], nasked = 0;
+	uint64_t t0 = rf_now_ns();
+	rf_desc_begin(s);
+	for (int i = RF_MAX_REGIONS - 1; i >= 0 && nasked < n; i--)
+		if (s->region_chunk[i] >= 0) {
+			s->desc->region[i].state = RF_REGION_RECLAIM;
+			asked[nasked++] = i;
+		}
+	uint32_t gen = rf_desc_end(s);
+	rf_libos_ring(s);
+	int rc = rf_libos_wait_applied(d, s, gen);
+	ro->mem_ns = rf_now_ns() - t0;
+	int got = 0;
+	rf_desc_begin(s);
+	for (int k = 0; k < nasked; k++) {
+		int i = asked[k];
+		if (s->status->region[i] == RF_REGION_RETURNED) {
+			rf_pool_give_back(&d->pool, s->region_chunk[i]);
+			s->region_chunk[i] = -1;
+			memset(&s->desc->region[i], 0, sizeof(s->desc->region[i]));
+			got++;
+		} else {
+			s->desc->region[i].state = RF_REGION_OFFERED; /* still its own */
+		}
+	}
+	s->nregions -= got;
+	s->mem -= (uint64_t)got * d->pool.chunk_size;
+	rf_ptable_mem_release(&d->pt, (uint64_t)got * d->pool.chunk_size);
+	s->desc->mem_bytes = s->mem;
+	rf_desc_end(s);
+	if (got < n) {
+		char h[32];
+		rf_format_size(s->mem, h, sizeof(h));
+		return rf_errf(err, rc == -ETIMEDOUT ? "timeout" : "mem_busy",
+			       "\"%s\" returned %d of %d regions (its memory is in use); it now "
+			       "holds %s", s->name, got, n, h);
+	}
+	return 0;
+}
+
+static int mem_libos(struct rfd *d, struct rf_subos *s, uint64_t want, struct resize_out *ro,
+		     struct rf_err *err)
+{
+	int delta = (int)((int64_t)(want - s->mem) / (int64_t)d->pool.chunk_size);
+	if (delta > 0) {
+		if (rf_ptable_mem_reserve(&d->pt, (uint64_t)delta * d->pool.chunk_size)) {
+			char a[32], f[32];
+			rf_format_size((uint64_t)delta * d->pool.chunk_size, a, sizeof(a));
+			rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
+			return rf_errf(err, "mem_unavailable", "%s more memory asked, %s free", a, f);
+		}
+		if (mem_grow(d, s, delta, ro, err)) {
+			rf_ptable_mem_release(&d->pt, (uint64_t)delta * d->pool.chunk_size);
+			return -1;
+		}
+		return 0;
+	}
+	return delta < 0 ? mem_shrink(d, s, -delta, ro, err) : 0;
+}
+
+static int mem_linux(struct rfd *d, struct rf_subos *s, uint64_t want, struct resize_out *ro,
+		     struct rf_err *err)
+{
+	if (want > s->mem && rf_ptable_mem_reserve(&d->pt, want - s->mem)) {
+		char f[32];
+		rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
+		return rf_errf(err, "mem_unavailable", "not enough free memory (%s free)", f);
+	}
+	uint64_t t0 = rf_now_ns();
+	int rc = rf_enforce_set_mem(&d->enf, s->name, want);
+	ro->mem_ns = rf_now_ns() - t0;
+	if (rc) {
+		if (want > s->mem)
+			rf_ptable_mem_release(&d->pt, want - s->mem);
+		return rf_errf(err, rc == -EBUSY ? "mem_busy" : "internal",
+			       "cannot set the memory limit of \"%s\": %s", s->name, strerror(-rc));
+	}
+	if (want < s->mem)
+		rf_ptable_mem_release(&d->pt, s->mem - want);
+	s->mem = want;
+	return 0;
+}
+
+static struct json_object *resize_extra(const struct resize_out *ro)
+{
+	struct json_object *x = json_object_new_object(), *t = json_object_new_object();
+	json_object_object_add(t, "cores", json_object_new_int64((int64_t)(ro->cores_ns / 1000)));
+	json_object_object_add(t, "mem", json_object_new_int64((int64_t)(ro->mem_ns / 1000)));
+	json_object_object_add(x, "timing_us", t);
+	json_object_object_add(x, "forced", json_object_new_boolean(ro->forced));
+	return x;
+}
+
+int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *req,
+		    struct json_object **result, struct rf_err *err)
+{
+	struct resize_out ro = { 0 };
+	struct rf_cpuset want = s->cpus;
+	uint64_t mem = s->mem, cs = d->pool.chunk_size;
+	int rc = 0;
+
+	if (s->life != RF_LIFE_RUNNING)
+		return rf_errf(err, "not_running", "\"%s\" is not running", s->name);
+	if (req->cores.form != RF_CORES_NONE && target_cores(d, s, &req->cores, &want, err))
+		return -1;
+	if (req->has_mem)
+		mem = (req->mem + cs - 1) / cs * cs;
+	if (!rf_cpuset_equal(&want, &s->cpus)) {
+		rc = s->kind == RF_KIND_LIBOS ? cores_libos(d, s, &want, &ro, err)
+					      : cores_linux(d, s, &want, &ro, err);
+		if (rc)
+			return -1;
+		rf_ptable_assign(&d->pt, s->id, &want);
+		s->cpus = want;
+	}
+	if (mem != s->mem)
+		rc = s->kind == RF_KIND_LIBOS ? mem_libos(d, s, mem, &ro, err)
+					      : mem_linux(d, s, mem, &ro, err);
+	struct json_object *x = resize_extra(&ro);
+	*result = rf_subos_json(d, s, false);
+	json_object_object_foreach(x, k, v)
+		json_object_object_add(*result, k, json_object_get(v));
+	if (ro.forced)
+		rf_journal_subos(d, "force", s, json_object_get(x));
+	if (rf_journal_subos(d, "resize", s, x) && !rc)
+		rc = rf_errf(err, "internal", "resized, but the journal write failed");
+	if (rc) {
+		json_object_put(*result);
+		*result = NULL;
+	}
+	return rc;
+}

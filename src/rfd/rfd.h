@@ -1,0 +1,171 @@
+/*
+ * rfd.h - the supervisor's state and the interfaces between its parts.
+ *
+ *   main.c      options, daemon, start-up and shutdown
+ *   server.c    the control socket: connections, framing, SO_PEERCRED
+ *   verbs.c     one handler per protocol verb
+ *   subos.c     the subOS table and the create/destroy/resize mechanics
+ *   spawn.c     starting a program in its partition through a shim
+ *   libos.c     the description/status pages and the librf handshakes
+ *   recover.c   rebuilding the table from the journal after a restart
+ *   topo.c, enforce*.c, mempool.c: the machine, the host, the memory
+ */
+#ifndef RF_RFD_RFD_H
+#define RF_RFD_RFD_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#include "common/cpuset.h"
+#include "common/journal.h"
+#include "common/proto.h"
+#include "common/ptable.h"
+#include "rf/desc.h"
+#include "rfd/enforce.h"
+#include "rfd/mempool.h"
+#include "rfd/topo.h"
+
+#define RFD_VERSION "0.1.0"
+#define RF_MAX_SUBOS 1024
+
+enum rf_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_EXITED };
+
+struct rf_subos {
+	int id;                      /* owner id in the partition table */
+	char name[RF_NAME_MAX];
+	enum rf_kind kind;
+	enum rf_subos_life life;
+	pid_t pid;                   /* the program, host PID */
+	pid_t shim_pid;
+	int shim_pidfd;              /* readable when the shim exits */
+	int pidfd;                   /* the program */
+	struct rf_cpuset cpus;
+	uint64_t mem;                /* bytes held (a multiple of the chunk size) */
+	int nregions;
+	int region_chunk[RF_MAX_REGIONS]; /* desc slot -> pool chunk id, -1 free */
+	char **argv;
+	char cgroup[PATH_MAX];
+	char created[40];
+	int exit_code;               /* >= 0 exit status, or -signal */
+	/* libos only */
+	int desc_fd, status_fd, ctl_fd;
+	int ctl_peer_fd;             /* the subOS's end, until it is passed */
+	struct rf_desc *desc;
+	struct rf_status *status;
+};
+
+struct rfd {
+	char state_dir[PATH_MAX];
+	char socket_path[PATH_MAX];
+	char instance[64];
+	int listen_fd;
+	int epfd;
+	int sigfd;
+	bool foreground;
+	bool stopping;
+	uid_t owner_uid;             /* who may change the table besides root */
+	uint64_t deadline_ns;        /* handshake deadline */
+	struct rf_topo topo;
+	struct rf_ptable pt;
+	struct rf_enforcer enf;
+	struct rf_pool pool;
+	struct rf_journal journal;
+	uint64_t tsc_hz;
+	struct rf_subos *subos[RF_MAX_SUBOS];
+};
+
+struct rfd_opts {
+	const char *state_dir, *socket, *cores, *host_cores, *mem, *chunk, *hugepages, *enforce;
+	long deadline_ms;
+	bool foreground, cleanup;
+};
+
+/* setup.c */
+int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whylen);
+void rf_rfd_teardown(struct rfd *d, bool cleanup);
+/* server.c */
+#include <signal.h>
+void rf_server_signals(sigset_t *set);
+int rf_server_listen(struct rfd *d);
+int rf_server_run(struct rfd *d);
+void rf_server_close(struct rfd *d);
+
+/* An error for the answer: code from docs/protocol.md, message for people. */
+struct rf_err {
+	const char *code;
+	char msg[512];
+};
+int rf_errf(struct rf_err *e, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* subos.c */
+struct rf_subos *rf_subos_find(struct rfd *d, const char *name);
+struct rf_subos *rf_subos_by_id(struct rfd *d, int id);
+int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos **out,
+		    struct rf_err *err);
+int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **result,
+		     struct rf_err *err);
+int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *req,
+		    struct json_object **result, struct rf_err *err);
+void rf_subos_exited(struct rfd *d, struct rf_subos *s);
+struct json_object *rf_subos_json(struct rfd *d, const struct rf_subos *s, bool detail);
+void rf_subos_free(struct rfd *d, struct rf_subos *s);
+int rf_subos_insert(struct rfd *d, struct rf_subos *s);
+void rf_subos_remove(struct rfd *d, struct rf_subos *s);
+void rf_subos_release(struct rfd *d, struct rf_subos *s);
+int rf_subos_reap(struct rfd *d, struct rf_subos *s);
+void rf_subos_exit_path(struct rfd *d, const struct rf_subos *s, char *buf, size_t len);
+/* server.c: be told when the subOS's shim exits. */
+int rf_watch_subos(struct rfd *d, struct rf_subos *s);
+void rf_unwatch_subos(struct rfd *d, struct rf_subos *s);
+int rf_subos_pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
+			struct rf_cpuset *out, struct rf_err *err);
+/* Mirror s->cpus into the enforcement back end. */
+int rf_subos_enforce_cpus(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *cpus);
+
+/* spawn.c */
+struct rf_spawn {
+	const char *const *argv;
+	const char *const *env;      /* extra KEY=VALUE, NULL-terminated */
+	const int *pass_fds;         /* fds the program inherits at 3, 4, ... */
+	int npass;
+	const char *env_fds;         /* RF_* variables to set, "K=V\n..." */
+	const char *log_path;        /* stdout+stderr */
+	const char *exit_path;       /* where the shim records the exit status */
+	const char *hostname;
+	const struct rf_cpuset *cpus;
+};
+/* Start the program; returns 0 with pids and the shim's pidfd, or -1 with
+ * err filled (spawn_failed for a program that cannot start). */
+int rf_spawn(struct rfd *d, struct rf_subos *s, const struct rf_spawn *sp, struct rf_err *err);
+/* Read the status the shim recorded: >= 0 exit code, -signal, or INT_MIN. */
+int rf_spawn_read_exit(const char *exit_path);
+
+/* libos.c */
+int rf_libos_setup(struct rfd *d, struct rf_subos *s, struct rf_err *err);
+void rf_libos_teardown(struct rf_subos *s);
+/* Publish desc changes: call begin, edit s->desc, call end.  end returns
+ * the new generation. */
+void rf_desc_begin(struct rf_subos *s);
+uint32_t rf_desc_end(struct rf_subos *s);
+/* Wait until the subOS applied `gen`, died, or the deadline passed.
+ * Returns 0, -ETIMEDOUT or -ESRCH. */
+int rf_libos_wait_applied(struct rfd *d, struct rf_subos *s, uint32_t gen);
+/* Wait for librf to report RUNNING; -ESRCH if the program died first. */
+int rf_libos_wait_running(struct rfd *d, struct rf_subos *s, uint64_t timeout_ns);
+int rf_libos_send_region(struct rf_subos *s, int slot, int fd);
+void rf_libos_ring(struct rf_subos *s);
+
+/* recover.c */
+int rf_recover(struct rfd *d);
+
+/* journal helpers (subos.c) */
+int rf_journal_subos(struct rfd *d, const char *op, const struct rf_subos *s,
+		     struct json_object *extra);
+
+void rf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

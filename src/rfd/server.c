@@ -1,0 +1,246 @@
+/*
+ * server.c - rfd's event loop: the control socket, the connections, the
+ * signals and the shims' exits, all on one epoll set.
+ *
+ * One thread serves everything in order, which keeps the partition table
+ * free of locks: a request runs to completion (handshakes included, bounded
+ * by the deadline) before the next is read.  Each connection buffers at
+ * most one protocol line; a longer line is refused and the connection
+ * closed, since its end cannot be found reliably.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+enum { EV_LISTEN = 1, EV_CONN = 2, EV_SIGNAL = 3, EV_SHIM = 4 };
+#define EV(type, val) (((uint64_t)(type) << 32) | (uint32_t)(val))
+#define MAX_CONNS 4096
+
+struct conn {
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	char *buf;
+	size_t len;
+};
+
+static struct conn *conns[MAX_CONNS];
+
+void rf_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
+		       struct json_object **answer);
+
+static int ep_add(struct rfd *d, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int rf_watch_subos(struct rfd *d, struct rf_subos *s)
+{
+	int fd = s->shim_pidfd >= 0 ? s->shim_pidfd : s->pidfd;
+	return fd < 0 ? -1 : ep_add(d, fd, EV(EV_SHIM, s->id));
+}
+
+void rf_unwatch_subos(struct rfd *d, struct rf_subos *s)
+{
+	if (s->shim_pidfd >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->shim_pidfd, NULL);
+	if (s->pidfd >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
+}
+
+/* Block the signals rfd handles through its signalfd.  Called before any
+ * thread starts, so that no thread takes them with the default action. */
+void rf_server_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int rf_server_listen(struct rfd *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(d->socket_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "rfd: socket path too long: %s\n", d->socket_path);
+		return -1;
+	}
+	strcpy(sa.sun_path, d->socket_path);
+	d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	unlink(d->socket_path); /* a stale socket: the state-dir lock says we own it */
+	if (d->listen_fd < 0 || bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(d->socket_path, 0666) < 0 || listen(d->listen_fd, 128) < 0) {
+		fprintf(stderr, "rfd: cannot listen on %s: %s\n", d->socket_path, strerror(errno));
+		return -1;
+	}
+	sigset_t set;
+	rf_server_signals(&set);
+	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->epfd < 0 || ep_add(d, d->listen_fd, EV(EV_LISTEN, 0)) ||
+	    ep_add(d, d->sigfd, EV(EV_SIGNAL, 0))) {
+		fprintf(stderr, "rfd: cannot set up the event loop: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_close(struct rfd *d, struct conn *c)
+{
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	conns[c->fd] = NULL;
+	free(c->buf);
+	free(c);
+}
+
+static void do_accept(struct rfd *d)
+{
+	int fd;
+	while ((fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		struct ucred cr;
+		socklen_t crlen = sizeof(cr);
+		struct conn *c = calloc(1, sizeof(*c));
+		if (fd >= MAX_CONNS || !c ||
+		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
+		    !(c->buf = malloc(RF_PROTO_LINE_MAX + 1))) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->uid = cr.uid;
+		c->pid = cr.pid;
+		conns[fd] = c;
+		ep_add(d, fd, EV(EV_CONN, fd));
+	}
+}
+
+static int send_answer(struct conn *c, struct json_object *ans)
+{
+	const char *s = json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s), off = 0;
+	char *line = malloc(len + 1);
+	int rc = 0;
+	if (!line)
+		return -1;
+	memcpy(line, s, len);
+	line[len++] = '\n';
+	/* Answers are written whole; a client that stops reading is dropped. */
+	int fl = fcntl(c->fd, F_GETFL);
+	fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+	struct timeval tv = { 5, 0 };
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (off < len) {
+		ssize_t n = send(c->fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0) {
+			rc = -1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	fcntl(c->fd, F_SETFL, fl);
+	free(line);
+	return rc;
+}
+
+static void do_read(struct rfd *d, struct conn *c)
+{
+	for (;;) {
+		ssize_t n = read(c->fd, c->buf + c->len, RF_PROTO_LINE_MAX + 1 - c->len);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			conn_close(d, c);
+			return;
+		}
+		if (n < 0)
+			return;
+		c->len += (size_t)n;
+		char *nl;
+		while ((nl = memchr(c->buf, '\n', c->len))) {
+			struct json_object *ans = NULL;
+			size_t linelen = (size_t)(nl - c->buf);
+			rf_handle_request(d, c->buf, linelen, c->uid, c->pid, &ans);
+			int rc = send_answer(c, ans);
+			json_object_put(ans);
+			memmove(c->buf, nl + 1, c->len - linelen - 1);
+			c->len -= linelen + 1;
+			if (rc) {
+				conn_close(d, c);
+				return;
+			}
+		}
+		if (c->len > RF_PROTO_LINE_MAX) {
+			struct json_object *ans = rf_answer_new_err(false, 0, "request_too_large",
+				"request exceeds %d bytes", RF_PROTO_LINE_MAX);
+			send_answer(c, ans);
+			json_object_put(ans);
+			conn_close(d, c);
+			return;
+		}
+	}
+}
+
+static void do_signal(struct rfd *d)
+{
+	struct signalfd_siginfo si;
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		rf_log("signal %u: shutting down", si.ssi_signo);
+		d->stopping = true;
+	}
+}
+
+int rf_server_run(struct rfd *d)
+{
+	struct epoll_event evs[64];
+	while (!d->stopping) {
+		int n = epoll_wait(d->epfd, evs, 64, -1);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		for (int i = 0; i < n; i++) {
+			uint32_t type = (uint32_t)(evs[i].data.u64 >> 32);
+			uint32_t val = (uint32_t)evs[i].data.u64;
+			struct rf_subos *s;
+			if (type == EV_LISTEN)
+				do_accept(d);
+			else if (type == EV_SIGNAL)
+				do_signal(d);
+			else if (type == EV_CONN && conns[val])
+				do_read(d, conns[val]);
+			else if (type == EV_SHIM && (s = rf_subos_by_id(d, (int)val)) &&
+				 s->life != RF_LIFE_EXITED)
+				rf_subos_exited(d, s);
+		}
+	}
+	return 0;
+}
+
+void rf_server_close(struct rfd *d)
+{
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conns[i])
+			conn_close(d, conns[i]);
+	if (d->listen_fd >= 0) {
+		close(d->listen_fd);
+		unlink(d->socket_path);
+	}
+	if (d->epfd >= 0)
+		close(d->epfd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+}

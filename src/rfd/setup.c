@@ -1,0 +1,117 @@
+/*
+ * setup.c - bringing rfd's subsystems up and down in order.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include "common/units.h"
+
+
+static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct rf_cpuset *out, char *why,
+			size_t whylen)
+{
+	struct rf_cpuset host;
+	if (o->cores) {
+		if (rf_cpuset_parse(out, o->cores)) {
+			snprintf(why, whylen, "--cores: \"%s\" is not a CPU list", o->cores);
+			return -1;
+		}
+	} else {
+		if (rf_cpuset_parse(&host, o->host_cores)) {
+			snprintf(why, whylen, "--host-cores: \"%s\" is not a CPU list", o->host_cores);
+			return -1;
+		}
+		*out = d->topo.online;
+		rf_cpuset_andnot(out, &host);
+	}
+	if (!rf_cpuset_subset(out, &d->topo.online)) {
+		snprintf(why, whylen, "--cores: %s names CPUs this machine does not have",
+			 o->cores ? o->cores : "the complement of --host-cores");
+		return -1;
+	}
+	return 0;
+}
+
+/* rfd and its pool worker run on the host's cores, never on a subOS's;
+ * the shims it forks inherit this until their child enters its partition. */
+static void pin_to_host(struct rfd *d, const struct rf_cpuset *managed)
+{
+	cpu_set_t mask;
+	CPU_ZERO(&mask);
+	for_each_cpu(c, &d->topo.online)
+		if (!rf_cpuset_has(managed, c) && c < CPU_SETSIZE)
+			CPU_SET(c, &mask);
+	if (CPU_COUNT(&mask) > 0)
+		sched_setaffinity(0, sizeof(mask), &mask);
+}
+
+int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whylen)
+{
+	struct rf_cpuset managed;
+	uint64_t mem, chunk;
+	int rc;
+
+	why[0] = '\0';
+	if (rf_topo_discover(&d->topo))
+		return -1;
+	if (managed_cpus(d, o, &managed, why, whylen))
+		return -1;
+	if (rf_parse_size(o->mem, &mem) || rf_parse_size(o->chunk, &chunk)) {
+		snprintf(why, whylen, "--mem/--chunk: not a size");
+		return -1;
+	}
+	if (mem > d->topo.mem_total / 4 * 3) {
+		snprintf(why, whylen, "--mem %s is more than 3/4 of this machine's memory", o->mem);
+		return -1;
+	}
+	mem = mem / chunk * chunk;
+	pin_to_host(d, &managed);
+	rf_ptable_init(&d->pt, &d->topo.online, &managed, d->topo.order, d->topo.norder, mem);
+	if (rf_enforce_init(&d->enf, o->enforce, d->instance, &managed, why, whylen))
+		return -1;
+	if (rf_pool_init(&d->pool, mem, chunk, o->hugepages, why, whylen))
+		return -1;
+	if ((rc = rf_journal_open(&d->journal, d->state_dir))) {
+		snprintf(why, whylen, "cannot open the journal in %s: %s", d->state_dir,
+			 strerror(-rc));
+		return -1;
+	}
+	if (rf_recover(d)) {
+		snprintf(why, whylen, "cannot recover from the journal");
+		return -1;
+	}
+	struct json_object *rec = json_object_new_object();
+	char list[4096];
+	rf_cpuset_format(&managed, list, sizeof(list));
+	json_object_object_add(rec, "op", json_object_new_string("start"));
+	json_object_object_add(rec, "managed_cpus", json_object_new_string(list));
+	json_object_object_add(rec, "mem", json_object_new_int64((int64_t)mem));
+	json_object_object_add(rec, "enforcement",
+			       json_object_new_string(rf_enforce_name(d->enf.kind)));
+	rf_journal_append(&d->journal, rec);
+	json_object_put(rec);
+	return 0;
+}
+
+void rf_rfd_teardown(struct rfd *d, bool cleanup)
+{
+	for (int i = 0; cleanup && i < RF_MAX_SUBOS; i++) {
+		struct json_object *res = NULL;
+		struct rf_err err;
+		if (d->subos[i] && rf_subos_destroy(d, d->subos[i], &res, &err) == 0)
+			json_object_put(res);
+	}
+	if (d->journal.fd >= 0) {
+		struct json_object *rec = json_object_new_object();
+		json_object_object_add(rec, "op", json_object_new_string("stop"));
+		rf_journal_append(&d->journal, rec);
+		json_object_put(rec);
+	}
+	rf_journal_close(&d->journal);
+	rf_pool_fini(&d->pool);
+	rf_enforce_fini(&d->enf);
+}

@@ -1,0 +1,288 @@
+/*
+ * spawn.c - starting a subOS's program through a small per-subOS shim.
+ *
+ * A subOS must outlive rfd (DESIGN.md), so its program is not rfd's child:
+ * rfd forks a shim (in the manner of conmon), the shim clones the program
+ * into new PID, mount, UTS and IPC namespaces, moves it into the subOS's
+ * cgroups while it waits on a pipe, lets it exec, reports the outcome to
+ * rfd, then waits for it and records its exit status in a file that a
+ * restarted rfd can still read.  Nothing ties the program's life to rfd:
+ * no parent-death signal, no pipe whose closing kills it.
+ *
+ * The shim is forked from a multi-threaded rfd, so everything it and the
+ * child need (argv, envp, file names) is prepared before fork and the code
+ * after fork sticks to plain system calls.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char **environ;
+
+enum { MSG_PID = 1, MSG_EXEC_OK = 2, MSG_FAIL = 3 };
+enum { STEP_CLONE = 1, STEP_CGROUP = 2, STEP_EXEC = 3 };
+
+struct shim_msg {
+	int32_t type;
+	int32_t val;   /* pid, or errno */
+	int32_t step;
+};
+
+struct prepared {
+	char **envp;
+	int log_fd, null_fd;
+	cpu_set_t mask;
+};
+
+static void put_msg(int fd, int type, int val, int step)
+{
+	struct shim_msg m = { type, val, step };
+	if (write(fd, &m, sizeof(m)) != sizeof(m)) {
+		/* rfd went away; the shim carries on and records the exit. */
+	}
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* The program's side: wait for the go, enter the partition, exec. */
+static void child_main(const struct rf_spawn *sp, struct prepared *pr, int go_fd, int err_fd)
+{
+	char c;
+	if (read(go_fd, &c, 1) != 1)
+		_exit(127); /* the shim died before letting us run */
+	mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	if (sethostname(sp->hostname, strlen(sp->hostname))) {
+		/* not fatal: the UTS namespace still isolates the host's name */
+	}
+	sched_setaffinity(0, sizeof(pr->mask), &pr->mask);
+	/* Move inherited fds out of the way, then into place at 3, 4, ... */
+	int high[RF_MAX_REGIONS + 8];
+	for (int i = 0; i < sp->npass; i++)
+		high[i] = fcntl(sp->pass_fds[i], F_DUPFD_CLOEXEC, 1024);
+	dup2(pr->null_fd, 0);
+	dup2(pr->log_fd, 1);
+	dup2(pr->log_fd, 2);
+	for (int i = 0; i < sp->npass; i++)
+		dup2(high[i], 3 + i);
+	syscall(SYS_close_range, 3 + sp->npass, ~0U, CLOSE_RANGE_CLOEXEC);
+	execvpe(sp->argv[0], (char *const *)sp->argv, pr->envp);
+	int e = errno;
+	if (write(err_fd, &e, sizeof(e)) != sizeof(e)) {
+		/* nothing to do: the shim sees EOF and a dead child */
+	}
+	_exit(127);
+}
+
+static void record_exit(const char *path, int status)
+{
+	char buf[64];
+	int n = WIFSIGNALED(status) ? snprintf(buf, sizeof(buf), "signal %d\n", WTERMSIG(status))
+				    : snprintf(buf, sizeof(buf), "exit %d\n", WEXITSTATUS(status));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd >= 0) {
+		if (write(fd, buf, (size_t)n) != n) {
+			/* disk full: a restarted rfd reports the exit as unknown */
+		}
+		fsync(fd);
+		close(fd);
+	}
+}
+
+static void shim_main(struct rfd *d, struct rf_subos *s, const struct rf_spawn *sp,
+		      struct prepared *pr, int report_fd)
+{
+	int go[2], errp[2], status;
+	sigset_t none;
+
+	setsid();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
+		goto fail_clone;
+	pid_t child = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
+					       CLONE_NEWIPC | SIGCHLD, NULL, NULL, NULL, 0);
+	if (child < 0)
+		goto fail_clone;
+	if (child == 0) {
+		close(go[1]);
+		close(errp[0]);
+		child_main(sp, pr, go[0], errp[1]);
+	}
+	close(go[0]);
+	close(errp[1]);
+	put_msg(report_fd, MSG_PID, child, 0);
+	int err = rf_enforce_attach(&d->enf, s->name, child);
+	if (err) {
+		put_msg(report_fd, MSG_FAIL, -err, STEP_CGROUP);
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		_exit(1);
+	}
+	if (write(go[1], "g", 1) != 1)
+		_exit(1);
+	int e;
+	if (read(errp[0], &e, sizeof(e)) == sizeof(e))
+		put_msg(report_fd, MSG_FAIL, e, STEP_EXEC);
+	else
+		put_msg(report_fd, MSG_EXEC_OK, 0, 0);
+	syscall(SYS_close_range, 3, ~0U, 0);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	record_exit(sp->exit_path, status);
+	_exit(0);
+fail_clone:
+	put_msg(report_fd, MSG_FAIL, errno, STEP_CLONE);
+	_exit(1);
+}
+
+/* argv/envp and files, made before fork so the shim need not allocate. */
+static int prepare(const struct rf_spawn *sp, struct prepared *pr)
+{
+	size_t n = 0, extra = 0;
+	while (environ[n])
+		n++;
+	for (const char *p = sp->env_fds; p && *p; p++)
+		extra += *p == '\n';
+	for (size_t i = 0; sp->env && sp->env[i]; i++)
+		extra++;
+	pr->envp = calloc(n + extra + 1, sizeof(char *));
+	if (!pr->envp)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "RF_", 3) != 0) /* never leak rfd's own RF_ vars */
+			pr->envp[k++] = environ[i];
+	for (size_t i = 0; sp->env && sp->env[i]; i++)
+		pr->envp[k++] = (char *)sp->env[i];
+	for (char *p = (char *)sp->env_fds; p && *p;) {
+		char *nl = strchr(p, '\n');
+		pr->envp[k++] = p;
+		*nl = '\0';
+		p = nl + 1;
+	}
+	pr->log_fd = open(sp->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	pr->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	CPU_ZERO(&pr->mask);
+	for_each_cpu(c, sp->cpus)
+		if (c < CPU_SETSIZE)
+			CPU_SET(c, &pr->mask);
+	if (pr->log_fd < 0 || pr->null_fd < 0)
+		return -errno;
+	return 0;
+}
+
+static void unprepare(struct prepared *pr)
+{
+	free(pr->envp);
+	if (pr->log_fd >= 0)
+		close(pr->log_fd);
+	if (pr->null_fd >= 0)
+		close(pr->null_fd);
+}
+
+static const char *step_name(int step)
+{
+	return step == STEP_CGROUP ? "cannot enter its cgroup" :
+	       step == STEP_CLONE ? "cannot create its namespaces" : "cannot execute";
+}
+
+/* Read the shim's reports until exec succeeded or failed. */
+static int await_shim(struct rf_subos *s, int fd, struct rf_err *err)
+{
+	struct shim_msg m;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	for (;;) {
+		if (poll(&pfd, 1, 10000) <= 0)
+			return rf_errf(err, "spawn_failed", "the shim for \"%s\" did not answer",
+				       s->name);
+		ssize_t n = read(fd, &m, sizeof(m));
+		if (n != sizeof(m))
+			return rf_errf(err, "spawn_failed", "the shim for \"%s\" died", s->name);
+		if (m.type == MSG_PID)
+			s->pid = m.val;
+		else if (m.type == MSG_EXEC_OK)
+			return 0;
+		else
+			return rf_errf(err, "spawn_failed", "%s %s: %s", step_name(m.step),
+				       s->argv[0], strerror(m.val));
+	}
+}
+
+int rf_spawn(struct rfd *d, struct rf_subos *s, const struct rf_spawn *sp, struct rf_err *err)
+{
+	struct prepared pr = { .log_fd = -1, .null_fd = -1 };
+	int report[2] = { -1, -1 }, rc = -1;
+
+	if (prepare(sp, &pr) || pipe2(report, O_CLOEXEC)) {
+		rf_errf(err, "internal", "cannot prepare %s: %s", s->argv[0], strerror(errno));
+		goto out;
+	}
+	pid_t shim = fork();
+	if (shim < 0) {
+		rf_errf(err, "internal", "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (shim == 0) {
+		close(report[0]);
+		shim_main(d, s, sp, &pr, report[1]);
+	}
+	close(report[1]);
+	report[1] = -1;
+	s->shim_pid = shim;
+	s->shim_pidfd = pidfd_open_(shim);
+	if (await_shim(s, report[0], err)) {
+		if (s->pid > 0)
+			kill(s->pid, SIGKILL);
+		waitpid(shim, NULL, 0);
+		close(s->shim_pidfd);
+		s->shim_pidfd = -1;
+		goto out;
+	}
+	s->pidfd = pidfd_open_(s->pid);
+	rc = 0;
+out:
+	if (report[0] >= 0)
+		close(report[0]);
+	if (report[1] >= 0)
+		close(report[1]);
+	unprepare(&pr);
+	return rc;
+}
+
+int rf_spawn_read_exit(const char *exit_path)
+{
+	char buf[64] = "";
+	int v;
+	FILE *f = fopen(exit_path, "re");
+	if (!f)
+		return INT_MIN;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	if (sscanf(buf, "exit %d", &v) == 1)
+		return v;
+	if (sscanf(buf, "signal %d", &v) == 1)
+		return -v;
+	return INT_MIN;
+}

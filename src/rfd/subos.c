@@ -1,0 +1,212 @@
+/*
+ * subos.c - the subOS table: lookup, description as JSON, journal records,
+ * releasing resources, and reacting to a program that ended by itself.
+ *
+ * The mechanics of create/destroy (lifecycle.c) and resize (resize.c) live
+ * in their own files; this one holds what they share.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int rf_errf(struct rf_err *e, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+struct rf_subos *rf_subos_find(struct rfd *d, const char *name)
+{
+	for (int i = 0; i < RF_MAX_SUBOS; i++)
+		if (d->subos[i] && strcmp(d->subos[i]->name, name) == 0)
+			return d->subos[i];
+	return NULL;
+}
+
+struct rf_subos *rf_subos_by_id(struct rfd *d, int id)
+{
+	return id >= 1 && id <= RF_MAX_SUBOS ? d->subos[id - 1] : NULL;
+}
+
+/* The lowest free id; ids are slot + 1 so that 0 stays the host. */
+int rf_subos_insert(struct rfd *d, struct rf_subos *s)
+{
+	if (s->id >= 1 && s->id <= RF_MAX_SUBOS && !d->subos[s->id - 1]) {
+		d->subos[s->id - 1] = s;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void rf_subos_remove(struct rfd *d, struct rf_subos *s)
+{
+	if (s->id >= 1 && s->id <= RF_MAX_SUBOS && d->subos[s->id - 1] == s)
+		d->subos[s->id - 1] = NULL;
+}
+
+void rf_subos_free(struct rfd *d, struct rf_subos *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; s->argv && s->argv[i]; i++)
+		free(s->argv[i]);
+	free(s->argv);
+	free(s);
+}
+
+static const char *life_name(enum rf_subos_life l)
+{
+	return l == RF_LIFE_STARTING ? "starting" : l == RF_LIFE_RUNNING ? "running" : "exited";
+}
+
+static const char *core_state_name(uint32_t st)
+{
+	return st == RF_CORE_RUNNING ? "running" : st == RF_CORE_PARKED ? "parked" : "off";
+}
+
+static struct json_object *cores_detail(const struct rf_subos *s)
+{
+	struct json_object *arr = json_object_new_array();
+	for_each_cpu(c, &s->cpus) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "cpu", json_object_new_int(c));
+		if (s->status) {
+			const struct rf_status_core *sc = &s->status->core[c];
+			json_object_object_add(o, "state",
+					       json_object_new_string(core_state_name(sc->state)));
+			json_object_object_add(o, "loops", json_object_new_int64((int64_t)sc->loops));
+			json_object_object_add(o, "events", json_object_new_int64((int64_t)sc->events));
+			json_object_object_add(o, "busy_ns", json_object_new_int64((int64_t)sc->busy_ns));
+			json_object_object_add(o, "idle_ns", json_object_new_int64((int64_t)sc->idle_ns));
+		} else {
+			json_object_object_add(o, "state", json_object_new_string(
+				s->life == RF_LIFE_EXITED ? "off" : "running"));
+		}
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+struct json_object *rf_subos_json(struct rfd *d, const struct rf_subos *s, bool detail)
+{
+	char cpus[4096];
+	struct json_object *o = json_object_new_object(), *argv = json_object_new_array();
+	rf_cpuset_format(&s->cpus, cpus, sizeof(cpus));
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "kind", json_object_new_string(rf_kind_name(s->kind)));
+	json_object_object_add(o, "state", json_object_new_string(life_name(s->life)));
+	json_object_object_add(o, "pid", json_object_new_int(s->life == RF_LIFE_EXITED ? 0 : s->pid));
+	json_object_object_add(o, "cores", json_object_new_string(cpus));
+	json_object_object_add(o, "ncores", json_object_new_int(rf_cpuset_count(&s->cpus)));
+	json_object_object_add(o, "mem", json_object_new_int64((int64_t)s->mem));
+	json_object_object_add(o, "regions", json_object_new_int(s->nregions));
+	for (int i = 0; s->argv && s->argv[i]; i++)
+		json_object_array_add(argv, json_object_new_string(s->argv[i]));
+	json_object_object_add(o, "argv", argv);
+	json_object_object_add(o, "created", json_object_new_string(s->created));
+	json_object_object_add(o, "cgroup", json_object_new_string(s->cgroup));
+	if (s->life == RF_LIFE_EXITED) {
+		if (s->exit_code == INT_MIN)
+			json_object_object_add(o, "exit_code", NULL);
+		else if (s->exit_code < 0)
+			json_object_object_add(o, "signal", json_object_new_int(-s->exit_code));
+		else
+			json_object_object_add(o, "exit_code", json_object_new_int(s->exit_code));
+	}
+	if (detail)
+		json_object_object_add(o, "cores_detail", cores_detail(s));
+	return o;
+}
+
+int rf_journal_subos(struct rfd *d, const char *op, const struct rf_subos *s,
+		     struct json_object *extra)
+{
+	char cpus[4096];
+	struct json_object *rec = json_object_new_object();
+	rf_cpuset_format(&s->cpus, cpus, sizeof(cpus));
+	json_object_object_add(rec, "op", json_object_new_string(op));
+	json_object_object_add(rec, "name", json_object_new_string(s->name));
+	json_object_object_add(rec, "cores", json_object_new_string(cpus));
+	json_object_object_add(rec, "mem", json_object_new_int64((int64_t)s->mem));
+	if (extra) {
+		json_object_object_foreach(extra, k, v)
+			json_object_object_add(rec, k, json_object_get(v));
+		json_object_put(extra);
+	}
+	int64_t seq = rf_journal_append(&d->journal, rec);
+	json_object_put(rec);
+	if (seq < 0)
+		rf_log("journal write failed: %s", strerror((int)-seq));
+	return seq < 0 ? (int)seq : 0;
+}
+
+int rf_subos_enforce_cpus(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *cpus)
+{
+	return rf_enforce_set_cpus(&d->enf, s->name, cpus, s->pid);
+}
+
+void rf_subos_exit_path(struct rfd *d, const struct rf_subos *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/run/%s.exit", d->state_dir, s->name);
+}
+
+/* Give everything the subOS held back to the host. */
+void rf_subos_release(struct rfd *d, struct rf_subos *s)
+{
+	rf_unwatch_subos(d, s);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	s->pidfd = -1;
+	rf_enforce_destroy(&d->enf, s->name);
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		if (s->region_chunk[i] >= 0) {
+			rf_pool_give_back(&d->pool, s->region_chunk[i]);
+			s->region_chunk[i] = -1;
+		}
+	s->nregions = 0;
+	rf_ptable_release(&d->pt, s->id);
+	rf_ptable_mem_release(&d->pt, s->mem);
+	rf_libos_teardown(s);
+}
+
+/* Reap the shim (if it is ours) and read what it recorded. */
+int rf_subos_reap(struct rfd *d, struct rf_subos *s)
+{
+	char path[PATH_MAX];
+	if (s->shim_pid > 0)
+		waitpid(s->shim_pid, NULL, WNOHANG);
+	if (s->shim_pidfd >= 0)
+		close(s->shim_pidfd);
+	s->shim_pidfd = -1;
+	rf_subos_exit_path(d, s, path, sizeof(path));
+	return rf_spawn_read_exit(path);
+}
+
+void rf_subos_exited(struct rfd *d, struct rf_subos *s)
+{
+	s->exit_code = rf_subos_reap(d, s);
+	struct json_object *extra = json_object_new_object();
+	if (s->exit_code == INT_MIN)
+		json_object_object_add(extra, "exit_code", NULL);
+	else if (s->exit_code < 0)
+		json_object_object_add(extra, "signal", json_object_new_int(-s->exit_code));
+	else
+		json_object_object_add(extra, "exit_code", json_object_new_int(s->exit_code));
+	rf_subos_release(d, s);
+	s->life = RF_LIFE_EXITED;
+	rf_journal_subos(d, "exit", s, extra);
+	rf_log("subOS %s exited (%s %d)", s->name, s->exit_code < 0 ? "signal" : "status",
+	       s->exit_code < 0 ? -s->exit_code : s->exit_code);
+}
