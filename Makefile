@@ -38,16 +38,20 @@ deps:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 $(B)/obj/%.o: %.S
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  AS      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 $(B)/san/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -DRF_SANITIZE -MMD -MP -c $< -o $@
+	@echo "  CC+SAN  $<"
+	@$(CC) $(CFLAGS) $(SAN) -DRF_SANITIZE -MMD -MP -c $< -o $@
 $(B)/san/%.o: %.S
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  AS+SAN  $<"
+	@$(CC) $(CFLAGS) -DRF_SANITIZE -c $< -o $@
 
 $(B)/libcommon.a: $(call obj,$(COMMON_SRC))
 	@rm -f $@; ar rcs $@ $^
@@ -59,23 +63,31 @@ $(B)/san/librf.a: $(call san,$(LIBRF_SRC)) $(call san,$(COMMON_SRC))
 	@rm -f $@; ar rcs $@ $^
 
 $(B)/rfd: $(call obj,$(RFD_SRC)) $(B)/libcommon.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) -lm
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) -lm
 $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libcommon.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
 $(B)/rfbench: $(call obj,$(BENCH_SRC)) $(B)/libcommon.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
 $(B)/%: $(B)/obj/examples/%.o $(B)/librf.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
 # sanitized rfd objects other than main.
 RFD_LIB_SRC := $(filter-out src/rfd/main.c,$(RFD_SRC))
-$(B)/tests/test_%: $(B)/san/tests/unit/test_%.o $(call san,$(RFD_LIB_SRC)) $(B)/san/librf.a
+$(B)/san/librfd.a: $(call san,$(RFD_LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(B)/tests/test_%: $(B)/san/tests/unit/test_%.o $(B)/san/librfd.a $(B)/san/librf.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_URING) -lm
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_URING) -lm
 
 unit: $(UNIT_TESTS)
 	@bash tests/run-unit.sh $(UNIT_TESTS)

@@ -28,20 +28,6 @@
 
 
 
-static bool log_stamp;
-
-void rf_log(const char *fmt, ...)
-{
-	char when[40];
-	va_list ap;
-	rf_format_wallclock(when, sizeof(when));
-	fprintf(stderr, "%s%srfd: ", log_stamp ? when : "", log_stamp ? " " : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -223,7 +209,7 @@ int main(int argc, char **argv)
 		dup2(lfd, 2);
 		close(lfd);
 		close(nfd);
-		log_stamp = true;
+		rf_log_stamp(true);
 		if (write(ready_fd, "r", 1) != 1 || chdir("/")) {
 			/* the parent has gone; carry on */
 		}

@@ -166,6 +166,8 @@ int rf_recover(struct rfd *d);
 int rf_journal_subos(struct rfd *d, const char *op, const struct rf_subos *s,
 		     struct json_object *extra);
 
+/* log.c: one line on stderr (the log file when daemonized). */
 void rf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rf_log_stamp(bool on);
 
 #endif

@@ -1,0 +1,58 @@
+/*
+ * bench.h - shared pieces of rfbench: a private rfd, timing, reports.
+ *
+ * Every benchmark starts its own rfd in a temporary state directory, runs
+ * its baselines in the same run, prints one JSON object on stdout and can
+ * write raw samples as CSV (and a gnuplot PNG) under results/.
+ */
+#ifndef RF_BENCH_H
+#define RF_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+#include "common/client.h"
+#include "common/hist.h"
+
+struct bench_opts {
+	bool json;
+	int iterations;
+	const char *results_dir;  /* NULL: no CSV/PNG */
+	const char *build_dir;    /* where rfd and the examples are */
+};
+
+struct private_rfd {
+	char dir[256];
+	char sock[300];
+	pid_t pid;
+	struct rf_client cl;
+};
+
+/* Start rfd with extra arguments (NULL-terminated); waits for its socket. */
+int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra);
+void prfd_stop(struct private_rfd *p);
+/* Call a verb; returns the answer (caller puts) or NULL.  Times it. */
+struct json_object *prfd_call(struct private_rfd *p, struct json_object *req, uint64_t *ns);
+/* Build a request from a printf-style JSON text. */
+struct json_object *req_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Samples kept raw (for CSV) and in a histogram (for percentiles). */
+struct series {
+	const char *name;
+	const char *unit;   /* "us" or "ms" for the report */
+	struct rf_hist h;
+	uint64_t *raw;
+	int n, cap;
+};
+void series_init(struct series *s, const char *name, const char *unit, int cap);
+void series_add(struct series *s, uint64_t ns);
+double series_pct(const struct series *s, double p);   /* in the series' unit */
+void series_free(struct series *s);
+/* Write results/NAME.csv (one column per series) and, if gnuplot exists,
+ * results/NAME.png. */
+void series_write(const struct bench_opts *o, const char *bench, struct series *s, int n);
+
+int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
+
+#endif

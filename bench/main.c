@@ -1,0 +1,73 @@
+/*
+ * main.c - rfbench: `rfbench NAME [--json] [-n N] [--results DIR]`.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "bench.h"
+
+struct bench {
+	const char *name;
+	const char *what;
+	int (*run)(const struct bench_opts *, struct json_object *);
+};
+
+static const struct bench benches[] = {
+	{ "lifecycle", "create/destroy/resize latencies of subOSes (Table 4)", bench_lifecycle },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: rfbench NAME [--json] [-n ITERATIONS] [--results DIR]\n\nbenchmarks:\n");
+	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
+		fprintf(f, "  %-12s %s\n", benches[i].name, benches[i].what);
+}
+
+int main(int argc, char **argv)
+{
+	static char self[PATH_MAX];
+	struct bench_opts o = { .iterations = 100, .results_dir = "results" };
+	const struct bench *b = NULL;
+
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	o.build_dir = dirname(self);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			o.json = true;
+		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+			o.iterations = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--results") == 0 && i + 1 < argc)
+			o.results_dir = argv[++i];
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (!b) {
+			for (size_t k = 0; k < sizeof(benches) / sizeof(benches[0]); k++)
+				if (strcmp(argv[i], benches[k].name) == 0)
+					b = &benches[k];
+			if (!b) {
+				fprintf(stderr, "rfbench: unknown benchmark \"%s\"\n", argv[i]);
+				usage(stderr);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "rfbench: unexpected argument \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!b || o.iterations < 1) {
+		usage(stderr);
+		return 2;
+	}
+	struct json_object *out = json_object_new_object();
+	json_object_object_add(out, "bench", json_object_new_string(b->name));
+	int rc = b->run(&o, out);
+	printf("%s\n", json_object_to_json_string_ext(out, o.json ? JSON_C_TO_STRING_PLAIN
+								   : JSON_C_TO_STRING_PRETTY));
+	json_object_put(out);
+	return rc ? 1 : 0;
+}

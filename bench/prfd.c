@@ -1,0 +1,153 @@
+/*
+ * prfd.c - a private rfd for one benchmark run, and the series helpers.
+ *
+ * The rfd runs with --cleanup in a fresh temporary directory; prfd_stop
+ * (also reached from the exit and signal handlers) sends it SIGTERM, waits,
+ * and removes the directory, so a failed run leaves nothing behind.
+ */
+#define _GNU_SOURCE
+#include "bench.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "common/units.h"
+
+static struct private_rfd *live;
+
+static void on_signal(int sig)
+{
+	if (live && live->pid > 0)
+		kill(live->pid, SIGTERM);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void at_exit(void)
+{
+	if (live)
+		prfd_stop(live);
+}
+
+int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra)
+{
+	char rfd[PATH_MAX];
+	const char *argv[40];
+	int n = 0;
+
+	snprintf(p->dir, sizeof(p->dir), "/tmp/rfbench.XXXXXX");
+	if (!mkdtemp(p->dir))
+		return -errno;
+	snprintf(p->sock, sizeof(p->sock), "%s/rfd.sock", p->dir);
+	snprintf(rfd, sizeof(rfd), "%s/rfd", o->build_dir);
+	argv[n++] = rfd;
+	argv[n++] = "--state-dir";
+	argv[n++] = p->dir;
+	argv[n++] = "--socket";
+	argv[n++] = p->sock;
+	argv[n++] = "--foreground";
+	argv[n++] = "--cleanup";
+	for (int i = 0; extra && extra[i] && n < 38; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	p->pid = fork();
+	if (p->pid == 0) {
+		char log[300];
+		snprintf(log, sizeof(log), "%s/rfd.out", p->dir);
+		if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
+			_exit(126);
+		execv(rfd, (char *const *)argv);
+		_exit(127);
+	}
+	live = p;
+	atexit(at_exit);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (int i = 0; i < 500; i++) { /* up to 5 s */
+		if (rf_client_connect(&p->cl, p->sock) == 0)
+			return 0;
+		if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+			p->pid = 0;
+			break;
+		}
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "rfbench: rfd did not start; see %s/rfd.out\n", p->dir);
+	return -1;
+}
+
+void prfd_stop(struct private_rfd *p)
+{
+	char cmd[400];
+	rf_client_close(&p->cl);
+	if (p->pid > 0) {
+		kill(p->pid, SIGTERM);
+		waitpid(p->pid, NULL, 0);
+		p->pid = 0;
+	}
+	if (p->dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "rfbench: could not remove %s\n", p->dir);
+		p->dir[0] = '\0';
+	}
+	live = NULL;
+}
+
+struct json_object *prfd_call(struct private_rfd *p, struct json_object *req, uint64_t *ns)
+{
+	uint64_t t0 = rf_now_ns();
+	struct json_object *ans = rf_client_call(&p->cl, req);
+	if (ns)
+		*ns = rf_now_ns() - t0;
+	json_object_put(req);
+	return ans;
+}
+
+struct json_object *req_json(const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return json_tokener_parse(buf);
+}
+
+void series_init(struct series *s, const char *name, const char *unit, int cap)
+{
+	s->name = name;
+	s->unit = unit;
+	rf_hist_init(&s->h);
+	s->raw = calloc((size_t)cap, sizeof(uint64_t));
+	s->n = 0;
+	s->cap = cap;
+}
+
+void series_add(struct series *s, uint64_t ns)
+{
+	rf_hist_record(&s->h, ns);
+	if (s->n < s->cap)
+		s->raw[s->n++] = ns;
+}
+
+double series_pct(const struct series *s, double p)
+{
+	double div = strcmp(s->unit, "us") == 0 ? 1e3 : strcmp(s->unit, "ns") == 0 ? 1 : 1e6;
+	return s->h.count ? (double)rf_hist_percentile(&s->h, p) / div : -1;
+}
+
+void series_free(struct series *s)
+{
+	free(s->raw);
+	s->raw = NULL;
+}

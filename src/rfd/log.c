@@ -1,0 +1,28 @@
+/*
+ * log.c - rfd's log lines: stderr in the foreground, the state
+ * directory's rfd.log (with timestamps) as a daemon.
+ */
+#include "rfd/rfd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include "common/units.h"
+
+static bool log_stamp;
+
+void rf_log_stamp(bool on)
+{
+	log_stamp = on;
+}
+
+void rf_log(const char *fmt, ...)
+{
+	char when[40];
+	va_list ap;
+	rf_format_wallclock(when, sizeof(when));
+	fprintf(stderr, "%s%srfd: ", log_stamp ? when : "", log_stamp ? " " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

@@ -1,0 +1,54 @@
+/*
+ * rfm.h - what the parts of rfm (the management tool) share: the human
+ * output of each verb, usage texts, and small helpers to read rfd's answer
+ * objects and humanise numbers and times.
+ *
+ * Argument parsing is in src/common/rfm_args.c (unit-tested), the socket in
+ * src/common/client.c; everything here only prints.
+ */
+#ifndef RF_RFM_H
+#define RF_RFM_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* usage.c: usage of one verb, or of rfm as a whole (verb NULL). */
+void rfm_usage(const char *verb, FILE *f);
+
+/* out_subos.c / out_host.c: print a successful result for people.
+ * Return the exit status (0, or 1 if the result cannot be read). */
+int rfm_print_create(struct json_object *res);
+int rfm_print_destroy(struct json_object *res);
+int rfm_print_resize(struct json_object *res);
+int rfm_print_list(struct json_object *res);
+int rfm_print_show(struct json_object *res);
+int rfm_print_info(struct json_object *res);
+int rfm_print_log(struct json_object *res);
+int rfm_print_version(struct json_object *res);
+
+/* format.c: reading answer fields (all accept a NULL or non-object o). */
+const char *rfm_str(struct json_object *o, const char *key, const char *dflt);
+bool rfm_int(struct json_object *o, const char *key, int64_t *out);
+bool rfm_bool(struct json_object *o, const char *key);
+struct json_object *rfm_field(struct json_object *o, const char *key, enum json_type type);
+
+/* format.c: humanising.  Each writes into buf (64 bytes are plenty). */
+void rfm_fmt_size(struct json_object *o, const char *key, char *buf, size_t len);
+void rfm_fmt_int(struct json_object *o, const char *key, char *buf, size_t len);
+void rfm_fmt_ns(uint64_t ns, char *buf, size_t len);     /* 12ns 4.5us 1.25s 3m12s */
+void rfm_fmt_secs(int64_t secs, char *buf, size_t len);  /* 45s 3m12s 2h05m 3d04h */
+/* An RFC 3339 UTC time as local "YYYY-MM-DD HH:MM:SS", and how long ago. */
+void rfm_fmt_time(const char *rfc3339, char *buf, size_t len);
+void rfm_fmt_age(const char *rfc3339, char *buf, size_t len);
+/* How a subOS state reads: "running", "exited(0)", "exited(SIGKILL)". */
+void rfm_fmt_state(struct json_object *subos, char *buf, size_t len);
+/* A json value on one line: strings bare, string arrays space-joined. */
+void rfm_fmt_value(struct json_object *v, char *buf, size_t len);
+
+/* Print "Key:  value" lines with the keys padded to one width. */
+void rfm_kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * usage.c - the --help texts of rfm and of each verb.
+ *
+ * Kept in one place so they stay consistent with each other and with
+ * docs/rfm.1 and docs/rfm.md, which say the same at more length.
+ */
+#include "rfm/rfm.h"
+
+#include <string.h>
+
+static const char global_usage[] =
+	"Usage: rfm [--socket PATH] [--json] VERB [ARGS...]\n"
+	"\n"
+	"Manage the subOSes of a RainForest supervisor (rfd).\n"
+	"\n"
+	"Verbs:\n"
+	"  create NAME ...     start a subOS on its own cores and memory\n"
+	"  destroy NAME        stop a subOS and free its cores and memory\n"
+	"  resize NAME ...     change a subOS's cores or memory while it runs\n"
+	"  list                list the subOSes\n"
+	"  show NAME           describe one subOS and its cores\n"
+	"  info                describe rfd, the machine and what is free\n"
+	"  log [NAME]          show the journal of adjustments\n"
+	"  version             show the versions of rfm and rfd\n"
+	"  help [VERB]         show this help, or a verb's\n"
+	"\n"
+	"Options (before or after the verb):\n"
+	"  --socket PATH       rfd's control socket (default: $RF_SOCKET, else /run/rfd.sock)\n"
+	"  --json              print rfd's result as JSON instead of text\n"
+	"  -h, --help          show help and exit\n"
+	"  --version           show rfm's version and exit\n"
+	"\n"
+	"Exit status: 0 on success, 1 if rfd refused or could not be reached,\n"
+	"2 on a usage error.  Run 'rfm VERB --help' for a verb's arguments.\n";
+
+static const char cores_forms[] =
+	"Core forms:\n"
+	"  N                   a count (rfd picks N free cores): --cores 2\n"
+	"  LIST                a CPU list with '-' or ',': --cores 1-3,5\n"
+	"  cpu:LIST            a CPU list, also of one CPU: --cores cpu:1\n"
+	"  --cpus LIST         the same as --cores cpu:LIST: --cpus 1\n"
+	"A plain number is always a count; write one CPU as cpu:1 or --cpus 1.\n";
+
+static const char create_usage[] =
+	"Usage: rfm create NAME --kind libos|linux --cores CORES --mem SIZE\n"
+	"                  [--env KEY=VALUE]... [--] PROGRAM [ARGS...]\n"
+	"\n"
+	"Start PROGRAM in a new subOS called NAME, on cores and memory of its own.\n"
+	"Options end at PROGRAM: everything after it is the program's.\n"
+	"\n"
+	"  --kind libos        PROGRAM is linked with librf, which runs the subOS\n"
+	"  --kind linux        PROGRAM is any binary, confined to the partition\n"
+	"  --cores CORES       a count or a CPU list (see below)\n"
+	"  --cpus LIST         a CPU list\n"
+	"  --mem SIZE          memory: bytes, or with K, M, G, T (powers of 1024,\n"
+	"                      optional B or iB): 64M, 1G, 512MiB\n"
+	"  --env KEY=VALUE     add to the program's environment (repeatable)\n"
+	"\n"
+	"NAME: 1-47 of A-Z a-z 0-9 _ . -, not starting with . or -.\n"
+	"A PROGRAM with a '/' in it is made absolute (rfd runs elsewhere);\n"
+	"a bare name is looked up in rfd's $PATH.\n"
+	"\n";
+
+static const char destroy_usage[] =
+	"Usage: rfm destroy NAME [--json]\n"
+	"\n"
+	"Stop the program of subOS NAME (a libos subOS is asked to exit first,\n"
+	"then killed) and give its cores and memory back.\n";
+
+static const char resize_usage[] =
+	"Usage: rfm resize NAME [--cores CORES | --cpus LIST] [--mem SIZE] [--json]\n"
+	"\n"
+	"Change the cores or memory of a running subOS (at least one of them).\n"
+	"\n"
+	"  --cores N           the new number of cores\n"
+	"  --cores +N, -N      N cores more, N cores fewer\n"
+	"  --cores LIST        exactly these CPUs (1-3,5 or cpu:1)\n"
+	"  --cpus LIST         exactly these CPUs\n"
+	"  --mem SIZE          the new memory size (64M, 1G, ...)\n"
+	"\n";
+
+static const char list_usage[] =
+	"Usage: rfm list [--json]\n"
+	"\n"
+	"List the subOSes: name, kind, state, cores, memory, pid, age, command.\n";
+
+static const char show_usage[] =
+	"Usage: rfm show NAME [--json]\n"
+	"\n"
+	"Describe subOS NAME, then each of its cores (loops, events, busy and\n"
+	"idle time).\n";
+
+static const char info_usage[] =
+	"Usage: rfm info [--json]\n"
+	"\n"
+	"Describe rfd (version, state directory, enforcement), the machine, the\n"
+	"CPUs it manages and those free, its memory and its pool of chunks.\n";
+
+static const char log_usage[] =
+	"Usage: rfm log [NAME] [--json]\n"
+	"\n"
+	"Show the journal of adjustments, oldest first: of every subOS, or of NAME.\n";
+
+static const char version_usage[] =
+	"Usage: rfm version [--client] [--json]\n"
+	"\n"
+	"Show the versions of rfm and of the rfd it talks to.\n"
+	"  --client            rfm's version only, without asking rfd\n";
+
+static const char common_usage[] =
+	"Every verb also takes --socket PATH, --json and -h/--help.\n";
+
+void rfm_usage(const char *verb, FILE *f)
+{
+	static const struct {
+		const char *verb, *text;
+		bool cores;
+	} texts[] = {
+		{ "create", create_usage, true }, { "destroy", destroy_usage, false },
+		{ "resize", resize_usage, true }, { "list", list_usage, false },
+		{ "show", show_usage, false },   { "info", info_usage, false },
+		{ "log", log_usage, false },     { "version", version_usage, false },
+	};
+	for (size_t i = 0; verb && i < sizeof(texts) / sizeof(texts[0]); i++) {
+		if (strcmp(texts[i].verb, verb) != 0)
+			continue;
+		fputs(texts[i].text, f);
+		if (texts[i].cores)
+			fputs(cores_forms, f);
+		fputc('\n', f);
+		fputs(common_usage, f);
+		return;
+	}
+	fputs(global_usage, f);
+}
