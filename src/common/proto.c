@@ -56,6 +56,13 @@ static int fail(struct rf_proto_err *err, const char *code, const char *fmt, ...
 	return -1;
 }
 
+/* A string with an escaped NUL ("\u0000") would be cut short as a C string:
+ * "kv\u0000x" must not become the name "kv", nor an argv element shorter. */
+static bool has_nul(struct json_object *s)
+{
+	return (size_t)json_object_get_string_len(s) != strlen(json_object_get_string(s));
+}
+
 static int get_string(struct json_object *o, const char *key, const char **out,
 		      bool required, struct rf_proto_err *err)
 {
@@ -65,6 +72,8 @@ static int get_string(struct json_object *o, const char *key, const char **out,
 		return required ? fail(err, "bad_request", "missing field \"%s\"", key) : 0;
 	if (!json_object_is_type(v, json_type_string))
 		return fail(err, "bad_request", "field \"%s\" must be a string", key);
+	if (has_nul(v))
+		return fail(err, "bad_request", "field \"%s\" contains a NUL character", key);
 	*out = json_object_get_string(v);
 	return 0;
 }
@@ -99,6 +108,8 @@ static int parse_cores(struct json_object *o, struct rf_request *req, struct rf_
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return fail(err, "bad_request", "cores: must be a count or a CPU list string");
+	if (has_nul(v))
+		return fail(err, "bad_request", "cores: contains a NUL character");
 	const char *s = json_object_get_string(v);
 	if ((s[0] == '+' || s[0] == '-') && req->verb == RF_VERB_RESIZE) {
 		char *end;
@@ -143,6 +154,8 @@ static int parse_strv(struct json_object *o, const char *key, const char **out, 
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(e, json_type_string))
 			return fail(err, "bad_request", "%s[%zu]: must be a string", key, i);
+		if (has_nul(e))
+			return fail(err, "bad_request", "%s[%zu]: contains a NUL character", key, i);
 		out[i] = json_object_get_string(e);
 		if (!out[i][0] && required && i == 0)
 			return fail(err, "bad_request", "%s[0]: empty program name", key);
@@ -195,9 +208,12 @@ static int parse_create(struct json_object *o, struct rf_request *req, struct rf
 static int parse_fields(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
 {
 	struct json_object *v;
-	if (!json_object_object_get_ex(o, "version", &v) || !json_object_is_type(v, json_type_int))
+	if (!json_object_object_get_ex(o, "version", &v))
 		return fail(err, "bad_version", "missing \"version\"; this rfd speaks version %d",
 			    RF_PROTO_VERSION_CUR);
+	if (!json_object_is_type(v, json_type_int))
+		return fail(err, "bad_version", "\"version\" must be an integer; this rfd speaks "
+			    "version %d", RF_PROTO_VERSION_CUR);
 	if (json_object_get_int64(v) != RF_PROTO_VERSION_CUR)
 		return fail(err, "bad_version", "protocol version %lld is not supported; this rfd "
 			    "speaks version %d", (long long)json_object_get_int64(v),

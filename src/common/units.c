@@ -19,7 +19,8 @@ int rf_parse_size(const char *s, uint64_t *out)
 		return -1;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end == s)
+	/* Plain decimal only: strtod would also take "0x10" and "1e3". */
+	if (errno || end == s || strspn(s, "0123456789.") != (size_t)(end - s))
 		return -1;
 	uint64_t mult = 1;
 	switch (toupper((unsigned char)*end)) {
@@ -47,7 +48,11 @@ void rf_format_size(uint64_t b, char *buf, size_t len)
 	static const char suffix[] = "BKMGT";
 	int i = 0;
 	double v = (double)b;
-	while (v >= 1024 && i < 4 && (b % 1024 == 0 || v >= 10 * 1024)) {
+	/* Go up a unit when the result stays exact ("64M", or "1.5G" as the
+	 * last step) or when the number is large enough that one decimal is
+	 * precise. */
+	while (v >= 1024 && i < 4 &&
+	       (b % 1024 == 0 || (b % 1024 == 512 && b < 1024 * 1024) || v >= 10 * 1024)) {
 		v /= 1024;
 		b /= 1024;
 		i++;

@@ -14,7 +14,7 @@ int rf_parse_size(const char *s, uint64_t *out);
 /* Format bytes the way people read them: "64M", "1.5G", "512K", "100B". */
 void rf_format_size(uint64_t bytes, char *buf, size_t len);
 
-static inline uint64_t rf_now_ns(void)
+static inline uint64_t rf_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -44,7 +44,12 @@ int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instanc
 		}
 	}
 	if (any || strcmp(mode, "cpuset1") == 0) {
-		if (rf_cg1_init(e, instance, managed, no1, sizeof(no1)) == 0) {
+		int rc = rf_cg1_init(e, instance, managed, no1, sizeof(no1));
+		if (rc == -2) { /* the cores are someone else's: degrading would hide it */
+			snprintf(why, whylen, "%s", no1);
+			return -1;
+		}
+		if (rc == 0) {
 			if (any) {
 				size_t n = strlen(e->detail);
 				snprintf(e->detail + n, sizeof(e->detail) - n,

@@ -138,9 +138,14 @@ int rf_cg1_init(struct rf_enforcer *e, const char *instance, const struct rf_cpu
 	if (find_mount("memory", mem, sizeof(mem)) == 0)
 		sub_dir(mem, instance, e->mem_root, sizeof(e->mem_root));
 	if ((err = cg1_make_root(e, managed))) {
-		snprintf(why, whylen, "%s: %s", e->cpu_root, strerror(-err));
+		if (err == -EINVAL)
+			snprintf(why, whylen, "%s: the managed cores overlap an exclusive cpuset "
+				 "(another rfd instance or a container runtime owns some of them)",
+				 e->cpu_root);
+		else
+			snprintf(why, whylen, "%s: %s", e->cpu_root, strerror(-err));
 		rf_cg_fini(e);
-		return -1;
+		return err == -EINVAL ? -2 : -1;
 	}
 	snprintf(e->detail, sizeof(e->detail), "cgroup v1 cpusets%s under %s%s%s",
 		 e->exclusive ? " with cpu_exclusive" : " (cpu_exclusive refused: a sibling overlaps)",

@@ -15,6 +15,7 @@
 #include <linux/futex.h>
 #include <stdio.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -126,16 +127,26 @@ static bool alive(struct rf_subos *s)
 	return s->pidfd < 0 || poll(&p, 1, 0) == 0;
 }
 
+/* Spinning pays only when rfd runs on a core the subOS does not use: on a
+ * shared core it would take the very time slice librf needs to answer. */
+static uint64_t spin_budget(const struct rf_subos *s)
+{
+	int cpu = sched_getcpu();
+	if (cpu < 0 || cpu >= RF_MAX_CPUS || s->desc->cpu[cpu] != RF_CPU_NONE)
+		return 0;
+	return SPIN_NS;
+}
+
 /* Generic wait: until cond(s, arg) holds, the subOS dies, or timeout. */
 static int wait_for(struct rf_subos *s, bool (*cond)(struct rf_subos *, uint32_t), uint32_t arg,
 		    uint64_t timeout_ns)
 {
-	uint64_t start = rf_now_ns(), now = start;
-	while (now - start < SPIN_NS && now - start < timeout_ns) {
+	uint64_t start = rf_mono_ns(), now = start, spin = spin_budget(s);
+	while (now - start < spin && now - start < timeout_ns) {
 		if (cond(s, arg))
 			return 0;
 		__builtin_ia32_pause();
-		now = rf_now_ns();
+		now = rf_mono_ns();
 	}
 	for (;;) {
 		uint32_t ack = atomic_load((_Atomic uint32_t *)&s->status->ack);
@@ -143,7 +154,7 @@ static int wait_for(struct rf_subos *s, bool (*cond)(struct rf_subos *, uint32_t
 			return 0;
 		if (!alive(s))
 			return -ESRCH;
-		now = rf_now_ns();
+		now = rf_mono_ns();
 		if (now - start >= timeout_ns)
 			return -ETIMEDOUT;
 		uint64_t left = timeout_ns - (now - start);

@@ -107,12 +107,12 @@ static int start_program(struct rfd *d, struct rf_subos *s, const struct rf_requ
 		}
 		snprintf(env_fds + off, sizeof(env_fds) - off, "\n");
 	}
-	struct rf_spawn sp = {
+	struct rfd_spawn sp = {
 		.argv = (const char *const *)s->argv, .env = req->env, .pass_fds = pass,
 		.npass = npass, .env_fds = env_fds, .log_path = log_path, .exit_path = exit_path,
 		.hostname = s->name, .cpus = &s->cpus,
 	};
-	return rf_spawn(d, s, &sp, err);
+	return rfd_spawn(d, s, &sp, err);
 }
 
 static void log_tail(struct rfd *d, const struct rf_subos *s, char *buf, size_t len)
@@ -189,6 +189,7 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 	s->mem = mem;
 	s->cpus = cpus;
 	rf_ptable_assign(&d->pt, s->id, &cpus);
+	uint64_t t0 = rf_mono_ns();
 	int rc = rf_enforce_create(&d->enf, s->name, &cpus, s->kind == RF_KIND_LINUX ? mem : 0,
 				   s->cgroup, sizeof(s->cgroup));
 	if (rc) {
@@ -206,10 +207,13 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 		if (give_regions(d, s, err))
 			goto fail_libos;
 	}
+	uint64_t t1 = rf_mono_ns();
 	if (start_program(d, s, req, err))
 		goto fail_libos;
+	uint64_t t2 = rf_mono_ns();
 	if (s->kind == RF_KIND_LIBOS && wait_attached(d, s, err))
 		goto fail_program;
+	uint64_t t3 = rf_mono_ns();
 	if (s->ctl_peer_fd >= 0) {
 		close(s->ctl_peer_fd);
 		s->ctl_peer_fd = -1;
@@ -219,6 +223,10 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 		rf_errf(err, "internal", "cannot write the journal: %s", strerror(errno));
 		goto fail_program;
 	}
+	s->create_us[0] = (t1 - t0) / 1000;            /* cgroups, pages, memory */
+	s->create_us[1] = (t2 - t1) / 1000;            /* shim, namespaces, exec */
+	s->create_us[2] = (t3 - t2) / 1000;            /* librf attach to main */
+	s->create_us[3] = (rf_mono_ns() - t3) / 1000;  /* journal */
 	rf_subos_insert(d, s);
 	rf_watch_subos(d, s);
 	*out = s;

@@ -103,10 +103,10 @@ static void instance_name(const char *dir, char *out, size_t len)
 
 static uint64_t measure_tsc_hz(void)
 {
-	uint64_t t0 = rf_now_ns(), c0 = __rdtsc();
+	uint64_t t0 = rf_mono_ns(), c0 = __rdtsc();
 	struct timespec ts = { 0, 5000000 };
 	nanosleep(&ts, NULL);
-	uint64_t t1 = rf_now_ns(), c1 = __rdtsc();
+	uint64_t t1 = rf_mono_ns(), c1 = __rdtsc();
 	return t1 > t0 ? (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0)) : 0;
 }
 
@@ -127,6 +127,18 @@ static int make_dirs(struct rfd *d)
 	return 0;
 }
 
+static int lock_fd = -1;
+
+/* rfd.lock holds rfd's pid; written again by the daemon once forked. */
+static void write_lock_pid(void)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, pid, (size_t)n, 0) != n) {
+		/* the lock is what matters; the pid is informative */
+	}
+}
+
 static int lock_state(struct rfd *d)
 {
 	char p[PATH_MAX];
@@ -136,11 +148,8 @@ static int lock_state(struct rfd *d)
 		fprintf(stderr, "rfd: another rfd uses %s\n", d->state_dir);
 		return -1;
 	}
-	char pid[32];
-	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
-	if (ftruncate(fd, 0) < 0 || write(fd, pid, (size_t)n) != n) {
-		/* the lock is what matters; the pid is informative */
-	}
+	lock_fd = fd;
+	write_lock_pid();
 	return 0; /* fd stays open for rfd's life */
 }
 
@@ -185,8 +194,10 @@ int main(int argc, char **argv)
 	}
 	if (lock_state(&d))
 		return 1;
-	if (!o.foreground)
+	if (!o.foreground) {
 		daemonize(&ready_fd);
+		write_lock_pid(); /* the daemon's pid, not the parent's */
+	}
 	instance_name(d.state_dir, d.instance, sizeof(d.instance));
 	d.tsc_hz = measure_tsc_hz();
 	sigset_t sigs;

@@ -128,9 +128,11 @@ static void *worker_main(void *arg)
 		c->state = err ? RF_CHUNK_EMPTY : RF_CHUNK_READY;
 		c->owner = -1;
 		pthread_cond_broadcast(&p->cond);
-		if (err) { /* out of memory: stop filling, takers fill on demand */
+		/* Out of memory: stop filling, takers fill on demand.  Not if
+		 * rf_pool_fini already asked to stop while we were filling: its
+		 * broadcast is gone and the wait would never end. */
+		if (err && !p->stop)
 			pthread_cond_wait(&p->cond, &p->lock);
-		}
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;

@@ -41,12 +41,12 @@ static int target_cores(struct rfd *d, struct rf_subos *s, const struct rf_cores
 static int cores_linux(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *want,
 		       struct resize_out *ro, struct rf_err *err)
 {
-	uint64_t t0 = rf_now_ns();
+	uint64_t t0 = rf_mono_ns();
 	int rc = rf_subos_enforce_cpus(d, s, want);
 	if (rc)
 		return rf_errf(err, "internal", "cannot set the cores of \"%s\": %s", s->name,
 			       strerror(-rc));
-	ro->cores_ns = rf_now_ns() - t0;
+	ro->cores_ns = rf_mono_ns() - t0;
 	return 0;
 }
 
@@ -59,7 +59,7 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	if (rc)
 		return rf_errf(err, "internal", "cannot widen the cpuset of \"%s\": %s", s->name,
 			       strerror(-rc));
-	uint64_t t0 = rf_now_ns();
+	uint64_t t0 = rf_mono_ns();
 	rf_desc_begin(s);
 	for_each_cpu(c, &both)
 		s->desc->cpu[c] = rf_cpuset_has(want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
@@ -67,7 +67,7 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	uint32_t gen = rf_desc_end(s);
 	rf_libos_ring(s);
 	rc = rf_libos_wait_applied(d, s, gen);
-	ro->cores_ns = rf_now_ns() - t0;
+	ro->cores_ns = rf_mono_ns() - t0;
 	ro->forced = rc != 0;
 	/* Acknowledged or not, the leaving cores go now (forced on timeout). */
 	rf_desc_begin(s);
@@ -99,7 +99,7 @@ static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out 
 	int rc = rf_pool_take(&d->pool, n, s->id, ids);
 	if (rc)
 		return rf_errf(err, "mem_unavailable", "cannot prepare memory: %s", strerror(-rc));
-	uint64_t t0 = rf_now_ns();
+	uint64_t t0 = rf_mono_ns();
 	rf_desc_begin(s);
 	for (int i = 0; i < n; i++) {
 		slots[i] = free_slot(s);
@@ -116,7 +116,7 @@ static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out 
 	uint32_t gen = rf_desc_end(s);
 	rf_libos_ring(s);
 	rc = rf_libos_wait_applied(d, s, gen);
-	ro->mem_ns = rf_now_ns() - t0;
+	ro->mem_ns = rf_mono_ns() - t0;
 	if (rc)
 		ro->forced = true; /* the regions are its own either way: it holds the fds */
 	return 0;
@@ -126,7 +126,7 @@ static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_ou
 		      struct rf_err *err)
 {
 	int asked[RF_MAX_REGIONS], nasked = 0;
-	uint64_t t0 = rf_now_ns();
+	uint64_t t0 = rf_mono_ns();
 	rf_desc_begin(s);
 	for (int i = RF_MAX_REGIONS - 1; i >= 0 && nasked < n; i--)
 		if (s->region_chunk[i] >= 0) {
@@ -136,7 +136,7 @@ static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_ou
 	uint32_t gen = rf_desc_end(s);
 	rf_libos_ring(s);
 	int rc = rf_libos_wait_applied(d, s, gen);
-	ro->mem_ns = rf_now_ns() - t0;
+	ro->mem_ns = rf_mono_ns() - t0;
 	int got = 0;
 	rf_desc_begin(s);
 	for (int k = 0; k < nasked; k++) {
@@ -193,9 +193,9 @@ static int mem_linux(struct rfd *d, struct rf_subos *s, uint64_t want, struct re
 		rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
 		return rf_errf(err, "mem_unavailable", "not enough free memory (%s free)", f);
 	}
-	uint64_t t0 = rf_now_ns();
+	uint64_t t0 = rf_mono_ns();
 	int rc = rf_enforce_set_mem(&d->enf, s->name, want);
-	ro->mem_ns = rf_now_ns() - t0;
+	ro->mem_ns = rf_mono_ns() - t0;
 	if (rc) {
 		if (want > s->mem)
 			rf_ptable_mem_release(&d->pt, want - s->mem);
@@ -225,6 +225,7 @@ int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *
 	struct rf_cpuset want = s->cpus;
 	uint64_t mem = s->mem, cs = d->pool.chunk_size;
 	int rc = 0;
+	bool cores_changed = false;
 
 	if (s->life != RF_LIFE_RUNNING)
 		return rf_errf(err, "not_running", "\"%s\" is not running", s->name);
@@ -239,10 +240,15 @@ int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *
 			return -1;
 		rf_ptable_assign(&d->pt, s->id, &want);
 		s->cpus = want;
+		cores_changed = true;
 	}
+	uint64_t mem_before = s->mem;
 	if (mem != s->mem)
 		rc = s->kind == RF_KIND_LIBOS ? mem_libos(d, s, mem, &ro, err)
 					      : mem_linux(d, s, mem, &ro, err);
+	/* A refused request that changed nothing leaves no journal record. */
+	if (rc && !cores_changed && s->mem == mem_before)
+		return rc;
 	struct json_object *x = resize_extra(&ro);
 	*result = rf_subos_json(d, s, false);
 	json_object_object_foreach(x, k, v)

@@ -50,6 +50,7 @@ struct rf_subos {
 	char cgroup[PATH_MAX];
 	char created[40];
 	int exit_code;               /* >= 0 exit status, or -signal */
+	uint64_t create_us[4];       /* setup, spawn, attach, journal */
 	/* libos only */
 	int desc_fd, status_fd, ctl_fd;
 	int ctl_peer_fd;             /* the subOS's end, until it is passed */
@@ -127,7 +128,7 @@ int rf_subos_pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
 int rf_subos_enforce_cpus(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *cpus);
 
 /* spawn.c */
-struct rf_spawn {
+struct rfd_spawn {
 	const char *const *argv;
 	const char *const *env;      /* extra KEY=VALUE, NULL-terminated */
 	const int *pass_fds;         /* fds the program inherits at 3, 4, ... */
@@ -140,7 +141,7 @@ struct rf_spawn {
 };
 /* Start the program; returns 0 with pids and the shim's pidfd, or -1 with
  * err filled (spawn_failed for a program that cannot start). */
-int rf_spawn(struct rfd *d, struct rf_subos *s, const struct rf_spawn *sp, struct rf_err *err);
+int rfd_spawn(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp, struct rf_err *err);
 /* Read the status the shim recorded: >= 0 exit code, -signal, or INT_MIN. */
 int rf_spawn_read_exit(const char *exit_path);
 

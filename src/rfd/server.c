@@ -98,6 +98,11 @@ int rf_server_listen(struct rfd *d)
 		fprintf(stderr, "rfd: cannot set up the event loop: %s\n", strerror(errno));
 		return -1;
 	}
+	/* The subOSes adopted at start-up (rf_recover ran before the epoll set
+	 * existed): watch them now, or their end would go unnoticed. */
+	for (int i = 0; i < RF_MAX_SUBOS; i++)
+		if (d->subos[i] && d->subos[i]->life != RF_LIFE_EXITED)
+			rf_watch_subos(d, d->subos[i]);
 	return 0;
 }
 

@@ -64,7 +64,7 @@ static int pidfd_open_(pid_t pid)
 }
 
 /* The program's side: wait for the go, enter the partition, exec. */
-static void child_main(const struct rf_spawn *sp, struct prepared *pr, int go_fd, int err_fd)
+static void child_main(const struct rfd_spawn *sp, struct prepared *pr, int go_fd, int err_fd)
 {
 	char c;
 	if (read(go_fd, &c, 1) != 1)
@@ -108,7 +108,7 @@ static void record_exit(const char *path, int status)
 	}
 }
 
-static void shim_main(struct rfd *d, struct rf_subos *s, const struct rf_spawn *sp,
+static void shim_main(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp,
 		      struct prepared *pr, int report_fd)
 {
 	int go[2], errp[2], status;
@@ -157,7 +157,7 @@ fail_clone:
 }
 
 /* argv/envp and files, made before fork so the shim need not allocate. */
-static int prepare(const struct rf_spawn *sp, struct prepared *pr)
+static int prepare(const struct rfd_spawn *sp, struct prepared *pr)
 {
 	size_t n = 0, extra = 0;
 	while (environ[n])
@@ -229,7 +229,7 @@ static int await_shim(struct rf_subos *s, int fd, struct rf_err *err)
 	}
 }
 
-int rf_spawn(struct rfd *d, struct rf_subos *s, const struct rf_spawn *sp, struct rf_err *err)
+int rfd_spawn(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp, struct rf_err *err)
 {
 	struct prepared pr = { .log_fd = -1, .null_fd = -1 };
 	int report[2] = { -1, -1 }, rc = -1;
@@ -238,6 +238,14 @@ int rf_spawn(struct rfd *d, struct rf_subos *s, const struct rf_spawn *sp, struc
 		rf_errf(err, "internal", "cannot prepare %s: %s", s->argv[0], strerror(errno));
 		goto out;
 	}
+	/* With a cpuset the cgroup alone confines the program.  Its own mask
+	 * must then be "everything": since Linux 6.2 a mask set with
+	 * sched_setaffinity (also rfd's host mask, inherited through fork) is
+	 * kept and intersected with every later cpuset, so a linux subOS
+	 * would never run on the cores a resize adds. */
+	if (d->enf.kind != RF_ENF_AFFINITY)
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			CPU_SET(c, &pr.mask);
 	pid_t shim = fork();
 	if (shim < 0) {
 		rf_errf(err, "internal", "fork: %s", strerror(errno));

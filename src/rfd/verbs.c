@@ -135,7 +135,15 @@ static struct json_object *dispatch(struct rfd *d, const struct rf_request *req,
 	}
 	switch (req->verb) {
 	case RF_VERB_CREATE:
-		return rf_subos_create(d, req, &s, err) ? NULL : rf_subos_json(d, s, false);
+		if (rf_subos_create(d, req, &s, err))
+			return NULL;
+		res = rf_subos_json(d, s, false);
+		struct json_object *t = json_object_new_object();
+		static const char *const steps[] = { "setup", "spawn", "attach", "journal" };
+		for (int i = 0; i < 4; i++)
+			json_object_object_add(t, steps[i], json_object_new_int64((int64_t)s->create_us[i]));
+		json_object_object_add(res, "timing_us", t);
+		return res;
 	case RF_VERB_DESTROY:
 		rf_subos_destroy(d, s, &res, err);
 		return res;

@@ -1,0 +1,265 @@
+/*
+ * attach.c - joining the partition rfd prepared, and rf_main.
+ *
+ * rfd starts a libos subOS with its desc (read-only), status (read-write),
+ * control socket and initial memory regions as inherited fds named in the
+ * environment (rf/desc.h).  Attaching maps them, checks everything it can
+ * (rfd is trusted, but a malformed desc must end in a clear message and
+ * RF_SUBOS_FAILED, never a crash), and then starts the cores through the
+ * same path a later hot-add uses.  Everything here runs once, before the
+ * application gets control, and is kept short: a subOS's start-up time is
+ * part of the lifecycle benchmark.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "librf/internal.h"
+#include "librf/testing.h"
+
+struct rf_sys rf_g;
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "librf: attach: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (rf_g.status)
+		__atomic_store_n(&rf_g.status->state, RF_SUBOS_FAILED, __ATOMIC_RELEASE);
+	return -1;
+}
+
+static int env_fd(const char *name, bool required)
+{
+	const char *s = getenv(name);
+	char *end;
+	long v;
+
+	if (!s)
+		return required ? fail("%s is not set", name) : -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *s == 0 || *end || v < 0 || v > 1 << 20 || fcntl((int)v, F_GETFD) < 0)
+		return fail("%s=%s is not an open file descriptor", name, s);
+	return (int)v;
+}
+
+static void reset_globals(void)
+{
+	memset(&rf_g, 0, sizeof(rf_g));
+	rf_g.ctl_fd = -1;
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		rf_g.region_fd[i] = -1;
+	rf_regions_reset();
+	rf_alloc_reset();
+	rf_reconfig_set_seen(0);
+}
+
+/* "id:fd,id:fd": map each onto the desc slot offering that id. */
+static int map_env_regions(const struct rf_desc *d, const char *list)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		char *end;
+		unsigned long id = strtoul(p, &end, 10);
+		long fd;
+		int slot = -1;
+		if (end == p || *end != ':')
+			return fail("RF_REGIONS: bad entry at \"%s\"", p);
+		p = end + 1;
+		fd = strtol(p, &end, 10);
+		if (end == p || (*end && *end != ',') || fd < 0 || fcntl((int)fd, F_GETFD) < 0)
+			return fail("RF_REGIONS: bad fd at \"%s\"", p);
+		p = *end ? end + 1 : end;
+		for (int i = 0; i < RF_MAX_REGIONS && slot < 0; i++)
+			if (d->region[i].state == RF_REGION_OFFERED && d->region[i].id == id)
+				slot = i;
+		if (slot < 0)
+			return fail("RF_REGIONS: region id %lu is not offered in the desc", id);
+		fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		if (rf_region_map_fd(slot, (int)fd, d->region[slot].size, (uint32_t)id) < 0)
+			return fail("cannot map region id %lu", id);
+	}
+	return 0;
+}
+
+/* Attach to a desc/status someone else mapped (rfd's, or a test's). */
+int rf_attach_given(const struct rf_desc *desc, struct rf_status *status, int ctl_fd,
+		    const char *regions)
+{
+	char why[160];
+
+	rf_g.desc = desc;
+	rf_g.status = status;
+	rf_g.ctl_fd = ctl_fd;
+	if (rf_desc_read(&rf_g.snap) < 0)
+		return fail("desc seqlock never settles");
+	if (rf_desc_validate(&rf_g.snap, why, sizeof(why)) < 0)
+		return fail("%s", why);
+	if (rf_g.snap.shutdown)
+		return fail("desc asks for shutdown before start");
+	status->magic = RF_STATUS_MAGIC;
+	status->pid = (uint32_t)getpid();
+	__atomic_store_n(&status->state, RF_SUBOS_STARTING, __ATOMIC_RELEASE);
+	if (ctl_fd >= 0) {
+		fcntl(ctl_fd, F_SETFD, FD_CLOEXEC);
+		fcntl(ctl_fd, F_SETFL, fcntl(ctl_fd, F_GETFL) | O_NONBLOCK);
+	}
+	if (regions && map_env_regions(&rf_g.snap, regions) < 0)
+		return -1;
+	rf_clock_init(rf_g.snap.tsc_hz);
+	if (rf_regions_apply(&rf_g.snap, rf_now_ns() + 100000000ull) < 0)
+		return fail("not every offered region could be mapped");
+	if (!rf_mem_total())
+		return fail("no memory region");
+	return 0;
+}
+
+int rf_attach_env(void)
+{
+	int dfd, sfd, cfd;
+	void *d, *s;
+
+	reset_globals();
+	if ((sfd = env_fd(RF_ENV_STATUS, true)) < 0)
+		return -1;
+	s = mmap(NULL, RF_STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+	if (s == MAP_FAILED)
+		return fail("mmap status: %s", strerror(errno));
+	rf_g.status = s;
+	rf_g.status_map = s;
+	if ((dfd = env_fd(RF_ENV_DESC, true)) < 0)
+		return -1;
+	d = mmap(NULL, RF_DESC_SIZE, PROT_READ, MAP_SHARED, dfd, 0);
+	if (d == MAP_FAILED)
+		return fail("mmap desc: %s", strerror(errno));
+	rf_g.desc_map = d;
+	cfd = env_fd(RF_ENV_CTL, false);
+	if (cfd < -1)
+		return -1;
+	close(dfd);
+	close(sfd);
+	if (rf_attach_given(d, s, cfd, getenv(RF_ENV_REGIONS)) < 0)
+		return -1;
+	/* Children we may exec are not part of this subOS. */
+	unsetenv(RF_ENV_DESC);
+	unsetenv(RF_ENV_STATUS);
+	unsetenv(RF_ENV_CTL);
+	unsetenv(RF_ENV_REGIONS);
+	return 0;
+}
+
+/* ---- starting and stopping the cores --------------------------------- */
+
+static void main_fiber(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&rf_g.status->state, RF_SUBOS_RUNNING, __ATOMIC_RELEASE);
+	rf_g.exit_code = rf_g.app_main(rf_g.argc, rf_g.argv);
+}
+
+int rf_start_cores(bool main_thread_is_core0)
+{
+	const struct rf_desc *d = &rf_g.snap;
+	struct rf_core *first = NULL;
+
+	rf_g.pending_gen = d->gen;
+	rf_reconfig_set_seen(d->gen);
+	for (int cpu = 0; cpu < RF_MAX_CPUS; cpu++) {
+		struct rf_core *c;
+		if (d->cpu[cpu] != RF_CPU_ACTIVE)
+			continue;
+		if (!(c = rf_core_create(cpu)))
+			return fail("no memory for core structures");
+		if (!first)
+			first = c;
+	}
+	if (main_thread_is_core0) {
+		struct rf_fiber *f = rf_fiber_new(NULL, main_fiber, NULL);
+		if (!f)
+			return fail("no memory for the main fiber");
+		f->is_main = 1;
+		f->core = first;
+		rf_runq_push(first, f);
+		first->is_main_thread = 1;
+	} else {
+		__atomic_store_n(&rf_g.status->state, RF_SUBOS_RUNNING, __ATOMIC_RELEASE);
+	}
+	for (int i = main_thread_is_core0 ? 1 : 0; i < rf_g.ncores_max; i++)
+		if (rf_core_start_thread(rf_g.cores[i]) < 0)
+			return fail("cannot start core threads");
+	if (main_thread_is_core0)
+		rf_core_thread_body(first);  /* does not return */
+	return 0;
+}
+
+_Noreturn void rf_main(int argc, char **argv, int (*app_main)(int, char **))
+{
+	int r;
+
+	rf_clock_begin();
+	r = getenv(RF_ENV_DESC) ? rf_attach_env() : rf_attach_standalone();
+	if (r < 0)
+		exit(127);
+	rf_g.app_main = app_main;
+	rf_g.argc = argc;
+	rf_g.argv = argv;
+	if (rf_start_cores(true) < 0)
+		exit(127);
+	abort();
+}
+
+/* ---- test harness entry points (librf/testing.h) ---------------------- */
+
+int rf_test_attach(const struct rf_desc *desc, struct rf_status *status, int ctl_fd,
+		   const char *regions)
+{
+	reset_globals();
+	rf_g.no_exit = true;
+	rf_clock_begin();
+	if (rf_attach_given(desc, status, ctl_fd, regions) < 0)
+		return -1;
+	return rf_start_cores(false);
+}
+
+int rf_test_attach_standalone(void)
+{
+	reset_globals();
+	rf_clock_begin();
+	if (rf_attach_standalone() < 0)
+		return -1;
+	rf_g.no_exit = true;
+	return rf_start_cores(false);
+}
+
+void rf_test_stop(void)
+{
+	if (!rf_g.desc)
+		return;
+	if (!__atomic_load_n(&rf_g.stopped, __ATOMIC_ACQUIRE))
+		rf_stop_all();
+	for (int i = 0; i < rf_g.ncores_max; i++)
+		if (rf_g.cores[i]->has_thread)
+			pthread_join(rf_g.cores[i]->thread, NULL);
+	rf_regions_reset();
+	rf_alloc_reset();
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		if (rf_g.region_fd[i] >= 0)
+			close(rf_g.region_fd[i]);
+	if (rf_g.desc_map)
+		munmap(rf_g.desc_map, RF_DESC_SIZE);
+	if (rf_g.status_map)
+		munmap(rf_g.status_map, RF_STATUS_SIZE);
+	memset(&rf_g, 0, sizeof(rf_g));
+}

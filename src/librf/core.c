@@ -1,0 +1,348 @@
+/*
+ * core.c - core threads: creating, starting, leaving, resuming; rf_main;
+ * the hooks and the introspection calls.
+ *
+ * One pthread per owned CPU, pinned to exactly that CPU and running the
+ * scheduler loop.  Thread stacks and core structs come from the partition
+ * memory when the core is first created (at start or on a hot-add), never
+ * on the hot path.  A core that is taken away does not end its thread: it
+ * sleeps on its CPU's doorbell in the status page, so giving the CPU back
+ * later costs one wake-up (which rfd's own doorbell ring can deliver
+ * directly) instead of a thread creation.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "librf/internal.h"
+
+static struct rf_core *core_alloc(void)
+{
+	/* Large blocks are 64-byte aligned, as struct rf_core wants. */
+	size_t sz = sizeof(struct rf_core) + sizeof(struct rf_heap) + RF_CACHELINE;
+	char *p = rf_malloc(sz < 16385 ? 16385 : sz);
+
+	if (p)
+		memset(p, 0, sz);
+	return (struct rf_core *)p;
+}
+
+struct rf_core *rf_core_create(int cpu)
+{
+	struct rf_core *c = core_alloc();
+	int index;
+
+	if (!c)
+		return NULL;
+	c->thread_stack = rf_malloc(RF_THREAD_STACK);
+	if (!c->thread_stack) {
+		rf_free(c);
+		return NULL;
+	}
+	index = __atomic_load_n(&rf_g.ncores_max, __ATOMIC_RELAXED);
+	c->index = index;
+	c->cpu = cpu;
+	c->st = &rf_g.status->core[cpu];
+	c->heap = (struct rf_heap *)(((uintptr_t)(c + 1) + RF_CACHELINE - 1) &
+				     ~(uintptr_t)(RF_CACHELINE - 1));
+	rf_heap_init(c->heap, (uint32_t)index);
+	rf_g.cpu_core[cpu] = c;
+	rf_g.cores[index] = c;
+	__atomic_store_n(&rf_g.ncores_max, index + 1, __ATOMIC_RELEASE);
+	return c;
+}
+
+static int pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+static void *thread_main(void *arg)
+{
+	rf_core_thread_body(arg);
+	return NULL;
+}
+
+int rf_core_start_thread(struct rf_core *c)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int err;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, c->thread_stack, RF_THREAD_STACK);
+	CPU_ZERO(&set);
+	CPU_SET(c->cpu, &set);
+	pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	err = pthread_create(&c->thread, &attr, thread_main, c);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		fprintf(stderr, "librf: cannot start a thread on cpu %d: %s\n", c->cpu,
+			strerror(err));
+		return -1;
+	}
+	c->has_thread = 1;
+	return 0;
+}
+
+/* Serving from now on: visible to rfd (status) and to other cores. */
+static void core_up(struct rf_core *c, bool announce)
+{
+	c->acct_tsc = rf_rdtsc();
+	__atomic_store_n(&c->heir, NULL, __ATOMIC_RELAXED);
+	rf_mbox_reopen(c);
+	__atomic_store_n(&c->running, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&rf_g.nrunning, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->st->state, RF_CORE_RUNNING, __ATOMIC_RELEASE);
+	if (announce)
+		rf_run_cores_hooks(c, true);
+	rf_reconfig_try_complete();
+}
+
+static void stack_bounds(struct rf_core *c)
+{
+	pthread_attr_t a;
+	void *lo;
+	size_t sz;
+
+	if (c->is_main_thread && !pthread_getattr_np(pthread_self(), &a)) {
+		pthread_attr_getstack(&a, &lo, &sz);
+		pthread_attr_destroy(&a);
+		c->stack_lo = lo;
+		c->stack_size = sz;
+		return;
+	}
+	c->stack_lo = c->thread_stack;
+	c->stack_size = RF_THREAD_STACK;
+}
+
+void rf_core_thread_body(struct rf_core *c)
+{
+	rf_self_tls = c;
+	stack_bounds(c);
+	if (c->is_main_thread && pin_self(c->cpu) < 0)
+		fprintf(stderr, "librf: cannot pin to cpu %d\n", c->cpu);
+	core_up(c, c->announce);
+	rf_sched_loop(c);
+	rf_self_tls = NULL;
+}
+
+/* Should this parked core run again?  Read straight from the live desc: it
+ * is only a hint to stop sleeping early (the applier re-checks everything
+ * against a consistent copy and asks us to leave again if it was wrong). */
+static bool wanted_back(struct rf_core *c)
+{
+	const struct rf_desc *d = rf_g.desc;
+
+	return __atomic_load_n(&d->cpu[c->cpu], __ATOMIC_ACQUIRE) == RF_CPU_ACTIVE &&
+	       !__atomic_load_n(&d->shutdown, __ATOMIC_ACQUIRE);
+}
+
+/* Wait, parked, until the CPU is given back (or the test tears down).  The
+ * thread sleeps on its CPU's doorbell, so rfd's ring when it gives the CPU
+ * back wakes it directly, without a hop through the applying core. */
+static bool park_until_resumed(struct rf_core *c)
+{
+	for (;;) {
+		uint32_t bell = __atomic_load_n(&c->st->doorbell, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_STOP)
+			return false;
+		if (wanted_back(c))
+			break;
+		rf_futex_wait(&c->st->doorbell, bell, -1);
+	}
+	if (pin_self(c->cpu) < 0)
+		fprintf(stderr, "librf: cannot pin to cpu %d on resume\n", c->cpu);
+	return true;
+}
+
+/* Ring a core's doorbell whether or not it says it sleeps (parked cores). */
+void rf_core_ring(struct rf_core *c)
+{
+	__atomic_fetch_add(&c->st->doorbell, 1, __ATOMIC_SEQ_CST);
+	rf_futex_wake(&c->st->doorbell, 1);
+}
+
+void rf_core_resume(struct rf_core *c)
+{
+	__atomic_fetch_and(&c->req, ~RF_REQ_LEAVE, __ATOMIC_ACQ_REL);
+	if (!__atomic_load_n(&c->running, __ATOMIC_ACQUIRE))
+		rf_core_ring(c);
+}
+
+struct rf_core *rf_core_any_running(struct rf_core *not)
+{
+	int n = __atomic_load_n(&rf_g.ncores_max, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n; i++) {
+		struct rf_core *c = rf_g.cores[i];
+		if (c != not && __atomic_load_n(&c->running, __ATOMIC_ACQUIRE) &&
+		    !(__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_LEAVE))
+			return c;
+	}
+	return NULL;
+}
+
+/* Move everything off this core, park, and come back when resumed.  Runs
+ * on the leaving core's own thread, in scheduler context. */
+void rf_core_leave(struct rf_core *c)
+{
+	struct rf_core *to = rf_core_any_running(c);
+	struct rf_msg *m;
+
+	if (!to) {
+		fprintf(stderr, "librf: cpu %d asked to leave but no other core runs; "
+			"staying\n", c->cpu);
+		__atomic_fetch_and(&c->req, ~RF_REQ_LEAVE, __ATOMIC_ACQ_REL);
+		return;
+	}
+	rf_run_cores_hooks(c, false);
+	__atomic_store_n(&c->heir, to, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&rf_g.nrunning, 1, __ATOMIC_RELAXED);
+	/* Timers first: a moved fiber must find its timer already re-armed. */
+	rf_timers_move(c, to);
+	for (m = rf_mbox_take(c, true); m;) {
+		struct rf_msg *next = m->next;
+		rf_mbox_send(to, m);
+		m = next;
+	}
+	while (c->runq_head) {
+		struct rf_fiber *f = c->runq_head;
+		c->runq_head = f->next;
+		rf_mbox_send(to, &f->msg);
+	}
+	c->runq_tail = NULL;
+	rf_heap_give_away(c, to);
+	rf_fiber_pool_trim(c);
+	rf_core_account(c, true);
+	__atomic_store_n(&c->st->sleeping, 0, __ATOMIC_RELAXED);
+	__atomic_fetch_and(&c->req, ~RF_REQ_LEAVE, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&c->st->state, RF_CORE_PARKED, __ATOMIC_RELEASE);
+	rf_reconfig_try_complete();
+	if (park_until_resumed(c))
+		core_up(c, true);
+}
+
+/* ---- hooks and exit --------------------------------------------------- */
+
+static int hook_slot(int *n)
+{
+	int i = __atomic_fetch_add(n, 1, __ATOMIC_ACQ_REL);
+	if (i >= RF_MAX_HOOKS) {
+		__atomic_fetch_sub(n, 1, __ATOMIC_ACQ_REL);
+		return -1;
+	}
+	return i;
+}
+
+int rf_on_shutdown(void (*fn)(void))
+{
+	int i = hook_slot(&rf_g.nshutdown_hooks);
+	if (i < 0)
+		return -1;
+	__atomic_store_n(&rf_g.shutdown_hooks[i], fn, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int rf_on_cores_changed(void (*fn)(int, int, bool))
+{
+	int i = hook_slot(&rf_g.ncores_hooks);
+	if (i < 0)
+		return -1;
+	__atomic_store_n(&rf_g.cores_hooks[i], fn, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void rf_run_cores_hooks(struct rf_core *c, bool added)
+{
+	int n = __atomic_load_n(&rf_g.ncores_hooks, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n && i < RF_MAX_HOOKS; i++) {
+		void (*fn)(int, int, bool) = __atomic_load_n(&rf_g.cores_hooks[i], __ATOMIC_ACQUIRE);
+		if (fn)
+			fn(c->index, c->cpu, added);
+	}
+}
+
+/* Run the shutdown hooks once; returns false if another core already is. */
+bool rf_run_exit_hooks(void)
+{
+	int n;
+
+	if (__atomic_exchange_n(&rf_g.exiting, 1, __ATOMIC_ACQ_REL))
+		return false;
+	n = __atomic_load_n(&rf_g.nshutdown_hooks, __ATOMIC_ACQUIRE);
+	for (int i = 0; i < n && i < RF_MAX_HOOKS; i++) {
+		void (*fn)(void) = __atomic_load_n(&rf_g.shutdown_hooks[i], __ATOMIC_ACQUIRE);
+		if (fn)
+			fn();
+	}
+	__atomic_store_n(&rf_g.status->state, RF_SUBOS_EXITING, __ATOMIC_RELEASE);
+	return true;
+}
+
+_Noreturn void rf_do_exit(int code)
+{
+	if (!rf_run_exit_hooks()) {
+		/* Another core is ending the process: just wait for it. */
+		for (;;)
+			rf_futex_wait(&rf_g.stopped, 0, -1);
+	}
+	fflush(NULL);
+	exit(code);
+}
+
+/* ---- introspection ---------------------------------------------------- */
+
+struct rf_core *rf_core_get(int index)
+{
+	if (index < 0 || index >= __atomic_load_n(&rf_g.ncores_max, __ATOMIC_ACQUIRE))
+		return NULL;
+	return rf_g.cores[index];
+}
+
+int rf_core_self(void)
+{
+	struct rf_core *c = rf_self();
+	return c ? c->index : -1;
+}
+
+int rf_cpu_self(void)
+{
+	struct rf_core *c = rf_self();
+	return c ? c->cpu : -1;
+}
+
+int rf_ncores(void)
+{
+	return __atomic_load_n(&rf_g.nrunning, __ATOMIC_ACQUIRE);
+}
+
+int rf_ncores_max(void)
+{
+	return __atomic_load_n(&rf_g.ncores_max, __ATOMIC_ACQUIRE);
+}
+
+int rf_core_cpu(int core)
+{
+	struct rf_core *c = rf_core_get(core);
+	return c ? c->cpu : -1;
+}
+
+bool rf_core_running(int core)
+{
+	struct rf_core *c = rf_core_get(core);
+	return c && __atomic_load_n(&c->running, __ATOMIC_ACQUIRE);
+}
+
+const char *rf_name(void)
+{
+	return rf_g.desc ? rf_g.desc->name : "";
+}

@@ -1,0 +1,352 @@
+/*
+ * internal.h - librf's private types and the calls its files make on each
+ * other.  Not installed, not for applications.
+ *
+ * The layout follows one rule: what a core touches on its hot path lives in
+ * its own struct rf_core, cache-line separated from the few words other
+ * cores write (mailbox head, remote-free head, control requests), so cores
+ * never contend on a line unless they are actually talking.  Process-wide
+ * state (struct rf_sys) is read-mostly and only written while
+ * reconfiguring, under the subOS-internal reconfiguration lock.
+ */
+#ifndef RF_LIBRF_INTERNAL_H
+#define RF_LIBRF_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include "rf/desc.h"
+#include "rf/rf.h"
+
+#define RF_CACHELINE     64
+#define RF_ALIGNED       __attribute__((aligned(RF_CACHELINE)))
+#define rf_likely(x)     __builtin_expect(!!(x), 1)
+#define rf_unlikely(x)   __builtin_expect(!!(x), 0)
+
+#if defined(__SANITIZE_ADDRESS__) || defined(RF_SANITIZE)
+#define RF_ASAN 1
+#endif
+
+/* Fiber and core-thread stack sizes: sanitizers need far more stack. */
+#ifdef RF_ASAN
+#define RF_FIBER_BLOCK   (256u * 1024)
+#define RF_THREAD_STACK  (1024u * 1024)
+#else
+#define RF_FIBER_BLOCK   (64u * 1024)
+#define RF_THREAD_STACK  (256u * 1024)
+#endif
+#define RF_IDLE_SPIN_NS  50000u   /* spin this long before sleeping */
+#define RF_MAX_HOOKS     16
+#define RF_FOREIGN_HEAP  RF_MAX_CPUS  /* heap index used by foreign threads */
+
+static inline void rf_cpu_relax(void) { __builtin_ia32_pause(); }
+
+static inline uint64_t rf_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* ---- spinlock: subOS-internal, never on a per-operation hot path -------- */
+static inline bool rf_spin_trylock(uint32_t *l)
+{
+	return !__atomic_load_n(l, __ATOMIC_RELAXED) &&
+	       !__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE);
+}
+static inline void rf_spin_lock(uint32_t *l)
+{
+	while (!rf_spin_trylock(l))
+		rf_cpu_relax();
+}
+static inline void rf_spin_unlock(uint32_t *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+/* ---- futex (futex.c) ----------------------------------------------------- */
+/* Shared futexes: the words live in mappings rfd maps too. */
+int  rf_futex_wait(uint32_t *word, uint32_t val, int64_t timeout_ns);
+void rf_futex_wake(uint32_t *word, int n);
+
+/* ---- clock (clock.c) ---------------------------------------------------- */
+void rf_clock_begin(void);
+void rf_clock_init(uint64_t tsc_hz);
+uint64_t rf_clock_tsc_hz(void);
+
+/* ---- messages (mailbox.c) ----------------------------------------------- */
+enum rf_msg_kind {
+	RF_MSG_EVENT = 1, /* fn(arg), then free the message */
+	RF_MSG_FIBER,     /* make the containing fiber runnable here */
+	RF_MSG_TIMER,     /* re-arm the containing timer here */
+	RF_MSG_ADOPT,     /* take over a leaving core's slabs (alloc.c) */
+};
+
+struct rf_msg {
+	struct rf_msg *next;
+	uint32_t kind;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+/* The mailbox: an intrusive LIFO pushed with CAS by any thread and taken
+ * whole with one exchange by its core (which reverses it into FIFO order).
+ * RF_MBOX_CLOSED marks a core that left: pushes fail and go elsewhere. */
+#define RF_MBOX_CLOSED ((struct rf_msg *)1)
+
+struct rf_core;
+int  rf_mbox_push(struct rf_core *c, struct rf_msg *m);  /* 0, -1 closed */
+void rf_mbox_send(struct rf_core *c, struct rf_msg *m);  /* push + redirect */
+struct rf_msg *rf_mbox_take(struct rf_core *c, bool close);
+void rf_mbox_reopen(struct rf_core *c);
+int  rf_mbox_drain(struct rf_core *c);
+void rf_core_kick(struct rf_core *c);
+void rf_msg_dispatch(struct rf_core *c, struct rf_msg *m);
+
+/* ---- timers (timer.c) --------------------------------------------------- */
+struct rf_timer {
+	uint64_t deadline;
+	void (*fn)(void *arg);
+	void *arg;
+	uint32_t idx;        /* position in the core's heap, or RF_TIMER_IDLE */
+	uint32_t owned;      /* librf allocated it (rf_timer_add): free after */
+	struct rf_core *core;/* the core whose heap holds it */
+	struct rf_msg msg;   /* used when the timer moves to another core */
+};
+#define RF_TIMER_IDLE UINT32_MAX
+
+struct rf_timer_heap {
+	struct rf_timer **h;
+	uint32_t n, cap;
+};
+int  rf_timer_arm(struct rf_core *c, struct rf_timer *t);
+void rf_timer_disarm(struct rf_core *c, struct rf_timer *t);
+int  rf_timers_fire(struct rf_core *c, uint64_t now);
+uint64_t rf_timers_next(struct rf_core *c);  /* UINT64_MAX if none */
+void rf_timers_move(struct rf_core *from, struct rf_core *to);
+
+/* ---- fibers (fiber.c, switch.S, park.c) --------------------------------- */
+enum rf_fiber_run { RF_FIB_RUNNING = 0, RF_FIB_PARKED = 1 };
+enum rf_fiber_after { RF_AFTER_YIELD = 0, RF_AFTER_PARK, RF_AFTER_DONE };
+
+struct rf_fiber {
+	void *sp;                 /* saved stack pointer while switched out */
+	struct rf_fiber *next;    /* run queue / pool link */
+	struct rf_core *core;     /* core it runs or last ran on */
+	void (*fn)(void *arg);
+	void *arg;
+	uint32_t permit;          /* atomic: rf_unpark's permit */
+	uint32_t pstate;          /* atomic: enum rf_fiber_run */
+	uint32_t after;           /* enum rf_fiber_after, set before switching */
+	uint32_t is_main;         /* app_main's fiber: its end ends the subOS */
+	struct rf_msg msg;        /* RF_MSG_FIBER, for cross-core wake-ups */
+	char *stack_lo;           /* stack: [stack_lo, this struct) */
+	size_t stack_size;
+	void *asan_fake;          /* ASan fake-stack handle across switches */
+	uint64_t canary;
+};
+
+/* switch.S: save callee-saved state on the current stack, store rsp in
+ * *save, load new_sp and resume whatever was saved there. */
+void rf_ctx_switch(void **save, void *new_sp);
+void rf_ctx_trampoline(void);
+
+/* A fiber waiting on an rf_waitq; lives on the waiter's stack. */
+struct rf_waiter {
+	struct rf_waiter *next, *prev;
+	struct rf_fiber *f;
+	uint32_t woken;
+};
+
+struct rf_fiber *rf_fiber_new(struct rf_core *c, void (*fn)(void *), void *arg);
+void rf_fiber_release(struct rf_core *c, struct rf_fiber *f);
+void rf_fiber_pool_trim(struct rf_core *c);
+void rf_fiber_switch_in(struct rf_core *c, struct rf_fiber *f);
+void rf_fiber_switch_out(struct rf_fiber *f, uint32_t after);
+
+/* ---- per-core heap (alloc.c) -------------------------------------------- */
+#define RF_NCLASS 36
+struct rf_slab;
+struct rf_slab_list { struct rf_slab *head; };
+struct rf_heap {
+	uint32_t index;                       /* = core index, or RF_FOREIGN_HEAP */
+	struct rf_slab_list partial[RF_NCLASS];
+	struct rf_slab_list full[RF_NCLASS];
+	/* written by other cores: its own line */
+	void *remote RF_ALIGNED;              /* atomic LIFO of freed objects */
+};
+void rf_heap_init(struct rf_heap *h, uint32_t index);
+int  rf_heap_drain_remote(struct rf_heap *h);
+void rf_heap_trim(struct rf_heap *h);
+void rf_heap_give_away(struct rf_core *from, struct rf_core *to);
+void rf_heap_adopt(struct rf_core *c, struct rf_msg *m);
+extern struct rf_heap *rf_heaps[RF_MAX_CPUS + 1];
+void rf_alloc_reset(void);
+
+/* ---- page heap over the regions (pageheap.c) ----------------------------- */
+#define RF_PAGE       4096u
+#define RF_SEG        (2u * 1024 * 1024)
+#define RF_SEG_PAGES  (RF_SEG / RF_PAGE)
+#define RF_LARGE_HDR  64u
+
+struct rf_region {
+	char *base;
+	uint64_t size;
+	uint32_t npages, nsegs, meta_pages;
+	uint32_t id;
+	int fd;
+	bool active;              /* allocations may come from it */
+	uint64_t *bitmap;         /* 1 = page taken (metadata included) */
+	uint16_t *segfree;        /* free pages per segment */
+	uint64_t used_pages;      /* pages handed out (not metadata) */
+};
+
+/* The first 4 KiB of every 2 MiB segment: maps each page to the first page
+ * of its span so rf_free finds a span header without a search. */
+struct rf_seg {
+	uint32_t magic;
+	uint16_t region;
+	uint16_t pad;
+	uint8_t  pad2[56];
+	uint16_t pagemap[RF_SEG_PAGES];
+};
+#define RF_SEG_MAGIC 0x47455352u
+
+/* Header at the start of every span. */
+enum rf_span_kind { RF_SPAN_SLAB = 1, RF_SPAN_LARGE = 2 };
+struct rf_span {
+	uint32_t kind;
+	uint32_t npages;
+	uint16_t region;
+	uint16_t huge;            /* spans whole segments */
+	uint32_t pad;
+};
+
+int   rf_region_add(int slot, char *base, uint64_t size, uint32_t id, int fd);
+int   rf_region_reclaim(int slot);   /* 0 returned, -1 busy/unknown */
+void  rf_regions_reset(void);
+bool  rf_region_busy_check(int slot);
+void *rf_pages_alloc(uint32_t npages, uint32_t kind); /* span header filled */
+void  rf_pages_free(struct rf_span *s);
+struct rf_span *rf_span_of(const void *p);
+extern struct rf_region rf_regions[RF_MAX_REGIONS];
+
+/* ---- cores (core.c, sched.c, idle.c) ------------------------------------- */
+enum rf_core_req {
+	RF_REQ_LEAVE = 1u << 0,   /* move the work away and park */
+	RF_REQ_STOP  = 1u << 1,   /* test teardown: leave the loop, end thread */
+};
+
+struct rf_core {
+	/* owner-only, hot */
+	int index, cpu;
+	struct rf_fiber *runq_head, *runq_tail;
+	struct rf_fiber *current;
+	void *sched_sp;
+	void *asan_fake;
+	struct rf_status_core *st;
+	uint32_t seen_gen;
+	uint32_t running;         /* atomic: serving (not parked, not leaving) */
+	uint64_t loops, events;
+	uint64_t acct_tsc, busy_tsc, idle_tsc;
+	struct rf_timer_heap timers;
+	struct rf_fiber *pool;    /* free fibers with their stacks */
+	uint32_t npool;
+	struct rf_heap *heap;
+	char *stack_lo;           /* this thread's stack, for ASan switches */
+	size_t stack_size;
+	pthread_t thread;
+	uint32_t has_thread;
+	uint32_t is_main_thread;
+	uint32_t announce;        /* hot-added: run the cores-changed hooks */
+	/* written by other cores */
+	struct rf_msg *mbox RF_ALIGNED;   /* atomic */
+	uint32_t req RF_ALIGNED;          /* atomic: enum rf_core_req bits */
+	uint32_t trim_gen;                /* atomic: gen this core trimmed at */
+	struct rf_core *heir;             /* atomic: where work went on leaving */
+	char *thread_stack;               /* partition memory for pthread */
+} RF_ALIGNED;
+
+extern __thread struct rf_core *rf_self_tls;
+/* The current core, re-read from TLS on every call: a fiber may resume on
+ * another thread, and the compiler must not reuse an old TLS address. */
+struct rf_core *rf_self(void);
+
+void rf_sched_loop(struct rf_core *c);
+void rf_runq_push(struct rf_core *c, struct rf_fiber *f);
+void rf_make_runnable(struct rf_fiber *f);
+void rf_idle(struct rf_core *c);
+bool rf_core_has_work(struct rf_core *c);
+void rf_core_account(struct rf_core *c, bool publish);
+struct rf_core *rf_core_get(int index);
+struct rf_core *rf_core_any_running(struct rf_core *not);
+struct rf_core *rf_core_create(int cpu);
+int  rf_core_start_thread(struct rf_core *c);
+void rf_core_resume(struct rf_core *c);
+void rf_core_ring(struct rf_core *c);
+void rf_core_thread_body(struct rf_core *c);
+void rf_core_leave(struct rf_core *c);
+void rf_run_cores_hooks(struct rf_core *c, bool added);
+_Noreturn void rf_do_exit(int code);
+bool rf_run_exit_hooks(void);
+
+/* ---- reconfiguration (reconfig.c, memregion.c) --------------------------- */
+void rf_reconfig_check(struct rf_core *c);
+void rf_reconfig_trim(struct rf_core *c, uint32_t gen);
+int  rf_reconfig_apply_locked(void);
+void rf_reconfig_try_complete(void);
+void rf_reconfig_set_seen(uint32_t gen);
+void *rf_map_aligned(int fd, uint64_t size);
+int  rf_attach_given(const struct rf_desc *desc, struct rf_status *status, int ctl_fd,
+		    const char *regions);
+int  rf_desc_read(struct rf_desc *out);
+int  rf_desc_validate(const struct rf_desc *d, char *why, size_t len);
+int  rf_regions_apply(const struct rf_desc *d, uint64_t deadline_ns);
+int  rf_region_map_fd(int slot, int fd, uint64_t size, uint32_t id);
+
+/* ---- attach (attach.c, standalone.c) ------------------------------------- */
+struct rf_sys {
+	const struct rf_desc *desc;
+	struct rf_status *status;
+	void *desc_map, *status_map;   /* our mappings, for teardown */
+	bool standalone;
+	bool no_exit;                  /* tests: shutdown stops instead */
+	int ctl_fd;
+	int region_fd[RF_MAX_REGIONS]; /* received, not yet mapped: -1 */
+
+	struct rf_core *cpu_core[RF_MAX_CPUS];
+	struct rf_core *cores[RF_MAX_CPUS];
+	int ncores_max;                /* atomic */
+	int nrunning;                  /* atomic */
+
+	uint32_t reconfig_lock;        /* one applier at a time */
+	uint32_t complete_lock;        /* guards snap + pending_gen */
+	uint32_t pending_gen;
+	uint32_t applied_gen;
+	struct rf_desc snap;           /* the desc being applied */
+
+	uint32_t heap_lock;            /* page heap (refill path only) */
+	uint32_t foreign_lock;         /* foreign threads' heap */
+
+	void (*shutdown_hooks[RF_MAX_HOOKS])(void);
+	void (*cores_hooks[RF_MAX_HOOKS])(int, int, bool);
+	int nshutdown_hooks, ncores_hooks;   /* atomic */
+	uint32_t exiting;              /* atomic */
+	uint32_t stopped;              /* atomic: tests' shutdown happened */
+	int exit_code;
+
+	int (*app_main)(int, char **);
+	int argc;
+	char **argv;
+};
+extern struct rf_sys rf_g;
+
+int  rf_attach_env(void);
+int  rf_attach_standalone(void);
+void rf_attach_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int  rf_start_cores(bool main_thread_is_core0);
+void rf_stop_all(void);
+
+#endif

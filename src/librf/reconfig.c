@@ -1,0 +1,224 @@
+/*
+ * reconfig.c - applying a new desc generation: the core hot-add/remove
+ * handshake, memory changes, shutdown, and the acknowledgement to rfd.
+ *
+ * Every core compares desc.gen with the last generation it saw on each
+ * scheduler pass (one load of a line only rfd writes, so it stays in every
+ * core's cache until rfd publishes).  The first core that sees a change
+ * takes the subOS-internal reconfiguration lock (a trylock: the others
+ * carry on and retry next pass) and applies it: it reads the desc under
+ * rfd's seqlock, starts or resumes threads for new CPUs, asks leaving CPUs'
+ * threads to move their work off (only a core's own thread may do that:
+ * its run queue and timers are unlocked), maps or returns memory.
+ *
+ * Completion is a separate, short critical section that anyone may run:
+ * the applier, a new thread that just started, a core that just parked.
+ * Whoever finds every ACTIVE CPU running and every LEAVING CPU parked
+ * writes applied_gen, bumps status.ack and wakes rfd.  So the ack goes out
+ * from the very thread that finished the last step, with no extra hop.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include "librf/internal.h"
+
+static struct rf_desc scratch;   /* under reconfig_lock */
+static uint32_t last_seen_gen;   /* under reconfig_lock */
+
+int rf_desc_read(struct rf_desc *out)
+{
+	const struct rf_desc *d = rf_g.desc;
+
+	for (long tries = 0; tries < 1000000; tries++) {
+		uint32_t s1 = __atomic_load_n(&d->seq, __ATOMIC_ACQUIRE), s2;
+		if (s1 & 1) {
+			rf_cpu_relax();
+			continue;
+		}
+		memcpy(out, (const void *)d, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&d->seq, __ATOMIC_RELAXED);
+		if (s1 == s2)
+			return 0;
+	}
+	return -1;
+}
+
+int rf_desc_validate(const struct rf_desc *d, char *why, size_t len)
+{
+	uint32_t active = 0;
+
+	if (d->magic != RF_DESC_MAGIC)
+		return snprintf(why, len, "bad desc magic %#x", d->magic), -1;
+	if (d->abi != RF_DESC_ABI)
+		return snprintf(why, len, "desc abi %u, librf speaks %u", d->abi, RF_DESC_ABI), -1;
+	if (!memchr(d->name, 0, RF_NAME_MAX))
+		return snprintf(why, len, "desc name not terminated"), -1;
+	for (int c = 0; c < RF_MAX_CPUS; c++) {
+		if (d->cpu[c] > RF_CPU_LEAVING)
+			return snprintf(why, len, "cpu %d: bad state %u", c, d->cpu[c]), -1;
+		active += d->cpu[c] == RF_CPU_ACTIVE;
+	}
+	if (active != d->ncpus)
+		return snprintf(why, len, "ncpus %u but %u cpus active", d->ncpus, active), -1;
+	if (!active && !d->shutdown)
+		return snprintf(why, len, "no active cpu"), -1;
+	for (int r = 0; r < RF_MAX_REGIONS; r++) {
+		const struct rf_desc_region *g = &d->region[r];
+		if (g->state > RF_REGION_RECLAIM)
+			return snprintf(why, len, "region %d: bad state %u", r, g->state), -1;
+		if (g->state == RF_REGION_OFFERED &&
+		    (!g->size || g->size % RF_SEG || g->size > (60ull << 30)))
+			return snprintf(why, len, "region %d: bad size %llu", r,
+					(unsigned long long)g->size), -1;
+	}
+	return 0;
+}
+
+void rf_reconfig_try_complete(void)
+{
+	const struct rf_desc *d = &rf_g.snap;
+	struct rf_status *st = rf_g.status;
+	bool done = true;
+
+	rf_spin_lock(&rf_g.complete_lock);
+	if (rf_g.pending_gen == rf_g.applied_gen && rf_g.applied_gen)
+		goto out;
+	for (int cpu = 0; cpu < RF_MAX_CPUS && done; cpu++) {
+		uint32_t s = __atomic_load_n(&st->core[cpu].state, __ATOMIC_ACQUIRE);
+		if (d->cpu[cpu] == RF_CPU_ACTIVE)
+			done = s == RF_CORE_RUNNING;
+		else
+			done = s != RF_CORE_RUNNING;
+	}
+	if (done) {
+		rf_g.applied_gen = rf_g.pending_gen;
+		__atomic_store_n(&st->applied_gen, rf_g.pending_gen, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&st->ack, 1, __ATOMIC_SEQ_CST);
+		rf_futex_wake(&st->ack, INT_MAX);
+	}
+out:
+	rf_spin_unlock(&rf_g.complete_lock);
+}
+
+/* Test mode: stop every core thread instead of ending the process. */
+void rf_stop_all(void)
+{
+	__atomic_store_n(&rf_g.stopped, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < rf_ncores_max(); i++) {
+		struct rf_core *c = rf_g.cores[i];
+		__atomic_fetch_or(&c->req, RF_REQ_STOP, __ATOMIC_SEQ_CST);
+		rf_core_ring(c);
+	}
+}
+
+static void shutdown_now(const struct rf_desc *d)
+{
+	struct rf_status *st = rf_g.status;
+
+	rf_run_exit_hooks();
+	__atomic_store_n(&st->applied_gen, d->gen, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&st->ack, 1, __ATOMIC_SEQ_CST);
+	rf_futex_wake(&st->ack, INT_MAX);
+	if (rf_g.no_exit) {
+		rf_stop_all();
+		return;
+	}
+	fflush(NULL);
+	exit(0);
+}
+
+static void apply_cpus(const struct rf_desc *d)
+{
+	for (int cpu = 0; cpu < RF_MAX_CPUS; cpu++) {
+		struct rf_core *c = rf_g.cpu_core[cpu];
+		if (d->cpu[cpu] == RF_CPU_ACTIVE) {
+			if (!c) {
+				c = rf_core_create(cpu);
+				if (!c) {
+					fprintf(stderr, "librf: no memory for cpu %d\n", cpu);
+					continue;
+				}
+				c->announce = 1;
+				rf_core_start_thread(c);
+			} else if (!c->has_thread) {
+				rf_core_start_thread(c);  /* an earlier start failed */
+			} else {
+				rf_core_resume(c);
+			}
+		} else if (c && __atomic_load_n(&c->running, __ATOMIC_ACQUIRE)) {
+			__atomic_fetch_or(&c->req, RF_REQ_LEAVE, __ATOMIC_SEQ_CST);
+			if (c != rf_self())
+				rf_core_kick(c);
+		}
+	}
+}
+
+static void apply_one(const struct rf_desc *d)
+{
+	uint64_t wait = d->deadline_ns ? d->deadline_ns / 2 : 100000000ull;
+
+	if (d->shutdown) {
+		shutdown_now(d);
+		return;
+	}
+	rf_regions_apply(d, rf_now_ns() + (wait > 100000000ull ? 100000000ull : wait));
+	apply_cpus(d);
+	rf_spin_lock(&rf_g.complete_lock);
+	memcpy(&rf_g.snap, d, sizeof(*d));
+	rf_g.pending_gen = d->gen;
+	rf_spin_unlock(&rf_g.complete_lock);
+	rf_reconfig_try_complete();
+}
+
+/* Apply generations until the desc stops changing.  Under reconfig_lock. */
+int rf_reconfig_apply_locked(void)
+{
+	char why[128];
+
+	for (;;) {
+		uint32_t gen = __atomic_load_n(&rf_g.desc->gen, __ATOMIC_ACQUIRE);
+		if (gen == last_seen_gen || __atomic_load_n(&rf_g.stopped, __ATOMIC_ACQUIRE))
+			return 0;
+		if (rf_desc_read(&scratch) < 0)
+			return -1;  /* rfd mid-write for long: retry next pass */
+		last_seen_gen = gen;
+		if (rf_desc_validate(&scratch, why, sizeof(why)) < 0) {
+			fprintf(stderr, "librf: ignoring desc gen %u: %s\n", scratch.gen, why);
+			continue;
+		}
+		apply_one(&scratch);
+	}
+}
+
+void rf_reconfig_set_seen(uint32_t gen)
+{
+	last_seen_gen = gen;
+}
+
+/* Give back empty slabs and pooled stacks once per generation, so a
+ * region reclaim is not refused because of a cache. */
+void rf_reconfig_trim(struct rf_core *c, uint32_t gen)
+{
+	if (__atomic_load_n(&c->trim_gen, __ATOMIC_RELAXED) == gen)
+		return;
+	rf_heap_trim(c->heap);
+	rf_fiber_pool_trim(c);
+	__atomic_store_n(&c->trim_gen, gen, __ATOMIC_RELEASE);
+}
+
+void rf_reconfig_check(struct rf_core *c)
+{
+	uint32_t gen = __atomic_load_n(&rf_g.desc->gen, __ATOMIC_ACQUIRE);
+
+	if (gen == c->seen_gen)
+		return;
+	/* Apply first (latency matters to rfd), trim after. */
+	if (rf_spin_trylock(&rf_g.reconfig_lock)) {
+		if (rf_reconfig_apply_locked() == 0)
+			c->seen_gen = gen;
+		rf_spin_unlock(&rf_g.reconfig_lock);
+	}
+	rf_reconfig_trim(c, gen);
+}

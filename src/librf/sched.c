@@ -1,0 +1,168 @@
+/*
+ * sched.c - a core's scheduler loop, its run queue, spawning and yielding.
+ *
+ * One loop per core thread, no preemption: each pass checks for
+ * reconfiguration (one load of desc.gen, a read-mostly line), drains the
+ * mailbox and the allocator's remote frees, fires due timers, then runs
+ * every fiber that was ready when the pass began (fibers that yield go to
+ * the back and run in the next pass, so events and timers interleave
+ * fairly with busy fibers).  A pass that found nothing to do goes idle
+ * (idle.c).  The run queue is touched only by its own core, so it needs no
+ * atomics; other cores reach it through the mailbox.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "librf/internal.h"
+
+__thread struct rf_core *rf_self_tls;
+
+__attribute__((noinline)) struct rf_core *rf_self(void)
+{
+	struct rf_core *c;
+
+	/* The empty asm keeps the compiler from caching the TLS address in a
+	 * fiber across a switch that may move it to another thread. */
+	__asm__ volatile("" ::: "memory");
+	c = rf_self_tls;
+	__asm__ volatile("" ::: "memory");
+	return c;
+}
+
+void rf_runq_push(struct rf_core *c, struct rf_fiber *f)
+{
+	f->next = NULL;
+	if (c->runq_tail)
+		c->runq_tail->next = f;
+	else
+		c->runq_head = f;
+	c->runq_tail = f;
+}
+
+/* Queue f on the core it belongs to: directly if that is us, else through
+ * its mailbox (which redirects if the core has left). */
+void rf_make_runnable(struct rf_fiber *f)
+{
+	struct rf_core *self = rf_self();
+	struct rf_core *to = __atomic_load_n(&f->core, __ATOMIC_RELAXED);
+
+	if (to == self && self && __atomic_load_n(&self->running, __ATOMIC_RELAXED))
+		rf_runq_push(self, f);
+	else
+		rf_mbox_send(to, &f->msg);
+}
+
+static void fiber_stopped(struct rf_core *c, struct rf_fiber *f)
+{
+	switch (f->after) {
+	case RF_AFTER_YIELD:
+		rf_runq_push(c, f);
+		break;
+	case RF_AFTER_PARK:
+		break; /* whoever unparks it queues it again */
+	case RF_AFTER_DONE:
+		if (f->is_main)
+			rf_do_exit(rf_g.exit_code);
+		rf_fiber_release(c, f);
+		break;
+	}
+}
+
+static int run_ready(struct rf_core *c)
+{
+	struct rf_fiber *f = c->runq_head;
+	int n = 0;
+
+	c->runq_head = c->runq_tail = NULL;
+	while (f) {
+		struct rf_fiber *next = f->next;
+		rf_fiber_switch_in(c, f);
+		fiber_stopped(c, f);
+		n++;
+		f = next;
+	}
+	return n;
+}
+
+void rf_sched_loop(struct rf_core *c)
+{
+	const struct rf_desc *d = rf_g.desc;
+
+	for (;;) {
+		int work = 0;
+
+		c->loops++;
+		if (rf_unlikely(__atomic_load_n(&d->gen, __ATOMIC_RELAXED) != c->seen_gen ||
+				__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
+			rf_reconfig_check(c);
+			if (__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_STOP)
+				return;
+			if (__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_LEAVE) {
+				rf_core_leave(c);
+				continue;
+			}
+		}
+		if (__atomic_load_n(&c->mbox, __ATOMIC_RELAXED))
+			work += rf_mbox_drain(c);
+		if (__atomic_load_n(&c->heap->remote, __ATOMIC_RELAXED))
+			work += rf_heap_drain_remote(c->heap);
+		if (c->timers.n)
+			work += rf_timers_fire(c, rf_now_ns());
+		if (c->runq_head)
+			work += run_ready(c);
+		c->events += (uint64_t)work;
+		if ((c->loops & 1023) == 0)
+			rf_core_account(c, true);
+		if (!work)
+			rf_idle(c);
+	}
+}
+
+static _Noreturn void not_in_fiber(const char *what)
+{
+	fprintf(stderr, "librf: %s called outside a fiber\n", what);
+	abort();
+}
+
+int rf_spawn(void (*fn)(void *), void *arg)
+{
+	struct rf_core *c = rf_self();
+	struct rf_fiber *f;
+
+	if (!c)
+		return -1;
+	f = rf_fiber_new(c, fn, arg);
+	if (!f)
+		return -1;
+	f->core = c;
+	rf_runq_push(c, f);
+	return 0;
+}
+
+int rf_spawn_on(int core, void (*fn)(void *), void *arg)
+{
+	struct rf_core *to = rf_core_get(core);
+	struct rf_fiber *f;
+
+	if (!to)
+		return -1;
+	f = rf_fiber_new(rf_self(), fn, arg);
+	if (!f)
+		return -1;
+	f->core = to;
+	rf_make_runnable(f);
+	return 0;
+}
+
+void rf_yield(void)
+{
+	struct rf_core *c = rf_self();
+
+	if (!c || !c->current)
+		not_in_fiber("rf_yield");
+	rf_fiber_switch_out(c->current, RF_AFTER_YIELD);
+}
+
+_Noreturn void rf_exit(int code)
+{
+	rf_do_exit(code);
+}

@@ -1,0 +1,111 @@
+/*
+ * standalone.c - a partition without rfd, for examples and unit tests.
+ *
+ * librf fabricates what rfd would have given it: a desc and a status in
+ * private shared-anonymous memory, the CPUs of RF_CORES (cpuset list
+ * syntax) or of the process's affinity mask, and one region of anonymous,
+ * populated memory of RF_MEM bytes (default 64M).  From then on nothing in
+ * librf can tell the difference, so the standalone path exercises the same
+ * code as a real subOS.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "common/units.h"
+#include "common/cpuset.h"
+#include "librf/internal.h"
+
+#define RF_MEM_DEFAULT (64ull << 20)
+
+void *rf_map_aligned(int fd, uint64_t size);
+
+static int choose_cpus(struct rf_desc *d)
+{
+	const char *env = getenv("RF_CORES");
+	struct rf_cpuset want;
+	cpu_set_t aff;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(aff), &aff) < 0)
+		CPU_ZERO(&aff);
+	if (env) {
+		if (rf_cpuset_parse(&want, env) < 0 || rf_cpuset_empty(&want)) {
+			fprintf(stderr, "librf: RF_CORES=\"%s\" is not a cpu list\n", env);
+			return -1;
+		}
+	} else {
+		rf_cpuset_zero(&want);
+		for (int c = 0; c < RF_MAX_CPUS && c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &aff))
+				rf_cpuset_set(&want, c);
+	}
+	for_each_cpu(c, &want) {
+		if (c >= CPU_SETSIZE || !CPU_ISSET(c, &aff)) {
+			fprintf(stderr, "librf: RF_CORES: cpu %d is not in this process's "
+				"affinity mask\n", c);
+			return -1;
+		}
+		d->cpu[c] = RF_CPU_ACTIVE;
+		n++;
+	}
+	d->ncpus = (uint32_t)n;
+	return n ? 0 : -1;
+}
+
+static int choose_mem(uint64_t *bytes)
+{
+	const char *env = getenv("RF_MEM");
+
+	*bytes = RF_MEM_DEFAULT;
+	if (env && (rf_parse_size(env, bytes) < 0 || *bytes == 0)) {
+		fprintf(stderr, "librf: RF_MEM=\"%s\" is not a size\n", env);
+		return -1;
+	}
+	*bytes = (*bytes + RF_SEG - 1) & ~(uint64_t)(RF_SEG - 1);
+	return 0;
+}
+
+int rf_attach_standalone(void)
+{
+	struct rf_desc *d;
+	struct rf_status *s;
+	uint64_t mem;
+	char *base;
+
+	d = mmap(NULL, RF_DESC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	s = mmap(NULL, RF_STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (d == MAP_FAILED || s == MAP_FAILED) {
+		fprintf(stderr, "librf: standalone: mmap: %s\n", strerror(errno));
+		return -1;
+	}
+	rf_g.desc = rf_g.desc_map = d;
+	rf_g.status = rf_g.status_map = s;
+	d->magic = RF_DESC_MAGIC;
+	d->abi = RF_DESC_ABI;
+	d->gen = 1;
+	s->magic = RF_STATUS_MAGIC;
+	s->pid = (uint32_t)getpid();
+	if (choose_cpus(d) < 0 || choose_mem(&mem) < 0)
+		goto fail;
+	d->mem_bytes = mem;
+	d->region[0] = (struct rf_desc_region){ .size = mem, .id = 0, .state = RF_REGION_OFFERED };
+	base = rf_map_aligned(-1, mem);
+	if (!base || rf_region_add(0, base, mem, 0, -1) < 0) {
+		fprintf(stderr, "librf: standalone: cannot get %llu bytes of memory\n",
+			(unsigned long long)mem);
+		goto fail;
+	}
+	s->region[0] = RF_REGION_MAPPED;
+	memcpy(&rf_g.snap, d, sizeof(*d));
+	rf_g.standalone = true;
+	rf_clock_init(0);
+	return 0;
+fail:
+	s->state = RF_SUBOS_FAILED;
+	return -1;
+}

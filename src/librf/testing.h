@@ -1,0 +1,27 @@
+/*
+ * testing.h - entry points for unit tests that drive librf without rf_main.
+ *
+ * A test attaches librf to a desc/status it owns (shared anonymous memory
+ * it can write, playing rfd: publish a generation, ring doorbells, wait for
+ * the ack) or to a standalone partition, with every core on a new thread so
+ * the test's own thread stays outside librf as a "foreign" thread.  A
+ * shutdown requested through the desc stops the core threads instead of
+ * ending the process.  rf_test_stop() tears everything down so the next
+ * test can attach again.  Not part of the public API.
+ */
+#ifndef RF_LIBRF_TESTING_H
+#define RF_LIBRF_TESTING_H
+
+#include "rf/desc.h"
+#include "rf/rf.h"
+
+/* Attach to desc/status (regions as in RF_REGIONS, "id:fd,...", or NULL;
+ * ctl_fd the control socket or -1) and start all cores.  0 or -1. */
+int rf_test_attach(const struct rf_desc *desc, struct rf_status *status, int ctl_fd,
+		   const char *regions);
+/* Standalone (RF_CORES / RF_MEM from the environment), all cores started. */
+int rf_test_attach_standalone(void);
+/* Stop every core thread, unmap everything, forget all state. */
+void rf_test_stop(void);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * librf_harness.h - shared helpers for librf's unit tests.
+ *
+ * The test thread stays outside librf (a "foreign" thread): it runs code on
+ * cores by posting events or spawning fibers, and waits for results with
+ * bounded polling that fails the test on timeout, never with a sleep that
+ * merely hopes things are done.
+ */
+#ifndef RF_TEST_LIBRF_HARNESS_H
+#define RF_TEST_LIBRF_HARNESS_H
+
+#define _GNU_SOURCE
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <cmocka.h>
+#include "librf/internal.h"
+#include "librf/testing.h"
+
+static inline uint64_t h_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Poll `cond` for up to ms milliseconds; fail the test if it never holds. */
+#define WAIT_FOR(cond, ms)                                                    \
+	do {                                                                  \
+		uint64_t wf_end_ = h_mono() + (uint64_t)(ms) * 1000000ull;    \
+		while (!(cond)) {                                             \
+			if (h_mono() > wf_end_)                               \
+				fail_msg("timed out waiting for %s", #cond);  \
+			sched_yield();                                        \
+		}                                                             \
+	} while (0)
+
+static inline int h_ncpus_allowed(void)
+{
+	cpu_set_t s;
+	if (sched_getaffinity(0, sizeof(s), &s) < 0)
+		return 1;
+	return CPU_COUNT(&s);
+}
+
+/* The first two allowed CPUs (b = -1 if only one). */
+static inline void h_two_cpus(int *a, int *b)
+{
+	cpu_set_t s;
+	*a = *b = -1;
+	sched_getaffinity(0, sizeof(s), &s);
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &s))
+			continue;
+		if (*a < 0)
+			*a = c;
+		else if (*b < 0)
+			*b = c;
+	}
+}
+
+/* cmocka's asserts longjmp into the test thread: in code running on a
+ * core (fibers, events, timers) use CHECK, which records the first
+ * failure for h_run_on / h_check to report from the test thread. */
+static const char *volatile h_failed;
+#define H_STR2(x) #x
+#define H_STR(x) H_STR2(x)
+#define CHECK(cond)                                                           \
+	do {                                                                  \
+		if (!(cond) && !h_failed)                                     \
+			h_failed = __FILE__ ":" H_STR(__LINE__) ": " #cond;   \
+	} while (0)
+
+static inline void h_check(void)
+{
+	if (h_failed) {
+		const char *f = h_failed;
+		h_failed = NULL;
+		fail_msg("on a core: %s", f);
+	}
+}
+
+/* Run fn(arg) in a fiber on core `core` and wait (bounded) until it ends. */
+struct h_call {
+	void (*fn)(void *);
+	void *arg;
+	volatile int done;
+};
+
+static void h_call_fiber(void *p)
+{
+	struct h_call *c = p;
+	c->fn(c->arg);
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+}
+
+static inline void h_run_on(int core, void (*fn)(void *), void *arg)
+{
+	struct h_call c = { fn, arg, 0 };
+	assert_int_equal(rf_spawn_on(core, h_call_fiber, &c), 0);
+	WAIT_FOR(__atomic_load_n(&c.done, __ATOMIC_ACQUIRE), 10000);
+	h_check();
+}
+
+static inline int h_standalone(const char *cores, const char *mem)
+{
+	if (cores)
+		setenv("RF_CORES", cores, 1);
+	else
+		unsetenv("RF_CORES");
+	setenv("RF_MEM", mem, 1);
+	if (rf_test_attach_standalone() < 0)
+		return -1;
+	/* Cores start asynchronously: wait for the initial acknowledgement. */
+	WAIT_FOR(__atomic_load_n(&rf_g.status->applied_gen, __ATOMIC_ACQUIRE) ==
+		 rf_g.desc->gen, 5000);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,357 @@
+/*
+ * test_journal.c - rfd's append-only journal (src/common/journal.c).
+ *
+ * Each test works in its own mkdtemp directory under /tmp, removed after.
+ * Covers: append assigns increasing seq and an RFC 3339 time and writes one
+ * whole line per record, readable by another descriptor at once; a stale
+ * "seq" in the record is replaced; reopening continues the sequence; a torn
+ * last line (written by hand without its newline) is cut at open and
+ * ignored by replay; lines that are not JSON objects are skipped by replay;
+ * replay stops early with the callback's value; replay of a missing file
+ * returns 0 without calls; opening in a missing directory fails with
+ * -ENOENT.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/journal.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/rf-test-journal-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/journal", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	DIR *d = opendir(f->dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+				char p[512];
+				snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+				unlink(p);
+			}
+		}
+		closedir(d);
+	}
+	int rc = rmdir(f->dir);
+	free(f);
+	return rc;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	char *buf = calloc(1, 1 << 16);
+	assert_non_null(buf);
+	*len = fread(buf, 1, (1 << 16) - 1, fp);
+	fclose(fp);
+	return buf;
+}
+
+static void write_raw(const char *path, const char *text, bool append)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0640);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static int64_t append_op(struct rf_journal *j, const char *op)
+{
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "op", json_object_new_string(op));
+	int64_t seq = rf_journal_append(j, r);
+	json_object_put(r);
+	return seq;
+}
+
+/* Replay collector: seqs and ops in order; stops when seq == stop_at. */
+struct seen {
+	int n;
+	int64_t seq[32];
+	char op[32][16];
+	int64_t stop_at;
+};
+
+static int collect(struct json_object *rec, void *ctx)
+{
+	struct seen *s = ctx;
+	struct json_object *v;
+	assert_true(s->n < 32);
+	s->seq[s->n] = json_object_object_get_ex(rec, "seq", &v) ? json_object_get_int64(v) : -1;
+	snprintf(s->op[s->n], sizeof(s->op[0]), "%s",
+		 json_object_object_get_ex(rec, "op", &v) ? json_object_get_string(v) : "");
+	s->n++;
+	return s->stop_at && s->seq[s->n - 1] == s->stop_at ? 42 : 0;
+}
+
+static void test_append_seq_time_lines(void **state)
+{
+	struct fixture *f = *state;
+	struct rf_journal j;
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_true(j.fd >= 0);
+	assert_true(j.next_seq == 1);
+	assert_true(j.size == 0);
+	assert_string_equal(j.path, f->path);
+
+	assert_true(append_op(&j, "start") == 1);
+	assert_true(append_op(&j, "create") == 2);
+	assert_true(append_op(&j, "destroy") == 3);
+	assert_true(j.next_seq == 4);
+
+	/* Read through another descriptor while the journal is still open. */
+	size_t len;
+	char *text = slurp(f->path, &len);
+	assert_true((off_t)len == j.size);
+	assert_true(len > 0 && text[len - 1] == '\n');
+	const char *ops[] = { "start", "create", "destroy" };
+	char prev_time[40] = "";
+	int lines = 0;
+	for (char *save, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		assert_true(lines < 3);
+		struct json_object *o = json_tokener_parse(line), *v;
+		assert_non_null(o);
+		assert_true(json_object_object_get_ex(o, "seq", &v));
+		assert_true(json_object_get_int64(v) == lines + 1);
+		assert_true(json_object_object_get_ex(o, "op", &v));
+		assert_string_equal(json_object_get_string(v), ops[lines]);
+		assert_true(json_object_object_get_ex(o, "time", &v));
+		const char *t = json_object_get_string(v);
+		assert_int_equal(strlen(t), 24);
+		assert_int_equal(t[10], 'T');
+		assert_int_equal(t[23], 'Z');
+		assert_true(strcmp(t, prev_time) >= 0);
+		snprintf(prev_time, sizeof(prev_time), "%s", t);
+		json_object_put(o);
+		lines++;
+	}
+	assert_int_equal(lines, 3);
+	free(text);
+	rf_journal_close(&j);
+	assert_int_equal(j.fd, -1);
+	rf_journal_close(&j); /* twice is harmless */
+}
+
+static void test_stale_seq_replaced(void **state)
+{
+	struct fixture *f = *state;
+	struct rf_journal j;
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "seq", json_object_new_int64(99));
+	json_object_object_add(r, "op", json_object_new_string("x"));
+	assert_true(rf_journal_append(&j, r) == 1);
+	json_object_put(r);
+	rf_journal_close(&j);
+	struct seen s = { 0 };
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_true(s.seq[0] == 1);
+}
+
+static void test_reopen_continues(void **state)
+{
+	struct fixture *f = *state;
+	struct rf_journal j;
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_true(append_op(&j, "a") == 1);
+	assert_true(append_op(&j, "b") == 2);
+	off_t size = j.size;
+	rf_journal_close(&j);
+
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_true(j.next_seq == 3);
+	assert_true(j.size == size);
+	assert_true(file_size(f->path) == size);
+	assert_true(append_op(&j, "c") == 3);
+	rf_journal_close(&j);
+
+	struct seen s = { 0 };
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(s.n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_true(s.seq[i] == i + 1);
+	assert_string_equal(s.op[2], "c");
+}
+
+static void test_reopen_after_gap(void **state)
+{
+	struct fixture *f = *state;
+	write_raw(f->path, "{\"seq\":7,\"op\":\"a\"}\n{\"seq\":10,\"op\":\"b\"}\n", false);
+	struct rf_journal j;
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_true(j.next_seq == 11);
+	assert_true(append_op(&j, "c") == 11);
+	rf_journal_close(&j);
+}
+
+static void test_torn_tail_cut(void **state)
+{
+	struct fixture *f = *state;
+	struct rf_journal j;
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_true(append_op(&j, "a") == 1);
+	assert_true(append_op(&j, "b") == 2);
+	off_t whole = j.size;
+	rf_journal_close(&j);
+
+	write_raw(f->path, "{\"seq\":3,\"op\":\"cr", true); /* a crash mid-write */
+	assert_true(file_size(f->path) > whole);
+
+	/* Replay of the torn file sees the two whole records only. */
+	struct seen s = { 0 };
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_true(file_size(f->path) == whole);
+	assert_true(j.size == whole);
+	assert_true(j.next_seq == 3);
+	assert_true(append_op(&j, "c") == 3);
+	rf_journal_close(&j);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_true(s.seq[2] == 3);
+	assert_string_equal(s.op[2], "c");
+}
+
+static void test_torn_tail_even_if_valid_json(void **state)
+{
+	struct fixture *f = *state;
+	write_raw(f->path, "{\"seq\":1,\"op\":\"a\"}\n{\"seq\":2,\"op\":\"b\"}", false);
+	struct seen s = { 0 };
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(s.n, 1); /* no newline: not a whole record */
+
+	struct rf_journal j;
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_true(j.next_seq == 2);
+	assert_true(file_size(f->path) == (off_t)strlen("{\"seq\":1,\"op\":\"a\"}\n"));
+	rf_journal_close(&j);
+}
+
+static void test_non_json_lines_skipped(void **state)
+{
+	struct fixture *f = *state;
+	const char *good = "{\"seq\":1,\"op\":\"a\"}\n"
+			   "this is not json\n"
+			   "[1,2,3]\n"
+			   "\"a string\"\n"
+			   "\n"
+			   "{\"seq\":2,\"op\":\"b\"}\n";
+	write_raw(f->path, good, false);
+	struct seen s = { 0 };
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_true(s.seq[0] == 1 && s.seq[1] == 2);
+	assert_string_equal(s.op[0], "a");
+	assert_string_equal(s.op[1], "b");
+
+	/* Open keeps everything up to the last whole record. */
+	struct rf_journal j;
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_true(j.next_seq == 3);
+	assert_true(file_size(f->path) == (off_t)strlen(good));
+	assert_true(append_op(&j, "c") == 3);
+	rf_journal_close(&j);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(s.n, 3);
+}
+
+static void test_replay_early_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct rf_journal j;
+	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	for (int i = 0; i < 5; i++)
+		assert_true(append_op(&j, "x") == i + 1);
+	rf_journal_close(&j);
+	struct seen s = { .stop_at = 2 };
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 42);
+	assert_int_equal(s.n, 2);
+	s = (struct seen){ .stop_at = 0 };
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(s.n, 5);
+}
+
+static void test_replay_missing_file(void **state)
+{
+	struct fixture *f = *state;
+	struct seen s = { 0 };
+	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(s.n, 0);
+	char nodir[256];
+	snprintf(nodir, sizeof(nodir), "%s/no/such/journal", f->dir);
+	assert_int_equal(rf_journal_replay(nodir, collect, &s), 0);
+	assert_int_equal(s.n, 0);
+}
+
+static void test_open_missing_dir(void **state)
+{
+	struct fixture *f = *state;
+	char nodir[256];
+	snprintf(nodir, sizeof(nodir), "%s/missing", f->dir);
+	struct rf_journal j;
+	assert_int_equal(rf_journal_open(&j, nodir), -ENOENT);
+	assert_int_equal(j.fd, -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_append_seq_time_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_seq_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_continues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_after_gap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_tail_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_tail_even_if_valid_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_json_lines_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_early_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_missing_dir, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
