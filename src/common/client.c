@@ -6,7 +6,8 @@
  * MSG_NOSIGNAL (a dead rfd must give EPIPE, not kill rfm), and reads until a
  * whole line has arrived.  Bytes past that line stay in c->buf for the next
  * call.  An answer longer than RF_PROTO_MAX_LINE is refused and the
- * connection closed: like rfd, we cannot find its end reliably.
+ * connection closed: like rfd, we cannot find its end reliably.  A request
+ * that long is not sent at all (E2BIG).
  */
 #include "common/client.h"
 
@@ -120,8 +121,8 @@ static int send_request(struct rf_client *c, struct json_object *req)
 		errno = ENOMEM;
 		goto out;
 	}
-	if (len > RF_PROTO_MAX_LINE) {
-		errno = EMSGSIZE;
+	if (len > RF_PROTO_MAX_LINE) { /* rfd would refuse it: do not send it */
+		errno = E2BIG;
 		goto out;
 	}
 	if (send_all(c->fd, text, len) < 0 || send_all(c->fd, "\n", 1) < 0)

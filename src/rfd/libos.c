@@ -124,7 +124,12 @@ void rf_libos_ring(struct rf_subos *s)
 static bool alive(struct rf_subos *s)
 {
 	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
-	return s->pidfd < 0 || poll(&p, 1, 0) == 0;
+	/* No pidfd: pidfd_open failed, typically because the program had
+	 * already ended and been reaped by its shim (/bin/true as a libos
+	 * program); then it must not count as alive until the timeout. */
+	if (s->pidfd < 0)
+		return s->pid > 0 && kill(s->pid, 0) == 0;
+	return poll(&p, 1, 0) == 0;
 }
 
 /* Spinning pays only when rfd runs on a core the subOS does not use: on a

@@ -7,13 +7,15 @@
  * cores and memory are claimed again and its shim watched.  One that died
  * while rfd was away gets an `exit` record.  A libos subOS's description
  * and status pages are taken back from the program itself (pidfd_getfd of
- * the descriptors it inherited at 3 and 4); its control socket cannot be,
- * so memory growth is refused for an adopted libos subOS until it restarts.
+ * the descriptors it inherited at 3 and 4, or its mappings of them if it
+ * closed those); its control socket cannot be, so memory growth is refused
+ * for an adopted libos subOS until it restarts (resize.c).
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,9 +119,57 @@ static bool still_ours(struct rfd *d, const struct entry *e, pid_t pid)
 	return strstr(buf, want) != NULL;
 }
 
-static void *grab_page(int pidfd, int fd, size_t size, int *out_fd)
+/* Is fd the memfd rfd made under `name`? */
+static bool is_memfd(int fd, const char *name)
 {
-	*out_fd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	char path[64], link[128], want[128];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	snprintf(want, sizeof(want), "/memfd:%s (deleted)", name);
+	return strcmp(link, want) == 0;
+}
+
+/* The subOS's memfd `name`: the descriptor it inherited at `fd` if it kept
+ * it (and the number still means that memfd), else through its mapping
+ * (librf may close the descriptors once it mapped the pages). */
+static int find_memfd(pid_t pid, int pidfd, int fd, const char *name)
+{
+	char path[64], line[512], want[128];
+	int got = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (got >= 0 && is_memfd(got, name))
+		return got;
+	if (got >= 0)
+		close(got);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	snprintf(want, sizeof(want), "/memfd:%s (deleted)", name);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	got = -1;
+	while (got < 0 && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		line[strcspn(line, "\n")] = '\0';
+		size_t ll = strlen(line), wl = strlen(want);
+		if (ll < wl || strcmp(line + ll - wl, want) || sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", (int)pid, lo, hi);
+		got = open(path, O_RDWR | O_CLOEXEC);
+		if (got >= 0 && !is_memfd(got, name)) {
+			close(got);
+			got = -1;
+		}
+	}
+	fclose(f);
+	return got;
+}
+
+static void *grab_page(pid_t pid, int pidfd, int fd, const char *name, size_t size,
+		       int *out_fd)
+{
+	*out_fd = find_memfd(pid, pidfd, fd, name);
 	if (*out_fd < 0)
 		return NULL;
 	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *out_fd, 0);
@@ -175,8 +225,12 @@ static void claim(struct rfd *d, struct rf_subos *s)
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	s->shim_pidfd = s->shim_pid > 0 ? (int)syscall(SYS_pidfd_open, s->shim_pid, 0) : -1;
 	if (s->kind == RF_KIND_LIBOS && s->pidfd >= 0) {
-		s->desc = grab_page(s->pidfd, 3, RF_DESC_SIZE, &s->desc_fd);
-		s->status = grab_page(s->pidfd, 4, RF_STATUS_SIZE, &s->status_fd);
+		s->desc = grab_page(s->pid, s->pidfd, 3, "rf-desc", RF_DESC_SIZE, &s->desc_fd);
+		s->status = grab_page(s->pid, s->pidfd, 4, "rf-status", RF_STATUS_SIZE,
+				      &s->status_fd);
+		if (!s->desc || !s->status)
+			rf_log("subOS %s: cannot recover its description pages; it can only be "
+			       "destroyed", s->name);
 	}
 	rf_watch_subos(d, s);
 }

@@ -229,6 +229,16 @@ int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *
 
 	if (s->life != RF_LIFE_RUNNING)
 		return rf_errf(err, "not_running", "\"%s\" is not running", s->name);
+	/* An adopted libos subOS (recover.c) may lack its description pages,
+	 * and always lacks its control socket, which carries new memory. */
+	if (s->kind == RF_KIND_LIBOS && (!s->desc || !s->status))
+		return rf_errf(err, "internal", "the description of \"%s\" was not recovered "
+			       "after rfd restarted; it can only be destroyed", s->name);
+	if (s->kind == RF_KIND_LIBOS && s->ctl_fd < 0 && req->has_mem &&
+	    (req->mem + cs - 1) / cs * cs > s->mem)
+		return rf_errf(err, "mem_unavailable", "\"%s\" was adopted by a restarted rfd and "
+			       "cannot receive new memory (no control channel); destroy and "
+			       "create it anew", s->name);
 	if (req->cores.form != RF_CORES_NONE && target_cores(d, s, &req->cores, &want, err))
 		return -1;
 	if (req->has_mem)

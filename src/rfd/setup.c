@@ -49,6 +49,28 @@ static void pin_to_host(struct rfd *d, const struct rf_cpuset *managed)
 		sched_setaffinity(0, sizeof(mask), &mask);
 }
 
+static int last_start(struct json_object *rec, void *arg)
+{
+	long *added = arg;
+	struct json_object *op, *n;
+	if (!json_object_object_get_ex(rec, "op", &op))
+		return 0;
+	if (strcmp(json_object_get_string(op), "start") == 0)
+		*added = json_object_object_get_ex(rec, "hugepages_added", &n)
+			 ? (long)json_object_get_int64(n) : 0;
+	else if (strcmp(json_object_get_string(op), "stop") == 0)
+		*added = 0;
+	return 0;
+}
+
+/* Huge pages reserved by an rfd that died without its "stop" record. */
+static long orphaned_hugepages(struct rfd *d)
+{
+	long added = 0;
+	rf_journal_replay(d->journal.path, last_start, &added);
+	return added > 0 ? added : 0;
+}
+
 int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whylen)
 {
 	struct rf_cpuset managed;
@@ -73,13 +95,15 @@ int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whyl
 	rf_ptable_init(&d->pt, &d->topo.online, &managed, d->topo.order, d->topo.norder, mem);
 	if (rf_enforce_init(&d->enf, o->enforce, d->instance, &managed, why, whylen))
 		return -1;
-	if (rf_pool_init(&d->pool, mem, chunk, o->hugepages, why, whylen))
-		return -1;
 	if ((rc = rf_journal_open(&d->journal, d->state_dir))) {
 		snprintf(why, whylen, "cannot open the journal in %s: %s", d->state_dir,
 			 strerror(-rc));
 		return -1;
 	}
+	long orphaned = orphaned_hugepages(d);
+	if (rf_pool_init(&d->pool, mem, chunk, o->hugepages, why, whylen))
+		return -1;
+	d->pool.huge_added += orphaned; /* a killed predecessor's reservation is ours to undo */
 	if (rf_recover(d)) {
 		snprintf(why, whylen, "cannot recover from the journal");
 		return -1;
@@ -92,6 +116,7 @@ int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whyl
 	json_object_object_add(rec, "mem", json_object_new_int64((int64_t)mem));
 	json_object_object_add(rec, "enforcement",
 			       json_object_new_string(rf_enforce_name(d->enf.kind)));
+	json_object_object_add(rec, "hugepages_added", json_object_new_int64(d->pool.huge_added));
 	rf_journal_append(&d->journal, rec);
 	json_object_put(rec);
 	return 0;

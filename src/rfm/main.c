@@ -71,6 +71,10 @@ static void report_io_error(const char *path, int err)
 	case EMSGSIZE:
 		fprintf(stderr, "rfm: rfd's answer is longer than %d bytes\n", RF_PROTO_MAX_LINE);
 		break;
+	case E2BIG:
+		fprintf(stderr, "rfm: the request is longer than %d bytes (request_too_large)\n",
+			RF_PROTO_MAX_LINE);
+		break;
 	case EBADMSG:
 		fprintf(stderr, "rfm: rfd's answer is not a JSON object\n");
 		break;

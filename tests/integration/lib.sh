@@ -5,20 +5,28 @@
 #
 #   . "$(dirname "$0")/lib.sh"
 #   start_rfd                       # build/rfd --state-dir $T/state --socket $T/rfd.sock --foreground
+#   start_rfd --host-cores ""       # extra rfd options (say in the test why)
 #   expect_ok rfm info
 #   expect_output_contains "Free cpus"
 #   expect_fail_with no_such_subos rfm show nope
+#   expect_refused cores_busy rfm create ...   # also: one stderr line, table and journal unchanged
+#   subos web .pid                  # a field of `rfm --json show web` (tests/helpers/rfjson)
+#   journal_count resize web        # records of that op in `rfm --json log`
+#   wait_eq 5 "what" running subos web .state   # bounded polling, never bare sleeps
 #
 # $T is the test's directory: $RF_TEST_DIR when run by run-integration.sh,
 # else a new temp dir.  On exit, also on failure, the trap destroys what
-# the test left in rfd, stops rfd, kills any subOS process still alive
-# (a subOS outlives rfd by design, so it must be found through the journal)
-# and removes $T.
+# the test left in rfd (restarting one if the test killed it), stops rfd,
+# kills any subOS process still alive (a subOS outlives rfd by design, so
+# it must be found through the journal), removes rfd's cgroups (and fails
+# the test if any is left) and removes $T.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RFD_BIN=${RFD_BIN:-$ROOT/build/rfd}   # overridable to test the harness
 RFM_BIN=${RFM_BIN:-$ROOT/build/rfm}
+RFJSON_BIN=$ROOT/build/tests/rfjson   # tests/helpers/rfjson.c
+RFRAW_BIN=$ROOT/build/tests/rfraw     # tests/helpers/rfraw.c
 T=${RF_TEST_DIR:-$(mktemp -d /tmp/rftest.XXXXXX)}
 mkdir -p "$T"
 SOCK=$T/rfd.sock
@@ -26,6 +34,7 @@ STATE=$T/state
 OUT=$T/out      # stdout of the last expect_* command
 ERR=$T/err      # its stderr
 RFD_PID=
+RFD_ARGS=()
 # start_ticks PID: when PID started, in clock ticks since boot (field 22 of
 # /proc/PID/stat, counted after the command name, which may hold blanks).
 start_ticks() {
@@ -44,11 +53,146 @@ rfm() {
 	"$RFM_BIN" --socket "$SOCK" "$@"
 }
 
+# json PATH... < JSON: values picked out of JSON (tests/helpers/rfjson.c:
+# `.key`, `[N]`, `[]`, a trailing `#` for a length; strings bare, the rest
+# as compact JSON, one per line).
+json() {
+	"$RFJSON_BIN" "$@"
+}
+
+# rfraw ITEM...: raw bytes to this test's socket (tests/helpers/rfraw.c).
+rfraw() {
+	"$RFRAW_BIN" "$@"
+}
+
+need_helpers() {
+	local b
+	for b in "$RFJSON_BIN" "$RFRAW_BIN" "$@"; do
+		[ -x "$b" ] || fail "$b is not built (make all)"
+	done
+}
+
+# need_libos: the librf example programs.  Until examples/rfhello.c is
+# written the libos tests have nothing to run and are skipped (loudly);
+# once it exists, a missing build/rfhello is a failure.
+need_libos() {
+	if [ ! -f "$ROOT/examples/rfhello.c" ]; then
+		echo "SKIP: examples/rfhello.c does not exist yet (librf unfinished): libos part not run" >&2
+		return 1
+	fi
+	[ -x "$ROOT/build/rfhello" ] || fail "build/rfhello is not built (make all)"
+	return 0
+}
+
+# now_ms: monotonic enough for timeouts (bash 5's $EPOCHREALTIME).
+now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+# wait_until SECS WHAT CMD...: poll CMD (quietly) every 50 ms until it
+# succeeds; fail naming WHAT if it has not within SECS seconds.
+wait_until() {
+	local secs=$1 what=$2
+	shift 2
+	local end=$(($(now_ms) + secs * 1000))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt "$end" ] || fail "timed out after ${secs}s waiting for $what"
+		sleep 0.05
+	done
+}
+
+# wait_eq SECS WHAT EXPECTED CMD...: poll CMD every 50 ms until its output
+# (lines joined by blanks) is EXPECTED; fail showing the last output if it
+# is not within SECS seconds.  CMD runs anew each time (unlike a $(...) in
+# the arguments of wait_until, which is expanded once).
+wait_eq() {
+	local secs=$1 what=$2 want=$3 got
+	shift 3
+	local end=$(($(now_ms) + secs * 1000))
+	while :; do
+		got=$("$@" 2>/dev/null | tr '\n' ' ' || true)
+		got=${got% }
+		[ "$got" = "$want" ] && return 0
+		[ "$(now_ms)" -lt "$end" ] ||
+			fail "timed out after ${secs}s waiting for $what: got '$got', want '$want'"
+		sleep 0.05
+	done
+}
+
+# subos NAME PATH...: fields of `rfm --json show NAME`.
+subos() {
+	local name=$1
+	shift
+	"$RFM_BIN" --socket "$SOCK" --json show "$name" | json "$@"
+}
+
+# journal [NAME]: the journal as rfd reports it, one compact record a line.
+journal() {
+	"$RFM_BIN" --socket "$SOCK" --json log "$@" | json '.entries[]'
+}
+
+# journal_count OP [NAME]: how many records of that op (for that subOS).
+journal_count() {
+	local op=$1
+	shift
+	journal "$@" | grep -c "\"op\":\"$op\"" || true
+}
+
+# snapshot / expect_unchanged WHAT: the partition table (`rfm --json list`),
+# the journal as rfd reports it (`rfm --json log`) and the journal file
+# itself are byte for byte what they were at the last snapshot.
+snapshot() {
+	"$RFM_BIN" --socket "$SOCK" --json list >"$T/snap.list" || fail "rfm list failed"
+	"$RFM_BIN" --socket "$SOCK" --json log >"$T/snap.log" || fail "rfm log failed"
+	cp "$STATE/journal" "$T/snap.journal"
+}
+
+expect_unchanged() {
+	local what=$1 f
+	"$RFM_BIN" --socket "$SOCK" --json list >"$T/now.list" || fail "rfm list failed after $what"
+	"$RFM_BIN" --socket "$SOCK" --json log >"$T/now.log" || fail "rfm log failed after $what"
+	cp "$STATE/journal" "$T/now.journal"
+	for f in list log journal; do
+		cmp -s "$T/snap.$f" "$T/now.$f" && continue
+		diff "$T/snap.$f" "$T/now.$f" >&2 || true
+		case $f in
+		list) fail "$what changed the partition table" ;;
+		*) fail "$what changed the journal ($f)" ;;
+		esac
+	done
+}
+
+# expect_refused CODE CMD...: CMD (rfm) fails with CODE, says so in one
+# line on stderr, and neither the table nor the journal changed.
+expect_refused() {
+	local code=$1
+	shift
+	snapshot
+	expect_fail_with "$code" "$@"
+	[ "$(wc -l <"$ERR")" -eq 1 ] || { show_last; fail "'$*': expected one line on stderr"; }
+	expect_unchanged "'$*'"
+}
+
+# kill_rfd_hard: SIGKILL rfd, as a crash would; its subOSes stay alive.
+kill_rfd_hard() {
+	[ -n "$RFD_PID" ] || return 0
+	kill -KILL "$RFD_PID" 2>/dev/null || true
+	wait "$RFD_PID" 2>/dev/null || true
+	RFD_PID=
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	[ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
 # start_rfd [EXTRA ARGS...]: start a private rfd and wait (10 s at most)
 # until it accepts connections.
 start_rfd() {
 	[ -x "$RFD_BIN" ] || fail "$RFD_BIN is not built"
 	mkdir -p "$STATE"
+	RFD_ARGS=("$@")
 	"$RFD_BIN" --state-dir "$STATE" --socket "$SOCK" --foreground "$@" \
 		>>"$T/rfd.log" 2>&1 &
 	RFD_PID=$!
@@ -76,6 +220,10 @@ stop_rfd() {
 	done
 	kill -KILL "$RFD_PID" 2>/dev/null || true
 	wait "$RFD_PID" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do # not our child when it daemonized
+		kill -0 "$RFD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
 	RFD_PID=
 }
 
@@ -181,15 +329,47 @@ destroy_all() {
 	done
 }
 
+# revive_rfd: if the test leaves an rfd that died (SIGKILL, a crash) and
+# none was started after it, start one more on the state directory, without
+# failing: it adopts what is left, so destroy_all can end it properly, and
+# it takes over what the dead one held on the host (its huge page
+# reservation is released when it stops).
+revive_rfd() {
+	[ -z "$RFD_PID" ] && [ -s "$STATE/journal" ] || return 0
+	tail -n 1 "$STATE/journal" | grep -q '"op":"stop"' && return 0
+	"$RFD_BIN" --state-dir "$STATE" --socket "$SOCK" --foreground "${RFD_ARGS[@]}" \
+		>>"$T/rfd.log" 2>&1 &
+	RFD_PID=$!
+	local i
+	for ((i = 0; i < 50; i++)); do
+		"$RFM_BIN" --socket "$SOCK" version >/dev/null 2>&1 && return 0
+		kill -0 "$RFD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+}
+
 cleanup() {
 	local rc=$?
 	set +e
+	revive_rfd
 	destroy_all
 	stop_rfd
 	kill_leftovers
+	local name left=
+	for name in $(rfd_cgroup_names); do
+		left+=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$name" 2>/dev/null)
+	done
+	if [ -n "$left" ]; then
+		echo "FAIL: cgroup directories left behind: $left" >&2
+		[ "$rc" -ne 0 ] || rc=1
+	fi
 	if [ "$rc" -ne 0 ] && [ -s "$T/rfd.log" ]; then
 		echo "--- rfd log:" >&2
 		tail -n 50 "$T/rfd.log" >&2
+	fi
+	if [ "$rc" -ne 0 ] && [ -s "$STATE/rfd.log" ]; then
+		echo "--- rfd log (daemon):" >&2
+		tail -n 50 "$STATE/rfd.log" >&2
 	fi
 	rm -rf "$T"
 	exit "$rc"
