@@ -55,8 +55,11 @@ int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *co
 	argv[n++] = p->sock;
 	argv[n++] = "--foreground";
 	argv[n++] = "--cleanup";
-	for (int i = 0; extra && extra[i] && n < 38; i++)
+	for (int i = 0; extra && extra[i] && n < 36; i++)
 		argv[n++] = extra[i];
+	/* RFBENCH_RFD_ARG: one more rfd option, to compare configurations. */
+	if (getenv("RFBENCH_RFD_ARG") && *getenv("RFBENCH_RFD_ARG"))
+		argv[n++] = getenv("RFBENCH_RFD_ARG");
 	argv[n] = NULL;
 	p->pid = fork();
 	if (p->pid == 0) {

@@ -26,7 +26,7 @@
 #include <unistd.h>
 #include "common/units.h"
 
-#define SPIN_NS 200000ull /* spin this long before sleeping on the ack futex */
+#define SPIN_NS 100000ull /* spin this long before sleeping on the ack futex */
 
 static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 {
@@ -116,7 +116,11 @@ void rf_libos_ring(struct rf_subos *s)
 			continue;
 		struct rf_status_core *sc = &s->status->core[c];
 		atomic_fetch_add_explicit((_Atomic uint32_t *)&sc->doorbell, 1, memory_order_seq_cst);
-		if (atomic_load_explicit((_Atomic uint32_t *)&sc->sleeping, memory_order_seq_cst))
+		/* A parked thread (a core given back) sleeps on its doorbell
+		 * without setting `sleeping`: wake it too. */
+		if (atomic_load_explicit((_Atomic uint32_t *)&sc->sleeping, memory_order_seq_cst) ||
+		    atomic_load_explicit((_Atomic uint32_t *)&sc->state, memory_order_acquire) !=
+			    RF_CORE_RUNNING)
 			futex(&sc->doorbell, FUTEX_WAKE, 1, NULL);
 	}
 }
@@ -132,21 +136,57 @@ static bool alive(struct rf_subos *s)
 	return poll(&p, 1, 0) == 0;
 }
 
-/* Spinning pays only when rfd runs on a core the subOS does not use: on a
- * shared core it would take the very time slice librf needs to answer. */
-static uint64_t spin_budget(const struct rf_subos *s)
+/* Spinning saves a kernel wake-up (about 20-40 us on a VM) but pays only
+ * when rfd does not sit on a core whose librf thread must act on this
+ * change (a new core's thread, a leaving one's): there the spin would take
+ * the very time slice that thread needs.  On a dedicated host core this
+ * always spins. */
+/*
+ * Before publishing a change: if rfd sits on one of the subOS's CPUs, move
+ * it, preferably to a CPU outside the subOS, else to one whose librf thread
+ * need not act on this change (`acting`: the cores being added or taken).
+ * Moving before publishing matters: rfd then spins at real-time priority on
+ * a thread that has not yet seen the change, so it cannot be holding
+ * librf's reconfiguration lock, and the acting thread finds its own CPU
+ * free.  Where no such CPU exists rfd does not spin but sleeps.
+ */
+void rf_libos_step_aside(struct rf_subos *s, const struct rf_cpuset *acting,
+			 struct rf_aside *a)
 {
+	struct rf_cpuset mine = s->cpus;
+	cpu_set_t outside, idle;
 	int cpu = sched_getcpu();
-	if (cpu < 0 || cpu >= RF_MAX_CPUS || s->desc->cpu[cpu] != RF_CPU_NONE)
-		return 0;
-	return SPIN_NS;
+
+	a->moved = false;
+	a->spin = 0;
+	rf_cpuset_or(&mine, acting);
+	if (cpu < 0 || cpu >= CPU_SETSIZE)
+		return;
+	if (!rf_cpuset_has(&mine, cpu)) {
+		a->spin = SPIN_NS;
+		return;
+	}
+	if (sched_getaffinity(0, sizeof(a->saved), &a->saved))
+		return;
+	outside = idle = a->saved;
+	for (int c = 0; c < CPU_SETSIZE && c < RF_MAX_CPUS; c++) {
+		if (rf_cpuset_has(&mine, c))
+			CPU_CLR(c, &outside);
+		if (rf_cpuset_has(acting, c))
+			CPU_CLR(c, &idle);
+	}
+	cpu_set_t *to = CPU_COUNT(&outside) ? &outside : CPU_COUNT(&idle) ? &idle : NULL;
+	if (!to || sched_setaffinity(0, sizeof(*to), to))
+		return;
+	a->moved = true;
+	a->spin = SPIN_NS;
 }
 
 /* Generic wait: until cond(s, arg) holds, the subOS dies, or timeout. */
 static int wait_for(struct rf_subos *s, bool (*cond)(struct rf_subos *, uint32_t), uint32_t arg,
-		    uint64_t timeout_ns)
+		    uint64_t timeout_ns, uint64_t spin)
 {
-	uint64_t start = rf_mono_ns(), now = start, spin = spin_budget(s);
+	uint64_t start = rf_mono_ns(), now = start;
 	while (now - start < spin && now - start < timeout_ns) {
 		if (cond(s, arg))
 			return 0;
@@ -181,14 +221,19 @@ static bool running(struct rf_subos *s, uint32_t unused)
 	return st == RF_SUBOS_RUNNING || st == RF_SUBOS_FAILED;
 }
 
-int rf_libos_wait_applied(struct rfd *d, struct rf_subos *s, uint32_t gen)
+int rf_libos_kick_and_wait(struct rfd *d, struct rf_subos *s, uint32_t gen,
+			   struct rf_aside *a)
 {
-	return wait_for(s, applied, gen, d->deadline_ns);
+	rf_libos_ring(s);
+	int rc = wait_for(s, applied, gen, d->deadline_ns, a ? a->spin : 0);
+	if (a && a->moved)
+		sched_setaffinity(0, sizeof(a->saved), &a->saved);
+	return rc;
 }
 
 int rf_libos_wait_running(struct rfd *d, struct rf_subos *s, uint64_t timeout_ns)
 {
-	int rc = wait_for(s, running, 0, timeout_ns);
+	int rc = wait_for(s, running, 0, timeout_ns, 0);
 	if (rc == 0 && atomic_load((_Atomic uint32_t *)&s->status->state) == RF_SUBOS_FAILED)
 		return -ESRCH;
 	return rc;

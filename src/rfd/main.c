@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 "  --enforce MODE      auto, cgroup2, cpuset1 or affinity (default auto)\n"
 "  --deadline-ms N     handshake deadline before forcing (default 100)\n"
 "  --cleanup           destroy every subOS when rfd exits (tests, demos)\n"
+"  --no-rt             do not run the main thread SCHED_FIFO\n"
 "  -h, --help          this text\n");
 }
 
@@ -55,7 +57,7 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		{ "state-dir", 1, 0, 'd' }, { "socket", 1, 0, 's' }, { "foreground", 0, 0, 'f' },
 		{ "host-cores", 1, 0, 'H' }, { "cores", 1, 0, 'c' }, { "mem", 1, 0, 'm' },
 		{ "chunk", 1, 0, 'k' }, { "hugepages", 1, 0, 'p' }, { "enforce", 1, 0, 'e' },
-		{ "deadline-ms", 1, 0, 'D' }, { "cleanup", 0, 0, 'C' }, { "help", 0, 0, 'h' },
+		{ "deadline-ms", 1, 0, 'D' }, { "no-rt", 0, 0, 'R' }, { "cleanup", 0, 0, 'C' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	*o = (struct rfd_opts){ .state_dir = "/var/lib/rfd", .host_cores = "0", .mem = "1G",
@@ -76,6 +78,7 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		case 'e': o->enforce = optarg; break;
 		case 'D': o->deadline_ms = strtol(optarg, NULL, 10); break;
 		case 'C': o->cleanup = true; break;
+		case 'R': o->no_rt = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -154,6 +157,18 @@ static int lock_state(struct rfd *d)
 }
 
 
+/* rfd's work is short and latency-bound (a handshake waits for its
+ * wake-up), so its main thread runs SCHED_FIFO when allowed: an
+ * acknowledgement then wakes it at once even where it shares a core with a
+ * busy subOS.  RESET_ON_FORK keeps shims and programs out of the real-time
+ * class; the pool worker was started before and stays SCHED_OTHER. */
+static void raise_priority(void)
+{
+	struct sched_param sp = { .sched_priority = 10 };
+	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0)
+		rf_log("running without real-time priority: %s", strerror(errno));
+}
+
 static void daemonize(int *ready_fd)
 {
 	int p[2];
@@ -208,6 +223,8 @@ int main(int argc, char **argv)
 		rf_rfd_teardown(&d, false);
 		return 1;
 	}
+	if (!o.no_rt)
+		raise_priority();
 	rf_log("serving %s (state %s, %s)", d.socket_path, d.state_dir,
 	       rf_enforce_name(d.enf.kind));
 	if (ready_fd >= 0) {

@@ -59,14 +59,19 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	if (rc)
 		return rf_errf(err, "internal", "cannot widen the cpuset of \"%s\": %s", s->name,
 			       strerror(-rc));
+	struct rf_cpuset acting = both;  /* added and leaving cores: not kept ones */
+	struct rf_cpuset kept = s->cpus;
+	rf_cpuset_and_into(&kept, want);
+	rf_cpuset_andnot(&acting, &kept);
+	struct rf_aside aside;
+	rf_libos_step_aside(s, &acting, &aside);
 	uint64_t t0 = rf_mono_ns();
 	rf_desc_begin(s);
 	for_each_cpu(c, &both)
 		s->desc->cpu[c] = rf_cpuset_has(want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
 	s->desc->ncpus = (uint32_t)rf_cpuset_count(want);
 	uint32_t gen = rf_desc_end(s);
-	rf_libos_ring(s);
-	rc = rf_libos_wait_applied(d, s, gen);
+	rc = rf_libos_kick_and_wait(d, s, gen, &aside);
 	ro->cores_ns = rf_mono_ns() - t0;
 	ro->forced = rc != 0;
 	/* Acknowledged or not, the leaving cores go now (forced on timeout). */
@@ -114,8 +119,7 @@ static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out 
 	for (int i = 0; i < n; i++)
 		rf_libos_send_region(s, slots[i], rf_pool_fd(&d->pool, ids[i]));
 	uint32_t gen = rf_desc_end(s);
-	rf_libos_ring(s);
-	rc = rf_libos_wait_applied(d, s, gen);
+	rc = rf_libos_kick_and_wait(d, s, gen, NULL);
 	ro->mem_ns = rf_mono_ns() - t0;
 	if (rc)
 		ro->forced = true; /* the regions are its own either way: it holds the fds */
@@ -134,8 +138,7 @@ static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_ou
 			asked[nasked++] = i;
 		}
 	uint32_t gen = rf_desc_end(s);
-	rf_libos_ring(s);
-	int rc = rf_libos_wait_applied(d, s, gen);
+	int rc = rf_libos_kick_and_wait(d, s, gen, NULL);
 	ro->mem_ns = rf_mono_ns() - t0;
 	int got = 0;
 	rf_desc_begin(s);

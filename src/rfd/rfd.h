@@ -14,6 +14,7 @@
 #define RF_RFD_RFD_H
 
 #include <limits.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -81,7 +82,7 @@ struct rfd {
 struct rfd_opts {
 	const char *state_dir, *socket, *cores, *host_cores, *mem, *chunk, *hugepages, *enforce;
 	long deadline_ms;
-	bool foreground, cleanup;
+	bool foreground, cleanup, no_rt;
 };
 
 /* setup.c */
@@ -152,9 +153,19 @@ void rf_libos_teardown(struct rf_subos *s);
  * the new generation. */
 void rf_desc_begin(struct rf_subos *s);
 uint32_t rf_desc_end(struct rf_subos *s);
-/* Wait until the subOS applied `gen`, died, or the deadline passed.
+/* Where rfd waits for an acknowledgement (see libos.c). */
+struct rf_aside {
+	cpu_set_t saved;
+	bool moved;
+	uint64_t spin;
+};
+void rf_libos_step_aside(struct rf_subos *s, const struct rf_cpuset *acting,
+			 struct rf_aside *a);
+/* Ring the subOS's cores about `gen` and wait until it applied it, died,
+ * or the deadline passed; then undo step_aside (a may be NULL: sleep).
  * Returns 0, -ETIMEDOUT or -ESRCH. */
-int rf_libos_wait_applied(struct rfd *d, struct rf_subos *s, uint32_t gen);
+int rf_libos_kick_and_wait(struct rfd *d, struct rf_subos *s, uint32_t gen,
+			   struct rf_aside *a);
 /* Wait for librf to report RUNNING; -ESRCH if the program died first. */
 int rf_libos_wait_running(struct rfd *d, struct rf_subos *s, uint64_t timeout_ns);
 int rf_libos_send_region(struct rf_subos *s, int slot, int fd);
