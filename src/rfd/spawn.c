@@ -103,7 +103,8 @@ static void record_exit(const char *path, int status)
 		if (write(fd, buf, (size_t)n) != n) {
 			/* disk full: a restarted rfd reports the exit as unknown */
 		}
-		fsync(fd);
+		/* No fsync: the file serves an rfd restart, not a machine crash
+		 * (after which the subOS is gone anyway), and rfd waits for it. */
 		close(fd);
 	}
 }
