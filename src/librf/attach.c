@@ -193,6 +193,10 @@ int rf_start_cores(bool main_thread_is_core0)
 		f->core = first;
 		rf_runq_push(first, f);
 		first->is_main_thread = 1;
+		/* The main thread is this core's thread: without has_thread the
+		 * next reconfiguration would start a second one for it. */
+		first->thread = pthread_self();
+		first->has_thread = 1;
 	} else {
 		__atomic_store_n(&rf_g.status->state, RF_SUBOS_RUNNING, __ATOMIC_RELEASE);
 	}

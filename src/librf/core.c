@@ -5,10 +5,11 @@
  * One pthread per owned CPU, pinned to exactly that CPU and running the
  * scheduler loop.  Thread stacks and core structs come from the partition
  * memory when the core is first created (at start or on a hot-add), never
- * on the hot path.  A core that is taken away does not end its thread: it
- * sleeps on its CPU's doorbell in the status page, so giving the CPU back
- * later costs one wake-up (which rfd's own doorbell ring can deliver
- * directly) instead of a thread creation.
+ * on the hot path; so is each core's io_uring (io_ring.c), set up by the
+ * thread itself as it starts.  A core that is taken away does not end its
+ * thread: it sleeps on its CPU's doorbell in the status page, so giving the
+ * CPU back later costs one wake-up (which rfd's own doorbell ring can
+ * deliver directly) instead of a thread creation.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -128,8 +129,10 @@ void rf_core_thread_body(struct rf_core *c)
 	stack_bounds(c);
 	if (c->is_main_thread && pin_self(c->cpu) < 0)
 		fprintf(stderr, "librf: cannot pin to cpu %d\n", c->cpu);
+	rf_io_core_init(c);  /* failure is reported; I/O calls then fail */
 	core_up(c, c->announce);
 	rf_sched_loop(c);
+	rf_io_core_exit(c);
 	rf_self_tls = NULL;
 }
 
@@ -155,7 +158,10 @@ static bool park_until_resumed(struct rf_core *c)
 			return false;
 		if (wanted_back(c))
 			break;
-		rf_futex_wait(&c->st->doorbell, bell, -1);
+		if (rf_io_sleeps_in_ring(c))
+			rf_io_park_sleep(c, bell);  /* I/O that outlived the leave */
+		else
+			rf_futex_wait(&c->st->doorbell, bell, -1);
 	}
 	if (pin_self(c->cpu) < 0)
 		fprintf(stderr, "librf: cannot pin to cpu %d on resume\n", c->cpu);
@@ -203,6 +209,9 @@ void rf_core_leave(struct rf_core *c)
 		return;
 	}
 	rf_run_cores_hooks(c, false);
+	/* Cancel in-flight I/O while still running: the fibers it wakes land
+	 * on our run queue and move with it below (io_ring.c, "Leaving"). */
+	rf_io_leave(c);
 	__atomic_store_n(&c->heir, to, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
 	__atomic_fetch_sub(&rf_g.nrunning, 1, __ATOMIC_RELAXED);

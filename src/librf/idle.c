@@ -7,7 +7,9 @@
  * give it work, and only then sleeps on its doorbell with FUTEX_WAIT,
  * bounded by its next timer.  The sleeping flag is set and everything is
  * re-checked after a seq_cst fence before sleeping; senders do the mirror
- * image (mailbox.c), so a wake-up cannot be lost.
+ * image (mailbox.c), so a wake-up cannot be lost.  A core with I/O in
+ * flight sleeps inside its io_uring instead, where a FUTEX_WAIT request on
+ * the same doorbell stands in for the system call (io_ring.c).
  *
  * Busy/idle time is kept in TSC ticks locally and published to the status
  * page (which rfd reads) only now and then, so accounting costs a few
@@ -27,7 +29,8 @@ bool rf_core_has_work(struct rf_core *c)
 
 	return (m && m != RF_MBOX_CLOSED) || c->runq_head || gen_changed(c) ||
 	       __atomic_load_n(&c->heap->remote, __ATOMIC_RELAXED) ||
-	       (c->timers.n && rf_timers_next(c) <= rf_now_ns());
+	       (c->timers.n && rf_timers_next(c) <= rf_now_ns()) ||
+	       (c->io && rf_io_has_work(c));
 }
 
 static uint64_t ns_to_tsc(uint64_t ns)
@@ -81,7 +84,10 @@ static void sleep_on_doorbell(struct rf_core *c)
 			goto out;
 		timeout = (int64_t)(next - now);
 	}
-	rf_futex_wait(&st->doorbell, bell, timeout);
+	if (rf_io_sleeps_in_ring(c))
+		rf_io_sleep(c, bell, timeout);   /* wakes on a CQE or the doorbell */
+	else
+		rf_futex_wait(&st->doorbell, bell, timeout);
 out:
 	__atomic_store_n(&st->sleeping, 0, __ATOMIC_RELAXED);
 }

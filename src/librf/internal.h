@@ -255,6 +255,7 @@ struct rf_core {
 	struct rf_fiber *pool;    /* free fibers with their stacks */
 	uint32_t npool;
 	struct rf_heap *heap;
+	struct rf_io *io;         /* this core's io_uring (io_ring.c), or NULL */
 	char *stack_lo;           /* this thread's stack, for ASan switches */
 	size_t stack_size;
 	pthread_t thread;
@@ -291,6 +292,17 @@ void rf_core_leave(struct rf_core *c);
 void rf_run_cores_hooks(struct rf_core *c, bool added);
 _Noreturn void rf_do_exit(int code);
 bool rf_run_exit_hooks(void);
+
+/* ---- I/O over the core's own io_uring (io_ring.c, io.c; rf/io.h) -------- */
+struct rf_io;
+int  rf_io_core_init(struct rf_core *c);   /* core thread start; 0 or -errno */
+void rf_io_core_exit(struct rf_core *c);   /* core thread end */
+int  rf_io_poll(struct rf_core *c);        /* once per pass: submit + reap */
+bool rf_io_has_work(struct rf_core *c);    /* SQEs queued, CQEs or kernel work */
+bool rf_io_sleeps_in_ring(struct rf_core *c); /* idle must sleep in the ring */
+void rf_io_sleep(struct rf_core *c, uint32_t bell, int64_t timeout_ns);
+void rf_io_park_sleep(struct rf_core *c, uint32_t bell);
+void rf_io_leave(struct rf_core *c);       /* cancel in-flight I/O, bounded wait */
 
 /* ---- reconfiguration (reconfig.c, memregion.c) --------------------------- */
 void rf_reconfig_check(struct rf_core *c);

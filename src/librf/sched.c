@@ -6,8 +6,9 @@
  * mailbox and the allocator's remote frees, fires due timers, then runs
  * every fiber that was ready when the pass began (fibers that yield go to
  * the back and run in the next pass, so events and timers interleave
- * fairly with busy fibers).  A pass that found nothing to do goes idle
- * (idle.c).  The run queue is touched only by its own core, so it needs no
+ * fairly with busy fibers), and last submits the I/O those fibers queued
+ * and reaps finished I/O (one io_uring_enter at most, io_ring.c).  A pass
+ * that found nothing to do goes idle (idle.c).  The run queue is touched only by its own core, so it needs no
  * atomics; other cores reach it through the mailbox.
  */
 #include <stdio.h>
@@ -109,6 +110,8 @@ void rf_sched_loop(struct rf_core *c)
 			work += rf_timers_fire(c, rf_now_ns());
 		if (c->runq_head)
 			work += run_ready(c);
+		if (c->io)  /* submit what the fibers queued, reap completions */
+			work += rf_io_poll(c);
 		c->events += (uint64_t)work;
 		if ((c->loops & 1023) == 0)
 			rf_core_account(c, true);
