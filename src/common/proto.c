@@ -44,14 +44,12 @@ bool rf_name_valid(const char *name)
 	return true;
 }
 
-static int fail(struct rf_proto_err *err, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct rf_proto_err *err, const char *code, const char *fmt, ...)
+int rf_errf(struct rf_err *e, const char *code, const char *fmt, ...)
 {
 	va_list ap;
-	err->code = code;
+	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -64,33 +62,33 @@ static bool has_nul(struct json_object *s)
 }
 
 static int get_string(struct json_object *o, const char *key, const char **out,
-		      bool required, struct rf_proto_err *err)
+		      bool required, struct rf_err *err)
 {
 	struct json_object *v;
 	*out = NULL;
 	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return required ? fail(err, "bad_request", "missing field \"%s\"", key) : 0;
+		return required ? rf_errf(err, "bad_request", "missing field \"%s\"", key) : 0;
 	if (!json_object_is_type(v, json_type_string))
-		return fail(err, "bad_request", "field \"%s\" must be a string", key);
+		return rf_errf(err, "bad_request", "field \"%s\" must be a string", key);
 	if (has_nul(v))
-		return fail(err, "bad_request", "field \"%s\" contains a NUL character", key);
+		return rf_errf(err, "bad_request", "field \"%s\" contains a NUL character", key);
 	*out = json_object_get_string(v);
 	return 0;
 }
 
-static int parse_name(struct json_object *o, struct rf_request *req, struct rf_proto_err *err,
+static int parse_name(struct json_object *o, struct rf_request *req, struct rf_err *err,
 		      bool required)
 {
 	if (get_string(o, "name", &req->name, required, err))
 		return -1;
 	if (req->name && !rf_name_valid(req->name))
-		return fail(err, "bad_request",
+		return rf_errf(err, "bad_request",
 			    "bad name \"%.64s\": use 1-%d characters of A-Z a-z 0-9 _ . - "
 			    "not starting with . or -", req->name, RF_NAME_MAX - 1);
 	return 0;
 }
 
-static int parse_cores(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+static int parse_cores(struct json_object *o, struct rf_request *req, struct rf_err *err)
 {
 	struct json_object *v;
 	struct rf_cores_arg *c = &req->cores;
@@ -100,72 +98,72 @@ static int parse_cores(struct json_object *o, struct rf_request *req, struct rf_
 	if (json_object_is_type(v, json_type_int)) {
 		int64_t n = json_object_get_int64(v);
 		if (n < 1 || n > RF_MAX_CPUS)
-			return fail(err, "bad_request", "cores: %lld is not a core count (1-%d)",
+			return rf_errf(err, "bad_request", "cores: %lld is not a core count (1-%d)",
 				    (long long)n, RF_MAX_CPUS);
 		c->form = RF_CORES_COUNT;
 		c->n = (int)n;
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return fail(err, "bad_request", "cores: must be a count or a CPU list string");
+		return rf_errf(err, "bad_request", "cores: must be a count or a CPU list string");
 	if (has_nul(v))
-		return fail(err, "bad_request", "cores: contains a NUL character");
+		return rf_errf(err, "bad_request", "cores: contains a NUL character");
 	const char *s = json_object_get_string(v);
 	if ((s[0] == '+' || s[0] == '-') && req->verb == RF_VERB_RESIZE) {
 		char *end;
 		long n = strtol(s + 1, &end, 10);
 		if (!isdigit((unsigned char)s[1]) || *end || n < 1 || n > RF_MAX_CPUS)
-			return fail(err, "bad_request", "cores: \"%.32s\" is not +N or -N", s);
+			return rf_errf(err, "bad_request", "cores: \"%.32s\" is not +N or -N", s);
 		c->form = RF_CORES_DELTA;
 		c->n = s[0] == '+' ? (int)n : -(int)n;
 		return 0;
 	}
 	if (rf_cpuset_parse(&c->set, s) || rf_cpuset_empty(&c->set))
-		return fail(err, "bad_request", "cores: \"%.64s\" is not a CPU list like 1-3,5", s);
+		return rf_errf(err, "bad_request", "cores: \"%.64s\" is not a CPU list like 1-3,5", s);
 	c->form = RF_CORES_LIST;
 	return 0;
 }
 
-static int parse_mem(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+static int parse_mem(struct json_object *o, struct rf_request *req, struct rf_err *err)
 {
 	struct json_object *v;
 	if (!json_object_object_get_ex(o, "mem", &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
-		return fail(err, "bad_request", "mem: must be a positive number of bytes");
+		return rf_errf(err, "bad_request", "mem: must be a positive number of bytes");
 	req->has_mem = true;
 	req->mem = (uint64_t)json_object_get_int64(v);
 	return 0;
 }
 
 static int parse_strv(struct json_object *o, const char *key, const char **out, int *n,
-		      bool required, struct rf_proto_err *err)
+		      bool required, struct rf_err *err)
 {
 	struct json_object *v;
 	*n = 0;
 	if (!json_object_object_get_ex(o, key, &v))
-		return required ? fail(err, "bad_request", "missing field \"%s\"", key) : 0;
+		return required ? rf_errf(err, "bad_request", "missing field \"%s\"", key) : 0;
 	if (!json_object_is_type(v, json_type_array))
-		return fail(err, "bad_request", "%s: must be an array of strings", key);
+		return rf_errf(err, "bad_request", "%s: must be an array of strings", key);
 	size_t len = json_object_array_length(v);
 	if ((required && len == 0) || len > RF_ARGV_MAX)
-		return fail(err, "bad_request", "%s: needs 1 to %d strings", key, RF_ARGV_MAX);
+		return rf_errf(err, "bad_request", "%s: needs 1 to %d strings", key, RF_ARGV_MAX);
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(e, json_type_string))
-			return fail(err, "bad_request", "%s[%zu]: must be a string", key, i);
+			return rf_errf(err, "bad_request", "%s[%zu]: must be a string", key, i);
 		if (has_nul(e))
-			return fail(err, "bad_request", "%s[%zu]: contains a NUL character", key, i);
+			return rf_errf(err, "bad_request", "%s[%zu]: contains a NUL character", key, i);
 		out[i] = json_object_get_string(e);
 		if (!out[i][0] && required && i == 0)
-			return fail(err, "bad_request", "%s[0]: empty program name", key);
+			return rf_errf(err, "bad_request", "%s[0]: empty program name", key);
 	}
 	out[len] = NULL;
 	*n = (int)len;
 	return 0;
 }
 
-static int parse_verb(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+static int parse_verb(struct json_object *o, struct rf_request *req, struct rf_err *err)
 {
 	const char *verb;
 	if (get_string(o, "verb", &verb, true, err))
@@ -176,10 +174,10 @@ static int parse_verb(struct json_object *o, struct rf_request *req, struct rf_p
 			return 0;
 		}
 	}
-	return fail(err, "bad_request", "unknown verb \"%.32s\"", verb);
+	return rf_errf(err, "bad_request", "unknown verb \"%.32s\"", verb);
 }
 
-static int parse_create(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+static int parse_create(struct json_object *o, struct rf_request *req, struct rf_err *err)
 {
 	const char *kind;
 	if (get_string(o, "kind", &kind, true, err))
@@ -189,33 +187,33 @@ static int parse_create(struct json_object *o, struct rf_request *req, struct rf
 	else if (strcmp(kind, "linux") == 0)
 		req->kind = RF_KIND_LINUX;
 	else
-		return fail(err, "bad_request", "kind: \"%.32s\" is not libos or linux", kind);
+		return rf_errf(err, "bad_request", "kind: \"%.32s\" is not libos or linux", kind);
 	if (req->cores.form == RF_CORES_NONE)
-		return fail(err, "bad_request", "missing field \"cores\"");
+		return rf_errf(err, "bad_request", "missing field \"cores\"");
 	if (!req->has_mem)
-		return fail(err, "bad_request", "missing field \"mem\"");
+		return rf_errf(err, "bad_request", "missing field \"mem\"");
 	if (parse_strv(o, "argv", req->argv, &req->argc, true, err))
 		return -1;
 	if (parse_strv(o, "env", req->env, &req->envc, false, err))
 		return -1;
 	for (int i = 0; i < req->envc; i++)
 		if (!strchr(req->env[i], '=') || req->env[i][0] == '=')
-			return fail(err, "bad_request", "env[%d]: \"%.32s\" is not KEY=VALUE", i,
+			return rf_errf(err, "bad_request", "env[%d]: \"%.32s\" is not KEY=VALUE", i,
 				    req->env[i]);
 	return 0;
 }
 
-static int parse_fields(struct json_object *o, struct rf_request *req, struct rf_proto_err *err)
+static int parse_fields(struct json_object *o, struct rf_request *req, struct rf_err *err)
 {
 	struct json_object *v;
 	if (!json_object_object_get_ex(o, "version", &v))
-		return fail(err, "bad_version", "missing \"version\"; this rfd speaks version %d",
+		return rf_errf(err, "bad_version", "missing \"version\"; this rfd speaks version %d",
 			    RF_PROTO_VERSION_CUR);
 	if (!json_object_is_type(v, json_type_int))
-		return fail(err, "bad_version", "\"version\" must be an integer; this rfd speaks "
+		return rf_errf(err, "bad_version", "\"version\" must be an integer; this rfd speaks "
 			    "version %d", RF_PROTO_VERSION_CUR);
 	if (json_object_get_int64(v) != RF_PROTO_VERSION_CUR)
-		return fail(err, "bad_version", "protocol version %lld is not supported; this rfd "
+		return rf_errf(err, "bad_version", "protocol version %lld is not supported; this rfd "
 			    "speaks version %d", (long long)json_object_get_int64(v),
 			    RF_PROTO_VERSION_CUR);
 	if (parse_verb(o, req, err) || parse_cores(o, req, err) || parse_mem(o, req, err))
@@ -229,7 +227,7 @@ static int parse_fields(struct json_object *o, struct rf_request *req, struct rf
 		return parse_create(o, req, err);
 	case RF_VERB_RESIZE:
 		if (req->cores.form == RF_CORES_NONE && !req->has_mem)
-			return fail(err, "bad_request", "resize needs \"cores\" or \"mem\"");
+			return rf_errf(err, "bad_request", "resize needs \"cores\" or \"mem\"");
 		return 0;
 	default:
 		return 0;
@@ -237,37 +235,37 @@ static int parse_fields(struct json_object *o, struct rf_request *req, struct rf
 }
 
 int rf_proto_parse(const char *line, size_t len, struct rf_request *req,
-		   struct rf_proto_err *err)
+		   struct rf_err *err)
 {
 	memset(req, 0, sizeof(*req));
 	err->code = NULL;
-	err->message[0] = '\0';
+	err->msg[0] = '\0';
 	if (len > RF_PROTO_LINE_MAX)
-		return fail(err, "request_too_large", "request of %zu bytes exceeds %d", len,
+		return rf_errf(err, "request_too_large", "request of %zu bytes exceeds %d", len,
 			    RF_PROTO_LINE_MAX);
 	if (memchr(line, '\0', len))
-		return fail(err, "bad_request", "request contains a NUL byte");
+		return rf_errf(err, "bad_request", "request contains a NUL byte");
 	struct json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return fail(err, "internal", "out of memory");
+		return rf_errf(err, "internal", "out of memory");
 	req->root = json_tokener_parse_ex(tok, line, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t used = (size_t)json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!req->root || jerr != json_tokener_success) {
 		rf_request_free(req);
-		return fail(err, "bad_request", "not valid JSON: %s",
+		return rf_errf(err, "bad_request", "not valid JSON: %s",
 			    jerr == json_tokener_continue ? "unexpected end"
 							  : json_tokener_error_desc(jerr));
 	}
 	for (; used < len; used++)
 		if (!isspace((unsigned char)line[used])) {
 			rf_request_free(req);
-			return fail(err, "bad_request", "trailing bytes after the JSON object");
+			return rf_errf(err, "bad_request", "trailing bytes after the JSON object");
 		}
 	if (!json_object_is_type(req->root, json_type_object)) {
 		rf_request_free(req);
-		return fail(err, "bad_request", "a request must be a JSON object");
+		return rf_errf(err, "bad_request", "a request must be a JSON object");
 	}
 	struct json_object *v;
 	if (json_object_object_get_ex(req->root, "id", &v) && json_object_is_type(v, json_type_int)) {

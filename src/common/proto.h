@@ -55,16 +55,22 @@ struct rf_request {
 	int envc;
 };
 
-struct rf_proto_err {
-	const char *code;      /* stable: "bad_request", "bad_version", ... */
-	char message[256];
+/* An error for an answer: a stable code (docs/protocol.md) and a message
+ * for people.  Shared by the parser and rfd's handlers. */
+struct rf_err {
+	const char *code;
+	char msg[512];
 };
+
+/* Fill *e and return -1, so that `return rf_errf(...)` reads naturally. */
+int rf_errf(struct rf_err *e, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Parse one line (without its newline).  On success fills req (call
  * rf_request_free later) and returns 0; on error fills err, returns -1 and
  * req->id/has_id still carry the id if one could be read. */
 int rf_proto_parse(const char *line, size_t len, struct rf_request *req,
-		   struct rf_proto_err *err);
+		   struct rf_err *err);
 void rf_request_free(struct rf_request *req);
 
 bool rf_name_valid(const char *name);

@@ -95,13 +95,6 @@ int rf_server_listen(struct rfd *d);
 int rf_server_run(struct rfd *d);
 void rf_server_close(struct rfd *d);
 
-/* An error for the answer: code from docs/protocol.md, message for people. */
-struct rf_err {
-	const char *code;
-	char msg[512];
-};
-int rf_errf(struct rf_err *e, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* subos.c */
 struct rf_subos *rf_subos_find(struct rfd *d, const char *name);

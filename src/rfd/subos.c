@@ -17,16 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int rf_errf(struct rf_err *e, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	e->code = code;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 struct rf_subos *rf_subos_find(struct rfd *d, const char *name)
 {
 	for (int i = 0; i < RF_MAX_SUBOS; i++)

@@ -167,11 +167,11 @@ void rf_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, p
 		       struct json_object **answer)
 {
 	struct rf_request req;
-	struct rf_proto_err perr;
+	struct rf_err perr;
 	struct rf_err err = { 0 };
 
 	if (rf_proto_parse(line, len, &req, &perr)) {
-		*answer = rf_answer_new_err(req.has_id, req.id, perr.code, "%s", perr.message);
+		*answer = rf_answer_new_err(req.has_id, req.id, perr.code, "%s", perr.msg);
 		return;
 	}
 	if (mutates(req.verb) && uid != 0 && uid != d->owner_uid) {

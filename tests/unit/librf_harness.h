@@ -122,4 +122,18 @@ static inline int h_standalone(const char *cores, const char *mem)
 	return 0;
 }
 
+/* Standalone librf on up to two of this process's CPUs. */
+static inline int h_standalone_two(const char *mem)
+{
+	int a, b;
+	char list[32];
+
+	h_two_cpus(&a, &b);
+	if (b < 0)
+		snprintf(list, sizeof(list), "%d", a);
+	else
+		snprintf(list, sizeof(list), "%d,%d", a, b);
+	return h_standalone(list, mem);
+}
+
 #endif

@@ -25,16 +25,8 @@ static int ncores;
 
 static int setup_std(void **state)
 {
-	int a, b;
-	char list[32];
-
 	(void)state;
-	h_two_cpus(&a, &b);
-	if (b < 0)
-		snprintf(list, sizeof(list), "%d", a);
-	else
-		snprintf(list, sizeof(list), "%d,%d", a, b);
-	if (h_standalone(list, "64M") < 0)
+	if (h_standalone_two("64M") < 0)
 		return -1;
 	ncores = rf_ncores();
 	return 0;

@@ -7,16 +7,8 @@
 
 static int setup_two(void **state)
 {
-	int a, b;
-	char list[32];
-
 	(void)state;
-	h_two_cpus(&a, &b);
-	if (b < 0)
-		snprintf(list, sizeof(list), "%d", a);
-	else
-		snprintf(list, sizeof(list), "%d,%d", a, b);
-	return h_standalone(list, "16M");
+	return h_standalone_two("16M");
 }
 
 static int teardown(void **state)

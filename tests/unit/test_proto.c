@@ -25,7 +25,7 @@
 
 #define V "\"version\":1,"
 
-static int parse(const char *line, struct rf_request *req, struct rf_proto_err *err)
+static int parse(const char *line, struct rf_request *req, struct rf_err *err)
 {
 	return rf_proto_parse(line, strlen(line), req, err);
 }
@@ -33,9 +33,9 @@ static int parse(const char *line, struct rf_request *req, struct rf_proto_err *
 /* Parse a line that must succeed; the caller frees req. */
 static void expect_ok(const char *line, struct rf_request *req)
 {
-	struct rf_proto_err err;
+	struct rf_err err;
 	if (parse(line, req, &err) != 0)
-		fail_msg("refused (%s: %s): %s", err.code, err.message, line);
+		fail_msg("refused (%s: %s): %s", err.code, err.msg, line);
 	assert_null(err.code);
 	assert_non_null(req->root);
 }
@@ -43,15 +43,15 @@ static void expect_ok(const char *line, struct rf_request *req)
 /* Parse a line of length len that must fail with `code`. */
 static void expect_err_len(const char *line, size_t len, const char *code, struct rf_request *req)
 {
-	struct rf_proto_err err;
+	struct rf_err err;
 	if (rf_proto_parse(line, len, req, &err) != -1) {
 		rf_request_free(req);
 		fail_msg("accepted, want %s: %.200s", code, line);
 	}
 	assert_non_null(err.code);
 	if (strcmp(err.code, code) != 0)
-		fail_msg("got %s (%s), want %s: %.200s", err.code, err.message, code, line);
-	assert_true(strlen(err.message) > 0);
+		fail_msg("got %s (%s), want %s: %.200s", err.code, err.msg, code, line);
+	assert_true(strlen(err.msg) > 0);
 	assert_null(req->root); /* nothing left to free */
 }
 
@@ -249,7 +249,7 @@ static char *padded(size_t len)
 static void test_line_limit(void **state)
 {
 	struct rf_request req;
-	struct rf_proto_err err;
+	struct rf_err err;
 	char *s = padded(RF_PROTO_LINE_MAX);
 	assert_int_equal(rf_proto_parse(s, RF_PROTO_LINE_MAX, &req, &err), 0);
 	assert_int_equal(req.verb, RF_VERB_LIST);
@@ -369,16 +369,16 @@ static void test_create_missing_fields(void **state)
 		   "\"argv\":[\"x\"]}", "bad_request"); /* no name */
 
 	struct rf_request req;
-	struct rf_proto_err err;
+	struct rf_err err;
 	const char *l = CREATE("\"kind\":\"libos\",\"mem\":1,\"argv\":[\"x\"]");
 	assert_int_equal(parse(l, &req, &err), -1);
-	assert_non_null(strstr(err.message, "cores"));
+	assert_non_null(strstr(err.msg, "cores"));
 	l = CREATE("\"kind\":\"libos\",\"cores\":1,\"argv\":[\"x\"]");
 	assert_int_equal(parse(l, &req, &err), -1);
-	assert_non_null(strstr(err.message, "mem"));
+	assert_non_null(strstr(err.msg, "mem"));
 	l = CREATE("\"kind\":\"libos\",\"cores\":1,\"mem\":1");
 	assert_int_equal(parse(l, &req, &err), -1);
-	assert_non_null(strstr(err.message, "argv"));
+	assert_non_null(strstr(err.msg, "argv"));
 }
 
 static void test_create_kind(void **state)
@@ -534,9 +534,9 @@ static void test_answer_err(void **state)
 
 	/* A parse error answered the way rfd does it. */
 	struct rf_request req;
-	struct rf_proto_err err;
+	struct rf_err err;
 	assert_int_equal(parse("{\"version\":2,\"id\":4}", &req, &err), -1);
-	a = rf_answer_new_err(req.has_id, req.id, err.code, "%s", err.message);
+	a = rf_answer_new_err(req.has_id, req.id, err.code, "%s", err.msg);
 	struct json_object *v;
 	assert_true(json_object_object_get_ex(a, "id", &v));
 	assert_true(json_object_get_int64(v) == 4);
