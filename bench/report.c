@@ -76,7 +76,7 @@ static void write_plot(const char *dir, const char *bench, struct series *s, int
 	if (!f)
 		return;
 	fprintf(f, "set terminal pngcairo size 900,600\nset output '%s/%s.png'\n"
-		   "set logscale x\nset xlabel 'latency (us)'\nset ylabel 'CDF'\n"
+		   "set termoption noenhanced\nset logscale x\nset xlabel 'latency (us)'\nset ylabel 'CDF'\n"
 		   "set key bottom right\nset title 'rfbench %s'\nplot ", dir, bench, bench);
 	for (int k = 0; k < n; k++)
 		fprintf(f, "%s'%s/%s.cdf' index %d with lines title '%s'", k ? ", " : "", dir,
