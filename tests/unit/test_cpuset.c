@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include "cpuset_helpers.h"
 
 #include "common/cpuset.h"
 
@@ -108,20 +109,6 @@ static void test_format_too_small(void **state)
 	char ok[6];
 	assert_int_equal(rf_cpuset_format(&s, ok, sizeof(ok)), 5);
 	assert_string_equal(ok, "0-3,8");
-}
-
-static struct rf_cpuset set_of(const char *list)
-{
-	struct rf_cpuset s;
-	assert_int_equal(rf_cpuset_parse(&s, list), 0);
-	return s;
-}
-
-static void assert_set(const struct rf_cpuset *s, const char *want)
-{
-	char buf[256];
-	assert_true(rf_cpuset_format(s, buf, sizeof(buf)) >= 0);
-	assert_string_equal(buf, want);
 }
 
 static void test_set_operations(void **state)

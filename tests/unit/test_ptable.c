@@ -19,25 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "cpuset_helpers.h"
 
 #include "common/ptable.h"
 
 #define MEM (1ull << 30)
-
-static struct rf_cpuset set_of(const char *list)
-{
-	struct rf_cpuset s;
-	assert_int_equal(rf_cpuset_parse(&s, list), 0);
-	return s;
-}
-
-static void assert_set(const struct rf_cpuset *s, const char *want)
-{
-	char buf[256];
-	assert_true(rf_cpuset_format(s, buf, sizeof(buf)) >= 0);
-	if (strcmp(buf, want) != 0)
-		fail_msg("set is \"%s\", want \"%s\"", buf, want);
-}
 
 /* 0-7 online, 1-7 managed; `order` may be NULL (numeric). */
 static struct rf_ptable *new_table(const int *order, int norder)

@@ -1,0 +1,26 @@
+/*
+ * cpuset_helpers.h - CPU sets written as lists, for unit tests (include
+ * after cmocka.h).
+ */
+#ifndef RF_TEST_CPUSET_HELPERS_H
+#define RF_TEST_CPUSET_HELPERS_H
+
+#include <string.h>
+#include "common/cpuset.h"
+
+static inline struct rf_cpuset set_of(const char *list)
+{
+	struct rf_cpuset s;
+	assert_int_equal(rf_cpuset_parse(&s, list), 0);
+	return s;
+}
+
+static inline void assert_set(const struct rf_cpuset *s, const char *want)
+{
+	char buf[256];
+	assert_true(rf_cpuset_format(s, buf, sizeof(buf)) >= 0);
+	if (strcmp(buf, want) != 0)
+		fail_msg("set is \"%s\", want \"%s\"", buf, want);
+}
+
+#endif
