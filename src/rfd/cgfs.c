@@ -57,12 +57,12 @@ int rf_cg_mkdir(const char *dir)
  * while the kernel finishes the exit; retry briefly. */
 int rf_cg_rmdir(const char *dir)
 {
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 1000; i++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
-		struct timespec ts = { 0, 100000 };
+		struct timespec ts = { 0, 20000 };
 		nanosleep(&ts, NULL);
 	}
 	return -EBUSY;

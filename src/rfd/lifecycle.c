@@ -51,7 +51,7 @@ static struct rf_subos *subos_new(struct rfd *d, const struct rf_request *req)
 	s->kind = req->kind;
 	s->life = RF_LIFE_STARTING;
 	s->desc_fd = s->status_fd = s->ctl_fd = s->ctl_peer_fd = -1;
-	s->pidfd = s->shim_pidfd = -1;
+	s->pidfd = s->shim_pidfd = s->report_fd = -1;
 	s->exit_code = INT_MIN;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		s->region_chunk[i] = -1;
@@ -302,6 +302,8 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 		     struct rf_err *err)
 {
 	const char *how = "exited";
+	uint64_t t[4] = { rf_mono_ns() };
+	t[1] = t[2] = t[3] = t[0];
 	if (s->life != RF_LIFE_EXITED) {
 		rf_unwatch_subos(d, s);
 		if (s->kind == RF_KIND_LIBOS && s->desc) {
@@ -317,10 +319,12 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 		if (s->pid > 0)
 			kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
 		wait_gone(s->pidfd, 5000);
-		wait_gone(s->shim_pidfd, 5000);
+		t[1] = rf_mono_ns();
 		s->exit_code = rf_subos_reap(d, s);
+		t[2] = rf_mono_ns();
 		rf_subos_release(d, s);
 		s->life = RF_LIFE_EXITED;
+		t[3] = rf_mono_ns();
 	}
 	struct json_object *x = json_object_new_object();
 	json_object_object_add(x, "status", json_object_new_string(how));
@@ -333,6 +337,12 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 	json_object_object_foreach(x, k, v)
 		json_object_object_add(*result, k, json_object_get(v));
 	int rc = rf_journal_subos(d, "destroy", s, x);
+	struct json_object *tm = json_object_new_object();
+	json_object_object_add(tm, "stop", json_object_new_int64((int64_t)(t[1] - t[0]) / 1000));
+	json_object_object_add(tm, "reap", json_object_new_int64((int64_t)(t[2] - t[1]) / 1000));
+	json_object_object_add(tm, "release", json_object_new_int64((int64_t)(t[3] - t[2]) / 1000));
+	json_object_object_add(tm, "journal", json_object_new_int64((int64_t)(rf_mono_ns() - t[3]) / 1000));
+	json_object_object_add(*result, "timing_us", tm);
 	rf_subos_remove(d, s);
 	rf_subos_free(d, s);
 	if (rc) {

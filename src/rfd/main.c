@@ -217,6 +217,10 @@ int main(int argc, char **argv)
 	d.tsc_hz = measure_tsc_hz();
 	sigset_t sigs;
 	rf_server_signals(&sigs);
+	/* Shims are rfd's children only until rfd restarts; their status
+	 * comes through a pipe, so let the kernel reap them. */
+	struct sigaction sa = { .sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT };
+	sigaction(SIGCHLD, &sa, NULL);
 	if (rf_rfd_setup(&d, &o, why, sizeof(why)) || rf_server_listen(&d)) {
 		if (why[0])
 			fprintf(stderr, "rfd: %s\n", why);

@@ -190,7 +190,7 @@ static struct rf_subos *adopt_one(struct rfd *d, const struct entry *e)
 	snprintf(s->created, sizeof(s->created), "%s", str(e->create, "time"));
 	rf_cpuset_parse(&s->cpus, e->cores);
 	s->mem = e->mem;
-	s->desc_fd = s->status_fd = s->ctl_fd = s->ctl_peer_fd = -1;
+	s->desc_fd = s->status_fd = s->ctl_fd = s->ctl_peer_fd = s->report_fd = -1;
 	s->exit_code = e->exited ? e->exit_code : INT_MIN;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		s->region_chunk[i] = -1;

@@ -43,6 +43,7 @@ struct rf_subos {
 	pid_t shim_pid;
 	int shim_pidfd;              /* readable when the shim exits */
 	int pidfd;                   /* the program */
+	int report_fd;               /* the shim's reports (exit status); -1 if adopted */
 	struct rf_cpuset cpus;
 	uint64_t mem;                /* bytes held (a multiple of the chunk size) */
 	int nregions;
@@ -136,6 +137,9 @@ struct rfd_spawn {
 /* Start the program; returns 0 with pids and the shim's pidfd, or -1 with
  * err filled (spawn_failed for a program that cannot start). */
 int rfd_spawn(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp, struct rf_err *err);
+/* The exit status the shim sends when the program ended (waits up to
+ * timeout_ms): >= 0 exit code, -signal, or INT_MIN. */
+int rf_spawn_report_exit(int report_fd, int timeout_ms);
 /* Read the status the shim recorded: >= 0 exit code, -signal, or INT_MIN. */
 int rf_spawn_read_exit(const char *exit_path);
 

@@ -35,7 +35,7 @@
 
 extern char **environ;
 
-enum { MSG_PID = 1, MSG_EXEC_OK = 2, MSG_FAIL = 3 };
+enum { MSG_PID = 1, MSG_EXEC_OK = 2, MSG_FAIL = 3, MSG_EXIT = 4 };
 enum { STEP_CLONE = 1, STEP_CGROUP = 2, STEP_EXEC = 3 };
 
 struct shim_msg {
@@ -119,6 +119,8 @@ static void shim_main(struct rfd *d, struct rf_subos *s, const struct rfd_spawn 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction dfl = { .sa_handler = SIG_DFL }; /* drop rfd's SA_NOCLDWAIT */
+	sigaction(SIGCHLD, &dfl, NULL);
 	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
 		goto fail_clone;
 	pid_t child = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
@@ -147,9 +149,14 @@ static void shim_main(struct rfd *d, struct rf_subos *s, const struct rfd_spawn 
 		put_msg(report_fd, MSG_FAIL, e, STEP_EXEC);
 	else
 		put_msg(report_fd, MSG_EXEC_OK, 0, 0);
-	syscall(SYS_close_range, 3, ~0U, 0);
+	/* Keep only the report pipe (as fd 3): the exit status goes to rfd
+	 * through it at once, and to a file for an rfd that restarted. */
+	if (report_fd != 3)
+		dup2(report_fd, 3);
+	syscall(SYS_close_range, 4, ~0U, 0);
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
+	put_msg(3, MSG_EXIT, status, 0);
 	record_exit(sp->exit_path, status);
 	_exit(0);
 fail_clone:
@@ -269,6 +276,8 @@ int rfd_spawn(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp, str
 		goto out;
 	}
 	s->pidfd = pidfd_open_(s->pid);
+	s->report_fd = report[0];
+	report[0] = -1;
 	rc = 0;
 out:
 	if (report[0] >= 0)
@@ -277,6 +286,16 @@ out:
 		close(report[1]);
 	unprepare(&pr);
 	return rc;
+}
+
+int rf_spawn_report_exit(int report_fd, int timeout_ms)
+{
+	struct shim_msg m;
+	struct pollfd pfd = { .fd = report_fd, .events = POLLIN };
+	while (poll(&pfd, 1, timeout_ms) == 1 && read(report_fd, &m, sizeof(m)) == sizeof(m))
+		if (m.type == MSG_EXIT)
+			return WIFSIGNALED(m.val) ? -WTERMSIG(m.val) : WEXITSTATUS(m.val);
+	return INT_MIN;
 }
 
 int rf_spawn_read_exit(const char *exit_path)

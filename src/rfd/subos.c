@@ -9,6 +9,7 @@
 #include "rfd/rfd.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -171,15 +172,27 @@ void rf_subos_release(struct rfd *d, struct rf_subos *s)
 	rf_libos_teardown(s);
 }
 
-/* Reap the shim (if it is ours) and read what it recorded. */
+/* The program's exit status: from the shim's report pipe at once, or (a
+ * subOS adopted after a restart) from the file the shim writes before it
+ * exits.  Shims are reaped by the kernel (SA_NOCLDWAIT in main.c). */
 int rf_subos_reap(struct rfd *d, struct rf_subos *s)
 {
 	char path[PATH_MAX];
-	if (s->shim_pid > 0)
-		waitpid(s->shim_pid, NULL, WNOHANG);
+	int code = INT_MIN;
+	if (s->report_fd >= 0) {
+		code = rf_spawn_report_exit(s->report_fd, 5000);
+		close(s->report_fd);
+		s->report_fd = -1;
+	}
+	if (code == INT_MIN && s->shim_pidfd >= 0) {
+		struct pollfd p = { .fd = s->shim_pidfd, .events = POLLIN };
+		poll(&p, 1, 5000);
+	}
 	if (s->shim_pidfd >= 0)
 		close(s->shim_pidfd);
 	s->shim_pidfd = -1;
+	if (code != INT_MIN)
+		return code;
 	rf_subos_exit_path(d, s, path, sizeof(path));
 	return rf_spawn_read_exit(path);
 }
