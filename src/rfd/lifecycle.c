@@ -171,62 +171,70 @@ static struct json_object *create_record(const struct rf_subos *s)
 	return x;
 }
 
+/* cgroups, and for a libos subOS its pages and first memory regions; on
+ * failure undoes its own steps (the caller keeps the table entries). */
+static int confine(struct rfd *d, struct rf_subos *s, struct rf_err *err)
+{
+	int rc = rf_enforce_create(&d->enf, s->name, &s->cpus,
+				   s->kind == RF_KIND_LINUX ? s->mem : 0, s->cgroup, sizeof(s->cgroup));
+	if (rc)
+		return rf_errf(err, "internal", "cannot confine \"%s\" (%s): %s", s->name,
+			       s->cgroup, strerror(-rc));
+	if (s->kind != RF_KIND_LIBOS)
+		return 0;
+	if (rf_libos_setup(d, s, err))
+		goto fail_cgroup;
+	for_each_cpu(c, &s->cpus)
+		s->desc->cpu[c] = RF_CPU_ACTIVE;
+	s->desc->ncpus = (uint32_t)rf_cpuset_count(&s->cpus);
+	s->desc->mem_bytes = s->mem;
+	if (give_regions(d, s, err))
+		goto fail_pages;
+	return 0;
+fail_pages:
+	rf_libos_teardown(s);
+fail_cgroup:
+	rf_enforce_destroy(&d->enf, s->name);
+	return -1;
+}
+
 int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos **out,
 		    struct rf_err *err)
 {
-	struct rf_cpuset cpus;
-	uint64_t mem;
+	uint64_t t[4];
 	struct rf_subos *s;
+	int rc;
 
 	if (rf_subos_find(d, req->name))
 		return rf_errf(err, "name_exists", "a subOS named \"%s\" already exists", req->name);
 	if (!(s = subos_new(d, req)))
 		return rf_errf(err, "internal", "out of memory or subOS slots");
-	if (pick_cores(d, s->id, &req->cores, &cpus, err))
+	if (pick_cores(d, s->id, &req->cores, &s->cpus, err) ||
+	    reserve_mem(d, req->mem, &s->mem, err))
 		goto fail_free;
-	if (reserve_mem(d, req->mem, &mem, err))
-		goto fail_free;
-	s->mem = mem;
-	s->cpus = cpus;
-	rf_ptable_assign(&d->pt, s->id, &cpus);
-	uint64_t t0 = rf_mono_ns();
-	int rc = rf_enforce_create(&d->enf, s->name, &cpus, s->kind == RF_KIND_LINUX ? mem : 0,
-				   s->cgroup, sizeof(s->cgroup));
-	if (rc) {
-		rf_errf(err, "internal", "cannot confine \"%s\" (%s): %s", s->name, s->cgroup,
-			strerror(-rc));
+	rf_ptable_assign(&d->pt, s->id, &s->cpus);
+	t[0] = rf_mono_ns();
+	if (confine(d, s, err))
 		goto fail_table;
-	}
-	if (s->kind == RF_KIND_LIBOS) {
-		if (rf_libos_setup(d, s, err))
-			goto fail_cgroup;
-		for_each_cpu(c, &cpus)
-			s->desc->cpu[c] = RF_CPU_ACTIVE;
-		s->desc->ncpus = (uint32_t)rf_cpuset_count(&cpus);
-		s->desc->mem_bytes = mem;
-		if (give_regions(d, s, err))
-			goto fail_libos;
-	}
-	uint64_t t1 = rf_mono_ns();
+	t[1] = rf_mono_ns();
 	if (start_program(d, s, req, err))
-		goto fail_libos;
-	uint64_t t2 = rf_mono_ns();
+		goto fail_release;
+	t[2] = rf_mono_ns();
 	if (s->kind == RF_KIND_LIBOS && wait_attached(d, s, err))
 		goto fail_program;
-	uint64_t t3 = rf_mono_ns();
+	t[3] = rf_mono_ns();
 	if (s->ctl_peer_fd >= 0) {
 		close(s->ctl_peer_fd);
 		s->ctl_peer_fd = -1;
 	}
 	s->life = RF_LIFE_RUNNING;
-	if (rf_journal_subos(d, "create", s, create_record(s))) {
-		rf_errf(err, "internal", "cannot write the journal: %s", strerror(errno));
+	if ((rc = rf_journal_subos(d, "create", s, create_record(s)))) {
+		rf_errf(err, "internal", "cannot write the journal: %s", strerror(-rc));
 		goto fail_program;
 	}
-	s->create_us[0] = (t1 - t0) / 1000;            /* cgroups, pages, memory */
-	s->create_us[1] = (t2 - t1) / 1000;            /* shim, namespaces, exec */
-	s->create_us[2] = (t3 - t2) / 1000;            /* librf attach to main */
-	s->create_us[3] = (rf_mono_ns() - t3) / 1000;  /* journal */
+	for (int i = 0; i < 3; i++)  /* setup, spawn, attach */
+		s->create_us[i] = (t[i + 1] - t[i]) / 1000;
+	s->create_us[3] = (rf_mono_ns() - t[3]) / 1000;  /* journal */
 	rf_subos_insert(d, s);
 	rf_watch_subos(d, s);
 	*out = s;
@@ -234,15 +242,13 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 
 fail_program:
 	kill_and_reap(d, s);
-fail_libos:
-	rf_subos_release(d, s); /* regions, cgroups, table, memory, pages */
+fail_release:
+	rf_subos_release(d, s); /* regions, cgroups, pages, table, memory */
 	rf_subos_free(d, s);
 	return -1;
-fail_cgroup:
-	rf_enforce_destroy(&d->enf, s->name);
 fail_table:
 	rf_ptable_release(&d->pt, s->id);
-	rf_ptable_mem_release(&d->pt, mem);
+	rf_ptable_mem_release(&d->pt, s->mem);
 fail_free:
 	rf_subos_free(d, s);
 	return -1;
