@@ -104,6 +104,38 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash examples/demo.sh
 
+# ---- fuzzing: `make fuzz` (not part of `make test`) ----------------------
+# libFuzzer targets fuzz/fuzz_*.c, built with clang (+ASan+UBSan) into
+# build/fuzz/ from the sources they exercise, each run for FUZZ_TIME seconds.
+# libFuzzer writes what it finds into a scratch corpus under build/fuzz/;
+# the committed seeds in fuzz/corpus/<target>/ are only read.  A crash stops
+# the run and leaves its input as build/fuzz/<target>-crash-*.
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 30
+FUZZ_FLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+              -fno-strict-aliasing -Iinclude -Isrc $(shell pkg-config --cflags json-c 2>/dev/null) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+
+$(B)/fuzz/fuzz_ficm_ring: src/common/ficm_ring.c src/common/ficm_wait.c src/common/ficm_group.c
+$(B)/fuzz/fuzz_proto: src/common/proto.c src/common/cpuset.c src/common/units.c
+$(B)/fuzz/%: fuzz/%.c
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+
+.PHONY: fuzz fuzz-deps
+fuzz-deps:
+	@bash mk/deps.sh fuzz
+$(FUZZ_TARGETS): | fuzz-deps
+fuzz: $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do n=$${t##*/}; mkdir -p $(B)/fuzz/corpus/$$n; \
+	  echo "  FUZZ    $$n for $(FUZZ_TIME) s"; \
+	  if ! $$t -max_total_time=$(FUZZ_TIME) -timeout=10 -artifact_prefix=$(B)/fuzz/$$n- \
+	       $(B)/fuzz/corpus/$$n fuzz/corpus/$$n >$(B)/fuzz/$$n.log 2>&1; then \
+	    tail -50 $(B)/fuzz/$$n.log; echo "fuzz: $$n failed (log: $(B)/fuzz/$$n.log)"; exit 1; fi; \
+	  grep -E '^#[0-9]+.*DONE|^Done' $(B)/fuzz/$$n.log | tail -2; done
+
 clean:
 	rm -rf $(B)
 

@@ -54,5 +54,6 @@ void series_free(struct series *s);
 void series_write(const struct bench_opts *o, const char *bench, struct series *s, int n);
 
 int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
+int bench_ficm(const struct bench_opts *o, struct json_object *out);
 
 #endif

@@ -17,6 +17,8 @@ struct bench {
 
 static const struct bench benches[] = {
 	{ "lifecycle", "create/destroy/resize latencies of subOSes (Table 4)", bench_lifecycle },
+	{ "ficm",      "FICM ring round trips, wake-ups and throughput vs cache line and kernel IPC",
+	  bench_ficm },
 };
 
 static void usage(FILE *f)

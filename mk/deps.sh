@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages RainForest builds and tests with, only those
-# missing, so that `make demo` and `make test` work on a fresh Debian 12.
+# missing, so that `make demo`, `make test` and `make fuzz` work on a fresh
+# Debian 12.
 set -euo pipefail
 pkgs=(build-essential pkg-config libhwloc-dev liburing-dev libjson-c-dev
       libcmocka-dev libseccomp-dev gnuplot-nox)
+# `mk/deps.sh fuzz` (make fuzz): also clang and its libFuzzer runtime.
+[ "${1:-}" = fuzz ] && pkgs+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,65 @@
+/*
+ * ficm_helpers.h - shared pieces of the FICM unit tests: a shared region
+ * (a memfd mapped MAP_SHARED, as rfd will grant it, so it survives fork),
+ * numbered messages whose every byte can be checked, and a clock for
+ * bounded waits.
+ */
+#ifndef RF_TEST_FICM_HELPERS_H
+#define RF_TEST_FICM_HELPERS_H
+
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "rf/ficm.h"
+
+static inline void *region_new(size_t len)
+{
+	int fd = memfd_create("ficm-test", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)len) != 0)
+		return NULL;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static inline void region_free(void *p, size_t len)
+{
+	munmap(p, len);
+}
+
+/* Message number seq: tag = seq, length and bytes derived from it. */
+static inline void msg_make(struct rf_ficm_msg *m, uint32_t seq)
+{
+	memset(m, 0, sizeof(*m));
+	m->tag = seq;
+	m->type = (uint16_t)(seq * 7);
+	m->len = (uint16_t)(seq % (RF_FICM_PAYLOAD + 1));
+	for (int i = 0; i < RF_FICM_PAYLOAD; i++)
+		m->data[i] = (uint8_t)(seq + (uint32_t)i * 13);
+}
+
+static inline bool msg_ok(const struct rf_ficm_msg *m, uint32_t seq)
+{
+	struct rf_ficm_msg want;
+	msg_make(&want, seq);
+	return memcmp(m, &want, sizeof(want)) == 0;
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+#endif
