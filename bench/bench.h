@@ -55,5 +55,6 @@ void series_write(const struct bench_opts *o, const char *bench, struct series *
 
 int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
 int bench_ficm(const struct bench_opts *o, struct json_object *out);
+int bench_syscalls(const struct bench_opts *o, struct json_object *out);
 
 #endif

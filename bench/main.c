@@ -19,6 +19,8 @@ static const struct bench benches[] = {
 	{ "lifecycle", "create/destroy/resize latencies of subOSes (Table 4)", bench_lifecycle },
 	{ "ficm",      "FICM ring round trips, wake-ups and throughput vs cache line and kernel IPC",
 	  bench_ficm },
+	{ "syscalls",  "system calls a librf service makes per request (strace -c over rfkv)",
+	  bench_syscalls },
 };
 
 static void usage(FILE *f)
