@@ -20,6 +20,11 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 COMMON_SRC := $(wildcard src/common/*.c)
 LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
+# RFcom: in librf.a (built with -DRFCOM_LIBRF: fibers wait without blocking
+# their core) and in librfcom.so for plain programs (with the FICM rings,
+# the protocol client and the paper's short names, src/rfcom/names.c).
+RFCOM_SRC  := $(filter-out src/rfcom/names.c,$(wildcard src/rfcom/*.c))
+RFCOM_SO_SRC := $(RFCOM_SRC) src/rfcom/names.c $(wildcard src/common/ficm_*.c) src/common/client.c
 RFD_SRC    := $(wildcard src/rfd/*.c)
 RFM_SRC    := $(wildcard src/rfm/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
@@ -29,9 +34,11 @@ TEST_HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(wildcard tests/helpe
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(1)))
 san = $(patsubst %.c,$(B)/san/%.o,$(patsubst %.S,$(B)/san/%.o,$(1)))
+pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
 .PHONY: all deps demo test unit integration clean
-all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(EXAMPLES) $(TEST_HELPERS)
+all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) \
+     $(TEST_HELPERS)
 
 deps:
 	@bash mk/deps.sh
@@ -53,14 +60,32 @@ $(B)/san/%.o: %.S
 	@echo "  AS+SAN  $<"
 	@$(CC) $(CFLAGS) -DRF_SANITIZE -c $< -o $@
 
+$(B)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC+PIC  $<"
+	@$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+$(B)/obj/src/rfcom/%.o: CFLAGS += -DRFCOM_LIBRF
+$(B)/san/src/rfcom/%.o: CFLAGS += -DRFCOM_LIBRF
+
 $(B)/libcommon.a: $(call obj,$(COMMON_SRC))
 	@rm -f $@; ar rcs $@ $^
-$(B)/librf.a: $(call obj,$(LIBRF_SRC)) $(call obj,$(COMMON_SRC))
+$(B)/librf.a: $(call obj,$(LIBRF_SRC)) $(call obj,$(COMMON_SRC)) $(call obj,$(RFCOM_SRC))
 	@rm -f $@; ar rcs $@ $^
 $(B)/san/libcommon.a: $(call san,$(COMMON_SRC))
 	@rm -f $@; ar rcs $@ $^
-$(B)/san/librf.a: $(call san,$(LIBRF_SRC)) $(call san,$(COMMON_SRC))
+$(B)/san/librf.a: $(call san,$(LIBRF_SRC)) $(call san,$(COMMON_SRC)) $(call san,$(RFCOM_SRC))
 	@rm -f $@; ar rcs $@ $^
+
+# librfcom.so exports the RFcom and FICM calls only (src/rfcom/rfcom.map);
+# rfcom.pc points at the build tree (PKG_CONFIG_PATH=build).
+$(B)/librfcom.so: $(call pic,$(RFCOM_SO_SRC)) src/rfcom/rfcom.map
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -shared -fPIC -Wl,-soname,librfcom.so -Wl,--version-script=src/rfcom/rfcom.map \
+		-Wl,-z,defs -o $@ $(call pic,$(RFCOM_SO_SRC)) $(LDLIBS_JSON)
+$(B)/rfcom.pc: mk/rfcom.pc.in
+	@echo "  GEN     $@"
+	@mkdir -p $(@D)
+	@sed -e 's|@LIBDIR@|$(abspath $(B))|' -e 's|@INCLUDEDIR@|$(abspath include)|' $< >$@
 
 $(B)/rfd: $(call obj,$(RFD_SRC)) $(B)/libcommon.a
 	@echo "  LD      $@"
@@ -74,6 +99,11 @@ $(B)/rfbench: $(call obj,$(BENCH_SRC)) $(B)/libcommon.a
 $(B)/%: $(B)/obj/examples/%.o $(B)/librf.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
+# A plain Linux program using RFcom through librfcom.so (found by rpath).
+$(B)/tests/rfcom_echo: $(B)/obj/tests/helpers/rfcom_echo.o $(B)/librfcom.so
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $< -L$(B) -lrfcom -Wl,-rpath,'$$ORIGIN/..'
 $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"

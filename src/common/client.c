@@ -7,8 +7,10 @@
  * whole line has arrived.  Bytes past that line stay in c->buf for the next
  * call.  An answer longer than RF_PROTO_MAX_LINE is refused and the
  * connection closed: like rfd, we cannot find its end reliably.  A request
- * that long is not sent at all (E2BIG).
+ * that long is not sent at all (E2BIG).  rf_client_call_fd also takes a
+ * descriptor rfd passes with an answer (chan_open) from the ancillary data.
  */
+#define _GNU_SOURCE
 #include "common/client.h"
 
 #include <errno.h>
@@ -156,7 +158,39 @@ static int grow_buffer(struct rf_client *c)
  * Read until c->buf holds a newline; return its offset, or -1 with errno
  * (ECONNRESET on end of file, EMSGSIZE for an over-long line).
  */
-static ssize_t read_line(struct rf_client *c)
+/* recv, also taking at most one descriptor passed with SCM_RIGHTS into
+ * *fd (if *fd is still -1; any other is closed).  fd NULL: plain recv. */
+static ssize_t recv_fd(int sock, char *buf, size_t len, int *fd)
+{
+	if (!fd)
+		return recv(sock, buf, len, 0);
+	struct iovec iov = { buf, len };
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (*fd < 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+	return n;
+}
+
+static ssize_t read_line(struct rf_client *c, int *fd)
 {
 	size_t scanned = 0;
 	for (;;) {
@@ -170,7 +204,7 @@ static ssize_t read_line(struct rf_client *c)
 		scanned = c->len;
 		if (grow_buffer(c) < 0)
 			return -1;
-		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		ssize_t n = recv_fd(c->fd, c->buf + c->len, c->cap - c->len, fd);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -223,6 +257,13 @@ static int check_id(struct json_object *ans, long id)
 
 struct json_object *rf_client_call(struct rf_client *c, struct json_object *req)
 {
+	return rf_client_call_fd(c, req, NULL);
+}
+
+struct json_object *rf_client_call_fd(struct rf_client *c, struct json_object *req, int *fd)
+{
+	if (fd)
+		*fd = -1;
 	if (c->fd < 0) {
 		errno = ENOTCONN;
 		return NULL;
@@ -234,9 +275,13 @@ struct json_object *rf_client_call(struct rf_client *c, struct json_object *req)
 	long id = c->next_id;
 	if (send_request(c, req) < 0)
 		return NULL;
-	ssize_t end = read_line(c);
+	ssize_t end = read_line(c, fd);
 	if (end < 0) {
 		int err = errno;
+		if (fd && *fd >= 0) {
+			close(*fd);
+			*fd = -1;
+		}
 		if (err == EMSGSIZE) /* the stream is out of step for good */
 			rf_client_close(c);
 		errno = err;
@@ -245,7 +290,13 @@ struct json_object *rf_client_call(struct rf_client *c, struct json_object *req)
 	struct json_object *ans = take_answer(c, (size_t)end);
 	if (ans && check_id(ans, id) < 0) {
 		json_object_put(ans);
-		return NULL;
+		ans = NULL;
+	}
+	if (!ans && fd && *fd >= 0) {
+		int err = errno;
+		close(*fd);
+		*fd = -1;
+		errno = err;
 	}
 	return ans;
 }

@@ -34,6 +34,11 @@ void rf_client_close(struct rf_client *c);
  */
 struct json_object *rf_client_call(struct rf_client *c, struct json_object *req);
 
+/* The same, also receiving a descriptor rfd passes with the answer
+ * (SCM_RIGHTS, close-on-exec): *fd gets it, or -1 if none came.  The
+ * caller closes it. */
+struct json_object *rf_client_call_fd(struct rf_client *c, struct json_object *req, int *fd);
+
 /* Convenience accessors for an answer. */
 int rf_answer_ok(struct json_object *ans);
 const char *rf_answer_error(struct json_object *ans);   /* "" if none */

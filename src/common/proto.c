@@ -13,17 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include "rf/desc.h"
+#include "rf/ficm.h"
 
 static const char *const verb_names[] = {
 	[RF_VERB_CREATE] = "create", [RF_VERB_DESTROY] = "destroy",
 	[RF_VERB_RESIZE] = "resize", [RF_VERB_LIST] = "list",
 	[RF_VERB_SHOW] = "show",     [RF_VERB_INFO] = "info",
 	[RF_VERB_LOG] = "log",
+	[RF_VERB_CHAN_CREATE] = "chan_create", [RF_VERB_CHAN_LIST] = "chan_list",
+	[RF_VERB_CHAN_CLOSE] = "chan_close",   [RF_VERB_CHAN_OPEN] = "chan_open",
 };
 
 const char *rf_verb_name(enum rf_verb v)
 {
 	return verb_names[v];
+}
+
+const char *rf_chan_kind_name(enum rf_chan_kind k)
+{
+	return k == RF_CHAN_MAP ? "map" : "msg";
 }
 
 const char *rf_kind_name(enum rf_kind k)
@@ -203,6 +211,77 @@ static int parse_create(struct json_object *o, struct rf_request *req, struct rf
 	return 0;
 }
 
+/* between: exactly two distinct subOS names. */
+static int parse_between(struct json_object *o, struct rf_request *req, struct rf_err *err)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, "between", &v))
+		return rf_errf(err, "bad_request", "missing field \"between\"");
+	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
+		return rf_errf(err, "bad_request", "between: must be an array of two subOS names");
+	for (size_t i = 0; i < 2; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(e, json_type_string) || has_nul(e) ||
+		    !rf_name_valid(json_object_get_string(e)))
+			return rf_errf(err, "bad_request", "between[%zu]: not a subOS name", i);
+		req->between[i] = json_object_get_string(e);
+	}
+	if (strcmp(req->between[0], req->between[1]) == 0)
+		return rf_errf(err, "bad_request", "between: a channel joins two different subOSes, "
+			    "not \"%s\" with itself", req->between[0]);
+	return 0;
+}
+
+/* An optional positive integer field; *has tells whether it was given. */
+static int get_count(struct json_object *o, const char *key, uint64_t *out, bool *has,
+		     struct rf_err *err)
+{
+	struct json_object *v;
+	*has = false;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
+		return rf_errf(err, "bad_request", "%s: must be a positive integer", key);
+	*has = true;
+	*out = (uint64_t)json_object_get_int64(v);
+	return 0;
+}
+
+static int parse_chan_create(struct json_object *o, struct rf_request *req, struct rf_err *err)
+{
+	const char *kind;
+	uint64_t slots = RF_CHAN_SLOTS_DEFAULT, size = 0;
+	bool has_slots, has_size;
+	if (get_string(o, "kind", &kind, false, err) || parse_between(o, req, err) ||
+	    get_count(o, "slots", &slots, &has_slots, err) ||
+	    get_count(o, "size", &size, &has_size, err))
+		return -1;
+	if (!kind || strcmp(kind, "msg") == 0)
+		req->chan_kind = RF_CHAN_MSG;
+	else if (strcmp(kind, "map") == 0)
+		req->chan_kind = RF_CHAN_MAP;
+	else
+		return rf_errf(err, "bad_request", "kind: \"%.32s\" is not msg or map", kind);
+	if (req->chan_kind == RF_CHAN_MSG) {
+		if (has_size)
+			return rf_errf(err, "bad_request", "size: only for a map channel (msg takes slots)");
+		if (slots < RF_FICM_SLOTS_MIN || slots > RF_FICM_SLOTS_MAX || (slots & (slots - 1)))
+			return rf_errf(err, "bad_request", "slots: %llu is not a power of two in %u-%u",
+				    (unsigned long long)slots, RF_FICM_SLOTS_MIN, RF_FICM_SLOTS_MAX);
+		req->slots = (uint32_t)slots;
+		return 0;
+	}
+	if (has_slots)
+		return rf_errf(err, "bad_request", "slots: only for a msg channel (map takes size)");
+	if (!has_size)
+		return rf_errf(err, "bad_request", "a map channel needs \"size\"");
+	if (size > RF_CHAN_SIZE_MAX)
+		return rf_errf(err, "bad_request", "size: %llu bytes is more than %llu",
+			    (unsigned long long)size, (unsigned long long)RF_CHAN_SIZE_MAX);
+	req->size = size;
+	return 0;
+}
+
 static int parse_fields(struct json_object *o, struct rf_request *req, struct rf_err *err)
 {
 	struct json_object *v;
@@ -219,12 +298,16 @@ static int parse_fields(struct json_object *o, struct rf_request *req, struct rf
 	if (parse_verb(o, req, err) || parse_cores(o, req, err) || parse_mem(o, req, err))
 		return -1;
 	bool named = req->verb == RF_VERB_CREATE || req->verb == RF_VERB_DESTROY ||
-		     req->verb == RF_VERB_RESIZE || req->verb == RF_VERB_SHOW;
+		     req->verb == RF_VERB_RESIZE || req->verb == RF_VERB_SHOW ||
+		     req->verb == RF_VERB_CHAN_CREATE || req->verb == RF_VERB_CHAN_CLOSE ||
+		     req->verb == RF_VERB_CHAN_OPEN;
 	if (parse_name(o, req, err, named))
 		return -1;
 	switch (req->verb) {
 	case RF_VERB_CREATE:
 		return parse_create(o, req, err);
+	case RF_VERB_CHAN_CREATE:
+		return parse_chan_create(o, req, err);
 	case RF_VERB_RESIZE:
 		if (req->cores.form == RF_CORES_NONE && !req->has_mem)
 			return rf_errf(err, "bad_request", "resize needs \"cores\" or \"mem\"");

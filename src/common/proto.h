@@ -22,9 +22,16 @@
 enum rf_verb {
 	RF_VERB_CREATE, RF_VERB_DESTROY, RF_VERB_RESIZE, RF_VERB_LIST,
 	RF_VERB_SHOW, RF_VERB_INFO, RF_VERB_LOG,
+	RF_VERB_CHAN_CREATE, RF_VERB_CHAN_LIST, RF_VERB_CHAN_CLOSE, RF_VERB_CHAN_OPEN,
 };
 
 enum rf_kind { RF_KIND_LIBOS, RF_KIND_LINUX };
+
+/* Channels (chan_* verbs): a message channel (two FICM rings) or a plain
+ * shared region. */
+enum rf_chan_kind { RF_CHAN_MSG, RF_CHAN_MAP };
+#define RF_CHAN_SLOTS_DEFAULT 256
+#define RF_CHAN_SIZE_MAX      (1ull << 32)  /* a map channel: at most 4 GiB */
 
 enum rf_cores_form {
 	RF_CORES_NONE,  /* not given */
@@ -53,6 +60,11 @@ struct rf_request {
 	int argc;
 	const char *env[RF_ARGV_MAX + 1];
 	int envc;
+	/* chan_create (name is the channel's) */
+	enum rf_chan_kind chan_kind;
+	const char *between[2];   /* the two subOSes granted the channel */
+	uint32_t slots;           /* msg: ring slots, a power of two */
+	uint64_t size;            /* map: bytes */
 };
 
 /* An error for an answer: a stable code (docs/protocol.md) and a message
@@ -76,6 +88,7 @@ void rf_request_free(struct rf_request *req);
 bool rf_name_valid(const char *name);
 const char *rf_kind_name(enum rf_kind k);
 const char *rf_verb_name(enum rf_verb v);
+const char *rf_chan_kind_name(enum rf_chan_kind k);
 
 /* Answers: both return a new object the caller serialises and puts. */
 struct json_object *rf_answer_new_ok(const struct rf_request *req, struct json_object *result);

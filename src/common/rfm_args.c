@@ -22,7 +22,7 @@
 
 enum opt_id {
 	O_HELP = 1, O_JSON, O_SOCKET, O_VERSION, O_KIND, O_CORES, O_CPUS, O_MEM, O_ENV,
-	O_CLIENT,
+	O_CLIENT, O_BETWEEN, O_SLOTS, O_SIZE,
 };
 
 struct opt {
@@ -173,7 +173,8 @@ static int put_once(struct rfm_cmd *cmd, const char *key, const char *opt,
 
 static int put_name(struct rfm_cmd *cmd, const char *name)
 {
-	if (rfm_check_name(name, cmd->err, sizeof(cmd->err)) < 0)
+	const char *what = strncmp(cmd->verb, "chan ", 5) == 0 ? "channel" : "subOS";
+	if (rfm_check_name_of(what, name, cmd->err, sizeof(cmd->err)) < 0)
 		return -1;
 	json_object_object_add(cmd->req, "name", json_object_new_string(name));
 	return 0;
@@ -365,27 +366,39 @@ static const struct opt resize_opts[] = {
 
 static const struct opt plain_opts[] = { COMMON_OPTS, {0} };
 
+static const struct opt chan_create_opts[] = {
+	COMMON_OPTS, {"between", 0, true, O_BETWEEN}, {"kind", 0, true, O_KIND},
+	{"slots", 0, true, O_SLOTS}, {"size", 0, true, O_SIZE}, {0},
+};
+
 static const struct opt version_opts[] = { COMMON_OPTS, {"client", 0, false, O_CLIENT}, {0} };
 
 /*
  * The verbs other than create: options, then `nargs_min`..`nargs_max`
- * positional arguments (only ever a NAME).
+ * positional arguments (only ever a NAME).  `chan` takes a subcommand:
+ * "chan create" is a verb of its own here.  `req` is the protocol verb
+ * when it is not the name.
  */
 struct verb {
 	const char *name;
 	const struct opt *opts;
 	int nargs_min, nargs_max;
+	const char *req;
 };
 
 static const struct verb verbs[] = {
-	{ "create",  create_opts,  1, 1 },
-	{ "destroy", plain_opts,   1, 1 },
-	{ "resize",  resize_opts,  1, 1 },
-	{ "list",    plain_opts,   0, 0 },
-	{ "show",    plain_opts,   1, 1 },
-	{ "info",    plain_opts,   0, 0 },
-	{ "log",     plain_opts,   0, 1 },
-	{ "version", version_opts, 0, 0 },
+	{ "create",  create_opts,  1, 1, NULL },
+	{ "destroy", plain_opts,   1, 1, NULL },
+	{ "resize",  resize_opts,  1, 1, NULL },
+	{ "list",    plain_opts,   0, 0, NULL },
+	{ "show",    plain_opts,   1, 1, NULL },
+	{ "info",    plain_opts,   0, 0, NULL },
+	{ "log",     plain_opts,   0, 1, NULL },
+	{ "version", version_opts, 0, 0, NULL },
+	{ "chan",    plain_opts,   0, 0, NULL },  /* for help only: needs a subcommand */
+	{ "chan list",   plain_opts,       0, 0, "chan_list" },
+	{ "chan create", chan_create_opts, 1, 1, "chan_create" },
+	{ "chan close",  plain_opts,       1, 1, "chan_close" },
 };
 
 static const struct verb *find_verb(const char *name)
@@ -401,7 +414,37 @@ bool rfm_is_verb(const char *verb)
 	return verb && find_verb(verb) != NULL;
 }
 
-/* A verb option that is not common: resize's resources, version's --client. */
+/* chan create's options. */
+static enum opt_result chan_option(struct scan *s)
+{
+	struct rfm_cmd *cmd = s->cmd;
+	struct json_object *v = NULL;
+	switch (s->id) {
+	case O_BETWEEN:
+		if (rfm_parse_between("--between", s->val, &v, cmd->err, sizeof(cmd->err)) < 0)
+			return OPT_ERR;
+		return done_if(put_once(cmd, "between", "--between", v));
+	case O_KIND:
+		if (strcmp(s->val, "msg") != 0 && strcmp(s->val, "map") != 0) {
+			set_err(cmd, "--kind: \"%s\" is not a channel kind (msg or map)", s->val);
+			return OPT_ERR;
+		}
+		return done_if(put_once(cmd, "kind", "--kind", json_object_new_string(s->val)));
+	case O_SLOTS:
+		if (rfm_parse_slots("--slots", s->val, &v, cmd->err, sizeof(cmd->err)) < 0)
+			return OPT_ERR;
+		return done_if(put_once(cmd, "slots", "--slots", v));
+	case O_SIZE:
+		if (rfm_parse_mem("--size", s->val, &v, cmd->err, sizeof(cmd->err)) < 0)
+			return OPT_ERR;
+		return done_if(put_once(cmd, "size", "--size", v));
+	default:
+		return OPT_UNHANDLED;
+	}
+}
+
+/* A verb option that is not common: resize's resources, version's --client,
+ * chan create's channel. */
 static enum opt_result verb_option(struct scan *s)
 {
 	enum opt_result r = common_option(s);
@@ -411,6 +454,8 @@ static enum opt_result verb_option(struct scan *s)
 		s->cmd->client_only = true;
 		return OPT_DONE;
 	}
+	if ((r = chan_option(s)) != OPT_UNHANDLED)
+		return r;
 	return resource_option(s, true);
 }
 
@@ -418,6 +463,11 @@ static int check_nargs(struct rfm_cmd *cmd, const struct verb *v, int nargs)
 {
 	if (nargs < v->nargs_min) {
 		set_err(cmd, "%s: missing NAME", v->name);
+		return -1;
+	}
+	if (strcmp(v->name, "chan create") == 0 &&
+	    !json_object_object_get_ex(cmd->req, "between", NULL)) {
+		set_err(cmd, "chan create: --between A,B is required");
 		return -1;
 	}
 	if (strcmp(v->name, "resize") == 0 && !json_object_object_get_ex(cmd->req, "cores", NULL) &&
@@ -463,6 +513,15 @@ static enum rfm_parse parse_help(struct scan *s)
 	if (s->i >= s->argc)
 		return RFM_PARSE_HELP;
 	const struct verb *v = find_verb(s->argv[s->i]);
+	if (v && s->i + 2 == s->argc && strcmp(v->name, "chan") == 0) { /* help chan create */
+		char both[64];
+		snprintf(both, sizeof(both), "chan %s", s->argv[s->i + 1]);
+		const struct verb *sub = find_verb(both);
+		if (sub) {
+			s->cmd->verb = sub->name;
+			return RFM_PARSE_HELP;
+		}
+	}
 	if (!v || s->i + 1 < s->argc) {
 		set_err(s->cmd, v ? "help: give one verb" : "help: unknown verb \"%s\"",
 			s->argv[s->i]);
@@ -470,6 +529,26 @@ static enum rfm_parse parse_help(struct scan *s)
 	}
 	s->cmd->verb = v->name;
 	return RFM_PARSE_HELP;
+}
+
+/* `chan SUBCOMMAND`: the verb "chan SUBCOMMAND", or NULL for help
+ * (`rfm chan`, `rfm chan --help`) or a usage error (cmd->err set). */
+static const struct verb *parse_chan_sub(struct scan *s)
+{
+	char both[64];
+	s->cmd->verb = "chan";
+	if (s->i >= s->argc || strcmp(s->argv[s->i], "-h") == 0 ||
+	    strcmp(s->argv[s->i], "--help") == 0) {
+		if (s->i >= s->argc)
+			set_err(s->cmd, "chan: missing list, create or close");
+		return NULL;
+	}
+	const char *sub = s->argv[s->i++];
+	snprintf(both, sizeof(both), "chan %s", sub);
+	const struct verb *v = strcmp(sub, "chan") ? find_verb(both) : NULL;
+	if (!v)
+		set_err(s->cmd, "chan: unknown subcommand \"%s\" (list, create or close)", sub);
+	return v;
 }
 
 /* The verb and the options before it. */
@@ -499,8 +578,10 @@ static enum rfm_parse parse_verb(struct scan *s)
 		set_err(s->cmd, "unknown verb \"%s\"", s->val);
 		return RFM_PARSE_USAGE;
 	}
+	if (strcmp(v->name, "chan") == 0 && !(v = parse_chan_sub(s)))
+		return s->cmd->err[0] ? RFM_PARSE_USAGE : RFM_PARSE_HELP;
 	s->cmd->verb = v->name;
-	s->cmd->req = new_request(v->name);
+	s->cmd->req = new_request(v->req ? v->req : v->name);
 	s->dashdash = false;
 	return v->opts == create_opts ? parse_create(s) : parse_simple(s, v);
 }

@@ -60,5 +60,14 @@ int rfm_parse_mem(const char *opt, const char *arg, struct json_object **out,
 		  char *err, size_t errlen);
 /* A subOS name as the protocol allows it. */
 int rfm_check_name(const char *name, char *err, size_t errlen);
+/* The same for a name of `what` ("channel"), for the message. */
+int rfm_check_name_of(const char *what, const char *name, char *err, size_t errlen);
+/* --between A,B: two subOS names, as a json array (rfd refuses A == B). */
+int rfm_parse_between(const char *opt, const char *arg, struct json_object **out,
+		      char *err, size_t errlen);
+/* --slots N: a positive number, as a json integer (rfd checks the range
+ * and that it is a power of two). */
+int rfm_parse_slots(const char *opt, const char *arg, struct json_object **out,
+		    char *err, size_t errlen);
 
 #endif

@@ -130,13 +130,50 @@ int rfm_parse_mem(const char *opt, const char *arg, struct json_object **out,
 
 int rfm_check_name(const char *name, char *err, size_t errlen)
 {
+	return rfm_check_name_of("subOS", name, err, errlen);
+}
+
+int rfm_check_name_of(const char *what, const char *name, char *err, size_t errlen)
+{
 	size_t len = strlen(name);
 	bool ok = len >= 1 && len < RF_NAME_MAX && name[0] != '.' && name[0] != '-';
 	for (size_t i = 0; ok && i < len; i++)
 		ok = isalnum((unsigned char)name[i]) || strchr("_.-", name[i]);
 	if (!ok)
 		snprintf(err, errlen,
-			 "\"%s\" is not a subOS name (1-%d of A-Z a-z 0-9 _ . -, not starting with . or -)",
-			 name, RF_NAME_MAX - 1);
+			 "\"%s\" is not a %s name (1-%d of A-Z a-z 0-9 _ . -, not starting with . or -)",
+			 name, what, RF_NAME_MAX - 1);
 	return ok ? 0 : -1;
+}
+
+int rfm_parse_between(const char *opt, const char *arg, struct json_object **out,
+		      char *err, size_t errlen)
+{
+	char a[RF_NAME_MAX + 1], b[RF_NAME_MAX + 1];
+	const char *comma = strchr(arg, ',');
+	if (!comma || strchr(comma + 1, ',') || (size_t)(comma - arg) > RF_NAME_MAX ||
+	    strlen(comma + 1) > RF_NAME_MAX) {
+		snprintf(err, errlen, "%s: \"%s\" is not two subOS names like kv,web", opt, arg);
+		return -1;
+	}
+	snprintf(a, sizeof(a), "%.*s", (int)(comma - arg), arg);
+	snprintf(b, sizeof(b), "%s", comma + 1);
+	if (rfm_check_name(a, err, errlen) < 0 || rfm_check_name(b, err, errlen) < 0)
+		return -1;
+	*out = json_object_new_array();
+	json_object_array_add(*out, json_object_new_string(a));
+	json_object_array_add(*out, json_object_new_string(b));
+	return 0;
+}
+
+int rfm_parse_slots(const char *opt, const char *arg, struct json_object **out,
+		    char *err, size_t errlen)
+{
+	long v;
+	if (parse_count(arg, 1L << 40, &v) < 0 || v < 1) {
+		snprintf(err, errlen, "%s: \"%s\" is not a number of slots (like 256)", opt, arg);
+		return -1;
+	}
+	*out = json_object_new_int64(v);
+	return 0;
 }

@@ -107,6 +107,9 @@ static int start_program(struct rfd *d, struct rf_subos *s, const struct rf_requ
 		}
 		snprintf(env_fds + off, sizeof(env_fds) - off, "\n");
 	}
+	/* Programs inside reach rfd (chan_open) through RF_SOCKET. */
+	size_t used = strlen(env_fds);
+	snprintf(env_fds + used, sizeof(env_fds) - used, "RF_SOCKET=%s\n", d->socket_path);
 	struct rfd_spawn sp = {
 		.argv = (const char *const *)s->argv, .env = req->env, .pass_fds = pass,
 		.npass = npass, .env_fds = env_fds, .log_path = log_path, .exit_path = exit_path,
@@ -342,6 +345,7 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 	json_object_object_add(*result, "name", json_object_new_string(s->name));
 	json_object_object_foreach(x, k, v)
 		json_object_object_add(*result, k, json_object_get(v));
+	rf_chan_subos_gone(d, s->name); /* its channels, journalled before the destroy */
 	int rc = rf_journal_subos(d, "destroy", s, x);
 	struct json_object *tm = json_object_new_object();
 	json_object_object_add(tm, "stop", json_object_new_int64((int64_t)(t[1] - t[0]) / 1000));

@@ -8,6 +8,8 @@
  *   spawn.c     starting a program in its partition through a shim
  *   libos.c     the description/status pages and the librf handshakes
  *   recover.c   rebuilding the table from the journal after a restart
+ *   chan.c      the channel broker (chan_* verbs); chan_caller.c: which
+ *               subOS a client process belongs to
  *   topo.c, enforce*.c, mempool.c: the machine, the host, the memory
  */
 #ifndef RF_RFD_RFD_H
@@ -78,6 +80,7 @@ struct rfd {
 	struct rf_journal journal;
 	uint64_t tsc_hz;
 	struct rf_subos *subos[RF_MAX_SUBOS];
+	struct rf_chan *chans;       /* chan.c: the channels rfd brokers */
 };
 
 struct rfd_opts {
@@ -170,6 +173,20 @@ void rf_libos_ring(struct rf_subos *s);
 
 /* recover.c */
 int rf_recover(struct rfd *d);
+
+/* chan.c: the chan_* verbs.  chan_open may hand back a descriptor to pass
+ * with the answer (*pass_fd, closed by the caller after sending). */
+struct json_object *rf_chan_verb(struct rfd *d, const struct rf_request *req, pid_t pid,
+				 int *pass_fd, struct rf_err *err);
+/* Close (journalled) every channel granted to subOS `name`. */
+void rf_chan_subos_gone(struct rfd *d, const char *name);
+/* After a restart: channels the journal leaves open are lost (rfd no
+ * longer holds their memory); record that. */
+void rf_chan_recover(struct rfd *d);
+/* Free the table at exit (the rings stay open: subOSes outlive rfd). */
+void rf_chan_fini(struct rfd *d);
+/* chan_caller.c: the running subOS process `pid` belongs to, or NULL. */
+struct rf_subos *rf_chan_caller(struct rfd *d, pid_t pid);
 
 /* journal helpers (subos.c) */
 int rf_journal_subos(struct rfd *d, const char *op, const struct rf_subos *s,

@@ -40,7 +40,7 @@ struct conn {
 static struct conn *conns[MAX_CONNS];
 
 void rf_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
-		       struct json_object **answer);
+		       struct json_object **answer, int *pass_fd);
 
 static int ep_add(struct rfd *d, int fd, uint64_t tag)
 {
@@ -82,6 +82,13 @@ int rf_server_listen(struct rfd *d)
 		return -1;
 	}
 	strcpy(sa.sun_path, d->socket_path);
+	/* Programs in subOSes get the path in RF_SOCKET: make it absolute
+	 * (rfd may change directory when it becomes a daemon). */
+	char cwd[PATH_MAX], abs_path[2 * PATH_MAX];
+	if (d->socket_path[0] != '/' && getcwd(cwd, sizeof(cwd)) &&
+	    (size_t)snprintf(abs_path, sizeof(abs_path), "%s/%s", cwd, d->socket_path) <
+		    sizeof(d->socket_path))
+		snprintf(d->socket_path, sizeof(d->socket_path), "%s", abs_path);
 	d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	unlink(d->socket_path); /* a stale socket: the state-dir lock says we own it */
 	if (d->listen_fd < 0 || bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -137,7 +144,31 @@ static void do_accept(struct rfd *d)
 	}
 }
 
-static int send_answer(struct conn *c, struct json_object *ans)
+/* The first bytes of an answer, with fd (if >= 0) as SCM_RIGHTS. */
+static ssize_t send_with_fd(int sock, const char *buf, size_t len, int fd)
+{
+	struct iovec iov = { (void *)buf, len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+/* Write the answer line; a descriptor to pass (chan_open) rides on its
+ * first bytes. */
+static int send_answer(struct conn *c, struct json_object *ans, int pass_fd)
 {
 	const char *s = json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PLAIN);
 	size_t len = strlen(s), off = 0;
@@ -153,7 +184,7 @@ static int send_answer(struct conn *c, struct json_object *ans)
 	struct timeval tv = { 5, 0 };
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (off < len) {
-		ssize_t n = send(c->fd, line + off, len - off, MSG_NOSIGNAL);
+		ssize_t n = send_with_fd(c->fd, line + off, len - off, off ? -1 : pass_fd);
 		if (n <= 0) {
 			rc = -1;
 			break;
@@ -180,9 +211,12 @@ static void do_read(struct rfd *d, struct conn *c)
 		while ((nl = memchr(c->buf, '\n', c->len))) {
 			struct json_object *ans = NULL;
 			size_t linelen = (size_t)(nl - c->buf);
-			rf_handle_request(d, c->buf, linelen, c->uid, c->pid, &ans);
-			int rc = send_answer(c, ans);
+			int pass_fd = -1;
+			rf_handle_request(d, c->buf, linelen, c->uid, c->pid, &ans, &pass_fd);
+			int rc = send_answer(c, ans, pass_fd);
 			json_object_put(ans);
+			if (pass_fd >= 0)
+				close(pass_fd);
 			memmove(c->buf, nl + 1, c->len - linelen - 1);
 			c->len -= linelen + 1;
 			if (rc) {
@@ -193,7 +227,7 @@ static void do_read(struct rfd *d, struct conn *c)
 		if (c->len > RF_PROTO_LINE_MAX) {
 			struct json_object *ans = rf_answer_new_err(false, 0, "request_too_large",
 				"request exceeds %d bytes", RF_PROTO_LINE_MAX);
-			send_answer(c, ans);
+			send_answer(c, ans, -1);
 			json_object_put(ans);
 			conn_close(d, c);
 			return;

@@ -108,6 +108,7 @@ int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whyl
 		snprintf(why, whylen, "cannot recover from the journal");
 		return -1;
 	}
+	rf_chan_recover(d);
 	struct json_object *rec = json_object_new_object();
 	char list[4096];
 	rf_cpuset_format(&managed, list, sizeof(list));
@@ -137,6 +138,7 @@ void rf_rfd_teardown(struct rfd *d, bool cleanup)
 		json_object_put(rec);
 	}
 	rf_journal_close(&d->journal);
+	rf_chan_fini(d);
 	rf_pool_fini(&d->pool);
 	rf_enforce_fini(&d->enf);
 }

@@ -91,12 +91,25 @@ struct log_ctx {
 	struct json_object *arr;
 };
 
+/* Is the record about `name`: the subOS itself, a channel of that name,
+ * or a channel granted to it? */
+static bool log_match(struct json_object *rec, const char *name)
+{
+	struct json_object *n;
+	if (json_object_object_get_ex(rec, "name", &n) || json_object_object_get_ex(rec, "chan", &n))
+		if (strcmp(json_object_get_string(n), name) == 0)
+			return true;
+	if (json_object_object_get_ex(rec, "between", &n) && json_object_is_type(n, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(n); i++)
+			if (strcmp(json_object_get_string(json_object_array_get_idx(n, i)), name) == 0)
+				return true;
+	return false;
+}
+
 static int log_one(struct json_object *rec, void *arg)
 {
 	struct log_ctx *lc = arg;
-	struct json_object *n;
-	if (lc->name && (!json_object_object_get_ex(rec, "name", &n) ||
-			 strcmp(json_object_get_string(n), lc->name)))
+	if (lc->name && !log_match(rec, lc->name))
 		return 0;
 	json_object_array_add(lc->arr, json_object_get(rec));
 	return 0;
@@ -118,11 +131,12 @@ static struct json_object *do_log(struct rfd *d, const char *name, struct rf_err
 
 static bool mutates(enum rf_verb v)
 {
-	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE;
+	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE ||
+	       v == RF_VERB_CHAN_CREATE || v == RF_VERB_CHAN_CLOSE;
 }
 
-static struct json_object *dispatch(struct rfd *d, const struct rf_request *req,
-				    struct rf_err *err)
+static struct json_object *dispatch(struct rfd *d, const struct rf_request *req, pid_t pid,
+				    int *pass_fd, struct rf_err *err)
 {
 	struct rf_subos *s = NULL;
 	struct json_object *res = NULL;
@@ -158,18 +172,25 @@ static struct json_object *dispatch(struct rfd *d, const struct rf_request *req,
 		return do_info(d);
 	case RF_VERB_LOG:
 		return do_log(d, req->name, err);
+	case RF_VERB_CHAN_CREATE:
+	case RF_VERB_CHAN_LIST:
+	case RF_VERB_CHAN_CLOSE:
+	case RF_VERB_CHAN_OPEN:
+		return rf_chan_verb(d, req, pid, pass_fd, err);
 	}
 	rf_errf(err, "bad_request", "unknown verb");
 	return NULL;
 }
 
+/* *pass_fd: a descriptor to send with the answer (chan_open), else -1. */
 void rf_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
-		       struct json_object **answer)
+		       struct json_object **answer, int *pass_fd)
 {
 	struct rf_request req;
 	struct rf_err perr;
 	struct rf_err err = { 0 };
 
+	*pass_fd = -1;
 	if (rf_proto_parse(line, len, &req, &perr)) {
 		*answer = rf_answer_new_err(req.has_id, req.id, perr.code, "%s", perr.msg);
 		return;
@@ -182,7 +203,7 @@ void rf_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, p
 		rf_request_free(&req);
 		return;
 	}
-	struct json_object *res = dispatch(d, &req, &err);
+	struct json_object *res = dispatch(d, &req, pid, pass_fd, &err);
 	if (res)
 		*answer = rf_answer_new_ok(&req, res);
 	else

@@ -25,6 +25,8 @@ static const struct {
 	{ "resize", rfm_print_resize }, { "list", rfm_print_list },
 	{ "show", rfm_print_show },     { "info", rfm_print_info },
 	{ "log", rfm_print_log },       { "version", rfm_print_version },
+	{ "chan list", rfm_print_chan_list }, { "chan create", rfm_print_chan_create },
+	{ "chan close", rfm_print_chan_close },
 };
 
 static void print_json(struct json_object *o)

@@ -82,7 +82,7 @@ int rfm_print_info(struct json_object *res)
 	return 0;
 }
 
-/* Everything in a journal record but seq, time, op and name, as k=v. */
+/* Everything in a journal record but seq, time, op and name (or chan), as k=v. */
 static void log_details(struct json_object *e, char *buf, size_t len)
 {
 	char val[512];
@@ -92,7 +92,7 @@ static void log_details(struct json_object *e, char *buf, size_t len)
 		return;
 	json_object_object_foreach(e, key, v) {
 		if (!strcmp(key, "seq") || !strcmp(key, "time") || !strcmp(key, "op") ||
-		    !strcmp(key, "name"))
+		    !strcmp(key, "name") || !strcmp(key, "chan"))
 			continue;
 		if (!strcmp(key, "mem") || !strcmp(key, "mem_managed"))
 			rfm_fmt_size(e, key, val, sizeof(val));
@@ -129,7 +129,7 @@ int rfm_print_log(struct json_object *res)
 		rfm_table_cell(t, "%s", seq);
 		rfm_table_cell(t, "%s", when);
 		rfm_table_cell(t, "%s", rfm_str(e, "op", "-"));
-		rfm_table_cell(t, "%s", rfm_str(e, "name", "-"));
+		rfm_table_cell(t, "%s", rfm_str(e, "name", rfm_str(e, "chan", "-")));
 		rfm_table_cell(t, "%s", details);
 	}
 	rfm_table_print(t, stdout);

@@ -28,6 +28,10 @@ int rfm_print_show(struct json_object *res);
 int rfm_print_info(struct json_object *res);
 int rfm_print_log(struct json_object *res);
 int rfm_print_version(struct json_object *res);
+/* out_chan.c */
+int rfm_print_chan_list(struct json_object *res);
+int rfm_print_chan_create(struct json_object *res);
+int rfm_print_chan_close(struct json_object *res);
 
 /* format.c: reading answer fields (all accept a NULL or non-object o). */
 const char *rfm_str(struct json_object *o, const char *key, const char *dflt);

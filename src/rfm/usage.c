@@ -22,6 +22,8 @@ static const char global_usage[] =
 	"  info                describe rfd, the machine and what is free\n"
 	"  log [NAME]          show the journal of adjustments\n"
 	"  version             show the versions of rfm and rfd\n"
+	"  chan list|create|close\n"
+	"                      show and manage the channels between subOSes\n"
 	"  help [VERB]         show this help, or a verb's\n"
 	"\n"
 	"Options (before or after the verb):\n"
@@ -107,6 +109,42 @@ static const char version_usage[] =
 	"Show the versions of rfm and of the rfd it talks to.\n"
 	"  --client            rfm's version only, without asking rfd\n";
 
+static const char chan_usage[] =
+	"Usage: rfm chan list [--json]\n"
+	"       rfm chan create NAME --between A,B [--kind msg|map] [--slots N] [--size SIZE]\n"
+	"       rfm chan close NAME\n"
+	"\n"
+	"Channels are the only memory two subOSes share.  rfd makes a channel's\n"
+	"memory and gives it only to programs running in subOS A or B, which open\n"
+	"it by name with RFcom (rf/rfcom.h: rf_open, rf_map).  Run\n"
+	"'rfm chan SUBCOMMAND --help' for one subcommand.\n";
+
+static const char chan_list_usage[] =
+	"Usage: rfm chan list [--json]\n"
+	"\n"
+	"List the channels: name, kind, the two subOSes, slots (msg) or size\n"
+	"(map), and which of the two subOSes opened it.\n";
+
+static const char chan_create_usage[] =
+	"Usage: rfm chan create NAME --between A,B [--kind msg|map] [--slots N] [--size SIZE]\n"
+	"\n"
+	"Create channel NAME between the running subOSes A and B.\n"
+	"\n"
+	"  --between A,B       the two subOSes granted the channel (A != B)\n"
+	"  --kind msg          a message channel, two rings of 64-byte slots (default)\n"
+	"  --kind map          a shared memory region\n"
+	"  --slots N           msg: slots per direction, a power of two (default 256)\n"
+	"  --size SIZE         map: the region's size (64K, 1M, ...; rounded up to pages)\n"
+	"\n"
+	"NAME: 1-47 of A-Z a-z 0-9 _ . -, not starting with . or -.\n";
+
+static const char chan_close_usage[] =
+	"Usage: rfm chan close NAME [--json]\n"
+	"\n"
+	"Close channel NAME: both directions are marked closed (the programs using\n"
+	"it read what was sent, then get EPIPE) and rfd forgets it.  Destroying\n"
+	"one of its subOSes closes a channel too.\n";
+
 static const char common_usage[] =
 	"Every verb also takes --socket PATH, --json and -h/--help.\n";
 
@@ -120,6 +158,9 @@ void rfm_usage(const char *verb, FILE *f)
 		{ "resize", resize_usage, true }, { "list", list_usage, false },
 		{ "show", show_usage, false },   { "info", info_usage, false },
 		{ "log", log_usage, false },     { "version", version_usage, false },
+		{ "chan", chan_usage, false },   { "chan list", chan_list_usage, false },
+		{ "chan create", chan_create_usage, false },
+		{ "chan close", chan_close_usage, false },
 	};
 	for (size_t i = 0; verb && i < sizeof(texts) / sizeof(texts[0]); i++) {
 		if (strcmp(texts[i].verb, verb) != 0)

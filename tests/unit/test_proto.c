@@ -11,6 +11,9 @@
  * the cores forms (count, "+N"/"-N" for resize only, CPU lists, 0), bad mem,
  * bad argv and env, resize without cores or mem; the id echoed in errors
  * when it could be read; and the exact shapes of rf_answer_new_ok/_err.
+ * Channels: chan_create with its defaults and limits and every refusal
+ * (name, between: two distinct names, kind, slots a power of two for msg
+ * only, size for map only), chan_list, chan_close, chan_open.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -558,6 +561,104 @@ static void test_names_of_enums(void **state)
 	assert_string_equal(rf_kind_name(RF_KIND_LINUX), "linux");
 }
 
+/* --- channels ----------------------------------------------------------- */
+
+static void test_chan_create(void **state)
+{
+	struct rf_request req;
+	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"ch\",\"between\":[\"kv\",\"web\"]}",
+		  &req);
+	assert_int_equal(req.verb, RF_VERB_CHAN_CREATE);
+	assert_string_equal(req.name, "ch");
+	assert_int_equal(req.chan_kind, RF_CHAN_MSG);           /* the default kind */
+	assert_int_equal(req.slots, RF_CHAN_SLOTS_DEFAULT);     /* and slot count */
+	assert_string_equal(req.between[0], "kv");
+	assert_string_equal(req.between[1], "web");
+	rf_request_free(&req);
+
+	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"ch\",\"kind\":\"msg\",\"slots\":2,"
+		  "\"between\":[\"a\",\"b\"]}", &req);
+	assert_int_equal(req.slots, 2);
+	rf_request_free(&req);
+	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"ch\",\"slots\":1048576,"
+		  "\"between\":[\"a\",\"b\"]}", &req);
+	assert_int_equal(req.slots, 1048576);
+	rf_request_free(&req);
+
+	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"m\",\"kind\":\"map\",\"size\":10000,"
+		  "\"between\":[\"a\",\"b\"]}", &req);
+	assert_int_equal(req.chan_kind, RF_CHAN_MAP);
+	assert_true(req.size == 10000);
+	rf_request_free(&req);
+	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"m\",\"kind\":\"map\","
+		  "\"size\":4294967296,\"between\":[\"a\",\"b\"]}", &req);
+	assert_true(req.size == RF_CHAN_SIZE_MAX);
+	rf_request_free(&req);
+}
+
+static void test_chan_create_errors(void **state)
+{
+#define CC "{" V "\"verb\":\"chan_create\","
+	expect_err(CC "\"between\":[\"a\",\"b\"]}", "bad_request");                   /* no name */
+	expect_err(CC "\"name\":\".x\",\"between\":[\"a\",\"b\"]}", "bad_request");    /* bad name */
+	expect_err(CC "\"name\":\"x\"}", "bad_request");                              /* no between */
+	expect_err(CC "\"name\":\"x\",\"between\":\"a,b\"}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"between\":[\"a\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"between\":[\"a\",\"b\",\"c\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"between\":[\"a\",3]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"between\":[\"a\",\"-b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"between\":[\"a\",\"b\\u0000c\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"between\":[\"a\",\"a\"]}", "bad_request"); /* A == B */
+	expect_err(CC "\"name\":\"x\",\"kind\":\"pipe\",\"between\":[\"a\",\"b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"kind\":1,\"between\":[\"a\",\"b\"]}", "bad_request");
+	/* slots: a power of two in 2..2^20, msg only */
+	expect_err(CC "\"name\":\"x\",\"slots\":3,\"between\":[\"a\",\"b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"slots\":1,\"between\":[\"a\",\"b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"slots\":0,\"between\":[\"a\",\"b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"slots\":-4,\"between\":[\"a\",\"b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"slots\":2097152,\"between\":[\"a\",\"b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"slots\":\"8\",\"between\":[\"a\",\"b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"size\":4096,\"between\":[\"a\",\"b\"]}", "bad_request");
+	/* size: map only, required there, 1..4 GiB */
+	expect_err(CC "\"name\":\"x\",\"kind\":\"map\",\"between\":[\"a\",\"b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"kind\":\"map\",\"size\":0,\"between\":[\"a\",\"b\"]}",
+		   "bad_request");
+	expect_err(CC "\"name\":\"x\",\"kind\":\"map\",\"size\":4294967297,"
+		   "\"between\":[\"a\",\"b\"]}", "bad_request");
+	expect_err(CC "\"name\":\"x\",\"kind\":\"map\",\"size\":1.5,\"between\":[\"a\",\"b\"]}",
+		   "bad_request");
+	expect_err(CC "\"name\":\"x\",\"kind\":\"map\",\"size\":4096,\"slots\":4,"
+		   "\"between\":[\"a\",\"b\"]}", "bad_request");
+#undef CC
+}
+
+static void test_chan_other_verbs(void **state)
+{
+	struct rf_request req;
+	expect_ok("{" V "\"verb\":\"chan_list\"}", &req);
+	assert_int_equal(req.verb, RF_VERB_CHAN_LIST);
+	rf_request_free(&req);
+	expect_ok("{" V "\"verb\":\"chan_close\",\"name\":\"ch\"}", &req);
+	assert_int_equal(req.verb, RF_VERB_CHAN_CLOSE);
+	assert_string_equal(req.name, "ch");
+	rf_request_free(&req);
+	expect_ok("{" V "\"verb\":\"chan_open\",\"name\":\"ch\",\"id\":9}", &req);
+	assert_int_equal(req.verb, RF_VERB_CHAN_OPEN);
+	assert_true(req.id == 9);
+	rf_request_free(&req);
+	expect_err("{" V "\"verb\":\"chan_close\"}", "bad_request");
+	expect_err("{" V "\"verb\":\"chan_open\"}", "bad_request");
+	expect_err("{" V "\"verb\":\"chan_open\",\"name\":7}", "bad_request");
+	expect_err("{" V "\"verb\":\"chan_close\",\"name\":\"a/b\"}", "bad_request");
+	expect_err("{" V "\"verb\":\"chan\",\"name\":\"a\"}", "bad_request");
+	assert_string_equal(rf_verb_name(RF_VERB_CHAN_CREATE), "chan_create");
+	assert_string_equal(rf_verb_name(RF_VERB_CHAN_LIST), "chan_list");
+	assert_string_equal(rf_verb_name(RF_VERB_CHAN_CLOSE), "chan_close");
+	assert_string_equal(rf_verb_name(RF_VERB_CHAN_OPEN), "chan_open");
+	assert_string_equal(rf_chan_kind_name(RF_CHAN_MSG), "msg");
+	assert_string_equal(rf_chan_kind_name(RF_CHAN_MAP), "map");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +688,9 @@ int main(void)
 		cmocka_unit_test(test_answer_ok),
 		cmocka_unit_test(test_answer_err),
 		cmocka_unit_test(test_names_of_enums),
+		cmocka_unit_test(test_chan_create),
+		cmocka_unit_test(test_chan_create_errors),
+		cmocka_unit_test(test_chan_other_verbs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

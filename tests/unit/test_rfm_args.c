@@ -379,6 +379,60 @@ static void test_global_errors(void **state)
 	rfm_cmd_free(&cmd);
 }
 
+static void test_chan(void **state)
+{
+	struct rfm_cmd cmd;
+	expect_req("{\"verb\":\"chan_list\"}", "chan", "list", NULL);
+	expect_req("{\"verb\":\"chan_close\",\"name\":\"ch\"}", "chan", "close", "ch", NULL);
+	expect_req("{\"verb\":\"chan_create\",\"name\":\"ch\",\"between\":[\"kv\",\"web\"]}",
+		   "chan", "create", "ch", "--between", "kv,web", NULL);
+	expect_req("{\"verb\":\"chan_create\",\"name\":\"ch\",\"between\":[\"a\",\"b\"],"
+		   "\"kind\":\"msg\",\"slots\":64}",
+		   "chan", "create", "--kind", "msg", "--slots=64", "ch", "--between=a,b", NULL);
+	expect_req("{\"verb\":\"chan_create\",\"name\":\"m\",\"between\":[\"a\",\"a\"],"
+		   "\"kind\":\"map\",\"size\":1048576}",  /* A == B: rfd refuses it */
+		   "chan", "create", "m", "--between", "a,a", "--kind", "map", "--size", "1M", NULL);
+	assert_int_equal(parse(&cmd, "--json", "chan", "list", NULL), RFM_PARSE_OK);
+	assert_string_equal(cmd.verb, "chan list");
+	assert_true(cmd.json);
+	rfm_cmd_free(&cmd);
+	/* help */
+	assert_int_equal(parse(&cmd, "chan", "--help", NULL), RFM_PARSE_HELP);
+	assert_string_equal(cmd.verb, "chan");
+	rfm_cmd_free(&cmd);
+	assert_int_equal(parse(&cmd, "chan", "create", "-h", NULL), RFM_PARSE_HELP);
+	assert_string_equal(cmd.verb, "chan create");
+	rfm_cmd_free(&cmd);
+	assert_int_equal(parse(&cmd, "help", "chan", "close", NULL), RFM_PARSE_HELP);
+	assert_string_equal(cmd.verb, "chan close");
+	rfm_cmd_free(&cmd);
+	assert_true(rfm_is_verb("chan"));
+	/* usage errors */
+	expect_usage("chan: missing list, create or close", "chan", NULL);
+	expect_usage("chan: unknown subcommand \"open\" (list, create or close)", "chan", "open", NULL);
+	expect_usage("chan create: missing NAME", "chan", "create", "--between", "a,b", NULL);
+	expect_usage("chan create: --between A,B is required", "chan", "create", "x", NULL);
+	expect_usage("--between: \"a\" is not two subOS names like kv,web",
+		     "chan", "create", "x", "--between", "a", NULL);
+	expect_usage("--between: \"a,b,c\" is not two subOS names like kv,web",
+		     "chan", "create", "x", "--between", "a,b,c", NULL);
+	expect_usage("\"\" is not a subOS name (1-47 of A-Z a-z 0-9 _ . -, not starting with . or -)",
+		     "chan", "create", "x", "--between", "a,", NULL);
+	expect_usage("--kind: \"pipe\" is not a channel kind (msg or map)",
+		     "chan", "create", "x", "--between", "a,b", "--kind", "pipe", NULL);
+	expect_usage("--slots: \"0\" is not a number of slots (like 256)",
+		     "chan", "create", "x", "--between", "a,b", "--slots", "0", NULL);
+	expect_usage("--slots given twice",
+		     "chan", "create", "x", "--between", "a,b", "--slots", "2", "--slots", "4", NULL);
+	expect_usage("--size: \"0\": the size must be above zero",
+		     "chan", "create", "x", "--between", "a,b", "--size", "0", NULL);
+	expect_usage("\".x\" is not a channel name (1-47 of A-Z a-z 0-9 _ . -, not starting with . or -)",
+		     "chan", "close", ".x", NULL);
+	expect_usage("chan close: missing NAME", "chan", "close", NULL);
+	expect_usage("chan list: unexpected argument \"x\"", "chan", "list", "x", NULL);
+	expect_usage("unknown option \"--slots\"", "chan", "close", "x", "--slots", "4", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_global_errors),
+		cmocka_unit_test(test_chan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

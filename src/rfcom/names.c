@@ -1,0 +1,45 @@
+/*
+ * names.c - the RainForest paper's names for the RFcom calls, exported by
+ * librfcom.so only (librf.a leaves them out: its rf/io.h already defines
+ * rf_read, rf_write and rf_close for host descriptors).  Each is the
+ * rfcom_* call of the same name.
+ */
+#define RFCOM_NO_SHORT_NAMES
+#include "rfcom/rfcom_internal.h"
+
+int rf_open(const char *name, int flags);
+int rf_close(int h);
+ssize_t rf_read(int h, void *buf, size_t len);
+ssize_t rf_write(int h, const void *buf, size_t len);
+void *rf_map(const char *name, size_t *len);
+int rf_unmap(void *addr);
+
+int rf_open(const char *name, int flags)
+{
+	return rfcom_open(name, flags);
+}
+
+int rf_close(int h)
+{
+	return rfcom_close(h);
+}
+
+ssize_t rf_read(int h, void *buf, size_t len)
+{
+	return rfcom_read(h, buf, len);
+}
+
+ssize_t rf_write(int h, const void *buf, size_t len)
+{
+	return rfcom_write(h, buf, len);
+}
+
+void *rf_map(const char *name, size_t *len)
+{
+	return rfcom_map(name, len);
+}
+
+int rf_unmap(void *addr)
+{
+	return rfcom_unmap(addr);
+}

@@ -1,0 +1,392 @@
+/*
+ * chan.c - the channel broker: rfd creates, lists, grants and closes the
+ * shared-memory channels between subOSes (docs/protocol.md, chan_* verbs).
+ *
+ * IFTS: a subOS shares memory with another only through a channel both
+ * were granted.  rfd makes the memory (a memfd, sealed so that no one can
+ * shrink it under a peer's mapping), formats it, and hands the descriptor
+ * only to a process that it can place inside one of the two granted
+ * subOSes (chan_caller.c).  A `msg` channel holds two FICM rings, one per
+ * direction: ring 0 carries A -> B, ring 1 B -> A.  A `map` channel is a
+ * plain zeroed region that rfd never touches.
+ *
+ * Like every adjustment, chan_create and chan_close are journalled before
+ * the answer, and a refused request changes neither the table nor the
+ * journal.  Channel records name the channel under "chan" (not "name", so
+ * that replaying subOS records after a restart is not confused by a
+ * channel that shares a subOS's name).  Closing marks both rings closed
+ * (peers drain, then get -EPIPE) and drops rfd's reference; the memory
+ * lives on in the mappings of the peers until they let go of it.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "common/units.h"
+#include "rf/ficm.h"
+
+#define RF_MAX_CHAN 4096
+#define PAGE        4096ull
+
+struct rf_chan {
+	struct rf_chan *next;
+	char name[RF_NAME_MAX];
+	enum rf_chan_kind kind;
+	char between[2][RF_NAME_MAX];
+	uint32_t slots;               /* msg */
+	uint64_t size;                /* bytes of the memfd */
+	uint64_t ring_bytes;          /* msg: one ring */
+	int fd;
+	void *mem;                    /* msg: rfd's mapping (for closing the rings) */
+	struct rf_ficm_ring ring[2];  /* msg: rfd's handles, used only to close */
+	int opens[2];                 /* chan_open answers per side */
+	char created[40];
+};
+
+static struct rf_chan *chan_find(struct rfd *d, const char *name)
+{
+	for (struct rf_chan *c = d->chans; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static int chan_count(struct rfd *d)
+{
+	int n = 0;
+	for (struct rf_chan *c = d->chans; c; c = c->next)
+		n++;
+	return n;
+}
+
+static void chan_unlink(struct rfd *d, struct rf_chan *c)
+{
+	for (struct rf_chan **p = &d->chans; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			return;
+		}
+}
+
+/* Drop rfd's memory of a channel; close_rings says whether to close them. */
+static void chan_free(struct rf_chan *c, bool close_rings)
+{
+	if (c->mem) {
+		if (close_rings)
+			for (int i = 0; i < 2; i++)
+				rf_ficm_close(&c->ring[i]);
+		munmap(c->mem, c->size);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+/* The memfd and, for msg, its two formatted rings.  rfd keeps its own
+ * attached handle on each ring only to be able to close it later. */
+static int chan_memory(struct rf_chan *c, struct rf_err *err)
+{
+	char mname[64];
+	int rc;
+	snprintf(mname, sizeof(mname), "rf-chan:%s", c->name);
+	c->fd = memfd_create(mname, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (c->fd < 0)
+		return rf_errf(err, "internal", "memfd_create: %s", strerror(errno));
+	if (ftruncate(c->fd, (off_t)c->size) < 0)
+		return rf_errf(err, "internal", "cannot size the channel to %llu bytes: %s",
+			       (unsigned long long)c->size, strerror(errno));
+	if (fcntl(c->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return rf_errf(err, "internal", "cannot seal the channel: %s", strerror(errno));
+	if (c->kind != RF_CHAN_MSG)
+		return 0;
+	void *m = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+	if (m == MAP_FAILED)
+		return rf_errf(err, "internal", "cannot map the channel: %s", strerror(errno));
+	c->mem = m;
+	for (int i = 0; i < 2; i++) {
+		char *ring = (char *)m + (size_t)i * c->ring_bytes;
+		if ((rc = rf_ficm_ring_format(ring, c->ring_bytes, c->slots)) ||
+		    (rc = rf_ficm_attach(&c->ring[i], ring, c->ring_bytes, c->slots,
+					 RF_FICM_CONSUMER)))
+			return rf_errf(err, "internal", "cannot format ring %d: %s", i, strerror(-rc));
+	}
+	return 0;
+}
+
+static struct json_object *between_json(const struct rf_chan *c)
+{
+	struct json_object *a = json_object_new_array();
+	json_object_array_add(a, json_object_new_string(c->between[0]));
+	json_object_array_add(a, json_object_new_string(c->between[1]));
+	return a;
+}
+
+static struct json_object *chan_json(const struct rf_chan *c)
+{
+	struct json_object *o = json_object_new_object(), *opened = json_object_new_array();
+	json_object_object_add(o, "name", json_object_new_string(c->name));
+	json_object_object_add(o, "kind", json_object_new_string(rf_chan_kind_name(c->kind)));
+	json_object_object_add(o, "between", between_json(c));
+	if (c->kind == RF_CHAN_MSG)
+		json_object_object_add(o, "slots", json_object_new_int64(c->slots));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)c->size));
+	for (int i = 0; i < 2; i++)
+		if (c->opens[i])
+			json_object_array_add(opened, json_object_new_string(c->between[i]));
+	json_object_object_add(o, "opened", opened);
+	json_object_object_add(o, "opens", json_object_new_int(c->opens[0] + c->opens[1]));
+	json_object_object_add(o, "created", json_object_new_string(c->created));
+	return o;
+}
+
+/* A chan_create or chan_close record; returns 0 or -errno. */
+static int chan_journal(struct rfd *d, const char *op, const struct rf_chan *c,
+			const char *reason)
+{
+	struct json_object *rec = json_object_new_object();
+	json_object_object_add(rec, "op", json_object_new_string(op));
+	json_object_object_add(rec, "chan", json_object_new_string(c->name));
+	json_object_object_add(rec, "kind", json_object_new_string(rf_chan_kind_name(c->kind)));
+	json_object_object_add(rec, "between", between_json(c));
+	if (c->kind == RF_CHAN_MSG)
+		json_object_object_add(rec, "slots", json_object_new_int64(c->slots));
+	json_object_object_add(rec, "size", json_object_new_int64((int64_t)c->size));
+	if (reason)
+		json_object_object_add(rec, "reason", json_object_new_string(reason));
+	int64_t seq = rf_journal_append(&d->journal, rec);
+	json_object_put(rec);
+	if (seq < 0)
+		rf_log("journal write failed (%s %s): %s", op, c->name, strerror((int)-seq));
+	return seq < 0 ? (int)seq : 0;
+}
+
+static struct json_object *chan_create(struct rfd *d, const struct rf_request *req,
+				       struct rf_err *err)
+{
+	struct rf_chan *c;
+	int rc;
+
+	if (chan_find(d, req->name)) {
+		rf_errf(err, "name_exists", "a channel named \"%s\" already exists", req->name);
+		return NULL;
+	}
+	struct rf_subos *s[2];
+	for (int i = 0; i < 2; i++)
+		if (!(s[i] = rf_subos_find(d, req->between[i]))) {
+			rf_errf(err, "no_such_subos", "no subOS named \"%s\"", req->between[i]);
+			return NULL;
+		}
+	for (int i = 0; i < 2; i++)
+		if (s[i]->life == RF_LIFE_EXITED) {
+			rf_errf(err, "not_running", "subOS \"%s\" has exited", s[i]->name);
+			return NULL;
+		}
+	if (chan_count(d) >= RF_MAX_CHAN) {
+		rf_errf(err, "internal", "rfd brokers at most %d channels", RF_MAX_CHAN);
+		return NULL;
+	}
+	if (!(c = calloc(1, sizeof(*c)))) {
+		rf_errf(err, "internal", "out of memory");
+		return NULL;
+	}
+	c->fd = -1;
+	snprintf(c->name, sizeof(c->name), "%s", req->name);
+	c->kind = req->chan_kind;
+	for (int i = 0; i < 2; i++)
+		snprintf(c->between[i], sizeof(c->between[i]), "%s", req->between[i]);
+	if (c->kind == RF_CHAN_MSG) {
+		c->slots = req->slots;
+		c->ring_bytes = rf_ficm_ring_size(c->slots);
+		c->size = (2 * c->ring_bytes + PAGE - 1) / PAGE * PAGE;
+	} else {
+		c->size = (req->size + PAGE - 1) / PAGE * PAGE;
+	}
+	rf_format_wallclock(c->created, sizeof(c->created));
+	if (chan_memory(c, err))
+		goto fail;
+	if ((rc = chan_journal(d, "chan_create", c, NULL))) {
+		rf_errf(err, "internal", "cannot write the journal: %s", strerror(-rc));
+		goto fail;
+	}
+	c->next = d->chans;
+	d->chans = c;
+	rf_log("channel %s (%s) between %s and %s", c->name, rf_chan_kind_name(c->kind),
+	       c->between[0], c->between[1]);
+	return chan_json(c);
+fail:
+	chan_free(c, false);
+	return NULL;
+}
+
+static struct json_object *chan_list(struct rfd *d)
+{
+	struct json_object *arr = json_object_new_array(), *r = json_object_new_object();
+	for (struct rf_chan *c = d->chans; c; c = c->next)
+		json_object_array_add(arr, chan_json(c));
+	json_object_object_add(r, "channels", arr);
+	return r;
+}
+
+static struct json_object *chan_close(struct rfd *d, const struct rf_request *req,
+				      struct rf_err *err)
+{
+	struct rf_chan *c = chan_find(d, req->name);
+	int rc;
+	if (!c) {
+		rf_errf(err, "no_such_channel", "no channel named \"%s\"", req->name);
+		return NULL;
+	}
+	if ((rc = chan_journal(d, "chan_close", c, "closed"))) {
+		rf_errf(err, "internal", "cannot write the journal: %s", strerror(-rc));
+		return NULL;
+	}
+	struct json_object *r = chan_json(c);
+	chan_unlink(d, c);
+	chan_free(c, true);
+	return r;
+}
+
+/* The caller's side of the channel: where it produces and consumes. */
+static struct json_object *open_answer(const struct rf_chan *c, int side)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(c->name));
+	json_object_object_add(o, "kind", json_object_new_string(rf_chan_kind_name(c->kind)));
+	json_object_object_add(o, "side", json_object_new_string(side ? "B" : "A"));
+	json_object_object_add(o, "subos", json_object_new_string(c->between[side]));
+	json_object_object_add(o, "peer", json_object_new_string(c->between[!side]));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)c->size));
+	if (c->kind == RF_CHAN_MSG) {
+		json_object_object_add(o, "slots", json_object_new_int64(c->slots));
+		json_object_object_add(o, "ring_bytes", json_object_new_int64((int64_t)c->ring_bytes));
+		json_object_object_add(o, "tx_offset",
+				       json_object_new_int64((int64_t)(side * c->ring_bytes)));
+		json_object_object_add(o, "rx_offset",
+				       json_object_new_int64((int64_t)(!side * c->ring_bytes)));
+	}
+	return o;
+}
+
+static struct json_object *chan_open(struct rfd *d, const struct rf_request *req, pid_t pid,
+				     int *pass_fd, struct rf_err *err)
+{
+	struct rf_subos *s = rf_chan_caller(d, pid);
+	if (!s) {
+		rf_errf(err, "permission_denied", "pid %d is not in a running subOS of this rfd",
+			(int)pid);
+		return NULL;
+	}
+	struct rf_chan *c = chan_find(d, req->name);
+	if (!c) {
+		rf_errf(err, "no_such_channel", "no channel named \"%s\"", req->name);
+		return NULL;
+	}
+	int side = strcmp(c->between[0], s->name) == 0 ? 0 :
+		   strcmp(c->between[1], s->name) == 0 ? 1 : -1;
+	if (side < 0) {
+		rf_errf(err, "permission_denied", "subOS \"%s\" is not granted channel \"%s\"",
+			s->name, c->name);
+		return NULL;
+	}
+	*pass_fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+	if (*pass_fd < 0) {
+		rf_errf(err, "internal", "cannot pass the channel: %s", strerror(errno));
+		return NULL;
+	}
+	c->opens[side]++;
+	return open_answer(c, side);
+}
+
+struct json_object *rf_chan_verb(struct rfd *d, const struct rf_request *req, pid_t pid,
+				 int *pass_fd, struct rf_err *err)
+{
+	switch (req->verb) {
+	case RF_VERB_CHAN_CREATE:
+		return chan_create(d, req, err);
+	case RF_VERB_CHAN_LIST:
+		return chan_list(d);
+	case RF_VERB_CHAN_CLOSE:
+		return chan_close(d, req, err);
+	case RF_VERB_CHAN_OPEN:
+		return chan_open(d, req, pid, pass_fd, err);
+	default:
+		rf_errf(err, "bad_request", "not a channel verb");
+		return NULL;
+	}
+}
+
+void rf_chan_subos_gone(struct rfd *d, const char *name)
+{
+	struct rf_chan **p = &d->chans;
+	while (*p) {
+		struct rf_chan *c = *p;
+		if (strcmp(c->between[0], name) && strcmp(c->between[1], name)) {
+			p = &c->next;
+			continue;
+		}
+		chan_journal(d, "chan_close", c, "subos_destroyed");
+		rf_log("channel %s closed: subOS %s destroyed", c->name, name);
+		*p = c->next;
+		chan_free(c, true);
+	}
+}
+
+void rf_chan_fini(struct rfd *d)
+{
+	while (d->chans) {
+		struct rf_chan *c = d->chans;
+		d->chans = c->next;
+		chan_free(c, false);
+	}
+}
+
+/* ---- after a restart ---------------------------------------------------- */
+
+struct open_set {
+	struct json_object *open; /* chan name -> its chan_create record */
+};
+
+static int on_record(struct json_object *rec, void *arg)
+{
+	struct open_set *os = arg;
+	struct json_object *op, *name;
+	if (!json_object_object_get_ex(rec, "op", &op) ||
+	    !json_object_object_get_ex(rec, "chan", &name) ||
+	    !json_object_is_type(name, json_type_string))
+		return 0;
+	if (strcmp(json_object_get_string(op), "chan_create") == 0)
+		json_object_object_add(os->open, json_object_get_string(name), json_object_get(rec));
+	else if (strcmp(json_object_get_string(op), "chan_close") == 0)
+		json_object_object_del(os->open, json_object_get_string(name));
+	return 0;
+}
+
+/*
+ * A restarted rfd no longer holds the channels' memory, so it cannot grant
+ * or close them: it records them as closed ("rfd_restarted").  Peers that
+ * had mapped a channel keep it; new opens need a new channel.
+ */
+void rf_chan_recover(struct rfd *d)
+{
+	struct open_set os = { json_object_new_object() };
+	if (rf_journal_replay(d->journal.path, on_record, &os) == 0) {
+		json_object_object_foreach(os.open, name, rec) {
+			struct json_object *r = json_object_new_object();
+			json_object_object_add(r, "op", json_object_new_string("chan_close"));
+			json_object_object_foreach(rec, k, v)
+				if (strcmp(k, "op") && strcmp(k, "seq") && strcmp(k, "time"))
+					json_object_object_add(r, k, json_object_get(v));
+			json_object_object_add(r, "reason", json_object_new_string("rfd_restarted"));
+			if (rf_journal_append(&d->journal, r) >= 0)
+				rf_log("channel %s: lost in the restart, recorded as closed", name);
+			json_object_put(r);
+		}
+	}
+	json_object_put(os.open);
+}
