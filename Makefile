@@ -22,9 +22,9 @@ COMMON_SRC := $(wildcard src/common/*.c)
 LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
 # RFcom: in librf.a (built with -DRFCOM_LIBRF: fibers wait without blocking
 # their core) and in librfcom.so for plain programs (with the FICM rings,
-# the protocol client and the paper's short names, src/rfcom/names.c).
-RFCOM_SRC  := $(filter-out src/rfcom/names.c,$(wildcard src/rfcom/*.c))
-RFCOM_SO_SRC := $(RFCOM_SRC) src/rfcom/names.c $(wildcard src/common/ficm_*.c) src/common/client.c
+# the protocol client).  Both export the paper's names (src/rfcom/names.c).
+RFCOM_SRC  := $(wildcard src/rfcom/*.c)
+RFCOM_SO_SRC := $(RFCOM_SRC) $(wildcard src/common/ficm_*.c) src/common/client.c
 RFD_SRC    := $(wildcard src/rfd/*.c)
 RFM_SRC    := $(wildcard src/rfm/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)

@@ -569,7 +569,7 @@ static void conn_main(void *arg)
 			break;
 	}
 out:
-	rf_close(c.fd);
+	rf_closefd(c.fd);
 	rf_free(c.in);
 	rf_free(c.out);
 }

@@ -68,16 +68,16 @@ ssize_t rf_send_all(int fd, const void *buf, size_t len);
 
 /* pread / pwrite / pwritev; offset -1 means "at the file position" (as
  * read(2) / write(2)), which is also what sockets and pipes need. */
-ssize_t rf_read(int fd, void *buf, size_t len, int64_t offset);
-ssize_t rf_write(int fd, const void *buf, size_t len, int64_t offset);
-ssize_t rf_writev(int fd, const struct iovec *iov, int iovcnt, int64_t offset);
+ssize_t rf_pread(int fd, void *buf, size_t len, int64_t offset);
+ssize_t rf_pwrite(int fd, const void *buf, size_t len, int64_t offset);
+ssize_t rf_pwritev(int fd, const struct iovec *iov, int iovcnt, int64_t offset);
 
 /* Wait until fd is ready for `events` (POLLIN, POLLOUT, ...): the ready
  * events (revents), or -errno. */
 int rf_poll(int fd, short events);
 
 /* close(fd): 0 or -errno. */
-int rf_close(int fd);
+int rf_closefd(int fd);
 
 /* Does the calling core have an io_uring?  (false on foreign threads) */
 bool rf_io_available(void);

@@ -16,13 +16,11 @@
  *
  * Linking:
  *   - plain Linux programs: build/librfcom.so, `pkg-config --cflags --libs
- *     rfcom` (PKG_CONFIG_PATH=build).  The library also exports the paper's
- *     short names rf_open, rf_close, rf_read, rf_write, rf_map, rf_unmap.
- *   - librf applications: librf.a contains the same calls under their
- *     rfcom_* names only, because librf's rf/io.h already owns rf_read,
- *     rf_write and rf_close (for host descriptors through io_uring).
- *   The short names are declared here unless rf/rf.h or rf/io.h was
- *   included first (or RFCOM_NO_SHORT_NAMES is defined).
+ *     rfcom` (PKG_CONFIG_PATH=build).
+ *   - librf applications: librf.a contains the same calls.
+ *   Both export them under the paper's names (rf_open, rf_close, rf_read,
+ *   rf_write, rf_map, rf_unmap) and as rfcom_*; define RFCOM_NO_SHORT_NAMES
+ *   to declare only the latter.
  *
  * Messages.  rfcom_write sends one message of 0..RFCOM_MSG_MAX bytes;
  * rfcom_read returns one whole message: boundaries are kept, as on a
@@ -122,8 +120,8 @@ void *rfcom_map(const char *name, size_t *len);
 /* Unmap a region from rfcom_map.  Returns 0 or -EINVAL. */
 int rfcom_unmap(void *addr);
 
-/* The paper's names (librfcom.so only; see above). */
-#if !defined(RFCOM_NO_SHORT_NAMES) && !defined(RF_RF_H) && !defined(RF_IO_H)
+/* The paper's names, the same calls (librfcom.so and librf.a). */
+#if !defined(RFCOM_NO_SHORT_NAMES)
 int rf_open(const char *name, int flags);
 int rf_close(int h);
 ssize_t rf_read(int h, void *buf, size_t len);

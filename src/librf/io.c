@@ -199,21 +199,21 @@ ssize_t rf_send_all(int fd, const void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-ssize_t rf_read(int fd, void *buf, size_t len, int64_t offset)
+ssize_t rf_pread(int fd, void *buf, size_t len, int64_t offset)
 {
 	struct io_req r = { .op = IORING_OP_READ, .fd = fd, .buf = buf, .len = len,
 			    .off = offset < 0 ? -1 : offset };
 	return io_run(&r);
 }
 
-ssize_t rf_write(int fd, const void *buf, size_t len, int64_t offset)
+ssize_t rf_pwrite(int fd, const void *buf, size_t len, int64_t offset)
 {
 	struct io_req r = { .op = IORING_OP_WRITE, .fd = fd, .buf = (void *)buf, .len = len,
 			    .off = offset < 0 ? -1 : offset };
 	return io_run(&r);
 }
 
-ssize_t rf_writev(int fd, const struct iovec *iov, int iovcnt, int64_t offset)
+ssize_t rf_pwritev(int fd, const struct iovec *iov, int iovcnt, int64_t offset)
 {
 	struct io_req r = { .op = IORING_OP_WRITEV, .fd = fd, .buf = (void *)iov,
 			    .len = iovcnt < 0 ? 0 : (size_t)iovcnt, .off = offset < 0 ? -1 : offset };
@@ -229,7 +229,7 @@ int rf_poll(int fd, short events)
 	return (int)io_run(&r);
 }
 
-int rf_close(int fd)
+int rf_closefd(int fd)
 {
 	struct io_req r = { .op = IORING_OP_CLOSE, .fd = fd };
 	return (int)io_run(&r);

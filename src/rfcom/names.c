@@ -1,8 +1,8 @@
 /*
- * names.c - the RainForest paper's names for the RFcom calls, exported by
- * librfcom.so only (librf.a leaves them out: its rf/io.h already defines
- * rf_read, rf_write and rf_close for host descriptors).  Each is the
- * rfcom_* call of the same name.
+ * names.c - the RainForest paper's names for the RFcom calls (rf_open,
+ * rf_close, rf_read, rf_write, rf_map, rf_unmap), exported by librfcom.so
+ * and librf.a alike.  Each is the rfcom_* call of the same name; librf's
+ * calls on host descriptors are rf_pread, rf_pwrite and rf_closefd.
  */
 #define RFCOM_NO_SHORT_NAMES
 #include "rfcom/rfcom_internal.h"

@@ -70,7 +70,7 @@ static void echo_conn(void *arg)
 	while ((n = rf_recv(fd, buf, sizeof(buf), 0)) > 0)
 		CHECK(rf_send_all(fd, buf, (size_t)n) == n);
 	CHECK(n == 0);
-	CHECK(rf_close(fd) == 0);
+	CHECK(rf_closefd(fd) == 0);
 }
 
 static struct server srv;
@@ -144,7 +144,7 @@ static void client_once(void *arg)
 	CHECK(rf_send(fd, "hello", 5, 0) == 5);
 	CHECK(rf_recv(fd, buf, 5, MSG_WAITALL) == 5);
 	CHECK(!memcmp(buf, "hello", 5));
-	CHECK(rf_close(fd) == 0);
+	CHECK(rf_closefd(fd) == 0);
 }
 
 static void test_echo_one(void **state)
@@ -186,7 +186,7 @@ static void client_many(void *arg)
 		CHECK(!memcmp(in, out, len));
 	}
 	if (fd >= 0)
-		rf_close(fd);
+		rf_closefd(fd);
 	__atomic_fetch_add(&clients_done, 1, __ATOMIC_RELEASE);
 }
 
@@ -310,7 +310,7 @@ static void test_foreign_and_event(void **state)
 	assert_int_equal(rf_send(sp[1], "abc", 3, 0), 3);
 	assert_int_equal(rf_recv(sp[0], buf, sizeof(buf), 0), 3);
 	assert_int_equal(rf_recv(sp[0], buf, sizeof(buf), MSG_DONTWAIT), -EAGAIN);
-	assert_int_equal(rf_close(-1), -EBADF);
+	assert_int_equal(rf_closefd(-1), -EBADF);
 	/* Scheduler context must not block. */
 	sched_ctx_res = 1;
 	assert_int_equal(rf_post(0, in_event, NULL), 0);
