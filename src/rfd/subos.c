@@ -210,6 +210,9 @@ void rf_subos_exited(struct rfd *d, struct rf_subos *s)
 	rf_subos_release(d, s);
 	s->life = RF_LIFE_EXITED;
 	rf_journal_subos(d, "exit", s, extra);
-	rf_log("subOS %s exited (%s %d)", s->name, s->exit_code < 0 ? "signal" : "status",
-	       s->exit_code < 0 ? -s->exit_code : s->exit_code);
+	if (s->exit_code == INT_MIN)
+		rf_log("subOS %s exited (status unknown)", s->name);
+	else
+		rf_log("subOS %s exited (%s %d)", s->name, s->exit_code < 0 ? "signal" : "status",
+		       s->exit_code < 0 ? -s->exit_code : s->exit_code);
 }
