@@ -269,10 +269,23 @@ void rf_pool_adopt(struct rf_pool *p, int id, int owner)
 		return;
 	pthread_mutex_lock(&p->lock);
 	struct rf_chunk *c = &p->chunk[id];
-	if (c->state == RF_CHUNK_READY || c->state == RF_CHUNK_EMPTY) {
-		c->state = RF_CHUNK_OWNED;
-		c->owner = owner;
+	while (c->state == RF_CHUNK_FILLING)  /* the worker got there first */
+		pthread_cond_wait(&p->cond, &p->lock);
+	if (c->state != RF_CHUNK_READY && c->state != RF_CHUNK_EMPTY) {
+		pthread_mutex_unlock(&p->lock);  /* already someone's */
+		return;
 	}
+	/* The adopted subOS holds the only copy of this chunk's memory; a
+	 * fresh one this rfd prepared under the same id would sit unused. */
+	if (c->map) {
+		munmap(c->map, p->chunk_size);
+		close(c->fd);
+		c->map = NULL;
+		c->fd = -1;
+		c->huge = false;
+	}
+	c->state = RF_CHUNK_OWNED;
+	c->owner = owner;
 	pthread_mutex_unlock(&p->lock);
 }
 

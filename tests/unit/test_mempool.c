@@ -274,6 +274,8 @@ static void test_adopt_and_bad_ids(void **state)
 	rf_pool_adopt(p, 2, 11);
 	assert_int_equal(p->chunk[2].state, RF_CHUNK_OWNED);
 	assert_int_equal(p->chunk[2].owner, 11);
+	assert_null(p->chunk[2].map);   /* the subOS holds the only copy */
+	assert_int_equal(p->chunk[2].fd, -1);
 	assert_counts(p, 3, 1, 0);
 	rf_pool_adopt(p, 2, 12); /* already owned: unchanged */
 	assert_int_equal(p->chunk[2].owner, 11);
