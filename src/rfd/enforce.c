@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "rfd/enforce_impl.h"
 
 const char *rf_enforce_name(enum rf_enforce_kind k)
@@ -20,6 +21,15 @@ const char *rf_enforce_name(enum rf_enforce_kind k)
 	case RF_ENF_CPUSET1: return "cpuset1";
 	default: return "affinity";
 	}
+}
+
+/* A shielded rfd that was killed leaves the host confined: let it go. */
+static void undo_stale_shield(struct rf_enforcer *e)
+{
+	snprintf(e->host_root, sizeof(e->host_root), "%s.host", e->cpu_root);
+	if (access(e->host_root, F_OK) == 0)
+		rf_enforce_unshield(e);
+	e->host_root[0] = '\0';
 }
 
 int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instance,
@@ -50,6 +60,7 @@ int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instanc
 			return -1;
 		}
 		if (rc == 0) {
+			undo_stale_shield(e);
 			if (any) {
 				size_t n = strlen(e->detail);
 				snprintf(e->detail + n, sizeof(e->detail) - n,
@@ -71,8 +82,21 @@ int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instanc
 
 void rf_enforce_fini(struct rf_enforcer *e)
 {
+	rf_enforce_unshield(e);
 	if (e->kind != RF_ENF_AFFINITY)
 		rf_cg_fini(e);
+}
+
+void rf_enforce_describe(const struct rf_enforcer *e, char *buf, size_t len)
+{
+	if (e->kind != RF_ENF_CPUSET1)
+		snprintf(buf, len, "%s", e->detail);
+	else if (e->host_root[0])
+		snprintf(buf, len, "%s; shield: %d host processes confined to cpus %s (%d kernel "
+			 "threads stay)", e->detail, e->shield_moved, e->shield_cpus, e->shield_stuck);
+	else /* v1 exclusivity is only between siblings: say what is not covered */
+		snprintf(buf, len, "%s; host tasks outside rfd's cpusets are not kept off the managed "
+			 "cores (rfd --shield does)", e->detail);
 }
 
 int rf_enforce_create(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,

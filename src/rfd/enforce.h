@@ -29,6 +29,9 @@ struct rf_enforcer {
 	char mems[64];             /* NUMA nodes for cpuset.mems */
 	bool exclusive;            /* v1: cpu_exclusive took effect */
 	bool owns_root;            /* we created cpu_root (remove at exit) */
+	char host_root[PATH_MAX];  /* v1 shield: the host tasks' cpuset, "" if none */
+	char shield_cpus[64];
+	int shield_moved, shield_stuck;
 };
 
 const char *rf_enforce_name(enum rf_enforce_kind k);
@@ -50,6 +53,15 @@ int rf_enforce_set_mem(struct rf_enforcer *e, const char *name, uint64_t mem_lim
 int rf_enforce_attach(struct rf_enforcer *e, const char *name, pid_t pid);
 /* Remove the subOS's cgroups (its processes must be gone). */
 int rf_enforce_destroy(struct rf_enforcer *e, const char *name);
+
+/* What is enforced, for people (rfm info). */
+void rf_enforce_describe(const struct rf_enforcer *e, char *buf, size_t len);
+
+/* v1 only: move the host's tasks into a cpuset of the `host` CPUs, so that
+ * nothing but subOSes runs on managed cores; undone by unshield (and by
+ * rf_enforce_fini).  Returns 0 or -errno (-EOPNOTSUPP on other back ends). */
+int rf_enforce_shield(struct rf_enforcer *e, const struct rf_cpuset *host);
+void rf_enforce_unshield(struct rf_enforcer *e);
 
 /* cgfs.c: small file helpers shared by the back ends. */
 int rf_cg_write(const char *dir, const char *file, const char *val);

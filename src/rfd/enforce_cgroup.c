@@ -147,10 +147,7 @@ int rf_cg1_init(struct rf_enforcer *e, const char *instance, const struct rf_cpu
 		rf_cg_fini(e);
 		return err == -EINVAL ? -2 : -1;
 	}
-	/* v1 exclusivity is only between sibling cpusets: tasks left in the
-	 * root cpuset may still run on managed cores.  Say so. */
-	snprintf(e->detail, sizeof(e->detail), "cgroup v1 cpusets%s under %s%s%s; host tasks "
-		 "outside rfd's cpusets are not kept off the managed cores",
+	snprintf(e->detail, sizeof(e->detail), "cgroup v1 cpusets%s under %s%s%s",
 		 e->exclusive ? " with cpu_exclusive" : " (cpu_exclusive refused: a sibling overlaps)",
 		 e->cpu_root, e->mem_root[0] ? ", memory limits under " : ", no memory cgroup",
 		 e->mem_root);

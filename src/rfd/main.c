@@ -48,6 +48,7 @@ static void usage(FILE *f)
 "  --deadline-ms N     handshake deadline before forcing (default 100)\n"
 "  --cleanup           destroy every subOS when rfd exits (tests, demos)\n"
 "  --no-rt             do not run the main thread SCHED_FIFO\n"
+"  --shield            cgroup v1: move host tasks off the managed cores while rfd runs\n"
 "  -h, --help          this text\n");
 }
 
@@ -57,7 +58,7 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		{ "state-dir", 1, 0, 'd' }, { "socket", 1, 0, 's' }, { "foreground", 0, 0, 'f' },
 		{ "host-cores", 1, 0, 'H' }, { "cores", 1, 0, 'c' }, { "mem", 1, 0, 'm' },
 		{ "chunk", 1, 0, 'k' }, { "hugepages", 1, 0, 'p' }, { "enforce", 1, 0, 'e' },
-		{ "deadline-ms", 1, 0, 'D' }, { "no-rt", 0, 0, 'R' }, { "cleanup", 0, 0, 'C' }, { "help", 0, 0, 'h' },
+		{ "deadline-ms", 1, 0, 'D' }, { "no-rt", 0, 0, 'R' }, { "shield", 0, 0, 'S' }, { "cleanup", 0, 0, 'C' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	*o = (struct rfd_opts){ .state_dir = "/var/lib/rfd", .host_cores = "0", .mem = "1G",
@@ -79,6 +80,7 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		case 'D': o->deadline_ms = strtol(optarg, NULL, 10); break;
 		case 'C': o->cleanup = true; break;
 		case 'R': o->no_rt = true; break;
+		case 'S': o->shield = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}

@@ -86,7 +86,7 @@ struct rfd {
 struct rfd_opts {
 	const char *state_dir, *socket, *cores, *host_cores, *mem, *chunk, *hugepages, *enforce;
 	long deadline_ms;
-	bool foreground, cleanup, no_rt;
+	bool foreground, cleanup, no_rt, shield;
 };
 
 /* setup.c */

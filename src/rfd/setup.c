@@ -71,6 +71,22 @@ static long orphaned_hugepages(struct rfd *d)
 	return added > 0 ? added : 0;
 }
 
+static int shield_host(struct rfd *d, const struct rf_cpuset *managed, char *why, size_t whylen)
+{
+	struct rf_cpuset host = d->topo.online;
+	rf_cpuset_andnot(&host, managed);
+	int rc = rf_enforce_shield(&d->enf, &host);
+	if (rc == -EOPNOTSUPP)
+		snprintf(why, whylen, "--shield needs cgroup v1 cpusets (enforcement is %s%s)",
+			 rf_enforce_name(d->enf.kind), d->enf.kind == RF_ENF_CGROUP2
+			 ? ", whose isolated partitions already keep host tasks off" : "");
+	else if (rc == -EINVAL)
+		snprintf(why, whylen, "--shield needs at least one host core (--host-cores)");
+	else if (rc)
+		snprintf(why, whylen, "--shield: %s", strerror(-rc));
+	return rc ? -1 : 0;
+}
+
 int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whylen)
 {
 	struct rf_cpuset managed;
@@ -94,6 +110,8 @@ int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whyl
 	pin_to_host(d, &managed);
 	rf_ptable_init(&d->pt, &d->topo.online, &managed, d->topo.order, d->topo.norder, mem);
 	if (rf_enforce_init(&d->enf, o->enforce, d->instance, &managed, why, whylen))
+		return -1;
+	if (o->shield && shield_host(d, &managed, why, whylen))
 		return -1;
 	if ((rc = rf_journal_open(&d->journal, d->state_dir))) {
 		snprintf(why, whylen, "cannot open the journal in %s: %s", d->state_dir,

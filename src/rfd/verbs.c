@@ -61,7 +61,9 @@ static struct json_object *do_info(struct rfd *d)
 	json_object_object_add(r, "state_dir", json_object_new_string(d->state_dir));
 	json_object_object_add(r, "socket", json_object_new_string(d->socket_path));
 	json_object_object_add(r, "enforcement", json_object_new_string(rf_enforce_name(d->enf.kind)));
-	json_object_object_add(r, "enforcement_detail", json_object_new_string(d->enf.detail));
+	char detail[1024];
+	rf_enforce_describe(&d->enf, detail, sizeof(detail));
+	json_object_object_add(r, "enforcement_detail", json_object_new_string(detail));
 	json_object_object_add(r, "machine", machine_json(&d->topo));
 	host = d->topo.online;
 	rf_cpuset_andnot(&host, &d->pt.managed);
