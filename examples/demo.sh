@@ -36,16 +36,18 @@ trap 'exit 130' INT TERM
 # machine with fewer than 4 cores has too few to split three ways, so there
 # the host shares core 0 with the subOSes (rfd --host-cores "").
 ncpu=$(nproc)
+shield=()
 if [ "$ncpu" -ge 4 ]; then
 	host=0
 	managed=$((ncpu - 1))
+	grep -q ' - cgroup cgroup [^ ]*cpuset' /proc/self/mountinfo && shield=(--shield)
 else
 	host=
 	managed=$ncpu
 	echo "demo: this machine has $ncpu cores; the host shares core 0 with the subOSes"
 fi
 "$B/rfd" --state-dir "$STATE" --socket "$SOCK" --foreground --cleanup \
-	--host-cores "$host" --mem 1G >"$STATE/rfd.out" 2>&1 &
+	--host-cores "$host" --mem 1G "${shield[@]}" >"$STATE/rfd.out" 2>&1 &
 RFD_PID=$!
 for _ in $(seq 100); do rfm info >/dev/null 2>&1 && break; sleep 0.05; done
 rfm info >/dev/null || { cat "$STATE/rfd.out"; exit 1; }
