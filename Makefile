@@ -25,6 +25,8 @@ LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
 # the protocol client).  Both export the paper's names (src/rfcom/names.c).
 RFCOM_SRC  := $(wildcard src/rfcom/*.c)
 RFCOM_SO_SRC := $(RFCOM_SRC) $(wildcard src/common/ficm_*.c) src/common/client.c
+# RFloop: librfloop.so, an LD_PRELOAD library on its own (no libcommon).
+RFLOOP_SRC := $(wildcard src/rfloop/*.c)
 RFD_SRC    := $(wildcard src/rfd/*.c)
 RFM_SRC    := $(wildcard src/rfm/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
@@ -38,7 +40,7 @@ pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
 .PHONY: all deps demo test unit integration clean
 all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) \
-     $(TEST_HELPERS)
+     $(B)/librfloop.so $(TEST_HELPERS)
 
 deps:
 	@bash mk/deps.sh
@@ -82,6 +84,12 @@ $(B)/librfcom.so: $(call pic,$(RFCOM_SO_SRC)) src/rfcom/rfcom.map
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -shared -fPIC -Wl,-soname,librfcom.so -Wl,--version-script=src/rfcom/rfcom.map \
 		-Wl,-z,defs -o $@ $(call pic,$(RFCOM_SO_SRC)) $(LDLIBS_JSON)
+# librfloop.so (LD_PRELOAD) exports only the libc calls it wraps
+# (src/rfloop/rfloop.map).
+$(B)/librfloop.so: $(call pic,$(RFLOOP_SRC)) src/rfloop/rfloop.map
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -shared -fPIC -Wl,-soname,librfloop.so -Wl,--version-script=src/rfloop/rfloop.map \
+		-Wl,-z,defs -o $@ $(call pic,$(RFLOOP_SRC)) -ldl
 $(B)/rfcom.pc: mk/rfcom.pc.in
 	@echo "  GEN     $@"
 	@mkdir -p $(@D)
@@ -110,7 +118,8 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
-# sanitized rfd objects other than main.
+# sanitized rfd objects other than main; the RFloop ring test its ring.
+$(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
 RFD_LIB_SRC := $(filter-out src/rfd/main.c,$(RFD_SRC))
 $(B)/san/librfd.a: $(call san,$(RFD_LIB_SRC))
 	@rm -f $@; ar rcs $@ $^

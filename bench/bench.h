@@ -56,5 +56,8 @@ void series_write(const struct bench_opts *o, const char *bench, struct series *
 int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
 int bench_ficm(const struct bench_opts *o, struct json_object *out);
 int bench_syscalls(const struct bench_opts *o, struct json_object *out);
+int bench_rfloop(const struct bench_opts *o, struct json_object *out);
+/* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
+int rfloop_peer_main(int argc, char **argv);
 
 #endif

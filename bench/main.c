@@ -21,6 +21,8 @@ static const struct bench benches[] = {
 	  bench_ficm },
 	{ "syscalls",  "system calls a librf service makes per request (strace -c over rfkv)",
 	  bench_syscalls },
+	{ "rfloop",    "TCP request/response, connect and stream: RFloop vs kernel loopback",
+	  bench_rfloop },
 };
 
 static void usage(FILE *f)
@@ -39,6 +41,9 @@ int main(int argc, char **argv)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
 	o.build_dir = dirname(self);
+	/* rfbench re-executes itself as the peers of `rfbench rfloop`. */
+	if (argc > 1 && strcmp(argv[1], "rfloop-peer") == 0)
+		return rfloop_peer_main(argc - 2, argv + 2);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			o.json = true;
