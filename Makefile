@@ -101,7 +101,9 @@ $(B)/rfd: $(call obj,$(RFD_SRC)) $(B)/libcommon.a
 $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libcommon.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
-$(B)/rfbench: $(call obj,$(BENCH_SRC)) $(B)/libcommon.a
+# rfbench runs itself in subOSes as a plain RFcom program (`rfbench ficm`):
+# it links RFcom's plain-program objects (those of librfcom.so).
+$(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libcommon.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
 $(B)/%: $(B)/obj/examples/%.o $(B)/librf.a
@@ -158,6 +160,8 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
 $(B)/fuzz/fuzz_ficm_ring: src/common/ficm_ring.c src/common/ficm_wait.c src/common/ficm_group.c
 $(B)/fuzz/fuzz_proto: src/common/proto.c src/common/cpuset.c src/common/units.c
+$(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
+$(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
 $(B)/fuzz/%: fuzz/%.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"

@@ -24,11 +24,15 @@
  * A round trip's time is the difference of two consecutive clock reads
  * (one read per trip, vDSO, TSC clocksource); clock_read_ns reports what
  * one read costs, included once in every trip of every method alike.
- * -n N scales everything: N*1000 polling trips, N*200 kernel trips, N*10
+ * -n N scales everything: N*1000 polling trips (between the processes, and
+ * for each message size between the subOSes), N*200 kernel trips, N*10
  * wake-ups, N*100000 one-way messages (default N = 100, at most 10000).
  *
- * "Two subOSes" here is two pinned processes sharing a memfd; granting the
- * channel through rfd is a later step (the JSON says so in "transport").
+ * The fields above are for two pinned processes sharing a memfd (the JSON
+ * says so in "transport").  The same run then repeats the ping-pong between
+ * two real subOSes of a private rfd, over an RFcom channel rfd grants, with
+ * a 56-byte message (one slot) and a 64-byte one (two): ficm_subos.c, the
+ * subos_* fields.
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -527,7 +531,9 @@ int bench_ficm(const struct bench_opts *o, struct json_object *out)
 	int asleep = 0, rc = 0;
 	double mps = 0;
 
-	if (pick_cpus(c.cpu) < 1 || pin(c.cpu[0]) || map_region(&c)) {
+	cpu_set_t allowed;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) || pick_cpus(c.cpu) < 1 ||
+	    pin(c.cpu[0]) || map_region(&c)) {
 		fprintf(stderr, "rfbench ficm: setup failed: %s\n", strerror(errno));
 		return -1;
 	}
@@ -549,6 +555,9 @@ int bench_ficm(const struct bench_opts *o, struct json_object *out)
 	phase(&c, NULL, scale * 100000);
 	rc |= run_stream(&c, &mps);
 	report(out, &c, s, mps, asleep, wake_n);
+	/* rfd and its subOSes must not inherit the pinning to one CPU. */
+	sched_setaffinity(0, sizeof(allowed), &allowed);
+	rc |= ficm_subos(o, c.cpu, poll_n, pct(&s[S_CACHELINE], 50), out);
 	series_write(o, "ficm", s, S_N);
 	for (int k = 0; k < S_N; k++)
 		series_free(&s[k]);

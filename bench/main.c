@@ -17,7 +17,8 @@ struct bench {
 
 static const struct bench benches[] = {
 	{ "lifecycle", "create/destroy/resize latencies of subOSes (Table 4)", bench_lifecycle },
-	{ "ficm",      "FICM ring round trips, wake-ups and throughput vs cache line and kernel IPC",
+	{ "ficm",      "FICM round trips (two processes, and two subOSes over RFcom), wake-ups and "
+		       "throughput vs cache line and kernel IPC",
 	  bench_ficm },
 	{ "syscalls",  "system calls a librf service makes per request (strace -c over rfkv)",
 	  bench_syscalls },
@@ -44,6 +45,9 @@ int main(int argc, char **argv)
 	/* rfbench re-executes itself as the peers of `rfbench rfloop`. */
 	if (argc > 1 && strcmp(argv[1], "rfloop-peer") == 0)
 		return rfloop_peer_main(argc - 2, argv + 2);
+	/* ... and as the programs in the subOSes of `rfbench ficm`. */
+	if (argc > 1 && strcmp(argv[1], "ficm-peer") == 0)
+		return ficm_peer_main(argc - 2, argv + 2);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			o.json = true;

@@ -117,9 +117,12 @@ long rfl_ring_space(struct rfl_ring *r)
 	return space_for(r, r->size);
 }
 
-/* Copy len bytes at ring index `at` (with wrap-around). */
+/* Copy len bytes at ring index `at` (with wrap-around).  An empty iovec
+ * may have a NULL base (writev/readv allow it): never handed to memcpy. */
 static void copy_in(struct rfl_ring *r, uint64_t at, const uint8_t *src, size_t len)
 {
+	if (!len)
+		return;
 	size_t off = (size_t)(at & r->mask);
 	size_t first = r->size - off < len ? r->size - off : len;
 	memcpy(r->data + off, src, first);
@@ -129,6 +132,8 @@ static void copy_in(struct rfl_ring *r, uint64_t at, const uint8_t *src, size_t 
 
 static void copy_out(struct rfl_ring *r, uint64_t at, uint8_t *dst, size_t len)
 {
+	if (!len)
+		return;
 	size_t off = (size_t)(at & r->mask);
 	size_t first = r->size - off < len ? r->size - off : len;
 	memcpy(dst, r->data + off, first);

@@ -4,7 +4,8 @@
  * Covers: region sizes and format/check/attach argument checks; headers
  * that lie (magic, ABI, size, byte count, a region shorter than it says);
  * empty and full rings; wrap-around over many laps with odd write and read
- * sizes, every byte checked; gather/scatter through several iovecs; peek
+ * sizes, every byte checked; gather/scatter through several iovecs (an
+ * empty one with a NULL base, as writev allows, included); peek
  * and skip; the doorbell flags (armed taken once and counted, want_space);
  * corrupt indices seen by either side (a tail more than a ring ahead, a
  * tail behind the head, a head ahead of the tail): an error, sticky, never
@@ -185,18 +186,18 @@ static void test_iovecs_peek_skip(void **state)
 {
 	struct fx *f = *state;
 	char a[5] = "abcde", b[3] = "fgh", c[4] = "ijkl";
-	struct iovec wv[3] = { { a, 5 }, { b, 0 }, { c, 4 } };
+	struct iovec wv[3] = { { a, 5 }, { NULL, 0 }, { c, 4 } };  /* empty: NULL base is fine */
 	assert_int_equal(rfl_ring_write(&f->w, wv, 3, 7), 7);      /* capped by max */
 	wv[0] = (struct iovec){ b, 3 };
 	assert_int_equal(rfl_ring_write(&f->w, wv, 1, 100), 3);
 	char x[4], y[20];
-	struct iovec rv[2] = { { x, 4 }, { y, sizeof(y) } };
-	assert_int_equal(rfl_ring_read(&f->r, rv, 2, 100, true), 10);  /* peek */
+	struct iovec rv[3] = { { x, 4 }, { NULL, 0 }, { y, sizeof(y) } };
+	assert_int_equal(rfl_ring_read(&f->r, rv, 3, 100, true), 10);  /* peek */
 	assert_memory_equal(x, "abcd", 4);
 	assert_memory_equal(y, "eijfgh", 6);
 	assert_int_equal(rfl_ring_ready(&f->r), 10);
 	assert_int_equal(rfl_ring_skip(&f->r, 2), 2);
-	assert_int_equal(rfl_ring_read(&f->r, rv, 2, 100, false), 8);
+	assert_int_equal(rfl_ring_read(&f->r, rv, 3, 100, false), 8);
 	assert_memory_equal(x, "cdei", 4);
 	assert_memory_equal(y, "jfgh", 4);
 	assert_int_equal(rfl_ring_ready(&f->r), 0);
