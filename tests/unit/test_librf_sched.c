@@ -102,12 +102,15 @@ static void test_timers_order_and_cancel(void **state)
 	assert_int_equal(fired[2], 3);
 }
 
-/* Many concurrent sleepers on one core wake in deadline order. */
+/* Many concurrent sleepers on one core wake in deadline order.  Deadlines
+ * are absolute from one base, so a preemption while the fibers start (a
+ * noisy 2-core VM) cannot reorder them. */
 static int wake_seq[32], nwake;
+static uint64_t sleep_base;
 static void timed_sleeper(void *arg)
 {
 	int i = (int)(uintptr_t)arg;
-	rf_sleep_ns((uint64_t)(32 - i) * 200000);
+	rf_sleep_until(sleep_base + (uint64_t)(32 - i) * 200000);
 	wake_seq[nwake++] = i;
 }
 
@@ -115,6 +118,7 @@ static void many_sleepers(void *arg)
 {
 	(void)arg;
 	nwake = 0;
+	sleep_base = rf_now_ns() + 1000000;
 	for (int i = 0; i < 32; i++)
 		rf_spawn(timed_sleeper, (void *)(uintptr_t)i);
 	while (nwake < 32)
