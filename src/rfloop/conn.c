@@ -272,7 +272,9 @@ static void after_read(struct rfl_conn *c, int fd, bool disarmed)
 		set_unsignalled(c, true);
 }
 
-ssize_t rfl_conn_read(struct rfl_conn *c, int fd, const struct iovec *iov, int n, int flags)
+/* The bytes an iovec array asks for, as readv/writev check it: EINVAL for
+ * a bad count or a total past SSIZE_MAX. */
+static ssize_t iov_total(const struct iovec *iov, int n)
 {
 	size_t want = 0;
 	if (n < 0 || n > IOV_MAX) {
@@ -286,6 +288,15 @@ ssize_t rfl_conn_read(struct rfl_conn *c, int fd, const struct iovec *iov, int n
 		}
 		want += iov[i].iov_len;
 	}
+	return (ssize_t)want;
+}
+
+ssize_t rfl_conn_read(struct rfl_conn *c, int fd, const struct iovec *iov, int n, int flags)
+{
+	ssize_t total = iov_total(iov, n);
+	if (total < 0)
+		return -1;
+	size_t want = (size_t)total;
 	bool peek = flags & MSG_PEEK, trunc = flags & MSG_TRUNC;
 	bool waitall = (flags & MSG_WAITALL) && !peek;
 	bool nb = c->nonblock || (flags & MSG_DONTWAIT);
@@ -455,18 +466,10 @@ static ssize_t epipe(bool nosig)
 
 ssize_t rfl_conn_write(struct rfl_conn *c, int fd, const struct iovec *iov, int n, int flags)
 {
-	size_t want = 0;
-	if (n < 0 || n > IOV_MAX) {
-		errno = EINVAL;
+	ssize_t total = iov_total(iov, n);
+	if (total < 0)
 		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		if (iov[i].iov_len > SSIZE_MAX - want) {
-			errno = EINVAL;
-			return -1;
-		}
-		want += iov[i].iov_len;
-	}
+	size_t want = (size_t)total;
 	bool nb = c->nonblock || (flags & MSG_DONTWAIT), nosig = flags & MSG_NOSIGNAL;
 	struct iovec adv[n > 0 ? n : 1];
 	size_t got = 0;
