@@ -4,15 +4,7 @@
  * and librf.a alike.  Each is the rfcom_* call of the same name; librf's
  * calls on host descriptors are rf_pread, rf_pwrite and rf_closefd.
  */
-#define RFCOM_NO_SHORT_NAMES
-#include "rfcom/rfcom_internal.h"
-
-int rf_open(const char *name, int flags);
-int rf_close(int h);
-ssize_t rf_read(int h, void *buf, size_t len);
-ssize_t rf_write(int h, const void *buf, size_t len);
-void *rf_map(const char *name, size_t *len);
-int rf_unmap(void *addr);
+#include "rfcom/rfcom_internal.h"  /* rf/rfcom.h declares the short names */
 
 int rf_open(const char *name, int flags)
 {

@@ -175,6 +175,21 @@ static int timeout_ms(uint64_t deadline)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/* Sleep until fd is ready for `events` (the doorbell byte or room).
+ * Returns 0 to try again, or -1 with errno EAGAIN (SO_RCVTIMEO or
+ * SO_SNDTIMEO ran out) or EINTR. */
+static int sleep_on(int fd, short events, uint64_t deadline)
+{
+	STAT_ADD(ST_SLEEPS, 1);
+	struct pollfd p = { .fd = fd, .events = events };
+	int rc = REAL(poll)(&p, 1, timeout_ms(deadline));
+	if (rc == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return rc < 0 && errno == EINTR ? -1 : 0;
+}
+
 /* ---- reading --------------------------------------------------------------- */
 
 enum { S_EMPTY, S_READY, S_EOF, S_ERR };
@@ -381,15 +396,7 @@ ssize_t rfl_conn_read(struct rfl_conn *c, int fd, const struct iovec *iov, int n
 			ret = broken(c, fd);
 			break;
 		}
-		STAT_ADD(ST_SLEEPS, 1);
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int rc = REAL(poll)(&p, 1, timeout_ms(deadline));
-		if (rc == 0) {
-			errno = EAGAIN;
-			ret = -1;
-			break;
-		}
-		if (rc < 0 && errno == EINTR) {
+		if (sleep_on(fd, POLLIN, deadline) < 0) {
 			ret = -1;
 			break;
 		}
@@ -523,15 +530,7 @@ ssize_t rfl_conn_write(struct rfl_conn *c, int fd, const struct iovec *iov, int 
 			ret = -1;
 			break;
 		}
-		STAT_ADD(ST_SLEEPS, 1);
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		int rc = REAL(poll)(&p, 1, timeout_ms(deadline));
-		if (rc == 0) {
-			errno = EAGAIN;
-			ret = -1;
-			break;
-		}
-		if (rc < 0 && errno == EINTR) {
+		if (sleep_on(fd, POLLOUT, deadline) < 0) {
 			ret = -1;
 			break;
 		}
