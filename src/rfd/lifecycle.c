@@ -25,16 +25,23 @@
 static int pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
 		      struct rf_cpuset *out, struct rf_err *err);
 
+/* Reserve `bytes` of managed memory, or say how much was asked and how
+ * much is free.  Shared by create and resize. */
+int rf_subos_reserve_mem(struct rfd *d, uint64_t bytes, struct rf_err *err)
+{
+	if (rf_ptable_mem_reserve(&d->pt, bytes) == RF_PT_OK)
+		return 0;
+	char a[32], f[32];
+	rf_format_size(bytes, a, sizeof(a));
+	rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
+	return rf_errf(err, "mem_unavailable", "%s more memory asked, %s free", a, f);
+}
+
 static int reserve_mem(struct rfd *d, uint64_t want, uint64_t *rounded, struct rf_err *err)
 {
 	uint64_t cs = d->pool.chunk_size;
 	*rounded = (want + cs - 1) / cs * cs;
-	if (rf_ptable_mem_reserve(&d->pt, *rounded) == RF_PT_OK)
-		return 0;
-	char a[32], f[32];
-	rf_format_size(*rounded, a, sizeof(a));
-	rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
-	return rf_errf(err, "mem_unavailable", "%s of memory asked, %s free", a, f);
+	return rf_subos_reserve_mem(d, *rounded, err);
 }
 
 static struct rf_subos *subos_new(struct rfd *d, const struct rf_request *req)

@@ -173,12 +173,8 @@ static int mem_libos(struct rfd *d, struct rf_subos *s, uint64_t want, struct re
 {
 	int delta = (int)((int64_t)(want - s->mem) / (int64_t)d->pool.chunk_size);
 	if (delta > 0) {
-		if (rf_ptable_mem_reserve(&d->pt, (uint64_t)delta * d->pool.chunk_size)) {
-			char a[32], f[32];
-			rf_format_size((uint64_t)delta * d->pool.chunk_size, a, sizeof(a));
-			rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
-			return rf_errf(err, "mem_unavailable", "%s more memory asked, %s free", a, f);
-		}
+		if (rf_subos_reserve_mem(d, (uint64_t)delta * d->pool.chunk_size, err))
+			return -1;
 		if (mem_grow(d, s, delta, ro, err)) {
 			rf_ptable_mem_release(&d->pt, (uint64_t)delta * d->pool.chunk_size);
 			return -1;
@@ -191,11 +187,8 @@ static int mem_libos(struct rfd *d, struct rf_subos *s, uint64_t want, struct re
 static int mem_linux(struct rfd *d, struct rf_subos *s, uint64_t want, struct resize_out *ro,
 		     struct rf_err *err)
 {
-	if (want > s->mem && rf_ptable_mem_reserve(&d->pt, want - s->mem)) {
-		char f[32];
-		rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
-		return rf_errf(err, "mem_unavailable", "not enough free memory (%s free)", f);
-	}
+	if (want > s->mem && rf_subos_reserve_mem(d, want - s->mem, err))
+		return -1;
 	uint64_t t0 = rf_mono_ns();
 	int rc = rf_enforce_set_mem(&d->enf, s->name, want);
 	ro->mem_ns = rf_mono_ns() - t0;

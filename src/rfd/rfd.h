@@ -120,6 +120,7 @@ void rf_subos_exit_path(struct rfd *d, const struct rf_subos *s, char *buf, size
 /* server.c: be told when the subOS's shim exits. */
 int rf_watch_subos(struct rfd *d, struct rf_subos *s);
 void rf_unwatch_subos(struct rfd *d, struct rf_subos *s);
+int rf_subos_reserve_mem(struct rfd *d, uint64_t bytes, struct rf_err *err);
 int rf_subos_pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
 			struct rf_cpuset *out, struct rf_err *err);
 /* Mirror s->cpus into the enforcement back end. */
