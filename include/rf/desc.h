@@ -2,7 +2,8 @@
  * desc.h - the resource description shared by rfd and a libos subOS.
  *
  * This is the narrow ABI between the supervisor and librf (the paper's
- * "resource descriptions, read-only in each subOS").  Two shared mappings:
+ * "resource descriptions, read-only in each subOS").  Two shared pages, and
+ * the control rings described further down:
  *
  *   struct rf_desc    written only by rfd, mapped read-only by the subOS.
  *                     rfd changes it under a seqlock (seq odd while writing)
@@ -12,11 +13,27 @@
  *                     rfd writes there are the per-core doorbells, which
  *                     either side may ring.
  *
- * Handshakes (core add/remove, memory add/remove, shutdown) all follow one
- * pattern: rfd publishes a new desc (gen N), rings the doorbells of the
- * subOS's cores, then waits for status.applied_gen >= N (futex on
- * status.ack).  A librf core checks desc.gen on every scheduler loop, so a
- * busy subOS notices within one loop; an idle one is woken by the doorbell.
+ * Handshakes (core add/remove, memory add/remove, shutdown) travel as FICM
+ * messages (rf/ficm.h) on two rings in a third shared mapping, the control
+ * rings (RF_ENV_MSGS, layout below); the desc stays the single source of
+ * truth for what the subOS owns, the messages only say "look at it":
+ *
+ *   rfd publishes a new desc (gen N) and sends RF_CMD_APPLY N (or
+ *   RF_CMD_SHUTDOWN N) on the command ring, then rings the doorbells of the
+ *   subOS's cores.  A librf core polls the command ring's tail on every
+ *   scheduler loop (one load of a line only rfd writes), so a busy subOS
+ *   notices within one loop; an idle one is woken by the doorbell.  The
+ *   core that holds librf's reconfiguration lock consumes the messages and
+ *   applies whatever the desc says (the latest generation, never an older
+ *   one), then acknowledges with RF_REPLY_ACK N on the reply ring.  rfd
+ *   polls the reply ring for a few microseconds and then sleeps on its
+ *   futex (FICM's NAPI-style wait), validating every message: anything
+ *   malformed counts as no acknowledgement (forced at the deadline).
+ *   librf also reports RF_REPLY_STATE when it starts running or fails to
+ *   attach, which is what rfd's create waits for.
+ *
+ * status.applied_gen and status.ack remain as a readable mirror of the
+ * last acknowledgement (rfm show, tests); rfd no longer waits on them.
  *
  * Everything is fixed-size and made of naturally aligned integers so the
  * layout is the same for every compiler; bump RF_DESC_ABI on any change.
@@ -28,7 +45,7 @@
 
 #define RF_DESC_MAGIC    0x31444652u /* "RFD1" little endian */
 #define RF_STATUS_MAGIC  0x31535452u /* "RTS1" */
-#define RF_DESC_ABI      1
+#define RF_DESC_ABI      2
 #define RF_MAX_CPUS      1024        /* machine CPUs rfd can describe */
 #define RF_MAX_REGIONS   256         /* memory regions one subOS can hold */
 #define RF_NAME_MAX      48          /* subOS name, including the NUL */
@@ -106,8 +123,8 @@ struct rf_status_core {
 struct rf_status {
 	uint32_t magic;
 	uint32_t state;        /* enum rf_subos_state */
-	uint32_t ack;          /* futex word: bumped after every acknowledgement */
-	uint32_t applied_gen;  /* highest desc.gen fully applied */
+	uint32_t ack;          /* bumped after every acknowledgement (mirror) */
+	uint32_t applied_gen;  /* highest desc.gen fully applied (mirror) */
 	uint32_t pid;          /* the subOS process, as the subOS sees it */
 	uint32_t pad[11];
 	uint32_t region[RF_MAX_REGIONS];         /* enum rf_region_state */
@@ -129,8 +146,36 @@ _Static_assert(sizeof(struct rf_status) <= RF_STATUS_SIZE, "rf_status too big");
  */
 #define RF_ENV_DESC    "RF_DESC_FD"
 #define RF_ENV_STATUS  "RF_STATUS_FD"
+#define RF_ENV_MSGS    "RF_MSGS_FD"
 #define RF_ENV_CTL     "RF_CTL_FD"
 #define RF_ENV_REGIONS "RF_REGIONS"
+
+/*
+ * The control rings (RF_ENV_MSGS): a memfd of RF_MSGS_SIZE bytes that rfd
+ * creates and formats, holding two FICM single-producer single-consumer
+ * rings of RF_MSGS_SLOTS 64-byte messages each (rf/ficm.h):
+ *
+ *   RF_MSGS_CMD_OFF  commands, rfd -> subOS.  rfd is the only producer;
+ *                    the consumer is whichever librf core holds the
+ *                    reconfiguration lock (one at a time).
+ *   RF_MSGS_ACK_OFF  replies, subOS -> rfd.  Produced only under librf's
+ *                    completion lock (one thread at a time); rfd consumes.
+ *
+ * A message: len 0, type one of enum rf_ctl_type, tag the desc generation
+ * (RF_REPLY_STATE: the new enum rf_subos_state).  Either side checks the
+ * geometry when it attaches and every index and length after (FICM does).
+ */
+#define RF_MSGS_SLOTS   64
+#define RF_MSGS_CMD_OFF 0u
+#define RF_MSGS_ACK_OFF 8192u
+#define RF_MSGS_SIZE    (16u * 1024)
+
+enum rf_ctl_type {
+	RF_CMD_APPLY    = 1, /* rfd: the desc changed, apply generation tag */
+	RF_CMD_SHUTDOWN = 2, /* rfd: exit cleanly (desc.shutdown is set too) */
+	RF_REPLY_ACK    = 3, /* librf: generation tag is fully applied */
+	RF_REPLY_STATE  = 4, /* librf: status.state became tag */
+};
 
 struct rf_ctl_msg {
 	uint32_t magic;   /* RF_DESC_MAGIC */

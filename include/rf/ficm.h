@@ -115,6 +115,15 @@ int rf_ficm_recv(struct rf_ficm_ring *r, struct rf_ficm_msg *out, int max);
 /* Messages ready to receive now (0 when empty), or an error. */
 int rf_ficm_ready(struct rf_ficm_ring *r);
 
+/* For a ring whose consumer side moves between threads under a lock (the
+ * lock keeps it single-consumer), so that many threads can cheaply ask
+ * "anything new?": the address of the producer's published tail (a count
+ * of messages ever sent).  Loading it is one read of a line the consumer
+ * never writes.  A hint only, not validated: take the lock and call
+ * rf_ficm_recv, which validates, when it differs from the last value seen.
+ * NULL for a handle that is not attached. */
+const _Atomic uint64_t *rf_ficm_tail_word(const struct rf_ficm_ring *r);
+
 /* Wait until a message is ready: poll for spin_ns, then sleep on the
  * ring's futex (setting the sleeping flag) until a send wakes it or
  * timeout_ns passes in all (timeout_ns < 0: no limit).  Returns the number

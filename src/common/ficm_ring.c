@@ -187,6 +187,11 @@ int rf_ficm_send(struct rf_ficm_ring *r, const struct rf_ficm_msg *m, int n)
 
 /* ---- consumer ------------------------------------------------------------ */
 
+const _Atomic uint64_t *rf_ficm_tail_word(const struct rf_ficm_ring *r)
+{
+	return r->shm ? &r->shm->tail : NULL;
+}
+
 /* Messages between the local head and the (validated) shared tail. */
 static int64_t refresh_tail(struct rf_ficm_ring *r)
 {

@@ -2,8 +2,8 @@
  * attach.c - joining the partition rfd prepared, and rf_main.
  *
  * rfd starts a libos subOS with its desc (read-only), status (read-write),
- * control socket and initial memory regions as inherited fds named in the
- * environment (rf/desc.h).  Attaching maps them, checks everything it can
+ * control rings (read-write, rfdlink.c), control socket and initial memory
+ * regions as inherited fds named in the environment (rf/desc.h).  Attaching maps them, checks everything it can
  * (rfd is trusted, but a malformed desc must end in a clear message and
  * RF_SUBOS_FAILED, never a crash), and then starts the cores through the
  * same path a later hot-add uses.  Everything here runs once, before the
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "librf/internal.h"
 #include "librf/testing.h"
@@ -36,6 +37,7 @@ static int fail(const char *fmt, ...)
 	fputc('\n', stderr);
 	if (rf_g.status)
 		__atomic_store_n(&rf_g.status->state, RF_SUBOS_FAILED, __ATOMIC_RELEASE);
+	rf_link_reply(RF_REPLY_STATE, RF_SUBOS_FAILED); /* if the rings are up */
 	return -1;
 }
 
@@ -94,15 +96,20 @@ static int map_env_regions(const struct rf_desc *d, const char *list)
 	return 0;
 }
 
-/* Attach to a desc/status someone else mapped (rfd's, or a test's). */
-int rf_attach_given(const struct rf_desc *desc, struct rf_status *status, int ctl_fd,
-		    const char *regions)
+/* Attach to a desc/status/control rings someone else mapped (rfd's, or a
+ * test's; msgs is RF_MSGS_SIZE bytes). */
+int rf_attach_given(const struct rf_desc *desc, struct rf_status *status, void *msgs,
+		    int ctl_fd, const char *regions)
 {
 	char why[160];
+	int rc;
 
 	rf_g.desc = desc;
 	rf_g.status = status;
 	rf_g.ctl_fd = ctl_fd;
+	if ((rc = rf_link_attach(msgs, msgs ? RF_MSGS_SIZE : 0)) < 0)
+		return fail("%s: not rfd's control rings (header or geometry do not match "
+			    "rf/desc.h: %s)", RF_ENV_MSGS, strerror(-rc));
 	if (rf_desc_read(&rf_g.snap) < 0)
 		return fail("desc seqlock never settles");
 	if (rf_desc_validate(&rf_g.snap, why, sizeof(why)) < 0)
@@ -126,10 +133,35 @@ int rf_attach_given(const struct rf_desc *desc, struct rf_status *status, int ct
 	return 0;
 }
 
+/* The control rings: a memfd of at least RF_MSGS_SIZE bytes (checked
+ * before mapping, so a short file cannot fault later). */
+static void *map_msgs(void)
+{
+	struct stat st;
+	void *m;
+	int fd = env_fd(RF_ENV_MSGS, true);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)RF_MSGS_SIZE) {
+		fail("%s: not rfd's control rings (%lld bytes, want %u)", RF_ENV_MSGS,
+		     (long long)st.st_size, RF_MSGS_SIZE);
+		return NULL;
+	}
+	m = mmap(NULL, RF_MSGS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		fail("mmap %s: %s", RF_ENV_MSGS, strerror(errno));
+		return NULL;
+	}
+	rf_g.msgs_map = m;
+	return m;
+}
+
 int rf_attach_env(void)
 {
 	int dfd, sfd, cfd;
-	void *d, *s;
+	void *d, *s, *m;
 
 	reset_globals();
 	if ((sfd = env_fd(RF_ENV_STATUS, true)) < 0)
@@ -145,16 +177,19 @@ int rf_attach_env(void)
 	if (d == MAP_FAILED)
 		return fail("mmap desc: %s", strerror(errno));
 	rf_g.desc_map = d;
+	if (!(m = map_msgs()))
+		return -1;
 	cfd = env_fd(RF_ENV_CTL, false);
 	if (cfd < -1)
 		return -1;
 	close(dfd);
 	close(sfd);
-	if (rf_attach_given(d, s, cfd, getenv(RF_ENV_REGIONS)) < 0)
+	if (rf_attach_given(d, s, m, cfd, getenv(RF_ENV_REGIONS)) < 0)
 		return -1;
 	/* Children we may exec are not part of this subOS. */
 	unsetenv(RF_ENV_DESC);
 	unsetenv(RF_ENV_STATUS);
+	unsetenv(RF_ENV_MSGS);
 	unsetenv(RF_ENV_CTL);
 	unsetenv(RF_ENV_REGIONS);
 	return 0;
@@ -162,10 +197,17 @@ int rf_attach_env(void)
 
 /* ---- starting and stopping the cores --------------------------------- */
 
+/* RUNNING, in the status page and as a reply (rfd waits for it). */
+static void now_running(void)
+{
+	__atomic_store_n(&rf_g.status->state, RF_SUBOS_RUNNING, __ATOMIC_RELEASE);
+	rf_link_reply(RF_REPLY_STATE, RF_SUBOS_RUNNING);
+}
+
 static void main_fiber(void *arg)
 {
 	(void)arg;
-	__atomic_store_n(&rf_g.status->state, RF_SUBOS_RUNNING, __ATOMIC_RELEASE);
+	now_running();
 	rf_g.exit_code = rf_g.app_main(rf_g.argc, rf_g.argv);
 }
 
@@ -198,7 +240,7 @@ int rf_start_cores(bool main_thread_is_core0)
 		first->thread = pthread_self();
 		first->has_thread = 1;
 	} else {
-		__atomic_store_n(&rf_g.status->state, RF_SUBOS_RUNNING, __ATOMIC_RELEASE);
+		now_running();
 	}
 	for (int i = main_thread_is_core0 ? 1 : 0; i < rf_g.ncores_max; i++)
 		if (rf_core_start_thread(rf_g.cores[i]) < 0)
@@ -226,13 +268,13 @@ _Noreturn void rf_main(int argc, char **argv, int (*app_main)(int, char **))
 
 /* ---- test harness entry points (librf/testing.h) ---------------------- */
 
-int rf_test_attach(const struct rf_desc *desc, struct rf_status *status, int ctl_fd,
-		   const char *regions)
+int rf_test_attach(const struct rf_desc *desc, struct rf_status *status, void *msgs,
+		   int ctl_fd, const char *regions)
 {
 	reset_globals();
 	rf_g.no_exit = true;
 	rf_clock_begin();
-	if (rf_attach_given(desc, status, ctl_fd, regions) < 0)
+	if (rf_attach_given(desc, status, msgs, ctl_fd, regions) < 0)
 		return -1;
 	return rf_start_cores(false);
 }
@@ -265,5 +307,7 @@ void rf_test_stop(void)
 		munmap(rf_g.desc_map, RF_DESC_SIZE);
 	if (rf_g.status_map)
 		munmap(rf_g.status_map, RF_STATUS_SIZE);
+	if (rf_g.msgs_map)
+		munmap(rf_g.msgs_map, RF_MSGS_SIZE);
 	memset(&rf_g, 0, sizeof(rf_g));
 }

@@ -1,8 +1,9 @@
 /*
  * futex.c - the only blocking primitive librf uses.
  *
- * Shared (not FUTEX_PRIVATE_FLAG) futexes throughout: the doorbell and ack
- * words live in the status page that rfd maps too, and a private futex
+ * Shared (not FUTEX_PRIVATE_FLAG) futexes throughout: the doorbell words
+ * live in the status page that rfd maps too (FICM's ring futexes, used for
+ * the acknowledgements, are shared as well), and a private futex
  * would never see rfd's wake-ups.  On private memory (standalone mode) a
  * shared futex still works, it is only keyed differently by the kernel.
  */

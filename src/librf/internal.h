@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <pthread.h>
 #include "rf/desc.h"
+#include "rf/ficm.h"
 #include "rf/rf.h"
 
 #define RF_CACHELINE     64
@@ -247,7 +248,7 @@ struct rf_core {
 	void *sched_sp;
 	void *asan_fake;
 	struct rf_status_core *st;
-	uint32_t seen_gen;
+	uint64_t seen_cmds;       /* command ring tail last acted on (rfdlink.c) */
 	uint32_t running;         /* atomic: serving (not parked, not leaving) */
 	uint64_t loops, events;
 	uint64_t acct_tsc, busy_tsc, idle_tsc;
@@ -311,8 +312,8 @@ int  rf_reconfig_apply_locked(void);
 void rf_reconfig_try_complete(void);
 void rf_reconfig_set_seen(uint32_t gen);
 void *rf_map_aligned(int fd, uint64_t size);
-int  rf_attach_given(const struct rf_desc *desc, struct rf_status *status, int ctl_fd,
-		    const char *regions);
+int  rf_attach_given(const struct rf_desc *desc, struct rf_status *status, void *msgs,
+		    int ctl_fd, const char *regions);
 int  rf_desc_read(struct rf_desc *out);
 int  rf_desc_validate(const struct rf_desc *d, char *why, size_t len);
 int  rf_regions_apply(const struct rf_desc *d, uint64_t deadline_ns);
@@ -323,6 +324,12 @@ struct rf_sys {
 	const struct rf_desc *desc;
 	struct rf_status *status;
 	void *desc_map, *status_map;   /* our mappings, for teardown */
+	void *msgs_map;                /* the control rings, if we mapped them */
+	/* The control rings to rfd (rfdlink.c): commands consumed under
+	 * reconfig_lock, replies produced under complete_lock. */
+	struct rf_ficm_ring cmd, reply;
+	const _Atomic uint64_t *cmd_tail; /* every core polls it: a hint */
+	uint32_t cmd_said, reply_said; /* ring trouble reported */
 	bool standalone;
 	bool no_exit;                  /* tests: shutdown stops instead */
 	int ctl_fd;
@@ -334,7 +341,7 @@ struct rf_sys {
 	int nrunning;                  /* atomic */
 
 	uint32_t reconfig_lock;        /* one applier at a time */
-	uint32_t complete_lock;        /* guards snap + pending_gen */
+	uint32_t complete_lock;        /* guards snap, pending_gen, reply */
 	uint32_t pending_gen;
 	uint32_t applied_gen;
 	struct rf_desc snap;           /* the desc being applied */
@@ -354,6 +361,18 @@ struct rf_sys {
 	char **argv;
 };
 extern struct rf_sys rf_g;
+
+/* The command ring's tail as every core polls it (one load, a hint). */
+static inline uint64_t rf_link_tail(void)
+{
+	return __atomic_load_n(rf_g.cmd_tail, __ATOMIC_RELAXED);
+}
+
+/* ---- the control rings to rfd (rfdlink.c) -------------------------------- */
+int  rf_link_attach(void *mem, size_t len);
+void rf_link_reply(enum rf_ctl_type type, uint32_t tag);        /* takes complete_lock */
+void rf_link_reply_locked(enum rf_ctl_type type, uint32_t tag); /* holds it */
+int  rf_link_drain(bool *shutdown);                             /* under reconfig_lock */
 
 int  rf_attach_env(void);
 int  rf_attach_standalone(void);

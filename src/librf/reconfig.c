@@ -2,22 +2,26 @@
  * reconfig.c - applying a new desc generation: the core hot-add/remove
  * handshake, memory changes, shutdown, and the acknowledgement to rfd.
  *
- * Every core compares desc.gen with the last generation it saw on each
- * scheduler pass (one load of a line only rfd writes, so it stays in every
- * core's cache until rfd publishes).  The first core that sees a change
- * takes the subOS-internal reconfiguration lock (a trylock: the others
- * carry on and retry next pass) and applies it: it reads the desc under
- * rfd's seqlock, starts or resumes threads for new CPUs, asks leaving CPUs'
- * threads to move their work off (only a core's own thread may do that:
- * its run queue and timers are unlocked), maps or returns memory.
+ * rfd announces every change with a command on the control ring
+ * (rfdlink.c).  Every core compares the ring's tail with the last value it
+ * saw on each scheduler pass (one load of a line only rfd writes, so it
+ * stays in every core's cache until rfd sends).  The first core that sees
+ * a change takes the subOS-internal reconfiguration lock (a trylock: the
+ * others carry on and retry next pass), consumes the commands and applies
+ * whatever the desc says now: it reads the desc under rfd's seqlock,
+ * starts or resumes threads for new CPUs, asks leaving CPUs' threads to
+ * move their work off (only a core's own thread may do that: its run queue
+ * and timers are unlocked), maps or returns memory.  The desc is the truth;
+ * a command only says "look", so a lost or duplicated command cannot make
+ * librf apply anything but the latest generation.
  *
  * Completion is a separate, short critical section that anyone may run:
  * the applier, a new thread that just started, a core that just parked.
  * Whoever finds every ACTIVE CPU running and every LEAVING CPU parked
- * writes applied_gen, bumps status.ack and wakes rfd.  So the ack goes out
- * from the very thread that finished the last step, with no extra hop.
+ * sends RF_REPLY_ACK on the reply ring (waking rfd only if it sleeps) and
+ * mirrors it in status.applied_gen.  So the ack goes out from the very
+ * thread that finished the last step, with no extra hop.
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +29,7 @@
 
 static struct rf_desc scratch;   /* under reconfig_lock */
 static uint32_t last_seen_gen;   /* under reconfig_lock */
+static bool shutdown_asked;      /* under reconfig_lock: RF_CMD_SHUTDOWN came */
 
 int rf_desc_read(struct rf_desc *out)
 {
@@ -95,8 +100,8 @@ void rf_reconfig_try_complete(void)
 	if (done) {
 		rf_g.applied_gen = rf_g.pending_gen;
 		__atomic_store_n(&st->applied_gen, rf_g.pending_gen, __ATOMIC_RELEASE);
-		__atomic_fetch_add(&st->ack, 1, __ATOMIC_SEQ_CST);
-		rf_futex_wake(&st->ack, INT_MAX);
+		__atomic_fetch_add(&st->ack, 1, __ATOMIC_RELEASE);
+		rf_link_reply_locked(RF_REPLY_ACK, rf_g.pending_gen);
 	}
 out:
 	rf_spin_unlock(&rf_g.complete_lock);
@@ -118,9 +123,11 @@ static void shutdown_now(const struct rf_desc *d)
 	struct rf_status *st = rf_g.status;
 
 	rf_run_exit_hooks();
+	rf_spin_lock(&rf_g.complete_lock);
 	__atomic_store_n(&st->applied_gen, d->gen, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&st->ack, 1, __ATOMIC_SEQ_CST);
-	rf_futex_wake(&st->ack, INT_MAX);
+	__atomic_fetch_add(&st->ack, 1, __ATOMIC_RELEASE);
+	rf_link_reply_locked(RF_REPLY_ACK, d->gen);
+	rf_spin_unlock(&rf_g.complete_lock);
 	if (rf_g.no_exit) {
 		rf_stop_all();
 		return;
@@ -172,29 +179,40 @@ static void apply_one(const struct rf_desc *d)
 	rf_reconfig_try_complete();
 }
 
-/* Apply generations until the desc stops changing.  Under reconfig_lock. */
+/* Take rfd's commands and apply the desc's latest generation, once.
+ * Under reconfig_lock.  One generation per call, not "until the desc stops
+ * changing": when rfd announces the next change as soon as the last one is
+ * acknowledged, such a loop kept the applying core there for as long as
+ * rfd kept going, running none of its fibers (and, draining only on entry,
+ * let rfd's commands fill the ring).  Nothing is missed by returning: a
+ * generation published after the drain comes with a command after it, so
+ * the ring's tail moves and the next scheduler pass calls us again. */
 int rf_reconfig_apply_locked(void)
 {
 	char why[128];
+	uint32_t gen;
 
-	for (;;) {
-		uint32_t gen = __atomic_load_n(&rf_g.desc->gen, __ATOMIC_ACQUIRE);
-		if (gen == last_seen_gen || __atomic_load_n(&rf_g.stopped, __ATOMIC_ACQUIRE))
-			return 0;
-		if (rf_desc_read(&scratch) < 0)
-			return -1;  /* rfd mid-write for long: retry next pass */
-		last_seen_gen = gen;
-		if (rf_desc_validate(&scratch, why, sizeof(why)) < 0) {
-			fprintf(stderr, "librf: ignoring desc gen %u: %s\n", scratch.gen, why);
-			continue;
-		}
+	rf_link_drain(&shutdown_asked);
+	gen = __atomic_load_n(&rf_g.desc->gen, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&rf_g.stopped, __ATOMIC_ACQUIRE) ||
+	    (gen == last_seen_gen && !shutdown_asked))
+		return 0;
+	if (rf_desc_read(&scratch) < 0)
+		return -1;  /* rfd mid-write for long: retry next pass */
+	last_seen_gen = scratch.gen;
+	if (shutdown_asked)
+		shutdown_now(&scratch);  /* tests: stops the cores, returns */
+	else if (rf_desc_validate(&scratch, why, sizeof(why)) < 0)
+		fprintf(stderr, "librf: ignoring desc gen %u: %s\n", scratch.gen, why);
+	else
 		apply_one(&scratch);
-	}
+	return 0;
 }
 
 void rf_reconfig_set_seen(uint32_t gen)
 {
 	last_seen_gen = gen;
+	shutdown_asked = false;
 }
 
 /* Give back empty slabs and pooled stacks once per generation, so a
@@ -210,15 +228,16 @@ void rf_reconfig_trim(struct rf_core *c, uint32_t gen)
 
 void rf_reconfig_check(struct rf_core *c)
 {
-	uint32_t gen = __atomic_load_n(&rf_g.desc->gen, __ATOMIC_ACQUIRE);
+	uint64_t tail = __atomic_load_n(rf_g.cmd_tail, __ATOMIC_ACQUIRE);
 
-	if (gen == c->seen_gen)
+	if (tail == c->seen_cmds)
 		return;
-	/* Apply first (latency matters to rfd), trim after. */
+	/* Apply first (latency matters to rfd), trim after.  A core that
+	 * finds the lock taken keeps seen_cmds and retries next pass. */
 	if (rf_spin_trylock(&rf_g.reconfig_lock)) {
 		if (rf_reconfig_apply_locked() == 0)
-			c->seen_gen = gen;
+			c->seen_cmds = tail;
 		rf_spin_unlock(&rf_g.reconfig_lock);
 	}
-	rf_reconfig_trim(c, gen);
+	rf_reconfig_trim(c, __atomic_load_n(&rf_g.desc->gen, __ATOMIC_ACQUIRE));
 }

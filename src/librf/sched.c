@@ -1,14 +1,15 @@
 /*
  * sched.c - a core's scheduler loop, its run queue, spawning and yielding.
  *
- * One loop per core thread, no preemption: each pass checks for
- * reconfiguration (one load of desc.gen, a read-mostly line), drains the
- * mailbox and the allocator's remote frees, fires due timers, then runs
- * every fiber that was ready when the pass began (fibers that yield go to
- * the back and run in the next pass, so events and timers interleave
- * fairly with busy fibers), and last submits the I/O those fibers queued
- * and reaps finished I/O (one io_uring_enter at most, io_ring.c).  A pass
- * that found nothing to do goes idle (idle.c).  The run queue is touched only by its own core, so it needs no
+ * One loop per core thread, no preemption: each pass checks for commands
+ * from rfd (one load of the command ring's tail, a read-mostly line),
+ * drains the mailbox and the allocator's remote frees, fires due timers,
+ * then runs every fiber that was ready when the pass began (fibers that
+ * yield go to the back and run in the next pass, so events and timers
+ * interleave fairly with busy fibers), and last submits the I/O those
+ * fibers queued and reaps finished I/O (one io_uring_enter at most,
+ * io_ring.c).  A pass that found nothing to do goes idle (idle.c).  The
+ * run queue is touched only by its own core, so it needs no
  * atomics; other cores reach it through the mailbox.
  */
 #include <stdio.h>
@@ -86,13 +87,11 @@ static int run_ready(struct rf_core *c)
 
 void rf_sched_loop(struct rf_core *c)
 {
-	const struct rf_desc *d = rf_g.desc;
-
 	for (;;) {
 		int work = 0;
 
 		c->loops++;
-		if (rf_unlikely(__atomic_load_n(&d->gen, __ATOMIC_RELAXED) != c->seen_gen ||
+		if (rf_unlikely(rf_link_tail() != c->seen_cmds ||
 				__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
 			rf_reconfig_check(c);
 			if (__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_STOP)

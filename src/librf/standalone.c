@@ -1,11 +1,12 @@
 /*
  * standalone.c - a partition without rfd, for examples and unit tests.
  *
- * librf fabricates what rfd would have given it: a desc and a status in
- * private shared-anonymous memory, the CPUs of RF_CORES (cpuset list
- * syntax) or of the process's affinity mask, and one region of anonymous,
- * populated memory of RF_MEM bytes (default 64M).  From then on nothing in
- * librf can tell the difference, so the standalone path exercises the same
+ * librf fabricates what rfd would have given it: a desc, a status and the
+ * control rings (on which nobody ever sends) in private shared-anonymous
+ * memory, the CPUs of RF_CORES (cpuset list syntax) or of the process's
+ * affinity mask, and one region of anonymous, populated memory of RF_MEM
+ * bytes (default 64M).  From then on nothing in librf can tell the
+ * difference, so the standalone path exercises the same
  * code as a real subOS.
  */
 #define _GNU_SOURCE
@@ -18,6 +19,7 @@
 #include <unistd.h>
 #include "common/units.h"
 #include "common/cpuset.h"
+#include "common/rfmsg.h"
 #include "librf/internal.h"
 
 #define RF_MEM_DEFAULT (64ull << 20)
@@ -74,17 +76,24 @@ int rf_attach_standalone(void)
 {
 	struct rf_desc *d;
 	struct rf_status *s;
+	void *m;
 	uint64_t mem;
 	char *base;
 
 	d = mmap(NULL, RF_DESC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	s = mmap(NULL, RF_STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (d == MAP_FAILED || s == MAP_FAILED) {
+	m = mmap(NULL, RF_MSGS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (d == MAP_FAILED || s == MAP_FAILED || m == MAP_FAILED) {
 		fprintf(stderr, "librf: standalone: mmap: %s\n", strerror(errno));
 		return -1;
 	}
 	rf_g.desc = rf_g.desc_map = d;
 	rf_g.status = rf_g.status_map = s;
+	rf_g.msgs_map = m;
+	if (rf_msgs_format(m, RF_MSGS_SIZE) < 0 || rf_link_attach(m, RF_MSGS_SIZE) < 0) {
+		fprintf(stderr, "librf: standalone: cannot set up the control rings\n");
+		goto fail;
+	}
 	d->magic = RF_DESC_MAGIC;
 	d->abi = RF_DESC_ABI;
 	d->gen = 1;

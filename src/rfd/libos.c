@@ -1,11 +1,12 @@
 /*
  * libos.c - rfd's half of the librf handshakes (see include/rf/desc.h).
  *
- * rfd writes the description under a seqlock and then rings each core's
- * doorbell; librf applies the change and bumps status.ack.  rfd spins on
- * status.applied_gen for a few microseconds (a busy subOS answers within a
- * scheduler loop) before falling back to a futex wait, so the common case
- * costs no kernel wake-up on either side.
+ * rfd writes the description under a seqlock, sends a command on the
+ * control ring (libos_msg.c) and then rings each core's doorbell; librf
+ * applies the change and sends its acknowledgement on the reply ring.  rfd
+ * polls the reply ring for a few microseconds (a busy subOS answers within
+ * a scheduler loop) before sleeping on the ring's futex, so the common
+ * case costs no kernel wake-up on either side.
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
@@ -26,7 +27,7 @@
 #include <unistd.h>
 #include "common/units.h"
 
-#define SPIN_NS 100000ull /* spin this long before sleeping on the ack futex */
+#define SPIN_NS 100000ull /* poll the reply ring this long before sleeping */
 
 static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 {
@@ -58,7 +59,8 @@ int rf_libos_setup(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 	int sv[2];
 	s->desc = map_memfd("rf-desc", RF_DESC_SIZE, &s->desc_fd);
 	s->status = map_memfd("rf-status", RF_STATUS_SIZE, &s->status_fd);
-	if (!s->desc || !s->status ||
+	s->msgs = map_memfd("rf-msgs", RF_MSGS_SIZE, &s->msgs_fd);
+	if (!s->desc || !s->status || !s->msgs || rf_libos_msgs_attach(s, true) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		rf_errf(err, "internal", "cannot create the description of \"%s\": %s", s->name,
 			strerror(errno));
@@ -74,6 +76,7 @@ int rf_libos_setup(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 	desc->tsc_hz = d->tsc_hz;
 	desc->deadline_ns = d->deadline_ns;
 	desc->gen = 1;
+	s->sent_gen = 1;
 	return 0;
 }
 
@@ -85,6 +88,7 @@ void rf_libos_teardown(struct rf_subos *s)
 		munmap(s->status, RF_STATUS_SIZE);
 	s->desc = NULL;
 	s->status = NULL;
+	rf_libos_msgs_close(s);
 	int *fds[] = { &s->desc_fd, &s->status_fd, &s->ctl_fd, &s->ctl_peer_fd };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -99,12 +103,15 @@ void rf_desc_begin(struct rf_subos *s)
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
-uint32_t rf_desc_end(struct rf_subos *s)
+uint32_t rf_desc_end(struct rf_subos *s, enum rf_ctl_type cmd)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->seq, 1, memory_order_acq_rel);
-	return atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->gen, 1,
-					 memory_order_seq_cst) + 1;
+	uint32_t gen = atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->gen, 1,
+						 memory_order_seq_cst) + 1;
+	/* After the desc: librf reads it when the command arrives. */
+	rf_libos_send(s, cmd, gen);
+	return gen;
 }
 
 /* Wake every core of the subOS that sleeps: the new ones and the leaving
@@ -182,19 +189,16 @@ void rf_libos_step_aside(struct rf_subos *s, const struct rf_cpuset *acting,
 	a->spin = SPIN_NS;
 }
 
-/* Generic wait: until cond(s, arg) holds, the subOS dies, or timeout. */
+/* Generic wait: until cond(s, arg) holds, the subOS dies, or timeout.
+ * Every reply on the ring wakes it; it polls the ring for the first `spin`
+ * ns (the budget step_aside granted, spent once), then sleeps on the
+ * ring's futex for at most a millisecond at a time to re-check liveness. */
 static int wait_for(struct rf_subos *s, bool (*cond)(struct rf_subos *, uint32_t), uint32_t arg,
 		    uint64_t timeout_ns, uint64_t spin)
 {
 	uint64_t start = rf_mono_ns(), now = start;
-	while (now - start < spin && now - start < timeout_ns) {
-		if (cond(s, arg))
-			return 0;
-		__builtin_ia32_pause();
-		now = rf_mono_ns();
-	}
+	rf_libos_take_replies(s);
 	for (;;) {
-		uint32_t ack = atomic_load((_Atomic uint32_t *)&s->status->ack);
 		if (cond(s, arg))
 			return 0;
 		if (!alive(s))
@@ -203,16 +207,16 @@ static int wait_for(struct rf_subos *s, bool (*cond)(struct rf_subos *, uint32_t
 		if (now - start >= timeout_ns)
 			return -ETIMEDOUT;
 		uint64_t left = timeout_ns - (now - start);
-		if (left > 1000000)
-			left = 1000000; /* re-check liveness every millisecond */
-		struct timespec ts = { 0, (long)left };
-		futex(&s->status->ack, FUTEX_WAIT, ack, &ts);
+		uint64_t spin_left = spin > now - start ? spin - (now - start) : 0;
+		if (left > 1000000 + spin_left)
+			left = 1000000 + spin_left; /* re-check liveness every millisecond */
+		rf_libos_wait_reply(s, spin_left, left);
 	}
 }
 
 static bool applied(struct rf_subos *s, uint32_t gen)
 {
-	return (int32_t)(atomic_load((_Atomic uint32_t *)&s->status->applied_gen) - gen) >= 0;
+	return (int32_t)(s->acked_gen - gen) >= 0;
 }
 
 static bool running(struct rf_subos *s, uint32_t unused)

@@ -57,7 +57,7 @@ static struct rf_subos *subos_new(struct rfd *d, const struct rf_request *req)
 	snprintf(s->name, sizeof(s->name), "%s", req->name);
 	s->kind = req->kind;
 	s->life = RF_LIFE_STARTING;
-	s->desc_fd = s->status_fd = s->ctl_fd = s->ctl_peer_fd = -1;
+	s->desc_fd = s->status_fd = s->msgs_fd = s->ctl_fd = s->ctl_peer_fd = -1;
 	s->pidfd = s->shim_pidfd = s->report_fd = -1;
 	s->exit_code = INT_MIN;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
@@ -97,16 +97,20 @@ static int start_program(struct rfd *d, struct rf_subos *s, const struct rf_requ
 			 struct rf_err *err)
 {
 	char log_path[PATH_MAX], exit_path[PATH_MAX], env_fds[8192] = "";
-	int pass[RF_MAX_REGIONS + 3], npass = 0;
+	int pass[RF_MAX_REGIONS + 4], npass = 0;
 	snprintf(log_path, sizeof(log_path), "%s/logs/%s.log", d->state_dir, s->name);
 	rf_subos_exit_path(d, s, exit_path, sizeof(exit_path));
 	unlink(exit_path);
 	if (s->kind == RF_KIND_LIBOS) {
+		/* 3 desc, 4 status, 5 control socket, 6 control rings: recover.c
+		 * looks for the pages and rings at these numbers. */
 		pass[npass++] = s->desc_fd;
 		pass[npass++] = s->status_fd;
 		pass[npass++] = s->ctl_peer_fd;
+		pass[npass++] = s->msgs_fd;
 		size_t off = (size_t)snprintf(env_fds, sizeof(env_fds),
-			"%s=3\n%s=4\n%s=5\n%s=", RF_ENV_DESC, RF_ENV_STATUS, RF_ENV_CTL, RF_ENV_REGIONS);
+			"%s=3\n%s=4\n%s=5\n%s=6\n%s=", RF_ENV_DESC, RF_ENV_STATUS, RF_ENV_CTL,
+			RF_ENV_MSGS, RF_ENV_REGIONS);
 		for (int i = 0; i < s->nregions; i++) {
 			off += (size_t)snprintf(env_fds + off, sizeof(env_fds) - off, "%s%d:%d",
 						i ? "," : "", s->region_chunk[i], 3 + npass);
@@ -325,7 +329,7 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 		if (s->kind == RF_KIND_LIBOS && s->desc) {
 			rf_desc_begin(s);
 			s->desc->shutdown = 1;
-			rf_desc_end(s);
+			rf_desc_end(s, RF_CMD_SHUTDOWN);
 			rf_libos_ring(s);
 			if (!wait_gone(s->pidfd, (int)(d->deadline_ns / 1000000)))
 				how = "killed";

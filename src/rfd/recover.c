@@ -6,10 +6,16 @@
  * its cgroup, so a recycled PID is not mistaken for it) is adopted: its
  * cores and memory are claimed again and its shim watched.  One that died
  * while rfd was away gets an `exit` record.  A libos subOS's description
- * and status pages are taken back from the program itself (pidfd_getfd of
- * the descriptors it inherited at 3 and 4, or its mappings of them if it
- * closed those); its control socket cannot be, so memory growth is refused
- * for an adopted libos subOS until it restarts (resize.c).
+ * and status pages and its control rings are taken back from the program
+ * itself (pidfd_getfd of the descriptors it inherited at 3, 4 and 6, or its
+ * mappings of them if it closed those), and rfd attaches to the rings
+ * again where it left them (FICM checks their geometry and indices): the
+ * handshakes then work as before the restart.  There is no doorbell-only
+ * fallback: a subOS whose pages or rings cannot be found (or whose rings
+ * are malformed) can only be destroyed, and its destroy ends in SIGKILL at
+ * the deadline since it cannot be told to shut down.  Its control socket
+ * cannot be recovered, so memory growth is refused for an adopted libos
+ * subOS until it restarts (resize.c).
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
@@ -190,7 +196,7 @@ static struct rf_subos *adopt_one(struct rfd *d, const struct entry *e)
 	snprintf(s->created, sizeof(s->created), "%s", str(e->create, "time"));
 	rf_cpuset_parse(&s->cpus, e->cores);
 	s->mem = e->mem;
-	s->desc_fd = s->status_fd = s->ctl_fd = s->ctl_peer_fd = s->report_fd = -1;
+	s->desc_fd = s->status_fd = s->msgs_fd = s->ctl_fd = s->ctl_peer_fd = s->report_fd = -1;
 	s->exit_code = e->exited ? e->exit_code : INT_MIN;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		s->region_chunk[i] = -1;
@@ -228,9 +234,12 @@ static void claim(struct rfd *d, struct rf_subos *s)
 		s->desc = grab_page(s->pid, s->pidfd, 3, "rf-desc", RF_DESC_SIZE, &s->desc_fd);
 		s->status = grab_page(s->pid, s->pidfd, 4, "rf-status", RF_STATUS_SIZE,
 				      &s->status_fd);
-		if (!s->desc || !s->status)
-			rf_log("subOS %s: cannot recover its description pages; it can only be "
-			       "destroyed", s->name);
+		s->msgs = grab_page(s->pid, s->pidfd, 6, "rf-msgs", RF_MSGS_SIZE, &s->msgs_fd);
+		if (!s->msgs || rf_libos_msgs_attach(s, false))
+			rf_libos_msgs_close(s);
+		if (!s->desc || !s->status || !s->msgs)
+			rf_log("subOS %s: cannot recover its description pages or control rings; "
+			       "it can only be destroyed", s->name);
 	}
 	rf_watch_subos(d, s);
 }

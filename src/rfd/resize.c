@@ -70,7 +70,7 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	for_each_cpu(c, &both)
 		s->desc->cpu[c] = rf_cpuset_has(want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
 	s->desc->ncpus = (uint32_t)rf_cpuset_count(want);
-	uint32_t gen = rf_desc_end(s);
+	uint32_t gen = rf_desc_end(s, RF_CMD_APPLY);
 	rc = rf_libos_kick_and_wait(d, s, gen, &aside);
 	ro->cores_ns = rf_mono_ns() - t0;
 	ro->forced = rc != 0;
@@ -79,7 +79,7 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	for_each_cpu(c, &both)
 		if (!rf_cpuset_has(want, c))
 			s->desc->cpu[c] = RF_CPU_NONE;
-	rf_desc_end(s);
+	rf_desc_end(s, RF_CMD_APPLY);
 	rc = rf_subos_enforce_cpus(d, s, want);
 	if (rc)
 		return rf_errf(err, "internal", "cannot narrow the cpuset of \"%s\": %s", s->name,
@@ -118,7 +118,7 @@ static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out 
 	s->desc->mem_bytes = s->mem;
 	for (int i = 0; i < n; i++)
 		rf_libos_send_region(s, slots[i], rf_pool_fd(&d->pool, ids[i]));
-	uint32_t gen = rf_desc_end(s);
+	uint32_t gen = rf_desc_end(s, RF_CMD_APPLY);
 	rc = rf_libos_kick_and_wait(d, s, gen, NULL);
 	ro->mem_ns = rf_mono_ns() - t0;
 	if (rc)
@@ -137,7 +137,7 @@ static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_ou
 			s->desc->region[i].state = RF_REGION_RECLAIM;
 			asked[nasked++] = i;
 		}
-	uint32_t gen = rf_desc_end(s);
+	uint32_t gen = rf_desc_end(s, RF_CMD_APPLY);
 	int rc = rf_libos_kick_and_wait(d, s, gen, NULL);
 	ro->mem_ns = rf_mono_ns() - t0;
 	int got = 0;
@@ -157,7 +157,7 @@ static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_ou
 	s->mem -= (uint64_t)got * d->pool.chunk_size;
 	rf_ptable_mem_release(&d->pt, (uint64_t)got * d->pool.chunk_size);
 	s->desc->mem_bytes = s->mem;
-	rf_desc_end(s);
+	rf_desc_end(s, RF_CMD_APPLY);
 	if (got < n) {
 		char h[32];
 		rf_format_size(s->mem, h, sizeof(h));
@@ -225,9 +225,10 @@ int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *
 
 	if (s->life != RF_LIFE_RUNNING)
 		return rf_errf(err, "not_running", "\"%s\" is not running", s->name);
-	/* An adopted libos subOS (recover.c) may lack its description pages,
-	 * and always lacks its control socket, which carries new memory. */
-	if (s->kind == RF_KIND_LIBOS && (!s->desc || !s->status))
+	/* An adopted libos subOS (recover.c) may lack its description pages or
+	 * control rings, and always lacks its control socket, which carries
+	 * new memory. */
+	if (s->kind == RF_KIND_LIBOS && (!s->desc || !s->status || !s->msgs))
 		return rf_errf(err, "internal", "the description of \"%s\" was not recovered "
 			       "after rfd restarted; it can only be destroyed", s->name);
 	if (s->kind == RF_KIND_LIBOS && s->ctl_fd < 0 && req->has_mem &&

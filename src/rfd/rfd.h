@@ -6,7 +6,8 @@
  *   verbs.c     one handler per protocol verb
  *   subos.c     the subOS table and the create/destroy/resize mechanics
  *   spawn.c     starting a program in its partition through a shim
- *   libos.c     the description/status pages and the librf handshakes
+ *   libos.c     the description/status pages and the librf handshakes;
+ *               libos_msg.c: the control rings they travel on
  *   recover.c   rebuilding the table from the journal after a restart
  *   chan.c      the channel broker (chan_* verbs); chan_caller.c: which
  *               subOS a client process belongs to
@@ -27,6 +28,7 @@
 #include "common/proto.h"
 #include "common/ptable.h"
 #include "rf/desc.h"
+#include "rf/ficm.h"
 #include "rfd/enforce.h"
 #include "rfd/mempool.h"
 #include "rfd/topo.h"
@@ -60,6 +62,14 @@ struct rf_subos {
 	int ctl_peer_fd;             /* the subOS's end, until it is passed */
 	struct rf_desc *desc;
 	struct rf_status *status;
+	/* the control rings (libos_msg.c): NULL msgs if there are none */
+	int msgs_fd;
+	void *msgs;
+	struct rf_ficm_ring cmd, acks; /* commands out, replies in */
+	uint32_t sent_gen;           /* last generation announced */
+	uint32_t acked_gen;          /* highest generation acknowledged */
+	bool acks_bad;               /* reply ring unusable: no acks from it */
+	bool cmds_bad;               /* command ring broken (reported) */
 };
 
 struct rfd {
@@ -150,10 +160,11 @@ int rf_spawn_read_exit(const char *exit_path);
 /* libos.c */
 int rf_libos_setup(struct rfd *d, struct rf_subos *s, struct rf_err *err);
 void rf_libos_teardown(struct rf_subos *s);
-/* Publish desc changes: call begin, edit s->desc, call end.  end returns
- * the new generation. */
+/* Publish desc changes: call begin, edit s->desc, call end.  end bumps the
+ * generation, sends `cmd` (RF_CMD_APPLY or RF_CMD_SHUTDOWN) on the control
+ * ring and returns the new generation (rings no doorbell). */
 void rf_desc_begin(struct rf_subos *s);
-uint32_t rf_desc_end(struct rf_subos *s);
+uint32_t rf_desc_end(struct rf_subos *s, enum rf_ctl_type cmd);
 /* Where rfd waits for an acknowledgement (see libos.c). */
 struct rf_aside {
 	cpu_set_t saved;
@@ -171,6 +182,22 @@ int rf_libos_kick_and_wait(struct rfd *d, struct rf_subos *s, uint32_t gen,
 int rf_libos_wait_running(struct rfd *d, struct rf_subos *s, uint64_t timeout_ns);
 int rf_libos_send_region(struct rf_subos *s, int slot, int fd);
 void rf_libos_ring(struct rf_subos *s);
+
+/* libos_msg.c: the control rings in s->msgs (RF_MSGS_SIZE bytes, mapped by
+ * the caller): format them first (a new subOS) or not (rings found in a
+ * running one, recover.c), then attach rfd's side.  On failure the rings
+ * are closed (s->msgs NULL).  close: unmap, close the memfd. */
+int  rf_libos_msgs_attach(struct rf_subos *s, bool format);
+void rf_libos_msgs_close(struct rf_subos *s);
+/* Send a command (stale replies are taken first, so they never fill the
+ * reply ring). */
+void rf_libos_send(struct rf_subos *s, enum rf_ctl_type cmd, uint32_t gen);
+/* Take every reply waiting, validated (updates acked_gen). */
+void rf_libos_take_replies(struct rf_subos *s);
+/* Wait up to timeout_ns for a reply, polling the first spin_ns; with a
+ * broken ring, sleep on the program's pidfd instead.  Take the replies
+ * after. */
+void rf_libos_wait_reply(struct rf_subos *s, uint64_t spin_ns, uint64_t timeout_ns);
 
 /* recover.c */
 int rf_recover(struct rfd *d);

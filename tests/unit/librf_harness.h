@@ -4,7 +4,9 @@
  * The test thread stays outside librf (a "foreign" thread): it runs code on
  * cores by posting events or spawning fibers, and waits for results with
  * bounded polling that fails the test on timeout, never with a sleep that
- * merely hopes things are done.
+ * merely hopes things are done.  Tests that play rfd (h_rfd_*) make the
+ * control rings, send commands on them and take the acknowledgements, as
+ * rfd does (rf/desc.h).
  */
 #ifndef RF_TEST_LIBRF_HARNESS_H
 #define RF_TEST_LIBRF_HARNESS_H
@@ -17,8 +19,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <cmocka.h>
+#include "common/rfmsg.h"
 #include "librf/internal.h"
 #include "librf/testing.h"
 
@@ -134,6 +142,78 @@ static inline int h_standalone_two(const char *mem)
 	else
 		snprintf(list, sizeof(list), "%d,%d", a, b);
 	return h_standalone(list, mem);
+}
+
+/* ---- playing rfd --------------------------------------------------------- */
+
+/* The control rings (shared anonymous memory, formatted) and rfd's ends. */
+struct h_rfd {
+	void *msgs;                    /* pass to rf_test_attach */
+	struct rf_ficm_ring cmd, acks;
+	uint32_t acked;                /* highest generation acknowledged */
+};
+
+static inline int h_rfd_rings(struct h_rfd *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->msgs = mmap(NULL, RF_MSGS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+	if (r->msgs == MAP_FAILED) {
+		r->msgs = NULL;
+		return -1;
+	}
+	if (rf_msgs_format(r->msgs, RF_MSGS_SIZE) ||
+	    rf_msgs_attach(r->msgs, RF_MSGS_SIZE, RF_MSGS_RFD, &r->cmd, &r->acks))
+		return -1;
+	return 0;
+}
+
+static inline void h_rfd_free(struct h_rfd *r)
+{
+	if (r->msgs)
+		munmap(r->msgs, RF_MSGS_SIZE);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Announce generation gen like rfd: the command on the ring, then the
+ * doorbell of every CPU the subOS has, gains or is losing. */
+static inline void h_rfd_send(struct h_rfd *r, const struct rf_desc *d, struct rf_status *s,
+			      enum rf_ctl_type cmd, uint32_t gen)
+{
+	assert_int_equal(rf_msgs_send(&r->cmd, cmd, gen), 1);
+	for (int c = 0; c < RF_MAX_CPUS; c++) {
+		if (s->core[c].state != RF_CORE_RUNNING && d->cpu[c] == RF_CPU_NONE)
+			continue;
+		__atomic_fetch_add(&s->core[c].doorbell, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &s->core[c].doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+}
+
+/* Take the replies waiting; true once generation gen is acknowledged. */
+static inline bool h_rfd_acked(struct h_rfd *r, uint32_t gen)
+{
+	struct rf_ficm_msg m;
+
+	while (rf_ficm_recv(&r->acks, &m, 1) == 1) {
+		assert_int_equal(m.len, 0);
+		if (m.type == RF_REPLY_ACK && (int32_t)(m.tag - r->acked) > 0)
+			r->acked = m.tag;
+	}
+	return (int32_t)(r->acked - gen) >= 0;
+}
+
+/* Wait like rfd (sleeping on the reply ring's futex, no spin: the test
+ * shares its CPUs with the subOS) until gen is
+ * acknowledged; fail the test after ms milliseconds. */
+static inline void h_rfd_wait_ack(struct h_rfd *r, uint32_t gen, int ms)
+{
+	uint64_t end = h_mono() + (uint64_t)ms * 1000000ull;
+
+	while (!h_rfd_acked(r, gen)) {
+		if (h_mono() > end)
+			fail_msg("no ack for gen %u (acked %u)", gen, r->acked);
+		rf_ficm_wait(&r->acks, 0, 10000000);
+	}
 }
 
 #endif

@@ -329,6 +329,7 @@ static void test_foreign_and_event(void **state)
  * error in between. */
 static struct rf_desc *D;
 static struct rf_status *S;
+static struct h_rfd R;
 static int cpu_a, cpu_b;
 
 static uint32_t publish_cpu_b(uint8_t want)
@@ -341,19 +342,13 @@ static uint32_t publish_cpu_b(uint8_t want)
 	D->ncpus = want == RF_CPU_ACTIVE ? 2 : 1;
 	__atomic_store_n(&D->seq, D->seq + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&D->gen, gen, __ATOMIC_SEQ_CST);
-	for (int c = 0; c < RF_MAX_CPUS; c++) {
-		if (S->core[c].state != RF_CORE_RUNNING && D->cpu[c] == RF_CPU_NONE)
-			continue;
-		__atomic_fetch_add(&S->core[c].doorbell, 1, __ATOMIC_SEQ_CST);
-		syscall(SYS_futex, &S->core[c].doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
-	}
+	h_rfd_send(&R, D, S, RF_CMD_APPLY, gen);
 	return gen;
 }
 
 static void set_cpu_b(uint8_t want)
 {
-	uint32_t gen = publish_cpu_b(want);
-	WAIT_FOR((int32_t)(__atomic_load_n(&S->applied_gen, __ATOMIC_ACQUIRE) - gen) >= 0, 5000);
+	h_rfd_wait_ack(&R, publish_cpu_b(want), 5000);
 }
 
 static int setup_rfd(void **state)
@@ -367,7 +362,8 @@ static int setup_rfd(void **state)
 	D = mmap(NULL, RF_DESC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	S = mmap(NULL, RF_STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	fd = memfd_create("rftest-io", MFD_CLOEXEC);
-	if (D == MAP_FAILED || S == MAP_FAILED || fd < 0 || ftruncate(fd, 32u << 20) < 0)
+	if (D == MAP_FAILED || S == MAP_FAILED || fd < 0 || ftruncate(fd, 32u << 20) < 0 ||
+	    h_rfd_rings(&R) < 0)
 		return -1;
 	p = mmap(NULL, 32u << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED)
@@ -382,7 +378,7 @@ static int setup_rfd(void **state)
 	D->deadline_ns = 100000000;
 	D->region[0] = (struct rf_desc_region){ 32u << 20, 100, RF_REGION_OFFERED };
 	snprintf(regions, sizeof(regions), "100:%d", fd);
-	return rf_test_attach(D, S, -1, regions) < 0 ? -1 : 0;
+	return rf_test_attach(D, S, R.msgs, -1, regions) < 0 ? -1 : 0;
 }
 
 static int teardown_rfd(void **state)
@@ -391,6 +387,7 @@ static int teardown_rfd(void **state)
 	rf_test_stop();
 	munmap(D, RF_DESC_SIZE);
 	munmap(S, RF_STATUS_SIZE);
+	h_rfd_free(&R);
 	return 0;
 }
 

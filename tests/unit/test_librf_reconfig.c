@@ -1,23 +1,21 @@
 /*
  * test_librf_reconfig.c - the rfd handshake, with this test playing rfd on
- * a desc/status it owns: initial attach, core hot-add and hot-remove (with
+ * a desc/status and control rings it owns (commands out, acknowledgements
+ * back, as rfd does): initial attach, core hot-add and hot-remove (with
  * work moving off the leaving core), memory offered over the control
- * socket, reclaim of a free and of a busy region, shutdown, and a
- * malformed desc.  Prints the p50/p90/max acknowledgement latencies.
+ * socket, reclaim of a free and of a busy region, shutdown, duplicate and
+ * unknown commands, and a malformed desc or control rings.  Prints the
+ * p50/p90/max acknowledgement latencies.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include "librf_harness.h"
 
 static struct rf_desc *D;
 static struct rf_status *S;
+static struct h_rfd R;        /* the control rings, rfd's ends */
 static int ctl[2] = { -1, -1 };
 static int cpu_a, cpu_b;      /* the subOS starts on a; b comes and goes */
 
@@ -42,36 +40,32 @@ static void pub_begin(void)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-static uint32_t pub_end(void)
+/* Publish, then announce like rfd: the command (RF_CMD_APPLY or
+ * RF_CMD_SHUTDOWN) and the doorbells of every CPU the subOS has, gains or
+ * is losing. */
+static uint32_t pub_end_cmd(enum rf_ctl_type cmd)
 {
 	uint32_t gen = D->gen + 1;
 	__atomic_store_n(&D->seq, D->seq + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&D->gen, gen, __ATOMIC_SEQ_CST);
-	/* Like rfd: ring every CPU the subOS has or is losing or gaining. */
-	for (int c = 0; c < RF_MAX_CPUS; c++) {
-		if (S->core[c].state != RF_CORE_RUNNING && D->cpu[c] == RF_CPU_NONE)
-			continue;
-		__atomic_fetch_add(&S->core[c].doorbell, 1, __ATOMIC_SEQ_CST);
-		syscall(SYS_futex, &S->core[c].doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
-	}
+	h_rfd_send(&R, D, S, cmd, gen);
 	return gen;
 }
 
-/* Wait like rfd: futex on status.ack until applied_gen >= gen.  Returns
- * the time from `t0` to the ack, or fails the test after 5 s. */
+static uint32_t pub_end(void)
+{
+	return pub_end_cmd(RF_CMD_APPLY);
+}
+
+/* Wait like rfd for the acknowledgement on the reply ring.  Returns the
+ * time from `t0` to the ack, or fails the test after 5 s.  The status
+ * page mirrors it. */
 static uint64_t wait_ack(uint32_t gen, uint64_t t0)
 {
-	uint64_t end = t0 + 5000000000ull;
-
-	for (;;) {
-		uint32_t ack = __atomic_load_n(&S->ack, __ATOMIC_ACQUIRE);
-		struct timespec ts = { 0, 10000000 };
-		if ((int32_t)(__atomic_load_n(&S->applied_gen, __ATOMIC_ACQUIRE) - gen) >= 0)
-			return h_mono() - t0;
-		if (h_mono() > end)
-			fail_msg("no ack for gen %u (applied %u)", gen, S->applied_gen);
-		syscall(SYS_futex, &S->ack, FUTEX_WAIT, ack, &ts, NULL, 0);
-	}
+	h_rfd_wait_ack(&R, gen, 5000);
+	uint64_t t = h_mono() - t0;
+	assert_true((int32_t)(__atomic_load_n(&S->applied_gen, __ATOMIC_ACQUIRE) - gen) >= 0);
+	return t;
 }
 
 static int setup(void **state)
@@ -85,7 +79,7 @@ static int setup(void **state)
 	S = mmap(NULL, RF_STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (D == MAP_FAILED || S == MAP_FAILED)
 		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 || h_rfd_rings(&R) < 0)
 		return -1;
 	D->magic = RF_DESC_MAGIC;
 	D->abi = RF_DESC_ABI;
@@ -97,7 +91,7 @@ static int setup(void **state)
 	D->region[0] = (struct rf_desc_region){ 32u << 20, 100, RF_REGION_OFFERED };
 	fd = memfd_of(32u << 20);
 	snprintf(regions, sizeof(regions), "100:%d", fd);
-	if (rf_test_attach(D, S, ctl[1], regions) < 0)
+	if (rf_test_attach(D, S, R.msgs, ctl[1], regions) < 0)
 		return -1;
 	return 0;
 }
@@ -109,6 +103,7 @@ static int teardown(void **state)
 	close(ctl[0]);
 	munmap(D, RF_DESC_SIZE);
 	munmap(S, RF_STATUS_SIZE);
+	h_rfd_free(&R);
 	return 0;
 }
 
@@ -181,35 +176,56 @@ static void test_core_add_remove(void **state)
 
 /* Busy subOS: a fiber that never sleeps keeps every core polling. */
 static volatile int spin_stop;
+static int spin_live;          /* spawned and not yet ended */
+
 static void spinner(void *arg)
 {
-	int cpu = rf_cpu_self();
-	(void)arg;
-	/* Ends once moved off its core, so spinners do not pile up. */
+	int cpu = (int)(intptr_t)arg;
+	/* Ends once off the CPU it was spawned for (also when the core left
+	 * before it first ran). */
 	while (!__atomic_load_n(&spin_stop, __ATOMIC_ACQUIRE) && rf_cpu_self() == cpu)
 		rf_yield();
+	__atomic_fetch_sub(&spin_live, 1, __ATOMIC_RELEASE);
 }
+
+/* A spinner for cpu, unless a few are still on their way out: a core the
+ * host starves for milliseconds (another process on its CPU) ends them
+ * late, and their stacks must not use up the subOS's memory meanwhile. */
+static void spin_on(int core, int cpu)
+{
+	if (__atomic_load_n(&spin_live, __ATOMIC_ACQUIRE) >= 4)
+		return;
+	__atomic_fetch_add(&spin_live, 1, __ATOMIC_ACQ_REL);
+	assert_int_equal(rf_spawn_on(core, spinner, (void *)(intptr_t)cpu), 0);
+}
+
+/* BUSY_ROUNDS sends the command ring round several times (2 commands per
+ * round, RF_MSGS_SLOTS slots): commands must leave the ring even while rfd
+ * announces the next change as soon as the last one is acknowledged. */
+#define BUSY_ROUNDS (2 * RF_MSGS_SLOTS)
 
 static void test_core_add_remove_busy(void **state)
 {
-	uint64_t add[ROUNDS], rem[ROUNDS];
+	uint64_t add[BUSY_ROUNDS], rem[BUSY_ROUNDS];
 	(void)state;
 	if (cpu_b < 0)
 		skip();
 	wait_ack(1, h_mono());
 	spin_stop = 0;
+	spin_live = 0;
 	set_cpu_b(RF_CPU_ACTIVE);
-	assert_int_equal(rf_spawn_on(0, spinner, NULL), 0);
-	assert_int_equal(rf_spawn_on(1, spinner, NULL), 0);
+	spin_on(0, cpu_a);
+	spin_on(1, cpu_b);
 	set_cpu_b(RF_CPU_LEAVING);
-	for (int i = 0; i < ROUNDS; i++) {
+	for (int i = 0; i < BUSY_ROUNDS; i++) {
 		add[i] = set_cpu_b(RF_CPU_ACTIVE);
-		assert_int_equal(rf_spawn_on(1, spinner, NULL), 0);
+		spin_on(1, cpu_b);
 		rem[i] = set_cpu_b(RF_CPU_LEAVING);
 	}
 	__atomic_store_n(&spin_stop, 1, __ATOMIC_RELEASE);
-	report("busy core add", add, ROUNDS);
-	report("busy core remove", rem, ROUNDS);
+	WAIT_FOR(__atomic_load_n(&spin_live, __ATOMIC_ACQUIRE) == 0, 5000);
+	report("busy core add", add, BUSY_ROUNDS);
+	report("busy core remove", rem, BUSY_ROUNDS);
 }
 
 /* Work on a leaving core moves: fibers, sleeping fibers, timers, events. */
@@ -387,27 +403,41 @@ static void test_shutdown(void **state)
 	t0 = h_mono();
 	pub_begin();
 	D->shutdown = 1;
-	gen = pub_end();
+	gen = pub_end_cmd(RF_CMD_SHUTDOWN);
 	printf("# shutdown ack %.1f us\n", (double)wait_ack(gen, t0) / 1e3);
 	assert_int_equal(hook_ran, 1);
 	assert_int_equal(S->state, RF_SUBOS_EXITING);
 	WAIT_FOR(__atomic_load_n(&rf_g.stopped, __ATOMIC_ACQUIRE), 5000);
 }
 
-static void expect_attach_fails(void (*spoil)(struct rf_desc *))
+/* Attach to a copy of the fixture's desc and fresh rings, one of them
+ * spoilt (rings == NULL: none at all): it must fail cleanly. */
+static void expect_attach_fails_with(void (*spoil)(struct rf_desc *),
+				     void (*spoil_rings)(void *msgs), bool rings)
 {
 	struct rf_desc *d = mmap(NULL, RF_DESC_SIZE, PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct rf_status *s = mmap(NULL, RF_STATUS_SIZE, PROT_READ | PROT_WRITE,
 				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct h_rfd r;
 	assert_true(d != MAP_FAILED && s != MAP_FAILED);
+	assert_int_equal(h_rfd_rings(&r), 0);
 	memcpy(d, D, sizeof(*d));
-	spoil(d);
-	assert_int_equal(rf_test_attach(d, s, -1, NULL), -1);
+	if (spoil)
+		spoil(d);
+	if (spoil_rings)
+		spoil_rings(r.msgs);
+	assert_int_equal(rf_test_attach(d, s, rings ? r.msgs : NULL, -1, NULL), -1);
 	assert_int_equal(s->state, RF_SUBOS_FAILED);
 	rf_test_stop();
 	munmap(d, RF_DESC_SIZE);
 	munmap(s, RF_STATUS_SIZE);
+	h_rfd_free(&r);
+}
+
+static void expect_attach_fails(void (*spoil)(struct rf_desc *))
+{
+	expect_attach_fails_with(spoil, NULL, true);
 }
 
 static void spoil_magic(struct rf_desc *d) { d->magic = 0xdeadbeef; }
@@ -432,6 +462,42 @@ static void test_malformed_desc(void **state)
 	expect_attach_fails(spoil_seq);
 }
 
+/* Control rings: missing, zeroed, or with another geometry. */
+static void zero_rings(void *m) { memset(m, 0, RF_MSGS_SIZE); }
+static void small_cmd_ring(void *m)
+{
+	assert_int_equal(rf_ficm_ring_format((char *)m + RF_MSGS_CMD_OFF, RF_MSGS_ACK_OFF, 8), 0);
+}
+static void bad_ack_ring(void *m) { memset((char *)m + RF_MSGS_ACK_OFF, 0x5a, 64); }
+
+static void test_malformed_rings(void **state)
+{
+	(void)state;
+	rf_test_stop();
+	expect_attach_fails_with(NULL, NULL, false);
+	expect_attach_fails_with(NULL, zero_rings, true);
+	expect_attach_fails_with(NULL, small_cmd_ring, true);
+	expect_attach_fails_with(NULL, bad_ack_ring, true);
+}
+
+/* Commands are only "look at the desc": a repeated one, an unknown type,
+ * or an APPLY with no new desc apply nothing twice and do no harm; the
+ * next real change is acknowledged as usual. */
+static void test_spurious_commands(void **state)
+{
+	uint32_t gen;
+	(void)state;
+	wait_ack(1, h_mono());
+	h_rfd_send(&R, D, S, RF_CMD_APPLY, D->gen);
+	h_rfd_send(&R, D, S, RF_CMD_APPLY, D->gen);
+	h_rfd_send(&R, D, S, 77, D->gen);
+	offer(2, 400, 2u << 20);
+	assert_int_equal(S->region[2], RF_REGION_MAPPED);
+	gen = D->gen;
+	assert_int_equal(S->applied_gen, gen);
+	assert_int_equal(S->state, RF_SUBOS_RUNNING);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +509,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_busy_region, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_desc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_rings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spurious_commands, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
