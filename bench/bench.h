@@ -59,11 +59,13 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out);
 int bench_rfloop(const struct bench_opts *o, struct json_object *out);
 /* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
 int rfloop_peer_main(int argc, char **argv);
-/* bench_ficm's ping-pong between two subOSes of a private rfd over an RFcom
- * channel, on cpu[0] and cpu[1]: n round trips per message size; adds the
- * subos_* fields to out (floor_ns: the cache-line round trip).  And
- * `rfbench ficm-peer ...`, the programs it runs inside the subOSes. */
-int ficm_subos(const struct bench_opts *o, const int cpu[2], int n, uint64_t floor_ns,
+/* bench_ficm's headline: the ping-pong between two subOSes of a private rfd
+ * over rfd-granted channels, on cpu[0] and cpu[1], with its cache-line
+ * floor interleaved: n round trips of each kind; adds rtt_ns_*,
+ * cacheline_rtt_ns_* and the targets to out (unix_ns: the Unix socket
+ * round trip on the same CPUs).  And `rfbench ficm-peer ...`, the programs
+ * it runs inside the subOSes. */
+int ficm_subos(const struct bench_opts *o, const int cpu[2], int n, uint64_t unix_ns,
 	       struct json_object *out);
 int ficm_peer_main(int argc, char **argv);
 
