@@ -45,9 +45,10 @@
  * makes no system call at all; then it settles and sleeps in poll() on
  * its descriptor.  If such a spin ends in a partial read, the bytes left
  * have no doorbell byte; the connection is marked `unsignalled` and the
- * poll/select wrappers report it readable (epoll cannot: a blocking-mode
- * program that epolls after a partial blocking read waits for the next
- * write; documented).  Non-blocking descriptors never spin: EAGAIN.
+ * poll/select wrappers report it readable, and so do the epoll_wait
+ * wrappers for the epoll sets it was registered in through epoll_ctl
+ * (epoll.c records those registrations).  Non-blocking descriptors never
+ * spin: EAGAIN.
  *
  * A corrupt ring (ring.c says -EBADMSG) resets the connection: reported
  * once on stderr and in the counters, both sockets shut down so both

@@ -57,7 +57,8 @@ void rfl_resolve(void)
 	FIND(close); FIND(shutdown); FIND(dup); FIND(dup2); FIND(dup3);
 	FIND(fcntl); FIND(ioctl);
 	FIND(setsockopt); FIND(getsockopt); FIND(getsockname); FIND(getpeername);
-	FIND(poll); FIND(select); FIND(epoll_ctl);
+	FIND(poll); FIND(select);
+	FIND(epoll_ctl); FIND(epoll_wait); FIND(epoll_pwait); FIND(epoll_pwait2);
 }
 
 void rfl_log(const char *fmt, ...)

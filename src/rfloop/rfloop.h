@@ -7,8 +7,9 @@
  * Files: ring.c (the byte rings), conn.c (one connection's data path and
  * doorbells), table.c (fd -> object, dup, fork, close), rendezvous.c
  * (registry of listeners, connection requests), wrap_io.c and
- * wrap_sock.c (the wrapped calls), real.c (the real calls, settings,
- * counters).  The design is described at the top of conn.c and
+ * wrap_sock.c (the wrapped calls), epoll.c (the epoll calls, and what
+ * they must know of unsignalled connections), real.c (the real calls,
+ * settings, counters).  The design is described at the top of conn.c and
  * rendezvous.c.
  */
 #ifndef RF_RFLOOP_RFLOOP_H
@@ -58,6 +59,10 @@ struct rfl_real {
 	int (*poll)(struct pollfd *, nfds_t, int);
 	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
+			    const sigset_t *);
 };
 
 extern struct rfl_real rfl_real;
@@ -152,6 +157,13 @@ void rfl_listener_free(struct rfl_listener *l);
 /* connect(): 1 if fd is now an RFloop connection, 0 to take the kernel path,
  * -errno on failure. */
 int rfl_connect_try(int fd, const struct sockaddr *addr, socklen_t len);
+
+/* ---- epoll (epoll.c) ---------------------------------------------------- */
+
+/* fd is being closed (close, or the target of dup2/dup3): forget the
+ * epoll registrations recorded for it, as a connection fd or as an epoll
+ * fd.  One load when there are none. */
+void rfl_epoll_forget(int fd);
 
 /* ---- the fd table (table.c) ---------------------------------------------- */
 

@@ -2,8 +2,8 @@
  * wrap_sock.c - the socket-management calls librfloop wraps: connect,
  * listen, accept, accept4, close, shutdown, dup, dup2, dup3, fcntl
  * (F_GETFL/F_SETFL/F_DUPFD*), ioctl (FIONBIO, FIONREAD, SIOCOUTQ),
- * setsockopt, getsockopt, getsockname, getpeername, poll, select and
- * epoll_ctl.
+ * setsockopt, getsockopt, getsockname, getpeername, poll and select
+ * (the epoll calls are in epoll.c).
  *
  * On an RFloop connection the application's fd is a Unix socket, so
  * everything that would tell it so is answered from the connection:
@@ -15,6 +15,8 @@
  *
  * poll and select add one thing: a connection flagged `unsignalled`
  * (conn.c) is reported readable.  They cost one load when none is.
+ * close, dup2 and dup3 tell epoll.c which fd they close, so that it
+ * forgets the epoll registrations it recorded for it.
  */
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
@@ -113,6 +115,7 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 
 EXPORT int close(int fd)
 {
+	rfl_epoll_forget(fd);
 	if (!rfl_any(fd))
 		return REAL(close)(fd);
 	return rfl_table_close(fd);
@@ -146,6 +149,7 @@ static int do_dup3(int from, int to, int flags, bool is_dup2)
 			errno = EBADF;
 		return -1;
 	}
+	rfl_epoll_forget(to);   /* the kernel closes what `to` was */
 	int r = is_dup2 ? REAL(dup2)(from, to) : REAL(dup3)(from, to, flags);
 	if (r >= 0 && rfl_any(from))
 		rfl_table_dup(from, r);
@@ -429,14 +433,4 @@ EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 			n++;
 		}
 	return n;
-}
-
-EXPORT int epoll_ctl(int ep, int op, int fd, struct epoll_event *ev)
-{
-	if (ev && (ev->events & EPOLLEXCLUSIVE) && rfl_listener_of(fd)) {
-		struct epoll_event copy = *ev;
-		copy.events &= ~(uint32_t)EPOLLEXCLUSIVE;
-		return REAL(epoll_ctl)(ep, op, fd, &copy);
-	}
-	return REAL(epoll_ctl)(ep, op, fd, ev);
 }
