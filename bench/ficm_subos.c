@@ -163,22 +163,38 @@ out:
 	return rc;
 }
 
+/* One clock read per round trip: each trip is the time since the last. */
+struct laps {
+	uint64_t prev;
+	struct rf_hist *hist;   /* NULL: warm-up, not recorded */
+};
+
+static struct laps laps_start(struct rf_hist *hist)
+{
+	return (struct laps){ rf_mono_ns(), hist };
+}
+
+static void lap(struct laps *l)
+{
+	uint64_t t = rf_mono_ns();
+	if (l->hist)
+		rf_hist_record(l->hist, t - l->prev);
+	l->prev = t;
+}
+
 /* Round trips on the shared line; *v is the last value written (even). */
 static int line_trips(int h, _Atomic uint64_t *ball, uint64_t *v, int n, struct rf_hist *hist)
 {
 	struct line_req q = { { 'L', 'I', 'N', 'E' }, (uint32_t)n, *v };
 	if (rf_write(h, &q, sizeof(q)) != (ssize_t)sizeof(q))
 		return -1;
-	uint64_t prev = rf_mono_ns();
+	struct laps l = laps_start(hist);
 	for (int i = 0; i < n; i++) {
 		atomic_store_explicit(ball, *v + 1, memory_order_release);
 		if (!line_wait(ball, *v + 2))
 			return -1;
 		*v += 2;
-		uint64_t t = rf_mono_ns();
-		if (hist)
-			rf_hist_record(hist, t - prev);
-		prev = t;
+		lap(&l);
 	}
 	return 0;
 }
@@ -187,16 +203,13 @@ static int line_trips(int h, _Atomic uint64_t *ball, uint64_t *v, int n, struct 
 static int msg_trips(int h, size_t size, int n, struct rf_hist *hist)
 {
 	unsigned char out[64] = { 0 }, in[PEER_BUF];
-	uint64_t prev = rf_mono_ns();
+	struct laps l = laps_start(hist);
 	for (int i = 0; i < n; i++) {
 		memcpy(out, &i, sizeof(i));
 		if (rf_write(h, out, size) != (ssize_t)size ||
 		    rf_read(h, in, sizeof(in)) != (ssize_t)size || memcmp(in, out, size) != 0)
 			return -1;
-		uint64_t t = rf_mono_ns();
-		if (hist)
-			rf_hist_record(hist, t - prev);
-		prev = t;
+		lap(&l);
 	}
 	return 0;
 }
