@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include "common/client.h"
 #include "common/hist.h"
+#include "common/units.h"
 
 struct bench_opts {
 	bool json;
@@ -36,6 +37,27 @@ void prfd_stop(struct private_rfd *p);
 struct json_object *prfd_call(struct private_rfd *p, struct json_object *req, uint64_t *ns);
 /* Build a request from a printf-style JSON text. */
 struct json_object *req_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Spin waits between two pinned peers: a side that hears nothing for
+ * BENCH_STALL_NS takes the other for gone and gives up. */
+#define BENCH_STALL_NS 3000000000ull
+
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+/* Call on every spin (i and since start at 0 for each wait); true once
+ * nothing happened for BENCH_STALL_NS.  Reads the clock every 4096 spins. */
+static inline bool stalled(unsigned *i, uint64_t *since)
+{
+	if ((++*i & 0xfff) != 0)
+		return false;
+	uint64_t t = rf_mono_ns();
+	if (!*since)
+		*since = t;
+	return t - *since > BENCH_STALL_NS;
+}
 
 /* Samples kept raw (for CSV) and in a histogram (for percentiles). */
 struct series {

@@ -54,7 +54,6 @@
 
 #define RING_SLOTS   1024
 #define BATCH        32
-#define STALL_NS     3000000000ull   /* a side that hears nothing this long gives up */
 #define WAKE_PACE_NS 300000ull
 
 struct shared {
@@ -73,22 +72,6 @@ struct ctx {
 	int fd[4];                 /* kernel phases: parent's then child's ends */
 	struct series *s;
 };
-
-static inline void cpu_relax(void)
-{
-	__builtin_ia32_pause();
-}
-
-/* Call every spin; true once nothing happened for STALL_NS. */
-static inline bool stalled(unsigned *i, uint64_t *since)
-{
-	if ((++*i & 0xfff) != 0)
-		return false;
-	uint64_t t = rf_mono_ns();
-	if (!*since)
-		*since = t;
-	return t - *since > STALL_NS;
-}
 
 static int pin(int cpu)
 {
@@ -293,7 +276,7 @@ static int child_sleeper(struct ctx *c)
 	if (attach_pair(c, &in, &out, false))
 		return 2;
 	for (int i = 0; i < c->n + c->warm; i++)
-		if (rf_ficm_wait(&in, 0, (int64_t)STALL_NS) < 1 || rf_ficm_recv(&in, &m, 1) != 1 ||
+		if (rf_ficm_wait(&in, 0, (int64_t)BENCH_STALL_NS) < 1 || rf_ficm_recv(&in, &m, 1) != 1 ||
 		    rf_ficm_send(&out, &m, 1) != 1)
 			return 1;
 	return 0;

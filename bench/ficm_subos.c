@@ -55,7 +55,6 @@
 #define MARK        "rfbench ficm-peer: result "
 #define PEER_BUF    4096
 #define BLOCKS      10
-#define STALL_NS    3000000000ull   /* a line trip unanswered this long: give up */
 
 enum { K_LINE, K_56, K_64, K_N };
 static const char *const kind_name[K_N] = { "line", "56b", "64b" };
@@ -101,18 +100,14 @@ static _Atomic uint64_t *map_wait(const char *name)
 	return NULL;
 }
 
-/* Wait until *ball == want; false after STALL_NS (the peer is gone). */
+/* Wait until *ball == want; false if the peer seems gone (stalled). */
 static bool line_wait(_Atomic uint64_t *ball, uint64_t want)
 {
+	unsigned spins = 0;
 	uint64_t since = 0;
-	for (unsigned i = 1; atomic_load_explicit(ball, memory_order_acquire) != want; i++) {
-		__builtin_ia32_pause();
-		if (i % 4096)
-			continue;
-		uint64_t t = rf_mono_ns();
-		if (!since)
-			since = t;
-		else if (t - since > STALL_NS)
+	while (atomic_load_explicit(ball, memory_order_acquire) != want) {
+		cpu_relax();
+		if (stalled(&spins, &since))
 			return false;
 	}
 	return true;
