@@ -3,8 +3,9 @@
  *
  * rfd starts a libos subOS with its desc (read-only), status (read-write),
  * control rings (read-write, rfdlink.c), control socket and initial memory
- * regions as inherited fds named in the environment (rf/desc.h).  Attaching maps them, checks everything it can
- * (rfd is trusted, but a malformed desc must end in a clear message and
+ * regions as inherited fds named in the environment (rf/desc.h).
+ * Attaching maps them, checks everything it can (rfd is trusted, but a
+ * malformed desc must end in a clear message and
  * RF_SUBOS_FAILED, never a crash), and then starts the cores through the
  * same path a later hot-add uses.  Everything here runs once, before the
  * application gets control, and is kept short: a subOS's start-up time is
@@ -143,10 +144,14 @@ static void *map_msgs(void)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || st.st_size < (off_t)RF_MSGS_SIZE) {
+	if (fstat(fd, &st) < 0) {
+		fail("fstat %s: %s", RF_ENV_MSGS, strerror(errno));
+		goto out_close;
+	}
+	if (st.st_size < (off_t)RF_MSGS_SIZE) {
 		fail("%s: not rfd's control rings (%lld bytes, want %u)", RF_ENV_MSGS,
 		     (long long)st.st_size, RF_MSGS_SIZE);
-		return NULL;
+		goto out_close;
 	}
 	m = mmap(NULL, RF_MSGS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
@@ -156,6 +161,9 @@ static void *map_msgs(void)
 	}
 	rf_g.msgs_map = m;
 	return m;
+out_close:
+	close(fd);
+	return NULL;
 }
 
 int rf_attach_env(void)

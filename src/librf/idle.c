@@ -17,17 +17,11 @@
  */
 #include "librf/internal.h"
 
-static bool rfd_or_req(struct rf_core *c)
-{
-	return rf_link_tail() != c->seen_cmds ||
-	       __atomic_load_n(&c->req, __ATOMIC_RELAXED);
-}
-
 bool rf_core_has_work(struct rf_core *c)
 {
 	struct rf_msg *m = __atomic_load_n(&c->mbox, __ATOMIC_RELAXED);
 
-	return (m && m != RF_MBOX_CLOSED) || c->runq_head || rfd_or_req(c) ||
+	return (m && m != RF_MBOX_CLOSED) || c->runq_head || rf_core_asked(c) ||
 	       __atomic_load_n(&c->heap->remote, __ATOMIC_RELAXED) ||
 	       (c->timers.n && rf_timers_next(c) <= rf_now_ns()) ||
 	       (c->io && rf_io_has_work(c));

@@ -368,6 +368,14 @@ static inline uint64_t rf_link_tail(void)
 	return __atomic_load_n(rf_g.cmd_tail, __ATOMIC_RELAXED);
 }
 
+/* Has rfd sent a command this core has not acted on, or does another core
+ * ask something of it (c->req)?  Checked on every scheduler pass and
+ * before sleeping: two loads of lines that rarely change. */
+static inline bool rf_core_asked(const struct rf_core *c)
+{
+	return rf_link_tail() != c->seen_cmds || __atomic_load_n(&c->req, __ATOMIC_RELAXED);
+}
+
 /* ---- the control rings to rfd (rfdlink.c) -------------------------------- */
 int  rf_link_attach(void *mem, size_t len);
 void rf_link_reply(enum rf_ctl_type type, uint32_t tag);        /* takes complete_lock */

@@ -91,8 +91,7 @@ void rf_sched_loop(struct rf_core *c)
 		int work = 0;
 
 		c->loops++;
-		if (rf_unlikely(rf_link_tail() != c->seen_cmds ||
-				__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
+		if (rf_unlikely(rf_core_asked(c))) {
 			rf_reconfig_check(c);
 			if (__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_STOP)
 				return;
