@@ -1,9 +1,15 @@
 # RainForest build.  `make` builds everything into build/; `make demo` and
 # `make test` first install missing Debian packages (mk/deps.sh).
 #
-# Layout: src/common -> libcommon.a (protocol, journal, partition table,
-# cpu lists, histograms), src/librf -> librf.a (the library OS), src/rfd,
-# src/rfm, bench/ -> programs, examples/*.c -> one libos program each.
+# Layout (each layer knows only those above it in this list):
+#   src/base  -> libbase.a: the protocol codec and client, cpu sets, sizes,
+#                histograms, clocks, fd passing (knows nothing of the rest)
+#   src/ficm  -> libficm.a: the FICM rings of include/rf/ficm.h and the
+#                rfd<->librf control messages on them
+#   src/librf, src/rfcom -> librf.a (the library OS, with RFcom, FICM and
+#                the base pieces it uses); src/rfcom -> librfcom.so
+#   src/rfloop -> librfloop.so (LD_PRELOAD; header-only base pieces)
+#   src/rfd, src/rfm, bench/ -> programs; examples/*.c -> one libos program each.
 # Unit tests (tests/unit/test_*.c) are built a second time with ASan+UBSan.
 
 CC      ?= cc
@@ -18,14 +24,17 @@ LDLIBS_HWLOC := $(shell pkg-config --libs hwloc 2>/dev/null)
 LDLIBS_URING := $(shell pkg-config --libs liburing 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-COMMON_SRC := $(wildcard src/common/*.c)
+BASE_SRC   := $(wildcard src/base/*.c)
+FICM_SRC   := $(wildcard src/ficm/*.c)
 LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
+# The base pieces librf uses (RFcom's open asks rfd through the client).
+LIBRF_BASE := src/base/client.c src/base/cpuset.c src/base/units.c
 # RFcom: in librf.a (built with -DRFCOM_LIBRF: fibers wait without blocking
 # their core) and in librfcom.so for plain programs (with the FICM rings,
 # the protocol client).  Both export the paper's names (src/rfcom/names.c).
 RFCOM_SRC  := $(wildcard src/rfcom/*.c)
-RFCOM_SO_SRC := $(RFCOM_SRC) $(wildcard src/common/ficm_*.c) src/common/client.c
-# RFloop: librfloop.so, an LD_PRELOAD library on its own (no libcommon).
+RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c
+# RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase).
 RFLOOP_SRC := $(wildcard src/rfloop/*.c)
 RFD_SRC    := $(wildcard src/rfd/*.c)
 RFM_SRC    := $(wildcard src/rfm/*.c)
@@ -33,6 +42,9 @@ BENCH_SRC  := $(wildcard bench/*.c)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(wildcard tests/helpers/*.c))
+
+# Objects are never intermediate: a second `make` finds them and does nothing.
+.SECONDARY:
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(1)))
 san = $(patsubst %.c,$(B)/san/%.o,$(patsubst %.S,$(B)/san/%.o,$(1)))
@@ -69,13 +81,19 @@ $(B)/pic/%.o: %.c
 $(B)/obj/src/rfcom/%.o: CFLAGS += -DRFCOM_LIBRF
 $(B)/san/src/rfcom/%.o: CFLAGS += -DRFCOM_LIBRF
 
-$(B)/libcommon.a: $(call obj,$(COMMON_SRC))
+$(B)/libbase.a: $(call obj,$(BASE_SRC))
 	@rm -f $@; ar rcs $@ $^
-$(B)/librf.a: $(call obj,$(LIBRF_SRC)) $(call obj,$(COMMON_SRC)) $(call obj,$(RFCOM_SRC))
+$(B)/libficm.a: $(call obj,$(FICM_SRC))
 	@rm -f $@; ar rcs $@ $^
-$(B)/san/libcommon.a: $(call san,$(COMMON_SRC))
+$(B)/librf.a: $(call obj,$(LIBRF_SRC) $(RFCOM_SRC) $(FICM_SRC) $(LIBRF_BASE))
 	@rm -f $@; ar rcs $@ $^
-$(B)/san/librf.a: $(call san,$(LIBRF_SRC)) $(call san,$(COMMON_SRC)) $(call san,$(RFCOM_SRC))
+$(B)/san/libbase.a: $(call san,$(BASE_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(B)/san/libficm.a: $(call san,$(FICM_SRC))
+	@rm -f $@; ar rcs $@ $^
+# The unit tests' librf: librf and RFcom only (FICM and base come from
+# their own archives, linked after it).
+$(B)/san/librf.a: $(call san,$(LIBRF_SRC) $(RFCOM_SRC))
 	@rm -f $@; ar rcs $@ $^
 
 # librfcom.so exports the RFcom and FICM calls only (src/rfcom/rfcom.map);
@@ -95,18 +113,18 @@ $(B)/rfcom.pc: mk/rfcom.pc.in
 	@mkdir -p $(@D)
 	@sed -e 's|@LIBDIR@|$(abspath $(B))|' -e 's|@INCLUDEDIR@|$(abspath include)|' $< >$@
 
-$(B)/rfd: $(call obj,$(RFD_SRC)) $(B)/libcommon.a
+$(B)/rfd: $(call obj,$(RFD_SRC)) $(B)/libficm.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) -lm
-$(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libcommon.a
+$(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
 # rfbench runs itself in subOSes as a plain RFcom program (`rfbench ficm`):
 # it links RFcom's plain-program objects (those of librfcom.so).
-$(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libcommon.a
+$(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libficm.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
-$(B)/%: $(B)/obj/examples/%.o $(B)/librf.a
+$(B)/%: $(B)/obj/examples/%.o $(B)/librf.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 # A plain Linux program using RFcom through librfcom.so (found by rpath).
@@ -114,7 +132,7 @@ $(B)/tests/rfcom_echo: $(B)/obj/tests/helpers/rfcom_echo.o $(B)/librfcom.so
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $< -L$(B) -lrfcom -Wl,-rpath,'$$ORIGIN/..'
-$(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a
+$(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
@@ -125,7 +143,11 @@ $(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
 RFD_LIB_SRC := $(filter-out src/rfd/main.c,$(RFD_SRC))
 $(B)/san/librfd.a: $(call san,$(RFD_LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
-$(B)/tests/test_%: $(B)/san/tests/unit/test_%.o $(B)/san/librfd.a $(B)/san/librf.a
+RFM_LIB_SRC := $(filter-out src/rfm/main.c,$(RFM_SRC))
+$(B)/san/librfm.a: $(call san,$(RFM_LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(B)/tests/test_%: $(B)/san/tests/unit/test_%.o $(B)/san/librfd.a $(B)/san/librfm.a $(B)/san/librf.a \
+		$(B)/san/libficm.a $(B)/san/libbase.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_URING) -lm
@@ -158,8 +180,8 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-param
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
-$(B)/fuzz/fuzz_ficm_ring: src/common/ficm_ring.c src/common/ficm_wait.c src/common/ficm_group.c
-$(B)/fuzz/fuzz_proto: src/common/proto.c src/common/cpuset.c src/common/units.c
+$(B)/fuzz/fuzz_ficm_ring: src/ficm/ring.c src/ficm/wait.c src/ficm/group.c
+$(B)/fuzz/fuzz_proto: src/base/proto.c src/base/cpuset.c src/base/units.c
 $(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
 $(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
 $(B)/fuzz/%: fuzz/%.c

@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
-#include "common/client.h"
-#include "common/hist.h"
-#include "common/units.h"
+#include "base/client.h"
+#include "base/hist.h"
+#include "base/units.h"
 
 struct bench_opts {
 	bool json;

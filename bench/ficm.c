@@ -48,8 +48,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "common/ficm_shm.h"
-#include "common/units.h"
+#include "ficm/shm.h"
+#include "base/units.h"
 #include "rf/ficm.h"
 
 #define RING_SLOTS   1024

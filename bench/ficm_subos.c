@@ -46,7 +46,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "common/units.h"
+#include "base/units.h"
 #include "rf/rfcom.h"
 
 #define CHAN        "ficm"

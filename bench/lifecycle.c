@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "common/units.h"
+#include "base/units.h"
 
 #define MEM_BASE (64ull << 20)
 #define MEM_ADD  (512ull << 20)

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "common/units.h"
+#include "base/units.h"
 
 static struct private_rfd *live;
 

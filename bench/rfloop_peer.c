@@ -30,7 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "common/units.h"
+#include "base/units.h"
 
 #define CHUNK (64 << 10)
 

@@ -21,7 +21,7 @@
  * connection come back in order, so each connection keeps a FIFO of the
  * intended times of its outstanding requests.
  *
- * Latencies go into log-linear histograms (src/common/hist.h), one per
+ * Latencies go into log-linear histograms (src/base/hist.h), one per
  * thread, merged at the end.  Output: p50/p99/p99.9/max in microseconds,
  * the achieved rate, errors and requests still unanswered 2 s after the
  * last send; with --json one JSON object on one line.
@@ -42,7 +42,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "common/hist.h"
+#include "base/hist.h"
 
 #define DRAIN_NS 2000000000ull   /* wait this long for replies after the end */
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_proto.c - libFuzzer target: arbitrary bytes as one control-protocol
- * request line into rf_proto_parse (src/common/proto.c).
+ * request line into rf_proto_parse (src/base/proto.c).
  *
  * The bytes are copied into a buffer of exactly their length, with no NUL
  * after them, so that any read past `len` is caught by ASan.  A parse that
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "common/proto.h"
+#include "base/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
  * changes (RF_FICM_ABI), and commit the result:
  *
  *   cc -std=gnu11 -Iinclude -Isrc -o build/mkseed fuzz/mkseed_ficm_ring.c \
- *      src/common/ficm_ring.c src/common/ficm_wait.c src/common/ficm_group.c
+ *      src/ficm/ring.c src/ficm/wait.c src/ficm/group.c
  *   build/mkseed fuzz/corpus/fuzz_ficm_ring
  */
 #include <stdio.h>

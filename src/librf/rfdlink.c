@@ -1,6 +1,6 @@
 /*
  * rfdlink.c - librf's end of the control rings to rfd (rf/desc.h,
- * RF_ENV_MSGS; src/common/rfmsg.c formats and attaches them).
+ * RF_ENV_MSGS; src/ficm/ctlmsg.c formats and attaches them).
  *
  * Commands, rfd -> us: one FICM ring, consumed only by the core that holds
  * the reconfiguration lock.  Not a FICM group with a ring per core: a
@@ -30,7 +30,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "common/rfmsg.h"
+#include "ficm/ctlmsg.h"
 #include "librf/internal.h"
 
 int rf_link_attach(void *mem, size_t len)

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "common/units.h"
-#include "common/cpuset.h"
-#include "common/rfmsg.h"
+#include "base/units.h"
+#include "base/cpuset.h"
+#include "ficm/ctlmsg.h"
 #include "librf/internal.h"
 
 #define RF_MEM_DEFAULT (64ull << 20)

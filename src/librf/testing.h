@@ -17,7 +17,7 @@
 #include "rf/rf.h"
 
 /* Attach to desc/status and the control rings `msgs` (RF_MSGS_SIZE bytes
- * formatted with rf_msgs_format, common/rfmsg.h; the test attaches rfd's
+ * formatted with rf_msgs_format, ficm/ctlmsg.h; the test attaches rfd's
  * side with rf_msgs_attach), regions as in RF_REGIONS ("id:fd,...", or
  * NULL), ctl_fd the control socket or -1; start all cores.  0 or -1. */
 int rf_test_attach(const struct rf_desc *desc, struct rf_status *status, void *msgs,

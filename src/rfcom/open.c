@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "common/client.h"
+#include "base/client.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rfcom_chan *handles[RFCOM_MAX_HANDLES];

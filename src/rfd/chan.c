@@ -28,7 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "common/units.h"
+#include "base/units.h"
 #include "rf/ficm.h"
 
 #define RF_MAX_CHAN 4096

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "common/cpuset.h"
+#include "base/cpuset.h"
 
 enum rf_enforce_kind { RF_ENF_CGROUP2, RF_ENF_CPUSET1, RF_ENF_AFFINITY };
 

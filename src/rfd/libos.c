@@ -25,7 +25,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include "common/units.h"
+#include "base/units.h"
 
 #define SPIN_NS 100000ull /* poll the reply ring this long before sleeping */
 

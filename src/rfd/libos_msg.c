@@ -1,6 +1,6 @@
 /*
  * libos_msg.c - rfd's end of a libos subOS's control rings (rf/desc.h,
- * RF_ENV_MSGS; src/common/rfmsg.c): attaching them, sending commands and
+ * RF_ENV_MSGS; src/ficm/ctlmsg.c): attaching them, sending commands and
  * taking the replies.
  *
  * Trust: the subOS maps the same memory and may write anything into it.
@@ -25,7 +25,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include "common/rfmsg.h"
+#include "ficm/ctlmsg.h"
 
 #define TAKE_MAX (4 * RF_MSGS_SLOTS) /* replies taken per call, at most */
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "common/units.h"
+#include "base/units.h"
 
 #define ATTACH_TIMEOUT_NS (10ull * 1000000000ull)
 

@@ -6,7 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include "common/units.h"
+#include "base/units.h"
 
 static bool log_stamp;
 

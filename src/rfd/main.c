@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
-#include "common/client.h"
-#include "common/units.h"
+#include "base/client.h"
+#include "base/units.h"
 
 
 

@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "common/units.h"
+#include "base/units.h"
 
 struct resize_out {
 	bool forced;

@@ -23,10 +23,10 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
-#include "common/cpuset.h"
-#include "common/journal.h"
-#include "common/proto.h"
-#include "common/ptable.h"
+#include "base/cpuset.h"
+#include "rfd/journal.h"
+#include "base/proto.h"
+#include "rfd/ptable.h"
 #include "rf/desc.h"
 #include "rf/ficm.h"
 #include "rfd/enforce.h"

@@ -8,7 +8,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include "common/units.h"
+#include "base/units.h"
 
 
 static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct rf_cpuset *out, char *why,

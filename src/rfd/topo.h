@@ -5,7 +5,7 @@
 #define RF_RFD_TOPO_H
 
 #include <stdint.h>
-#include "common/cpuset.h"
+#include "base/cpuset.h"
 
 #define RF_TOPO_MAX_CACHES 64
 #define RF_TOPO_MAX_NODES  64

@@ -34,7 +34,7 @@
  * readable exactly while data (or EOF) waits, up to a doorbell byte still
  * in flight, and a level-triggered poller neither hangs nor spins.  The
  * store-then-load pairs (writer: tail then armed; reader: armed then
- * tail) are sequentially consistent, as in FICM (ficm_wait.c).
+ * tail) are sequentially consistent, as in FICM (src/ficm/wait.c).
  *
  * Cost.  A busy peer pays nothing: the writer rings only when the reader
  * armed, i.e. when it emptied the ring and went back to the application.

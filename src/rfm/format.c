@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/units.h"
+#include "base/units.h"
 
 #define KV_WIDTH 14 /* the longest key rfm prints, plus ": " */
 

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/client.h"
-#include "common/rfm_args.h"
+#include "base/client.h"
+#include "rfm/args.h"
 #include "rfm/rfm.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };

@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-#include "common/client.h"
-#include "common/rfm_args.h"
+#include "base/client.h"
+#include "rfm/args.h"
 #include "rfm/table.h"
 
 static const char *plural(int64_t n)

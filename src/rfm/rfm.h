@@ -3,8 +3,8 @@
  * output of each verb, usage texts, and small helpers to read rfd's answer
  * objects and humanise numbers and times.
  *
- * Argument parsing is in src/common/rfm_args.c (unit-tested), the socket in
- * src/common/client.c; everything here only prints.
+ * Argument parsing is in src/rfm/args.c (unit-tested), the socket in
+ * src/base/client.c; everything here only prints.
  */
 #ifndef RF_RFM_H
 #define RF_RFM_H

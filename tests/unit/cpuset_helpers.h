@@ -6,7 +6,7 @@
 #define RF_TEST_CPUSET_HELPERS_H
 
 #include <string.h>
-#include "common/cpuset.h"
+#include "base/cpuset.h"
 
 static inline struct rf_cpuset set_of(const char *list)
 {

@@ -26,7 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "common/rfmsg.h"
+#include "ficm/ctlmsg.h"
 #include "librf/internal.h"
 #include "librf/testing.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_client.c - the framing of the protocol client (src/common/client.c).
+ * test_client.c - the framing of the protocol client (src/base/client.c).
  *
  * The client talks to one end of a socketpair; the test (or a thread of
  * it, when the answer must arrive in pieces or is larger than the socket
@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "common/client.h"
+#include "base/client.h"
 
 struct pair {
 	struct rf_client c;

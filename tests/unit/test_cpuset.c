@@ -1,5 +1,5 @@
 /*
- * test_cpuset.c - CPU sets and the kernel's list syntax (src/common/cpuset.c).
+ * test_cpuset.c - CPU sets and the kernel's list syntax (src/base/cpuset.c).
  *
  * Covers: parse/format round trips ("0-3,8", "1", "", whitespace, a trailing
  * newline), syntax errors ("3-1", "a", "1,,2", out of range CPUs), the set
@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include "cpuset_helpers.h"
 
-#include "common/cpuset.h"
+#include "base/cpuset.h"
 
 /* Parse `in`, format it back, and compare with `want`. */
 static void round_trip(const char *in, const char *want, int count)

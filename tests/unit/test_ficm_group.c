@@ -1,6 +1,6 @@
 /*
  * test_ficm_group.c - FICM multicast and broadcast groups
- * (src/common/ficm_group.c).
+ * (src/ficm/group.c).
  *
  * Covers: sizes and argument checks; joining (a given id, the lowest free
  * one, a taken id, a full group, a region that is not a group or has other
@@ -26,7 +26,7 @@
 #include <cmocka.h>
 
 #include "ficm_helpers.h"
-#include "common/ficm_shm.h"
+#include "ficm/shm.h"
 
 #define MEMBERS 4
 #define SLOTS   8

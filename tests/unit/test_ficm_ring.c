@@ -1,5 +1,5 @@
 /*
- * test_ficm_ring.c - FICM SPSC rings (src/common/ficm_ring.c, ficm_wait.c).
+ * test_ficm_ring.c - FICM SPSC rings (src/ficm/ring.c, wait.c).
  *
  * Covers: sizes and format/attach argument checks; geometry in the header
  * that differs from what the attacher expects (magic, ABI, slots, message
@@ -31,7 +31,7 @@
 #include <cmocka.h>
 
 #include "ficm_helpers.h"
-#include "common/ficm_shm.h"
+#include "ficm/shm.h"
 
 #define SLOTS 16
 

@@ -1,5 +1,5 @@
 /*
- * test_hist.c - log-linear latency histograms (src/common/hist.c).
+ * test_hist.c - log-linear latency histograms (src/base/hist.c).
  *
  * Covers: the empty histogram; exact percentiles, min, max and mean for
  * small values (one bucket per value below 128); the nearest-rank rule at
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common/hist.h"
+#include "base/hist.h"
 
 static struct rf_hist *new_hist(void)
 {

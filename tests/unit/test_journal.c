@@ -1,5 +1,5 @@
 /*
- * test_journal.c - rfd's append-only journal (src/common/journal.c).
+ * test_journal.c - rfd's append-only journal (src/rfd/journal.c).
  *
  * Each test works in its own mkdtemp directory under /tmp, removed after.
  * Covers: append assigns increasing seq and an RFC 3339 time and writes one
@@ -26,7 +26,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "common/journal.h"
+#include "rfd/journal.h"
 
 struct fixture {
 	char dir[64];

@@ -1,5 +1,5 @@
 /*
- * test_proto.c - request validation of the control protocol (src/common/proto.c,
+ * test_proto.c - request validation of the control protocol (src/base/proto.c,
  * docs/protocol.md).
  *
  * Covers: every verb parsing with valid fields (create, destroy, resize in
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common/proto.h"
+#include "base/proto.h"
 
 #define V "\"version\":1,"
 

@@ -1,5 +1,5 @@
 /*
- * test_ptable.c - the partition table (src/common/ptable.c).
+ * test_ptable.c - the partition table (src/rfd/ptable.c).
  *
  * A made-up machine: CPUs 0-7 online, rfd manages 1-7 (the host keeps 0).
  * Covers: init (ownership, the pick order filtered to managed CPUs); every
@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include "cpuset_helpers.h"
 
-#include "common/ptable.h"
+#include "rfd/ptable.h"
 
 #define MEM (1ull << 30)
 

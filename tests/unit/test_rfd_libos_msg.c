@@ -1,6 +1,6 @@
 /*
  * test_rfd_libos_msg.c - rfd's end of a libos subOS's control rings
- * (src/rfd/libos_msg.c, src/common/rfmsg.c), with this test playing a
+ * (src/rfd/libos_msg.c, src/ficm/ctlmsg.c), with this test playing a
  * subOS that may be hostile: commands arrive in order; acknowledgements
  * raise acked_gen; an acknowledgement from the future, a message with a
  * length or an unknown type, or ring indices scribbled over make the reply
@@ -25,8 +25,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "common/ficm_shm.h"
-#include "common/rfmsg.h"
+#include "ficm/shm.h"
+#include "ficm/ctlmsg.h"
 #include "rfd/rfd.h"
 
 static struct rf_subos *S;

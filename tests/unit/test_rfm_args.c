@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "common/rfm_args.h"
+#include "rfm/args.h"
 
 #define MAXARGS 32
 

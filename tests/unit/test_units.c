@@ -1,5 +1,5 @@
 /*
- * test_units.c - byte sizes and clocks (src/common/units.c).
+ * test_units.c - byte sizes and clocks (src/base/units.c).
  *
  * Covers: rf_parse_size with every suffix form ("64M", "1G", "512MiB",
  * "1.5G", "100", "4k", "100B") and its refusals ("12Q", "", "-1", fractions
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common/units.h"
+#include "base/units.h"
 
 static void expect_size(const char *s, uint64_t want)
 {

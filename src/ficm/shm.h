@@ -1,8 +1,8 @@
 /*
- * ficm_shm.h - the shared-memory layout of a FICM ring (internal).
+ * shm.h - the shared-memory layout of a FICM ring (internal).
  *
- * Shared between ficm_ring.c (indices, send, receive), ficm_wait.c
- * (sleeping and waking) and ficm_group.c.  The layout is an ABI between
+ * Shared between ring.c (indices, send, receive), wait.c
+ * (sleeping and waking) and group.c.  The layout is an ABI between
  * two processes: fixed-size naturally aligned fields, bump RF_FICM_ABI on
  * any change.  Each part that one side writes often sits on its own pair of
  * cache lines (128 bytes: the adjacent-line prefetcher pulls lines in
@@ -17,10 +17,10 @@
  *   512  slots     (slots x 64 bytes)
  *
  * Indices are free-running 64-bit counters; slot = index & (slots - 1).
- * Nothing here is trusted by the reader: see ficm_ring.c.
+ * Nothing here is trusted by the reader: see ring.c.
  */
-#ifndef RF_COMMON_FICM_SHM_H
-#define RF_COMMON_FICM_SHM_H
+#ifndef RF_FICM_SHM_H
+#define RF_FICM_SHM_H
 
 #include <stdalign.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
 /*
- * rfm_forms.c - the argument forms of rfm: core counts and lists, sizes,
+ * forms.c - the argument forms of rfm: core counts and lists, sizes,
  * subOS names.
  *
  * A CPU list and a count look alike ("1" could be either), so rfm settles
@@ -8,15 +8,15 @@
  * Values are checked here so a mistake is reported by rfm with the option
  * and the value it did not understand, before anything reaches rfd.
  */
-#include "common/rfm_args.h"
+#include "rfm/args.h"
 
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "common/cpuset.h"
-#include "common/units.h"
+#include "base/cpuset.h"
+#include "base/units.h"
 
 /* A decimal number of digits only, at most `max`.  Returns 0 or -1. */
 static int parse_count(const char *s, long max, long *out)

@@ -1,7 +1,7 @@
 /*
- * rfm_args.h - rfm's command line turned into a protocol request.
+ * args.h - rfm's command line turned into a protocol request.
  *
- * Kept apart from rfm's main and output code (and in libcommon) so the unit
+ * Kept apart from rfm's main and output code so the unit
  * tests can check every verb's request and every usage error without a
  * socket.  Parsing never prints: it fills `rfm_cmd` and, on a usage error,
  * a one-line message (without the "rfm: " prefix) naming the bad value.
@@ -12,8 +12,8 @@
  *   --cores cpu:1    a CPU list of one or more CPUs (also --cpus 1)
  *   --cores +N / -N  (resize only) grow or shrink by N cores
  */
-#ifndef RF_COMMON_RFM_ARGS_H
-#define RF_COMMON_RFM_ARGS_H
+#ifndef RF_RFM_ARGS_H
+#define RF_RFM_ARGS_H
 
 #include <json-c/json.h>
 #include <stdbool.h>

@@ -11,7 +11,7 @@
  * descriptor rfd passes with an answer (chan_open) from the ancillary data.
  */
 #define _GNU_SOURCE
-#include "common/client.h"
+#include "base/client.h"
 
 #include <errno.h>
 #include <stdlib.h>

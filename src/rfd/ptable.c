@@ -1,7 +1,7 @@
 /*
  * ptable.c - core ownership and memory accounting (see ptable.h).
  */
-#include "common/ptable.h"
+#include "rfd/ptable.h"
 
 #include <string.h>
 

@@ -6,14 +6,14 @@
  * parser can be unit-tested and fuzzed on its own: everything a client
  * sends is checked here, before any handler sees it.
  */
-#ifndef RF_COMMON_PROTO_H
-#define RF_COMMON_PROTO_H
+#ifndef RF_BASE_PROTO_H
+#define RF_BASE_PROTO_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
-#include "common/cpuset.h"
+#include "base/cpuset.h"
 
 #define RF_PROTO_VERSION_CUR 1
 #define RF_PROTO_LINE_MAX    65536

@@ -1,8 +1,8 @@
 /*
  * units.h - sizes ("64M", "1.5G") and clocks shared by every program.
  */
-#ifndef RF_COMMON_UNITS_H
-#define RF_COMMON_UNITS_H
+#ifndef RF_BASE_UNITS_H
+#define RF_BASE_UNITS_H
 
 #include <stddef.h>
 #include <stdint.h>

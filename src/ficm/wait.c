@@ -1,5 +1,5 @@
 /*
- * ficm_wait.c - NAPI-style notification for FICM rings: the consumer polls
+ * wait.c - NAPI-style notification for FICM rings: the consumer polls
  * while busy and sleeps on a futex only when idle; the producer makes the
  * wake-up system call only when the consumer said it sleeps.
  *
@@ -33,7 +33,7 @@
  * caller's timeout and re-check the ring's state (closed, corrupt).
  */
 #define _GNU_SOURCE
-#include "common/ficm_shm.h"
+#include "ficm/shm.h"
 
 #include <errno.h>
 #include <linux/futex.h>

@@ -1,12 +1,12 @@
 /*
- * rfmsg.c - the control rings between rfd and a libos subOS (rfmsg.h).
+ * ctlmsg.c - the control rings between rfd and a libos subOS (ctlmsg.h).
  *
  * Two FICM rings at fixed offsets of one region (rf/desc.h, RF_MSGS_*).
  * All the checking is FICM's: attach compares each ring's header with the
  * geometry fixed here, and every index and length is validated on use, so
  * a region the peer scribbled on gives -EINVAL or -EBADMSG, never a fault.
  */
-#include "common/rfmsg.h"
+#include "ficm/ctlmsg.h"
 
 #include <errno.h>
 #include <stdbool.h>

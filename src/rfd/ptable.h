@@ -7,11 +7,11 @@
  * so a refused request leaves the table exactly as it was.  Owners are small
  * integers chosen by rfd; the table knows nothing else about subOSes.
  */
-#ifndef RF_COMMON_PTABLE_H
-#define RF_COMMON_PTABLE_H
+#ifndef RF_RFD_PTABLE_H
+#define RF_RFD_PTABLE_H
 
 #include <stdint.h>
-#include "common/cpuset.h"
+#include "base/cpuset.h"
 
 #define RF_OWNER_HOST 0
 #define RF_OWNER_NONE (-1) /* a CPU rfd does not manage (host-kept) */

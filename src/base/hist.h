@@ -7,8 +7,8 @@
  * every scale, with a fixed footprint and O(1) recording: fit for hot
  * paths and for merging per-thread histograms.
  */
-#ifndef RF_COMMON_HIST_H
-#define RF_COMMON_HIST_H
+#ifndef RF_BASE_HIST_H
+#define RF_BASE_HIST_H
 
 #include <stdint.h>
 

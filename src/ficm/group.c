@@ -1,5 +1,5 @@
 /*
- * ficm_group.c - FICM multicast and broadcast groups over SPSC rings.
+ * group.c - FICM multicast and broadcast groups over SPSC rings.
  *
  * A group region is a header (geometry and the set of joined members)
  * followed by one ring per member slot:
@@ -21,7 +21,7 @@
  * leftovers of a former member are skipped.  A batch sent while a member
  * joins or leaves may or may not reach it.
  */
-#include "common/ficm_shm.h"
+#include "ficm/shm.h"
 
 #include <errno.h>
 #include <string.h>

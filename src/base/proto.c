@@ -5,7 +5,7 @@
  * refused with a code and a message that names the field, so a mistake in
  * a client never reaches the partition table.
  */
-#include "common/proto.h"
+#include "base/proto.h"
 
 #include <ctype.h>
 #include <stdarg.h>

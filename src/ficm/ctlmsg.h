@@ -1,10 +1,10 @@
 /*
- * rfmsg.h - the control rings between rfd and a libos subOS (rf/desc.h,
+ * ctlmsg.h - the control rings between rfd and a libos subOS (rf/desc.h,
  * RF_ENV_MSGS): formatting the region, attaching either side, and one-line
  * messages on them.  Shared by rfd, librf and the unit tests that play rfd.
  */
-#ifndef RF_COMMON_RFMSG_H
-#define RF_COMMON_RFMSG_H
+#ifndef RF_FICM_CTLMSG_H
+#define RF_FICM_CTLMSG_H
 
 #include <stddef.h>
 #include <stdint.h>

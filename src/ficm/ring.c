@@ -1,5 +1,5 @@
 /*
- * ficm_ring.c - FICM single-producer single-consumer rings: format, attach,
+ * ring.c - FICM single-producer single-consumer rings: format, attach,
  * send and receive (rf/ficm.h; layout in ficm_shm.h).
  *
  * Batching: the producer writes any number of payloads and then publishes
@@ -20,7 +20,7 @@
  * on.  Slot addresses are always (index & mask) within the checked
  * geometry, so no value in the region can lead an access outside it.
  */
-#include "common/ficm_shm.h"
+#include "ficm/shm.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -1,15 +1,15 @@
 /*
- * rfm_args.c - rfm's command line turned into a protocol request.
+ * args.c - rfm's command line turned into a protocol request.
  *
  * `rfm [global options] VERB [verb options and arguments]`.  A small option
  * scanner of our own (not getopt: its global state and argument permutation
  * get in the way of `create NAME -- PROGRAM ARGS`, where everything after
  * the program belongs to the program, and of testing), then one function
  * per verb that checks its arguments and builds the request object.
- * The argument forms (cores, sizes, names) are in rfm_forms.c.
+ * The argument forms (cores, sizes, names) are in forms.c.
  */
 #define _GNU_SOURCE
-#include "common/rfm_args.h"
+#include "rfm/args.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -6,8 +6,8 @@
  * journal is the authority a restarted rfd rebuilds its table from.  A
  * crash can leave a torn last line; opening the journal cuts it off.
  */
-#ifndef RF_COMMON_JOURNAL_H
-#define RF_COMMON_JOURNAL_H
+#ifndef RF_RFD_JOURNAL_H
+#define RF_RFD_JOURNAL_H
 
 #include <stdint.h>
 #include <sys/types.h>

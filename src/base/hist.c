@@ -5,7 +5,7 @@
  * position of the highest set bit picks the power of two and the next
  * RF_HIST_SUB_BITS bits pick the linear sub-bucket.
  */
-#include "common/hist.h"
+#include "base/hist.h"
 
 #include <string.h>
 

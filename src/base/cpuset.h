@@ -6,8 +6,8 @@
  * the kernel's list syntax keeps them agreeing.  Fixed size (RF_MAX_CPUS)
  * so it can be copied and compared without allocation.
  */
-#ifndef RF_COMMON_CPUSET_H
-#define RF_COMMON_CPUSET_H
+#ifndef RF_BASE_CPUSET_H
+#define RF_BASE_CPUSET_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /*
  * cpuset.c - CPU set operations and the kernel's cpu list syntax.
  */
-#include "common/cpuset.h"
+#include "base/cpuset.h"
 
 #include <ctype.h>
 #include <stdio.h>

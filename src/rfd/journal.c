@@ -5,7 +5,7 @@
  * followed by fdatasync; a short write or a failed sync is undone with
  * ftruncate so that an error leaves the file as it was.
  */
-#include "common/journal.h"
+#include "rfd/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "common/units.h"
+#include "base/units.h"
 
 struct scan {
 	off_t good;       /* end of the last whole, parsable record */

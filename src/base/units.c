@@ -1,7 +1,7 @@
 /*
  * units.c - byte sizes and wall-clock formatting.
  */
-#include "common/units.h"
+#include "base/units.h"
 
 #include <ctype.h>
 #include <errno.h>

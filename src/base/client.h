@@ -4,8 +4,8 @@
  * Used by rfm, rfbench and tests: connect to a socket, send one request
  * object, read one answer object.  Blocking, one request in flight.
  */
-#ifndef RF_COMMON_CLIENT_H
-#define RF_COMMON_CLIENT_H
+#ifndef RF_BASE_CLIENT_H
+#define RF_BASE_CLIENT_H
 
 #include <json-c/json.h>
 
