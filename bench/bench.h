@@ -53,7 +53,7 @@ static inline bool stalled(unsigned *i, uint64_t *since)
 {
 	if ((++*i & 0xfff) != 0)
 		return false;
-	uint64_t t = rf_mono_ns();
+	uint64_t t = base_now_ns();
 	if (!*since)
 		*since = t;
 	return t - *since > BENCH_STALL_NS;

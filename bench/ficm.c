@@ -131,7 +131,7 @@ static int run_cacheline(struct ctx *c)
 {
 	atomic_store(&c->sh->ball, 0);
 	pid_t pid = child_start(c, child_cacheline);
-	uint64_t prev = rf_mono_ns();
+	uint64_t prev = base_now_ns();
 	for (int i = 0; i < c->n + c->warm; i++) {
 		unsigned spins = 0;
 		uint64_t since = 0, v = 2ull * (uint64_t)i + 1;
@@ -141,7 +141,7 @@ static int run_cacheline(struct ctx *c)
 			if (stalled(&spins, &since))
 				return child_end(pid, -1, "cacheline");
 		}
-		uint64_t t = rf_mono_ns();
+		uint64_t t = base_now_ns();
 		if (i >= c->warm)
 			series_add(c->s, t - prev);
 		prev = t;
@@ -191,12 +191,12 @@ static int run_ficm(struct ctx *c)
 	if (attach_pair(c, &in, &out, true))
 		return -1;
 	pid_t pid = child_start(c, child_echo);
-	uint64_t prev = rf_mono_ns();
+	uint64_t prev = base_now_ns();
 	for (int i = 0; i < c->n + c->warm; i++) {
 		m.tag = (uint32_t)i;
 		if (rf_ficm_send(&out, &m, 1) != 1 || poll_one(&in, &back) != 1 || back.tag != m.tag)
 			return child_end(pid, -1, "ficm ping-pong");
-		uint64_t t = rf_mono_ns();
+		uint64_t t = base_now_ns();
 		if (i >= c->warm)
 			series_add(c->s, t - prev);
 		prev = t;
@@ -253,10 +253,10 @@ static int run_kernel(struct ctx *c, bool unix_socket)
 	if (c->fd[3] != c->fd[2])
 		close(c->fd[3]);
 	int rc = 0;
-	uint64_t prev = rf_mono_ns();
+	uint64_t prev = base_now_ns();
 	for (int i = 0; i < c->n + c->warm && !rc; i++) {
 		rc = xfer(c->fd[0], c->fd[1], buf, true);
-		uint64_t t = rf_mono_ns();
+		uint64_t t = base_now_ns();
 		if (i >= c->warm)
 			series_add(c->s, t - prev);
 		prev = t;
@@ -287,7 +287,7 @@ static bool wait_until(uint64_t t, _Atomic uint32_t *sleeping)
 {
 	bool asleep = false;
 	uint64_t now;
-	while ((now = rf_mono_ns()) < t)
+	while ((now = base_now_ns()) < t)
 		asleep = asleep || atomic_load_explicit(sleeping, memory_order_relaxed);
 	return asleep || atomic_load_explicit(sleeping, memory_order_relaxed);
 }
@@ -300,14 +300,14 @@ static int run_wake(struct ctx *c, int *asleep)
 	if (attach_pair(c, &in, &out, true))
 		return -1;
 	pid_t pid = child_start(c, child_sleeper);
-	uint64_t next = rf_mono_ns() + 10 * WAKE_PACE_NS;
+	uint64_t next = base_now_ns() + 10 * WAKE_PACE_NS;
 	*asleep = 0;
 	for (int i = 0; i < c->n + c->warm; i++, next += WAKE_PACE_NS) {
 		bool slept = wait_until(next, &shm->sleeping);
 		m.tag = (uint32_t)i;
 		if (rf_ficm_send(&out, &m, 1) != 1 || poll_one(&in, &back) != 1 || back.tag != m.tag)
 			return child_end(pid, -1, "wake ping-pong");
-		uint64_t t = rf_mono_ns();
+		uint64_t t = base_now_ns();
 		if (i >= c->warm) {
 			series_add(c->s, t - next);
 			*asleep += slept;
@@ -355,7 +355,7 @@ static int run_stream(struct ctx *c, double *msgs_per_s)
 		return -1;
 	atomic_store(&c->sh->done, 0);
 	pid_t pid = child_start(c, child_sink);
-	uint64_t t0 = rf_mono_ns(), sent = 0, want = (uint64_t)c->n;
+	uint64_t t0 = base_now_ns(), sent = 0, want = (uint64_t)c->n;
 	unsigned spins = 0;
 	uint64_t since = 0;
 	while (sent < want) {
@@ -375,7 +375,7 @@ static int run_stream(struct ctx *c, double *msgs_per_s)
 	while (atomic_load_explicit(&c->sh->done, memory_order_acquire) != want)
 		if (stalled(&spins, &since))
 			return child_end(pid, -1, "stream");
-	*msgs_per_s = (double)want / ((double)(rf_mono_ns() - t0) / 1e9);
+	*msgs_per_s = (double)want / ((double)(base_now_ns() - t0) / 1e9);
 	return child_end(pid, 0, "stream");
 }
 
@@ -433,7 +433,7 @@ static uint64_t clock_read_ns(void)
 	struct rf_hist h;
 	rf_hist_init(&h);
 	for (int i = 0; i < 10000; i++) {
-		uint64_t a = rf_mono_ns(), b = rf_mono_ns();
+		uint64_t a = base_now_ns(), b = base_now_ns();
 		rf_hist_record(&h, b - a);
 	}
 	return rf_hist_percentile(&h, 50);

@@ -166,12 +166,12 @@ struct laps {
 
 static struct laps laps_start(struct rf_hist *hist)
 {
-	return (struct laps){ rf_mono_ns(), hist };
+	return (struct laps){ base_now_ns(), hist };
 }
 
 static void lap(struct laps *l)
 {
-	uint64_t t = rf_mono_ns();
+	uint64_t t = base_now_ns();
 	if (l->hist)
 		rf_hist_record(l->hist, t - l->prev);
 	l->prev = t;

@@ -55,7 +55,7 @@ static int64_t get_i64(struct json_object *o, const char *a, const char *b)
 /* fork+exec until the child has exited; `env` NULL-terminated. */
 static uint64_t spawn_once(const char *const *argv, char *const *env)
 {
-	uint64_t t0 = rf_mono_ns();
+	uint64_t t0 = base_now_ns();
 	pid_t pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
@@ -66,7 +66,7 @@ static uint64_t spawn_once(const char *const *argv, char *const *env)
 	}
 	int st;
 	waitpid(pid, &st, 0);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? rf_mono_ns() - t0 : 0;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? base_now_ns() - t0 : 0;
 }
 
 static int wait_pool_ready(struct private_rfd *p)

@@ -108,10 +108,10 @@ void prfd_stop(struct private_rfd *p)
 
 struct json_object *prfd_call(struct private_rfd *p, struct json_object *req, uint64_t *ns)
 {
-	uint64_t t0 = rf_mono_ns();
+	uint64_t t0 = base_now_ns();
 	struct json_object *ans = rf_client_call(&p->cl, req);
 	if (ns)
-		*ns = rf_mono_ns() - t0;
+		*ns = base_now_ns() - t0;
 	json_object_put(req);
 	return ans;
 }

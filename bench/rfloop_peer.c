@@ -125,14 +125,14 @@ static long run_rr(int port, uint64_t ns)
 	long n = 0;
 	if (fd < 0)
 		return -1;
-	uint64_t end = rf_mono_ns() + ns;
+	uint64_t end = base_now_ns() + ns;
 	for (;;) {
 		for (int i = 0; i < 64; i++, n++)
 			if (exchange(fd)) {
 				close(fd);
 				return -1;
 			}
-		if (rf_mono_ns() >= end)
+		if (base_now_ns() >= end)
 			break;
 	}
 	close(fd);
@@ -142,8 +142,8 @@ static long run_rr(int port, uint64_t ns)
 static long run_crr(int port, uint64_t ns)
 {
 	long n = 0;
-	uint64_t end = rf_mono_ns() + ns;
-	while (rf_mono_ns() < end) {
+	uint64_t end = base_now_ns() + ns;
+	while (base_now_ns() < end) {
 		int fd = dial(port);
 		if (fd < 0 || exchange(fd)) {
 			if (fd >= 0)
@@ -163,8 +163,8 @@ static int run_stream(int port, uint64_t ns, uint64_t *bytes, uint64_t *took)
 	uint64_t total = 0, sent = 0;
 	if (fd < 0 || !buf || full_write(fd, "S", 1))
 		goto fail;
-	uint64_t t0 = rf_mono_ns(), end = t0 + ns;
-	while (rf_mono_ns() < end) {
+	uint64_t t0 = base_now_ns(), end = t0 + ns;
+	while (base_now_ns() < end) {
 		if (full_write(fd, buf, CHUNK))
 			goto fail;
 		sent += CHUNK;
@@ -172,7 +172,7 @@ static int run_stream(int port, uint64_t ns, uint64_t *bytes, uint64_t *took)
 	shutdown(fd, SHUT_WR);
 	if (read(fd, &total, sizeof(total)) != (ssize_t)sizeof(total) || total != sent)
 		goto fail;
-	*took = rf_mono_ns() - t0;
+	*took = base_now_ns() - t0;
 	*bytes = total;
 	free(buf);
 	close(fd);

@@ -1,5 +1,5 @@
 /*
- * units.h - sizes ("64M", "1.5G") and clocks shared by every program.
+ * units.h - sizes ("64M", "1.5G") and wall-clock time shared by every program.
  */
 #ifndef RF_BASE_UNITS_H
 #define RF_BASE_UNITS_H
@@ -14,12 +14,7 @@ int rf_parse_size(const char *s, uint64_t *out);
 /* Format bytes the way people read them: "64M", "1.5G", "512K", "100B". */
 void rf_format_size(uint64_t bytes, char *buf, size_t len);
 
-static inline uint64_t rf_mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "base/time.h"   /* the clock every program shares */
 
 /* Wall-clock time in RFC 3339 UTC with milliseconds. */
 void rf_format_wallclock(char *buf, size_t len);

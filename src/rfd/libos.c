@@ -196,14 +196,14 @@ void rf_libos_step_aside(struct rf_subos *s, const struct rf_cpuset *acting,
 static int wait_for(struct rf_subos *s, bool (*cond)(struct rf_subos *, uint32_t), uint32_t arg,
 		    uint64_t timeout_ns, uint64_t spin)
 {
-	uint64_t start = rf_mono_ns(), now = start;
+	uint64_t start = base_now_ns(), now = start;
 	rf_libos_take_replies(s);
 	for (;;) {
 		if (cond(s, arg))
 			return 0;
 		if (!alive(s))
 			return -ESRCH;
-		now = rf_mono_ns();
+		now = base_now_ns();
 		if (now - start >= timeout_ns)
 			return -ETIMEDOUT;
 		uint64_t left = timeout_ns - (now - start);

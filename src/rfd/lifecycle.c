@@ -227,16 +227,16 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 	    reserve_mem(d, req->mem, &s->mem, err))
 		goto fail_free;
 	rf_ptable_assign(&d->pt, s->id, &s->cpus);
-	t[0] = rf_mono_ns();
+	t[0] = base_now_ns();
 	if (confine(d, s, err))
 		goto fail_table;
-	t[1] = rf_mono_ns();
+	t[1] = base_now_ns();
 	if (start_program(d, s, req, err))
 		goto fail_release;
-	t[2] = rf_mono_ns();
+	t[2] = base_now_ns();
 	if (s->kind == RF_KIND_LIBOS && wait_attached(d, s, err))
 		goto fail_program;
-	t[3] = rf_mono_ns();
+	t[3] = base_now_ns();
 	if (s->ctl_peer_fd >= 0) {
 		close(s->ctl_peer_fd);
 		s->ctl_peer_fd = -1;
@@ -248,7 +248,7 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 	}
 	for (int i = 0; i < 3; i++)  /* setup, spawn, attach */
 		s->create_us[i] = (t[i + 1] - t[i]) / 1000;
-	s->create_us[3] = (rf_mono_ns() - t[3]) / 1000;  /* journal */
+	s->create_us[3] = (base_now_ns() - t[3]) / 1000;  /* journal */
 	rf_subos_insert(d, s);
 	rf_watch_subos(d, s);
 	*out = s;
@@ -322,7 +322,7 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 		     struct rf_err *err)
 {
 	const char *how = "exited";
-	uint64_t t[4] = { rf_mono_ns() };
+	uint64_t t[4] = { base_now_ns() };
 	t[1] = t[2] = t[3] = t[0];
 	if (s->life != RF_LIFE_EXITED) {
 		rf_unwatch_subos(d, s);
@@ -339,12 +339,12 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 		if (s->pid > 0)
 			kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
 		wait_gone(s->pidfd, 5000);
-		t[1] = rf_mono_ns();
+		t[1] = base_now_ns();
 		s->exit_code = rf_subos_reap(d, s);
-		t[2] = rf_mono_ns();
+		t[2] = base_now_ns();
 		rf_subos_release(d, s);
 		s->life = RF_LIFE_EXITED;
-		t[3] = rf_mono_ns();
+		t[3] = base_now_ns();
 	}
 	struct json_object *x = json_object_new_object();
 	json_object_object_add(x, "status", json_object_new_string(how));
@@ -362,7 +362,7 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 	json_object_object_add(tm, "stop", json_object_new_int64((int64_t)(t[1] - t[0]) / 1000));
 	json_object_object_add(tm, "reap", json_object_new_int64((int64_t)(t[2] - t[1]) / 1000));
 	json_object_object_add(tm, "release", json_object_new_int64((int64_t)(t[3] - t[2]) / 1000));
-	json_object_object_add(tm, "journal", json_object_new_int64((int64_t)(rf_mono_ns() - t[3]) / 1000));
+	json_object_object_add(tm, "journal", json_object_new_int64((int64_t)(base_now_ns() - t[3]) / 1000));
 	json_object_object_add(*result, "timing_us", tm);
 	rf_subos_remove(d, s);
 	rf_subos_free(d, s);

@@ -108,10 +108,10 @@ static void instance_name(const char *dir, char *out, size_t len)
 
 static uint64_t measure_tsc_hz(void)
 {
-	uint64_t t0 = rf_mono_ns(), c0 = __rdtsc();
+	uint64_t t0 = base_now_ns(), c0 = __rdtsc();
 	struct timespec ts = { 0, 5000000 };
 	nanosleep(&ts, NULL);
-	uint64_t t1 = rf_mono_ns(), c1 = __rdtsc();
+	uint64_t t1 = base_now_ns(), c1 = __rdtsc();
 	return t1 > t0 ? (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0)) : 0;
 }
 

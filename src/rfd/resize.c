@@ -41,12 +41,12 @@ static int target_cores(struct rfd *d, struct rf_subos *s, const struct rf_cores
 static int cores_linux(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *want,
 		       struct resize_out *ro, struct rf_err *err)
 {
-	uint64_t t0 = rf_mono_ns();
+	uint64_t t0 = base_now_ns();
 	int rc = rf_subos_enforce_cpus(d, s, want);
 	if (rc)
 		return rf_errf(err, "internal", "cannot set the cores of \"%s\": %s", s->name,
 			       strerror(-rc));
-	ro->cores_ns = rf_mono_ns() - t0;
+	ro->cores_ns = base_now_ns() - t0;
 	return 0;
 }
 
@@ -65,14 +65,14 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	rf_cpuset_andnot(&acting, &kept);
 	struct rf_aside aside;
 	rf_libos_step_aside(s, &acting, &aside);
-	uint64_t t0 = rf_mono_ns();
+	uint64_t t0 = base_now_ns();
 	rf_desc_begin(s);
 	for_each_cpu(c, &both)
 		s->desc->cpu[c] = rf_cpuset_has(want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
 	s->desc->ncpus = (uint32_t)rf_cpuset_count(want);
 	uint32_t gen = rf_desc_end(s, RF_CMD_APPLY);
 	rc = rf_libos_kick_and_wait(d, s, gen, &aside);
-	ro->cores_ns = rf_mono_ns() - t0;
+	ro->cores_ns = base_now_ns() - t0;
 	ro->forced = rc != 0;
 	/* Acknowledged or not, the leaving cores go now (forced on timeout). */
 	rf_desc_begin(s);
@@ -104,7 +104,7 @@ static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out 
 	int rc = rf_pool_take(&d->pool, n, s->id, ids);
 	if (rc)
 		return rf_errf(err, "mem_unavailable", "cannot prepare memory: %s", strerror(-rc));
-	uint64_t t0 = rf_mono_ns();
+	uint64_t t0 = base_now_ns();
 	rf_desc_begin(s);
 	for (int i = 0; i < n; i++) {
 		slots[i] = free_slot(s);
@@ -120,7 +120,7 @@ static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out 
 		rf_libos_send_region(s, slots[i], rf_pool_fd(&d->pool, ids[i]));
 	uint32_t gen = rf_desc_end(s, RF_CMD_APPLY);
 	rc = rf_libos_kick_and_wait(d, s, gen, NULL);
-	ro->mem_ns = rf_mono_ns() - t0;
+	ro->mem_ns = base_now_ns() - t0;
 	if (rc)
 		ro->forced = true; /* the regions are its own either way: it holds the fds */
 	return 0;
@@ -130,7 +130,7 @@ static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_ou
 		      struct rf_err *err)
 {
 	int asked[RF_MAX_REGIONS], nasked = 0;
-	uint64_t t0 = rf_mono_ns();
+	uint64_t t0 = base_now_ns();
 	rf_desc_begin(s);
 	for (int i = RF_MAX_REGIONS - 1; i >= 0 && nasked < n; i--)
 		if (s->region_chunk[i] >= 0) {
@@ -139,7 +139,7 @@ static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_ou
 		}
 	uint32_t gen = rf_desc_end(s, RF_CMD_APPLY);
 	int rc = rf_libos_kick_and_wait(d, s, gen, NULL);
-	ro->mem_ns = rf_mono_ns() - t0;
+	ro->mem_ns = base_now_ns() - t0;
 	int got = 0;
 	rf_desc_begin(s);
 	for (int k = 0; k < nasked; k++) {
@@ -189,9 +189,9 @@ static int mem_linux(struct rfd *d, struct rf_subos *s, uint64_t want, struct re
 {
 	if (want > s->mem && rf_subos_reserve_mem(d, want - s->mem, err))
 		return -1;
-	uint64_t t0 = rf_mono_ns();
+	uint64_t t0 = base_now_ns();
 	int rc = rf_enforce_set_mem(&d->enf, s->name, want);
-	ro->mem_ns = rf_mono_ns() - t0;
+	ro->mem_ns = base_now_ns() - t0;
 	if (rc) {
 		if (want > s->mem)
 			rf_ptable_mem_release(&d->pt, want - s->mem);

@@ -5,7 +5,7 @@
  * "1.5G", "100", "4k", "100B") and its refusals ("12Q", "", "-1", fractions
  * of a byte, overflow, stray characters; *out untouched on error);
  * rf_format_size for exact and approximate values and the round trip
- * format -> parse; rf_format_wallclock's RFC 3339 shape; rf_mono_ns.
+ * format -> parse; rf_format_wallclock's RFC 3339 shape; base_now_ns.
  */
 #include <ctype.h>
 #include <setjmp.h>
@@ -159,7 +159,7 @@ static void test_wallclock_shape(void **state)
 
 static void test_now_ns_monotonic(void **state)
 {
-	uint64_t a = rf_mono_ns(), b = rf_mono_ns();
+	uint64_t a = base_now_ns(), b = base_now_ns();
 	assert_true(a > 0);
 	assert_true(b >= a);
 	assert_true(b - a < 1000000000ull);
