@@ -27,13 +27,14 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 BASE_SRC   := $(wildcard src/base/*.c)
 FICM_SRC   := $(wildcard src/ficm/*.c)
 LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
-# The base pieces librf uses (RFcom's open asks rfd through the client).
-LIBRF_BASE := src/base/client.c src/base/cpuset.c src/base/units.c
+# The base pieces librf uses (RFcom's open asks rfd through the client,
+# which takes the channel's memfd with fdpass; memregion.c takes regions).
+LIBRF_BASE := src/base/client.c src/base/cpuset.c src/base/units.c src/base/fdpass.c
 # RFcom: in librf.a (built with -DRFCOM_LIBRF: fibers wait without blocking
 # their core) and in librfcom.so for plain programs (with the FICM rings,
 # the protocol client).  Both export the paper's names (src/rfcom/names.c).
 RFCOM_SRC  := $(wildcard src/rfcom/*.c)
-RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c
+RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/fdpass.c
 # RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase).
 RFLOOP_SRC := $(wildcard src/rfloop/*.c)
 RFD_SRC    := $(wildcard src/rfd/*.c)

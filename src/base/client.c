@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "base/client.h"
+#include "base/fdpass.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -154,42 +155,26 @@ static int grow_buffer(struct rf_client *c)
 	return 0;
 }
 
-/*
- * Read until c->buf holds a newline; return its offset, or -1 with errno
- * (ECONNRESET on end of file, EMSGSIZE for an over-long line).
- */
 /* recv, also taking at most one descriptor passed with SCM_RIGHTS into
- * *fd (if *fd is still -1; any other is closed).  fd NULL: plain recv. */
+ * *fd: an answer's line may arrive in several reads, so *fd keeps the
+ * first descriptor and any later one is closed.  fd NULL: plain recv. */
 static ssize_t recv_fd(int sock, char *buf, size_t len, int *fd)
 {
 	if (!fd)
 		return recv(sock, buf, len, 0);
-	struct iovec iov = { buf, len };
-	union {
-		char buf[CMSG_SPACE(4 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return n;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfd; i++) {
-			int got;
-			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*fd < 0)
-				*fd = got;
-			else
-				close(got);
-		}
-	}
+	int got = -1;
+	ssize_t n = base_recv_fd(sock, buf, len, &got, 0);
+	if (got >= 0 && *fd < 0)
+		*fd = got;
+	else if (got >= 0)
+		close(got);
 	return n;
 }
 
+/*
+ * Read until c->buf holds a newline; return its offset, or -1 with errno
+ * (ECONNRESET on end of file, EMSGSIZE for an over-long line).
+ */
 static ssize_t read_line(struct rf_client *c, int *fd)
 {
 	size_t scanned = 0;

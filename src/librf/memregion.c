@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "librf/internal.h"
+#include "base/fdpass.h"
 
 /* Map fd (or anonymous memory if fd < 0) at a 2 MiB aligned address. */
 void *rf_map_aligned(int fd, uint64_t size)
@@ -82,22 +83,13 @@ int rf_region_map_fd(int slot, int fd, uint64_t size, uint32_t id)
 static int ctl_recv_one(void)
 {
 	struct rf_ctl_msg msg;
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { &msg, sizeof(msg) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(rf_g.ctl_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	int fd = -1;
+	int fd;
+	ssize_t n = base_recv_fd(rf_g.ctl_fd, &msg, sizeof(msg), &fd, MSG_DONTWAIT);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
 	if (n == 0)
 		return -1;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	if (n != sizeof(msg) || msg.magic != RF_DESC_MAGIC || msg.type != RF_CTL_REGION ||
 	    msg.region >= RF_MAX_REGIONS || fd < 0) {
 		fprintf(stderr, "librf: ignoring a malformed control message\n");

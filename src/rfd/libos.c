@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "base/fdpass.h"
 #include "base/units.h"
 
 #define SPIN_NS 100000ull /* poll the reply ring this long before sleeping */
@@ -249,14 +250,5 @@ int rf_libos_send_region(struct rf_subos *s, int slot, int fd)
 		.magic = RF_DESC_MAGIC, .type = RF_CTL_REGION, .region = (uint32_t)slot,
 		.id = s->desc->region[slot].id, .size = s->desc->region[slot].size,
 	};
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(s->ctl_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(m) ? 0 : -errno;
+	return base_send_fd(s->ctl_fd, &m, sizeof(m), fd, MSG_DONTWAIT) == sizeof(m) ? 0 : -errno;
 }

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "base/fdpass.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -144,28 +145,6 @@ static void do_accept(struct rfd *d)
 	}
 }
 
-/* The first bytes of an answer, with fd (if >= 0) as SCM_RIGHTS. */
-static ssize_t send_with_fd(int sock, const char *buf, size_t len, int fd)
-{
-	struct iovec iov = { (void *)buf, len };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL);
-}
-
 /* Write the answer line; a descriptor to pass (chan_open) rides on its
  * first bytes. */
 static int send_answer(struct conn *c, struct json_object *ans, int pass_fd)
@@ -184,7 +163,7 @@ static int send_answer(struct conn *c, struct json_object *ans, int pass_fd)
 	struct timeval tv = { 5, 0 };
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (off < len) {
-		ssize_t n = send_with_fd(c->fd, line + off, len - off, off ? -1 : pass_fd);
+		ssize_t n = base_send_fd(c->fd, line + off, len - off, off ? -1 : pass_fd, 0);
 		if (n <= 0) {
 			rc = -1;
 			break;

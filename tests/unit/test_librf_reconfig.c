@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <sys/socket.h>
 #include "librf_harness.h"
+#include "base/fdpass.h"
 
 static struct rf_desc *D;
 static struct rf_status *S;
@@ -284,17 +285,8 @@ static void test_work_moves_off_leaving_core(void **state)
 static void send_region(int slot, uint32_t id, int fd, uint64_t size)
 {
 	struct rf_ctl_msg m = { RF_DESC_MAGIC, RF_CTL_REGION, (uint32_t)slot, id, size };
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } u;
-	struct iovec iov = { &m, sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	assert_int_equal(sendmsg(ctl[0], &mh, 0), (ssize_t)sizeof(m));
+	assert_int_equal(base_send_fd(ctl[0], &m, sizeof(m), fd, 0), (ssize_t)sizeof(m));
 	close(fd);
 }
 
