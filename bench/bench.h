@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 #include "base/client.h"
+#include "base/cpu.h"
 #include "base/hist.h"
 #include "base/units.h"
 
@@ -41,11 +42,6 @@ struct json_object *req_json(const char *fmt, ...) __attribute__((format(printf,
 /* Spin waits between two pinned peers: a side that hears nothing for
  * BENCH_STALL_NS takes the other for gone and gives up. */
 #define BENCH_STALL_NS 3000000000ull
-
-static inline void cpu_relax(void)
-{
-	__builtin_ia32_pause();
-}
 
 /* Call on every spin (i and since start at 0 for each wait); true once
  * nothing happened for BENCH_STALL_NS.  Reads the clock every 4096 spins. */

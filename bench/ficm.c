@@ -117,7 +117,7 @@ static int child_cacheline(struct ctx *c)
 	uint64_t since = 0;
 	for (uint64_t v = 1; v < 2ull * (uint64_t)(c->n + c->warm); v += 2) {
 		while (atomic_load_explicit(&c->sh->ball, memory_order_acquire) != v) {
-			cpu_relax();
+			base_cpu_relax();
 			if (stalled(&spins, &since))
 				return 1;
 		}
@@ -137,7 +137,7 @@ static int run_cacheline(struct ctx *c)
 		uint64_t since = 0, v = 2ull * (uint64_t)i + 1;
 		atomic_store_explicit(&c->sh->ball, v, memory_order_release);
 		while (atomic_load_explicit(&c->sh->ball, memory_order_acquire) != v + 1) {
-			cpu_relax();
+			base_cpu_relax();
 			if (stalled(&spins, &since))
 				return child_end(pid, -1, "cacheline");
 		}
@@ -157,7 +157,7 @@ static int poll_one(struct rf_ficm_ring *r, struct rf_ficm_msg *m)
 	uint64_t since = 0;
 	int n;
 	while ((n = rf_ficm_recv(r, m, 1)) == 0) {
-		cpu_relax();
+		base_cpu_relax();
 		if (stalled(&spins, &since))
 			return -ETIMEDOUT;
 	}
@@ -340,7 +340,7 @@ static int child_sink(struct ctx *c)
 			since = 0;
 			continue;
 		}
-		cpu_relax();
+		base_cpu_relax();
 		if (stalled(&spins, &since))
 			return 4;
 	}

@@ -106,7 +106,7 @@ static bool line_wait(_Atomic uint64_t *ball, uint64_t want)
 	unsigned spins = 0;
 	uint64_t since = 0;
 	while (atomic_load_explicit(ball, memory_order_acquire) != want) {
-		cpu_relax();
+		base_cpu_relax();
 		if (stalled(&spins, &since))
 			return false;
 	}

@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "base/hist.h"
+#include "base/time.h"
 
 #define DRAIN_NS 2000000000ull   /* wait this long for replies after the end */
 
@@ -78,13 +79,6 @@ struct worker {
 	uint64_t sent, done, errors, unanswered, max_lag;
 	int fail;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -292,7 +286,7 @@ static int on_readable(struct worker *w, struct conn *c)
 		if (n == 0)
 			return -1;
 		c->rlen += (size_t)n;
-		used = parse(w, c, mono_ns());
+		used = parse(w, c, base_now_ns());
 		memmove(c->rbuf, c->rbuf + used, c->rlen - used);
 		c->rlen -= used;
 		if (c->rlen == sizeof(c->rbuf))
@@ -348,10 +342,10 @@ static void *worker_main(void *arg)
 		w->conns[i].next = w->start + (w->o->uniform
 			? (uint64_t)(rnd01(&w->seed) * 1e9 * w->o->conns / w->o->rate)
 			: gap_ns(w));
-	while ((now = mono_ns()) < w->send_end)
+	while ((now = base_now_ns()) < w->send_end)
 		if (loop_once(w, now, true) < 0)
 			goto broken;
-	while (outstanding(w) && (now = mono_ns()) < w->send_end + DRAIN_NS)
+	while (outstanding(w) && (now = base_now_ns()) < w->send_end + DRAIN_NS)
 		if (loop_once(w, now, false) < 0)
 			goto broken;
 	w->unanswered = outstanding(w);
@@ -404,7 +398,7 @@ fail:
 
 static int workers_start(struct worker *w, const struct opts *o)
 {
-	uint64_t start = mono_ns() + 20000000;  /* every thread set up by then */
+	uint64_t start = base_now_ns() + 20000000;  /* every thread set up by then */
 
 	for (int t = 0; t < o->threads; t++) {
 		w[t].o = o;

@@ -34,19 +34,14 @@
  */
 #define _GNU_SOURCE
 #include "ficm/shm.h"
+#include "base/cpu.h"
+#include "base/time.h"
 
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void futex_wake(_Atomic uint32_t *w)
 {
@@ -72,13 +67,6 @@ void rf__ficm_notify(struct rf_ficm_shm *shm)
 		rf__ficm_kick(shm);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 /* Poll until something is ready or `until` (ns, 0: no limit) passes. */
 static int spin(struct rf_ficm_ring *r, uint64_t until)
 {
@@ -86,8 +74,8 @@ static int spin(struct rf_ficm_ring *r, uint64_t until)
 		int n = rf_ficm_ready(r);
 		if (n)
 			return n;
-		cpu_relax();
-		if ((i & 255) == 0 && until && now_ns() >= until)
+		base_cpu_relax();
+		if ((i & 255) == 0 && until && base_now_ns() >= until)
 			return 0;
 	}
 }
@@ -110,7 +98,7 @@ int rf_ficm_wait(struct rf_ficm_ring *r, uint64_t spin_ns, int64_t timeout_ns)
 	int n = rf_ficm_ready(r);
 	if (n)
 		return n;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = base_now_ns();
 	uint64_t deadline = timeout_ns < 0 ? 0 : t0 + (uint64_t)timeout_ns;
 	if (spin_ns) {
 		uint64_t until = t0 + spin_ns;
@@ -122,7 +110,7 @@ int rf_ficm_wait(struct rf_ficm_ring *r, uint64_t spin_ns, int64_t timeout_ns)
 	for (;;) {
 		int64_t left = -1;
 		if (deadline) {
-			uint64_t t = now_ns();
+			uint64_t t = base_now_ns();
 			if (t >= deadline)
 				return -ETIMEDOUT;
 			left = (int64_t)(deadline - t);

@@ -11,8 +11,8 @@
  * after, spinning only if less than RF_CAL_MIN_NS passed.
  */
 #define _GNU_SOURCE
-#include <time.h>
 #include "librf/internal.h"
+#include "base/time.h"
 
 #define RF_CAL_MIN_NS 2000000ull   /* 2 ms: ~1e-5 relative error */
 
@@ -23,16 +23,9 @@ static struct {
 	uint64_t base_tsc, base_ns;
 } clk;
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void rf_clock_begin(void)
 {
-	clk.mono0 = mono_ns();
+	clk.mono0 = base_now_ns();
 	clk.tsc0 = rf_rdtsc();
 }
 
@@ -44,7 +37,7 @@ void rf_clock_init(uint64_t tsc_hz)
 		rf_clock_begin();
 	if (!tsc_hz) {
 		do {
-			m1 = mono_ns();
+			m1 = base_now_ns();
 			t1 = rf_rdtsc();
 		} while (m1 - clk.mono0 < RF_CAL_MIN_NS);
 		tsc_hz = (uint64_t)((unsigned __int128)(t1 - clk.tsc0) *
@@ -52,7 +45,7 @@ void rf_clock_init(uint64_t tsc_hz)
 	}
 	clk.hz = tsc_hz;
 	clk.mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) / tsc_hz);
-	clk.base_ns = mono_ns();
+	clk.base_ns = base_now_ns();
 	clk.base_tsc = rf_rdtsc();
 }
 
@@ -66,6 +59,6 @@ uint64_t rf_now_ns(void)
 	uint64_t d = rf_rdtsc() - clk.base_tsc;
 
 	if (rf_unlikely(!clk.mult))
-		return mono_ns();
+		return base_now_ns();
 	return clk.base_ns + (uint64_t)(((unsigned __int128)d * clk.mult) >> 32);
 }

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include "rfcom/rfcom_internal.h"
+#include "base/cpu.h"
 
 #include <errno.h>
 #include <time.h>
@@ -34,13 +35,6 @@ static void plain_sleep(uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
 	nanosleep(&ts, NULL);
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
 }
 
 #ifdef RFCOM_LIBRF
@@ -95,7 +89,7 @@ void rfcom__wait_tx_step(unsigned *round)
 #endif
 	if (n < 64) {
 		for (int i = 0; i < 256; i++)
-			cpu_relax();
+			base_cpu_relax();
 		return;
 	}
 	plain_sleep(step_ns(n - 64));

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <rf/rf.h>
+#include "base/cpu.h"
 
 static atomic_int spinning;
 
@@ -22,7 +23,7 @@ static void spin(void *arg)
 	(void)arg;
 	atomic_fetch_add(&spinning, 1);
 	for (;;)
-		__builtin_ia32_pause(); /* never yields, never returns */
+		base_cpu_relax(); /* never yields, never returns */
 }
 
 static int app(int argc, char **argv)
@@ -43,7 +44,7 @@ static int app(int argc, char **argv)
 	fflush(stdout);
 	atomic_fetch_add(&spinning, 1);
 	for (;;)
-		__builtin_ia32_pause();
+		base_cpu_relax();
 }
 
 int main(int argc, char **argv)

@@ -28,12 +28,11 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "base/time.h"
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(base_now_ns() / BASE_NS_PER_MS);
 }
 
 static void usage(void)

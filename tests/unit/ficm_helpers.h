@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "rf/ficm.h"
+#include "base/time.h"
 
 static inline void *region_new(size_t len)
 {
@@ -47,13 +48,6 @@ static inline bool msg_ok(const struct rf_ficm_msg *m, uint32_t seq)
 	struct rf_ficm_msg want;
 	msg_make(&want, seq);
 	return memcmp(m, &want, sizeof(want)) == 0;
-}
-
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static inline void sleep_ms(int ms)

@@ -29,20 +29,14 @@
 #include "ficm/ctlmsg.h"
 #include "librf/internal.h"
 #include "librf/testing.h"
-
-static inline uint64_t h_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "base/time.h"
 
 /* Poll `cond` for up to ms milliseconds; fail the test if it never holds. */
 #define WAIT_FOR(cond, ms)                                                    \
 	do {                                                                  \
-		uint64_t wf_end_ = h_mono() + (uint64_t)(ms) * 1000000ull;    \
+		uint64_t wf_end_ = base_now_ns() + (uint64_t)(ms) * 1000000ull;    \
 		while (!(cond)) {                                             \
-			if (h_mono() > wf_end_)                               \
+			if (base_now_ns() > wf_end_)                               \
 				fail_msg("timed out waiting for %s", #cond);  \
 			sched_yield();                                        \
 		}                                                             \
@@ -207,10 +201,10 @@ static inline bool h_rfd_acked(struct h_rfd *r, uint32_t gen)
  * acknowledged; fail the test after ms milliseconds. */
 static inline void h_rfd_wait_ack(struct h_rfd *r, uint32_t gen, int ms)
 {
-	uint64_t end = h_mono() + (uint64_t)ms * 1000000ull;
+	uint64_t end = base_now_ns() + (uint64_t)ms * 1000000ull;
 
 	while (!h_rfd_acked(r, gen)) {
-		if (h_mono() > end)
+		if (base_now_ns() > end)
 			fail_msg("no ack for gen %u (acked %u)", gen, r->acked);
 		rf_ficm_wait(&r->acks, 0, 10000000);
 	}

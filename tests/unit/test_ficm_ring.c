@@ -201,11 +201,11 @@ struct hammer {
 static void *hammer_producer(void *arg)
 {
 	struct hammer *h = arg;
-	uint64_t deadline = now_ns() + 20000000000ull;
+	uint64_t deadline = base_now_ns() + 20000000000ull;
 	for (uint32_t sent = 0; sent < h->n;) {
 		uint32_t want = 1 + sent % 13;
 		int n = send_seq(h->r, sent, (int)(want < h->n - sent ? want : h->n - sent));
-		if (n < 0 || now_ns() > deadline) {
+		if (n < 0 || base_now_ns() > deadline) {
 			h->rc = n < 0 ? n : -ETIMEDOUT;
 			return NULL;
 		}
@@ -222,10 +222,10 @@ static void test_two_threads(void **state)
 	struct hammer h = { &f->p, 300000, 0 };
 	struct rf_ficm_msg out[SLOTS];
 	pthread_t t;
-	uint64_t deadline = now_ns() + 20000000000ull;
+	uint64_t deadline = base_now_ns() + 20000000000ull;
 	assert_int_equal(pthread_create(&t, NULL, hammer_producer, &h), 0);
 	uint32_t got = 0;
-	while (got < h.n && now_ns() < deadline) {
+	while (got < h.n && base_now_ns() < deadline) {
 		int k = rf_ficm_recv(&f->c, out, 1 + (int)(got % 11));
 		assert_true(k >= 0);
 		if (!k)
@@ -311,10 +311,10 @@ static void test_close_drains_first(void **state)
 static void test_wait_timeout(void **state)
 {
 	struct fx *f = *state;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = base_now_ns();
 	assert_int_equal(rf_ficm_wait(&f->c, 0, 0), -ETIMEDOUT);
 	assert_int_equal(rf_ficm_wait(&f->c, 200000, 20000000), -ETIMEDOUT);
-	uint64_t dt = now_ns() - t0;
+	uint64_t dt = base_now_ns() - t0;
 	assert_true(dt >= 20000000 && dt < 2000000000);
 	assert_int_equal(f->shm->sleeping, 0);
 	assert_int_equal(send_seq(&f->p, 0, 2), 2);
@@ -325,9 +325,9 @@ static void test_wait_timeout(void **state)
 /* Wait until the consumer says it sleeps (bounded). */
 static void await_sleeper(struct rf_ficm_shm *shm)
 {
-	uint64_t deadline = now_ns() + 5000000000ull;
+	uint64_t deadline = base_now_ns() + 5000000000ull;
 	while (!atomic_load(&shm->sleeping))
-		if (now_ns() > deadline)
+		if (base_now_ns() > deadline)
 			fail_msg("consumer never went to sleep");
 	sleep_ms(2);   /* let it get into futex_wait */
 }
@@ -352,11 +352,11 @@ static void test_sleeper_woken(void **state)
 	uint32_t bell = f->shm->bell;
 	assert_int_equal(pthread_create(&t, NULL, sleeper_main, &s), 0);
 	await_sleeper(f->shm);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = base_now_ns();
 	assert_int_equal(send_seq(&f->p, 0, 1), 1);
 	pthread_join(t, NULL);
 	assert_int_equal(s.rc, 1);
-	assert_true(now_ns() - t0 < 1000000000ull);
+	assert_true(base_now_ns() - t0 < 1000000000ull);
 	assert_int_equal(f->shm->bell, bell + 1);   /* exactly one wake paid */
 	assert_int_equal(send_seq(&f->p, 1, 1), 1);
 	assert_int_equal(f->shm->bell, bell + 1);   /* not sleeping: no wake */
@@ -429,8 +429,8 @@ static void test_producer_killed_streaming(void **state)
 		}
 	}
 	uint32_t got = 0;
-	uint64_t t0 = now_ns(), deadline = t0 + 5000000000ull;
-	while ((now_ns() - t0 < 30000000 || got < 1000) && now_ns() < deadline) {
+	uint64_t t0 = base_now_ns(), deadline = t0 + 5000000000ull;
+	while ((base_now_ns() - t0 < 30000000 || got < 1000) && base_now_ns() < deadline) {
 		int k = rf_ficm_recv(&f->c, out, 1 + (int)(got % 7));
 		assert_true(k >= 0);
 		if (!k)
@@ -441,7 +441,7 @@ static void test_producer_killed_streaming(void **state)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	int k;
-	while ((k = rf_ficm_recv(&f->c, out, SLOTS)) > 0 && now_ns() < deadline)
+	while ((k = rf_ficm_recv(&f->c, out, SLOTS)) > 0 && base_now_ns() < deadline)
 		for (int i = 0; i < k; i++)
 			assert_true(msg_ok(&out[i], got++));
 	assert_int_equal(k, 0);

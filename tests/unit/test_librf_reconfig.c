@@ -64,7 +64,7 @@ static uint32_t pub_end(void)
 static uint64_t wait_ack(uint32_t gen, uint64_t t0)
 {
 	h_rfd_wait_ack(&R, gen, 5000);
-	uint64_t t = h_mono() - t0;
+	uint64_t t = base_now_ns() - t0;
 	assert_true((int32_t)(__atomic_load_n(&S->applied_gen, __ATOMIC_ACQUIRE) - gen) >= 0);
 	return t;
 }
@@ -111,7 +111,7 @@ static int teardown(void **state)
 static void test_initial_attach(void **state)
 {
 	(void)state;
-	wait_ack(1, h_mono());
+	wait_ack(1, base_now_ns());
 	assert_int_equal(S->magic, RF_STATUS_MAGIC);
 	assert_int_equal(S->pid, getpid());
 	assert_int_equal(S->state, RF_SUBOS_RUNNING);
@@ -139,7 +139,7 @@ static void report(const char *what, uint64_t *v, int n)
 
 static uint64_t set_cpu_b(uint8_t want)
 {
-	uint64_t t0 = h_mono();
+	uint64_t t0 = base_now_ns();
 	uint32_t gen;
 
 	pub_begin();
@@ -157,7 +157,7 @@ static void test_core_add_remove(void **state)
 	(void)state;
 	if (cpu_b < 0)
 		skip();
-	wait_ack(1, h_mono());
+	wait_ack(1, base_now_ns());
 	first = set_cpu_b(RF_CPU_ACTIVE);   /* creates the thread */
 	assert_int_equal(S->core[cpu_b].state, RF_CORE_RUNNING);
 	assert_int_equal(rf_ncores(), 2);
@@ -211,7 +211,7 @@ static void test_core_add_remove_busy(void **state)
 	(void)state;
 	if (cpu_b < 0)
 		skip();
-	wait_ack(1, h_mono());
+	wait_ack(1, base_now_ns());
 	spin_stop = 0;
 	spin_live = 0;
 	set_cpu_b(RF_CPU_ACTIVE);
@@ -260,7 +260,7 @@ static void test_work_moves_off_leaving_core(void **state)
 	(void)state;
 	if (cpu_b < 0)
 		skip();
-	wait_ack(1, h_mono());
+	wait_ack(1, base_now_ns());
 	set_cpu_b(RF_CPU_ACTIVE);
 	mig_phase = mig_done = 0;
 	mig_timer_cpu = -1;
@@ -293,7 +293,7 @@ static void send_region(int slot, uint32_t id, int fd, uint64_t size)
 static uint64_t offer(int slot, uint32_t id, uint64_t size)
 {
 	int fd = memfd_of(size);
-	uint64_t t0 = h_mono();
+	uint64_t t0 = base_now_ns();
 	uint32_t gen;
 
 	send_region(slot, id, fd, size);
@@ -305,7 +305,7 @@ static uint64_t offer(int slot, uint32_t id, uint64_t size)
 
 static uint64_t reclaim(int slot)
 {
-	uint64_t t0 = h_mono();
+	uint64_t t0 = base_now_ns();
 	uint32_t gen;
 
 	pub_begin();
@@ -318,7 +318,7 @@ static void test_memory_add_and_reclaim(void **state)
 {
 	uint64_t total0, t_add, t_rec;
 	(void)state;
-	wait_ack(1, h_mono());
+	wait_ack(1, base_now_ns());
 	total0 = rf_mem_total();
 	t_add = offer(3, 200, 4u << 20);
 	assert_int_equal(S->region[3], RF_REGION_MAPPED);
@@ -361,7 +361,7 @@ static void unfill(void *arg)
 static void test_reclaim_busy_region(void **state)
 {
 	(void)state;
-	wait_ack(1, h_mono());
+	wait_ack(1, base_now_ns());
 	offer(1, 300, 4u << 20);
 	assert_int_equal(S->region[1], RF_REGION_MAPPED);
 	h_run_on(0, fill, NULL);
@@ -389,10 +389,10 @@ static void test_shutdown(void **state)
 	uint64_t t0;
 	uint32_t gen;
 	(void)state;
-	wait_ack(1, h_mono());
+	wait_ack(1, base_now_ns());
 	hook_ran = 0;
 	assert_int_equal(rf_on_shutdown(on_shutdown), 0);
-	t0 = h_mono();
+	t0 = base_now_ns();
 	pub_begin();
 	D->shutdown = 1;
 	gen = pub_end_cmd(RF_CMD_SHUTDOWN);
@@ -479,7 +479,7 @@ static void test_spurious_commands(void **state)
 {
 	uint32_t gen;
 	(void)state;
-	wait_ack(1, h_mono());
+	wait_ack(1, base_now_ns());
 	h_rfd_send(&R, D, S, RF_CMD_APPLY, D->gen);
 	h_rfd_send(&R, D, S, RF_CMD_APPLY, D->gen);
 	h_rfd_send(&R, D, S, 77, D->gen);

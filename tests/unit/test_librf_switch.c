@@ -139,12 +139,12 @@ static void test_switch_cost(void **state)
 	uint64_t t0;
 	(void)state;
 	bench_done = 0;
-	t0 = h_mono();
+	t0 = base_now_ns();
 	assert_int_equal(rf_spawn_on(0, yielder, (void *)(uintptr_t)n), 0);
 	assert_int_equal(rf_spawn_on(0, yielder, (void *)(uintptr_t)n), 0);
 	WAIT_FOR(__atomic_load_n(&bench_done, __ATOMIC_ACQUIRE) == 2, 20000);
 	printf("# rf_yield round trip (fiber->scheduler->fiber): %.1f ns\n",
-	       (double)(h_mono() - t0) / (2.0 * (double)n));
+	       (double)(base_now_ns() - t0) / (2.0 * (double)n));
 }
 
 int main(void)

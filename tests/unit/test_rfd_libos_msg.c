@@ -28,16 +28,10 @@
 #include "ficm/shm.h"
 #include "ficm/ctlmsg.h"
 #include "rfd/rfd.h"
+#include "base/time.h"
 
 static struct rf_subos *S;
 static struct rf_ficm_ring sub_tx, sub_rx; /* the subOS's ends */
-
-static uint64_t mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void *shared(size_t len)
 {
@@ -104,9 +98,9 @@ static void expect_unusable(uint16_t type, uint32_t tag, uint16_t len)
 	assert_true(S->acks_bad);
 	/* From now on nothing from the ring counts, and waits sleep it out. */
 	reply(RF_REPLY_ACK, 5, 0);
-	uint64_t t0 = mono();
+	uint64_t t0 = base_now_ns();
 	rf_libos_wait_reply(S, 0, 3000000);
-	assert_true(mono() - t0 >= 2000000);
+	assert_true(base_now_ns() - t0 >= 2000000);
 	assert_int_equal(S->acked_gen, 1);
 }
 
@@ -173,12 +167,12 @@ static void test_sleeping_wait_is_woken(void **state)
 	(void)state;
 	rf_libos_send(S, RF_CMD_APPLY, 2);
 	assert_int_equal(pthread_create(&t, NULL, late_ack, NULL), 0);
-	uint64_t t0 = mono();
-	while (S->acked_gen != 2 && mono() - t0 < 2000000000ull)
+	uint64_t t0 = base_now_ns();
+	while (S->acked_gen != 2 && base_now_ns() - t0 < 2000000000ull)
 		rf_libos_wait_reply(S, 10000, 1000000000ull);
 	pthread_join(t, NULL);
 	assert_int_equal(S->acked_gen, 2);
-	assert_true(mono() - t0 < 500000000ull);
+	assert_true(base_now_ns() - t0 < 500000000ull);
 }
 
 /* After an rfd restart: the same rings, attached again where they are. */
