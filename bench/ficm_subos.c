@@ -46,6 +46,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "base/exitstatus.h"
 #include "base/units.h"
 #include "rf/rfcom.h"
 
@@ -316,8 +317,7 @@ static int wait_exit(struct private_rfd *p, const char *name, long ms, char *err
 		const char *state = json_object_object_get_ex(r, "state", &v) ?
 					    json_object_get_string(v) : "";
 		if (strcmp(state, "exited") == 0) {
-			int code = json_object_object_get_ex(r, "exit_code", &v) && v ?
-					   json_object_get_int(v) : -1;
+			int st = base_exit_status_from_json(r), code = st >= 0 ? st : -1;
 			json_object_put(r);
 			if (code != 0)
 				snprintf(err, errlen, "%s exited with status %d", name, code);

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "base/exitstatus.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -348,10 +349,8 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 	}
 	struct json_object *x = json_object_new_object();
 	json_object_object_add(x, "status", json_object_new_string(how));
-	if (s->exit_code != INT_MIN)
-		json_object_object_add(x, s->exit_code < 0 ? "signal" : "exit_code",
-				       json_object_new_int(s->exit_code < 0 ? -s->exit_code
-									     : s->exit_code));
+	if (s->exit_code != BASE_EXIT_UNKNOWN) /* destroy says nothing of an unseen end */
+		base_exit_status_to_json(x, s->exit_code);
 	*result = json_object_new_object();
 	json_object_object_add(*result, "name", json_object_new_string(s->name));
 	json_object_object_foreach(x, k, v)

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "base/exitstatus.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,7 +101,7 @@ static int on_record(struct json_object *rec, void *arg)
 		return 0;
 	} else if (strcmp(op, "exit") == 0) {
 		e->exited = true;
-		e->exit_code = (int)num(rec, "exit_code", -num(rec, "signal", 0));
+		e->exit_code = base_exit_status_from_json(rec);
 	}
 	snprintf(e->cores, sizeof(e->cores), "%s", str(rec, "cores"));
 	e->mem = (uint64_t)num(rec, "mem", 0);
@@ -265,10 +266,7 @@ int rf_recover(struct rfd *d)
 			rf_subos_exit_path(d, s, path, sizeof(path));
 			s->exit_code = rf_spawn_read_exit(path);
 			struct json_object *x = json_object_new_object();
-			json_object_object_add(x, s->exit_code < 0 && s->exit_code != INT_MIN
-					       ? "signal" : "exit_code",
-					       s->exit_code == INT_MIN ? NULL
-					       : json_object_new_int(abs(s->exit_code)));
+			base_exit_status_to_json(x, s->exit_code);
 			rf_journal_subos(d, "exit", s, x);
 			rf_enforce_destroy(&d->enf, s->name);
 		}

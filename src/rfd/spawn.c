@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "base/exitstatus.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -294,7 +295,7 @@ int rf_spawn_report_exit(int report_fd, int timeout_ms)
 	struct pollfd pfd = { .fd = report_fd, .events = POLLIN };
 	while (poll(&pfd, 1, timeout_ms) == 1 && read(report_fd, &m, sizeof(m)) == sizeof(m))
 		if (m.type == MSG_EXIT)
-			return WIFSIGNALED(m.val) ? -WTERMSIG(m.val) : WEXITSTATUS(m.val);
+			return base_exit_status_of_wait(m.val);
 	return INT_MIN;
 }
 

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "base/exitstatus.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -108,14 +109,8 @@ struct json_object *rf_subos_json(struct rfd *d, const struct rf_subos *s, bool 
 	json_object_object_add(o, "argv", argv);
 	json_object_object_add(o, "created", json_object_new_string(s->created));
 	json_object_object_add(o, "cgroup", json_object_new_string(s->cgroup));
-	if (s->life == RF_LIFE_EXITED) {
-		if (s->exit_code == INT_MIN)
-			json_object_object_add(o, "exit_code", NULL);
-		else if (s->exit_code < 0)
-			json_object_object_add(o, "signal", json_object_new_int(-s->exit_code));
-		else
-			json_object_object_add(o, "exit_code", json_object_new_int(s->exit_code));
-	}
+	if (s->life == RF_LIFE_EXITED)
+		base_exit_status_to_json(o, s->exit_code);
 	if (detail)
 		json_object_object_add(o, "cores_detail", cores_detail(s));
 	return o;
@@ -201,12 +196,7 @@ void rf_subos_exited(struct rfd *d, struct rf_subos *s)
 {
 	s->exit_code = rf_subos_reap(d, s);
 	struct json_object *extra = json_object_new_object();
-	if (s->exit_code == INT_MIN)
-		json_object_object_add(extra, "exit_code", NULL);
-	else if (s->exit_code < 0)
-		json_object_object_add(extra, "signal", json_object_new_int(-s->exit_code));
-	else
-		json_object_object_add(extra, "exit_code", json_object_new_int(s->exit_code));
+	base_exit_status_to_json(extra, s->exit_code);
 	rf_subos_release(d, s);
 	s->life = RF_LIFE_EXITED;
 	rf_journal_subos(d, "exit", s, extra);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/exitstatus.h"
 #include "base/units.h"
 
 #define KV_WIDTH 14 /* the longest key rfm prints, plus ": " */
@@ -146,11 +147,11 @@ void rfm_fmt_age(const char *rfc3339, char *buf, size_t len)
 void rfm_fmt_state(struct json_object *subos, char *buf, size_t len)
 {
 	const char *state = rfm_str(subos, "state", "-");
-	int64_t v;
-	if (rfm_int(subos, "signal", &v) && sigabbrev_np((int)v))
-		snprintf(buf, len, "%s(SIG%s)", state, sigabbrev_np((int)v));
-	else if (rfm_int(subos, "exit_code", &v))
-		snprintf(buf, len, "%s(%lld)", state, (long long)v);
+	int st = base_exit_status_from_json(subos);
+	if (st < 0 && st != BASE_EXIT_UNKNOWN && sigabbrev_np(-st))
+		snprintf(buf, len, "%s(SIG%s)", state, sigabbrev_np(-st));
+	else if (st >= 0)
+		snprintf(buf, len, "%s(%d)", state, st);
 	else
 		snprintf(buf, len, "%s", state);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rfm/table.h"
+#include "base/exitstatus.h"
 
 static int not_an_object(const char *verb)
 {
@@ -44,12 +45,12 @@ int rfm_print_create(struct json_object *res)
 
 int rfm_print_destroy(struct json_object *res)
 {
-	int64_t code;
 	if (!rfm_field(res, "name", json_type_string))
 		return not_an_object("destroy");
+	int st = base_exit_status_from_json(res);
 	printf("destroyed %s: %s", rfm_str(res, "name", "-"), rfm_str(res, "status", "done"));
-	if (rfm_int(res, "exit_code", &code))
-		printf(" (exit code %lld)", (long long)code);
+	if (st >= 0)
+		printf(" (exit code %d)", st);
 	putchar('\n');
 	return 0;
 }

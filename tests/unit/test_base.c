@@ -3,11 +3,14 @@
  *
  * Covers: fdpass (one descriptor and several over a socketpair, the bytes
  * with them, close-on-exec on what arrives, surplus descriptors closed, a
- * message without descriptors).
+ * message without descriptors); exitstatus (a wait status as the int,
+ * and int -> JSON fields -> int for a code, a signal and an unknown end,
+ * with the field names other programs read).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,9 +18,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "base/exitstatus.h"
 #include "base/fdpass.h"
 
 static int sp[2];
@@ -121,6 +126,46 @@ static void test_fdpass_none(void **state)
 	assert_int_equal(got, -1);
 }
 
+/* status -> fields -> status; the fields are compared as text. */
+static void round_trip(int status, const char *json)
+{
+	struct json_object *o = json_object_new_object();
+	base_exit_status_to_json(o, status);
+	assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), json);
+	assert_int_equal(base_exit_status_from_json(o), status);
+	json_object_put(o);
+}
+
+static void test_exit_status_json(void **state)
+{
+	round_trip(0, "{\"exit_code\":0}");
+	round_trip(3, "{\"exit_code\":3}");
+	round_trip(-9, "{\"signal\":9}");
+	round_trip(BASE_EXIT_UNKNOWN, "{\"exit_code\":null}");
+	/* Nothing said, or not a number: unknown. */
+	struct json_object *o = json_tokener_parse("{\"state\":\"exited\",\"signal\":\"9\"}");
+	assert_int_equal(base_exit_status_from_json(o), BASE_EXIT_UNKNOWN);
+	json_object_put(o);
+}
+
+static void test_exit_status_of_wait(void **state)
+{
+	pid_t pid = fork();
+	int st;
+	if (pid == 0)
+		_exit(7);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(base_exit_status_of_wait(st), 7);
+	pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(base_exit_status_of_wait(st), -SIGKILL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +173,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fdpass_several, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_fdpass_surplus_closed, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_fdpass_none, setup_pair, teardown_pair),
+		cmocka_unit_test(test_exit_status_json),
+		cmocka_unit_test(test_exit_status_of_wait),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
