@@ -29,4 +29,11 @@ static inline uint64_t base_us_between(uint64_t start_ns, uint64_t end_ns)
 	return end_ns > start_ns ? (end_ns - start_ns) / BASE_NS_PER_US : 0;
 }
 
+/* The n steps between n + 1 base_now_ns() marks, in microseconds. */
+static inline void base_steps_us(const uint64_t *marks_ns, int n, uint64_t *us)
+{
+	for (int i = 0; i < n; i++)
+		us[i] = base_us_between(marks_ns[i], marks_ns[i + 1]);
+}
+
 #endif

@@ -13,6 +13,11 @@
 int rf_parse_size(const char *s, uint64_t *out);
 /* Format bytes the way people read them: "64M", "1.5G", "512K", "100B". */
 void rf_format_size(uint64_t bytes, char *buf, size_t len);
+/* bytes rounded up to a whole number of units (memory goes by pool chunks). */
+static inline uint64_t base_round_up(uint64_t bytes, uint64_t unit)
+{
+	return (bytes + unit - 1) / unit * unit;
+}
 
 #include "base/time.h"   /* the clock every program shares */
 

@@ -203,9 +203,9 @@ static struct json_object *chan_create(struct rfd *d, const struct rf_request *r
 	if (c->kind == RF_CHAN_MSG) {
 		c->slots = req->slots;
 		c->ring_bytes = rf_ficm_ring_size(c->slots);
-		c->size = (2 * c->ring_bytes + PAGE - 1) / PAGE * PAGE;
+		c->size = base_round_up(2 * c->ring_bytes, PAGE);
 	} else {
-		c->size = (req->size + PAGE - 1) / PAGE * PAGE;
+		c->size = base_round_up(req->size, PAGE);
 	}
 	rf_format_wallclock(c->created, sizeof(c->created));
 	if (chan_memory(c, err))

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "base/timing.h"
 #include "base/units.h"
 
 #define ATTACH_TIMEOUT_NS (10ull * 1000000000ull)
@@ -40,8 +41,7 @@ int rf_subos_reserve_mem(struct rfd *d, uint64_t bytes, struct rf_err *err)
 
 static int reserve_mem(struct rfd *d, uint64_t want, uint64_t *rounded, struct rf_err *err)
 {
-	uint64_t cs = d->pool.chunk_size;
-	*rounded = (want + cs - 1) / cs * cs;
+	*rounded = base_round_up(want, d->pool.chunk_size);
 	return rf_subos_reserve_mem(d, *rounded, err);
 }
 
@@ -216,7 +216,7 @@ fail_cgroup:
 int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos **out,
 		    struct rf_err *err)
 {
-	uint64_t t[4];
+	uint64_t t[5];  /* marks between the steps of s->create_us */
 	struct rf_subos *s;
 	int rc;
 
@@ -247,9 +247,8 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 		rf_errf(err, "internal", "cannot write the journal: %s", strerror(-rc));
 		goto fail_program;
 	}
-	for (int i = 0; i < 3; i++)  /* setup, spawn, attach */
-		s->create_us[i] = (t[i + 1] - t[i]) / 1000;
-	s->create_us[3] = (base_now_ns() - t[3]) / 1000;  /* journal */
+	t[4] = base_now_ns();
+	base_steps_us(t, 4, s->create_us); /* setup, spawn, attach, journal */
 	rf_subos_insert(d, s);
 	rf_watch_subos(d, s);
 	*out = s;
@@ -323,7 +322,7 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 		     struct rf_err *err)
 {
 	const char *how = "exited";
-	uint64_t t[4] = { base_now_ns() };
+	uint64_t t[5] = { base_now_ns() };  /* marks between stop, reap, release, journal */
 	t[1] = t[2] = t[3] = t[0];
 	if (s->life != RF_LIFE_EXITED) {
 		rf_unwatch_subos(d, s);
@@ -357,12 +356,11 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 		json_object_object_add(*result, k, json_object_get(v));
 	rf_chan_subos_gone(d, s->name); /* its channels, journalled before the destroy */
 	int rc = rf_journal_subos(d, "destroy", s, x);
-	struct json_object *tm = json_object_new_object();
-	json_object_object_add(tm, "stop", json_object_new_int64((int64_t)(t[1] - t[0]) / 1000));
-	json_object_object_add(tm, "reap", json_object_new_int64((int64_t)(t[2] - t[1]) / 1000));
-	json_object_object_add(tm, "release", json_object_new_int64((int64_t)(t[3] - t[2]) / 1000));
-	json_object_object_add(tm, "journal", json_object_new_int64((int64_t)(base_now_ns() - t[3]) / 1000));
-	json_object_object_add(*result, "timing_us", tm);
+	static const char *const steps[] = { "stop", "reap", "release", "journal" };
+	uint64_t us[4];
+	t[4] = base_now_ns();
+	base_steps_us(t, 4, us);
+	base_timing_us_add(*result, steps, us, 4);
 	rf_subos_remove(d, s);
 	rf_subos_free(d, s);
 	if (rc) {

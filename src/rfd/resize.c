@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "base/timing.h"
 #include "base/units.h"
 
 struct resize_out {
@@ -206,10 +207,10 @@ static int mem_linux(struct rfd *d, struct rf_subos *s, uint64_t want, struct re
 
 static struct json_object *resize_extra(const struct resize_out *ro)
 {
-	struct json_object *x = json_object_new_object(), *t = json_object_new_object();
-	json_object_object_add(t, "cores", json_object_new_int64((int64_t)(ro->cores_ns / 1000)));
-	json_object_object_add(t, "mem", json_object_new_int64((int64_t)(ro->mem_ns / 1000)));
-	json_object_object_add(x, "timing_us", t);
+	static const char *const steps[] = { "cores", "mem" };
+	const uint64_t us[] = { ro->cores_ns / BASE_NS_PER_US, ro->mem_ns / BASE_NS_PER_US };
+	struct json_object *x = json_object_new_object();
+	base_timing_us_add(x, steps, us, 2);
 	json_object_object_add(x, "forced", json_object_new_boolean(ro->forced));
 	return x;
 }
@@ -232,14 +233,14 @@ int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *
 		return rf_errf(err, "internal", "the description of \"%s\" was not recovered "
 			       "after rfd restarted; it can only be destroyed", s->name);
 	if (s->kind == RF_KIND_LIBOS && s->ctl_fd < 0 && req->has_mem &&
-	    (req->mem + cs - 1) / cs * cs > s->mem)
+	    base_round_up(req->mem, cs) > s->mem)
 		return rf_errf(err, "mem_unavailable", "\"%s\" was adopted by a restarted rfd and "
 			       "cannot receive new memory (no control channel); destroy and "
 			       "create it anew", s->name);
 	if (req->cores.form != RF_CORES_NONE && target_cores(d, s, &req->cores, &want, err))
 		return -1;
 	if (req->has_mem)
-		mem = (req->mem + cs - 1) / cs * cs;
+		mem = base_round_up(req->mem, cs);
 	if (!rf_cpuset_equal(&want, &s->cpus)) {
 		rc = s->kind == RF_KIND_LIBOS ? cores_libos(d, s, &want, &ro, err)
 					      : cores_linux(d, s, &want, &ro, err);

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "base/timing.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -154,11 +155,8 @@ static struct json_object *dispatch(struct rfd *d, const struct rf_request *req,
 		if (rf_subos_create(d, req, &s, err))
 			return NULL;
 		res = rf_subos_json(d, s, false);
-		struct json_object *t = json_object_new_object();
 		static const char *const steps[] = { "setup", "spawn", "attach", "journal" };
-		for (int i = 0; i < 4; i++)
-			json_object_object_add(t, steps[i], json_object_new_int64((int64_t)s->create_us[i]));
-		json_object_object_add(res, "timing_us", t);
+		base_timing_us_add(res, steps, s->create_us, 4);
 		return res;
 	case RF_VERB_DESTROY:
 		rf_subos_destroy(d, s, &res, err);

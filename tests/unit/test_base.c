@@ -5,7 +5,8 @@
  * with them, close-on-exec on what arrives, surplus descriptors closed, a
  * message without descriptors); exitstatus (a wait status as the int,
  * and int -> JSON fields -> int for a code, a signal and an unknown end,
- * with the field names other programs read).
+ * with the field names other programs read); the "timing_us" object from
+ * step marks; rounding sizes up to whole chunks.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -24,6 +25,8 @@
 
 #include "base/exitstatus.h"
 #include "base/fdpass.h"
+#include "base/timing.h"
+#include "base/units.h"
 
 static int sp[2];
 
@@ -166,6 +169,28 @@ static void test_exit_status_of_wait(void **state)
 	assert_int_equal(base_exit_status_of_wait(st), -SIGKILL);
 }
 
+static void test_timing_us(void **state)
+{
+	static const char *const steps[] = { "setup", "spawn", "journal" };
+	const uint64_t marks[] = { 5000, 7999, 7999, 1007999 };
+	uint64_t us[3];
+	struct json_object *o = json_object_new_object();
+	base_steps_us(marks, 3, us);
+	base_timing_us_add(o, steps, us, 3);
+	assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+			    "{\"timing_us\":{\"setup\":2,\"spawn\":0,\"journal\":1000}}");
+	json_object_put(o);
+}
+
+static void test_round_up(void **state)
+{
+	const uint64_t M64 = 64ull << 20;
+	assert_true(base_round_up(0, M64) == 0);
+	assert_true(base_round_up(1, M64) == M64);
+	assert_true(base_round_up(M64, M64) == M64);
+	assert_true(base_round_up(M64 + 1, M64) == 2 * M64);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +200,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fdpass_none, setup_pair, teardown_pair),
 		cmocka_unit_test(test_exit_status_json),
 		cmocka_unit_test(test_exit_status_of_wait),
+		cmocka_unit_test(test_timing_us),
+		cmocka_unit_test(test_round_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
