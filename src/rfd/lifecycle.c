@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,11 +94,34 @@ static int give_regions(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 	return 0;
 }
 
+/* The RF_* variables of a program being started: their text in buf, the
+ * NULL-terminated array rfd_spawn reads in v; both live on the starter's
+ * stack until the spawn returns. */
+struct rf_env {
+	char buf[8192];
+	size_t used;
+	const char *v[8];
+	int n;
+};
+
+static void __attribute__((format(printf, 2, 3))) env_add(struct rf_env *e, const char *fmt, ...)
+{
+	va_list ap;
+	if (e->n >= (int)(sizeof(e->v) / sizeof(e->v[0])) - 1 || e->used >= sizeof(e->buf))
+		return; /* cannot happen with the few variables rfd sets */
+	va_start(ap, fmt);
+	int len = vsnprintf(e->buf + e->used, sizeof(e->buf) - e->used, fmt, ap);
+	va_end(ap);
+	e->v[e->n++] = e->buf + e->used;
+	e->used += (size_t)len + 1;
+}
+
 /* Program start for both kinds; libos passes its pages and regions. */
 static int start_program(struct rfd *d, struct rf_subos *s, const struct rf_request *req,
 			 struct rf_err *err)
 {
-	char log_path[PATH_MAX], exit_path[PATH_MAX], env_fds[8192] = "";
+	char log_path[PATH_MAX], exit_path[PATH_MAX], regions[4096] = "";
+	struct rf_env env = { .used = 0 };
 	int pass[RF_MAX_REGIONS + 4], npass = 0;
 	snprintf(log_path, sizeof(log_path), "%s/logs/%s.log", d->state_dir, s->name);
 	rf_subos_exit_path(d, s, exit_path, sizeof(exit_path));
@@ -109,22 +133,24 @@ static int start_program(struct rfd *d, struct rf_subos *s, const struct rf_requ
 		pass[npass++] = s->status_fd;
 		pass[npass++] = s->ctl_peer_fd;
 		pass[npass++] = s->msgs_fd;
-		size_t off = (size_t)snprintf(env_fds, sizeof(env_fds),
-			"%s=3\n%s=4\n%s=5\n%s=6\n%s=", RF_ENV_DESC, RF_ENV_STATUS, RF_ENV_CTL,
-			RF_ENV_MSGS, RF_ENV_REGIONS);
+		size_t off = 0;
 		for (int i = 0; i < s->nregions; i++) {
-			off += (size_t)snprintf(env_fds + off, sizeof(env_fds) - off, "%s%d:%d",
-						i ? "," : "", s->region_chunk[i], 3 + npass);
+			if (off < sizeof(regions))
+				off += (size_t)snprintf(regions + off, sizeof(regions) - off, "%s%d:%d",
+							i ? "," : "", s->region_chunk[i], 3 + npass);
 			pass[npass++] = rf_pool_fd(&d->pool, s->region_chunk[i]);
 		}
-		snprintf(env_fds + off, sizeof(env_fds) - off, "\n");
+		env_add(&env, "%s=3", RF_ENV_DESC);
+		env_add(&env, "%s=4", RF_ENV_STATUS);
+		env_add(&env, "%s=5", RF_ENV_CTL);
+		env_add(&env, "%s=6", RF_ENV_MSGS);
+		env_add(&env, "%s=%s", RF_ENV_REGIONS, regions);
 	}
 	/* Programs inside reach rfd (chan_open) through RF_SOCKET. */
-	size_t used = strlen(env_fds);
-	snprintf(env_fds + used, sizeof(env_fds) - used, "RF_SOCKET=%s\n", d->socket_path);
+	env_add(&env, "RF_SOCKET=%s", d->socket_path);
 	struct rfd_spawn sp = {
-		.argv = (const char *const *)s->argv, .env = req->env, .pass_fds = pass,
-		.npass = npass, .env_fds = env_fds, .log_path = log_path, .exit_path = exit_path,
+		.argv = (const char *const *)s->argv, .env = req->env, .rf_env = env.v,
+		.pass_fds = pass, .npass = npass, .log_path = log_path, .exit_path = exit_path,
 		.hostname = s->name, .cpus = &s->cpus,
 	};
 	return rfd_spawn(d, s, &sp, err);

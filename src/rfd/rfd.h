@@ -139,10 +139,13 @@ int rf_subos_enforce_cpus(struct rfd *d, struct rf_subos *s, const struct rf_cpu
 /* spawn.c */
 struct rfd_spawn {
 	const char *const *argv;
-	const char *const *env;      /* extra KEY=VALUE, NULL-terminated */
+	/* Environment additions, each a NULL-terminated array of "KEY=VALUE"
+	 * (NULL: none).  Arrays and strings stay the caller's; rfd_spawn only
+	 * points the program's environment at them. */
+	const char *const *env;      /* the request's */
+	const char *const *rf_env;   /* the RF_* ones rfd sets, after env */
 	const int *pass_fds;         /* fds the program inherits at 3, 4, ... */
 	int npass;
-	const char *env_fds;         /* RF_* variables to set, "K=V\n..." */
 	const char *log_path;        /* stdout+stderr */
 	const char *exit_path;       /* where the shim records the exit status */
 	const char *hostname;

@@ -46,7 +46,7 @@ struct shim_msg {
 };
 
 struct prepared {
-	char **envp;
+	const char **envp;   /* the array is ours, the strings their owners' */
 	int log_fd, null_fd;
 	cpu_set_t mask;
 };
@@ -86,7 +86,9 @@ static void child_main(const struct rfd_spawn *sp, struct prepared *pr, int go_f
 	for (int i = 0; i < sp->npass; i++)
 		dup2(high[i], 3 + i);
 	syscall(SYS_close_range, 3 + sp->npass, ~0U, CLOSE_RANGE_CLOEXEC);
-	execvpe(sp->argv[0], (char *const *)sp->argv, pr->envp);
+	/* exec's prototype predates const; it copies argv and envp, never
+	 * writes them. */
+	execvpe(sp->argv[0], (char *const *)sp->argv, (char *const *)pr->envp);
 	int e = errno;
 	if (write(err_fd, &e, sizeof(e)) != sizeof(e)) {
 		/* nothing to do: the shim sees EOF and a dead child */
@@ -165,31 +167,39 @@ fail_clone:
 	_exit(1);
 }
 
-/* argv/envp and files, made before fork so the shim need not allocate. */
-static int prepare(const struct rfd_spawn *sp, struct prepared *pr)
+static size_t count(const char *const *v)
 {
-	size_t n = 0, extra = 0;
-	while (environ[n])
+	size_t n = 0;
+	while (v && v[n])
 		n++;
-	for (const char *p = sp->env_fds; p && *p; p++)
-		extra += *p == '\n';
-	for (size_t i = 0; sp->env && sp->env[i]; i++)
-		extra++;
-	pr->envp = calloc(n + extra + 1, sizeof(char *));
+	return n;
+}
+
+/* The program's environment: rfd's own without its RF_ variables, then
+ * the request's, then the RF_ ones rfd sets for this subOS. */
+static int make_envp(const struct rfd_spawn *sp, struct prepared *pr)
+{
+	size_t n = count((const char *const *)environ), ne = count(sp->env),
+	       nr = count(sp->rf_env), k = 0;
+	pr->envp = calloc(n + ne + nr + 1, sizeof(*pr->envp));
 	if (!pr->envp)
 		return -ENOMEM;
-	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "RF_", 3) != 0) /* never leak rfd's own RF_ vars */
 			pr->envp[k++] = environ[i];
-	for (size_t i = 0; sp->env && sp->env[i]; i++)
-		pr->envp[k++] = (char *)sp->env[i];
-	for (char *p = (char *)sp->env_fds; p && *p;) {
-		char *nl = strchr(p, '\n');
-		pr->envp[k++] = p;
-		*nl = '\0';
-		p = nl + 1;
-	}
+	for (size_t i = 0; i < ne; i++)
+		pr->envp[k++] = sp->env[i];
+	for (size_t i = 0; i < nr; i++)
+		pr->envp[k++] = sp->rf_env[i];
+	return 0;
+}
+
+/* envp and files, made before fork so the shim need not allocate. */
+static int prepare(const struct rfd_spawn *sp, struct prepared *pr)
+{
+	int rc = make_envp(sp, pr);
+	if (rc)
+		return rc;
 	pr->log_fd = open(sp->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	pr->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	CPU_ZERO(&pr->mask);
