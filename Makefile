@@ -3,7 +3,8 @@
 #
 # Layout (each layer knows only those above it in this list):
 #   src/base  -> libbase.a: the protocol codec and client, cpu sets, sizes,
-#                histograms, clocks, fd passing (knows nothing of the rest)
+#                histograms, clocks, fd passing, exit statuses, step
+#                timings (knows nothing of the rest)
 #   src/ficm  -> libficm.a: the FICM rings of include/rf/ficm.h and the
 #                rfd<->librf control messages on them
 #   src/librf, src/rfcom -> librf.a (the library OS, with RFcom, FICM and

@@ -99,8 +99,9 @@ static void child_main(const struct rfd_spawn *sp, struct prepared *pr, int go_f
 static void record_exit(const char *path, int status)
 {
 	char buf[64];
-	int n = WIFSIGNALED(status) ? snprintf(buf, sizeof(buf), "signal %d\n", WTERMSIG(status))
-				    : snprintf(buf, sizeof(buf), "exit %d\n", WEXITSTATUS(status));
+	int st = base_exit_status_of_wait(status);
+	int n = st < 0 ? snprintf(buf, sizeof(buf), "signal %d\n", -st)
+		       : snprintf(buf, sizeof(buf), "exit %d\n", st);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd >= 0) {
 		if (write(fd, buf, (size_t)n) != n) {
