@@ -56,6 +56,8 @@
  */
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
+#include "base/cpu.h"
+#include "base/time.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -63,27 +65,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LD(p, mo)    atomic_load_explicit((p), memory_order_##mo)
 #define ST(p, v, mo) atomic_store_explicit((p), (v), memory_order_##mo)
 
 _Atomic int rfl_unsignalled;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 struct rfl_conn *rfl_conn_new(void *mem, size_t len, uint32_t size, int dir_rx, int hidden)
 {
@@ -169,7 +156,7 @@ static int timeout_ms(uint64_t deadline)
 {
 	if (!deadline)
 		return -1;
-	uint64_t t = now_ns();
+	uint64_t t = base_now_ns();
 	if (t >= deadline)
 		return 0;
 	uint64_t ms = (deadline - t + 999999) / 1000000;
@@ -261,12 +248,12 @@ static bool spin_ready(struct rfl_conn *c, uint64_t ns)
 {
 	if (!ns)
 		return false;
-	uint64_t until = now_ns() + ns;
+	uint64_t until = base_now_ns() + ns;
 	for (unsigned i = 1;; i++) {
 		if (rfl_ring_ready(&c->rx) != 0 || LD(&c->rx.d->wr_closed, relaxed))
 			return true;
-		cpu_relax();
-		if ((i & 63) == 0 && now_ns() >= until)
+		base_cpu_relax();
+		if ((i & 63) == 0 && base_now_ns() >= until)
 			return false;
 	}
 }
@@ -320,7 +307,7 @@ ssize_t rfl_conn_read(struct rfl_conn *c, int fd, const struct iovec *iov, int n
 	size_t got = 0;
 	ssize_t ret = 0;
 	bool disarmed = false, spun = false;
-	uint64_t deadline = c->rcvtimeo_ns ? now_ns() + (uint64_t)c->rcvtimeo_ns : 0;
+	uint64_t deadline = c->rcvtimeo_ns ? base_now_ns() + (uint64_t)c->rcvtimeo_ns : 0;
 
 	if (want == 0)
 		return 0;
@@ -454,12 +441,12 @@ static bool spin_space(struct rfl_conn *c, uint64_t ns)
 {
 	if (!ns)
 		return false;
-	uint64_t until = now_ns() + ns;
+	uint64_t until = base_now_ns() + ns;
 	for (unsigned i = 1;; i++) {
 		if (rfl_ring_space(&c->tx) != 0)
 			return true;
-		cpu_relax();
-		if ((i & 63) == 0 && now_ns() >= until)
+		base_cpu_relax();
+		if ((i & 63) == 0 && base_now_ns() >= until)
 			return false;
 	}
 }
@@ -483,7 +470,7 @@ ssize_t rfl_conn_write(struct rfl_conn *c, int fd, const struct iovec *iov, int 
 	size_t got = 0;
 	ssize_t ret = 0;
 	bool spun = false;
-	uint64_t deadline = c->sndtimeo_ns ? now_ns() + (uint64_t)c->sndtimeo_ns : 0;
+	uint64_t deadline = c->sndtimeo_ns ? base_now_ns() + (uint64_t)c->sndtimeo_ns : 0;
 
 	if (want == 0)
 		return 0;

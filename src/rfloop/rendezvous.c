@@ -45,6 +45,7 @@
  */
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
+#include "base/fdpass.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -321,35 +322,18 @@ static void *map_region(int memfd, uint32_t size, size_t *len)
 }
 
 /* Receive one request; its descriptors in fds (the count returned), or
- * -errno.  Descriptors of a malformed message are closed here. */
+ * -errno.  With MSG_TRUNC recvmsg returns the datagram's real length, so a
+ * longer one fails the size check; a control part cut short can only mean
+ * more than BASE_FDPASS_MAX descriptors, which fails the count check.
+ * Descriptors of a malformed message are closed here. */
 static int recv_req(int bell, struct rfl_req *req, int *fds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { req, sizeof(*req) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	ssize_t n = REAL(recvmsg)(bell, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int nfds = 0;
+	ssize_t n = base_recv_fds(bell, req, sizeof(*req), fds, BASE_FDPASS_MAX, &nfds,
+				  MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return -errno;
-	int nfds = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (int i = 0; i < k; i++) {
-			int f;
-			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (nfds < 8)
-				fds[nfds++] = f;
-			else
-				REAL(close)(f);
-		}
-	}
-	if (n != (ssize_t)sizeof(*req) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    nfds != REQ_FDS) {
+	if (n != (ssize_t)sizeof(*req) || nfds != REQ_FDS) {
 		for (int i = 0; i < nfds; i++)
 			REAL(close)(fds[i]);
 		return -EPROTO;
@@ -361,7 +345,7 @@ int rfl_accept_rfloop(struct rfl_listener *l, struct sockaddr *addr, socklen_t *
 {
 	for (int tries = 0; tries < 64; tries++) {
 		struct rfl_req req;
-		int fds[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+		int fds[BASE_FDPASS_MAX];
 		size_t len = 0;
 		void *mem = NULL;
 		struct rfl_conn *c = NULL;
@@ -513,23 +497,11 @@ int rfl_connect_try(int fd, const struct sockaddr *addr, socklen_t alen)
 	if (!(c = rfl_conn_new(mem, len, rfl_cfg.ring_size, 1, b[1])))
 		goto fallback;
 
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * REQ_FDS)];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
-	struct iovec iov = { &req, sizeof(req) };
-	struct msghdr mh = { .msg_name = &un, .msg_namelen = sizeof(un), .msg_iov = &iov,
-			     .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * REQ_FDS);
 	int give[REQ_FDS] = { memfd, a[1], b[0] };
-	memcpy(CMSG_DATA(cm), give, sizeof(give));
-	if (REAL(sendmsg)(s, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(req)) {
+	if (base_sendto_fds(s, (struct sockaddr *)&un, sizeof(un), &req, sizeof(req), give, REQ_FDS,
+			    MSG_DONTWAIT) != (ssize_t)sizeof(req)) {
 		DBG("rfloop: connect fd %d: %s: %s; kernel TCP", fd, path, strerror(errno));
 		goto fallback;
 	}
