@@ -9,7 +9,8 @@
 #                rfd<->librf control messages on them
 #   src/librf, src/rfcom -> librf.a (the library OS, with RFcom, FICM and
 #                the base pieces it uses); src/rfcom -> librfcom.so
-#   src/rfloop -> librfloop.so (LD_PRELOAD; header-only base pieces)
+#   src/rfloop -> librfloop.so (LD_PRELOAD; header-only base pieces, and
+#                fdpass.c built in)
 #   src/rfd, src/rfm, bench/ -> programs; examples/*.c -> one libos program each.
 # Unit tests (tests/unit/test_*.c) are built a second time with ASan+UBSan.
 
@@ -36,8 +37,10 @@ LIBRF_BASE := src/base/client.c src/base/cpuset.c src/base/units.c src/base/fdpa
 # the protocol client).  Both export the paper's names (src/rfcom/names.c).
 RFCOM_SRC  := $(wildcard src/rfcom/*.c)
 RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/fdpass.c
-# RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase).
-RFLOOP_SRC := $(wildcard src/rfloop/*.c)
+# RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase):
+# the header-only base pieces, and fd passing built into it (its version
+# script keeps base_* hidden).
+RFLOOP_SRC := $(wildcard src/rfloop/*.c) src/base/fdpass.c
 RFD_SRC    := $(wildcard src/rfd/*.c)
 RFM_SRC    := $(wildcard src/rfm/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)

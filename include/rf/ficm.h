@@ -59,17 +59,34 @@ struct rf_ficm_shm;
 enum rf_ficm_role { RF_FICM_PRODUCER = 1, RF_FICM_CONSUMER = 2 };
 
 /* One side's private handle.  Plain memory of the caller's; fields are
- * internal (listed so handles can live on the stack or in arrays). */
+ * internal (listed so handles can live on the stack or in arrays).
+ *
+ * Only the thread using this side touches it; the peer never sees it.
+ * Everything up to `role` is fixed at attach and read on every call;
+ * `pos`, `peer` and `reserved` are written on every call.  `peer` is this side's
+ * cached copy of the other side's index in the shared region: the shared
+ * line is read only when the cache says full (producer) or empty
+ * (consumer), so a streaming ring does not bounce the index lines on
+ * every message (ring.c).  The handle fits one cache line; a program
+ * that uses two handles from two threads (one sends, one receives) should
+ * keep them on different lines, as librf does (struct rf_sys). */
 struct rf_ficm_ring {
+	/* fixed at attach */
 	struct rf_ficm_shm *shm;
 	struct rf_ficm_msg *slot;
 	uint32_t slots, mask;
 	enum rf_ficm_role role;
+	/* this side's state */
 	int err;              /* sticky: 0 or a negative errno */
 	uint64_t pos;         /* producer: local tail; consumer: local head */
 	uint64_t peer;        /* cached copy of the other side's index */
 	uint32_t reserved;    /* producer: slots handed out by rf_ficm_reserve */
 };
+
+_Static_assert(offsetof(struct rf_ficm_ring, pos) == 32 &&
+	       offsetof(struct rf_ficm_ring, peer) == 40,
+	       "the cached indices sit together");
+_Static_assert(sizeof(struct rf_ficm_ring) <= RF_FICM_MSG_SIZE, "a handle fits one cache line");
 
 /* ---- one ring ------------------------------------------------------------ */
 

@@ -16,8 +16,15 @@ union fd_cmsg {
 ssize_t base_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds,
 		      int flags)
 {
+	return base_sendto_fds(sock, NULL, 0, buf, len, fds, nfds, flags);
+}
+
+ssize_t base_sendto_fds(int sock, const struct sockaddr *to, socklen_t tolen, const void *buf,
+			size_t len, const int *fds, int nfds, int flags)
+{
 	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = to ? tolen : 0,
+			     .msg_iov = &iov, .msg_iovlen = 1 };
 	union fd_cmsg u;
 
 	if (nfds < 0 || nfds > BASE_FDPASS_MAX)

@@ -16,6 +16,7 @@
 #define RF_BASE_FDPASS_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #define BASE_FDPASS_MAX 8   /* descriptors in one message */
@@ -24,6 +25,10 @@
  * sendmsg with `flags` (MSG_NOSIGNAL is always added). */
 ssize_t base_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds,
 		      int flags);
+
+/* The same on an unconnected datagram socket, to the address `to`. */
+ssize_t base_sendto_fds(int sock, const struct sockaddr *to, socklen_t tolen, const void *buf,
+			size_t len, const int *fds, int nfds, int flags);
 
 /* Receive up to len bytes and up to maxfds descriptors into fds (*nfds
  * gets the count; fds[i] for i >= *nfds are left alone).  `flags` goes to

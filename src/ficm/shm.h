@@ -37,23 +37,66 @@ enum rf_ficm_state {
 	RF_FICM_CORRUPT = 3,
 };
 
+/*
+ * Who touches which line, and how often (P producer, C consumer):
+ *
+ *   0    geometry  written once by the creator (format); read by both
+ *                  sides at attach only.  `state` is written on close or
+ *                  corruption and read when a side finds the ring empty or
+ *                  full, never per message.
+ *   128  tail      P writes once per batch (commit); C reads it only when
+ *                  its cached copy says empty (and rfd's and librf's cores
+ *                  poll it through rf_ficm_tail_word: a line C never
+ *                  writes).
+ *   256  head      C writes once per batch (recv); P reads it only when its
+ *                  cached copy says full.
+ *   384  sleeping  C writes when it goes to sleep, P clears it to wake C;
+ *        bell      P bumps it (and C re-reads it) only around a sleep.  P
+ *                  reads `sleeping` after every commit, so this line is read
+ *                  per batch and written only around a sleep: the two words
+ *                  are one wake-up protocol (wait.c) and belong together.
+ *
+ * Each group sits in the first line of a 128-byte block whose second line
+ * is empty, so even a region only RF_FICM_ALIGN (64) aligned keeps every
+ * group in a pair of lines of its own.
+ */
 struct rf_ficm_shm {
+	/* ---- 0: geometry and state ---------------------------------------- */
 	alignas(128) _Atomic uint32_t magic;
 	_Atomic uint32_t abi;
 	_Atomic uint32_t slots;
 	_Atomic uint32_t msg_size;
 	_Atomic uint64_t bytes;      /* rf_ficm_ring_size(slots) */
 	_Atomic uint32_t state;      /* enum rf_ficm_state */
+	/* ---- 128: written by the producer only ---------------------------- */
 	alignas(128) _Atomic uint64_t tail;
+	/* ---- 256: written by the consumer only ---------------------------- */
 	alignas(128) _Atomic uint64_t head;
+	/* ---- 384: the wake-up words ---------------------------------------- */
 	alignas(128) _Atomic uint32_t sleeping;
 	_Atomic uint32_t bell;
 };
 
+/* The ABI between the two processes: these offsets never move (bump
+ * RF_FICM_ABI if they must). */
+_Static_assert(offsetof(struct rf_ficm_shm, magic) == 0, "layout");
+_Static_assert(offsetof(struct rf_ficm_shm, abi) == 4, "layout");
+_Static_assert(offsetof(struct rf_ficm_shm, slots) == 8, "layout");
+_Static_assert(offsetof(struct rf_ficm_shm, msg_size) == 12, "layout");
+_Static_assert(offsetof(struct rf_ficm_shm, bytes) == 16, "layout");
+_Static_assert(offsetof(struct rf_ficm_shm, state) == 24, "layout");
 _Static_assert(offsetof(struct rf_ficm_shm, tail) == 128, "layout");
 _Static_assert(offsetof(struct rf_ficm_shm, head) == 256, "layout");
 _Static_assert(offsetof(struct rf_ficm_shm, sleeping) == 384, "layout");
+_Static_assert(offsetof(struct rf_ficm_shm, bell) == 388, "layout");
+_Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
+	       "layout: lock-free words of the plain sizes");
 _Static_assert(sizeof(struct rf_ficm_shm) == RF_FICM_HDR_SIZE, "layout");
+/* Each group stays within the first line of its block. */
+_Static_assert(offsetof(struct rf_ficm_shm, state) + 4 <= 64, "geometry fits one line");
+_Static_assert(offsetof(struct rf_ficm_shm, bell) + 4 <= 384 + 64, "wake words fit one line");
+/* Slots follow the header, each exactly one line. */
+_Static_assert(RF_FICM_HDR_SIZE % 128 == 0 && sizeof(struct rf_ficm_msg) == 64, "layout");
 
 /* Mark the ring corrupt, locally for good and in the region for the peer. */
 int rf__ficm_corrupt(struct rf_ficm_ring *r);

@@ -95,7 +95,7 @@ void rf_idle(struct rf_core *c)
 	until = start + ns_to_tsc(RF_IDLE_SPIN_NS);
 	do {
 		for (int i = 0; i < 8; i++)
-			rf_cpu_relax();
+			base_cpu_relax();
 		if (rf_core_has_work(c))
 			goto done;
 		now = rf_rdtsc();

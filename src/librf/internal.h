@@ -4,8 +4,9 @@
  *
  * The layout follows one rule: what a core touches on its hot path lives in
  * its own struct rf_core, cache-line separated from the few words other
- * cores write (mailbox head, remote-free head, control requests), so cores
- * never contend on a line unless they are actually talking.  Process-wide
+ * cores write (mailbox head, remote-free head, control requests) and the
+ * few they read, so cores never contend on a line unless they are actually
+ * talking (struct rf_core says line by line who touches what).  Process-wide
  * state (struct rf_sys) is read-mostly and only written while
  * reconfiguring, under the subOS-internal reconfiguration lock.
  */
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include "base/cpu.h"
 #include "rf/desc.h"
 #include "rf/ficm.h"
 #include "rf/rf.h"
@@ -42,8 +44,6 @@
 #define RF_MAX_HOOKS     16
 #define RF_FOREIGN_HEAP  RF_MAX_CPUS  /* heap index used by foreign threads */
 
-static inline void rf_cpu_relax(void) { __builtin_ia32_pause(); }
-
 static inline uint64_t rf_rdtsc(void)
 {
 	uint32_t lo, hi;
@@ -60,7 +60,7 @@ static inline bool rf_spin_trylock(uint32_t *l)
 static inline void rf_spin_lock(uint32_t *l)
 {
 	while (!rf_spin_trylock(l))
-		rf_cpu_relax();
+		base_cpu_relax();
 }
 static inline void rf_spin_unlock(uint32_t *l)
 {
@@ -240,36 +240,90 @@ enum rf_core_req {
 	RF_REQ_STOP  = 1u << 1,   /* test teardown: leave the loop, end thread */
 };
 
+/*
+ * One per owned CPU, laid out cache line by cache line by who touches what
+ * (the fields' users are core.c, sched.c, idle.c, fiber.c, timer.c,
+ * mailbox.c, alloc.c, io_ring.c, reconfig.c, memregion.c):
+ *
+ *   line 0-1  owner only, every scheduler pass and fiber switch
+ *   line 2    owner only, cold (thread start; every switch under ASan)
+ *   line 3    read by other cores, written rarely (create, start, leave,
+ *             once per reconfiguration generation)
+ *   line 4    the mailbox head: pushed by every core that sends here
+ *   line 5    requests: written by the core applying a reconfiguration
+ *
+ * The rule is that no line another core reads or writes often holds a
+ * field the owner writes often: a remote read of such a line costs the
+ * owner a cache miss on its next write (and a remote write costs it on its
+ * next read).  Lines 0-1, 2-3 and 4-5 also form the 128-byte pairs the
+ * adjacent-line prefetcher pulls together, so the pairs keep the same
+ * split.  Everything else a core owns hot (its heap, struct rf_heap) sits
+ * right after this struct in the same allocation (core.c).
+ */
 struct rf_core {
-	/* owner-only, hot */
-	int index, cpu;
-	struct rf_fiber *runq_head, *runq_tail;
+	/* ---- line 0: owner only, every scheduler pass -------------------- */
+	struct rf_fiber *runq_head RF_ALIGNED;
+	struct rf_fiber *runq_tail;
 	struct rf_fiber *current;
 	void *sched_sp;
-	void *asan_fake;
-	struct rf_status_core *st;
-	uint64_t seen_cmds;       /* command ring tail last acted on (rfdlink.c) */
-	uint32_t running;         /* atomic: serving (not parked, not leaving) */
-	uint64_t loops, events;
-	uint64_t acct_tsc, busy_tsc, idle_tsc;
-	struct rf_timer_heap timers;
-	struct rf_fiber *pool;    /* free fibers with their stacks */
-	uint32_t npool;
 	struct rf_heap *heap;
 	struct rf_io *io;         /* this core's io_uring (io_ring.c), or NULL */
+	uint64_t seen_cmds;       /* command ring tail last acted on (rfdlink.c) */
+	uint64_t loops;
+
+	/* ---- line 1: owner only, every pass (counters, timers, fiber pool) */
+	uint64_t events RF_ALIGNED;
+	struct rf_timer_heap timers;
+	uint64_t acct_tsc, busy_tsc, idle_tsc;
+	struct rf_fiber *pool;    /* free fibers with their stacks */
+	uint32_t npool;
+
+	/* ---- line 2: owner only, cold ------------------------------------- */
+	void *asan_fake RF_ALIGNED;  /* written on every switch, ASan builds only */
 	char *stack_lo;           /* this thread's stack, for ASan switches */
 	size_t stack_size;
+
+	/* ---- line 3: read by other cores, written rarely ------------------
+	 * Every core that sends this one a message reads `st` (rf_core_kick);
+	 * mailbox redirects read `running` and `heir`; a region reclaim spins
+	 * on `running` and `trim_gen` (memregion.c); rf_core_cpu and
+	 * rf_core_running read `cpu` and `running` from any thread.  The
+	 * owner writes `running` and `heir` only when it starts, leaves or
+	 * comes back and `trim_gen` once per generation; the creating core
+	 * writes the rest once. */
+	int index RF_ALIGNED;
+	int cpu;
+	struct rf_status_core *st;
+	uint32_t running;         /* atomic: serving (not parked, not leaving) */
+	uint32_t trim_gen;        /* atomic: gen this core trimmed at */
+	struct rf_core *heir;     /* atomic: where work went on leaving */
+	char *thread_stack;       /* partition memory for pthread */
 	pthread_t thread;
 	uint32_t has_thread;
 	uint32_t is_main_thread;
 	uint32_t announce;        /* hot-added: run the cores-changed hooks */
-	/* written by other cores */
+
+	/* ---- line 4: written by any core sending a message ----------------- */
 	struct rf_msg *mbox RF_ALIGNED;   /* atomic */
+
+	/* ---- line 5: written by the core applying a reconfiguration;
+	 * read by the owner on every pass (rf_core_asked) ------------------ */
 	uint32_t req RF_ALIGNED;          /* atomic: enum rf_core_req bits */
-	uint32_t trim_gen;                /* atomic: gen this core trimmed at */
-	struct rf_core *heir;             /* atomic: where work went on leaving */
-	char *thread_stack;               /* partition memory for pthread */
 } RF_ALIGNED;
+
+#define RF_CORE_LINE(field, n) \
+	_Static_assert(offsetof(struct rf_core, field) == (n) * RF_CACHELINE, \
+		       "struct rf_core: " #field " must start line " #n)
+RF_CORE_LINE(runq_head, 0);
+RF_CORE_LINE(events, 1);
+RF_CORE_LINE(asan_fake, 2);
+RF_CORE_LINE(index, 3);
+RF_CORE_LINE(mbox, 4);
+RF_CORE_LINE(req, 5);
+#undef RF_CORE_LINE
+/* A group that outgrew its line pushes the next (aligned) group a line
+ * further and fails above; the last one fails the size. */
+_Static_assert(sizeof(struct rf_core) == 6 * RF_CACHELINE, "struct rf_core: six lines");
 
 extern __thread struct rf_core *rf_self_tls;
 /* The current core, re-read from TLS on every call: a fiber may resume on
@@ -323,14 +377,20 @@ int  rf_region_map_fd(int slot, int fd, uint64_t size, uint32_t id);
 struct rf_sys {
 	const struct rf_desc *desc;
 	struct rf_status *status;
+	const _Atomic uint64_t *cmd_tail; /* every core polls it: a hint */
 	void *desc_map, *status_map;   /* our mappings, for teardown */
 	void *msgs_map;                /* the control rings, if we mapped them */
 	/* The control rings to rfd (rfdlink.c): commands consumed under
-	 * reconfig_lock, replies produced under complete_lock. */
-	struct rf_ficm_ring cmd, reply;
-	const _Atomic uint64_t *cmd_tail; /* every core polls it: a hint */
-	uint32_t cmd_said, reply_said; /* ring trouble reported */
-	bool standalone;
+	 * reconfig_lock, replies produced under complete_lock, so by whichever
+	 * core holds the lock, and two cores can be at it at once.  Each
+	 * handle (its cached indices written on every use) has a line of its
+	 * own, away from each other and from cmd_tail, which every core loads
+	 * on every scheduler pass. */
+	struct rf_ficm_ring cmd RF_ALIGNED;
+	uint32_t cmd_said;             /* ring trouble reported */
+	struct rf_ficm_ring reply RF_ALIGNED;
+	uint32_t reply_said;
+	bool standalone RF_ALIGNED;
 	bool no_exit;                  /* tests: shutdown stops instead */
 	int ctl_fd;
 	int region_fd[RF_MAX_REGIONS]; /* received, not yet mapped: -1 */
@@ -360,6 +420,11 @@ struct rf_sys {
 	int argc;
 	char **argv;
 };
+_Static_assert(offsetof(struct rf_sys, cmd_tail) < offsetof(struct rf_sys, cmd) &&
+	       offsetof(struct rf_sys, cmd) % RF_CACHELINE == 0 &&
+	       offsetof(struct rf_sys, reply) == offsetof(struct rf_sys, cmd) + RF_CACHELINE &&
+	       offsetof(struct rf_sys, standalone) == offsetof(struct rf_sys, reply) + RF_CACHELINE,
+	       "struct rf_sys: each control ring handle on a line of its own");
 extern struct rf_sys rf_g;
 
 /* The command ring's tail as every core polls it (one load, a hint). */

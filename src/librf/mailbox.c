@@ -62,7 +62,7 @@ void rf_mbox_send(struct rf_core *c, struct rf_msg *m)
 	 * unless every core left (then we spin until one comes back). */
 	while (rf_mbox_push(c, m) < 0) {
 		c = redirect(c);
-		rf_cpu_relax();
+		base_cpu_relax();
 	}
 	if (c != rf_self())
 		rf_core_kick(c);

@@ -142,7 +142,7 @@ static void wait_trims(uint32_t gen)
 		while (__atomic_load_n(&c->running, __ATOMIC_ACQUIRE) && c != rf_self() &&
 		       __atomic_load_n(&c->trim_gen, __ATOMIC_ACQUIRE) != gen &&
 		       rf_now_ns() < until)
-			rf_cpu_relax();
+			base_cpu_relax();
 	}
 }
 

@@ -38,7 +38,7 @@ int rf_desc_read(struct rf_desc *out)
 	for (long tries = 0; tries < 1000000; tries++) {
 		uint32_t s1 = __atomic_load_n(&d->seq, __ATOMIC_ACQUIRE), s2;
 		if (s1 & 1) {
-			rf_cpu_relax();
+			base_cpu_relax();
 			continue;
 		}
 		memcpy(out, (const void *)d, sizeof(*out));

@@ -56,6 +56,8 @@
  */
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
+#include "base/cpu.h"
+#include "base/time.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -63,27 +65,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LD(p, mo)    atomic_load_explicit((p), memory_order_##mo)
 #define ST(p, v, mo) atomic_store_explicit((p), (v), memory_order_##mo)
 
 _Atomic int rfl_unsignalled;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 struct rfl_conn *rfl_conn_new(void *mem, size_t len, uint32_t size, int dir_rx, int hidden)
 {
@@ -169,7 +156,7 @@ static int timeout_ms(uint64_t deadline)
 {
 	if (!deadline)
 		return -1;
-	uint64_t t = now_ns();
+	uint64_t t = base_now_ns();
 	if (t >= deadline)
 		return 0;
 	uint64_t ms = (deadline - t + 999999) / 1000000;
@@ -261,12 +248,12 @@ static bool spin_ready(struct rfl_conn *c, uint64_t ns)
 {
 	if (!ns)
 		return false;
-	uint64_t until = now_ns() + ns;
+	uint64_t until = base_now_ns() + ns;
 	for (unsigned i = 1;; i++) {
 		if (rfl_ring_ready(&c->rx) != 0 || LD(&c->rx.d->wr_closed, relaxed))
 			return true;
-		cpu_relax();
-		if ((i & 63) == 0 && now_ns() >= until)
+		base_cpu_relax();
+		if ((i & 63) == 0 && base_now_ns() >= until)
 			return false;
 	}
 }
@@ -307,110 +294,159 @@ static ssize_t iov_total(const struct iovec *iov, int n)
 	return (ssize_t)want;
 }
 
-ssize_t rfl_conn_read(struct rfl_conn *c, int fd, const struct iovec *iov, int n, int flags)
-{
-	ssize_t total = iov_total(iov, n);
-	if (total < 0)
-		return -1;
-	size_t want = (size_t)total;
-	bool peek = flags & MSG_PEEK, trunc = flags & MSG_TRUNC;
-	bool waitall = (flags & MSG_WAITALL) && !peek;
-	bool nb = c->nonblock || (flags & MSG_DONTWAIT);
-	struct iovec adv[n > 0 ? n : 1];
-	size_t got = 0;
-	ssize_t ret = 0;
-	bool disarmed = false, spun = false;
-	uint64_t deadline = c->rcvtimeo_ns ? now_ns() + (uint64_t)c->rcvtimeo_ns : 0;
+/* ---- a call, step by step (reads and writes) ------------------------------ */
 
-	if (want == 0)
-		return 0;
-	pthread_mutex_lock(&c->rxl);
-	for (;;) {
-		if (c->err) {
-			errno = c->err;
-			ret = -1;
-			break;
-		}
-		if (c->rd_shut)
-			break;
-		long r;
-		if (trunc && !peek)
-			r = rfl_ring_skip(&c->rx, want - got);
-		else
-			r = rfl_ring_read(&c->rx, adv, iov_advance(iov, n, got, adv), want - got, peek);
-		if (r < 0) {
-			ret = broken(c, fd);
-			break;
-		}
-		if (r > 0) {
-			got += (size_t)r;
-			if (!peek) {
-				STAT_ADD(ST_RX_BYTES, r);
-				release_writer(c);
-			}
-			if (got == want || !waitall)
-				break;
-			continue;
-		}
-		if (c->eof)
-			break;
-		if (LD(&c->rx.d->wr_closed, acquire)) {
-			/* The writer published its last byte before saying so. */
-			long left = rfl_ring_ready(&c->rx);
-			if (left > 0)
-				continue;
-			if (left < 0) {
-				ret = broken(c, fd);
-				break;
-			}
-			c->eof = true;
-			break;
-		}
-		int s;
-		if (nb) {
-			s = settle(c, fd, true);
-			if (s == S_READY)
-				continue;
-			if (s == S_EOF)
-				break;
-			if (s == S_ERR) {
-				ret = broken(c, fd);
-				break;
-			}
-			errno = EAGAIN;
-			ret = -1;
-			break;
-		}
-		if (!spun) {
-			spun = true;
-			disarmed = true;
-			ST(&c->rx.d->armed, 0, relaxed);
-			if (spin_ready(c, rfl_cfg.spin_ns))
-				continue;
-		}
-		s = settle(c, fd, true);
-		if (s == S_READY)
-			continue;
-		if (s == S_EOF)
-			break;
-		if (s == S_ERR) {
-			ret = broken(c, fd);
-			break;
-		}
-		if (sleep_on(fd, POLLIN, deadline) < 0) {
-			ret = -1;
-			break;
+/* What a step of a read or write loop says to do next. */
+enum step {
+	STEP_MORE,   /* go round again */
+	STEP_DONE,   /* return what was done (0: EOF, shut down) */
+	STEP_FAIL,   /* return what was done, or -1 with errno if nothing */
+};
+
+/* One read or write call: what it asks for and how far it got. */
+struct io_call {
+	const struct iovec *iov;
+	struct iovec *adv;        /* scratch, n entries: iov without what is done */
+	int n;
+	size_t want, got;
+	bool nb;                  /* non-blocking fd or MSG_DONTWAIT: never wait */
+	bool spun;                /* blocking: the one spin is spent */
+	bool peek, trunc, waitall;/* read: MSG_PEEK, MSG_TRUNC, MSG_WAITALL */
+	bool disarmed;            /* read: the spin lowered the arm */
+	bool nosig;               /* write: MSG_NOSIGNAL */
+	uint64_t deadline;        /* when SO_RCVTIMEO / SO_SNDTIMEO runs out, or 0 */
+};
+
+/* A call's state from its flags (each direction looks at its own). */
+static struct io_call io_call(struct rfl_conn *c, const struct iovec *iov, int n,
+			      struct iovec *adv, ssize_t want, int flags, int64_t timeo_ns)
+{
+	bool peek = flags & MSG_PEEK;
+	return (struct io_call){
+		.iov = iov, .adv = adv, .n = n, .want = (size_t)want,
+		.nb = c->nonblock || (flags & MSG_DONTWAIT),
+		.peek = peek, .trunc = flags & MSG_TRUNC, .waitall = (flags & MSG_WAITALL) && !peek,
+		.nosig = flags & MSG_NOSIGNAL,
+		.deadline = timeo_ns ? base_now_ns() + (uint64_t)timeo_ns : 0,
+	};
+}
+
+/* What the call returns: bytes done win over an error. */
+static ssize_t io_result(const struct io_call *io, enum step s)
+{
+	return io->got > 0 ? (ssize_t)io->got : s == STEP_FAIL ? -1 : 0;
+}
+
+/* The caller's buffers past what is done; returns how many entries. */
+static int io_rest(struct io_call *io)
+{
+	return iov_advance(io->iov, io->n, io->got, io->adv);
+}
+
+/* The ring is corrupt: reset, and fail the call. */
+static enum step step_broken(struct rfl_conn *c, int fd)
+{
+	broken(c, fd);
+	return STEP_FAIL;
+}
+
+static enum step step_errno(int err)
+{
+	errno = err;
+	return STEP_FAIL;
+}
+
+/* Nothing to do until the peer moves: EAGAIN for a non-blocking call,
+ * else sleep until fd is ready for `events` (or the timeout runs out). */
+static enum step wait_peer(int fd, short events, const struct io_call *io)
+{
+	if (io->nb)
+		return step_errno(EAGAIN);
+	return sleep_on(fd, events, io->deadline) < 0 ? STEP_FAIL : STEP_MORE;
+}
+
+/* Copy (MSG_TRUNC: skip) what the ring holds: bytes taken, or < 0 if the
+ * ring is corrupt.  Consuming may let a waiting writer go on. */
+static long rd_take(struct rfl_conn *c, struct io_call *io)
+{
+	long r;
+	if (io->trunc && !io->peek)
+		r = rfl_ring_skip(&c->rx, io->want - io->got);
+	else
+		r = rfl_ring_read(&c->rx, io->adv, io_rest(io), io->want - io->got, io->peek);
+	if (r > 0) {
+		io->got += (size_t)r;
+		if (!io->peek) {
+			STAT_ADD(ST_RX_BYTES, r);
+			release_writer(c);
 		}
 	}
-	if (got > 0) {
-		ret = (ssize_t)got;
-		if (!peek)
-			after_read(c, fd, disarmed);
-	} else if (disarmed) {
+	return r;
+}
+
+/* The writer said it is done: it published its last byte before saying
+ * so, so what the ring holds now is all there will be. */
+static enum step rd_writer_done(struct rfl_conn *c, int fd)
+{
+	long left = rfl_ring_ready(&c->rx);
+	if (left > 0)
+		return STEP_MORE;
+	if (left < 0)
+		return step_broken(c, fd);
+	c->eof = true;
+	return STEP_DONE;
+}
+
+/* The ring is empty.  Blocking: spin once with the arm lowered (the cost
+ * note at the top), then settle and sleep on the doorbell.  Non-blocking:
+ * settle and say EAGAIN. */
+static enum step rd_wait(struct rfl_conn *c, int fd, struct io_call *io)
+{
+	if (!io->nb && !io->spun) {
+		io->spun = io->disarmed = true;
+		ST(&c->rx.d->armed, 0, relaxed);
+		if (spin_ready(c, rfl_cfg.spin_ns))
+			return STEP_MORE;
+	}
+	int s = settle(c, fd, true);
+	if (s == S_READY)
+		return STEP_MORE;
+	if (s == S_EOF)
+		return STEP_DONE;
+	if (s == S_ERR)
+		return step_broken(c, fd);
+	return wait_peer(fd, POLLIN, io);
+}
+
+/* One round of a read: take what the ring has, else find out why it has
+ * nothing (reset, shut down, EOF) or wait for more. */
+static enum step rd_step(struct rfl_conn *c, int fd, struct io_call *io)
+{
+	if (c->err)
+		return step_errno(c->err);
+	if (c->rd_shut)
+		return STEP_DONE;
+	long r = rd_take(c, io);
+	if (r < 0)
+		return step_broken(c, fd);
+	if (r > 0)
+		return io->got == io->want || !io->waitall ? STEP_DONE : STEP_MORE;
+	if (c->eof)
+		return STEP_DONE;
+	if (LD(&c->rx.d->wr_closed, acquire))
+		return rd_writer_done(c, fd);
+	return rd_wait(c, fd, io);
+}
+
+/* Leaving a read: keep the descriptor's readiness exact (after_read), or
+ * raise again the arm that a spin lowered if nothing was read. */
+static ssize_t rd_end(struct rfl_conn *c, int fd, struct io_call *io, enum step s)
+{
+	if (io->got > 0 && !io->peek)
+		after_read(c, fd, io->disarmed);
+	else if (io->got == 0 && io->disarmed)
 		ST(&c->rx.d->armed, 1, seq_cst);
-	}
-	pthread_mutex_unlock(&c->rxl);
-	return ret;
+	return io_result(io, s);
 }
 
 /* ---- writing --------------------------------------------------------------- */
@@ -454,92 +490,99 @@ static bool spin_space(struct rfl_conn *c, uint64_t ns)
 {
 	if (!ns)
 		return false;
-	uint64_t until = now_ns() + ns;
+	uint64_t until = base_now_ns() + ns;
 	for (unsigned i = 1;; i++) {
 		if (rfl_ring_space(&c->tx) != 0)
 			return true;
-		cpu_relax();
-		if ((i & 63) == 0 && now_ns() >= until)
+		base_cpu_relax();
+		if ((i & 63) == 0 && base_now_ns() >= until)
 			return false;
 	}
 }
 
-static ssize_t epipe(bool nosig)
+/* Nobody reads any more: what was written stands, else EPIPE (and
+ * SIGPIPE unless MSG_NOSIGNAL), as TCP does. */
+static enum step wr_epipe(const struct io_call *io)
 {
-	if (!nosig)
+	if (io->got)
+		return STEP_DONE;
+	if (!io->nosig)
 		raise(SIGPIPE);
-	errno = EPIPE;
-	return -1;
+	return step_errno(EPIPE);
+}
+
+/* The ring is full.  Blocking: spin once; then make our descriptor
+ * unwritable and, unless space appeared meanwhile, sleep until the reader
+ * frees some.  Non-blocking: the same, but EAGAIN instead of the sleep. */
+static enum step wr_wait(struct rfl_conn *c, int fd, struct io_call *io)
+{
+	if (!io->nb && !io->spun) {
+		io->spun = true;
+		if (spin_space(c, rfl_cfg.spin_ns))
+			return STEP_MORE;
+	}
+	long space = prepare_wait(c, fd);
+	if (space < 0)
+		return space == -1 && errno == EPIPE ? wr_epipe(io) : step_broken(c, fd);
+	if (space > 0)
+		return STEP_MORE;
+	return wait_peer(fd, POLLOUT, io);
+}
+
+/* One round of a write: put what fits into the ring and ring the reader
+ * if it waits, else find out why nothing fits or wait for room. */
+static enum step wr_step(struct rfl_conn *c, int fd, struct io_call *io)
+{
+	if (c->err)
+		return step_errno(c->err);
+	if (c->wr_shut || c->peer_gone || LD(&c->tx.d->rd_closed, acquire))
+		return wr_epipe(io);
+	long r = rfl_ring_write(&c->tx, io->adv, io_rest(io), io->want - io->got);
+	if (r < 0)
+		return step_broken(c, fd);
+	if (r > 0) {
+		io->got += (size_t)r;
+		STAT_ADD(ST_TX_BYTES, r);
+		if (rfl_ring_take_arm(&c->tx))
+			ring_peer(c);
+		return io->got == io->want ? STEP_DONE : STEP_MORE;
+	}
+	if (io->got && io->nb)
+		return STEP_DONE;
+	return wr_wait(c, fd, io);
+}
+
+/* The frame of every read and write: check the buffers, hold the
+ * direction's lock, run steps until one says stop. */
+static ssize_t conn_io(struct rfl_conn *c, int fd, const struct iovec *iov, int n, int flags,
+		       bool rd)
+{
+	ssize_t want = iov_total(iov, n);
+	if (want <= 0)
+		return want;
+	struct iovec adv[n];
+	struct io_call io = io_call(c, iov, n, adv, want, flags,
+				    rd ? c->rcvtimeo_ns : c->sndtimeo_ns);
+	pthread_mutex_t *lock = rd ? &c->rxl : &c->txl;
+	enum step s;
+
+	pthread_mutex_lock(lock);
+	do
+		s = rd ? rd_step(c, fd, &io) : wr_step(c, fd, &io);
+	while (s == STEP_MORE);
+	ssize_t ret = rd ? rd_end(c, fd, &io, s) : io_result(&io, s);
+	pthread_mutex_unlock(lock);
+	return ret;
+}
+
+ssize_t rfl_conn_read(struct rfl_conn *c, int fd, const struct iovec *iov, int n, int flags)
+{
+	return conn_io(c, fd, iov, n, flags, true);
 }
 
 ssize_t rfl_conn_write(struct rfl_conn *c, int fd, const struct iovec *iov, int n, int flags)
 {
-	ssize_t total = iov_total(iov, n);
-	if (total < 0)
-		return -1;
-	size_t want = (size_t)total;
-	bool nb = c->nonblock || (flags & MSG_DONTWAIT), nosig = flags & MSG_NOSIGNAL;
-	struct iovec adv[n > 0 ? n : 1];
-	size_t got = 0;
-	ssize_t ret = 0;
-	bool spun = false;
-	uint64_t deadline = c->sndtimeo_ns ? now_ns() + (uint64_t)c->sndtimeo_ns : 0;
-
-	if (want == 0)
-		return 0;
-	pthread_mutex_lock(&c->txl);
-	for (;;) {
-		if (c->err) {
-			errno = c->err;
-			ret = -1;
-			break;
-		}
-		if (c->wr_shut || c->peer_gone || LD(&c->tx.d->rd_closed, acquire)) {
-			ret = got ? 0 : epipe(nosig);
-			break;
-		}
-		long r = rfl_ring_write(&c->tx, adv, iov_advance(iov, n, got, adv), want - got);
-		if (r < 0) {
-			ret = broken(c, fd);
-			break;
-		}
-		if (r > 0) {
-			got += (size_t)r;
-			STAT_ADD(ST_TX_BYTES, r);
-			if (rfl_ring_take_arm(&c->tx))
-				ring_peer(c);
-			if (got == want)
-				break;
-			continue;
-		}
-		if (got && nb)
-			break;
-		if (!nb && !spun) {
-			spun = true;
-			if (spin_space(c, rfl_cfg.spin_ns))
-				continue;
-		}
-		long space = prepare_wait(c, fd);
-		if (space < 0) {
-			ret = space == -1 && errno == EPIPE ? (got ? 0 : epipe(nosig)) : broken(c, fd);
-			break;
-		}
-		if (space > 0)
-			continue;
-		if (nb) {
-			errno = EAGAIN;
-			ret = -1;
-			break;
-		}
-		if (sleep_on(fd, POLLOUT, deadline) < 0) {
-			ret = -1;
-			break;
-		}
-	}
-	if (got > 0)
-		ret = (ssize_t)got;
-	pthread_mutex_unlock(&c->txl);
-	return ret;
+	return conn_io(c, fd, iov, n, flags, false);
 }
 
 /* ---- the rest ---------------------------------------------------------------- */

@@ -45,6 +45,7 @@
  */
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
+#include "base/fdpass.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -177,6 +178,44 @@ static bool addr_ok(const struct sockaddr_storage *ss, uint32_t len)
 	       (ss->ss_family == AF_INET6 && len == sizeof(struct sockaddr_in6));
 }
 
+static bool sockopt_is(int fd, int opt, int want)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+	return REAL(getsockopt)(fd, SOL_SOCKET, opt, &v, &len) == 0 && v == want;
+}
+
+static bool is_stream(int fd)
+{
+	return sockopt_is(fd, SO_TYPE, SOCK_STREAM);
+}
+
+static bool is_unix_stream(int fd)
+{
+	return sockopt_is(fd, SO_DOMAIN, AF_UNIX) && is_stream(fd);
+}
+
+/* Put `with` at the application's descriptor number fd (the kernel closes
+ * what was there), keeping fd's close-on-exec flag (fdfl); under the table
+ * lock, so that no wrapped dup or close of fd runs in between.  dup3's
+ * result. */
+static int take_over_fd(int with, int fd, int fdfl)
+{
+	rfl_table_lock();
+	int rc = REAL(dup3)(with, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	rfl_table_unlock();
+	return rc;
+}
+
+/* Drop a connection nobody holds yet (its region goes with it); its hidden
+ * descriptor stays open, for the caller to close with the others. */
+static void conn_discard(struct rfl_conn *c)
+{
+	atomic_store(&c->refs, 0);
+	c->hidden = -1;
+	rfl_conn_free(c);
+}
+
 /* ---- listeners ------------------------------------------------------------- */
 
 /* Bind a datagram socket at path; a stale name (nobody bound) is replaced.
@@ -204,22 +243,69 @@ static int bind_bell(const char *path)
 	return -1;
 }
 
+/* May listen() on fd register with RFloop (a kernel stream socket, not
+ * already one of ours), and under which name (into path)? */
+static bool listen_target(int fd, struct sockaddr_storage *ss, struct dest *d, char *path,
+			  size_t size)
+{
+	socklen_t sl = sizeof(*ss);
+
+	if (rfl_cfg.disabled || (unsigned)fd >= RFL_MAX_FDS || rfl_any(fd) || !is_stream(fd) ||
+	    REAL(getsockname)(fd, (struct sockaddr *)ss, &sl) || !parse_dest((void *)ss, sl, d))
+		return false;
+	return reg_path(path, size, d, is_any(d));
+}
+
+/* What the application's listening fd becomes: an epoll instance that is
+ * readable exactly when the TCP socket or the rendezvous socket has a
+ * connection waiting (non-blocking if the fd was).  -1 on failure. */
+static int listen_epoll(int tcp, int bell, bool nonblock)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		return -1;
+	ev.data.fd = tcp;
+	if (REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, tcp, &ev))
+		goto fail;
+	ev.data.fd = bell;
+	if (REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, bell, &ev))
+		goto fail;
+	if (nonblock && REAL(fcntl)(ep, F_SETFL, O_NONBLOCK))
+		goto fail;
+	return ep;
+fail:
+	REAL(close)(ep);
+	return -1;
+}
+
+static struct rfl_listener *listener_new(int tcp, int bell, bool nonblock, int family,
+					 const char *path)
+{
+	struct rfl_listener *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->tcp = tcp;
+	l->bell = bell;
+	l->owner = getpid();
+	l->nonblock = nonblock;
+	l->family = family;
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	atomic_store(&l->refs, 1);
+	return l;
+}
+
 int rfl_listen_setup(int fd)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int type = 0, ep = -1, tcp = -1, bell = -1;
-	socklen_t tl = sizeof(type);
 	struct rfl_listener *l = NULL;
+	int ep = -1, tcp = -1, bell;
 	struct dest d;
 	char path[108];
 
-	if (rfl_cfg.disabled || (unsigned)fd >= RFL_MAX_FDS || rfl_any(fd))
-		return 0;
-	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_STREAM ||
-	    REAL(getsockname)(fd, (struct sockaddr *)&ss, &sl) || !parse_dest((void *)&ss, sl, &d))
-		return 0;
-	if (!reg_path(path, sizeof(path), &d, is_any(&d)))
+	if (!listen_target(fd, &ss, &d, path, sizeof(path)))
 		return 0;
 	mkdir(rfl_cfg.dir, 0700);
 	if ((bell = bind_bell(path)) < 0) {
@@ -227,40 +313,19 @@ int rfl_listen_setup(int fd)
 		return 0;
 	}
 	int fl = REAL(fcntl)(fd, F_GETFL), fdfl = REAL(fcntl)(fd, F_GETFD);
-	if (fl < 0 || fdfl < 0)
+	if (fl < 0 || fdfl < 0 || (unsigned)bell >= RFL_MAX_FDS)
 		goto fail;
-	if ((tcp = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 3)) < 0 || (unsigned)tcp >= RFL_MAX_FDS ||
-	    (unsigned)bell >= RFL_MAX_FDS)
+	/* The real socket moves to a hidden fd; its file stays shared with fd
+	 * until the epoll instance takes fd's place. */
+	if ((tcp = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 3)) < 0 || (unsigned)tcp >= RFL_MAX_FDS)
 		goto fail;
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if ((ep = listen_epoll(tcp, bell, fl & O_NONBLOCK)) < 0)
 		goto fail;
-	struct epoll_event ev = { .events = EPOLLIN };
-	ev.data.fd = tcp;
-	if (REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, tcp, &ev))
+	if (!(l = listener_new(tcp, bell, fl & O_NONBLOCK, ss.ss_family, path)))
 		goto fail;
-	ev.data.fd = bell;
-	if (REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, bell, &ev))
+	if (take_over_fd(ep, fd, fdfl) < 0)
 		goto fail;
-	if ((fl & O_NONBLOCK) && REAL(fcntl)(ep, F_SETFL, O_NONBLOCK))
-		goto fail;
-	if (!(l = calloc(1, sizeof(*l))))
-		goto fail;
-	l->tcp = tcp;
-	l->bell = bell;
-	l->owner = getpid();
-	l->nonblock = fl & O_NONBLOCK;
-	l->family = ss.ss_family;
-	snprintf(l->path, sizeof(l->path), "%s", path);
-	atomic_store(&l->refs, 1);
-	rfl_table_lock();
-	/* From here the application's fd is the epoll instance; the real socket
-	 * (its file shared with the dup) is non-blocking for our accepts. */
-	if (REAL(dup3)(ep, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-		rfl_table_unlock();
-		goto fail;
-	}
-	REAL(fcntl)(tcp, F_SETFL, fl | O_NONBLOCK);
-	rfl_table_unlock();
+	REAL(fcntl)(tcp, F_SETFL, fl | O_NONBLOCK);   /* no longer fd's file: ours to accept on */
 	REAL(close)(ep);
 	rfl_table_set(tcp, K_HIDDEN, &l->tcp);
 	rfl_table_set(bell, K_HIDDEN, &l->bell);
@@ -290,16 +355,6 @@ void rfl_listener_free(struct rfl_listener *l)
 
 /* ---- accept ---------------------------------------------------------------- */
 
-static bool is_unix_stream(int fd)
-{
-	int v = 0;
-	socklen_t len = sizeof(v);
-	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) || v != AF_UNIX)
-		return false;
-	len = sizeof(v);
-	return REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 && v == SOCK_STREAM;
-}
-
 /* Map the request's memfd; NULL if it is not what the request says. */
 static void *map_region(int memfd, uint32_t size, size_t *len)
 {
@@ -321,35 +376,18 @@ static void *map_region(int memfd, uint32_t size, size_t *len)
 }
 
 /* Receive one request; its descriptors in fds (the count returned), or
- * -errno.  Descriptors of a malformed message are closed here. */
+ * -errno.  With MSG_TRUNC recvmsg returns the datagram's real length, so a
+ * longer one fails the size check; a control part cut short can only mean
+ * more than BASE_FDPASS_MAX descriptors, which fails the count check.
+ * Descriptors of a malformed message are closed here. */
 static int recv_req(int bell, struct rfl_req *req, int *fds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { req, sizeof(*req) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	ssize_t n = REAL(recvmsg)(bell, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int nfds = 0;
+	ssize_t n = base_recv_fds(bell, req, sizeof(*req), fds, BASE_FDPASS_MAX, &nfds,
+				  MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return -errno;
-	int nfds = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		for (int i = 0; i < k; i++) {
-			int f;
-			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (nfds < 8)
-				fds[nfds++] = f;
-			else
-				REAL(close)(f);
-		}
-	}
-	if (n != (ssize_t)sizeof(*req) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    nfds != REQ_FDS) {
+	if (n != (ssize_t)sizeof(*req) || nfds != REQ_FDS) {
 		for (int i = 0; i < nfds; i++)
 			REAL(close)(fds[i]);
 		return -EPROTO;
@@ -357,61 +395,80 @@ static int recv_req(int bell, struct rfl_req *req, int *fds)
 	return nfds;
 }
 
+/* Does a request say what our clients say?  (Its descriptors were counted
+ * by recv_req; hidden and sock must be Unix stream sockets.) */
+static bool req_ok(const struct rfl_req *req, int hidden, int sock)
+{
+	return req->magic == REQ_MAGIC && req->abi == RFL_ABI &&
+	       addr_ok(&req->client, req->client_len) && addr_ok(&req->server, req->server_len) &&
+	       (unsigned)hidden < RFL_MAX_FDS && (unsigned)sock < RFL_MAX_FDS &&
+	       is_unix_stream(hidden) && is_unix_stream(sock);
+}
+
+/* The connection a request describes, its socket given accept4's flags;
+ * NULL (nothing kept) if anything is wrong with it.  The descriptors stay
+ * the caller's. */
+static struct rfl_conn *accept_conn(const struct rfl_req *req, const int *fds, int flags)
+{
+	int memfd = fds[0], hidden = fds[1], sock = fds[2];
+	struct rfl_conn *c;
+	size_t len = 0;
+	void *mem;
+
+	if (!req_ok(req, hidden, sock) || !(mem = map_region(memfd, req->size, &len)))
+		return NULL;
+	if (!(c = rfl_conn_new(mem, len, req->size, 0, hidden))) {
+		munmap(mem, len);
+		return NULL;
+	}
+	if ((!(flags & SOCK_CLOEXEC) && REAL(fcntl)(sock, F_SETFD, 0)) ||
+	    ((flags & SOCK_NONBLOCK) && REAL(fcntl)(sock, F_SETFL, O_RDWR | O_NONBLOCK))) {
+		conn_discard(c);
+		return NULL;
+	}
+	c->nonblock = flags & SOCK_NONBLOCK;
+	c->family = req->server.ss_family;
+	c->local = req->server;
+	c->local_len = req->server_len;
+	c->peer = req->client;
+	c->peer_len = req->client_len;
+	return c;
+}
+
+/* Hand an accepted connection to the application: the server's socket
+ * (fds[2]) is the new descriptor, the doorbell end (fds[1]) our hidden
+ * one; the memfd is no longer needed (the mapping keeps the region). */
+static int accept_install(struct rfl_conn *c, const int *fds, struct sockaddr *addr,
+			  socklen_t *alen)
+{
+	int sock = fds[2];
+
+	REAL(close)(fds[0]);
+	rfl_table_set(fds[1], K_HIDDEN, &c->hidden);
+	rfl_table_set(sock, K_CONN, c);
+	if (addr && alen) {
+		socklen_t give = *alen < c->peer_len ? *alen : c->peer_len;
+		memcpy(addr, &c->peer, give);
+		*alen = c->peer_len;
+	}
+	STAT_ADD(ST_ACCEPT_RFLOOP, 1);
+	DBG("rfloop: accepted fd %d over RFloop (%u-byte rings)", sock, c->rx.size);
+	return sock;
+}
+
 int rfl_accept_rfloop(struct rfl_listener *l, struct sockaddr *addr, socklen_t *alen, int flags)
 {
 	for (int tries = 0; tries < 64; tries++) {
 		struct rfl_req req;
-		int fds[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
-		size_t len = 0;
-		void *mem = NULL;
-		struct rfl_conn *c = NULL;
+		int fds[BASE_FDPASS_MAX];
 		int n = recv_req(l->bell, &req, fds);
 		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
 			return n;
-		if (n < 0)
-			goto reject;
-		int memfd = fds[0], hidden = fds[1], sock = fds[2];
-		if (req.magic != REQ_MAGIC || req.abi != RFL_ABI ||
-		    !addr_ok(&req.client, req.client_len) || !addr_ok(&req.server, req.server_len) ||
-		    (unsigned)hidden >= RFL_MAX_FDS || (unsigned)sock >= RFL_MAX_FDS ||
-		    !is_unix_stream(hidden) || !is_unix_stream(sock))
-			goto reject_fds;
-		if (!(mem = map_region(memfd, req.size, &len)))
-			goto reject_fds;
-		if (!(c = rfl_conn_new(mem, len, req.size, 0, hidden)))
-			goto reject_fds;
-		if (!(flags & SOCK_CLOEXEC) && REAL(fcntl)(sock, F_SETFD, 0))
-			goto reject_fds;
-		if ((flags & SOCK_NONBLOCK) && REAL(fcntl)(sock, F_SETFL, O_RDWR | O_NONBLOCK))
-			goto reject_fds;
-		c->nonblock = flags & SOCK_NONBLOCK;
-		c->family = req.server.ss_family;
-		c->local = req.server;
-		c->local_len = req.server_len;
-		c->peer = req.client;
-		c->peer_len = req.client_len;
-		REAL(close)(memfd);
-		rfl_table_set(hidden, K_HIDDEN, &c->hidden);
-		rfl_table_set(sock, K_CONN, c);
-		if (addr && alen) {
-			socklen_t give = *alen < c->peer_len ? *alen : c->peer_len;
-			memcpy(addr, &c->peer, give);
-			*alen = c->peer_len;
-		}
-		STAT_ADD(ST_ACCEPT_RFLOOP, 1);
-		DBG("rfloop: accepted fd %d over RFloop (%u-byte rings)", sock, req.size);
-		return sock;
-reject_fds:
-		if (c) {
-			atomic_store(&c->refs, 0);
-			c->hidden = -1;   /* closed below with the others */
-			rfl_conn_free(c);
-		} else if (mem) {
-			munmap(mem, len);
-		}
+		struct rfl_conn *c = n < 0 ? NULL : accept_conn(&req, fds, flags);
+		if (c)
+			return accept_install(c, fds, addr, alen);
 		for (int i = 0; i < n; i++)
 			REAL(close)(fds[i]);
-reject:
 		STAT_ADD(ST_REJECTED, 1);
 		rfl_log("rfloop: dropped a malformed connection request on %s", l->path);
 	}
@@ -469,114 +526,161 @@ static void keep_opts(int fd, struct rfl_conn *c)
 	}
 }
 
+/* Should connect(fd, addr) go over RFloop: a stream socket of ours to a
+ * local address whose port a listener registered (its name into path)? */
+static bool registered(char *path, size_t size, const struct dest *d, bool any)
+{
+	return reg_path(path, size, d, any) && access(path, F_OK) == 0;
+}
+
+static bool connect_target(int fd, const struct sockaddr *addr, socklen_t alen, struct dest *d,
+			   char *path, size_t size)
+{
+	if (rfl_cfg.disabled || !addr || (unsigned)fd >= RFL_MAX_FDS || !parse_dest(addr, alen, d) ||
+	    !is_local(d))
+		return false;
+	if (!registered(path, size, d, false) && !registered(path, size, d, true))
+		return false;
+	return is_stream(fd);
+}
+
+/* What the client builds before it asks: the region and two socketpairs.
+ * a: our doorbell (a[0], becomes fd) and its far end for the server;
+ * b: the server's socket (b[0]) and its far end, our hidden fd.  -1 (and
+ * MAP_FAILED) for what is not made or no longer ours. */
+struct conn_parts {
+	int memfd, a[2], b[2];
+	void *mem;
+	size_t len;
+};
+#define CONN_PARTS_NONE { .memfd = -1, .a = { -1, -1 }, .b = { -1, -1 }, .mem = MAP_FAILED }
+
+/* The region in a memfd sealed against shrinking (so the listener can map
+ * it without fearing SIGBUS) and formatted, and the socketpairs. */
+static int parts_make(struct conn_parts *p)
+{
+	p->len = rfl_region_size(rfl_cfg.ring_size);
+	if ((p->memfd = memfd_create("rfloop", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0 ||
+	    ftruncate(p->memfd, (off_t)p->len) ||
+	    REAL(fcntl)(p->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		return -1;
+	p->mem = mmap(NULL, p->len, PROT_READ | PROT_WRITE, MAP_SHARED, p->memfd, 0);
+	if (p->mem == MAP_FAILED || rfl_region_format(p->mem, p->len, rfl_cfg.ring_size))
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->a) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->b) ||
+	    (unsigned)p->b[1] >= RFL_MAX_FDS)
+		return -1;
+	return 0;
+}
+
+static void parts_close(struct conn_parts *p)
+{
+	int fds[] = { p->memfd, p->a[0], p->a[1], p->b[0], p->b[1] };
+
+	if (p->mem != MAP_FAILED)
+		munmap(p->mem, p->len);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			REAL(close)(fds[i]);
+	*p = (struct conn_parts)CONN_PARTS_NONE;
+}
+
+/* A port for our end, as the kernel would pick an ephemeral one. */
+static uint16_t client_port(void)
+{
+	static _Atomic uint32_t next_port;
+	return (uint16_t)(40000 + ((uint32_t)getpid() * 131u + atomic_fetch_add(&next_port, 1)) %
+				      20000u);
+}
+
+/* Ask the listener at path: one datagram with the request and, as
+ * SCM_RIGHTS, the memfd, the server's doorbell end and the server's
+ * socket.  Those three are the listener's once sent: closed here. */
+static bool send_req(int via, const char *path, const struct dest *d, uint16_t port,
+		     struct conn_parts *p)
+{
+	struct rfl_req req = { .magic = REQ_MAGIC, .abi = RFL_ABI, .size = rfl_cfg.ring_size };
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	int give[REQ_FDS] = { p->memfd, p->a[1], p->b[0] };
+
+	req.server_len = make_addr(&req.server, d->family, d->a, d->port);
+	req.client_len = make_addr(&req.client, d->family, d->a, port);
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
+	if (base_sendto_fds(via, (struct sockaddr *)&un, sizeof(un), &req, sizeof(req), give,
+			    REQ_FDS, MSG_DONTWAIT) != (ssize_t)sizeof(req))
+		return false;
+	for (int i = 0; i < REQ_FDS; i++)
+		REAL(close)(give[i]);
+	p->memfd = p->a[1] = p->b[0] = -1;
+	return true;
+}
+
+/* The client's view of the connection: options set before connect(),
+ * blocking mode, addresses. */
+static void conn_describe(struct rfl_conn *c, int fd, int fl, const struct sockaddr *addr,
+			  const struct dest *d, uint16_t port)
+{
+	keep_opts(fd, c);
+	c->nonblock = fl & O_NONBLOCK;
+	c->family = addr->sa_family;
+	c->local_len = make_addr(&c->local, d->family, d->a, port);
+	c->peer_len = make_addr(&c->peer, d->family, d->a, d->port);
+}
+
+/* The request is sent: the application's fd becomes our doorbell socket
+ * (the kernel closes the TCP socket that was there).  1, or -errno. */
+static int connect_install(int fd, int fdfl, struct rfl_conn *c, struct conn_parts *p)
+{
+	if (c->nonblock)
+		REAL(fcntl)(p->a[0], F_SETFL, O_RDWR | O_NONBLOCK);
+	int rc = take_over_fd(p->a[0], fd, fdfl), err = errno;
+	REAL(close)(p->a[0]);
+	if (rc < 0) {
+		/* The listener will see EOF at once. */
+		atomic_store(&c->refs, 0);
+		rfl_conn_free(c);
+		return -err;
+	}
+	rfl_table_set(p->b[1], K_HIDDEN, &c->hidden);
+	rfl_table_set(fd, K_CONN, c);
+	STAT_ADD(ST_CONNECT_RFLOOP, 1);
+	return 1;
+}
+
 int rfl_connect_try(int fd, const struct sockaddr *addr, socklen_t alen)
 {
+	struct conn_parts p = CONN_PARTS_NONE;
+	struct rfl_conn *c = NULL;
 	struct dest d;
 	char path[108];
-	int type = 0, memfd = -1, a[2] = { -1, -1 }, b[2] = { -1, -1 };
-	socklen_t tl = sizeof(type);
-	void *mem = MAP_FAILED;
-	size_t len = rfl_region_size(rfl_cfg.ring_size);
-	struct rfl_conn *c = NULL;
 
-	if (rfl_cfg.disabled || !addr || (unsigned)fd >= RFL_MAX_FDS || !parse_dest(addr, alen, &d) ||
-	    !is_local(&d))
-		return 0;
-	if (!reg_path(path, sizeof(path), &d, false) || access(path, F_OK) != 0)
-		if (!reg_path(path, sizeof(path), &d, true) || access(path, F_OK) != 0)
-			return 0;
-	if (REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_STREAM)
+	if (!connect_target(fd, addr, alen, &d, path, sizeof(path)))
 		return 0;
 	int fl = REAL(fcntl)(fd, F_GETFL), fdfl = REAL(fcntl)(fd, F_GETFD);
 	int s = get_sender();
 	if (fl < 0 || fdfl < 0 || s < 0)
 		return 0;
-
-	if ((memfd = memfd_create("rfloop", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0 ||
-	    ftruncate(memfd, (off_t)len) ||
-	    REAL(fcntl)(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+	if (parts_make(&p) < 0)
 		goto fallback;
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	if (mem == MAP_FAILED || rfl_region_format(mem, len, rfl_cfg.ring_size))
+	uint16_t port = client_port();
+	if (!(c = rfl_conn_new(p.mem, p.len, rfl_cfg.ring_size, 1, p.b[1])))
 		goto fallback;
-	/* a: our doorbell (a[0], becomes fd) and its far end for the server;
-	 * b: the server's socket (b[0]) and its far end, our hidden fd. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a) ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b) || (unsigned)b[1] >= RFL_MAX_FDS)
-		goto fallback;
-	struct rfl_req req = { .magic = REQ_MAGIC, .abi = RFL_ABI, .size = rfl_cfg.ring_size };
-	static _Atomic uint32_t next_port;
-	uint16_t port = (uint16_t)(40000 + ((uint32_t)getpid() * 131u +
-					    atomic_fetch_add(&next_port, 1)) % 20000u);
-	req.server_len = make_addr(&req.server, d.family, d.a, d.port);
-	req.client_len = make_addr(&req.client, d.family, d.a, port);
-	if (!(c = rfl_conn_new(mem, len, rfl_cfg.ring_size, 1, b[1])))
-		goto fallback;
-
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * REQ_FDS)];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
-	struct iovec iov = { &req, sizeof(req) };
-	struct msghdr mh = { .msg_name = &un, .msg_namelen = sizeof(un), .msg_iov = &iov,
-			     .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * REQ_FDS);
-	int give[REQ_FDS] = { memfd, a[1], b[0] };
-	memcpy(CMSG_DATA(cm), give, sizeof(give));
-	if (REAL(sendmsg)(s, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(req)) {
+	if (!send_req(s, path, &d, port, &p)) {
 		DBG("rfloop: connect fd %d: %s: %s; kernel TCP", fd, path, strerror(errno));
 		goto fallback;
 	}
-	REAL(close)(memfd);
-	REAL(close)(a[1]);
-	REAL(close)(b[0]);
-	memfd = a[1] = b[0] = -1;
-
-	keep_opts(fd, c);
-	c->nonblock = fl & O_NONBLOCK;
-	c->family = addr->sa_family;
-	c->local_len = make_addr(&c->local, d.family, d.a, port);
-	c->peer_len = make_addr(&c->peer, d.family, d.a, d.port);
-	if (c->nonblock)
-		REAL(fcntl)(a[0], F_SETFL, O_RDWR | O_NONBLOCK);
-	/* The application's fd becomes our doorbell socket (the kernel closes
-	 * the TCP socket that was there). */
-	rfl_table_lock();
-	int rc = REAL(dup3)(a[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
-	rfl_table_unlock();
-	if (rc < 0) {
-		/* The request is sent: the listener will see EOF at once. */
-		int err = errno;
-		atomic_store(&c->refs, 0);
-		rfl_conn_free(c);
-		REAL(close)(a[0]);
-		return -err;
-	}
-	REAL(close)(a[0]);
-	rfl_table_set(b[1], K_HIDDEN, &c->hidden);
-	rfl_table_set(fd, K_CONN, c);
-	STAT_ADD(ST_CONNECT_RFLOOP, 1);
-	DBG("rfloop: connect fd %d to port %u over RFloop", fd, d.port);
-	return 1;
+	conn_describe(c, fd, fl, addr, &d, port);
+	int rc = connect_install(fd, fdfl, c, &p);
+	if (rc > 0)
+		DBG("rfloop: connect fd %d to port %u over RFloop", fd, d.port);
+	return rc;
 
 fallback:
 	if (c) {
-		atomic_store(&c->refs, 0);
-		c->hidden = -1;
-		rfl_conn_free(c);
-		mem = MAP_FAILED;
+		conn_discard(c);   /* unmaps the region */
+		p.mem = MAP_FAILED;
 	}
-	if (mem != MAP_FAILED)
-		munmap(mem, len);
-	int fds[] = { memfd, a[0], a[1], b[0], b[1] };
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (fds[i] >= 0)
-			REAL(close)(fds[i]);
+	parts_close(&p);
 	return 0;
 }
