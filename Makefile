@@ -28,12 +28,12 @@ BASE_SRC   := $(wildcard src/base/*.c)
 FICM_SRC   := $(wildcard src/ficm/*.c)
 LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
 # The base pieces librf uses (RFcom's open asks rfd through the client).
-LIBRF_BASE := src/base/client.c src/base/cpuset.c src/base/units.c
+LIBRF_BASE := src/base/client.c src/base/cpuset.c src/base/units.c src/base/err.c
 # RFcom: in librf.a (built with -DRFCOM_LIBRF: fibers wait without blocking
 # their core) and in librfcom.so for plain programs (with the FICM rings,
 # the protocol client).  Both export the paper's names (src/rfcom/names.c).
 RFCOM_SRC  := $(wildcard src/rfcom/*.c)
-RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c
+RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/err.c
 # RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase).
 RFLOOP_SRC := $(wildcard src/rfloop/*.c)
 RFD_SRC    := $(wildcard src/rfd/*.c)
@@ -181,7 +181,7 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-param
 FUZZ_TARGETS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
 $(B)/fuzz/fuzz_ficm_ring: src/ficm/ring.c src/ficm/wait.c src/ficm/group.c
-$(B)/fuzz/fuzz_proto: src/base/proto.c src/base/cpuset.c src/base/units.c
+$(B)/fuzz/fuzz_proto: src/base/proto.c src/base/err.c src/base/cpuset.c src/base/units.c
 $(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
 $(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
 $(B)/fuzz/%: fuzz/%.c

@@ -52,16 +52,6 @@ bool rf_name_valid(const char *name)
 	return true;
 }
 
-int rf_errf(struct rf_err *e, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	e->code = code;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* A string with an escaped NUL ("\u0000") would be cut short as a C string:
  * "kv\u0000x" must not become the name "kv", nor an argv element shorter. */
 static bool has_nul(struct json_object *s)
@@ -75,11 +65,11 @@ static int get_string(struct json_object *o, const char *key, const char **out,
 	struct json_object *v;
 	*out = NULL;
 	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return required ? rf_errf(err, "bad_request", "missing field \"%s\"", key) : 0;
+		return required ? rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", key) : 0;
 	if (!json_object_is_type(v, json_type_string))
-		return rf_errf(err, "bad_request", "field \"%s\" must be a string", key);
+		return rf_errf(err, BASE_E_BAD_REQUEST, "field \"%s\" must be a string", key);
 	if (has_nul(v))
-		return rf_errf(err, "bad_request", "field \"%s\" contains a NUL character", key);
+		return rf_errf(err, BASE_E_BAD_REQUEST, "field \"%s\" contains a NUL character", key);
 	*out = json_object_get_string(v);
 	return 0;
 }
@@ -90,7 +80,7 @@ static int parse_name(struct json_object *o, struct rf_request *req, struct rf_e
 	if (get_string(o, "name", &req->name, required, err))
 		return -1;
 	if (req->name && !rf_name_valid(req->name))
-		return rf_errf(err, "bad_request",
+		return rf_errf(err, BASE_E_BAD_REQUEST,
 			    "bad name \"%.64s\": use 1-%d characters of A-Z a-z 0-9 _ . - "
 			    "not starting with . or -", req->name, RF_NAME_MAX - 1);
 	return 0;
@@ -106,28 +96,28 @@ static int parse_cores(struct json_object *o, struct rf_request *req, struct rf_
 	if (json_object_is_type(v, json_type_int)) {
 		int64_t n = json_object_get_int64(v);
 		if (n < 1 || n > RF_MAX_CPUS)
-			return rf_errf(err, "bad_request", "cores: %lld is not a core count (1-%d)",
+			return rf_errf(err, BASE_E_BAD_REQUEST, "cores: %lld is not a core count (1-%d)",
 				    (long long)n, RF_MAX_CPUS);
 		c->form = RF_CORES_COUNT;
 		c->n = (int)n;
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return rf_errf(err, "bad_request", "cores: must be a count or a CPU list string");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "cores: must be a count or a CPU list string");
 	if (has_nul(v))
-		return rf_errf(err, "bad_request", "cores: contains a NUL character");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "cores: contains a NUL character");
 	const char *s = json_object_get_string(v);
 	if ((s[0] == '+' || s[0] == '-') && req->verb == RF_VERB_RESIZE) {
 		char *end;
 		long n = strtol(s + 1, &end, 10);
 		if (!isdigit((unsigned char)s[1]) || *end || n < 1 || n > RF_MAX_CPUS)
-			return rf_errf(err, "bad_request", "cores: \"%.32s\" is not +N or -N", s);
+			return rf_errf(err, BASE_E_BAD_REQUEST, "cores: \"%.32s\" is not +N or -N", s);
 		c->form = RF_CORES_DELTA;
 		c->n = s[0] == '+' ? (int)n : -(int)n;
 		return 0;
 	}
 	if (rf_cpuset_parse(&c->set, s) || rf_cpuset_empty(&c->set))
-		return rf_errf(err, "bad_request", "cores: \"%.64s\" is not a CPU list like 1-3,5", s);
+		return rf_errf(err, BASE_E_BAD_REQUEST, "cores: \"%.64s\" is not a CPU list like 1-3,5", s);
 	c->form = RF_CORES_LIST;
 	return 0;
 }
@@ -138,7 +128,7 @@ static int parse_mem(struct json_object *o, struct rf_request *req, struct rf_er
 	if (!json_object_object_get_ex(o, "mem", &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
-		return rf_errf(err, "bad_request", "mem: must be a positive number of bytes");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "mem: must be a positive number of bytes");
 	req->has_mem = true;
 	req->mem = (uint64_t)json_object_get_int64(v);
 	return 0;
@@ -150,21 +140,21 @@ static int parse_strv(struct json_object *o, const char *key, const char **out, 
 	struct json_object *v;
 	*n = 0;
 	if (!json_object_object_get_ex(o, key, &v))
-		return required ? rf_errf(err, "bad_request", "missing field \"%s\"", key) : 0;
+		return required ? rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", key) : 0;
 	if (!json_object_is_type(v, json_type_array))
-		return rf_errf(err, "bad_request", "%s: must be an array of strings", key);
+		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: must be an array of strings", key);
 	size_t len = json_object_array_length(v);
 	if ((required && len == 0) || len > RF_ARGV_MAX)
-		return rf_errf(err, "bad_request", "%s: needs 1 to %d strings", key, RF_ARGV_MAX);
+		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: needs 1 to %d strings", key, RF_ARGV_MAX);
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(e, json_type_string))
-			return rf_errf(err, "bad_request", "%s[%zu]: must be a string", key, i);
+			return rf_errf(err, BASE_E_BAD_REQUEST, "%s[%zu]: must be a string", key, i);
 		if (has_nul(e))
-			return rf_errf(err, "bad_request", "%s[%zu]: contains a NUL character", key, i);
+			return rf_errf(err, BASE_E_BAD_REQUEST, "%s[%zu]: contains a NUL character", key, i);
 		out[i] = json_object_get_string(e);
 		if (!out[i][0] && required && i == 0)
-			return rf_errf(err, "bad_request", "%s[0]: empty program name", key);
+			return rf_errf(err, BASE_E_BAD_REQUEST, "%s[0]: empty program name", key);
 	}
 	out[len] = NULL;
 	*n = (int)len;
@@ -182,7 +172,7 @@ static int parse_verb(struct json_object *o, struct rf_request *req, struct rf_e
 			return 0;
 		}
 	}
-	return rf_errf(err, "bad_request", "unknown verb \"%.32s\"", verb);
+	return rf_errf(err, BASE_E_BAD_REQUEST, "unknown verb \"%.32s\"", verb);
 }
 
 static int parse_create(struct json_object *o, struct rf_request *req, struct rf_err *err)
@@ -195,18 +185,18 @@ static int parse_create(struct json_object *o, struct rf_request *req, struct rf
 	else if (strcmp(kind, "linux") == 0)
 		req->kind = RF_KIND_LINUX;
 	else
-		return rf_errf(err, "bad_request", "kind: \"%.32s\" is not libos or linux", kind);
+		return rf_errf(err, BASE_E_BAD_REQUEST, "kind: \"%.32s\" is not libos or linux", kind);
 	if (req->cores.form == RF_CORES_NONE)
-		return rf_errf(err, "bad_request", "missing field \"cores\"");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"cores\"");
 	if (!req->has_mem)
-		return rf_errf(err, "bad_request", "missing field \"mem\"");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"mem\"");
 	if (parse_strv(o, "argv", req->argv, &req->argc, true, err))
 		return -1;
 	if (parse_strv(o, "env", req->env, &req->envc, false, err))
 		return -1;
 	for (int i = 0; i < req->envc; i++)
 		if (!strchr(req->env[i], '=') || req->env[i][0] == '=')
-			return rf_errf(err, "bad_request", "env[%d]: \"%.32s\" is not KEY=VALUE", i,
+			return rf_errf(err, BASE_E_BAD_REQUEST, "env[%d]: \"%.32s\" is not KEY=VALUE", i,
 				    req->env[i]);
 	return 0;
 }
@@ -216,18 +206,18 @@ static int parse_between(struct json_object *o, struct rf_request *req, struct r
 {
 	struct json_object *v;
 	if (!json_object_object_get_ex(o, "between", &v))
-		return rf_errf(err, "bad_request", "missing field \"between\"");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"between\"");
 	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
-		return rf_errf(err, "bad_request", "between: must be an array of two subOS names");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "between: must be an array of two subOS names");
 	for (size_t i = 0; i < 2; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(e, json_type_string) || has_nul(e) ||
 		    !rf_name_valid(json_object_get_string(e)))
-			return rf_errf(err, "bad_request", "between[%zu]: not a subOS name", i);
+			return rf_errf(err, BASE_E_BAD_REQUEST, "between[%zu]: not a subOS name", i);
 		req->between[i] = json_object_get_string(e);
 	}
 	if (strcmp(req->between[0], req->between[1]) == 0)
-		return rf_errf(err, "bad_request", "between: a channel joins two different subOSes, "
+		return rf_errf(err, BASE_E_BAD_REQUEST, "between: a channel joins two different subOSes, "
 			    "not \"%s\" with itself", req->between[0]);
 	return 0;
 }
@@ -241,7 +231,7 @@ static int get_count(struct json_object *o, const char *key, uint64_t *out, bool
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
-		return rf_errf(err, "bad_request", "%s: must be a positive integer", key);
+		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: must be a positive integer", key);
 	*has = true;
 	*out = (uint64_t)json_object_get_int64(v);
 	return 0;
@@ -261,22 +251,22 @@ static int parse_chan_create(struct json_object *o, struct rf_request *req, stru
 	else if (strcmp(kind, "map") == 0)
 		req->chan_kind = RF_CHAN_MAP;
 	else
-		return rf_errf(err, "bad_request", "kind: \"%.32s\" is not msg or map", kind);
+		return rf_errf(err, BASE_E_BAD_REQUEST, "kind: \"%.32s\" is not msg or map", kind);
 	if (req->chan_kind == RF_CHAN_MSG) {
 		if (has_size)
-			return rf_errf(err, "bad_request", "size: only for a map channel (msg takes slots)");
+			return rf_errf(err, BASE_E_BAD_REQUEST, "size: only for a map channel (msg takes slots)");
 		if (slots < RF_FICM_SLOTS_MIN || slots > RF_FICM_SLOTS_MAX || (slots & (slots - 1)))
-			return rf_errf(err, "bad_request", "slots: %llu is not a power of two in %u-%u",
+			return rf_errf(err, BASE_E_BAD_REQUEST, "slots: %llu is not a power of two in %u-%u",
 				    (unsigned long long)slots, RF_FICM_SLOTS_MIN, RF_FICM_SLOTS_MAX);
 		req->slots = (uint32_t)slots;
 		return 0;
 	}
 	if (has_slots)
-		return rf_errf(err, "bad_request", "slots: only for a msg channel (map takes size)");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "slots: only for a msg channel (map takes size)");
 	if (!has_size)
-		return rf_errf(err, "bad_request", "a map channel needs \"size\"");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "a map channel needs \"size\"");
 	if (size > RF_CHAN_SIZE_MAX)
-		return rf_errf(err, "bad_request", "size: %llu bytes is more than %llu",
+		return rf_errf(err, BASE_E_BAD_REQUEST, "size: %llu bytes is more than %llu",
 			    (unsigned long long)size, (unsigned long long)RF_CHAN_SIZE_MAX);
 	req->size = size;
 	return 0;
@@ -286,13 +276,13 @@ static int parse_fields(struct json_object *o, struct rf_request *req, struct rf
 {
 	struct json_object *v;
 	if (!json_object_object_get_ex(o, "version", &v))
-		return rf_errf(err, "bad_version", "missing \"version\"; this rfd speaks version %d",
+		return rf_errf(err, BASE_E_BAD_VERSION, "missing \"version\"; this rfd speaks version %d",
 			    RF_PROTO_VERSION_CUR);
 	if (!json_object_is_type(v, json_type_int))
-		return rf_errf(err, "bad_version", "\"version\" must be an integer; this rfd speaks "
+		return rf_errf(err, BASE_E_BAD_VERSION, "\"version\" must be an integer; this rfd speaks "
 			    "version %d", RF_PROTO_VERSION_CUR);
 	if (json_object_get_int64(v) != RF_PROTO_VERSION_CUR)
-		return rf_errf(err, "bad_version", "protocol version %lld is not supported; this rfd "
+		return rf_errf(err, BASE_E_BAD_VERSION, "protocol version %lld is not supported; this rfd "
 			    "speaks version %d", (long long)json_object_get_int64(v),
 			    RF_PROTO_VERSION_CUR);
 	if (parse_verb(o, req, err) || parse_cores(o, req, err) || parse_mem(o, req, err))
@@ -310,7 +300,7 @@ static int parse_fields(struct json_object *o, struct rf_request *req, struct rf
 		return parse_chan_create(o, req, err);
 	case RF_VERB_RESIZE:
 		if (req->cores.form == RF_CORES_NONE && !req->has_mem)
-			return rf_errf(err, "bad_request", "resize needs \"cores\" or \"mem\"");
+			return rf_errf(err, BASE_E_BAD_REQUEST, "resize needs \"cores\" or \"mem\"");
 		return 0;
 	default:
 		return 0;
@@ -321,34 +311,34 @@ int rf_proto_parse(const char *line, size_t len, struct rf_request *req,
 		   struct rf_err *err)
 {
 	memset(req, 0, sizeof(*req));
-	err->code = NULL;
+	err->code = BASE_E_OK;
 	err->msg[0] = '\0';
 	if (len > RF_PROTO_LINE_MAX)
-		return rf_errf(err, "request_too_large", "request of %zu bytes exceeds %d", len,
+		return rf_errf(err, BASE_E_REQUEST_TOO_LARGE, "request of %zu bytes exceeds %d", len,
 			    RF_PROTO_LINE_MAX);
 	if (memchr(line, '\0', len))
-		return rf_errf(err, "bad_request", "request contains a NUL byte");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "request contains a NUL byte");
 	struct json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return rf_errf(err, "internal", "out of memory");
+		return rf_errf(err, BASE_E_INTERNAL, "out of memory");
 	req->root = json_tokener_parse_ex(tok, line, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t used = (size_t)json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!req->root || jerr != json_tokener_success) {
 		rf_request_free(req);
-		return rf_errf(err, "bad_request", "not valid JSON: %s",
+		return rf_errf(err, BASE_E_BAD_REQUEST, "not valid JSON: %s",
 			    jerr == json_tokener_continue ? "unexpected end"
 							  : json_tokener_error_desc(jerr));
 	}
 	for (; used < len; used++)
 		if (!isspace((unsigned char)line[used])) {
 			rf_request_free(req);
-			return rf_errf(err, "bad_request", "trailing bytes after the JSON object");
+			return rf_errf(err, BASE_E_BAD_REQUEST, "trailing bytes after the JSON object");
 		}
 	if (!json_object_is_type(req->root, json_type_object)) {
 		rf_request_free(req);
-		return rf_errf(err, "bad_request", "a request must be a JSON object");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "a request must be a JSON object");
 	}
 	struct json_object *v;
 	if (json_object_object_get_ex(req->root, "id", &v) && json_object_is_type(v, json_type_int)) {
@@ -390,7 +380,7 @@ struct json_object *rf_answer_new_ok(const struct rf_request *req, struct json_o
 	return a;
 }
 
-struct json_object *rf_answer_new_err(bool has_id, int64_t id, const char *code,
+struct json_object *rf_answer_new_err(bool has_id, int64_t id, enum base_errc code,
 				      const char *fmt, ...)
 {
 	char msg[512];
@@ -399,7 +389,7 @@ struct json_object *rf_answer_new_err(bool has_id, int64_t id, const char *code,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	struct json_object *a = answer_base(has_id, id, false);
-	json_object_object_add(a, "error", json_object_new_string(code));
+	json_object_object_add(a, "error", json_object_new_string(base_errc_name(code)));
 	json_object_object_add(a, "message", json_object_new_string(msg));
 	return a;
 }

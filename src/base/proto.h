@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "base/cpuset.h"
+#include "base/err.h"
 
 #define RF_PROTO_VERSION_CUR 1
 #define RF_PROTO_LINE_MAX    65536
@@ -67,17 +68,6 @@ struct rf_request {
 	uint64_t size;            /* map: bytes */
 };
 
-/* An error for an answer: a stable code (docs/protocol.md) and a message
- * for people.  Shared by the parser and rfd's handlers. */
-struct rf_err {
-	const char *code;
-	char msg[512];
-};
-
-/* Fill *e and return -1, so that `return rf_errf(...)` reads naturally. */
-int rf_errf(struct rf_err *e, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Parse one line (without its newline).  On success fills req (call
  * rf_request_free later) and returns 0; on error fills err, returns -1 and
  * req->id/has_id still carry the id if one could be read. */
@@ -92,7 +82,7 @@ const char *rf_chan_kind_name(enum rf_chan_kind k);
 
 /* Answers: both return a new object the caller serialises and puts. */
 struct json_object *rf_answer_new_ok(const struct rf_request *req, struct json_object *result);
-struct json_object *rf_answer_new_err(bool has_id, int64_t id, const char *code,
+struct json_object *rf_answer_new_err(bool has_id, int64_t id, enum base_errc code,
 				      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

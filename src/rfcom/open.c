@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "base/client.h"
+#include "base/err.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rfcom_chan *handles[RFCOM_MAX_HANDLES];
@@ -33,19 +34,10 @@ static struct {
 	size_t len;
 } maps[RFCOM_MAX_HANDLES];
 
+/* rfd's refusal as a negative errno (the table in base/err.c). */
 static int errno_of(const char *code)
 {
-	static const struct {
-		const char *code;
-		int err;
-	} map[] = {
-		{ "no_such_channel", ENOENT }, { "permission_denied", EACCES },
-		{ "bad_request", EINVAL },
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(code, map[i].code) == 0)
-			return -map[i].err;
-	return -EPROTO;
+	return -base_errc_errno(base_errc_parse(code));
 }
 
 static int64_t num(struct json_object *o, const char *key)
