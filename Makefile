@@ -27,13 +27,15 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 BASE_SRC   := $(wildcard src/base/*.c)
 FICM_SRC   := $(wildcard src/ficm/*.c)
 LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
-# The base pieces librf uses (RFcom's open asks rfd through the client).
-LIBRF_BASE := src/base/client.c src/base/cpuset.c src/base/units.c src/base/err.c
+# The base pieces librf uses (RFcom's open asks rfd through the client,
+# with a request encoded by the protocol codec).
+LIBRF_BASE := src/base/client.c src/base/proto.c src/base/err.c src/base/cpuset.c src/base/units.c
 # RFcom: in librf.a (built with -DRFCOM_LIBRF: fibers wait without blocking
 # their core) and in librfcom.so for plain programs (with the FICM rings,
 # the protocol client).  Both export the paper's names (src/rfcom/names.c).
 RFCOM_SRC  := $(wildcard src/rfcom/*.c)
-RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/err.c
+RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/proto.c src/base/err.c \
+                src/base/cpuset.c
 # RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase).
 RFLOOP_SRC := $(wildcard src/rfloop/*.c)
 RFD_SRC    := $(wildcard src/rfd/*.c)

@@ -54,7 +54,8 @@ static void *ask(const char *name, const char *kind, size_t *size, struct json_o
 		 int *err)
 {
 	struct rf_client c;
-	struct json_object *req = NULL, *ans = NULL, *v;
+	struct rf_request req;
+	struct json_object *ans = NULL, *v;
 	struct stat st;
 	void *mem = NULL;
 	int fd = -1;
@@ -69,10 +70,9 @@ static void *ask(const char *name, const char *kind, size_t *size, struct json_o
 		*err = -ECONNREFUSED;
 		return NULL;
 	}
-	req = json_object_new_object();
-	json_object_object_add(req, "verb", json_object_new_string("chan_open"));
-	json_object_object_add(req, "name", json_object_new_string(name));
-	ans = rf_client_call_fd(&c, req, &fd);
+	rf_request_init(&req, RF_VERB_CHAN_OPEN);
+	req.name = name; /* the caller's, alive for the call */
+	ans = rf_client_request(&c, &req, &fd);
 	*err = -EPROTO;
 	if (!ans)
 		goto out;
@@ -103,7 +103,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	json_object_put(ans);
-	json_object_put(req);
 	rf_client_close(&c);
 	return mem;
 }

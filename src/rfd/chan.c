@@ -201,7 +201,7 @@ static struct json_object *chan_create(struct rfd *d, const struct rf_request *r
 	for (int i = 0; i < 2; i++)
 		snprintf(c->between[i], sizeof(c->between[i]), "%s", req->between[i]);
 	if (c->kind == RF_CHAN_MSG) {
-		c->slots = req->slots;
+		c->slots = (uint32_t)req->slots; /* checked: at most RF_FICM_SLOTS_MAX */
 		c->ring_bytes = rf_ficm_ring_size(c->slots);
 		c->size = (2 * c->ring_bytes + PAGE - 1) / PAGE * PAGE;
 	} else {
