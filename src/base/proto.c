@@ -54,6 +54,26 @@ const char *rf_kind_name(enum rf_kind k)
 	return k == RF_KIND_LIBOS ? "libos" : "linux";
 }
 
+int rf_kind_parse(const char *name, enum rf_kind *out)
+{
+	for (enum rf_kind k = RF_KIND_LIBOS; k <= RF_KIND_LINUX; k++)
+		if (strcmp(name, rf_kind_name(k)) == 0) {
+			*out = k;
+			return 0;
+		}
+	return -1;
+}
+
+int rf_chan_kind_parse(const char *name, enum rf_chan_kind *out)
+{
+	for (enum rf_chan_kind k = RF_CHAN_MSG; k <= RF_CHAN_MAP; k++)
+		if (strcmp(name, rf_chan_kind_name(k)) == 0) {
+			*out = k;
+			return 0;
+		}
+	return -1;
+}
+
 bool rf_name_valid(const char *name)
 {
 	size_t n = strlen(name);
@@ -238,11 +258,7 @@ static int parse_create(struct json_object *o, struct rf_request *req, struct rf
 	const char *kind;
 	if (get_string(o, keys[K_KIND], &kind, true, err))
 		return -1;
-	if (strcmp(kind, rf_kind_name(RF_KIND_LIBOS)) == 0)
-		req->kind = RF_KIND_LIBOS;
-	else if (strcmp(kind, rf_kind_name(RF_KIND_LINUX)) == 0)
-		req->kind = RF_KIND_LINUX;
-	else
+	if (rf_kind_parse(kind, &req->kind) < 0)
 		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%.32s\" is not libos or linux",
 			       keys[K_KIND], kind);
 	if (req->cores.form == RF_CORES_NONE)
@@ -295,11 +311,8 @@ static int parse_chan_kind(struct json_object *o, struct rf_request *req, struct
 	if (get_string(o, keys[K_KIND], &kind, false, err))
 		return -1;
 	req->has_chan_kind = kind != NULL;
-	if (!kind || strcmp(kind, rf_chan_kind_name(RF_CHAN_MSG)) == 0)
-		req->chan_kind = RF_CHAN_MSG;
-	else if (strcmp(kind, rf_chan_kind_name(RF_CHAN_MAP)) == 0)
-		req->chan_kind = RF_CHAN_MAP;
-	else
+	req->chan_kind = RF_CHAN_MSG;
+	if (kind && rf_chan_kind_parse(kind, &req->chan_kind) < 0)
 		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%.32s\" is not msg or map",
 			       keys[K_KIND], kind);
 	return 0;

@@ -106,6 +106,9 @@ bool rf_name_valid(const char *name);
 const char *rf_kind_name(enum rf_kind k);
 const char *rf_verb_name(enum rf_verb v);
 const char *rf_chan_kind_name(enum rf_chan_kind k);
+/* The kind named `name` into *out: 0, or -1 if it names none. */
+int rf_kind_parse(const char *name, enum rf_kind *out);
+int rf_chan_kind_parse(const char *name, enum rf_chan_kind *out);
 
 /* Answers: both return a new object the caller serialises and puts. */
 struct json_object *rf_answer_new_ok(const struct rf_request *req, struct json_object *result);
