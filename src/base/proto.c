@@ -104,7 +104,8 @@ static int get_string(struct json_object *o, const char *key, const char **out,
 	if (!json_object_is_type(v, json_type_string))
 		return rf_errf(err, BASE_E_BAD_REQUEST, "field \"%s\" must be a string", key);
 	if (has_nul(v))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "field \"%s\" contains a NUL character", key);
+		return rf_errf(err, BASE_E_BAD_REQUEST,
+			       "field \"%s\" contains a NUL character", key);
 	*out = json_object_get_string(v);
 	return 0;
 }
@@ -146,21 +147,24 @@ static int parse_cores(struct json_object *o, struct rf_request *req, struct rf_
 	if (json_object_is_type(v, json_type_int)) {
 		int64_t n = json_object_get_int64(v);
 		if (n < 1 || n > RF_MAX_CPUS)
-			return rf_errf(err, BASE_E_BAD_REQUEST, "%s: %lld is not a core count (1-%d)",
+			return rf_errf(err, BASE_E_BAD_REQUEST,
+				       "%s: %lld is not a core count (1-%d)",
 				       k, (long long)n, RF_MAX_CPUS);
 		c->form = RF_CORES_COUNT;
 		c->n = (int)n;
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: must be a count or a CPU list string", k);
+		return rf_errf(err, BASE_E_BAD_REQUEST,
+			       "%s: must be a count or a CPU list string", k);
 	if (has_nul(v))
 		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: contains a NUL character", k);
 	const char *s = json_object_get_string(v);
 	if ((s[0] == '+' || s[0] == '-') && req->verb == RF_VERB_RESIZE)
 		return parse_delta(s, c, err);
 	if (rf_cpuset_parse(&c->set, s) || rf_cpuset_empty(&c->set))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%.64s\" is not a CPU list like 1-3,5",
+		return rf_errf(err, BASE_E_BAD_REQUEST,
+			       "%s: \"%.64s\" is not a CPU list like 1-3,5",
 			       k, s);
 	c->form = RF_CORES_LIST;
 	return 0;
@@ -205,11 +209,13 @@ static int parse_strv(struct json_object *o, const char *key, const char **buf,
 		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: must be an array of strings", key);
 	size_t len = json_object_array_length(v);
 	if ((required && len == 0) || len > RF_ARGV_MAX)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: needs 1 to %d strings", key, RF_ARGV_MAX);
+		return rf_errf(err, BASE_E_BAD_REQUEST,
+			       "%s: needs 1 to %d strings", key, RF_ARGV_MAX);
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(e, json_type_string))
-			return rf_errf(err, BASE_E_BAD_REQUEST, "%s[%zu]: must be a string", key, i);
+			return rf_errf(err, BASE_E_BAD_REQUEST,
+				       "%s[%zu]: must be a string", key, i);
 		if (has_nul(e))
 			return rf_errf(err, BASE_E_BAD_REQUEST, "%s[%zu]: contains a NUL character",
 				       key, i);
@@ -248,7 +254,8 @@ static int parse_program(struct json_object *o, struct rf_request *req, struct r
 		return -1;
 	for (int i = 0; i < req->envc; i++)
 		if (!strchr(req->env[i], '=') || req->env[i][0] == '=')
-			return rf_errf(err, BASE_E_BAD_REQUEST, "%s[%d]: \"%.32s\" is not KEY=VALUE",
+			return rf_errf(err, BASE_E_BAD_REQUEST,
+				       "%s[%d]: \"%.32s\" is not KEY=VALUE",
 				       keys[K_ENV], i, req->env[i]);
 	return 0;
 }
@@ -276,7 +283,8 @@ static int parse_between(struct json_object *o, struct rf_request *req, struct r
 	if (!json_object_object_get_ex(o, k, &v))
 		return rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", k);
 	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: must be an array of two subOS names", k);
+		return rf_errf(err, BASE_E_BAD_REQUEST,
+			       "%s: must be an array of two subOS names", k);
 	for (size_t i = 0; i < 2; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(e, json_type_string) || has_nul(e) ||
@@ -285,7 +293,8 @@ static int parse_between(struct json_object *o, struct rf_request *req, struct r
 		req->between[i] = json_object_get_string(e);
 	}
 	if (strcmp(req->between[0], req->between[1]) == 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: a channel joins two different subOSes, "
+		return rf_errf(err, BASE_E_BAD_REQUEST,
+			       "%s: a channel joins two different subOSes, "
 			    "not \"%s\" with itself", k, req->between[0]);
 	return 0;
 }
@@ -325,7 +334,8 @@ static int check_chan_geometry(struct rf_request *req, struct rf_err *err)
 	if (req->chan_kind == RF_CHAN_MSG) {
 		uint64_t slots = req->slots;
 		if (req->has_size)
-			return rf_errf(err, BASE_E_BAD_REQUEST, "%s: only for a map channel (msg takes "
+			return rf_errf(err, BASE_E_BAD_REQUEST,
+				       "%s: only for a map channel (msg takes "
 				       "%s)", kz, ks);
 		if (slots < RF_FICM_SLOTS_MIN || slots > RF_FICM_SLOTS_MAX || (slots & (slots - 1)))
 			return rf_errf(err, BASE_E_BAD_REQUEST, "%s: %llu is not a power of two in "
@@ -358,10 +368,12 @@ static int parse_version(struct json_object *o, struct rf_err *err)
 {
 	struct json_object *v;
 	if (!json_object_object_get_ex(o, keys[K_VERSION], &v))
-		return rf_errf(err, BASE_E_BAD_VERSION, "missing \"%s\"; this rfd speaks version %d",
+		return rf_errf(err, BASE_E_BAD_VERSION,
+			       "missing \"%s\"; this rfd speaks version %d",
 			       keys[K_VERSION], RF_PROTO_VERSION_CUR);
 	if (!json_object_is_type(v, json_type_int))
-		return rf_errf(err, BASE_E_BAD_VERSION, "\"%s\" must be an integer; this rfd speaks "
+		return rf_errf(err, BASE_E_BAD_VERSION,
+			       "\"%s\" must be an integer; this rfd speaks "
 			       "version %d", keys[K_VERSION], RF_PROTO_VERSION_CUR);
 	if (json_object_get_int64(v) != RF_PROTO_VERSION_CUR)
 		return rf_errf(err, BASE_E_BAD_VERSION, "protocol version %lld is not supported; "
@@ -413,7 +425,8 @@ static int parse_json(const char *line, size_t len, struct rf_request *req, stru
 							     : json_tokener_error_desc(jerr));
 	for (; used < len; used++)
 		if (!isspace((unsigned char)line[used]))
-			return rf_errf(err, BASE_E_BAD_REQUEST, "trailing bytes after the JSON object");
+			return rf_errf(err, BASE_E_BAD_REQUEST,
+				       "trailing bytes after the JSON object");
 	if (!json_object_is_type(req->root, json_type_object))
 		return rf_errf(err, BASE_E_BAD_REQUEST, "a request must be a JSON object");
 	return 0;
@@ -439,7 +452,8 @@ int rf_proto_parse(const char *line, size_t len, struct rf_request *req,
 	err->code = BASE_E_OK;
 	err->msg[0] = '\0';
 	if (len > RF_PROTO_LINE_MAX)
-		return rf_errf(err, BASE_E_REQUEST_TOO_LARGE, "request of %zu bytes exceeds %d", len,
+		return rf_errf(err, BASE_E_REQUEST_TOO_LARGE,
+			       "request of %zu bytes exceeds %d", len,
 			       RF_PROTO_LINE_MAX);
 	if (memchr(line, '\0', len))
 		return rf_errf(err, BASE_E_BAD_REQUEST, "request contains a NUL byte");

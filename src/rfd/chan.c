@@ -102,7 +102,8 @@ static int chan_memory(struct rf_chan *c, struct rf_err *err)
 		return rf_errf(err, BASE_E_INTERNAL, "cannot size the channel to %llu bytes: %s",
 			       (unsigned long long)c->size, strerror(errno));
 	if (fcntl(c->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return rf_errf(err, BASE_E_INTERNAL, "cannot seal the channel: %s", strerror(errno));
+		return rf_errf(err, BASE_E_INTERNAL,
+			       "cannot seal the channel: %s", strerror(errno));
 	if (c->kind != RF_CHAN_MSG)
 		return 0;
 	void *m = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
@@ -114,7 +115,8 @@ static int chan_memory(struct rf_chan *c, struct rf_err *err)
 		if ((rc = rf_ficm_ring_format(ring, c->ring_bytes, c->slots)) ||
 		    (rc = rf_ficm_attach(&c->ring[i], ring, c->ring_bytes, c->slots,
 					 RF_FICM_CONSUMER)))
-			return rf_errf(err, BASE_E_INTERNAL, "cannot format ring %d: %s", i, strerror(-rc));
+			return rf_errf(err, BASE_E_INTERNAL,
+				       "cannot format ring %d: %s", i, strerror(-rc));
 	}
 	return 0;
 }
@@ -173,13 +175,15 @@ static struct json_object *chan_create(struct rfd *d, const struct rf_request *r
 	int rc;
 
 	if (chan_find(d, req->name)) {
-		rf_errf(err, BASE_E_NAME_EXISTS, "a channel named \"%s\" already exists", req->name);
+		rf_errf(err, BASE_E_NAME_EXISTS,
+			"a channel named \"%s\" already exists", req->name);
 		return NULL;
 	}
 	struct rf_subos *s[2];
 	for (int i = 0; i < 2; i++)
 		if (!(s[i] = rf_subos_find(d, req->between[i]))) {
-			rf_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"", req->between[i]);
+			rf_errf(err, BASE_E_NO_SUCH_SUBOS,
+				"no subOS named \"%s\"", req->between[i]);
 			return NULL;
 		}
 	for (int i = 0; i < 2; i++)
@@ -278,7 +282,8 @@ static struct json_object *chan_open(struct rfd *d, const struct rf_request *req
 {
 	struct rf_subos *s = rf_chan_caller(d, pid);
 	if (!s) {
-		rf_errf(err, BASE_E_PERMISSION_DENIED, "pid %d is not in a running subOS of this rfd",
+		rf_errf(err, BASE_E_PERMISSION_DENIED,
+			"pid %d is not in a running subOS of this rfd",
 			(int)pid);
 		return NULL;
 	}

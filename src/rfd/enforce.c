@@ -41,7 +41,8 @@ int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instanc
 	snprintf(e->mems, sizeof(e->mems), "0");
 	bool any = strcmp(mode, "auto") == 0;
 	if (!any && strcmp(mode, "cgroup2") && strcmp(mode, "cpuset1") && strcmp(mode, "affinity")) {
-		rf_errf(err, BASE_E_BAD_REQUEST, "unknown enforcement \"%s\" (auto, cgroup2, cpuset1, affinity)",
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"unknown enforcement \"%s\" (auto, cgroup2, cpuset1, affinity)",
 			 mode);
 		return -1;
 	}
@@ -49,7 +50,8 @@ int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instanc
 		if (rf_cg2_init(e, instance, managed, &no2) == 0)
 			return 0;
 		if (!any) {
-			rf_errf(err, BASE_E_INTERNAL, "cgroup2 enforcement unavailable: %s", no2.msg);
+			rf_errf(err, BASE_E_INTERNAL,
+				"cgroup2 enforcement unavailable: %s", no2.msg);
 			return -1;
 		}
 	}
@@ -69,7 +71,8 @@ int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instanc
 			return 0;
 		}
 		if (!any) {
-			rf_errf(err, BASE_E_INTERNAL, "cpuset1 enforcement unavailable: %s", no1.msg);
+			rf_errf(err, BASE_E_INTERNAL,
+				"cpuset1 enforcement unavailable: %s", no1.msg);
 			return -1;
 		}
 	}

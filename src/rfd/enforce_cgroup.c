@@ -70,7 +70,8 @@ int rf_cg2_init(struct rf_enforcer *e, const char *instance, const struct rf_cpu
 		return -1;
 	}
 	if (rf_cg_read(root, "cgroup.controllers", ctl, sizeof(ctl)) || !strstr(ctl, "cpuset")) {
-		rf_errf(err, BASE_E_INTERNAL, "the cpuset controller is not on the cgroup2 hierarchy at %s "
+		rf_errf(err, BASE_E_INTERNAL,
+			"the cpuset controller is not on the cgroup2 hierarchy at %s "
 			 "(it is bound to cgroup v1)", root);
 		return -1;
 	}
@@ -139,7 +140,8 @@ int rf_cg1_init(struct rf_enforcer *e, const char *instance, const struct rf_cpu
 		sub_dir(mem, instance, e->mem_root, sizeof(e->mem_root));
 	if ((rc = cg1_make_root(e, managed))) {
 		if (rc == -EINVAL)
-			rf_errf(err, BASE_E_INTERNAL, "%s: the managed cores overlap an exclusive cpuset "
+			rf_errf(err, BASE_E_INTERNAL,
+				"%s: the managed cores overlap an exclusive cpuset "
 				 "(another rfd instance or a container runtime owns some of them)",
 				 e->cpu_root);
 		else

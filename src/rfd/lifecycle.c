@@ -78,10 +78,12 @@ static int give_regions(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 {
 	int n = (int)(s->mem / d->pool.chunk_size), ids[RF_MAX_REGIONS];
 	if (n > RF_MAX_REGIONS)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE, "at most %d regions per subOS", RF_MAX_REGIONS);
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "at most %d regions per subOS", RF_MAX_REGIONS);
 	int rc = rf_pool_take(&d->pool, n, s->id, ids);
 	if (rc)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE, "cannot prepare memory: %s", strerror(-rc));
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "cannot prepare memory: %s", strerror(-rc));
 	for (int i = 0; i < n; i++) {
 		s->region_chunk[i] = ids[i];
 		s->desc->region[i].id = (uint32_t)ids[i];
@@ -153,7 +155,8 @@ static int wait_attached(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 	usleep(2000); /* let the failing program's last words reach its log */
 	log_tail(d, s, tail, sizeof(tail));
 	if (rc == -ETIMEDOUT)
-		return rf_errf(err, BASE_E_SPAWN_FAILED, "%s did not attach to librf within %llu s (is it "
+		return rf_errf(err, BASE_E_SPAWN_FAILED,
+			       "%s did not attach to librf within %llu s (is it "
 			       "linked with librf?)", s->argv[0], ATTACH_TIMEOUT_NS / 1000000000ull);
 	return rf_errf(err, BASE_E_SPAWN_FAILED, "%s exited before librf attached%s%s", s->argv[0],
 		       tail[0] ? ": " : "", tail);
@@ -220,7 +223,8 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 	int rc;
 
 	if (rf_subos_find(d, req->name))
-		return rf_errf(err, BASE_E_NAME_EXISTS, "a subOS named \"%s\" already exists", req->name);
+		return rf_errf(err, BASE_E_NAME_EXISTS,
+			       "a subOS named \"%s\" already exists", req->name);
 	if (!(s = subos_new(d, req)))
 		return rf_errf(err, BASE_E_INTERNAL, "out of memory or subOS slots");
 	if (pick_cores(d, s->id, &req->cores, &s->cpus, err) ||

@@ -162,7 +162,8 @@ int rf_pool_init(struct rf_pool *p, uint64_t total, uint64_t chunk_size, const c
 		p->huge_added = reserve_hugepages((long)(total / HUGE_2M));
 	if (strcmp(hugepages, "on") == 0 && p->huge_added < (long)(total / HUGE_2M)) {
 		release_hugepages(p->huge_added);
-		rf_errf(err, BASE_E_INTERNAL, "could reserve only %ld of %llu huge pages", p->huge_added,
+		rf_errf(err, BASE_E_INTERNAL,
+			"could reserve only %ld of %llu huge pages", p->huge_added,
 			 (unsigned long long)(total / HUGE_2M));
 		free(p->chunk);
 		return -1;

@@ -42,8 +42,8 @@ void rf_ptable_free_cpus(const struct rf_ptable *pt, struct rf_cpuset *out)
 	rf_ptable_owned(pt, RF_OWNER_HOST, out);
 }
 
-enum base_errc rf_ptable_check_set(const struct rf_ptable *pt, int owner, const struct rf_cpuset *want,
-			int *bad_cpu, int *holder)
+enum base_errc rf_ptable_check_set(const struct rf_ptable *pt, int owner,
+				   const struct rf_cpuset *want, int *bad_cpu, int *holder)
 {
 	if (rf_cpuset_empty(want))
 		return BASE_E_BAD_REQUEST;

@@ -47,8 +47,8 @@ void rf_ptable_free_cpus(const struct rf_ptable *pt, struct rf_cpuset *out);
 
 /* Can `owner` hold exactly `want`?  On error *bad_cpu names the culprit and
  * *holder its owner (for BASE_E_CORES_BUSY). */
-enum base_errc rf_ptable_check_set(const struct rf_ptable *pt, int owner, const struct rf_cpuset *want,
-			int *bad_cpu, int *holder);
+enum base_errc rf_ptable_check_set(const struct rf_ptable *pt, int owner,
+				   const struct rf_cpuset *want, int *bad_cpu, int *holder);
 /* Choose `n` cores for `owner`: those it has first, then free cores nearest
  * to them.  Fills *out (not applied). */
 enum base_errc rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuset *out);

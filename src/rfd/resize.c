@@ -32,7 +32,8 @@ static int target_cores(struct rfd *d, struct rf_subos *s, const struct rf_cores
 		abs.form = RF_CORES_COUNT;
 		abs.n = rf_cpuset_count(&s->cpus) + ca->n;
 		if (abs.n < 1)
-			return rf_errf(err, BASE_E_BAD_REQUEST, "\"%s\" has %d cores; a subOS keeps at "
+			return rf_errf(err, BASE_E_BAD_REQUEST,
+				       "\"%s\" has %d cores; a subOS keeps at "
 				       "least one", s->name, rf_cpuset_count(&s->cpus));
 	}
 	return rf_subos_pick_cores(d, s->id, &abs, out, err);
@@ -57,7 +58,8 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	rf_cpuset_or(&both, want);
 	int rc = rf_subos_enforce_cpus(d, s, &both);
 	if (rc)
-		return rf_errf(err, BASE_E_INTERNAL, "cannot widen the cpuset of \"%s\": %s", s->name,
+		return rf_errf(err, BASE_E_INTERNAL,
+			       "cannot widen the cpuset of \"%s\": %s", s->name,
 			       strerror(-rc));
 	struct rf_cpuset acting = both;  /* added and leaving cores: not kept ones */
 	struct rf_cpuset kept = s->cpus;
@@ -82,7 +84,8 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	rf_desc_end(s, RF_CMD_APPLY);
 	rc = rf_subos_enforce_cpus(d, s, want);
 	if (rc)
-		return rf_errf(err, BASE_E_INTERNAL, "cannot narrow the cpuset of \"%s\": %s", s->name,
+		return rf_errf(err, BASE_E_INTERNAL,
+			       "cannot narrow the cpuset of \"%s\": %s", s->name,
 			       strerror(-rc));
 	return 0;
 }
@@ -100,10 +103,12 @@ static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out 
 {
 	int ids[RF_MAX_REGIONS], slots[RF_MAX_REGIONS];
 	if (s->nregions + n > RF_MAX_REGIONS)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE, "at most %d regions per subOS", RF_MAX_REGIONS);
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "at most %d regions per subOS", RF_MAX_REGIONS);
 	int rc = rf_pool_take(&d->pool, n, s->id, ids);
 	if (rc)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE, "cannot prepare memory: %s", strerror(-rc));
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "cannot prepare memory: %s", strerror(-rc));
 	uint64_t t0 = base_now_ns();
 	rf_desc_begin(s);
 	for (int i = 0; i < n; i++) {
@@ -233,7 +238,8 @@ int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *
 			       "after rfd restarted; it can only be destroyed", s->name);
 	if (s->kind == RF_KIND_LIBOS && s->ctl_fd < 0 && req->has_mem &&
 	    (req->mem + cs - 1) / cs * cs > s->mem)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE, "\"%s\" was adopted by a restarted rfd and "
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "\"%s\" was adopted by a restarted rfd and "
 			       "cannot receive new memory (no control channel); destroy and "
 			       "create it anew", s->name);
 	if (req->cores.form != RF_CORES_NONE && target_cores(d, s, &req->cores, &want, err))

@@ -11,24 +11,28 @@
 #include "base/units.h"
 
 
-static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct rf_cpuset *out, struct rf_err *err)
+static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct rf_cpuset *out,
+			struct rf_err *err)
 {
 	struct rf_cpuset host;
 	if (o->cores) {
 		if (rf_cpuset_parse(out, o->cores)) {
-			rf_errf(err, BASE_E_BAD_REQUEST, "--cores: \"%s\" is not a CPU list", o->cores);
+			rf_errf(err, BASE_E_BAD_REQUEST,
+				"--cores: \"%s\" is not a CPU list", o->cores);
 			return -1;
 		}
 	} else {
 		if (rf_cpuset_parse(&host, o->host_cores)) {
-			rf_errf(err, BASE_E_BAD_REQUEST, "--host-cores: \"%s\" is not a CPU list", o->host_cores);
+			rf_errf(err, BASE_E_BAD_REQUEST,
+				"--host-cores: \"%s\" is not a CPU list", o->host_cores);
 			return -1;
 		}
 		*out = d->topo.online;
 		rf_cpuset_andnot(out, &host);
 	}
 	if (!rf_cpuset_subset(out, &d->topo.online)) {
-		rf_errf(err, BASE_E_BAD_REQUEST, "--cores: %s names CPUs this machine does not have",
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"--cores: %s names CPUs this machine does not have",
 			 o->cores ? o->cores : "the complement of --host-cores");
 		return -1;
 	}
@@ -76,11 +80,13 @@ static int shield_host(struct rfd *d, const struct rf_cpuset *managed, struct rf
 	rf_cpuset_andnot(&host, managed);
 	int rc = rf_enforce_shield(&d->enf, &host);
 	if (rc == -EOPNOTSUPP)
-		rf_errf(err, BASE_E_BAD_REQUEST, "--shield needs cgroup v1 cpusets (enforcement is %s%s)",
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"--shield needs cgroup v1 cpusets (enforcement is %s%s)",
 			 rf_enforce_name(d->enf.kind), d->enf.kind == RF_ENF_CGROUP2
 			 ? ", whose isolated partitions already keep host tasks off" : "");
 	else if (rc == -EINVAL)
-		rf_errf(err, BASE_E_BAD_REQUEST, "--shield needs at least one host core (--host-cores)");
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"--shield needs at least one host core (--host-cores)");
 	else if (rc)
 		rf_errf(err, BASE_E_INTERNAL, "--shield: %s", strerror(-rc));
 	return rc ? -1 : 0;
@@ -103,7 +109,8 @@ int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, struct rf_err *err)
 		return -1;
 	}
 	if (mem > d->topo.mem_total / 4 * 3) {
-		rf_errf(err, BASE_E_BAD_REQUEST, "--mem %s is more than 3/4 of this machine's memory", o->mem);
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"--mem %s is more than 3/4 of this machine's memory", o->mem);
 		return -1;
 	}
 	mem = mem / chunk * chunk;

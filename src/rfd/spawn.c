@@ -222,11 +222,13 @@ static int await_shim(struct rf_subos *s, int fd, struct rf_err *err)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	for (;;) {
 		if (poll(&pfd, 1, 10000) <= 0)
-			return rf_errf(err, BASE_E_SPAWN_FAILED, "the shim for \"%s\" did not answer",
+			return rf_errf(err, BASE_E_SPAWN_FAILED,
+				       "the shim for \"%s\" did not answer",
 				       s->name);
 		ssize_t n = read(fd, &m, sizeof(m));
 		if (n != sizeof(m))
-			return rf_errf(err, BASE_E_SPAWN_FAILED, "the shim for \"%s\" died", s->name);
+			return rf_errf(err, BASE_E_SPAWN_FAILED,
+				       "the shim for \"%s\" died", s->name);
 		if (m.type == MSG_PID)
 			s->pid = m.val;
 		else if (m.type == MSG_EXEC_OK)

@@ -410,7 +410,7 @@ static const struct verb verbs[] = {
 	{ "info",    plain_opts,   0, 0, RF_VERB_INFO },
 	{ "log",     plain_opts,   0, 1, RF_VERB_LOG },
 	{ "version", version_opts, 0, 0, RF_VERB_INFO },
-	{ "chan",    plain_opts,   0, 0, RF_VERB_CHAN_LIST },  /* for help only: needs a subcommand */
+	{ "chan",    plain_opts,   0, 0, RF_VERB_CHAN_LIST }, /* help only: needs a subcommand */
 	{ "chan list",   plain_opts,       0, 0, RF_VERB_CHAN_LIST },
 	{ "chan create", chan_create_opts, 1, 1, RF_VERB_CHAN_CREATE },
 	{ "chan close",  plain_opts,       1, 1, RF_VERB_CHAN_CLOSE },
@@ -468,7 +468,8 @@ static enum opt_result chan_option(struct scan *s)
 	case O_KIND:
 		return done_if(put_chan_kind(s));
 	case O_SLOTS:
-		if (rfm_parse_slots("--slots", s->val, &v, err) < 0 || once(s, O_SLOTS, "--slots") < 0)
+		if (rfm_parse_slots("--slots", s->val, &v, err) < 0 ||
+		    once(s, O_SLOTS, "--slots") < 0)
 			return OPT_ERR;
 		req->slots = v;
 		req->has_slots = true;

@@ -87,7 +87,8 @@ int rfm_parse_cores(const char *opt, const char *arg, bool relative,
 	}
 	if (parse_count(arg, RF_MAX_CPUS, &n) == 0) {
 		if (n < 1 || n > RF_MAX_CPUS)
-			return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\": a count must be 1 to %d "
+			return rf_errf(err, BASE_E_BAD_REQUEST,
+				       "%s: \"%s\": a count must be 1 to %d "
 				       "cores", opt, arg, RF_MAX_CPUS);
 		out->form = RF_CORES_COUNT;
 		out->n = (int)n;
@@ -124,7 +125,8 @@ int rfm_check_name_of(const char *what, const char *name, struct rf_err *err)
 {
 	if (rf_name_valid(name))
 		return 0;
-	return rf_errf(err, BASE_E_BAD_REQUEST, "\"%s\" is not a %s name (1-%d of A-Z a-z 0-9 _ . -, "
+	return rf_errf(err, BASE_E_BAD_REQUEST,
+		       "\"%s\" is not a %s name (1-%d of A-Z a-z 0-9 _ . -, "
 		       "not starting with . or -)", name, what, RF_NAME_MAX - 1);
 }
 

@@ -87,7 +87,8 @@ static void test_doc_table_matches_enum(void **state)
 	for (int i = 0; i < n; i++) {
 		enum base_errc c = base_errc_parse(rows[i]);
 		if (c == BASE_E_OK)
-			fail_msg("docs/protocol.md lists `%s`, which is no enum base_errc", rows[i]);
+			fail_msg("docs/protocol.md lists `%s`, which is no enum base_errc",
+				 rows[i]);
 		seen[c]++;
 	}
 	for (int c = BASE_E_OK + 1; c < BASE_E_COUNT; c++)

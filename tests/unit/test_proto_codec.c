@@ -205,7 +205,8 @@ static void test_wire_text(void **state)
 	r.argv = argv;
 	r.argc = 3;
 	expect_wire(&r, "{\"version\":1,\"verb\":\"create\",\"name\":\"kv\",\"kind\":\"libos\","
-		    "\"cores\":\"2-3\",\"mem\":67108864,\"argv\":[\"build/kvserv\",\"--port\",\"7000\"]}");
+		    "\"cores\":\"2-3\",\"mem\":67108864,"
+		    "\"argv\":[\"build/kvserv\",\"--port\",\"7000\"]}");
 	r = named(RF_VERB_RESIZE, "kv");
 	r.cores.form = RF_CORES_DELTA;
 	r.cores.n = 1;
