@@ -30,13 +30,16 @@ BASE_SRC   := $(wildcard src/base/*.c)
 FICM_SRC   := $(wildcard src/ficm/*.c)
 LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
 # The base pieces librf uses (RFcom's open asks rfd through the client,
-# which takes the channel's memfd with fdpass; memregion.c takes regions).
-LIBRF_BASE := src/base/client.c src/base/cpuset.c src/base/units.c src/base/fdpass.c
+# with a request encoded by the protocol codec, and takes the channel's
+# memfd with fdpass; memregion.c takes regions).
+LIBRF_BASE := src/base/client.c src/base/proto.c src/base/err.c src/base/cpuset.c \
+              src/base/units.c src/base/fdpass.c
 # RFcom: in librf.a (built with -DRFCOM_LIBRF: fibers wait without blocking
 # their core) and in librfcom.so for plain programs (with the FICM rings,
 # the protocol client).  Both export the paper's names (src/rfcom/names.c).
 RFCOM_SRC  := $(wildcard src/rfcom/*.c)
-RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/fdpass.c
+RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/proto.c src/base/err.c \
+                src/base/cpuset.c src/base/fdpass.c
 # RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase):
 # the header-only base pieces, and fd passing built into it (its version
 # script keeps base_* hidden).
@@ -186,7 +189,7 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-param
 FUZZ_TARGETS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
 $(B)/fuzz/fuzz_ficm_ring: src/ficm/ring.c src/ficm/wait.c src/ficm/group.c
-$(B)/fuzz/fuzz_proto: src/base/proto.c src/base/cpuset.c src/base/units.c
+$(B)/fuzz/fuzz_proto: src/base/proto.c src/base/err.c src/base/cpuset.c src/base/units.c
 $(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
 $(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
 $(B)/fuzz/%: fuzz/%.c

@@ -35,9 +35,15 @@ struct private_rfd {
 int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra);
 void prfd_stop(struct private_rfd *p);
 /* Call a verb; returns the answer (caller puts) or NULL.  Times it. */
-struct json_object *prfd_call(struct private_rfd *p, struct json_object *req, uint64_t *ns);
-/* Build a request from a printf-style JSON text. */
-struct json_object *req_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct json_object *prfd_call(struct private_rfd *p, const struct rf_request *req, uint64_t *ns);
+/* Requests (base/proto.h), borrowing the strings given: `verb` on `name`
+ * (NULL: none); a create of `argv` (NULL-terminated) on the CPUs of `cpus`
+ * (a CPU list) with `mem` bytes. */
+struct rf_request req_named(enum rf_verb verb, const char *name);
+struct rf_request req_create(const char *name, enum rf_kind kind, const char *cpus, uint64_t mem,
+			     const char **argv);
+/* `cpus` (a CPU list) as the cores of a request. */
+struct rf_cores_arg req_cpus(const char *cpus);
 
 /* Spin waits between two pinned peers: a side that hears nothing for
  * BENCH_STALL_NS takes the other for gone and gives up. */

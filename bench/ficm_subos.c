@@ -289,10 +289,10 @@ int ficm_peer_main(int argc, char **argv)
 /* ---- the driver --------------------------------------------------------------- */
 
 /* Send a request; 0 if rfd said ok, else -1 with the reason in err. */
-static int call(struct private_rfd *p, struct json_object *req, struct json_object **res,
+static int call(struct private_rfd *p, const struct rf_request *req, struct json_object **res,
 		char *err, size_t errlen, const char *what)
 {
-	struct json_object *a = req ? prfd_call(p, req, NULL) : NULL;
+	struct json_object *a = prfd_call(p, req, NULL);
 	if (!a || !rf_answer_ok(a)) {
 		snprintf(err, errlen, "%s: %s", what, a ? rf_answer_message(a) : "no answer from rfd");
 		json_object_put(a);
@@ -311,8 +311,8 @@ static int wait_exit(struct private_rfd *p, const char *name, long ms, char *err
 		struct json_object *r = NULL, *v;
 		char what[64];
 		snprintf(what, sizeof(what), "show %s", name);
-		if (call(p, req_json("{\"verb\":\"show\",\"name\":\"%s\"}", name), &r, err, errlen,
-			 what))
+		struct rf_request show = req_named(RF_VERB_SHOW, name);
+		if (call(p, &show, &r, err, errlen, what))
 			return -1;
 		const char *state = json_object_object_get_ex(r, "state", &v) ?
 					    json_object_get_string(v) : "";
@@ -409,6 +409,41 @@ static void report(struct json_object *out, struct json_object *r, const int cpu
 	json_object_object_add(out, "targets_met", t);
 }
 
+/* A channel of `kind` between the two peers: msg with `geometry` slots,
+ * map of `geometry` bytes. */
+static struct rf_request chan_between(const char *name, enum rf_chan_kind kind, uint64_t geometry)
+{
+	struct rf_request r = req_named(RF_VERB_CHAN_CREATE, name);
+	r.chan_kind = kind;
+	r.has_chan_kind = true;
+	r.between[0] = "ficm-a";
+	r.between[1] = "ficm-b";
+	r.has_slots = kind == RF_CHAN_MSG;
+	r.has_size = kind == RF_CHAN_MAP;
+	r.slots = r.size = geometry;
+	return r;
+}
+
+/* The server first (it only waits), then the client, then the channels. */
+static int start_peers(struct private_rfd *p, const char *self, const int cpu[2], int n,
+		       char *err, size_t errlen)
+{
+	char cpus[2][16], count[16];
+	snprintf(cpus[0], sizeof(cpus[0]), "%d", cpu[0]);
+	snprintf(cpus[1], sizeof(cpus[1]), "%d", cpu[1]);
+	snprintf(count, sizeof(count), "%d", n);
+	const char *argv_b[] = { self, "ficm-peer", "serve", CHAN, LINE_CHAN, NULL };
+	const char *argv_a[] = { self, "ficm-peer", "client", CHAN, LINE_CHAN, count, NULL };
+	struct rf_request b = req_create("ficm-b", RF_KIND_LINUX, cpus[1], 64ull << 20, argv_b);
+	struct rf_request a = req_create("ficm-a", RF_KIND_LINUX, cpus[0], 64ull << 20, argv_a);
+	struct rf_request msg = chan_between(CHAN, RF_CHAN_MSG, CHAN_SLOTS);
+	struct rf_request map = chan_between(LINE_CHAN, RF_CHAN_MAP, 4096);
+	return call(p, &b, NULL, err, errlen, "create ficm-b") ||
+	       call(p, &a, NULL, err, errlen, "create ficm-a") ||
+	       call(p, &msg, NULL, err, errlen, "chan_create " CHAN) ||
+	       call(p, &map, NULL, err, errlen, "chan_create " LINE_CHAN) ? -1 : 0;
+}
+
 int ficm_subos(const struct bench_opts *o, const int cpu[2], int n, uint64_t unix_ns,
 	       struct json_object *out)
 {
@@ -428,24 +463,7 @@ int ficm_subos(const struct bench_opts *o, const int cpu[2], int n, uint64_t uni
 		snprintf(err, sizeof(err), "rfd did not start");
 		goto out;
 	}
-	/* The server first (it only waits), then the client, then the channel. */
-	if (call(&p, req_json("{\"verb\":\"create\",\"name\":\"ficm-b\",\"kind\":\"linux\","
-			      "\"cores\":\"%d\",\"mem\":%llu,\"argv\":[\"%s\",\"ficm-peer\","
-			      "\"serve\",\"" CHAN "\",\"" LINE_CHAN "\"]}", cpu[1], 64ull << 20,
-			      self),
-		 NULL, err, sizeof(err), "create ficm-b") ||
-	    call(&p, req_json("{\"verb\":\"create\",\"name\":\"ficm-a\",\"kind\":\"linux\","
-			      "\"cores\":\"%d\",\"mem\":%llu,\"argv\":[\"%s\",\"ficm-peer\","
-			      "\"client\",\"" CHAN "\",\"" LINE_CHAN "\",\"%d\"]}", cpu[0],
-			      64ull << 20, self, n),
-		 NULL, err, sizeof(err), "create ficm-a") ||
-	    call(&p, req_json("{\"verb\":\"chan_create\",\"name\":\"" CHAN "\",\"kind\":\"msg\","
-			      "\"between\":[\"ficm-a\",\"ficm-b\"],\"slots\":%d}", CHAN_SLOTS),
-		 NULL, err, sizeof(err), "chan_create " CHAN) ||
-	    call(&p, req_json("{\"verb\":\"chan_create\",\"name\":\"" LINE_CHAN "\","
-			      "\"kind\":\"map\",\"between\":[\"ficm-a\",\"ficm-b\"],"
-			      "\"size\":4096}"),
-		 NULL, err, sizeof(err), "chan_create " LINE_CHAN))
+	if (start_peers(&p, self, cpu, n, err, sizeof(err)))
 		goto out;
 	/* 3 x 1.01 n round trips of a few microseconds at most, and the start. */
 	if (wait_exit(&p, "ficm-a", 30000 + (long)n / 10, err, sizeof(err)) != 0)

@@ -72,7 +72,8 @@ static uint64_t spawn_once(const char *const *argv, char *const *env)
 static int wait_pool_ready(struct private_rfd *p)
 {
 	for (int i = 0; i < 600; i++) {
-		struct json_object *a = prfd_call(p, req_json("{\"verb\":\"info\"}"), NULL);
+		struct rf_request info = req_named(RF_VERB_INFO, NULL);
+		struct json_object *a = prfd_call(p, &info, NULL);
 		int64_t ready = a ? get_i64(rf_answer_result(a), "pool", "ready") : -1;
 		int64_t all = a ? get_i64(rf_answer_result(a), "pool", "chunks") : 0;
 		json_object_put(a);
@@ -86,16 +87,17 @@ static int wait_pool_ready(struct private_rfd *p)
 
 static int create_destroy(struct private_rfd *p, const char *hello, int n, struct series *s)
 {
+	const char *argv[] = { hello, NULL };
+	struct rf_request create = req_create("lc", RF_KIND_LIBOS, "1", MEM_BASE, argv);
+	struct rf_request destroy = req_named(RF_VERB_DESTROY, "lc");
 	for (int i = 0; i < n; i++) {
 		uint64_t t;
-		struct json_object *a = prfd_call(p, req_json(
-			"{\"verb\":\"create\",\"name\":\"lc\",\"kind\":\"libos\",\"cores\":\"1\","
-			"\"mem\":%llu,\"argv\":[\"%s\"]}", MEM_BASE, hello), &t);
+		struct json_object *a = prfd_call(p, &create, &t);
 		if (!ok(a, "create"))
 			return json_object_put(a), -1;
 		json_object_put(a);
 		series_add(&s[S_CREATE], t);
-		a = prfd_call(p, req_json("{\"verb\":\"destroy\",\"name\":\"lc\"}"), &t);
+		a = prfd_call(p, &destroy, &t);
 		if (!ok(a, "destroy"))
 			return json_object_put(a), -1;
 		json_object_put(a);
@@ -104,13 +106,20 @@ static int create_destroy(struct private_rfd *p, const char *hello, int n, struc
 	return 0;
 }
 
-/* One resize; records the mechanism time (timing_us.KEY) and the RTT. */
-static int resize(struct private_rfd *p, const char *body, const char *key, struct series *mech,
-		  struct series *rtt, int *forced)
+/* One resize of "rs" to `cpus` (a CPU list) or, if NULL, to `mem` bytes;
+ * records the mechanism time (timing_us.KEY) and the RTT. */
+static int resize(struct private_rfd *p, const char *cpus, uint64_t mem, const char *key,
+		  struct series *mech, struct series *rtt, int *forced)
 {
 	uint64_t t;
-	struct json_object *a = prfd_call(p, req_json("{\"verb\":\"resize\",\"name\":\"rs\",%s}",
-						      body), &t);
+	struct rf_request req = req_named(RF_VERB_RESIZE, "rs");
+	if (cpus) {
+		req.cores = req_cpus(cpus);
+	} else {
+		req.has_mem = true;
+		req.mem = mem;
+	}
+	struct json_object *a = prfd_call(p, &req, &t);
 	if (!ok(a, "resize"))
 		return json_object_put(a), -1;
 	struct json_object *r = rf_answer_result(a), *f;
@@ -124,23 +133,22 @@ static int resize(struct private_rfd *p, const char *body, const char *key, stru
 
 static int resizes(struct private_rfd *p, const char *hello, int n, struct series *s, int *forced)
 {
-	char grow[64], shrink[64];
-	struct json_object *a = prfd_call(p, req_json(
-		"{\"verb\":\"create\",\"name\":\"rs\",\"kind\":\"libos\",\"cores\":\"1\","
-		"\"mem\":%llu,\"argv\":[\"%s\"]}", MEM_BASE, hello), NULL);
+	const char *argv[] = { hello, NULL };
+	struct rf_request create = req_create("rs", RF_KIND_LIBOS, "1", MEM_BASE, argv);
+	struct rf_request destroy = req_named(RF_VERB_DESTROY, "rs");
+	struct json_object *a = prfd_call(p, &create, NULL);
 	if (!ok(a, "create"))
 		return json_object_put(a), -1;
 	json_object_put(a);
-	snprintf(grow, sizeof(grow), "\"mem\":%llu", MEM_BASE + MEM_ADD);
-	snprintf(shrink, sizeof(shrink), "\"mem\":%llu", MEM_BASE);
 	for (int i = 0; i < n; i++) {
-		if (resize(p, "\"cores\":\"0-1\"", "cores", &s[S_CORE_ADD], &s[S_CORE_ADD_RTT], forced) ||
-		    resize(p, "\"cores\":\"1\"", "cores", &s[S_CORE_REM], &s[S_CORE_REM_RTT], forced) ||
-		    resize(p, grow, "mem", &s[S_MEM_ADD], &s[S_MEM_ADD_RTT], forced) ||
-		    resize(p, shrink, "mem", &s[S_MEM_REM], &s[S_MEM_REM_RTT], forced))
+		if (resize(p, "0-1", 0, "cores", &s[S_CORE_ADD], &s[S_CORE_ADD_RTT], forced) ||
+		    resize(p, "1", 0, "cores", &s[S_CORE_REM], &s[S_CORE_REM_RTT], forced) ||
+		    resize(p, NULL, MEM_BASE + MEM_ADD, "mem", &s[S_MEM_ADD], &s[S_MEM_ADD_RTT],
+			   forced) ||
+		    resize(p, NULL, MEM_BASE, "mem", &s[S_MEM_REM], &s[S_MEM_REM_RTT], forced))
 			return -1;
 	}
-	a = prfd_call(p, req_json("{\"verb\":\"destroy\",\"name\":\"rs\"}"), NULL);
+	a = prfd_call(p, &destroy, NULL);
 	json_object_put(a);
 	return 0;
 }
@@ -224,7 +232,8 @@ int bench_lifecycle(const struct bench_opts *o, struct json_object *out)
 	json_object_object_add(out, "host_shares_core0", json_object_new_boolean(true));
 	if (prfd_start(&p, o, extra) || wait_pool_ready(&p))
 		goto out;
-	struct json_object *info = prfd_call(&p, req_json("{\"verb\":\"info\"}"), NULL);
+	struct rf_request info_req = req_named(RF_VERB_INFO, NULL);
+	struct json_object *info = prfd_call(&p, &info_req, NULL);
 	spawns(hello, o->iterations, s);
 	if (create_destroy(&p, hello, o->iterations, s) ||
 	    resizes(&p, hello, o->iterations, s, &forced)) {

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,24 +105,43 @@ void prfd_stop(struct private_rfd *p)
 	live = NULL;
 }
 
-struct json_object *prfd_call(struct private_rfd *p, struct json_object *req, uint64_t *ns)
+struct json_object *prfd_call(struct private_rfd *p, const struct rf_request *req, uint64_t *ns)
 {
 	uint64_t t0 = base_now_ns();
-	struct json_object *ans = rf_client_call(&p->cl, req);
+	struct json_object *ans = rf_client_request(&p->cl, req, NULL);
 	if (ns)
 		*ns = base_now_ns() - t0;
-	json_object_put(req);
 	return ans;
 }
 
-struct json_object *req_json(const char *fmt, ...)
+struct rf_request req_named(enum rf_verb verb, const char *name)
 {
-	char buf[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return json_tokener_parse(buf);
+	struct rf_request r;
+	rf_request_init(&r, verb);
+	r.name = name;
+	return r;
+}
+
+struct rf_cores_arg req_cpus(const char *cpus)
+{
+	struct rf_cores_arg c = { .form = RF_CORES_LIST };
+	if (rf_cpuset_parse(&c.set, cpus) < 0) /* rfd refuses the empty list */
+		rf_cpuset_zero(&c.set);
+	return c;
+}
+
+struct rf_request req_create(const char *name, enum rf_kind kind, const char *cpus, uint64_t mem,
+			     const char **argv)
+{
+	struct rf_request r = req_named(RF_VERB_CREATE, name);
+	r.kind = kind;
+	r.cores = req_cpus(cpus);
+	r.has_mem = true;
+	r.mem = mem;
+	r.argv = argv;
+	while (argv[r.argc])
+		r.argc++;
+	return r;
 }
 
 void series_init(struct series *s, const char *name, const char *unit, int cap)

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_object_put(ans);
 		rf_request_free(&req);
 	} else {
-		if (!err.code || req.root)
+		if (!base_errc_name(err.code) || req.root)
 			abort();
 		struct json_object *ans = rf_answer_new_err(req.has_id, req.id, err.code, "%s", err.msg);
 		json_object_to_json_string(ans);

@@ -286,6 +286,21 @@ struct json_object *rf_client_call_fd(struct rf_client *c, struct json_object *r
 	return ans;
 }
 
+struct json_object *rf_client_request(struct rf_client *c, const struct rf_request *req,
+				      int *fd)
+{
+	if (fd)
+		*fd = -1;
+	struct json_object *o = rf_request_encode(req);
+	if (!o)
+		return NULL;
+	struct json_object *ans = rf_client_call_fd(c, o, fd);
+	int err = errno;
+	json_object_put(o);
+	errno = err;
+	return ans;
+}
+
 int rf_answer_ok(struct json_object *ans)
 {
 	struct json_object *v;

@@ -1,13 +1,15 @@
 /*
  * client.h - the client side of rfd's control protocol (docs/protocol.md).
  *
- * Used by rfm, rfbench and tests: connect to a socket, send one request
- * object, read one answer object.  Blocking, one request in flight.
+ * Used by rfm, RFcom, rfbench and tests: connect to a socket, send one
+ * request (a struct rf_request, or a raw object for tests of the parser),
+ * read one answer object.  Blocking, one request in flight.
  */
 #ifndef RF_BASE_CLIENT_H
 #define RF_BASE_CLIENT_H
 
 #include <json-c/json.h>
+#include "base/proto.h"
 
 #define RF_DEFAULT_SOCKET "/run/rfd.sock"
 #define RF_PROTO_VERSION  1
@@ -38,6 +40,11 @@ struct json_object *rf_client_call(struct rf_client *c, struct json_object *req)
  * (SCM_RIGHTS, close-on-exec): *fd gets it, or -1 if none came.  The
  * caller closes it. */
 struct json_object *rf_client_call_fd(struct rf_client *c, struct json_object *req, int *fd);
+
+/* The same for a typed request (encoded by base/proto.c): the way every
+ * client sends one.  fd may be NULL when no descriptor is expected. */
+struct json_object *rf_client_request(struct rf_client *c, const struct rf_request *req,
+				      int *fd);
 
 /* Convenience accessors for an answer. */
 int rf_answer_ok(struct json_object *ans);

@@ -1,10 +1,14 @@
 /*
- * proto.h - rfd's side of the control protocol: request validation.
+ * proto.h - the control protocol's one codec: a request as a typed
+ * struct rf_request, encoded to the wire object by clients (rfm, RFcom,
+ * rfbench) and decoded and validated by rfd, both in proto.c with one
+ * table of key names, so the two sides cannot disagree on a key.
  *
- * Turns one request line into a typed struct rf_request or a stable error
- * code + message (docs/protocol.md).  Kept apart from rfd's handlers so the
- * parser can be unit-tested and fuzzed on its own: everything a client
- * sends is checked here, before any handler sees it.
+ * Decoding is strict (docs/protocol.md): everything a client sends is
+ * checked here, before any handler sees it, with a stable error code and a
+ * message.  Encoding checks nothing: a client may send what rfd refuses and
+ * report rfd's own answer.  Kept apart from rfd's handlers so the codec can
+ * be unit-tested and fuzzed on its own.
  */
 #ifndef RF_BASE_PROTO_H
 #define RF_BASE_PROTO_H
@@ -14,6 +18,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "base/cpuset.h"
+#include "base/err.h"
 
 #define RF_PROTO_VERSION_CUR 1
 #define RF_PROTO_LINE_MAX    65536
@@ -46,37 +51,49 @@ struct rf_cores_arg {
 	struct rf_cpuset set;   /* list */
 };
 
+/*
+ * Memory.  A decoded request (rf_proto_parse) owns `root`, the parsed
+ * line, into which every string points, and `store`, the block its argv
+ * and env vectors live in; rf_request_free releases both.  A request
+ * filled by hand for rf_request_encode owns nothing: root and store stay
+ * NULL and its strings and vectors are the builder's, which must outlive
+ * the encoding (rfm keeps them in struct rfm_cmd; other callers use
+ * literals, their argv, or locals).  rf_request_free on it only clears it.
+ */
 struct rf_request {
-	struct json_object *root; /* owns every string below */
+	struct json_object *root;
+	const char **store;
 	int64_t id;
 	bool has_id;
 	enum rf_verb verb;
 	const char *name;         /* NULL if absent */
-	enum rf_kind kind;
+	enum rf_kind kind;        /* create */
 	struct rf_cores_arg cores;
 	bool has_mem;
 	uint64_t mem;
-	const char *argv[RF_ARGV_MAX + 1];
+	/* Vectors of argc/envc strings and a NULL.  Decoded: both set for
+	 * create (env empty if not given).  Encoded: argv if not NULL, env if
+	 * envc > 0. */
+	const char **argv;
 	int argc;
-	const char *env[RF_ARGV_MAX + 1];
+	const char **env;         /* "KEY=VALUE" */
 	int envc;
-	/* chan_create (name is the channel's) */
+	/* chan_create (name is the channel's).  The has_ flags say what was
+	 * given: rfd fills the defaults, a client sends only what it has. */
 	enum rf_chan_kind chan_kind;
+	bool has_chan_kind, has_slots, has_size;
 	const char *between[2];   /* the two subOSes granted the channel */
-	uint32_t slots;           /* msg: ring slots, a power of two */
+	uint64_t slots;           /* msg: ring slots, a power of two */
 	uint64_t size;            /* map: bytes */
 };
 
-/* An error for an answer: a stable code (docs/protocol.md) and a message
- * for people.  Shared by the parser and rfd's handlers. */
-struct rf_err {
-	const char *code;
-	char msg[512];
-};
+/* An empty request for `verb`, ready to fill and encode. */
+void rf_request_init(struct rf_request *req, enum rf_verb verb);
 
-/* Fill *e and return -1, so that `return rf_errf(...)` reads naturally. */
-int rf_errf(struct rf_err *e, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* The wire object of req: "version", "id" (if has_id), "verb" and every
+ * field that is set.  Returns a new object (the caller puts it), or NULL
+ * with errno set (ENOMEM; E2BIG for a CPU list too long to write). */
+struct json_object *rf_request_encode(const struct rf_request *req);
 
 /* Parse one line (without its newline).  On success fills req (call
  * rf_request_free later) and returns 0; on error fills err, returns -1 and
@@ -89,10 +106,13 @@ bool rf_name_valid(const char *name);
 const char *rf_kind_name(enum rf_kind k);
 const char *rf_verb_name(enum rf_verb v);
 const char *rf_chan_kind_name(enum rf_chan_kind k);
+/* The kind named `name` into *out: 0, or -1 if it names none. */
+int rf_kind_parse(const char *name, enum rf_kind *out);
+int rf_chan_kind_parse(const char *name, enum rf_chan_kind *out);
 
 /* Answers: both return a new object the caller serialises and puts. */
 struct json_object *rf_answer_new_ok(const struct rf_request *req, struct json_object *result);
-struct json_object *rf_answer_new_err(bool has_id, int64_t id, const char *code,
+struct json_object *rf_answer_new_err(bool has_id, int64_t id, enum base_errc code,
 				      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "base/client.h"
+#include "base/err.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rfcom_chan *handles[RFCOM_MAX_HANDLES];
@@ -33,19 +34,10 @@ static struct {
 	size_t len;
 } maps[RFCOM_MAX_HANDLES];
 
+/* rfd's refusal as a negative errno (the table in base/err.c). */
 static int errno_of(const char *code)
 {
-	static const struct {
-		const char *code;
-		int err;
-	} map[] = {
-		{ "no_such_channel", ENOENT }, { "permission_denied", EACCES },
-		{ "bad_request", EINVAL },
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(code, map[i].code) == 0)
-			return -map[i].err;
-	return -EPROTO;
+	return -base_errc_errno(base_errc_parse(code));
 }
 
 static int64_t num(struct json_object *o, const char *key)
@@ -62,7 +54,8 @@ static void *ask(const char *name, const char *kind, size_t *size, struct json_o
 		 int *err)
 {
 	struct rf_client c;
-	struct json_object *req = NULL, *ans = NULL, *v;
+	struct rf_request req;
+	struct json_object *ans = NULL, *v;
 	struct stat st;
 	void *mem = NULL;
 	int fd = -1;
@@ -77,10 +70,9 @@ static void *ask(const char *name, const char *kind, size_t *size, struct json_o
 		*err = -ECONNREFUSED;
 		return NULL;
 	}
-	req = json_object_new_object();
-	json_object_object_add(req, "verb", json_object_new_string("chan_open"));
-	json_object_object_add(req, "name", json_object_new_string(name));
-	ans = rf_client_call_fd(&c, req, &fd);
+	rf_request_init(&req, RF_VERB_CHAN_OPEN);
+	req.name = name; /* the caller's, alive for the call */
+	ans = rf_client_request(&c, &req, &fd);
 	*err = -EPROTO;
 	if (!ans)
 		goto out;
@@ -111,7 +103,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	json_object_put(ans);
-	json_object_put(req);
 	rf_client_close(&c);
 	return mem;
 }

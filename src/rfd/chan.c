@@ -97,24 +97,26 @@ static int chan_memory(struct rf_chan *c, struct rf_err *err)
 	snprintf(mname, sizeof(mname), "rf-chan:%s", c->name);
 	c->fd = memfd_create(mname, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (c->fd < 0)
-		return rf_errf(err, "internal", "memfd_create: %s", strerror(errno));
+		return rf_errf(err, BASE_E_INTERNAL, "memfd_create: %s", strerror(errno));
 	if (ftruncate(c->fd, (off_t)c->size) < 0)
-		return rf_errf(err, "internal", "cannot size the channel to %llu bytes: %s",
+		return rf_errf(err, BASE_E_INTERNAL, "cannot size the channel to %llu bytes: %s",
 			       (unsigned long long)c->size, strerror(errno));
 	if (fcntl(c->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return rf_errf(err, "internal", "cannot seal the channel: %s", strerror(errno));
+		return rf_errf(err, BASE_E_INTERNAL,
+			       "cannot seal the channel: %s", strerror(errno));
 	if (c->kind != RF_CHAN_MSG)
 		return 0;
 	void *m = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 	if (m == MAP_FAILED)
-		return rf_errf(err, "internal", "cannot map the channel: %s", strerror(errno));
+		return rf_errf(err, BASE_E_INTERNAL, "cannot map the channel: %s", strerror(errno));
 	c->mem = m;
 	for (int i = 0; i < 2; i++) {
 		char *ring = (char *)m + (size_t)i * c->ring_bytes;
 		if ((rc = rf_ficm_ring_format(ring, c->ring_bytes, c->slots)) ||
 		    (rc = rf_ficm_attach(&c->ring[i], ring, c->ring_bytes, c->slots,
 					 RF_FICM_CONSUMER)))
-			return rf_errf(err, "internal", "cannot format ring %d: %s", i, strerror(-rc));
+			return rf_errf(err, BASE_E_INTERNAL,
+				       "cannot format ring %d: %s", i, strerror(-rc));
 	}
 	return 0;
 }
@@ -173,26 +175,28 @@ static struct json_object *chan_create(struct rfd *d, const struct rf_request *r
 	int rc;
 
 	if (chan_find(d, req->name)) {
-		rf_errf(err, "name_exists", "a channel named \"%s\" already exists", req->name);
+		rf_errf(err, BASE_E_NAME_EXISTS,
+			"a channel named \"%s\" already exists", req->name);
 		return NULL;
 	}
 	struct rf_subos *s[2];
 	for (int i = 0; i < 2; i++)
 		if (!(s[i] = rf_subos_find(d, req->between[i]))) {
-			rf_errf(err, "no_such_subos", "no subOS named \"%s\"", req->between[i]);
+			rf_errf(err, BASE_E_NO_SUCH_SUBOS,
+				"no subOS named \"%s\"", req->between[i]);
 			return NULL;
 		}
 	for (int i = 0; i < 2; i++)
 		if (s[i]->life == RF_LIFE_EXITED) {
-			rf_errf(err, "not_running", "subOS \"%s\" has exited", s[i]->name);
+			rf_errf(err, BASE_E_NOT_RUNNING, "subOS \"%s\" has exited", s[i]->name);
 			return NULL;
 		}
 	if (chan_count(d) >= RF_MAX_CHAN) {
-		rf_errf(err, "internal", "rfd brokers at most %d channels", RF_MAX_CHAN);
+		rf_errf(err, BASE_E_INTERNAL, "rfd brokers at most %d channels", RF_MAX_CHAN);
 		return NULL;
 	}
 	if (!(c = calloc(1, sizeof(*c)))) {
-		rf_errf(err, "internal", "out of memory");
+		rf_errf(err, BASE_E_INTERNAL, "out of memory");
 		return NULL;
 	}
 	c->fd = -1;
@@ -201,7 +205,7 @@ static struct json_object *chan_create(struct rfd *d, const struct rf_request *r
 	for (int i = 0; i < 2; i++)
 		snprintf(c->between[i], sizeof(c->between[i]), "%s", req->between[i]);
 	if (c->kind == RF_CHAN_MSG) {
-		c->slots = req->slots;
+		c->slots = (uint32_t)req->slots; /* checked: at most RF_FICM_SLOTS_MAX */
 		c->ring_bytes = rf_ficm_ring_size(c->slots);
 		c->size = base_round_up(2 * c->ring_bytes, PAGE);
 	} else {
@@ -211,7 +215,7 @@ static struct json_object *chan_create(struct rfd *d, const struct rf_request *r
 	if (chan_memory(c, err))
 		goto fail;
 	if ((rc = chan_journal(d, "chan_create", c, NULL))) {
-		rf_errf(err, "internal", "cannot write the journal: %s", strerror(-rc));
+		rf_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
 		goto fail;
 	}
 	c->next = d->chans;
@@ -239,11 +243,11 @@ static struct json_object *chan_close(struct rfd *d, const struct rf_request *re
 	struct rf_chan *c = chan_find(d, req->name);
 	int rc;
 	if (!c) {
-		rf_errf(err, "no_such_channel", "no channel named \"%s\"", req->name);
+		rf_errf(err, BASE_E_NO_SUCH_CHANNEL, "no channel named \"%s\"", req->name);
 		return NULL;
 	}
 	if ((rc = chan_journal(d, "chan_close", c, "closed"))) {
-		rf_errf(err, "internal", "cannot write the journal: %s", strerror(-rc));
+		rf_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
 		return NULL;
 	}
 	struct json_object *r = chan_json(c);
@@ -278,25 +282,26 @@ static struct json_object *chan_open(struct rfd *d, const struct rf_request *req
 {
 	struct rf_subos *s = rf_chan_caller(d, pid);
 	if (!s) {
-		rf_errf(err, "permission_denied", "pid %d is not in a running subOS of this rfd",
+		rf_errf(err, BASE_E_PERMISSION_DENIED,
+			"pid %d is not in a running subOS of this rfd",
 			(int)pid);
 		return NULL;
 	}
 	struct rf_chan *c = chan_find(d, req->name);
 	if (!c) {
-		rf_errf(err, "no_such_channel", "no channel named \"%s\"", req->name);
+		rf_errf(err, BASE_E_NO_SUCH_CHANNEL, "no channel named \"%s\"", req->name);
 		return NULL;
 	}
 	int side = strcmp(c->between[0], s->name) == 0 ? 0 :
 		   strcmp(c->between[1], s->name) == 0 ? 1 : -1;
 	if (side < 0) {
-		rf_errf(err, "permission_denied", "subOS \"%s\" is not granted channel \"%s\"",
+		rf_errf(err, BASE_E_PERMISSION_DENIED, "subOS \"%s\" is not granted channel \"%s\"",
 			s->name, c->name);
 		return NULL;
 	}
 	*pass_fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
 	if (*pass_fd < 0) {
-		rf_errf(err, "internal", "cannot pass the channel: %s", strerror(errno));
+		rf_errf(err, BASE_E_INTERNAL, "cannot pass the channel: %s", strerror(errno));
 		return NULL;
 	}
 	c->opens[side]++;
@@ -316,7 +321,7 @@ struct json_object *rf_chan_verb(struct rfd *d, const struct rf_request *req, pi
 	case RF_VERB_CHAN_OPEN:
 		return chan_open(d, req, pid, pass_fd, err);
 	default:
-		rf_errf(err, "bad_request", "not a channel verb");
+		rf_errf(err, BASE_E_BAD_REQUEST, "not a channel verb");
 		return NULL;
 	}
 }

@@ -33,30 +33,32 @@ static void undo_stale_shield(struct rf_enforcer *e)
 }
 
 int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instance,
-		    const struct rf_cpuset *managed, char *why, size_t whylen)
+		    const struct rf_cpuset *managed, struct rf_err *err)
 {
-	char no2[256] = "", no1[256] = "";
+	struct rf_err no2 = { 0 }, no1 = { 0 };
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->mems, sizeof(e->mems), "0");
 	bool any = strcmp(mode, "auto") == 0;
 	if (!any && strcmp(mode, "cgroup2") && strcmp(mode, "cpuset1") && strcmp(mode, "affinity")) {
-		snprintf(why, whylen, "unknown enforcement \"%s\" (auto, cgroup2, cpuset1, affinity)",
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"unknown enforcement \"%s\" (auto, cgroup2, cpuset1, affinity)",
 			 mode);
 		return -1;
 	}
 	if (any || strcmp(mode, "cgroup2") == 0) {
-		if (rf_cg2_init(e, instance, managed, no2, sizeof(no2)) == 0)
+		if (rf_cg2_init(e, instance, managed, &no2) == 0)
 			return 0;
 		if (!any) {
-			snprintf(why, whylen, "cgroup2 enforcement unavailable: %s", no2);
+			rf_errf(err, BASE_E_INTERNAL,
+				"cgroup2 enforcement unavailable: %s", no2.msg);
 			return -1;
 		}
 	}
 	if (any || strcmp(mode, "cpuset1") == 0) {
-		int rc = rf_cg1_init(e, instance, managed, no1, sizeof(no1));
+		int rc = rf_cg1_init(e, instance, managed, &no1);
 		if (rc == -2) { /* the cores are someone else's: degrading would hide it */
-			snprintf(why, whylen, "%s", no1);
+			*err = no1;
 			return -1;
 		}
 		if (rc == 0) {
@@ -64,19 +66,20 @@ int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instanc
 			if (any) {
 				size_t n = strlen(e->detail);
 				snprintf(e->detail + n, sizeof(e->detail) - n,
-					 "; cgroup2 isolated partitions unavailable: %s", no2);
+					 "; cgroup2 isolated partitions unavailable: %s", no2.msg);
 			}
 			return 0;
 		}
 		if (!any) {
-			snprintf(why, whylen, "cpuset1 enforcement unavailable: %s", no1);
+			rf_errf(err, BASE_E_INTERNAL,
+				"cpuset1 enforcement unavailable: %s", no1.msg);
 			return -1;
 		}
 	}
 	e->kind = RF_ENF_AFFINITY;
 	snprintf(e->detail, sizeof(e->detail),
 		 "CPU affinity only (no cgroup confinement)%s%s%s%s", any ? "; cgroup2: " : "",
-		 any ? no2 : "", any ? "; cpuset1: " : "", any ? no1 : "");
+		 any ? no2.msg : "", any ? "; cpuset1: " : "", any ? no1.msg : "");
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "base/cpuset.h"
+#include "base/err.h"
 
 enum rf_enforce_kind { RF_ENF_CGROUP2, RF_ENF_CPUSET1, RF_ENF_AFFINITY };
 
@@ -37,9 +38,9 @@ struct rf_enforcer {
 const char *rf_enforce_name(enum rf_enforce_kind k);
 
 /* mode: "auto", "cgroup2", "cpuset1" or "affinity".  instance names the
- * per-rfd cgroup directory.  Returns 0 or -1 with *why filled. */
+ * per-rfd cgroup directory.  Returns 0 or -1 with *err filled. */
 int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instance,
-		    const struct rf_cpuset *managed, char *why, size_t whylen);
+		    const struct rf_cpuset *managed, struct rf_err *err);
 void rf_enforce_fini(struct rf_enforcer *e);
 
 /* A subOS's confinement.  mem_limit 0 means no memory cgroup limit.

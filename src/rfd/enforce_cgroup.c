@@ -60,17 +60,18 @@ static int set_cpus_file(const char *dir, const struct rf_cpuset *cpus)
 }
 
 int rf_cg2_init(struct rf_enforcer *e, const char *instance, const struct rf_cpuset *managed,
-		char *why, size_t whylen)
+		struct rf_err *err)
 {
 	char root[PATH_MAX], ctl[256];
-	int err;
+	int rc;
 
 	if (find_mount(NULL, root, sizeof(root))) {
-		snprintf(why, whylen, "no cgroup2 mount");
+		rf_errf(err, BASE_E_INTERNAL, "no cgroup2 mount");
 		return -1;
 	}
 	if (rf_cg_read(root, "cgroup.controllers", ctl, sizeof(ctl)) || !strstr(ctl, "cpuset")) {
-		snprintf(why, whylen, "the cpuset controller is not on the cgroup2 hierarchy at %s "
+		rf_errf(err, BASE_E_INTERNAL,
+			"the cpuset controller is not on the cgroup2 hierarchy at %s "
 			 "(it is bound to cgroup v1)", root);
 		return -1;
 	}
@@ -80,11 +81,11 @@ int rf_cg2_init(struct rf_enforcer *e, const char *instance, const struct rf_cpu
 	rf_cg_write(root, "cgroup.subtree_control", "+cpuset");
 	if (e->mem_root[0])
 		rf_cg_write(root, "cgroup.subtree_control", "+memory");
-	if ((err = rf_cg_mkdir(e->cpu_root)))
+	if ((rc = rf_cg_mkdir(e->cpu_root)))
 		goto fail;
 	e->owns_root = true;
-	if ((err = set_cpus_file(e->cpu_root, managed)) ||
-	    (err = rf_cg_write(e->cpu_root, "cpuset.cpus.partition", "root")))
+	if ((rc = set_cpus_file(e->cpu_root, managed)) ||
+	    (rc = rf_cg_write(e->cpu_root, "cpuset.cpus.partition", "root")))
 		goto fail;
 	rf_cg_write(e->cpu_root, "cgroup.subtree_control", e->mem_root[0] ? "+cpuset +memory"
 									    : "+cpuset");
@@ -93,7 +94,7 @@ int rf_cg2_init(struct rf_enforcer *e, const char *instance, const struct rf_cpu
 		 e->cpu_root);
 	return 0;
 fail:
-	snprintf(why, whylen, "%s: %s", e->cpu_root, strerror(-err));
+	rf_errf(err, BASE_E_INTERNAL, "%s: %s", e->cpu_root, strerror(-rc));
 	rf_cg_fini(e);
 	return -1;
 }
@@ -124,28 +125,29 @@ static int cg1_make_root(struct rf_enforcer *e, const struct rf_cpuset *managed)
 }
 
 int rf_cg1_init(struct rf_enforcer *e, const char *instance, const struct rf_cpuset *managed,
-		char *why, size_t whylen)
+		struct rf_err *err)
 {
 	char cpu[PATH_MAX], mem[PATH_MAX];
-	int err;
+	int rc;
 
 	if (find_mount("cpuset", cpu, sizeof(cpu))) {
-		snprintf(why, whylen, "no cgroup v1 cpuset mount");
+		rf_errf(err, BASE_E_INTERNAL, "no cgroup v1 cpuset mount");
 		return -1;
 	}
 	e->kind = RF_ENF_CPUSET1;
 	sub_dir(cpu, instance, e->cpu_root, sizeof(e->cpu_root));
 	if (find_mount("memory", mem, sizeof(mem)) == 0)
 		sub_dir(mem, instance, e->mem_root, sizeof(e->mem_root));
-	if ((err = cg1_make_root(e, managed))) {
-		if (err == -EINVAL)
-			snprintf(why, whylen, "%s: the managed cores overlap an exclusive cpuset "
+	if ((rc = cg1_make_root(e, managed))) {
+		if (rc == -EINVAL)
+			rf_errf(err, BASE_E_INTERNAL,
+				"%s: the managed cores overlap an exclusive cpuset "
 				 "(another rfd instance or a container runtime owns some of them)",
 				 e->cpu_root);
 		else
-			snprintf(why, whylen, "%s: %s", e->cpu_root, strerror(-err));
+			rf_errf(err, BASE_E_INTERNAL, "%s: %s", e->cpu_root, strerror(-rc));
 		rf_cg_fini(e);
-		return err == -EINVAL ? -2 : -1;
+		return rc == -EINVAL ? -2 : -1;
 	}
 	snprintf(e->detail, sizeof(e->detail), "cgroup v1 cpusets%s under %s%s%s",
 		 e->exclusive ? " with cpu_exclusive" : " (cpu_exclusive refused: a sibling overlaps)",

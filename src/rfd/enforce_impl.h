@@ -7,9 +7,9 @@
 #include "rfd/enforce.h"
 
 int rf_cg2_init(struct rf_enforcer *e, const char *instance, const struct rf_cpuset *managed,
-		char *why, size_t whylen);
+		struct rf_err *err);
 int rf_cg1_init(struct rf_enforcer *e, const char *instance, const struct rf_cpuset *managed,
-		char *why, size_t whylen);
+		struct rf_err *err);
 void rf_cg_fini(struct rf_enforcer *e);
 int rf_cg_create(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
 		 uint64_t mem_limit, char *path, size_t pathlen);

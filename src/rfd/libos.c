@@ -63,7 +63,8 @@ int rf_libos_setup(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 	s->msgs = map_memfd("rf-msgs", RF_MSGS_SIZE, &s->msgs_fd);
 	if (!s->desc || !s->status || !s->msgs || rf_libos_msgs_attach(s, true) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		rf_errf(err, "internal", "cannot create the description of \"%s\": %s", s->name,
+		rf_errf(err, BASE_E_INTERNAL,
+			"cannot create the description of \"%s\": %s", s->name,
 			strerror(errno));
 		rf_libos_teardown(s);
 		return -1;

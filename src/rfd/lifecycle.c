@@ -32,12 +32,12 @@ static int pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
  * much is free.  Shared by create and resize. */
 int rf_subos_reserve_mem(struct rfd *d, uint64_t bytes, struct rf_err *err)
 {
-	if (rf_ptable_mem_reserve(&d->pt, bytes) == RF_PT_OK)
+	if (rf_ptable_mem_reserve(&d->pt, bytes) == BASE_E_OK)
 		return 0;
 	char a[32], f[32];
 	rf_format_size(bytes, a, sizeof(a));
 	rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
-	return rf_errf(err, "mem_unavailable", "%s more memory asked, %s free", a, f);
+	return rf_errf(err, BASE_E_MEM_UNAVAILABLE, "%s more memory asked, %s free", a, f);
 }
 
 static int reserve_mem(struct rfd *d, uint64_t want, uint64_t *rounded, struct rf_err *err)
@@ -80,10 +80,12 @@ static int give_regions(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 {
 	int n = (int)(s->mem / d->pool.chunk_size), ids[RF_MAX_REGIONS];
 	if (n > RF_MAX_REGIONS)
-		return rf_errf(err, "mem_unavailable", "at most %d regions per subOS", RF_MAX_REGIONS);
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "at most %d regions per subOS", RF_MAX_REGIONS);
 	int rc = rf_pool_take(&d->pool, n, s->id, ids);
 	if (rc)
-		return rf_errf(err, "mem_unavailable", "cannot prepare memory: %s", strerror(-rc));
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "cannot prepare memory: %s", strerror(-rc));
 	for (int i = 0; i < n; i++) {
 		s->region_chunk[i] = ids[i];
 		s->desc->region[i].id = (uint32_t)ids[i];
@@ -180,9 +182,10 @@ static int wait_attached(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 	usleep(2000); /* let the failing program's last words reach its log */
 	log_tail(d, s, tail, sizeof(tail));
 	if (rc == -ETIMEDOUT)
-		return rf_errf(err, "spawn_failed", "%s did not attach to librf within %llu s (is it "
+		return rf_errf(err, BASE_E_SPAWN_FAILED,
+			       "%s did not attach to librf within %llu s (is it "
 			       "linked with librf?)", s->argv[0], ATTACH_TIMEOUT_NS / 1000000000ull);
-	return rf_errf(err, "spawn_failed", "%s exited before librf attached%s%s", s->argv[0],
+	return rf_errf(err, BASE_E_SPAWN_FAILED, "%s exited before librf attached%s%s", s->argv[0],
 		       tail[0] ? ": " : "", tail);
 }
 
@@ -219,7 +222,7 @@ static int confine(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 	int rc = rf_enforce_create(&d->enf, s->name, &s->cpus,
 				   s->kind == RF_KIND_LINUX ? s->mem : 0, s->cgroup, sizeof(s->cgroup));
 	if (rc)
-		return rf_errf(err, "internal", "cannot confine \"%s\" (%s): %s", s->name,
+		return rf_errf(err, BASE_E_INTERNAL, "cannot confine \"%s\" (%s): %s", s->name,
 			       s->cgroup, strerror(-rc));
 	if (s->kind != RF_KIND_LIBOS)
 		return 0;
@@ -247,9 +250,10 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 	int rc;
 
 	if (rf_subos_find(d, req->name))
-		return rf_errf(err, "name_exists", "a subOS named \"%s\" already exists", req->name);
+		return rf_errf(err, BASE_E_NAME_EXISTS,
+			       "a subOS named \"%s\" already exists", req->name);
 	if (!(s = subos_new(d, req)))
-		return rf_errf(err, "internal", "out of memory or subOS slots");
+		return rf_errf(err, BASE_E_INTERNAL, "out of memory or subOS slots");
 	if (pick_cores(d, s->id, &req->cores, &s->cpus, err) ||
 	    reserve_mem(d, req->mem, &s->mem, err))
 		goto fail_free;
@@ -270,7 +274,7 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 	}
 	s->life = RF_LIFE_RUNNING;
 	if ((rc = rf_journal_subos(d, "create", s, create_record(s)))) {
-		rf_errf(err, "internal", "cannot write the journal: %s", strerror(-rc));
+		rf_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
 		goto fail_program;
 	}
 	t[4] = base_now_ns();
@@ -303,31 +307,32 @@ static const char *owner_name(struct rfd *d, int owner)
 static int pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
 		      struct rf_cpuset *out, struct rf_err *err)
 {
-	int bad = -1, holder = -1, rc;
+	int bad = -1, holder = -1;
+	enum base_errc rc;
 	char list[64];
 	if (ca->form == RF_CORES_COUNT) {
-		if (rf_ptable_pick(&d->pt, id, ca->n, out) == RF_PT_OK)
+		if (rf_ptable_pick(&d->pt, id, ca->n, out) == BASE_E_OK)
 			return 0;
 		struct rf_cpuset fr;
 		rf_ptable_free_cpus(&d->pt, &fr);
 		rf_cpuset_format(&fr, list, sizeof(list));
-		return rf_errf(err, "cores_busy", "%d cores asked, %d free (%s)", ca->n,
+		return rf_errf(err, BASE_E_CORES_BUSY, "%d cores asked, %d free (%s)", ca->n,
 			       rf_cpuset_count(&fr), list[0] ? list : "none");
 	}
 	if (ca->form != RF_CORES_LIST)
-		return rf_errf(err, "bad_request", "cores: give a count or a CPU list");
+		return rf_errf(err, BASE_E_BAD_REQUEST, "cores: give a count or a CPU list");
 	rc = rf_ptable_check_set(&d->pt, id, &ca->set, &bad, &holder);
-	if (rc == RF_PT_OK) {
+	if (rc == BASE_E_OK) {
 		*out = ca->set;
 		return 0;
 	}
-	if (rc == RF_PT_UNKNOWN_CORE) {
+	if (rc == BASE_E_UNKNOWN_CORE) {
 		rf_cpuset_format(&d->pt.managed, list, sizeof(list));
-		return rf_errf(err, "unknown_core", "core %d is not %s (rfd manages %s)", bad,
+		return rf_errf(err, BASE_E_UNKNOWN_CORE, "core %d is not %s (rfd manages %s)", bad,
 			       bad < d->pt.ncpus ? "managed by this rfd" : "a CPU of this machine",
 			       list[0] ? list : "no cores");
 	}
-	return rf_errf(err, "cores_busy", "core %d is owned by subOS \"%s\"", bad,
+	return rf_errf(err, BASE_E_CORES_BUSY, "core %d is owned by subOS \"%s\"", bad,
 		       owner_name(d, holder));
 }
 
@@ -392,7 +397,7 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 	if (rc) {
 		json_object_put(*result);
 		*result = NULL;
-		return rf_errf(err, "internal", "destroyed, but the journal write failed: %s",
+		return rf_errf(err, BASE_E_INTERNAL, "destroyed, but the journal write failed: %s",
 			       strerror(-rc));
 	}
 	return 0;

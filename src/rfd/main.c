@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 {
 	static struct rfd d;
 	struct rfd_opts o;
-	char why[512];
+	struct rf_err err = { 0 };
 	int ready_fd = -1;
 
 	if (parse_opts(argc, argv, &o))
@@ -223,9 +223,9 @@ int main(int argc, char **argv)
 	 * comes through a pipe, so let the kernel reap them. */
 	struct sigaction sa = { .sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT };
 	sigaction(SIGCHLD, &sa, NULL);
-	if (rf_rfd_setup(&d, &o, why, sizeof(why)) || rf_server_listen(&d)) {
-		if (why[0])
-			fprintf(stderr, "rfd: %s\n", why);
+	if (rf_rfd_setup(&d, &o, &err) || rf_server_listen(&d)) {
+		if (err.msg[0])
+			fprintf(stderr, "rfd: %s\n", err.msg);
 		rf_rfd_teardown(&d, false);
 		return 1;
 	}

@@ -139,18 +139,18 @@ static void *worker_main(void *arg)
 }
 
 int rf_pool_init(struct rf_pool *p, uint64_t total, uint64_t chunk_size, const char *hugepages,
-		 char *why, size_t whylen)
+		 struct rf_err *err)
 {
 	memset(p, 0, sizeof(*p));
 	if (chunk_size < HUGE_2M || chunk_size % HUGE_2M) {
-		snprintf(why, whylen, "chunk size must be a multiple of 2M");
+		rf_errf(err, BASE_E_BAD_REQUEST, "chunk size must be a multiple of 2M");
 		return -1;
 	}
 	p->chunk_size = chunk_size;
 	p->nchunks = (int)(total / chunk_size);
 	p->chunk = calloc((size_t)p->nchunks + 1, sizeof(*p->chunk));
 	if (!p->chunk) {
-		snprintf(why, whylen, "out of memory");
+		rf_errf(err, BASE_E_INTERNAL, "out of memory");
 		return -1;
 	}
 	for (int i = 0; i < p->nchunks; i++) {
@@ -162,7 +162,8 @@ int rf_pool_init(struct rf_pool *p, uint64_t total, uint64_t chunk_size, const c
 		p->huge_added = reserve_hugepages((long)(total / HUGE_2M));
 	if (strcmp(hugepages, "on") == 0 && p->huge_added < (long)(total / HUGE_2M)) {
 		release_hugepages(p->huge_added);
-		snprintf(why, whylen, "could reserve only %ld of %llu huge pages", p->huge_added,
+		rf_errf(err, BASE_E_INTERNAL,
+			"could reserve only %ld of %llu huge pages", p->huge_added,
 			 (unsigned long long)(total / HUGE_2M));
 		free(p->chunk);
 		return -1;
@@ -170,7 +171,7 @@ int rf_pool_init(struct rf_pool *p, uint64_t total, uint64_t chunk_size, const c
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	if (pthread_create(&p->worker, NULL, worker_main, p)) {
-		snprintf(why, whylen, "cannot start the pool worker");
+		rf_errf(err, BASE_E_INTERNAL, "cannot start the pool worker");
 		release_hugepages(p->huge_added);
 		free(p->chunk);
 		return -1;

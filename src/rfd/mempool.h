@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "base/err.h"
 
 enum rf_chunk_state {
 	RF_CHUNK_EMPTY,     /* no memory yet */
@@ -45,7 +46,7 @@ struct rf_pool {
 
 /* hugepages: "auto" (reserve if possible), "on" (fail without), "off". */
 int rf_pool_init(struct rf_pool *p, uint64_t total, uint64_t chunk_size, const char *hugepages,
-		 char *why, size_t whylen);
+		 struct rf_err *err);
 void rf_pool_fini(struct rf_pool *p);
 
 /* Take n chunks for `owner`, filling synchronously what the worker has not

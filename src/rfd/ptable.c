@@ -42,21 +42,21 @@ void rf_ptable_free_cpus(const struct rf_ptable *pt, struct rf_cpuset *out)
 	rf_ptable_owned(pt, RF_OWNER_HOST, out);
 }
 
-int rf_ptable_check_set(const struct rf_ptable *pt, int owner, const struct rf_cpuset *want,
-			int *bad_cpu, int *holder)
+enum base_errc rf_ptable_check_set(const struct rf_ptable *pt, int owner,
+				   const struct rf_cpuset *want, int *bad_cpu, int *holder)
 {
 	if (rf_cpuset_empty(want))
-		return RF_PT_EMPTY;
+		return BASE_E_BAD_REQUEST;
 	for_each_cpu(c, want) {
 		*bad_cpu = c;
 		if (!rf_cpuset_has(&pt->managed, c))
-			return RF_PT_UNKNOWN_CORE;
+			return BASE_E_UNKNOWN_CORE;
 		if (pt->owner[c] != RF_OWNER_HOST && pt->owner[c] != owner) {
 			*holder = pt->owner[c];
-			return RF_PT_CORE_BUSY;
+			return BASE_E_CORES_BUSY;
 		}
 	}
-	return RF_PT_OK;
+	return BASE_E_OK;
 }
 
 /* Distance in pick order to the nearest CPU of `near` (0 if near is empty). */
@@ -73,13 +73,13 @@ static int order_distance(const struct rf_ptable *pt, int idx, const struct rf_c
 	return best == RF_MAX_CPUS ? 0 : best;
 }
 
-int rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuset *out)
+enum base_errc rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuset *out)
 {
 	struct rf_cpuset have;
 	rf_ptable_owned(pt, owner, &have);
 	rf_cpuset_zero(out);
 	if (n < 1)
-		return RF_PT_EMPTY;
+		return BASE_E_BAD_REQUEST;
 	/* Keep the cores it has, dropping the last ones in pick order. */
 	int kept = 0;
 	for (int i = 0; i < pt->norder && kept < n; i++)
@@ -100,11 +100,11 @@ int rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuse
 			}
 		}
 		if (best < 0)
-			return RF_PT_NOT_ENOUGH;
+			return BASE_E_CORES_BUSY;
 		rf_cpuset_set(out, best);
 		kept++;
 	}
-	return RF_PT_OK;
+	return BASE_E_OK;
 }
 
 void rf_ptable_assign(struct rf_ptable *pt, int owner, const struct rf_cpuset *want)
@@ -124,12 +124,12 @@ void rf_ptable_release(struct rf_ptable *pt, int owner)
 	rf_ptable_assign(pt, owner, &none);
 }
 
-int rf_ptable_mem_reserve(struct rf_ptable *pt, uint64_t bytes)
+enum base_errc rf_ptable_mem_reserve(struct rf_ptable *pt, uint64_t bytes)
 {
 	if (bytes > pt->mem_managed - pt->mem_used)
-		return RF_PT_NO_MEM;
+		return BASE_E_MEM_UNAVAILABLE;
 	pt->mem_used += bytes;
-	return RF_PT_OK;
+	return BASE_E_OK;
 }
 
 void rf_ptable_mem_release(struct rf_ptable *pt, uint64_t bytes)

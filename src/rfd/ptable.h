@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include "base/cpuset.h"
+#include "base/err.h"
 
 #define RF_OWNER_HOST 0
 #define RF_OWNER_NONE (-1) /* a CPU rfd does not manage (host-kept) */
@@ -28,14 +29,13 @@ struct rf_ptable {
 	uint64_t mem_used;
 };
 
-enum rf_ptable_err {
-	RF_PT_OK = 0,
-	RF_PT_UNKNOWN_CORE = -1,  /* not a CPU of this machine, or not managed */
-	RF_PT_CORE_BUSY = -2,     /* owned by someone else */
-	RF_PT_NOT_ENOUGH = -3,    /* fewer free cores than asked */
-	RF_PT_NO_MEM = -4,
-	RF_PT_EMPTY = -5,         /* would leave a subOS without cores */
-};
+/*
+ * Refusals are the protocol's codes (base/err.h), so a handler reports them
+ * as they are: BASE_E_OK; BASE_E_UNKNOWN_CORE (not a CPU of this machine,
+ * or not managed); BASE_E_CORES_BUSY (owned by someone else, or fewer free
+ * cores than asked); BASE_E_MEM_UNAVAILABLE; BASE_E_BAD_REQUEST (it would
+ * leave a subOS without cores).
+ */
 
 /* `order` lists the managed CPUs in topology order (may be NULL: numeric). */
 void rf_ptable_init(struct rf_ptable *pt, const struct rf_cpuset *online,
@@ -46,17 +46,17 @@ void rf_ptable_owned(const struct rf_ptable *pt, int owner, struct rf_cpuset *ou
 void rf_ptable_free_cpus(const struct rf_ptable *pt, struct rf_cpuset *out);
 
 /* Can `owner` hold exactly `want`?  On error *bad_cpu names the culprit and
- * *holder its owner (for RF_PT_CORE_BUSY). */
-int rf_ptable_check_set(const struct rf_ptable *pt, int owner, const struct rf_cpuset *want,
-			int *bad_cpu, int *holder);
+ * *holder its owner (for BASE_E_CORES_BUSY). */
+enum base_errc rf_ptable_check_set(const struct rf_ptable *pt, int owner,
+				   const struct rf_cpuset *want, int *bad_cpu, int *holder);
 /* Choose `n` cores for `owner`: those it has first, then free cores nearest
  * to them.  Fills *out (not applied). */
-int rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuset *out);
+enum base_errc rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuset *out);
 /* Make `owner` hold exactly `want` (after a successful check). */
 void rf_ptable_assign(struct rf_ptable *pt, int owner, const struct rf_cpuset *want);
 void rf_ptable_release(struct rf_ptable *pt, int owner);
 
-int rf_ptable_mem_reserve(struct rf_ptable *pt, uint64_t bytes);
+enum base_errc rf_ptable_mem_reserve(struct rf_ptable *pt, uint64_t bytes);
 void rf_ptable_mem_release(struct rf_ptable *pt, uint64_t bytes);
 
 #endif

@@ -33,7 +33,8 @@ static int target_cores(struct rfd *d, struct rf_subos *s, const struct rf_cores
 		abs.form = RF_CORES_COUNT;
 		abs.n = rf_cpuset_count(&s->cpus) + ca->n;
 		if (abs.n < 1)
-			return rf_errf(err, "bad_request", "\"%s\" has %d cores; a subOS keeps at "
+			return rf_errf(err, BASE_E_BAD_REQUEST,
+				       "\"%s\" has %d cores; a subOS keeps at "
 				       "least one", s->name, rf_cpuset_count(&s->cpus));
 	}
 	return rf_subos_pick_cores(d, s->id, &abs, out, err);
@@ -45,7 +46,7 @@ static int cores_linux(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	uint64_t t0 = base_now_ns();
 	int rc = rf_subos_enforce_cpus(d, s, want);
 	if (rc)
-		return rf_errf(err, "internal", "cannot set the cores of \"%s\": %s", s->name,
+		return rf_errf(err, BASE_E_INTERNAL, "cannot set the cores of \"%s\": %s", s->name,
 			       strerror(-rc));
 	ro->cores_ns = base_now_ns() - t0;
 	return 0;
@@ -58,7 +59,8 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	rf_cpuset_or(&both, want);
 	int rc = rf_subos_enforce_cpus(d, s, &both);
 	if (rc)
-		return rf_errf(err, "internal", "cannot widen the cpuset of \"%s\": %s", s->name,
+		return rf_errf(err, BASE_E_INTERNAL,
+			       "cannot widen the cpuset of \"%s\": %s", s->name,
 			       strerror(-rc));
 	struct rf_cpuset acting = both;  /* added and leaving cores: not kept ones */
 	struct rf_cpuset kept = s->cpus;
@@ -83,7 +85,8 @@ static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset
 	rf_desc_end(s, RF_CMD_APPLY);
 	rc = rf_subos_enforce_cpus(d, s, want);
 	if (rc)
-		return rf_errf(err, "internal", "cannot narrow the cpuset of \"%s\": %s", s->name,
+		return rf_errf(err, BASE_E_INTERNAL,
+			       "cannot narrow the cpuset of \"%s\": %s", s->name,
 			       strerror(-rc));
 	return 0;
 }
@@ -101,10 +104,12 @@ static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out 
 {
 	int ids[RF_MAX_REGIONS], slots[RF_MAX_REGIONS];
 	if (s->nregions + n > RF_MAX_REGIONS)
-		return rf_errf(err, "mem_unavailable", "at most %d regions per subOS", RF_MAX_REGIONS);
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "at most %d regions per subOS", RF_MAX_REGIONS);
 	int rc = rf_pool_take(&d->pool, n, s->id, ids);
 	if (rc)
-		return rf_errf(err, "mem_unavailable", "cannot prepare memory: %s", strerror(-rc));
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "cannot prepare memory: %s", strerror(-rc));
 	uint64_t t0 = base_now_ns();
 	rf_desc_begin(s);
 	for (int i = 0; i < n; i++) {
@@ -162,7 +167,7 @@ static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_ou
 	if (got < n) {
 		char h[32];
 		rf_format_size(s->mem, h, sizeof(h));
-		return rf_errf(err, rc == -ETIMEDOUT ? "timeout" : "mem_busy",
+		return rf_errf(err, rc == -ETIMEDOUT ? BASE_E_TIMEOUT : BASE_E_MEM_BUSY,
 			       "\"%s\" returned %d of %d regions (its memory is in use); it now "
 			       "holds %s", s->name, got, n, h);
 	}
@@ -196,7 +201,7 @@ static int mem_linux(struct rfd *d, struct rf_subos *s, uint64_t want, struct re
 	if (rc) {
 		if (want > s->mem)
 			rf_ptable_mem_release(&d->pt, want - s->mem);
-		return rf_errf(err, rc == -EBUSY ? "mem_busy" : "internal",
+		return rf_errf(err, rc == -EBUSY ? BASE_E_MEM_BUSY : BASE_E_INTERNAL,
 			       "cannot set the memory limit of \"%s\": %s", s->name, strerror(-rc));
 	}
 	if (want < s->mem)
@@ -225,16 +230,17 @@ int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *
 	bool cores_changed = false;
 
 	if (s->life != RF_LIFE_RUNNING)
-		return rf_errf(err, "not_running", "\"%s\" is not running", s->name);
+		return rf_errf(err, BASE_E_NOT_RUNNING, "\"%s\" is not running", s->name);
 	/* An adopted libos subOS (recover.c) may lack its description pages or
 	 * control rings, and always lacks its control socket, which carries
 	 * new memory. */
 	if (s->kind == RF_KIND_LIBOS && (!s->desc || !s->status || !s->msgs))
-		return rf_errf(err, "internal", "the description of \"%s\" was not recovered "
+		return rf_errf(err, BASE_E_INTERNAL, "the description of \"%s\" was not recovered "
 			       "after rfd restarted; it can only be destroyed", s->name);
 	if (s->kind == RF_KIND_LIBOS && s->ctl_fd < 0 && req->has_mem &&
 	    base_round_up(req->mem, cs) > s->mem)
-		return rf_errf(err, "mem_unavailable", "\"%s\" was adopted by a restarted rfd and "
+		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
+			       "\"%s\" was adopted by a restarted rfd and "
 			       "cannot receive new memory (no control channel); destroy and "
 			       "create it anew", s->name);
 	if (req->cores.form != RF_CORES_NONE && target_cores(d, s, &req->cores, &want, err))
@@ -264,7 +270,7 @@ int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *
 	if (ro.forced)
 		rf_journal_subos(d, "force", s, json_object_get(x));
 	if (rf_journal_subos(d, "resize", s, x) && !rc)
-		rc = rf_errf(err, "internal", "resized, but the journal write failed");
+		rc = rf_errf(err, BASE_E_INTERNAL, "resized, but the journal write failed");
 	if (rc) {
 		json_object_put(*result);
 		*result = NULL;

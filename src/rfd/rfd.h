@@ -100,7 +100,7 @@ struct rfd_opts {
 };
 
 /* setup.c */
-int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whylen);
+int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, struct rf_err *err);
 void rf_rfd_teardown(struct rfd *d, bool cleanup);
 /* server.c */
 #include <signal.h>

@@ -204,8 +204,9 @@ static void do_read(struct rfd *d, struct conn *c)
 			}
 		}
 		if (c->len > RF_PROTO_LINE_MAX) {
-			struct json_object *ans = rf_answer_new_err(false, 0, "request_too_large",
-				"request exceeds %d bytes", RF_PROTO_LINE_MAX);
+			struct json_object *ans = rf_answer_new_err(
+				false, 0, BASE_E_REQUEST_TOO_LARGE, "request exceeds %d bytes",
+				RF_PROTO_LINE_MAX);
 			send_answer(c, ans, -1);
 			json_object_put(ans);
 			conn_close(d, c);

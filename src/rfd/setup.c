@@ -11,25 +11,28 @@
 #include "base/units.h"
 
 
-static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct rf_cpuset *out, char *why,
-			size_t whylen)
+static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct rf_cpuset *out,
+			struct rf_err *err)
 {
 	struct rf_cpuset host;
 	if (o->cores) {
 		if (rf_cpuset_parse(out, o->cores)) {
-			snprintf(why, whylen, "--cores: \"%s\" is not a CPU list", o->cores);
+			rf_errf(err, BASE_E_BAD_REQUEST,
+				"--cores: \"%s\" is not a CPU list", o->cores);
 			return -1;
 		}
 	} else {
 		if (rf_cpuset_parse(&host, o->host_cores)) {
-			snprintf(why, whylen, "--host-cores: \"%s\" is not a CPU list", o->host_cores);
+			rf_errf(err, BASE_E_BAD_REQUEST,
+				"--host-cores: \"%s\" is not a CPU list", o->host_cores);
 			return -1;
 		}
 		*out = d->topo.online;
 		rf_cpuset_andnot(out, &host);
 	}
 	if (!rf_cpuset_subset(out, &d->topo.online)) {
-		snprintf(why, whylen, "--cores: %s names CPUs this machine does not have",
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"--cores: %s names CPUs this machine does not have",
 			 o->cores ? o->cores : "the complement of --host-cores");
 		return -1;
 	}
@@ -71,59 +74,63 @@ static long orphaned_hugepages(struct rfd *d)
 	return added > 0 ? added : 0;
 }
 
-static int shield_host(struct rfd *d, const struct rf_cpuset *managed, char *why, size_t whylen)
+static int shield_host(struct rfd *d, const struct rf_cpuset *managed, struct rf_err *err)
 {
 	struct rf_cpuset host = d->topo.online;
 	rf_cpuset_andnot(&host, managed);
 	int rc = rf_enforce_shield(&d->enf, &host);
 	if (rc == -EOPNOTSUPP)
-		snprintf(why, whylen, "--shield needs cgroup v1 cpusets (enforcement is %s%s)",
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"--shield needs cgroup v1 cpusets (enforcement is %s%s)",
 			 rf_enforce_name(d->enf.kind), d->enf.kind == RF_ENF_CGROUP2
 			 ? ", whose isolated partitions already keep host tasks off" : "");
 	else if (rc == -EINVAL)
-		snprintf(why, whylen, "--shield needs at least one host core (--host-cores)");
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"--shield needs at least one host core (--host-cores)");
 	else if (rc)
-		snprintf(why, whylen, "--shield: %s", strerror(-rc));
+		rf_errf(err, BASE_E_INTERNAL, "--shield: %s", strerror(-rc));
 	return rc ? -1 : 0;
 }
 
-int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, char *why, size_t whylen)
+int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, struct rf_err *err)
 {
 	struct rf_cpuset managed;
 	uint64_t mem, chunk;
 	int rc;
 
-	why[0] = '\0';
+	err->code = BASE_E_OK;
+	err->msg[0] = '\0';
 	if (rf_topo_discover(&d->topo))
 		return -1;
-	if (managed_cpus(d, o, &managed, why, whylen))
+	if (managed_cpus(d, o, &managed, err))
 		return -1;
 	if (rf_parse_size(o->mem, &mem) || rf_parse_size(o->chunk, &chunk)) {
-		snprintf(why, whylen, "--mem/--chunk: not a size");
+		rf_errf(err, BASE_E_BAD_REQUEST, "--mem/--chunk: not a size");
 		return -1;
 	}
 	if (mem > d->topo.mem_total / 4 * 3) {
-		snprintf(why, whylen, "--mem %s is more than 3/4 of this machine's memory", o->mem);
+		rf_errf(err, BASE_E_BAD_REQUEST,
+			"--mem %s is more than 3/4 of this machine's memory", o->mem);
 		return -1;
 	}
 	mem = mem / chunk * chunk;
 	pin_to_host(d, &managed);
 	rf_ptable_init(&d->pt, &d->topo.online, &managed, d->topo.order, d->topo.norder, mem);
-	if (rf_enforce_init(&d->enf, o->enforce, d->instance, &managed, why, whylen))
+	if (rf_enforce_init(&d->enf, o->enforce, d->instance, &managed, err))
 		return -1;
-	if (o->shield && shield_host(d, &managed, why, whylen))
+	if (o->shield && shield_host(d, &managed, err))
 		return -1;
 	if ((rc = rf_journal_open(&d->journal, d->state_dir))) {
-		snprintf(why, whylen, "cannot open the journal in %s: %s", d->state_dir,
+		rf_errf(err, BASE_E_INTERNAL, "cannot open the journal in %s: %s", d->state_dir,
 			 strerror(-rc));
 		return -1;
 	}
 	long orphaned = orphaned_hugepages(d);
-	if (rf_pool_init(&d->pool, mem, chunk, o->hugepages, why, whylen))
+	if (rf_pool_init(&d->pool, mem, chunk, o->hugepages, err))
 		return -1;
 	d->pool.huge_added += orphaned; /* a killed predecessor's reservation is ours to undo */
 	if (rf_recover(d)) {
-		snprintf(why, whylen, "cannot recover from the journal");
+		rf_errf(err, BASE_E_INTERNAL, "cannot recover from the journal");
 		return -1;
 	}
 	rf_chan_recover(d);

@@ -234,17 +234,19 @@ static int await_shim(struct rf_subos *s, int fd, struct rf_err *err)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	for (;;) {
 		if (poll(&pfd, 1, 10000) <= 0)
-			return rf_errf(err, "spawn_failed", "the shim for \"%s\" did not answer",
+			return rf_errf(err, BASE_E_SPAWN_FAILED,
+				       "the shim for \"%s\" did not answer",
 				       s->name);
 		ssize_t n = read(fd, &m, sizeof(m));
 		if (n != sizeof(m))
-			return rf_errf(err, "spawn_failed", "the shim for \"%s\" died", s->name);
+			return rf_errf(err, BASE_E_SPAWN_FAILED,
+				       "the shim for \"%s\" died", s->name);
 		if (m.type == MSG_PID)
 			s->pid = m.val;
 		else if (m.type == MSG_EXEC_OK)
 			return 0;
 		else
-			return rf_errf(err, "spawn_failed", "%s %s: %s", step_name(m.step),
+			return rf_errf(err, BASE_E_SPAWN_FAILED, "%s %s: %s", step_name(m.step),
 				       s->argv[0], strerror(m.val));
 	}
 }
@@ -255,7 +257,7 @@ int rfd_spawn(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp, str
 	int report[2] = { -1, -1 }, rc = -1;
 
 	if (prepare(sp, &pr) || pipe2(report, O_CLOEXEC)) {
-		rf_errf(err, "internal", "cannot prepare %s: %s", s->argv[0], strerror(errno));
+		rf_errf(err, BASE_E_INTERNAL, "cannot prepare %s: %s", s->argv[0], strerror(errno));
 		goto out;
 	}
 	/* With a cpuset the cgroup alone confines the program.  Its own mask
@@ -268,7 +270,7 @@ int rfd_spawn(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp, str
 			CPU_SET(c, &pr.mask);
 	pid_t shim = fork();
 	if (shim < 0) {
-		rf_errf(err, "internal", "fork: %s", strerror(errno));
+		rf_errf(err, BASE_E_INTERNAL, "fork: %s", strerror(errno));
 		goto out;
 	}
 	if (shim == 0) {

@@ -124,7 +124,7 @@ static struct json_object *do_log(struct rfd *d, const char *name, struct rf_err
 	int rc = rf_journal_replay(d->journal.path, log_one, &lc);
 	if (rc < 0) {
 		json_object_put(lc.arr);
-		rf_errf(err, "internal", "cannot read the journal: %s", strerror(-rc));
+		rf_errf(err, BASE_E_INTERNAL, "cannot read the journal: %s", strerror(-rc));
 		return NULL;
 	}
 	struct json_object *r = json_object_new_object();
@@ -146,7 +146,7 @@ static struct json_object *dispatch(struct rfd *d, const struct rf_request *req,
 	if (req->verb == RF_VERB_DESTROY || req->verb == RF_VERB_RESIZE ||
 	    req->verb == RF_VERB_SHOW) {
 		if (!(s = rf_subos_find(d, req->name))) {
-			rf_errf(err, "no_such_subos", "no subOS named \"%s\"", req->name);
+			rf_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"", req->name);
 			return NULL;
 		}
 	}
@@ -178,7 +178,7 @@ static struct json_object *dispatch(struct rfd *d, const struct rf_request *req,
 	case RF_VERB_CHAN_OPEN:
 		return rf_chan_verb(d, req, pid, pass_fd, err);
 	}
-	rf_errf(err, "bad_request", "unknown verb");
+	rf_errf(err, BASE_E_BAD_REQUEST, "unknown verb");
 	return NULL;
 }
 
@@ -196,7 +196,7 @@ void rf_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, p
 		return;
 	}
 	if (mutates(req.verb) && uid != 0 && uid != d->owner_uid) {
-		*answer = rf_answer_new_err(req.has_id, req.id, "permission_denied",
+		*answer = rf_answer_new_err(req.has_id, req.id, BASE_E_PERMISSION_DENIED,
 					    "uid %u may not %s subOSes (root or uid %u only)",
 					    (unsigned)uid, rf_verb_name(req.verb),
 					    (unsigned)d->owner_uid);
@@ -204,13 +204,14 @@ void rf_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, p
 		return;
 	}
 	struct json_object *res = dispatch(d, &req, pid, pass_fd, &err);
+	if (!res && err.code == BASE_E_OK) /* a handler that forgot its code */
+		err.code = BASE_E_INTERNAL;
 	if (res)
 		*answer = rf_answer_new_ok(&req, res);
 	else
-		*answer = rf_answer_new_err(req.has_id, req.id, err.code ? err.code : "internal",
-					    "%s", err.msg);
+		*answer = rf_answer_new_err(req.has_id, req.id, err.code, "%s", err.msg);
 	if (mutates(req.verb))
 		rf_log("%s %s from pid %d: %s%s%s", rf_verb_name(req.verb), req.name, (int)pid,
-		       res ? "ok" : err.code, res ? "" : ": ", res ? "" : err.msg);
+		       res ? "ok" : base_errc_name(err.code), res ? "" : ": ", res ? "" : err.msg);
 	rf_request_free(&req);
 }

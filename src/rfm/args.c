@@ -5,8 +5,9 @@
  * scanner of our own (not getopt: its global state and argument permutation
  * get in the way of `create NAME -- PROGRAM ARGS`, where everything after
  * the program belongs to the program, and of testing), then one function
- * per verb that checks its arguments and builds the request object.
- * The argument forms (cores, sizes, names) are in forms.c.
+ * per verb that checks its arguments and fills the typed request
+ * (struct rf_request; base/proto.c encodes it when rfm sends it).  The
+ * argument forms (cores, sizes, names) are in forms.c.
  */
 #define _GNU_SOURCE
 #include "rfm/args.h"
@@ -42,6 +43,7 @@ struct scan {
 	char **argv;
 	int i;               /* next argument to look at */
 	bool dashdash;       /* "--" seen: the rest are arguments */
+	unsigned given;      /* options seen, by bit (1u << opt_id) */
 	struct rfm_cmd *cmd;
 	enum opt_id id;      /* SCAN_OPT: which option */
 	const char *val;     /* SCAN_OPT: its value; SCAN_ARG: the argument */
@@ -52,8 +54,9 @@ static void set_err(struct rfm_cmd *cmd, const char *fmt, ...)
 static void set_err(struct rfm_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	cmd->err.code = BASE_E_BAD_REQUEST;
 	va_start(ap, fmt);
-	vsnprintf(cmd->err, sizeof(cmd->err), fmt, ap);
+	vsnprintf(cmd->err.msg, sizeof(cmd->err.msg), fmt, ap);
 	va_end(ap);
 }
 
@@ -153,38 +156,32 @@ static enum opt_result common_option(struct scan *s)
 	}
 }
 
-static enum rfm_parse parse_result(enum opt_result r)
+/* Help is not an error: the verb's usage goes to stdout. */
+static int parse_result(struct scan *s, enum opt_result r)
 {
-	return r == OPT_HELP ? RFM_PARSE_HELP : RFM_PARSE_USAGE;
+	s->cmd->help = r == OPT_HELP;
+	return r == OPT_HELP ? 0 : -1;
 }
 
-/* Add key to the request, refusing a second value for the same option. */
-static int put_once(struct rfm_cmd *cmd, const char *key, const char *opt,
-		    struct json_object *val)
+/* Refuse a second value for the same option (`group`: the option id that
+ * stands for it, O_CORES for --cores and --cpus alike). */
+static int once(struct scan *s, enum opt_id group, const char *opt)
 {
-	if (json_object_object_get_ex(cmd->req, key, NULL)) {
-		json_object_put(val);
-		set_err(cmd, "%s given twice", opt);
+	if (s->given & (1u << group)) {
+		set_err(s->cmd, "%s given twice", opt);
 		return -1;
 	}
-	json_object_object_add(cmd->req, key, val);
+	s->given |= 1u << group;
 	return 0;
 }
 
 static int put_name(struct rfm_cmd *cmd, const char *name)
 {
 	const char *what = strncmp(cmd->verb, "chan ", 5) == 0 ? "channel" : "subOS";
-	if (rfm_check_name_of(what, name, cmd->err, sizeof(cmd->err)) < 0)
+	if (rfm_check_name_of(what, name, &cmd->err) < 0)
 		return -1;
-	json_object_object_add(cmd->req, "name", json_object_new_string(name));
+	cmd->req.name = name;
 	return 0;
-}
-
-static struct json_object *new_request(const char *verb)
-{
-	struct json_object *req = json_object_new_object();
-	json_object_object_add(req, "verb", json_object_new_string(verb));
-	return req;
 }
 
 /*
@@ -231,67 +228,79 @@ bad:
 	return NULL;
 }
 
-/* PROGRAM ARGS... from argv[first] to the end. */
+/* PROGRAM ARGS... from argv[first] to the end: the request's argv, in a
+ * vector cmd owns (argv[first] itself is replaced by the resolved path). */
 static int put_program(struct rfm_cmd *cmd, int argc, char **argv, int first)
 {
-	char *prog = resolve_program(cmd, argv[first]);
-	if (!prog)
+	int n = argc - first;
+	if (!(cmd->prog = resolve_program(cmd, argv[first])))
 		return -1;
-	struct json_object *arr = json_object_new_array();
-	json_object_array_add(arr, json_object_new_string(prog));
-	free(prog);
-	for (int i = first + 1; i < argc; i++)
-		json_object_array_add(arr, json_object_new_string(argv[i]));
-	json_object_object_add(cmd->req, "argv", arr);
+	if (!(cmd->args = calloc((size_t)n + 1, sizeof(*cmd->args)))) {
+		set_err(cmd, "out of memory");
+		return -1;
+	}
+	cmd->args[0] = cmd->prog;
+	for (int i = 1; i < n; i++)
+		cmd->args[i] = argv[first + i];
+	cmd->req.argv = cmd->args;
+	cmd->req.argc = n;
 	return 0;
 }
 
-static int put_kind(struct rfm_cmd *cmd, const char *kind)
+static int put_kind(struct scan *s, const char *kind)
 {
-	if (strcmp(kind, "libos") != 0 && strcmp(kind, "linux") != 0) {
-		set_err(cmd, "--kind: \"%s\" is not a kind (libos or linux)", kind);
+	enum rf_kind k;
+	if (rf_kind_parse(kind, &k) < 0) {
+		set_err(s->cmd, "--kind: \"%s\" is not a kind (libos or linux)", kind);
 		return -1;
 	}
-	return put_once(cmd, "kind", "--kind", json_object_new_string(kind));
+	if (once(s, O_KIND, "--kind") < 0)
+		return -1;
+	s->cmd->req.kind = k;
+	return 0;
 }
 
-static int add_env(struct rfm_cmd *cmd, const char *kv)
+/* --env KEY=VALUE, into a vector with room for every argument. */
+static int add_env(struct scan *s, const char *kv)
 {
-	struct json_object *env;
+	struct rfm_cmd *cmd = s->cmd;
 	const char *eq = strchr(kv, '=');
 	if (!eq || eq == kv) {
 		set_err(cmd, "--env: \"%s\" is not KEY=VALUE", kv);
 		return -1;
 	}
-	if (!json_object_object_get_ex(cmd->req, "env", &env)) {
-		env = json_object_new_array();
-		json_object_object_add(cmd->req, "env", env);
+	if (!cmd->envs && !(cmd->envs = calloc((size_t)s->argc + 1, sizeof(*cmd->envs)))) {
+		set_err(cmd, "out of memory");
+		return -1;
 	}
-	json_object_array_add(env, json_object_new_string(kv));
+	cmd->envs[cmd->req.envc++] = kv;
+	cmd->req.env = cmd->envs;
 	return 0;
 }
 
 /* --cores, --cpus, --mem for create and resize. */
 static enum opt_result resource_option(struct scan *s, bool relative)
 {
-	struct rfm_cmd *cmd = s->cmd;
-	struct json_object *v = NULL;
-	char *err = cmd->err;
-	size_t n = sizeof(cmd->err);
+	struct rf_request *req = &s->cmd->req;
+	struct rf_err *err = &s->cmd->err;
+	struct rf_cores_arg c;
+	uint64_t mem;
 
 	switch (s->id) {
 	case O_CORES:
-		if (rfm_parse_cores("--cores", s->val, relative, &v, err, n) < 0)
-			return OPT_ERR;
-		return done_if(put_once(cmd, "cores", "--cores/--cpus", v));
 	case O_CPUS:
-		if (rfm_parse_cpu_list("--cpus", s->val, &v, err, n) < 0)
+		if ((s->id == O_CORES ? rfm_parse_cores("--cores", s->val, relative, &c, err)
+				      : rfm_parse_cpu_list("--cpus", s->val, &c, err)) < 0 ||
+		    once(s, O_CORES, "--cores/--cpus") < 0)
 			return OPT_ERR;
-		return done_if(put_once(cmd, "cores", "--cores/--cpus", v));
+		req->cores = c;
+		return OPT_DONE;
 	case O_MEM:
-		if (rfm_parse_mem("--mem", s->val, &v, err, n) < 0)
+		if (rfm_parse_mem("--mem", s->val, &mem, err) < 0 || once(s, O_MEM, "--mem") < 0)
 			return OPT_ERR;
-		return done_if(put_once(cmd, "mem", "--mem", v));
+		req->has_mem = true;
+		req->mem = mem;
+		return OPT_DONE;
 	default:
 		return OPT_UNHANDLED;
 	}
@@ -308,22 +317,25 @@ static enum opt_result create_option(struct scan *s)
 	if (r != OPT_UNHANDLED)
 		return r;
 	if (s->id == O_KIND)
-		return done_if(put_kind(s->cmd, s->val));
+		return done_if(put_kind(s, s->val));
 	if (s->id == O_ENV)
-		return done_if(add_env(s->cmd, s->val));
+		return done_if(add_env(s, s->val));
 	return resource_option(s, false);
 }
 
-static int create_check(struct rfm_cmd *cmd, bool named, bool program)
+static int create_check(struct scan *s, bool named, bool program)
 {
-	static const char *const need[] = { "kind", "cores", "mem" };
+	static const struct { enum opt_id id; const char *name; } need[] = {
+		{ O_KIND, "kind" }, { O_CORES, "cores" }, { O_MEM, "mem" },
+	};
+	struct rfm_cmd *cmd = s->cmd;
 	if (!named) {
 		set_err(cmd, "create: missing NAME");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		if (!json_object_object_get_ex(cmd->req, need[i], NULL)) {
-			set_err(cmd, "create: --%s is required", need[i]);
+		if (!(s->given & (1u << need[i].id))) {
+			set_err(cmd, "create: --%s is required", need[i].name);
 			return -1;
 		}
 	}
@@ -334,7 +346,7 @@ static int create_check(struct rfm_cmd *cmd, bool named, bool program)
 	return 0;
 }
 
-static enum rfm_parse parse_create(struct scan *s)
+static int parse_create(struct scan *s)
 {
 	bool named = false, program = false;
 	enum scan_kind k;
@@ -342,21 +354,24 @@ static enum rfm_parse parse_create(struct scan *s)
 
 	while (!program && (k = scan_next(s, create_opts)) != SCAN_END) {
 		if (k == SCAN_ERR)
-			return RFM_PARSE_USAGE;
+			return -1;
 		if (k == SCAN_OPT) {
 			if ((r = create_option(s)) != OPT_DONE)
-				return parse_result(r);
+				return parse_result(s, r);
 		} else if (!named) {
 			if (put_name(s->cmd, s->val) < 0)
-				return RFM_PARSE_USAGE;
+				return -1;
 			named = true;
 		} else {
 			if (put_program(s->cmd, s->argc, s->argv, s->i - 1) < 0)
-				return RFM_PARSE_USAGE;
+				return -1;
 			program = true;
 		}
 	}
-	return create_check(s->cmd, named, program) < 0 ? RFM_PARSE_USAGE : RFM_PARSE_OK;
+	if (create_check(s, named, program) < 0)
+		return -1;
+	s->cmd->has_req = true;
+	return 0;
 }
 
 static const struct opt resize_opts[] = {
@@ -376,29 +391,29 @@ static const struct opt version_opts[] = { COMMON_OPTS, {"client", 0, false, O_C
 /*
  * The verbs other than create: options, then `nargs_min`..`nargs_max`
  * positional arguments (only ever a NAME).  `chan` takes a subcommand:
- * "chan create" is a verb of its own here.  `req` is the protocol verb
- * when it is not the name.
+ * "chan create" is a verb of its own here.  `req` is the protocol verb it
+ * sends (`version` asks rfd for `info`, unless --client).
  */
 struct verb {
 	const char *name;
 	const struct opt *opts;
 	int nargs_min, nargs_max;
-	const char *req;
+	enum rf_verb req;
 };
 
 static const struct verb verbs[] = {
-	{ "create",  create_opts,  1, 1, NULL },
-	{ "destroy", plain_opts,   1, 1, NULL },
-	{ "resize",  resize_opts,  1, 1, NULL },
-	{ "list",    plain_opts,   0, 0, NULL },
-	{ "show",    plain_opts,   1, 1, NULL },
-	{ "info",    plain_opts,   0, 0, NULL },
-	{ "log",     plain_opts,   0, 1, NULL },
-	{ "version", version_opts, 0, 0, NULL },
-	{ "chan",    plain_opts,   0, 0, NULL },  /* for help only: needs a subcommand */
-	{ "chan list",   plain_opts,       0, 0, "chan_list" },
-	{ "chan create", chan_create_opts, 1, 1, "chan_create" },
-	{ "chan close",  plain_opts,       1, 1, "chan_close" },
+	{ "create",  create_opts,  1, 1, RF_VERB_CREATE },
+	{ "destroy", plain_opts,   1, 1, RF_VERB_DESTROY },
+	{ "resize",  resize_opts,  1, 1, RF_VERB_RESIZE },
+	{ "list",    plain_opts,   0, 0, RF_VERB_LIST },
+	{ "show",    plain_opts,   1, 1, RF_VERB_SHOW },
+	{ "info",    plain_opts,   0, 0, RF_VERB_INFO },
+	{ "log",     plain_opts,   0, 1, RF_VERB_LOG },
+	{ "version", version_opts, 0, 0, RF_VERB_INFO },
+	{ "chan",    plain_opts,   0, 0, RF_VERB_CHAN_LIST }, /* help only: needs a subcommand */
+	{ "chan list",   plain_opts,       0, 0, RF_VERB_CHAN_LIST },
+	{ "chan create", chan_create_opts, 1, 1, RF_VERB_CHAN_CREATE },
+	{ "chan close",  plain_opts,       1, 1, RF_VERB_CHAN_CLOSE },
 };
 
 static const struct verb *find_verb(const char *name)
@@ -414,30 +429,57 @@ bool rfm_is_verb(const char *verb)
 	return verb && find_verb(verb) != NULL;
 }
 
+static int put_between(struct scan *s)
+{
+	struct rfm_cmd *cmd = s->cmd;
+	char two[2][RF_NAME_MAX + 1];
+	if (rfm_parse_between("--between", s->val, two, &cmd->err) < 0 ||
+	    once(s, O_BETWEEN, "--between") < 0)
+		return -1;
+	memcpy(cmd->between, two, sizeof(two));
+	cmd->req.between[0] = cmd->between[0];
+	cmd->req.between[1] = cmd->between[1];
+	return 0;
+}
+
+static int put_chan_kind(struct scan *s)
+{
+	enum rf_chan_kind k;
+	if (rf_chan_kind_parse(s->val, &k) < 0) {
+		set_err(s->cmd, "--kind: \"%s\" is not a channel kind (msg or map)", s->val);
+		return -1;
+	}
+	if (once(s, O_KIND, "--kind") < 0)
+		return -1;
+	s->cmd->req.chan_kind = k;
+	s->cmd->req.has_chan_kind = true;
+	return 0;
+}
+
 /* chan create's options. */
 static enum opt_result chan_option(struct scan *s)
 {
-	struct rfm_cmd *cmd = s->cmd;
-	struct json_object *v = NULL;
+	struct rf_request *req = &s->cmd->req;
+	struct rf_err *err = &s->cmd->err;
+	uint64_t v;
 	switch (s->id) {
 	case O_BETWEEN:
-		if (rfm_parse_between("--between", s->val, &v, cmd->err, sizeof(cmd->err)) < 0)
-			return OPT_ERR;
-		return done_if(put_once(cmd, "between", "--between", v));
+		return done_if(put_between(s));
 	case O_KIND:
-		if (strcmp(s->val, "msg") != 0 && strcmp(s->val, "map") != 0) {
-			set_err(cmd, "--kind: \"%s\" is not a channel kind (msg or map)", s->val);
-			return OPT_ERR;
-		}
-		return done_if(put_once(cmd, "kind", "--kind", json_object_new_string(s->val)));
+		return done_if(put_chan_kind(s));
 	case O_SLOTS:
-		if (rfm_parse_slots("--slots", s->val, &v, cmd->err, sizeof(cmd->err)) < 0)
+		if (rfm_parse_slots("--slots", s->val, &v, err) < 0 ||
+		    once(s, O_SLOTS, "--slots") < 0)
 			return OPT_ERR;
-		return done_if(put_once(cmd, "slots", "--slots", v));
+		req->slots = v;
+		req->has_slots = true;
+		return OPT_DONE;
 	case O_SIZE:
-		if (rfm_parse_mem("--size", s->val, &v, cmd->err, sizeof(cmd->err)) < 0)
+		if (rfm_parse_mem("--size", s->val, &v, err) < 0 || once(s, O_SIZE, "--size") < 0)
 			return OPT_ERR;
-		return done_if(put_once(cmd, "size", "--size", v));
+		req->size = v;
+		req->has_size = true;
+		return OPT_DONE;
 	default:
 		return OPT_UNHANDLED;
 	}
@@ -465,20 +507,19 @@ static int check_nargs(struct rfm_cmd *cmd, const struct verb *v, int nargs)
 		set_err(cmd, "%s: missing NAME", v->name);
 		return -1;
 	}
-	if (strcmp(v->name, "chan create") == 0 &&
-	    !json_object_object_get_ex(cmd->req, "between", NULL)) {
+	if (strcmp(v->name, "chan create") == 0 && !cmd->req.between[0]) {
 		set_err(cmd, "chan create: --between A,B is required");
 		return -1;
 	}
-	if (strcmp(v->name, "resize") == 0 && !json_object_object_get_ex(cmd->req, "cores", NULL) &&
-	    !json_object_object_get_ex(cmd->req, "mem", NULL)) {
+	if (strcmp(v->name, "resize") == 0 && cmd->req.cores.form == RF_CORES_NONE &&
+	    !cmd->req.has_mem) {
 		set_err(cmd, "resize: give --cores, --cpus or --mem");
 		return -1;
 	}
 	return 0;
 }
 
-static enum rfm_parse parse_simple(struct scan *s, const struct verb *v)
+static int parse_simple(struct scan *s, const struct verb *v)
 {
 	enum scan_kind k;
 	enum opt_result r;
@@ -486,32 +527,42 @@ static enum rfm_parse parse_simple(struct scan *s, const struct verb *v)
 
 	while ((k = scan_next(s, v->opts)) != SCAN_END) {
 		if (k == SCAN_ERR)
-			return RFM_PARSE_USAGE;
+			return -1;
 		if (k == SCAN_OPT) {
 			if ((r = verb_option(s)) != OPT_DONE)
-				return parse_result(r);
+				return parse_result(s, r);
 			continue;
 		}
 		if (nargs >= v->nargs_max) {
 			set_err(s->cmd, "%s: unexpected argument \"%s\"", v->name, s->val);
-			return RFM_PARSE_USAGE;
+			return -1;
 		}
 		if (put_name(s->cmd, s->val) < 0)
-			return RFM_PARSE_USAGE;
+			return -1;
 		nargs++;
 	}
-	return check_nargs(s->cmd, v, nargs) < 0 ? RFM_PARSE_USAGE : RFM_PARSE_OK;
+	if (check_nargs(s->cmd, v, nargs) < 0)
+		return -1;
+	s->cmd->has_req = !s->cmd->client_only; /* `version --client` asks rfd nothing */
+	return 0;
 }
 
 static const struct opt global_opts[] = {
 	COMMON_OPTS, {"version", 0, false, O_VERSION}, {0},
 };
 
+/* Usage to print, of cmd->verb (NULL: rfm's). */
+static int help(struct scan *s)
+{
+	s->cmd->help = true;
+	return 0;
+}
+
 /* `rfm help [VERB]` */
-static enum rfm_parse parse_help(struct scan *s)
+static int parse_help(struct scan *s)
 {
 	if (s->i >= s->argc)
-		return RFM_PARSE_HELP;
+		return help(s);
 	const struct verb *v = find_verb(s->argv[s->i]);
 	if (v && s->i + 2 == s->argc && strcmp(v->name, "chan") == 0) { /* help chan create */
 		char both[64];
@@ -519,16 +570,16 @@ static enum rfm_parse parse_help(struct scan *s)
 		const struct verb *sub = find_verb(both);
 		if (sub) {
 			s->cmd->verb = sub->name;
-			return RFM_PARSE_HELP;
+			return help(s);
 		}
 	}
 	if (!v || s->i + 1 < s->argc) {
 		set_err(s->cmd, v ? "help: give one verb" : "help: unknown verb \"%s\"",
 			s->argv[s->i]);
-		return RFM_PARSE_USAGE;
+		return -1;
 	}
 	s->cmd->verb = v->name;
-	return RFM_PARSE_HELP;
+	return help(s);
 }
 
 /* `chan SUBCOMMAND`: the verb "chan SUBCOMMAND", or NULL for help
@@ -552,7 +603,7 @@ static const struct verb *parse_chan_sub(struct scan *s)
 }
 
 /* The verb and the options before it. */
-static enum rfm_parse parse_verb(struct scan *s)
+static int parse_verb(struct scan *s)
 {
 	enum scan_kind k;
 
@@ -560,51 +611,46 @@ static enum rfm_parse parse_verb(struct scan *s)
 		if (s->id == O_VERSION) {
 			s->cmd->verb = "version";
 			s->cmd->client_only = true;
-			return RFM_PARSE_OK;
+			return 0;
 		}
 		if (common_option(s) == OPT_HELP)
-			return RFM_PARSE_HELP;
+			return help(s);
 	}
 	if (k == SCAN_ERR)
-		return RFM_PARSE_USAGE;
+		return -1;
 	if (k == SCAN_END) {
 		set_err(s->cmd, "missing verb");
-		return RFM_PARSE_USAGE;
+		return -1;
 	}
 	if (strcmp(s->val, "help") == 0)
 		return parse_help(s);
 	const struct verb *v = find_verb(s->val);
 	if (!v) {
 		set_err(s->cmd, "unknown verb \"%s\"", s->val);
-		return RFM_PARSE_USAGE;
+		return -1;
 	}
 	if (strcmp(v->name, "chan") == 0 && !(v = parse_chan_sub(s)))
-		return s->cmd->err[0] ? RFM_PARSE_USAGE : RFM_PARSE_HELP;
+		return s->cmd->err.msg[0] ? -1 : help(s);
 	s->cmd->verb = v->name;
-	s->cmd->req = new_request(v->req ? v->req : v->name);
+	rf_request_init(&s->cmd->req, v->req);
 	s->dashdash = false;
 	return v->opts == create_opts ? parse_create(s) : parse_simple(s, v);
 }
 
-enum rfm_parse rfm_parse_args(int argc, char **argv, struct rfm_cmd *cmd)
+int rfm_parse_args(int argc, char **argv, struct rfm_cmd *cmd)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	struct scan s = { .argc = argc, .argv = argv, .i = 1, .cmd = cmd };
-	enum rfm_parse r = parse_verb(&s);
-	if (r == RFM_PARSE_OK && cmd->verb && strcmp(cmd->verb, "version") == 0) {
-		/* the version verb asks rfd for `info` unless --client */
-		json_object_put(cmd->req);
-		cmd->req = cmd->client_only ? NULL : new_request("info");
-	}
-	if (r != RFM_PARSE_OK) {
-		json_object_put(cmd->req);
-		cmd->req = NULL;
-	}
+	int r = parse_verb(&s);
+	if (r < 0 || cmd->help)
+		cmd->has_req = false;
 	return r;
 }
 
 void rfm_cmd_free(struct rfm_cmd *cmd)
 {
-	json_object_put(cmd->req);
-	cmd->req = NULL;
+	free(cmd->prog);
+	free(cmd->args);
+	free(cmd->envs);
+	memset(cmd, 0, sizeof(*cmd));
 }

@@ -3,8 +3,10 @@
  *
  * Kept apart from rfm's main and output code so the unit
  * tests can check every verb's request and every usage error without a
- * socket.  Parsing never prints: it fills `rfm_cmd` and, on a usage error,
- * a one-line message (without the "rfm: " prefix) naming the bad value.
+ * socket.  Parsing never prints: it fills `rfm_cmd` with a typed request
+ * (struct rf_request, encoded by base/proto.c when sent) and, on a usage
+ * error, a one-line message (without the "rfm: " prefix) naming the bad
+ * value.
  *
  * Conventions (docs/rfm.md):
  *   --cores N        a count (JSON integer); rfd picks the cores
@@ -15,30 +17,40 @@
 #ifndef RF_RFM_ARGS_H
 #define RF_RFM_ARGS_H
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include "base/err.h"
+#include "base/proto.h"
+#include "rf/desc.h"
 
 #define RFM_VERSION "0.1.0"
 
-enum rfm_parse {
-	RFM_PARSE_OK = 0,   /* cmd->req is the request to send (NULL: none) */
-	RFM_PARSE_HELP = 1, /* print usage of cmd->verb (NULL: global) to stdout */
-	RFM_PARSE_USAGE = 2 /* cmd->err says what is wrong; exit status 2 */
-};
-
+/*
+ * What the command line asks for.  The request borrows its strings from
+ * the argv given to rfm_parse_args (which must outlive cmd) and from the
+ * storage below, which cmd owns; rfm_cmd_free releases it.
+ */
 struct rfm_cmd {
 	const char *socket;        /* --socket, or NULL for the default */
 	bool json;                 /* --json */
 	bool client_only;          /* `version --client` or `--version` */
+	bool help;                 /* print usage of `verb` (NULL: global) to stdout */
 	const char *verb;          /* canonical verb, NULL if none was given */
-	struct json_object *req;   /* the request, owned by cmd */
-	char err[512];             /* usage error, without "rfm: " */
+	bool has_req;              /* req is the request to send */
+	struct rf_request req;
+	struct rf_err err;         /* usage error (msg without "rfm: "); exit status 2 */
+	/* storage the request points into */
+	char *prog;                /* PROGRAM made absolute for rfd */
+	const char **args;         /* argv of the request: prog, ARGS..., NULL */
+	const char **envs;         /* --env values, NULL-terminated */
+	char between[2][RF_NAME_MAX + 1];
 };
 
-/* Parse argv (argv[0] is the program name).  Always fills cmd; release it
- * with rfm_cmd_free whatever the result. */
-enum rfm_parse rfm_parse_args(int argc, char **argv, struct rfm_cmd *cmd);
+/* Parse argv (argv[0] is the program name).  Returns 0 (a request to send,
+ * help to print, or neither for `version --client`), or -1 on a usage
+ * error.  Always fills cmd; release it with rfm_cmd_free. */
+int rfm_parse_args(int argc, char **argv, struct rfm_cmd *cmd);
 void rfm_cmd_free(struct rfm_cmd *cmd);
 
 /* Is `verb` one of rfm's verbs?  (for `rfm help VERB`) */
@@ -46,28 +58,25 @@ bool rfm_is_verb(const char *verb);
 
 /*
  * The argument forms on their own.  Each returns 0, or -1 with a message
- * naming the option and the bad value in err.
+ * naming the option and the bad value in *err; *out is left alone then.
  */
-/* --cores for create (relative=false) or resize (relative=true); stores a
- * new json integer or string in *out. */
+/* --cores for create (relative=false) or resize (relative=true). */
 int rfm_parse_cores(const char *opt, const char *arg, bool relative,
-		    struct json_object **out, char *err, size_t errlen);
-/* --cpus and the part after "cpu:": always a CPU list, as a json string. */
-int rfm_parse_cpu_list(const char *opt, const char *arg, struct json_object **out,
-		       char *err, size_t errlen);
-/* --mem: a size above zero, as a json integer of bytes. */
-int rfm_parse_mem(const char *opt, const char *arg, struct json_object **out,
-		  char *err, size_t errlen);
+		    struct rf_cores_arg *out, struct rf_err *err);
+/* --cpus and the part after "cpu:": always a CPU list. */
+int rfm_parse_cpu_list(const char *opt, const char *arg, struct rf_cores_arg *out,
+		       struct rf_err *err);
+/* --mem, --size: a size above zero, in bytes. */
+int rfm_parse_mem(const char *opt, const char *arg, uint64_t *out, struct rf_err *err);
 /* A subOS name as the protocol allows it. */
-int rfm_check_name(const char *name, char *err, size_t errlen);
+int rfm_check_name(const char *name, struct rf_err *err);
 /* The same for a name of `what` ("channel"), for the message. */
-int rfm_check_name_of(const char *what, const char *name, char *err, size_t errlen);
-/* --between A,B: two subOS names, as a json array (rfd refuses A == B). */
-int rfm_parse_between(const char *opt, const char *arg, struct json_object **out,
-		      char *err, size_t errlen);
-/* --slots N: a positive number, as a json integer (rfd checks the range
- * and that it is a power of two). */
-int rfm_parse_slots(const char *opt, const char *arg, struct json_object **out,
-		    char *err, size_t errlen);
+int rfm_check_name_of(const char *what, const char *name, struct rf_err *err);
+/* --between A,B: two subOS names (rfd refuses A == B). */
+int rfm_parse_between(const char *opt, const char *arg, char out[2][RF_NAME_MAX + 1],
+		      struct rf_err *err);
+/* --slots N: a positive number (rfd checks the range and that it is a
+ * power of two). */
+int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct rf_err *err);
 
 #endif

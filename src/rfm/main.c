@@ -94,7 +94,7 @@ static int run(const struct rfm_cmd *cmd)
 	struct rf_client c;
 	int status = EXIT_FAIL;
 
-	if (!cmd->req) /* version --client */
+	if (!cmd->has_req) /* version --client */
 		return print_result(cmd, NULL);
 	const char *path = rf_client_socket_path(cmd->socket);
 	int rc = rf_client_connect(&c, path);
@@ -103,7 +103,7 @@ static int run(const struct rfm_cmd *cmd)
 			strerror(-rc));
 		return EXIT_FAIL;
 	}
-	struct json_object *ans = rf_client_call(&c, cmd->req);
+	struct json_object *ans = rf_client_request(&c, &cmd->req, NULL);
 	if (!ans) {
 		report_io_error(path, errno);
 		goto out;
@@ -126,20 +126,16 @@ int main(int argc, char **argv)
 	struct rfm_cmd cmd;
 	int status;
 
-	switch (rfm_parse_args(argc, argv, &cmd)) {
-	case RFM_PARSE_HELP:
-		rfm_usage(cmd.verb, stdout);
-		status = EXIT_OK;
-		break;
-	case RFM_PARSE_USAGE:
-		fprintf(stderr, "rfm: %s\n", cmd.err);
+	if (rfm_parse_args(argc, argv, &cmd) < 0) {
+		fprintf(stderr, "rfm: %s\n", cmd.err.msg);
 		fprintf(stderr, "Try 'rfm%s%s --help' for more information.\n",
 			cmd.verb ? " " : "", cmd.verb ? cmd.verb : "");
 		status = EXIT_USAGE;
-		break;
-	default:
+	} else if (cmd.help) {
+		rfm_usage(cmd.verb, stdout);
+		status = EXIT_OK;
+	} else {
 		status = run(&cmd);
-		break;
 	}
 	rfm_cmd_free(&cmd);
 	if (fflush(stdout) != 0 && status == EXIT_OK) {

@@ -80,9 +80,9 @@ static void wait_state(struct rf_pool *p, int id, enum rf_chunk_state st)
 static int setup4(void **state)
 {
 	struct rf_pool *p = calloc(1, sizeof(*p));
-	char why[128] = "";
-	if (!p || rf_pool_init(p, 4 * CHUNK, CHUNK, "off", why, sizeof(why)) != 0) {
-		fprintf(stderr, "rf_pool_init: %s\n", why);
+	struct rf_err why = { 0 };
+	if (!p || rf_pool_init(p, 4 * CHUNK, CHUNK, "off", &why) != 0) {
+		fprintf(stderr, "rf_pool_init: %s\n", why.msg);
 		free(p);
 		return -1;
 	}
@@ -127,13 +127,13 @@ static void fill_pattern(struct rf_pool *p, int id)
 static void test_bad_chunk_size(void **state)
 {
 	struct rf_pool p;
-	char why[128] = "";
-	assert_int_equal(rf_pool_init(&p, 8 * CHUNK, 1ull << 20, "off", why, sizeof(why)), -1);
-	assert_true(strlen(why) > 0);
-	why[0] = '\0';
-	assert_int_equal(rf_pool_init(&p, 8 * CHUNK, 3ull << 20, "off", why, sizeof(why)), -1);
-	assert_true(strlen(why) > 0);
-	assert_int_equal(rf_pool_init(&p, 8 * CHUNK, 0, "off", why, sizeof(why)), -1);
+	struct rf_err why = { 0 };
+	assert_int_equal(rf_pool_init(&p, 8 * CHUNK, 1ull << 20, "off", &why), -1);
+	assert_true(strlen(why.msg) > 0);
+	why.msg[0] = '\0';
+	assert_int_equal(rf_pool_init(&p, 8 * CHUNK, 3ull << 20, "off", &why), -1);
+	assert_true(strlen(why.msg) > 0);
+	assert_int_equal(rf_pool_init(&p, 8 * CHUNK, 0, "off", &why), -1);
 	rf_pool_fini(&p); /* harmless on a pool that never started */
 }
 
@@ -255,8 +255,8 @@ static void test_given_back_is_zeroed_when_taken_at_once(void **state)
 static void test_take_before_worker_filled(void **state)
 {
 	struct rf_pool p;
-	char why[128] = "";
-	assert_int_equal(rf_pool_init(&p, 6 * CHUNK, CHUNK, "off", why, sizeof(why)), 0);
+	struct rf_err why = { 0 };
+	assert_int_equal(rf_pool_init(&p, 6 * CHUNK, CHUNK, "off", &why), 0);
 	int ids[6];
 	assert_int_equal(rf_pool_take(&p, 6, 4, ids), 0); /* fills or waits as needed */
 	assert_counts(&p, 0, 6, 0);
@@ -294,8 +294,8 @@ static void test_adopt_and_bad_ids(void **state)
 static void test_empty_pool(void **state)
 {
 	struct rf_pool p;
-	char why[128] = "";
-	assert_int_equal(rf_pool_init(&p, CHUNK - 1, CHUNK, "off", why, sizeof(why)), 0);
+	struct rf_err why = { 0 };
+	assert_int_equal(rf_pool_init(&p, CHUNK - 1, CHUNK, "off", &why), 0);
 	assert_int_equal(p.nchunks, 0);
 	int id;
 	assert_int_equal(rf_pool_take(&p, 1, 1, &id), -ENOMEM);
@@ -306,7 +306,7 @@ static void test_empty_pool(void **state)
 static void test_fill_failure_takes_nothing(void **state)
 {
 	struct rf_pool p;
-	char why[128] = "";
+	struct rf_err why = { 0 };
 	struct rlimit old, low;
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -316,7 +316,7 @@ static void test_fill_failure_takes_nothing(void **state)
 	low.rlim_cur = (rlim_t)probe; /* no new descriptor can be made */
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 
-	int rc = rf_pool_init(&p, 4 * CHUNK, CHUNK, "off", why, sizeof(why));
+	int rc = rf_pool_init(&p, 4 * CHUNK, CHUNK, "off", &why);
 	int ids[4] = { -1, -1, -1, -1 };
 	int taken = rc == 0 ? rf_pool_take(&p, 2, 3, ids) : 1;
 	struct counts c = rc == 0 ? counts(&p) : (struct counts){ 0 };

@@ -38,8 +38,8 @@ static void expect_ok(const char *line, struct rf_request *req)
 {
 	struct rf_err err;
 	if (parse(line, req, &err) != 0)
-		fail_msg("refused (%s: %s): %s", err.code, err.msg, line);
-	assert_null(err.code);
+		fail_msg("refused (%s: %s): %s", base_errc_name(err.code), err.msg, line);
+	assert_int_equal(err.code, BASE_E_OK);
 	assert_non_null(req->root);
 }
 
@@ -51,9 +51,10 @@ static void expect_err_len(const char *line, size_t len, const char *code, struc
 		rf_request_free(req);
 		fail_msg("accepted, want %s: %.200s", code, line);
 	}
-	assert_non_null(err.code);
-	if (strcmp(err.code, code) != 0)
-		fail_msg("got %s (%s), want %s: %.200s", err.code, err.msg, code, line);
+	assert_non_null(base_errc_name(err.code));
+	if (strcmp(base_errc_name(err.code), code) != 0)
+		fail_msg("got %s (%s), want %s: %.200s", base_errc_name(err.code), err.msg, code,
+			 line);
 	assert_true(strlen(err.msg) > 0);
 	assert_null(req->root); /* nothing left to free */
 }
@@ -526,12 +527,12 @@ static void test_answer_ok(void **state)
 
 static void test_answer_err(void **state)
 {
-	struct json_object *a = rf_answer_new_err(true, 7, "cores_busy",
+	struct json_object *a = rf_answer_new_err(true, 7, BASE_E_CORES_BUSY,
 						  "core %d is owned by subOS \"%s\"", 1, "kv");
 	assert_json(a, "{\"version\":1,\"id\":7,\"ok\":false,\"error\":\"cores_busy\","
 		       "\"message\":\"core 1 is owned by subOS \\\"kv\\\"\"}");
 	json_object_put(a);
-	a = rf_answer_new_err(false, 99, "bad_request", "x");
+	a = rf_answer_new_err(false, 99, BASE_E_BAD_REQUEST, "x");
 	assert_json(a, "{\"version\":1,\"ok\":false,\"error\":\"bad_request\",\"message\":\"x\"}");
 	json_object_put(a);
 

@@ -7,7 +7,7 @@
  * refusals (unknown core, unmanaged core, another owner's core, empty set)
  * with bad_cpu/holder filled; pick (exact count, keeping held cores,
  * preferring cores near them in the given topology order rather than in
- * numeric order, RF_PT_NOT_ENOUGH, keeping the first held cores when
+ * numeric order, BASE_E_CORES_BUSY, keeping the first held cores when
  * shrinking, never changing the table); memory reservations (refused
  * beyond the limit with mem_used unchanged, release clamped at zero).
  */
@@ -128,32 +128,32 @@ static void test_check_set_errors(void **state)
 
 	struct rf_cpuset w = set_of("1,9");
 	bad = holder = -99;
-	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), RF_PT_UNKNOWN_CORE);
+	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), BASE_E_UNKNOWN_CORE);
 	assert_int_equal(bad, 9);
 
 	w = set_of("0-1");
 	bad = -99;
-	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), RF_PT_UNKNOWN_CORE);
+	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), BASE_E_UNKNOWN_CORE);
 	assert_int_equal(bad, 0);
 
 	w = set_of("1023");
-	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), RF_PT_UNKNOWN_CORE);
+	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), BASE_E_UNKNOWN_CORE);
 	assert_int_equal(bad, 1023);
 
 	w = set_of("1-2,4");
 	bad = holder = -99;
-	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), RF_PT_CORE_BUSY);
+	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), BASE_E_CORES_BUSY);
 	assert_int_equal(bad, 4);
 	assert_int_equal(holder, 2);
 
 	/* Its own cores and free ones are fine. */
 	w = set_of("3-6");
-	assert_int_equal(rf_ptable_check_set(pt, 2, &w, &bad, &holder), RF_PT_OK);
+	assert_int_equal(rf_ptable_check_set(pt, 2, &w, &bad, &holder), BASE_E_OK);
 	w = set_of("1-2,5-7");
-	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), RF_PT_OK);
+	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), BASE_E_OK);
 
 	w = set_of("");
-	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), RF_PT_EMPTY);
+	assert_int_equal(rf_ptable_check_set(pt, 1, &w, &bad, &holder), BASE_E_BAD_REQUEST);
 
 	/* Checking changes nothing. */
 	assert_owned(pt, 2, "3-4");
@@ -166,9 +166,9 @@ static void test_pick_fresh_follows_order(void **state)
 	int order[] = { 4, 5, 6, 7, 1, 2, 3 };
 	struct rf_ptable *pt = new_table(order, 7);
 	struct rf_cpuset out;
-	assert_int_equal(rf_ptable_pick(pt, 1, 3, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 1, 3, &out), BASE_E_OK);
 	assert_set(&out, "4-6");
-	assert_int_equal(rf_ptable_pick(pt, 1, 7, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 1, 7, &out), BASE_E_OK);
 	assert_set(&out, "1-7");
 	free(pt);
 }
@@ -182,9 +182,9 @@ static void test_pick_prefers_near_in_order(void **state)
 	rf_ptable_assign(pt, 1, &mine);
 	rf_ptable_assign(pt, 2, &theirs);
 	struct rf_cpuset out;
-	assert_int_equal(rf_ptable_pick(pt, 1, 2, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 1, 2, &out), BASE_E_OK);
 	assert_set(&out, "4,7"); /* not 6, the numeric neighbour; 3 is busy */
-	assert_int_equal(rf_ptable_pick(pt, 1, 3, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 1, 3, &out), BASE_E_OK);
 	assert_set(&out, "4,6-7"); /* then 6 (two away from 7 in order) */
 	assert_false(rf_cpuset_has(&out, 3));
 	free(pt);
@@ -196,12 +196,12 @@ static void test_pick_keeps_held_cores(void **state)
 	struct rf_cpuset mine = set_of("5-6");
 	rf_ptable_assign(pt, 1, &mine);
 	struct rf_cpuset out;
-	assert_int_equal(rf_ptable_pick(pt, 1, 4, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 1, 4, &out), BASE_E_OK);
 	assert_int_equal(rf_cpuset_count(&out), 4);
 	assert_true(rf_cpuset_subset(&mine, &out));
 	assert_set(&out, "3-6"); /* 4 then 3: ties go to the first in order */
 	/* Same count: exactly what it holds. */
-	assert_int_equal(rf_ptable_pick(pt, 1, 2, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 1, 2, &out), BASE_E_OK);
 	assert_set(&out, "5-6");
 	free(pt);
 }
@@ -213,10 +213,10 @@ static void test_pick_shrink_keeps_existing(void **state)
 	struct rf_cpuset mine = set_of("2-5");
 	rf_ptable_assign(pt, 1, &mine);
 	struct rf_cpuset out;
-	assert_int_equal(rf_ptable_pick(pt, 1, 2, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 1, 2, &out), BASE_E_OK);
 	assert_set(&out, "4-5"); /* the first held ones in pick order */
 	assert_true(rf_cpuset_subset(&out, &mine));
-	assert_int_equal(rf_ptable_pick(pt, 1, 1, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 1, 1, &out), BASE_E_OK);
 	assert_set(&out, "5");
 	free(pt);
 }
@@ -231,15 +231,15 @@ static void test_pick_not_enough_changes_nothing(void **state)
 	memcpy(copy, pt, sizeof(*pt));
 	struct rf_cpuset out;
 	/* 2 holds 2, 2 are free: 4 is possible, 5 is not. */
-	assert_int_equal(rf_ptable_pick(pt, 2, 4, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 2, 4, &out), BASE_E_OK);
 	assert_set(&out, "4-7");
-	assert_int_equal(rf_ptable_pick(pt, 2, 5, &out), RF_PT_NOT_ENOUGH);
-	assert_int_equal(rf_ptable_pick(pt, 3, 3, &out), RF_PT_NOT_ENOUGH);
-	assert_int_equal(rf_ptable_pick(pt, 3, 2, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 2, 5, &out), BASE_E_CORES_BUSY);
+	assert_int_equal(rf_ptable_pick(pt, 3, 3, &out), BASE_E_CORES_BUSY);
+	assert_int_equal(rf_ptable_pick(pt, 3, 2, &out), BASE_E_OK);
 	assert_set(&out, "4-5");
-	assert_int_equal(rf_ptable_pick(pt, 3, 0, &out), RF_PT_EMPTY);
-	assert_int_equal(rf_ptable_pick(pt, 3, -1, &out), RF_PT_EMPTY);
-	assert_int_equal(rf_ptable_pick(pt, 1, 100, &out), RF_PT_NOT_ENOUGH);
+	assert_int_equal(rf_ptable_pick(pt, 3, 0, &out), BASE_E_BAD_REQUEST);
+	assert_int_equal(rf_ptable_pick(pt, 3, -1, &out), BASE_E_BAD_REQUEST);
+	assert_int_equal(rf_ptable_pick(pt, 1, 100, &out), BASE_E_CORES_BUSY);
 	assert_memory_equal(copy, pt, sizeof(*pt));
 	free(copy);
 	free(pt);
@@ -252,8 +252,8 @@ static void test_pick_then_assign(void **state)
 	struct rf_cpuset out;
 	int bad, holder;
 	for (int o = 1; o <= 3; o++) {
-		assert_int_equal(rf_ptable_pick(pt, o, 2, &out), RF_PT_OK);
-		assert_int_equal(rf_ptable_check_set(pt, o, &out, &bad, &holder), RF_PT_OK);
+		assert_int_equal(rf_ptable_pick(pt, o, 2, &out), BASE_E_OK);
+		assert_int_equal(rf_ptable_check_set(pt, o, &out, &bad, &holder), BASE_E_OK);
 		rf_ptable_assign(pt, o, &out);
 		assert_one_owner_each(pt, owners, 3);
 	}
@@ -261,9 +261,9 @@ static void test_pick_then_assign(void **state)
 	assert_owned(pt, 2, "3-4");
 	assert_owned(pt, 3, "5-6");
 	assert_owned(pt, RF_OWNER_HOST, "7");
-	assert_int_equal(rf_ptable_pick(pt, 1, 4, &out), RF_PT_NOT_ENOUGH);
+	assert_int_equal(rf_ptable_pick(pt, 1, 4, &out), BASE_E_CORES_BUSY);
 	rf_ptable_release(pt, 2);
-	assert_int_equal(rf_ptable_pick(pt, 1, 4, &out), RF_PT_OK);
+	assert_int_equal(rf_ptable_pick(pt, 1, 4, &out), BASE_E_OK);
 	assert_set(&out, "1-4");
 	free(pt);
 }
@@ -271,22 +271,22 @@ static void test_pick_then_assign(void **state)
 static void test_mem(void **state)
 {
 	struct rf_ptable *pt = new_table(NULL, 0);
-	assert_int_equal(rf_ptable_mem_reserve(pt, 600ull << 20), RF_PT_OK);
+	assert_int_equal(rf_ptable_mem_reserve(pt, 600ull << 20), BASE_E_OK);
 	assert_true(pt->mem_used == 600ull << 20);
-	assert_int_equal(rf_ptable_mem_reserve(pt, 500ull << 20), RF_PT_NO_MEM);
+	assert_int_equal(rf_ptable_mem_reserve(pt, 500ull << 20), BASE_E_MEM_UNAVAILABLE);
 	assert_true(pt->mem_used == 600ull << 20);
-	assert_int_equal(rf_ptable_mem_reserve(pt, UINT64_MAX), RF_PT_NO_MEM);
+	assert_int_equal(rf_ptable_mem_reserve(pt, UINT64_MAX), BASE_E_MEM_UNAVAILABLE);
 	assert_true(pt->mem_used == 600ull << 20);
-	assert_int_equal(rf_ptable_mem_reserve(pt, 424ull << 20), RF_PT_OK);
+	assert_int_equal(rf_ptable_mem_reserve(pt, 424ull << 20), BASE_E_OK);
 	assert_true(pt->mem_used == MEM);
-	assert_int_equal(rf_ptable_mem_reserve(pt, 1), RF_PT_NO_MEM);
-	assert_int_equal(rf_ptable_mem_reserve(pt, 0), RF_PT_OK);
+	assert_int_equal(rf_ptable_mem_reserve(pt, 1), BASE_E_MEM_UNAVAILABLE);
+	assert_int_equal(rf_ptable_mem_reserve(pt, 0), BASE_E_OK);
 	assert_true(pt->mem_used == MEM);
 	rf_ptable_mem_release(pt, 300ull << 20);
 	assert_true(pt->mem_used == MEM - (300ull << 20));
 	rf_ptable_mem_release(pt, 5 * MEM); /* clamped, never wraps */
 	assert_true(pt->mem_used == 0);
-	assert_int_equal(rf_ptable_mem_reserve(pt, MEM), RF_PT_OK);
+	assert_int_equal(rf_ptable_mem_reserve(pt, MEM), BASE_E_OK);
 	free(pt);
 }
 

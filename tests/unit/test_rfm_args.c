@@ -3,7 +3,8 @@
  *
  * Every verb's request, the help forms, every usage error with the message
  * it gives, and the argument forms of --cores, --cpus and --mem.  Requests
- * are compared as JSON values (field order does not matter).
+ * are encoded (base/proto.c, as rfm sends them) and compared as JSON
+ * values (field order does not matter; "version" is checked apart).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +22,7 @@
 #define MAXARGS 32
 
 /* Parse a NULL-terminated list of arguments (the program name is added). */
-static enum rfm_parse parse_v(struct rfm_cmd *cmd, const char *first, va_list ap)
+static int parse_v(struct rfm_cmd *cmd, const char *first, va_list ap)
 {
 	char *argv[MAXARGS + 2] = { "rfm" };
 	int argc = 1;
@@ -31,11 +32,11 @@ static enum rfm_parse parse_v(struct rfm_cmd *cmd, const char *first, va_list ap
 	return rfm_parse_args(argc, argv, cmd);
 }
 
-static enum rfm_parse parse(struct rfm_cmd *cmd, const char *first, ...)
+static int parse(struct rfm_cmd *cmd, const char *first, ...)
 {
 	va_list ap;
 	va_start(ap, first);
-	enum rfm_parse r = parse_v(cmd, first, ap);
+	int r = parse_v(cmd, first, ap);
 	va_end(ap);
 	return r;
 }
@@ -46,15 +47,22 @@ static void expect_req(const char *want, const char *first, ...)
 	struct rfm_cmd cmd;
 	va_list ap;
 	va_start(ap, first);
-	enum rfm_parse r = parse_v(&cmd, first, ap);
+	int r = parse_v(&cmd, first, ap);
 	va_end(ap);
-	if (r != RFM_PARSE_OK)
-		fail_msg("parse failed (%d): %s", r, cmd.err);
-	struct json_object *w = json_tokener_parse(want);
+	if (r != 0)
+		fail_msg("parse failed (%d): %s", r, cmd.err.msg);
+	assert_false(cmd.help);
+	struct json_object *w = json_tokener_parse(want), *v;
 	assert_non_null(w);
-	assert_non_null(cmd.req);
-	if (!json_object_equal(w, cmd.req))
-		fail_msg("request %s, want %s", json_object_to_json_string(cmd.req), want);
+	assert_true(cmd.has_req);
+	struct json_object *got = rf_request_encode(&cmd.req);
+	assert_non_null(got);
+	assert_true(json_object_object_get_ex(got, "version", &v));
+	assert_int_equal(json_object_get_int(v), 1);
+	json_object_object_del(got, "version");
+	if (!json_object_equal(w, got))
+		fail_msg("request %s, want %s", json_object_to_json_string(got), want);
+	json_object_put(got);
 	json_object_put(w);
 	rfm_cmd_free(&cmd);
 }
@@ -65,11 +73,11 @@ static void expect_usage(const char *want, const char *first, ...)
 	struct rfm_cmd cmd;
 	va_list ap;
 	va_start(ap, first);
-	enum rfm_parse r = parse_v(&cmd, first, ap);
+	int r = parse_v(&cmd, first, ap);
 	va_end(ap);
-	assert_int_equal(r, RFM_PARSE_USAGE);
-	assert_null(cmd.req);
-	assert_string_equal(cmd.err, want);
+	assert_int_equal(r, -1);
+	assert_false(cmd.has_req);
+	assert_string_equal(cmd.err.msg, want);
 	rfm_cmd_free(&cmd);
 }
 
@@ -117,13 +125,15 @@ static void test_create_global_opts(void **state)
 {
 	struct rfm_cmd cmd;
 	assert_int_equal(parse(&cmd, "--socket", "/a", "--json", CREATE, "--cores", "1",
-			       "--mem", "1M", "x", NULL), RFM_PARSE_OK);
+			       "--mem", "1M", "x", NULL), 0);
+	assert_false(cmd.help);
 	assert_string_equal(cmd.socket, "/a");
 	assert_true(cmd.json);
 	assert_string_equal(cmd.verb, "create");
 	rfm_cmd_free(&cmd);
 	assert_int_equal(parse(&cmd, CREATE, "--cores", "1", "--mem", "1M", "--socket=/b", "x",
-			       "--json", NULL), RFM_PARSE_OK);
+			       "--json", NULL), 0);
+	assert_false(cmd.help);
 	assert_string_equal(cmd.socket, "/b");
 	assert_false(cmd.json); /* --json after PROGRAM is the program's */
 	rfm_cmd_free(&cmd);
@@ -294,20 +304,18 @@ static void test_sizes(void **state)
 		{ "8MB", 8ll << 20 },
 	};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct json_object *v = NULL;
-		char err[256];
-		assert_int_equal(rfm_parse_mem("--mem", sizes[i].arg, &v, err, sizeof(err)), 0);
-		assert_true(json_object_is_type(v, json_type_int));
-		assert_int_equal(json_object_get_int64(v), sizes[i].bytes);
-		json_object_put(v);
+		uint64_t v = 0;
+		struct rf_err err;
+		assert_int_equal(rfm_parse_mem("--mem", sizes[i].arg, &v, &err), 0);
+		assert_true(v == (uint64_t)sizes[i].bytes);
 	}
 	static const char *const bad[] = { "", "M", "1X", "1.5", "64 M", "-5" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct json_object *v = NULL;
-		char err[256];
-		if (rfm_parse_mem("--mem", bad[i], &v, err, sizeof(err)) == 0)
+		uint64_t v = 0;
+		struct rf_err err;
+		if (rfm_parse_mem("--mem", bad[i], &v, &err) == 0)
 			fail_msg("\"%s\" parsed as a size", bad[i]);
-		assert_null(v);
+		assert_true(v == 0); /* left alone */
 	}
 }
 
@@ -315,13 +323,15 @@ static void test_version(void **state)
 {
 	struct rfm_cmd cmd;
 	expect_req("{\"verb\":\"info\"}", "version", NULL);
-	assert_int_equal(parse(&cmd, "version", "--client", NULL), RFM_PARSE_OK);
-	assert_null(cmd.req);
+	assert_int_equal(parse(&cmd, "version", "--client", NULL), 0);
+	assert_false(cmd.help);
+	assert_false(cmd.has_req);
 	assert_true(cmd.client_only);
 	assert_string_equal(cmd.verb, "version");
 	rfm_cmd_free(&cmd);
-	assert_int_equal(parse(&cmd, "--version", NULL), RFM_PARSE_OK);
-	assert_null(cmd.req);
+	assert_int_equal(parse(&cmd, "--version", NULL), 0);
+	assert_false(cmd.help);
+	assert_false(cmd.has_req);
 	assert_string_equal(cmd.verb, "version");
 	rfm_cmd_free(&cmd);
 	expect_usage("version: unexpected argument \"x\"", "version", "x", NULL);
@@ -332,10 +342,11 @@ static void expect_help(const char *verb, const char *first, ...)
 	struct rfm_cmd cmd;
 	va_list ap;
 	va_start(ap, first);
-	enum rfm_parse r = parse_v(&cmd, first, ap);
+	int r = parse_v(&cmd, first, ap);
 	va_end(ap);
-	assert_int_equal(r, RFM_PARSE_HELP);
-	assert_null(cmd.req);
+	assert_int_equal(r, 0);
+	assert_true(cmd.help);
+	assert_false(cmd.has_req);
 	if (verb)
 		assert_string_equal(cmd.verb, verb);
 	else
@@ -371,10 +382,10 @@ static void test_global_errors(void **state)
 	expect_usage("unknown verb \"start\"", "start", NULL);
 	expect_usage("unknown option \"--bogus\"", "--bogus", "list", NULL);
 	expect_usage("--socket needs a value", "--socket", NULL);
-	assert_int_equal(parse(&cmd, "bogus", NULL), RFM_PARSE_USAGE);
+	assert_int_equal(parse(&cmd, "bogus", NULL), -1);
 	assert_null(cmd.verb); /* the hint then points at `rfm --help` */
 	rfm_cmd_free(&cmd);
-	assert_int_equal(parse(&cmd, "show", "--nope", NULL), RFM_PARSE_USAGE);
+	assert_int_equal(parse(&cmd, "show", "--nope", NULL), -1);
 	assert_string_equal(cmd.verb, "show");
 	rfm_cmd_free(&cmd);
 }
@@ -392,18 +403,22 @@ static void test_chan(void **state)
 	expect_req("{\"verb\":\"chan_create\",\"name\":\"m\",\"between\":[\"a\",\"a\"],"
 		   "\"kind\":\"map\",\"size\":1048576}",  /* A == B: rfd refuses it */
 		   "chan", "create", "m", "--between", "a,a", "--kind", "map", "--size", "1M", NULL);
-	assert_int_equal(parse(&cmd, "--json", "chan", "list", NULL), RFM_PARSE_OK);
+	assert_int_equal(parse(&cmd, "--json", "chan", "list", NULL), 0);
+	assert_false(cmd.help);
 	assert_string_equal(cmd.verb, "chan list");
 	assert_true(cmd.json);
 	rfm_cmd_free(&cmd);
 	/* help */
-	assert_int_equal(parse(&cmd, "chan", "--help", NULL), RFM_PARSE_HELP);
+	assert_int_equal(parse(&cmd, "chan", "--help", NULL), 0);
+	assert_true(cmd.help);
 	assert_string_equal(cmd.verb, "chan");
 	rfm_cmd_free(&cmd);
-	assert_int_equal(parse(&cmd, "chan", "create", "-h", NULL), RFM_PARSE_HELP);
+	assert_int_equal(parse(&cmd, "chan", "create", "-h", NULL), 0);
+	assert_true(cmd.help);
 	assert_string_equal(cmd.verb, "chan create");
 	rfm_cmd_free(&cmd);
-	assert_int_equal(parse(&cmd, "help", "chan", "close", NULL), RFM_PARSE_HELP);
+	assert_int_equal(parse(&cmd, "help", "chan", "close", NULL), 0);
+	assert_true(cmd.help);
 	assert_string_equal(cmd.verb, "chan close");
 	rfm_cmd_free(&cmd);
 	assert_true(rfm_is_verb("chan"));
