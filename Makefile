@@ -93,8 +93,17 @@ $(B)/libbase.a: $(call obj,$(BASE_SRC))
 	@rm -f $@; ar rcs $@ $^
 $(B)/libficm.a: $(call obj,$(FICM_SRC))
 	@rm -f $@; ar rcs $@ $^
+# librf.a is one relocatable object in which only the public names stay
+# global: rf_* and rfcom_* (include/rf/); librf's internals (lrf_*),
+# RFcom's (rfcom__*), FICM's and the base layer's become local, so they
+# neither clash with an application's names nor with libbase.a linked
+# beside it.  tests/check-exports.sh checks every global is documented.
 $(B)/librf.a: $(call obj,$(LIBRF_SRC) $(RFCOM_SRC) $(FICM_SRC) $(LIBRF_BASE))
-	@rm -f $@; ar rcs $@ $^
+	@rm -f $@ $(B)/obj/librf.o
+	@ld -r -o $(B)/obj/librf.o $^
+	@objcopy --wildcard --keep-global-symbol='rf_*' --keep-global-symbol='rfcom_[!_]*' \
+	    $(B)/obj/librf.o
+	@ar rcs $@ $(B)/obj/librf.o
 $(B)/san/libbase.a: $(call san,$(BASE_SRC))
 	@rm -f $@; ar rcs $@ $^
 $(B)/san/libficm.a: $(call san,$(FICM_SRC))
@@ -168,6 +177,7 @@ integration: all
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_TESTS)
+	@bash tests/check-exports.sh $(B)
 	@bash tests/run-unit.sh $(UNIT_TESTS)
 	@bash tests/run-integration.sh
 

@@ -28,22 +28,22 @@ struct private_rfd {
 	char dir[256];
 	char sock[300];
 	pid_t pid;
-	struct rf_client cl;
+	struct base_client cl;
 };
 
 /* Start rfd with extra arguments (NULL-terminated); waits for its socket. */
 int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra);
 void prfd_stop(struct private_rfd *p);
 /* Call a verb; returns the answer (caller puts) or NULL.  Times it. */
-struct json_object *prfd_call(struct private_rfd *p, const struct rf_request *req, uint64_t *ns);
+struct json_object *prfd_call(struct private_rfd *p, const struct base_request *req, uint64_t *ns);
 /* Requests (base/proto.h), borrowing the strings given: `verb` on `name`
  * (NULL: none); a create of `argv` (NULL-terminated) on the CPUs of `cpus`
  * (a CPU list) with `mem` bytes. */
-struct rf_request req_named(enum rf_verb verb, const char *name);
-struct rf_request req_create(const char *name, enum rf_kind kind, const char *cpus, uint64_t mem,
-			     const char **argv);
+struct base_request req_named(enum base_verb verb, const char *name);
+struct base_request req_create(const char *name, enum base_kind kind, const char *cpus,
+			       uint64_t mem, const char **argv);
 /* `cpus` (a CPU list) as the cores of a request. */
-struct rf_cores_arg req_cpus(const char *cpus);
+struct base_cores_arg req_cpus(const char *cpus);
 
 /* Spin waits between two pinned peers: a side that hears nothing for
  * BENCH_STALL_NS takes the other for gone and gives up. */
@@ -65,7 +65,7 @@ static inline bool stalled(unsigned *i, uint64_t *since)
 struct series {
 	const char *name;
 	const char *unit;   /* "us" or "ms" for the report */
-	struct rf_hist h;
+	struct base_hist h;
 	uint64_t *raw;
 	int n, cap;
 };

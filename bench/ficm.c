@@ -430,18 +430,18 @@ static void phase(struct ctx *c, struct series *s, int n)
 
 static uint64_t clock_read_ns(void)
 {
-	struct rf_hist h;
-	rf_hist_init(&h);
+	struct base_hist h;
+	base_hist_init(&h);
 	for (int i = 0; i < 10000; i++) {
 		uint64_t a = base_now_ns(), b = base_now_ns();
-		rf_hist_record(&h, b - a);
+		base_hist_record(&h, b - a);
 	}
-	return rf_hist_percentile(&h, 50);
+	return base_hist_percentile(&h, 50);
 }
 
 static uint64_t pct(const struct series *s, double p)
 {
-	return rf_hist_percentile(&s->h, p);
+	return base_hist_percentile(&s->h, p);
 }
 
 static void add_u64(struct json_object *o, const char *k, uint64_t v)

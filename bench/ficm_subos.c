@@ -162,10 +162,10 @@ out:
 /* One clock read per round trip: each trip is the time since the last. */
 struct laps {
 	uint64_t prev;
-	struct rf_hist *hist;   /* NULL: warm-up, not recorded */
+	struct base_hist *hist;   /* NULL: warm-up, not recorded */
 };
 
-static struct laps laps_start(struct rf_hist *hist)
+static struct laps laps_start(struct base_hist *hist)
 {
 	return (struct laps){ base_now_ns(), hist };
 }
@@ -174,12 +174,12 @@ static void lap(struct laps *l)
 {
 	uint64_t t = base_now_ns();
 	if (l->hist)
-		rf_hist_record(l->hist, t - l->prev);
+		base_hist_record(l->hist, t - l->prev);
 	l->prev = t;
 }
 
 /* Round trips on the shared line; *v is the last value written (even). */
-static int line_trips(int h, _Atomic uint64_t *ball, uint64_t *v, int n, struct rf_hist *hist)
+static int line_trips(int h, _Atomic uint64_t *ball, uint64_t *v, int n, struct base_hist *hist)
 {
 	struct line_req q = { { 'L', 'I', 'N', 'E' }, (uint32_t)n, *v };
 	if (rf_write(h, &q, sizeof(q)) != (ssize_t)sizeof(q))
@@ -196,7 +196,7 @@ static int line_trips(int h, _Atomic uint64_t *ball, uint64_t *v, int n, struct 
 }
 
 /* n round trips of `size` bytes on the message channel. */
-static int msg_trips(int h, size_t size, int n, struct rf_hist *hist)
+static int msg_trips(int h, size_t size, int n, struct base_hist *hist)
 {
 	unsigned char out[64] = { 0 }, in[PEER_BUF];
 	struct laps l = laps_start(hist);
@@ -211,7 +211,7 @@ static int msg_trips(int h, size_t size, int n, struct rf_hist *hist)
 }
 
 /* One block: n trips of every kind (hist NULL: warm-up, not recorded). */
-static int block(int h, _Atomic uint64_t *ball, uint64_t *v, int n, struct rf_hist *hist)
+static int block(int h, _Atomic uint64_t *ball, uint64_t *v, int n, struct base_hist *hist)
 {
 	if (line_trips(h, ball, v, n, hist ? &hist[K_LINE] : NULL))
 		return K_LINE + 1;
@@ -221,7 +221,7 @@ static int block(int h, _Atomic uint64_t *ball, uint64_t *v, int n, struct rf_hi
 	return 0;
 }
 
-static void put_hist(struct json_object *o, const char *kind, const struct rf_hist *h)
+static void put_hist(struct json_object *o, const char *kind, const struct base_hist *h)
 {
 	static const struct {
 		const char *name;
@@ -231,7 +231,7 @@ static void put_hist(struct json_object *o, const char *kind, const struct rf_hi
 	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++) {
 		snprintf(k, sizeof(k), "%s_%s", pcts[i].name, kind);
 		json_object_object_add(o, k, json_object_new_int64(
-			(int64_t)rf_hist_percentile(h, pcts[i].p)));
+			(int64_t)base_hist_percentile(h, pcts[i].p)));
 	}
 	snprintf(k, sizeof(k), "max_%s", kind);
 	json_object_object_add(o, k, json_object_new_int64((int64_t)h->max));
@@ -239,7 +239,7 @@ static void put_hist(struct json_object *o, const char *kind, const struct rf_hi
 
 static int peer_client(const char *chan, const char *line_chan, int n)
 {
-	static struct rf_hist hist[K_N];
+	static struct base_hist hist[K_N];
 	_Atomic uint64_t *ball = map_wait(line_chan);
 	int h = open_wait(chan), cpu = sched_getcpu(), per = n / BLOCKS > 0 ? n / BLOCKS : 1;
 	uint64_t v = 0;
@@ -251,7 +251,7 @@ static int peer_client(const char *chan, const char *line_chan, int n)
 	}
 	atomic_store(ball, 0);
 	for (int k = 0; k < K_N; k++)
-		rf_hist_init(&hist[k]);
+		base_hist_init(&hist[k]);
 	bad = block(h, ball, &v, per / 10 + 1, NULL);
 	for (int b = 0; b < BLOCKS && !bad; b++)
 		bad = block(h, ball, &v, per, hist);
@@ -289,17 +289,18 @@ int ficm_peer_main(int argc, char **argv)
 /* ---- the driver --------------------------------------------------------------- */
 
 /* Send a request; 0 if rfd said ok, else -1 with the reason in err. */
-static int call(struct private_rfd *p, const struct rf_request *req, struct json_object **res,
+static int call(struct private_rfd *p, const struct base_request *req, struct json_object **res,
 		char *err, size_t errlen, const char *what)
 {
 	struct json_object *a = prfd_call(p, req, NULL);
-	if (!a || !rf_answer_ok(a)) {
-		snprintf(err, errlen, "%s: %s", what, a ? rf_answer_message(a) : "no answer from rfd");
+	if (!a || !base_answer_ok(a)) {
+		snprintf(err, errlen, "%s: %s", what,
+			 a ? base_answer_message(a) : "no answer from rfd");
 		json_object_put(a);
 		return -1;
 	}
 	if (res)
-		*res = json_object_get(rf_answer_result(a));
+		*res = json_object_get(base_answer_result(a));
 	json_object_put(a);
 	return 0;
 }
@@ -311,7 +312,7 @@ static int wait_exit(struct private_rfd *p, const char *name, long ms, char *err
 		struct json_object *r = NULL, *v;
 		char what[64];
 		snprintf(what, sizeof(what), "show %s", name);
-		struct rf_request show = req_named(RF_VERB_SHOW, name);
+		struct base_request show = req_named(RF_VERB_SHOW, name);
 		if (call(p, &show, &r, err, errlen, what))
 			return -1;
 		const char *state = json_object_object_get_ex(r, "state", &v) ?
@@ -411,9 +412,10 @@ static void report(struct json_object *out, struct json_object *r, const int cpu
 
 /* A channel of `kind` between the two peers: msg with `geometry` slots,
  * map of `geometry` bytes. */
-static struct rf_request chan_between(const char *name, enum rf_chan_kind kind, uint64_t geometry)
+static struct base_request chan_between(const char *name, enum base_chan_kind kind,
+					uint64_t geometry)
 {
-	struct rf_request r = req_named(RF_VERB_CHAN_CREATE, name);
+	struct base_request r = req_named(RF_VERB_CHAN_CREATE, name);
 	r.chan_kind = kind;
 	r.has_chan_kind = true;
 	r.between[0] = "ficm-a";
@@ -434,10 +436,10 @@ static int start_peers(struct private_rfd *p, const char *self, const int cpu[2]
 	snprintf(count, sizeof(count), "%d", n);
 	const char *argv_b[] = { self, "ficm-peer", "serve", CHAN, LINE_CHAN, NULL };
 	const char *argv_a[] = { self, "ficm-peer", "client", CHAN, LINE_CHAN, count, NULL };
-	struct rf_request b = req_create("ficm-b", RF_KIND_LINUX, cpus[1], 64ull << 20, argv_b);
-	struct rf_request a = req_create("ficm-a", RF_KIND_LINUX, cpus[0], 64ull << 20, argv_a);
-	struct rf_request msg = chan_between(CHAN, RF_CHAN_MSG, CHAN_SLOTS);
-	struct rf_request map = chan_between(LINE_CHAN, RF_CHAN_MAP, 4096);
+	struct base_request b = req_create("ficm-b", RF_KIND_LINUX, cpus[1], 64ull << 20, argv_b);
+	struct base_request a = req_create("ficm-a", RF_KIND_LINUX, cpus[0], 64ull << 20, argv_a);
+	struct base_request msg = chan_between(CHAN, RF_CHAN_MSG, CHAN_SLOTS);
+	struct base_request map = chan_between(LINE_CHAN, RF_CHAN_MAP, 4096);
 	return call(p, &b, NULL, err, errlen, "create ficm-b") ||
 	       call(p, &a, NULL, err, errlen, "create ficm-a") ||
 	       call(p, &msg, NULL, err, errlen, "chan_create " CHAN) ||

@@ -37,10 +37,11 @@ enum { S_CREATE, S_DESTROY, S_CORE_ADD, S_CORE_REM, S_CORE_ADD_RTT, S_CORE_REM_R
 
 static bool ok(struct json_object *ans, const char *what)
 {
-	if (ans && rf_answer_ok(ans))
+	if (ans && base_answer_ok(ans))
 		return true;
 	fprintf(stderr, "rfbench: %s failed: %s (%s)\n", what,
-		ans ? rf_answer_message(ans) : strerror(errno), ans ? rf_answer_error(ans) : "io");
+		ans ? base_answer_message(ans) : strerror(errno),
+		ans ? base_answer_error(ans) : "io");
 	return false;
 }
 
@@ -72,10 +73,10 @@ static uint64_t spawn_once(const char *const *argv, char *const *env)
 static int wait_pool_ready(struct private_rfd *p)
 {
 	for (int i = 0; i < 600; i++) {
-		struct rf_request info = req_named(RF_VERB_INFO, NULL);
+		struct base_request info = req_named(RF_VERB_INFO, NULL);
 		struct json_object *a = prfd_call(p, &info, NULL);
-		int64_t ready = a ? get_i64(rf_answer_result(a), "pool", "ready") : -1;
-		int64_t all = a ? get_i64(rf_answer_result(a), "pool", "chunks") : 0;
+		int64_t ready = a ? get_i64(base_answer_result(a), "pool", "ready") : -1;
+		int64_t all = a ? get_i64(base_answer_result(a), "pool", "chunks") : 0;
 		json_object_put(a);
 		if (ready >= 0 && ready == all)
 			return 0;
@@ -88,8 +89,8 @@ static int wait_pool_ready(struct private_rfd *p)
 static int create_destroy(struct private_rfd *p, const char *hello, int n, struct series *s)
 {
 	const char *argv[] = { hello, NULL };
-	struct rf_request create = req_create("lc", RF_KIND_LIBOS, "1", MEM_BASE, argv);
-	struct rf_request destroy = req_named(RF_VERB_DESTROY, "lc");
+	struct base_request create = req_create("lc", RF_KIND_LIBOS, "1", MEM_BASE, argv);
+	struct base_request destroy = req_named(RF_VERB_DESTROY, "lc");
 	for (int i = 0; i < n; i++) {
 		uint64_t t;
 		struct json_object *a = prfd_call(p, &create, &t);
@@ -112,7 +113,7 @@ static int resize(struct private_rfd *p, const char *cpus, uint64_t mem, const c
 		  struct series *mech, struct series *rtt, int *forced)
 {
 	uint64_t t;
-	struct rf_request req = req_named(RF_VERB_RESIZE, "rs");
+	struct base_request req = req_named(RF_VERB_RESIZE, "rs");
 	if (cpus) {
 		req.cores = req_cpus(cpus);
 	} else {
@@ -122,7 +123,7 @@ static int resize(struct private_rfd *p, const char *cpus, uint64_t mem, const c
 	struct json_object *a = prfd_call(p, &req, &t);
 	if (!ok(a, "resize"))
 		return json_object_put(a), -1;
-	struct json_object *r = rf_answer_result(a), *f;
+	struct json_object *r = base_answer_result(a), *f;
 	series_add(mech, (uint64_t)get_i64(r, "timing_us", key) * 1000);
 	series_add(rtt, t);
 	if (json_object_object_get_ex(r, "forced", &f) && json_object_get_boolean(f))
@@ -134,8 +135,8 @@ static int resize(struct private_rfd *p, const char *cpus, uint64_t mem, const c
 static int resizes(struct private_rfd *p, const char *hello, int n, struct series *s, int *forced)
 {
 	const char *argv[] = { hello, NULL };
-	struct rf_request create = req_create("rs", RF_KIND_LIBOS, "1", MEM_BASE, argv);
-	struct rf_request destroy = req_named(RF_VERB_DESTROY, "rs");
+	struct base_request create = req_create("rs", RF_KIND_LIBOS, "1", MEM_BASE, argv);
+	struct base_request destroy = req_named(RF_VERB_DESTROY, "rs");
 	struct json_object *a = prfd_call(p, &create, NULL);
 	if (!ok(a, "create"))
 		return json_object_put(a), -1;
@@ -232,7 +233,7 @@ int bench_lifecycle(const struct bench_opts *o, struct json_object *out)
 	json_object_object_add(out, "host_shares_core0", json_object_new_boolean(true));
 	if (prfd_start(&p, o, extra) || wait_pool_ready(&p))
 		goto out;
-	struct rf_request info_req = req_named(RF_VERB_INFO, NULL);
+	struct base_request info_req = req_named(RF_VERB_INFO, NULL);
 	struct json_object *info = prfd_call(&p, &info_req, NULL);
 	spawns(hello, o->iterations, s);
 	if (create_destroy(&p, hello, o->iterations, s) ||
@@ -240,7 +241,7 @@ int bench_lifecycle(const struct bench_opts *o, struct json_object *out)
 		json_object_put(info);
 		goto out;
 	}
-	report(out, s, info ? rf_answer_result(info) : NULL, forced);
+	report(out, s, info ? base_answer_result(info) : NULL, forced);
 	json_object_put(info);
 	series_write(o, "lifecycle", s, S_N);
 	rc = 0;

@@ -74,7 +74,7 @@ int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *co
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	for (int i = 0; i < 500; i++) { /* up to 5 s */
-		if (rf_client_connect(&p->cl, p->sock) == 0)
+		if (base_client_connect(&p->cl, p->sock) == 0)
 			return 0;
 		if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
 			p->pid = 0;
@@ -90,7 +90,7 @@ int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *co
 void prfd_stop(struct private_rfd *p)
 {
 	char cmd[400];
-	rf_client_close(&p->cl);
+	base_client_close(&p->cl);
 	if (p->pid > 0) {
 		kill(p->pid, SIGTERM);
 		waitpid(p->pid, NULL, 0);
@@ -105,35 +105,35 @@ void prfd_stop(struct private_rfd *p)
 	live = NULL;
 }
 
-struct json_object *prfd_call(struct private_rfd *p, const struct rf_request *req, uint64_t *ns)
+struct json_object *prfd_call(struct private_rfd *p, const struct base_request *req, uint64_t *ns)
 {
 	uint64_t t0 = base_now_ns();
-	struct json_object *ans = rf_client_request(&p->cl, req, NULL);
+	struct json_object *ans = base_client_request(&p->cl, req, NULL);
 	if (ns)
 		*ns = base_now_ns() - t0;
 	return ans;
 }
 
-struct rf_request req_named(enum rf_verb verb, const char *name)
+struct base_request req_named(enum base_verb verb, const char *name)
 {
-	struct rf_request r;
-	rf_request_init(&r, verb);
+	struct base_request r;
+	base_request_init(&r, verb);
 	r.name = name;
 	return r;
 }
 
-struct rf_cores_arg req_cpus(const char *cpus)
+struct base_cores_arg req_cpus(const char *cpus)
 {
-	struct rf_cores_arg c = { .form = RF_CORES_LIST };
-	if (rf_cpuset_parse(&c.set, cpus) < 0) /* rfd refuses the empty list */
-		rf_cpuset_zero(&c.set);
+	struct base_cores_arg c = { .form = RF_CORES_LIST };
+	if (base_cpuset_parse(&c.set, cpus) < 0) /* rfd refuses the empty list */
+		base_cpuset_zero(&c.set);
 	return c;
 }
 
-struct rf_request req_create(const char *name, enum rf_kind kind, const char *cpus, uint64_t mem,
-			     const char **argv)
+struct base_request req_create(const char *name, enum base_kind kind, const char *cpus,
+			       uint64_t mem, const char **argv)
 {
-	struct rf_request r = req_named(RF_VERB_CREATE, name);
+	struct base_request r = req_named(RF_VERB_CREATE, name);
 	r.kind = kind;
 	r.cores = req_cpus(cpus);
 	r.has_mem = true;
@@ -148,7 +148,7 @@ void series_init(struct series *s, const char *name, const char *unit, int cap)
 {
 	s->name = name;
 	s->unit = unit;
-	rf_hist_init(&s->h);
+	base_hist_init(&s->h);
 	s->raw = calloc((size_t)cap, sizeof(uint64_t));
 	s->n = 0;
 	s->cap = cap;
@@ -156,7 +156,7 @@ void series_init(struct series *s, const char *name, const char *unit, int cap)
 
 void series_add(struct series *s, uint64_t ns)
 {
-	rf_hist_record(&s->h, ns);
+	base_hist_record(&s->h, ns);
 	if (s->n < s->cap)
 		s->raw[s->n++] = ns;
 }
@@ -164,7 +164,7 @@ void series_add(struct series *s, uint64_t ns)
 double series_pct(const struct series *s, double p)
 {
 	double div = strcmp(s->unit, "us") == 0 ? 1e3 : strcmp(s->unit, "ns") == 0 ? 1 : 1e6;
-	return s->h.count ? (double)rf_hist_percentile(&s->h, p) / div : -1;
+	return s->h.count ? (double)base_hist_percentile(&s->h, p) / div : -1;
 }
 
 void series_free(struct series *s)

@@ -75,7 +75,7 @@ struct worker {
 	int nconns, ep;
 	uint64_t seed;
 	uint64_t start, warm_end, send_end;
-	struct rf_hist hist;
+	struct base_hist hist;
 	uint64_t sent, done, errors, unanswered, max_lag;
 	int fail;
 };
@@ -243,7 +243,7 @@ static void complete(struct worker *w, struct conn *c, uint64_t now, bool err)
 	if (err)
 		w->errors++;
 	if (t >= w->warm_end)
-		rf_hist_record(&w->hist, now > t ? now - t : 0);
+		base_hist_record(&w->hist, now > t ? now - t : 0);
 }
 
 /* Consume whole replies from c->rbuf; returns bytes used. */
@@ -408,7 +408,7 @@ static int workers_start(struct worker *w, const struct opts *o)
 		w[t].send_end = w[t].warm_end + (uint64_t)(o->seconds * 1e9);
 		w[t].ep = epoll_create1(EPOLL_CLOEXEC);
 		w[t].conns = calloc((size_t)o->conns, sizeof(struct conn));
-		rf_hist_init(&w[t].hist);
+		base_hist_init(&w[t].hist);
 		if (w[t].ep < 0 || !w[t].conns)
 			return -1;
 	}
@@ -493,26 +493,26 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 
 static void report(const struct opts *o, struct worker *w)
 {
-	struct rf_hist *h = malloc(sizeof(*h));
+	struct base_hist *h = malloc(sizeof(*h));
 	uint64_t sent = 0, done = 0, errors = 0, unanswered = 0, lag = 0;
 	double us[5], achieved;
 
 	if (!h)
 		exit(1);
-	rf_hist_init(h);
+	base_hist_init(h);
 	for (int t = 0; t < o->threads; t++) {
-		rf_hist_merge(h, &w[t].hist);
+		base_hist_merge(h, &w[t].hist);
 		sent += w[t].sent;
 		done += w[t].done;
 		errors += w[t].errors;
 		unanswered += w[t].unanswered;
 		lag = w[t].max_lag > lag ? w[t].max_lag : lag;
 	}
-	us[0] = (double)rf_hist_percentile(h, 50) / 1e3;
-	us[1] = (double)rf_hist_percentile(h, 99) / 1e3;
-	us[2] = (double)rf_hist_percentile(h, 99.9) / 1e3;
+	us[0] = (double)base_hist_percentile(h, 50) / 1e3;
+	us[1] = (double)base_hist_percentile(h, 99) / 1e3;
+	us[2] = (double)base_hist_percentile(h, 99.9) / 1e3;
 	us[3] = (double)h->max / 1e3;
-	us[4] = rf_hist_mean(h) / 1e3;
+	us[4] = base_hist_mean(h) / 1e3;
 	achieved = (double)h->count / o->seconds;
 	if (o->json)
 		printf("{\"target_rate\":%.1f,\"achieved_rate\":%.1f,\"seconds\":%.3f,"

@@ -1,6 +1,6 @@
 /*
  * fuzz_rfcom_frag.c - libFuzzer target: arbitrary bytes as a sequence of
- * FICM slots fed to RFcom's reassembly (rfcom_rx_push, src/rfcom/frag.c).
+ * FICM slots fed to RFcom's reassembly (rfcom__rx_push, src/rfcom/frag.c).
  *
  * A peer decides every field of the slots a reader receives: len, type and
  * tag.  Whatever they are, the reader must never crash, never write past
@@ -13,7 +13,7 @@
  * Input:
  *   byte 0     mode: bit 0 no staging buffer (a message of one slot only);
  *              bit 1 round trip: the rest is one message, fragmented with
- *              rfcom_frag_fill and reassembled, which must give it back
+ *              rfcom__frag_fill and reassembled, which must give it back
  *   bytes 1-2  the caller's buffer length (little endian)
  *   then       slots: an 8-byte header as in struct rf_ficm_msg (len and
  *              type 2 bytes each, tag 4, little endian) followed by
@@ -54,15 +54,15 @@ static void check_delivery(const uint8_t *out, size_t len, size_t msglen, const 
 static void round_trip(struct rfcom_rx *rx, const uint8_t *msg, size_t n, uint8_t *out,
 		       size_t len)
 {
-	uint32_t k = rfcom_frag_count(n);
+	uint32_t k = rfcom__frag_count(n);
 	size_t msglen = 0;
 	for (uint32_t i = 0; i < k; i++) {
 		struct rf_ficm_msg m;
 		memset(&m, 0, sizeof(m));
-		rfcom_frag_fill(&m, msg, n, i);
+		rfcom__frag_fill(&m, msg, n, i);
 		if (m.len > RF_FICM_PAYLOAD)
 			abort();
-		int rc = rfcom_rx_push(rx, &m, out, len, &msglen);
+		int rc = rfcom__rx_push(rx, &m, out, len, &msglen);
 		if (!rx->stage && k > 1) {  /* nowhere to stage: refused at once */
 			if (rc != -EBADMSG)
 				abort();
@@ -70,7 +70,7 @@ static void round_trip(struct rfcom_rx *rx, const uint8_t *msg, size_t n, uint8_
 		}
 		if (rc != (i + 1 == k ? 1 : 0))
 			abort();
-		if (rc == 0 && rfcom_rx_remaining(rx) != k - i - 1)
+		if (rc == 0 && rfcom__rx_remaining(rx) != k - i - 1)
 			abort();
 	}
 	check_delivery(out, len, msglen, msg, n);
@@ -92,9 +92,9 @@ static void slots(struct rfcom_rx *rx, const uint8_t *p, const uint8_t *end, uin
 		d = (size_t)(end - p) < d ? (size_t)(end - p) : d;
 		memcpy(m.data, p, d);
 		p += d;
-		int rc = rfcom_rx_push(rx, &m, out, len, &msglen);
+		int rc = rfcom__rx_push(rx, &m, out, len, &msglen);
 		if (rc == -EBADMSG) {
-			if (rx->active || rfcom_rx_remaining(rx) != 0)
+			if (rx->active || rfcom__rx_remaining(rx) != 0)
 				abort();
 			have = 0;
 			continue;
@@ -109,7 +109,7 @@ static void slots(struct rfcom_rx *rx, const uint8_t *p, const uint8_t *end, uin
 		if (rc == 0) {
 			if (m.type != RFCOM_FRAG_MORE || !rx->active || rx->got != have ||
 			    rx->total != m.tag || rx->total <= rx->got ||
-			    rfcom_rx_remaining(rx) != rfcom_frag_count(rx->total - rx->got))
+			    rfcom__rx_remaining(rx) != rfcom__frag_count(rx->total - rx->got))
 				abort();
 			continue;
 		}

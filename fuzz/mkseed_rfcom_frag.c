@@ -1,6 +1,6 @@
 /*
  * mkseed_rfcom_frag.c - writes the seed corpus of fuzz_rfcom_frag: slot
- * sequences a well-behaved writer produces (rfcom_frag_fill: messages of
+ * sequences a well-behaved writer produces (rfcom__frag_fill: messages of
  * one slot, of several, a buffer shorter than the message), a few a broken
  * one would (a short slot marked "more", a tag that changes midway), and
  * round-trip inputs.  Run once when the fragment format changes, and
@@ -44,10 +44,10 @@ static void message(size_t n)
 	unsigned char msg[1024];
 	for (size_t i = 0; i < n; i++)
 		msg[i] = (unsigned char)(i * 7 + n);
-	for (uint32_t i = 0; i < rfcom_frag_count(n); i++) {
+	for (uint32_t i = 0; i < rfcom__frag_count(n); i++) {
 		struct rf_ficm_msg m;
 		memset(&m, 0, sizeof(m));
-		rfcom_frag_fill(&m, msg, n, i);
+		rfcom__frag_fill(&m, msg, n, i);
 		slot(&m);
 	}
 }

@@ -71,8 +71,7 @@ typedef struct rf_fiber rf_fiber;
 
 /* Start fn(arg) in a new fiber on the calling core (core threads only).
  * The fiber runs after the caller yields or returns to the scheduler.
- * Returns 0, or -1 when out of memory or not on a core thread.
- * (Not "rf_spawn": rfd already uses that name for spawning a subOS.) */
+ * Returns 0, or -1 when out of memory or not on a core thread. */
 int rf_spawn(void (*fn)(void *arg), void *arg);
 
 /* Start fn(arg) in a new fiber on core `core` (an index), through that

@@ -7,7 +7,7 @@
  * whole line has arrived.  Bytes past that line stay in c->buf for the next
  * call.  An answer longer than RF_PROTO_MAX_LINE is refused and the
  * connection closed: like rfd, we cannot find its end reliably.  A request
- * that long is not sent at all (E2BIG).  rf_client_call_fd also takes a
+ * that long is not sent at all (E2BIG).  base_client_call_fd also takes a
  * descriptor rfd passes with an answer (chan_open) from the ancillary data.
  */
 #define _GNU_SOURCE
@@ -23,7 +23,7 @@
 
 #define RECV_CHUNK 4096
 
-const char *rf_client_socket_path(const char *explicit_path)
+const char *base_client_socket_path(const char *explicit_path)
 {
 	if (explicit_path && *explicit_path)
 		return explicit_path;
@@ -33,7 +33,7 @@ const char *rf_client_socket_path(const char *explicit_path)
 	return RF_DEFAULT_SOCKET;
 }
 
-static void client_reset(struct rf_client *c)
+static void client_reset(struct base_client *c)
 {
 	c->fd = -1;
 	c->next_id = 1;
@@ -41,7 +41,7 @@ static void client_reset(struct rf_client *c)
 	c->len = c->cap = 0;
 }
 
-int rf_client_connect(struct rf_client *c, const char *path)
+int base_client_connect(struct base_client *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int err;
@@ -69,7 +69,7 @@ fail:
 	return err;
 }
 
-void rf_client_close(struct rf_client *c)
+void base_client_close(struct base_client *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
@@ -94,7 +94,7 @@ static int send_all(int fd, const char *buf, size_t len)
 }
 
 /* A copy of req with "version" and "id" first; req itself is untouched. */
-static struct json_object *stamp_request(struct rf_client *c, struct json_object *req)
+static struct json_object *stamp_request(struct base_client *c, struct json_object *req)
 {
 	struct json_object *out = json_object_new_object();
 	if (!out)
@@ -109,7 +109,7 @@ static struct json_object *stamp_request(struct rf_client *c, struct json_object
 	return out;
 }
 
-static int send_request(struct rf_client *c, struct json_object *req)
+static int send_request(struct base_client *c, struct json_object *req)
 {
 	int ret = -1;
 	struct json_object *msg = stamp_request(c, req);
@@ -138,7 +138,7 @@ out:
 }
 
 /* Make room for at least RECV_CHUNK more bytes.  Returns 0 or -1 (ENOMEM). */
-static int grow_buffer(struct rf_client *c)
+static int grow_buffer(struct base_client *c)
 {
 	if (c->cap - c->len >= RECV_CHUNK)
 		return 0;
@@ -175,7 +175,7 @@ static ssize_t recv_fd(int sock, char *buf, size_t len, int *fd)
  * Read until c->buf holds a newline; return its offset, or -1 with errno
  * (ECONNRESET on end of file, EMSGSIZE for an over-long line).
  */
-static ssize_t read_line(struct rf_client *c, int *fd)
+static ssize_t read_line(struct base_client *c, int *fd)
 {
 	size_t scanned = 0;
 	for (;;) {
@@ -203,7 +203,7 @@ static ssize_t read_line(struct rf_client *c, int *fd)
 }
 
 /* Parse the line buf[0..end) as one JSON object and drop it from buf. */
-static struct json_object *take_answer(struct rf_client *c, size_t end)
+static struct json_object *take_answer(struct base_client *c, size_t end)
 {
 	struct json_object *ans = NULL;
 	struct json_tokener *tok = json_tokener_new();
@@ -240,12 +240,12 @@ static int check_id(struct json_object *ans, long id)
 	return -1;
 }
 
-struct json_object *rf_client_call(struct rf_client *c, struct json_object *req)
+struct json_object *base_client_call(struct base_client *c, struct json_object *req)
 {
-	return rf_client_call_fd(c, req, NULL);
+	return base_client_call_fd(c, req, NULL);
 }
 
-struct json_object *rf_client_call_fd(struct rf_client *c, struct json_object *req, int *fd)
+struct json_object *base_client_call_fd(struct base_client *c, struct json_object *req, int *fd)
 {
 	if (fd)
 		*fd = -1;
@@ -268,7 +268,7 @@ struct json_object *rf_client_call_fd(struct rf_client *c, struct json_object *r
 			*fd = -1;
 		}
 		if (err == EMSGSIZE) /* the stream is out of step for good */
-			rf_client_close(c);
+			base_client_close(c);
 		errno = err;
 		return NULL;
 	}
@@ -286,22 +286,22 @@ struct json_object *rf_client_call_fd(struct rf_client *c, struct json_object *r
 	return ans;
 }
 
-struct json_object *rf_client_request(struct rf_client *c, const struct rf_request *req,
-				      int *fd)
+struct json_object *base_client_request(struct base_client *c, const struct base_request *req,
+					int *fd)
 {
 	if (fd)
 		*fd = -1;
-	struct json_object *o = rf_request_encode(req);
+	struct json_object *o = base_request_encode(req);
 	if (!o)
 		return NULL;
-	struct json_object *ans = rf_client_call_fd(c, o, fd);
+	struct json_object *ans = base_client_call_fd(c, o, fd);
 	int err = errno;
 	json_object_put(o);
 	errno = err;
 	return ans;
 }
 
-int rf_answer_ok(struct json_object *ans)
+int base_answer_ok(struct json_object *ans)
 {
 	struct json_object *v;
 	return ans && json_object_object_get_ex(ans, "ok", &v) &&
@@ -317,17 +317,17 @@ static const char *answer_string(struct json_object *ans, const char *key)
 	return "";
 }
 
-const char *rf_answer_error(struct json_object *ans)
+const char *base_answer_error(struct json_object *ans)
 {
 	return answer_string(ans, "error");
 }
 
-const char *rf_answer_message(struct json_object *ans)
+const char *base_answer_message(struct json_object *ans)
 {
 	return answer_string(ans, "message");
 }
 
-struct json_object *rf_answer_result(struct json_object *ans)
+struct json_object *base_answer_result(struct json_object *ans)
 {
 	struct json_object *v;
 	if (ans && json_object_object_get_ex(ans, "result", &v))

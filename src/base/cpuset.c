@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int rf_cpuset_count(const struct rf_cpuset *s)
+int base_cpuset_count(const struct base_cpuset *s)
 {
 	int n = 0;
 	for (int i = 0; i < RF_CPUSET_WORDS; i++)
@@ -15,7 +15,7 @@ int rf_cpuset_count(const struct rf_cpuset *s)
 	return n;
 }
 
-int rf_cpuset_next(const struct rf_cpuset *s, int from)
+int base_cpuset_next(const struct base_cpuset *s, int from)
 {
 	if (from < 0)
 		from = 0;
@@ -29,12 +29,12 @@ int rf_cpuset_next(const struct rf_cpuset *s, int from)
 	return -1;
 }
 
-bool rf_cpuset_empty(const struct rf_cpuset *s)
+bool base_cpuset_empty(const struct base_cpuset *s)
 {
-	return rf_cpuset_next(s, 0) < 0;
+	return base_cpuset_next(s, 0) < 0;
 }
 
-bool rf_cpuset_equal(const struct rf_cpuset *a, const struct rf_cpuset *b)
+bool base_cpuset_equal(const struct base_cpuset *a, const struct base_cpuset *b)
 {
 	for (int i = 0; i < RF_CPUSET_WORDS; i++)
 		if (a->w[i] != b->w[i])
@@ -42,7 +42,7 @@ bool rf_cpuset_equal(const struct rf_cpuset *a, const struct rf_cpuset *b)
 	return true;
 }
 
-bool rf_cpuset_subset(const struct rf_cpuset *a, const struct rf_cpuset *of)
+bool base_cpuset_subset(const struct base_cpuset *a, const struct base_cpuset *of)
 {
 	for (int i = 0; i < RF_CPUSET_WORDS; i++)
 		if (a->w[i] & ~of->w[i])
@@ -50,7 +50,7 @@ bool rf_cpuset_subset(const struct rf_cpuset *a, const struct rf_cpuset *of)
 	return true;
 }
 
-bool rf_cpuset_intersects(const struct rf_cpuset *a, const struct rf_cpuset *b)
+bool base_cpuset_intersects(const struct base_cpuset *a, const struct base_cpuset *b)
 {
 	for (int i = 0; i < RF_CPUSET_WORDS; i++)
 		if (a->w[i] & b->w[i])
@@ -58,19 +58,19 @@ bool rf_cpuset_intersects(const struct rf_cpuset *a, const struct rf_cpuset *b)
 	return false;
 }
 
-void rf_cpuset_or(struct rf_cpuset *d, const struct rf_cpuset *a)
+void base_cpuset_or(struct base_cpuset *d, const struct base_cpuset *a)
 {
 	for (int i = 0; i < RF_CPUSET_WORDS; i++)
 		d->w[i] |= a->w[i];
 }
 
-void rf_cpuset_andnot(struct rf_cpuset *d, const struct rf_cpuset *a)
+void base_cpuset_andnot(struct base_cpuset *d, const struct base_cpuset *a)
 {
 	for (int i = 0; i < RF_CPUSET_WORDS; i++)
 		d->w[i] &= ~a->w[i];
 }
 
-void rf_cpuset_and_into(struct rf_cpuset *d, const struct rf_cpuset *a)
+void base_cpuset_and_into(struct base_cpuset *d, const struct base_cpuset *a)
 {
 	for (int i = 0; i < RF_CPUSET_WORDS; i++)
 		d->w[i] &= a->w[i];
@@ -88,9 +88,9 @@ static int parse_cpu(const char **p)
 	return (int)v;
 }
 
-int rf_cpuset_parse(struct rf_cpuset *s, const char *p)
+int base_cpuset_parse(struct base_cpuset *s, const char *p)
 {
-	rf_cpuset_zero(s);
+	base_cpuset_zero(s);
 	while (isspace((unsigned char)*p))
 		p++;
 	if (*p == '\0')
@@ -106,7 +106,7 @@ int rf_cpuset_parse(struct rf_cpuset *s, const char *p)
 				return -1;
 		}
 		for (int c = lo; c <= hi; c++)
-			rf_cpuset_set(s, c);
+			base_cpuset_set(s, c);
 		if (*p != ',')
 			break;
 		p++;
@@ -116,22 +116,22 @@ int rf_cpuset_parse(struct rf_cpuset *s, const char *p)
 	return *p == '\0' ? 0 : -1;
 }
 
-int rf_cpuset_format(const struct rf_cpuset *s, char *buf, size_t len)
+int base_cpuset_format(const struct base_cpuset *s, char *buf, size_t len)
 {
 	size_t off = 0;
 	if (len == 0)
 		return -1;
 	buf[0] = '\0';
-	for (int c = rf_cpuset_next(s, 0); c >= 0;) {
+	for (int c = base_cpuset_next(s, 0); c >= 0;) {
 		int hi = c;
-		while (rf_cpuset_has(s, hi + 1))
+		while (base_cpuset_has(s, hi + 1))
 			hi++;
 		int n = hi == c ? snprintf(buf + off, len - off, "%s%d", off ? "," : "", c)
 				: snprintf(buf + off, len - off, "%s%d-%d", off ? "," : "", c, hi);
 		if (n < 0 || (size_t)n >= len - off)
 			return -1;
 		off += (size_t)n;
-		c = rf_cpuset_next(s, hi + 1);
+		c = base_cpuset_next(s, hi + 1);
 	}
 	return (int)off;
 }

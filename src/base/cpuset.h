@@ -16,47 +16,47 @@
 
 #define RF_CPUSET_WORDS (RF_MAX_CPUS / 64)
 
-struct rf_cpuset {
+struct base_cpuset {
 	uint64_t w[RF_CPUSET_WORDS];
 };
 
-static inline void rf_cpuset_zero(struct rf_cpuset *s)
+static inline void base_cpuset_zero(struct base_cpuset *s)
 {
 	for (int i = 0; i < RF_CPUSET_WORDS; i++)
 		s->w[i] = 0;
 }
-static inline void rf_cpuset_set(struct rf_cpuset *s, int cpu)
+static inline void base_cpuset_set(struct base_cpuset *s, int cpu)
 {
 	s->w[cpu / 64] |= 1ull << (cpu % 64);
 }
-static inline void rf_cpuset_clr(struct rf_cpuset *s, int cpu)
+static inline void base_cpuset_clr(struct base_cpuset *s, int cpu)
 {
 	s->w[cpu / 64] &= ~(1ull << (cpu % 64));
 }
-static inline bool rf_cpuset_has(const struct rf_cpuset *s, int cpu)
+static inline bool base_cpuset_has(const struct base_cpuset *s, int cpu)
 {
 	return cpu >= 0 && cpu < RF_MAX_CPUS && (s->w[cpu / 64] >> (cpu % 64)) & 1;
 }
 
-int rf_cpuset_count(const struct rf_cpuset *s);
+int base_cpuset_count(const struct base_cpuset *s);
 /* Next CPU in s at or after `from`, or -1. */
-int rf_cpuset_next(const struct rf_cpuset *s, int from);
-bool rf_cpuset_empty(const struct rf_cpuset *s);
-bool rf_cpuset_equal(const struct rf_cpuset *a, const struct rf_cpuset *b);
-bool rf_cpuset_subset(const struct rf_cpuset *a, const struct rf_cpuset *of);
-bool rf_cpuset_intersects(const struct rf_cpuset *a, const struct rf_cpuset *b);
-void rf_cpuset_or(struct rf_cpuset *d, const struct rf_cpuset *a);
-void rf_cpuset_andnot(struct rf_cpuset *d, const struct rf_cpuset *a);
-void rf_cpuset_and_into(struct rf_cpuset *d, const struct rf_cpuset *a);
+int base_cpuset_next(const struct base_cpuset *s, int from);
+bool base_cpuset_empty(const struct base_cpuset *s);
+bool base_cpuset_equal(const struct base_cpuset *a, const struct base_cpuset *b);
+bool base_cpuset_subset(const struct base_cpuset *a, const struct base_cpuset *of);
+bool base_cpuset_intersects(const struct base_cpuset *a, const struct base_cpuset *b);
+void base_cpuset_or(struct base_cpuset *d, const struct base_cpuset *a);
+void base_cpuset_andnot(struct base_cpuset *d, const struct base_cpuset *a);
+void base_cpuset_and_into(struct base_cpuset *d, const struct base_cpuset *a);
 
 /* Parse "0-3,8" (whitespace and a trailing newline allowed).  Returns 0, or
  * -1 on a syntax error or a CPU >= RF_MAX_CPUS. */
-int rf_cpuset_parse(struct rf_cpuset *s, const char *list);
+int base_cpuset_parse(struct base_cpuset *s, const char *list);
 /* Format as the kernel does ("0-3,8"); "" for the empty set.  Returns the
  * length, or -1 if it does not fit. */
-int rf_cpuset_format(const struct rf_cpuset *s, char *buf, size_t len);
+int base_cpuset_format(const struct base_cpuset *s, char *buf, size_t len);
 
-#define for_each_cpu(cpu, set) \
-	for (int cpu = rf_cpuset_next((set), 0); cpu >= 0; cpu = rf_cpuset_next((set), cpu + 1))
+#define for_each_cpu(cpu, set)                                                                     \
+	for (int cpu = base_cpuset_next((set), 0); cpu >= 0; cpu = base_cpuset_next((set), cpu + 1))
 
 #endif

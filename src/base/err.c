@@ -53,7 +53,7 @@ int base_errc_errno(enum base_errc c)
 	return c > BASE_E_OK && c < BASE_E_COUNT ? codes[c].err : EPROTO;
 }
 
-int rf_errf(struct rf_err *e, enum base_errc code, const char *fmt, ...)
+int base_errf(struct base_err *e, enum base_errc code, const char *fmt, ...)
 {
 	va_list ap;
 	e->code = code;

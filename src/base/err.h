@@ -42,13 +42,13 @@ enum base_errc base_errc_parse(const char *name);
 int base_errc_errno(enum base_errc c);
 
 /* An error for an answer, a log line or a usage message. */
-struct rf_err {
+struct base_err {
 	enum base_errc code;
 	char msg[512];
 };
 
-/* Fill *e and return -1, so that `return rf_errf(...)` reads naturally. */
-int rf_errf(struct rf_err *e, enum base_errc code, const char *fmt, ...)
+/* Fill *e and return -1, so that `return base_errf(...)` reads naturally. */
+int base_errf(struct base_err *e, enum base_errc code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 #endif

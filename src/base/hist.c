@@ -29,13 +29,13 @@ static uint64_t bucket_top(unsigned b)
 	return lo + ((1ull << shift) - 1);
 }
 
-void rf_hist_init(struct rf_hist *h)
+void base_hist_init(struct base_hist *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->min = UINT64_MAX;
 }
 
-void rf_hist_record(struct rf_hist *h, uint64_t v)
+void base_hist_record(struct base_hist *h, uint64_t v)
 {
 	h->bucket[bucket_of(v)]++;
 	h->count++;
@@ -46,7 +46,7 @@ void rf_hist_record(struct rf_hist *h, uint64_t v)
 		h->max = v;
 }
 
-void rf_hist_merge(struct rf_hist *into, const struct rf_hist *from)
+void base_hist_merge(struct base_hist *into, const struct base_hist *from)
 {
 	for (unsigned i = 0; i < RF_HIST_BUCKETS; i++)
 		into->bucket[i] += from->bucket[i];
@@ -58,7 +58,7 @@ void rf_hist_merge(struct rf_hist *into, const struct rf_hist *from)
 		into->max = from->max;
 }
 
-uint64_t rf_hist_percentile(const struct rf_hist *h, double p)
+uint64_t base_hist_percentile(const struct base_hist *h, double p)
 {
 	if (h->count == 0)
 		return 0;
@@ -80,7 +80,7 @@ uint64_t rf_hist_percentile(const struct rf_hist *h, double p)
 	return h->max;
 }
 
-double rf_hist_mean(const struct rf_hist *h)
+double base_hist_mean(const struct base_hist *h)
 {
 	return h->count ? h->sum / (double)h->count : 0;
 }

@@ -16,19 +16,19 @@
 #define RF_HIST_SUB      (1u << RF_HIST_SUB_BITS)
 #define RF_HIST_BUCKETS  ((64 - RF_HIST_SUB_BITS + 1) * RF_HIST_SUB)
 
-struct rf_hist {
+struct base_hist {
 	uint64_t count;
 	uint64_t min, max;
 	double   sum;
 	uint64_t bucket[RF_HIST_BUCKETS];
 };
 
-void rf_hist_init(struct rf_hist *h);
-void rf_hist_record(struct rf_hist *h, uint64_t v);
-void rf_hist_merge(struct rf_hist *into, const struct rf_hist *from);
+void base_hist_init(struct base_hist *h);
+void base_hist_record(struct base_hist *h, uint64_t v);
+void base_hist_merge(struct base_hist *into, const struct base_hist *from);
 /* The value at percentile p (0..100): the upper bound of its bucket,
  * clamped to [min, max].  0 for an empty histogram. */
-uint64_t rf_hist_percentile(const struct rf_hist *h, double p);
-double rf_hist_mean(const struct rf_hist *h);
+uint64_t base_hist_percentile(const struct base_hist *h, double p);
+double base_hist_mean(const struct base_hist *h);
 
 #endif

@@ -39,42 +39,42 @@ static const char *const verb_names[] = {
 	[RF_VERB_CHAN_CLOSE] = "chan_close",   [RF_VERB_CHAN_OPEN] = "chan_open",
 };
 
-const char *rf_verb_name(enum rf_verb v)
+const char *base_verb_name(enum base_verb v)
 {
 	return verb_names[v];
 }
 
-const char *rf_chan_kind_name(enum rf_chan_kind k)
+const char *base_chan_kind_name(enum base_chan_kind k)
 {
 	return k == RF_CHAN_MAP ? "map" : "msg";
 }
 
-const char *rf_kind_name(enum rf_kind k)
+const char *base_kind_name(enum base_kind k)
 {
 	return k == RF_KIND_LIBOS ? "libos" : "linux";
 }
 
-int rf_kind_parse(const char *name, enum rf_kind *out)
+int base_kind_parse(const char *name, enum base_kind *out)
 {
-	for (enum rf_kind k = RF_KIND_LIBOS; k <= RF_KIND_LINUX; k++)
-		if (strcmp(name, rf_kind_name(k)) == 0) {
+	for (enum base_kind k = RF_KIND_LIBOS; k <= RF_KIND_LINUX; k++)
+		if (strcmp(name, base_kind_name(k)) == 0) {
 			*out = k;
 			return 0;
 		}
 	return -1;
 }
 
-int rf_chan_kind_parse(const char *name, enum rf_chan_kind *out)
+int base_chan_kind_parse(const char *name, enum base_chan_kind *out)
 {
-	for (enum rf_chan_kind k = RF_CHAN_MSG; k <= RF_CHAN_MAP; k++)
-		if (strcmp(name, rf_chan_kind_name(k)) == 0) {
+	for (enum base_chan_kind k = RF_CHAN_MSG; k <= RF_CHAN_MAP; k++)
+		if (strcmp(name, base_chan_kind_name(k)) == 0) {
 			*out = k;
 			return 0;
 		}
 	return -1;
 }
 
-bool rf_name_valid(const char *name)
+bool base_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 	if (n == 0 || n >= RF_NAME_MAX || name[0] == '.' || name[0] == '-')
@@ -94,52 +94,53 @@ static bool has_nul(struct json_object *s)
 	return (size_t)json_object_get_string_len(s) != strlen(json_object_get_string(s));
 }
 
-static int get_string(struct json_object *o, const char *key, const char **out,
-		      bool required, struct rf_err *err)
+static int get_string(struct json_object *o, const char *key, const char **out, bool required,
+		      struct base_err *err)
 {
 	struct json_object *v;
 	*out = NULL;
 	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return required ? rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", key) : 0;
+		return required ? base_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", key)
+				: 0;
 	if (!json_object_is_type(v, json_type_string))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "field \"%s\" must be a string", key);
+		return base_errf(err, BASE_E_BAD_REQUEST, "field \"%s\" must be a string", key);
 	if (has_nul(v))
-		return rf_errf(err, BASE_E_BAD_REQUEST,
-			       "field \"%s\" contains a NUL character", key);
+		return base_errf(err, BASE_E_BAD_REQUEST, "field \"%s\" contains a NUL character",
+				 key);
 	*out = json_object_get_string(v);
 	return 0;
 }
 
-
-static int parse_name(struct json_object *o, struct rf_request *req, struct rf_err *err,
+static int parse_name(struct json_object *o, struct base_request *req, struct base_err *err,
 		      bool required)
 {
 	if (get_string(o, keys[K_NAME], &req->name, required, err))
 		return -1;
-	if (req->name && !rf_name_valid(req->name))
-		return rf_errf(err, BASE_E_BAD_REQUEST,
-			    "bad name \"%.64s\": use 1-%d characters of A-Z a-z 0-9 _ . - "
-			    "not starting with . or -", req->name, RF_NAME_MAX - 1);
+	if (req->name && !base_name_valid(req->name))
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "bad name \"%.64s\": use 1-%d characters of A-Z a-z 0-9 _ . - "
+				 "not starting with . or -",
+				 req->name, RF_NAME_MAX - 1);
 	return 0;
 }
 
 /* "+N" / "-N": only resize takes a change of cores. */
-static int parse_delta(const char *s, struct rf_cores_arg *c, struct rf_err *err)
+static int parse_delta(const char *s, struct base_cores_arg *c, struct base_err *err)
 {
 	char *end;
 	long n = strtol(s + 1, &end, 10);
 	if (!isdigit((unsigned char)s[1]) || *end || n < 1 || n > RF_MAX_CPUS)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%.32s\" is not +N or -N",
-			       keys[K_CORES], s);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%.32s\" is not +N or -N",
+				 keys[K_CORES], s);
 	c->form = RF_CORES_DELTA;
 	c->n = s[0] == '+' ? (int)n : -(int)n;
 	return 0;
 }
 
-static int parse_cores(struct json_object *o, struct rf_request *req, struct rf_err *err)
+static int parse_cores(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	struct json_object *v;
-	struct rf_cores_arg *c = &req->cores;
+	struct base_cores_arg *c = &req->cores;
 	const char *k = keys[K_CORES];
 	c->form = RF_CORES_NONE;
 	if (!json_object_object_get_ex(o, k, &v))
@@ -147,37 +148,36 @@ static int parse_cores(struct json_object *o, struct rf_request *req, struct rf_
 	if (json_object_is_type(v, json_type_int)) {
 		int64_t n = json_object_get_int64(v);
 		if (n < 1 || n > RF_MAX_CPUS)
-			return rf_errf(err, BASE_E_BAD_REQUEST,
-				       "%s: %lld is not a core count (1-%d)",
-				       k, (long long)n, RF_MAX_CPUS);
+			return base_errf(err, BASE_E_BAD_REQUEST,
+					 "%s: %lld is not a core count (1-%d)", k, (long long)n,
+					 RF_MAX_CPUS);
 		c->form = RF_CORES_COUNT;
 		c->n = (int)n;
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return rf_errf(err, BASE_E_BAD_REQUEST,
-			       "%s: must be a count or a CPU list string", k);
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: must be a count or a CPU list string", k);
 	if (has_nul(v))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: contains a NUL character", k);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: contains a NUL character", k);
 	const char *s = json_object_get_string(v);
 	if ((s[0] == '+' || s[0] == '-') && req->verb == RF_VERB_RESIZE)
 		return parse_delta(s, c, err);
-	if (rf_cpuset_parse(&c->set, s) || rf_cpuset_empty(&c->set))
-		return rf_errf(err, BASE_E_BAD_REQUEST,
-			       "%s: \"%.64s\" is not a CPU list like 1-3,5",
-			       k, s);
+	if (base_cpuset_parse(&c->set, s) || base_cpuset_empty(&c->set))
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%.64s\" is not a CPU list like 1-3,5", k, s);
 	c->form = RF_CORES_LIST;
 	return 0;
 }
 
-static int parse_mem(struct json_object *o, struct rf_request *req, struct rf_err *err)
+static int parse_mem(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	struct json_object *v;
 	if (!json_object_object_get_ex(o, keys[K_MEM], &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: must be a positive number of bytes",
-			       keys[K_MEM]);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: must be a positive number of bytes",
+				 keys[K_MEM]);
 	req->has_mem = true;
 	req->mem = (uint64_t)json_object_get_int64(v);
 	return 0;
@@ -196,165 +196,172 @@ static size_t strv_room(struct json_object *o, const char *key)
 
 /* The array of strings at `key` into buf (room for its length + 1);
  * *out = buf, an empty vector if the key is absent. */
-static int parse_strv(struct json_object *o, const char *key, const char **buf,
-		      const char ***out, int *n, bool required, struct rf_err *err)
+static int parse_strv(struct json_object *o, const char *key, const char **buf, const char ***out,
+		      int *n, bool required, struct base_err *err)
 {
 	struct json_object *v;
 	*n = 0;
 	*out = buf;
 	buf[0] = NULL;
 	if (!json_object_object_get_ex(o, key, &v))
-		return required ? rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", key) : 0;
+		return required ? base_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", key)
+				: 0;
 	if (!json_object_is_type(v, json_type_array))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: must be an array of strings", key);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: must be an array of strings", key);
 	size_t len = json_object_array_length(v);
 	if ((required && len == 0) || len > RF_ARGV_MAX)
-		return rf_errf(err, BASE_E_BAD_REQUEST,
-			       "%s: needs 1 to %d strings", key, RF_ARGV_MAX);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: needs 1 to %d strings", key,
+				 RF_ARGV_MAX);
 	for (size_t i = 0; i < len; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(e, json_type_string))
-			return rf_errf(err, BASE_E_BAD_REQUEST,
-				       "%s[%zu]: must be a string", key, i);
+			return base_errf(err, BASE_E_BAD_REQUEST, "%s[%zu]: must be a string", key,
+					 i);
 		if (has_nul(e))
-			return rf_errf(err, BASE_E_BAD_REQUEST, "%s[%zu]: contains a NUL character",
-				       key, i);
+			return base_errf(err, BASE_E_BAD_REQUEST,
+					 "%s[%zu]: contains a NUL character", key, i);
 		buf[i] = json_object_get_string(e);
 		if (!buf[i][0] && required && i == 0)
-			return rf_errf(err, BASE_E_BAD_REQUEST, "%s[0]: empty program name", key);
+			return base_errf(err, BASE_E_BAD_REQUEST, "%s[0]: empty program name", key);
 	}
 	buf[len] = NULL;
 	*n = (int)len;
 	return 0;
 }
 
-static int parse_verb(struct json_object *o, struct rf_request *req, struct rf_err *err)
+static int parse_verb(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	const char *verb;
 	if (get_string(o, keys[K_VERB], &verb, true, err))
 		return -1;
 	for (size_t i = 0; i < sizeof(verb_names) / sizeof(verb_names[0]); i++) {
 		if (strcmp(verb, verb_names[i]) == 0) {
-			req->verb = (enum rf_verb)i;
+			req->verb = (enum base_verb)i;
 			return 0;
 		}
 	}
-	return rf_errf(err, BASE_E_BAD_REQUEST, "unknown verb \"%.32s\"", verb);
+	return base_errf(err, BASE_E_BAD_REQUEST, "unknown verb \"%.32s\"", verb);
 }
 
 /* argv then env, each NULL-terminated, in one block the request owns. */
-static int parse_program(struct json_object *o, struct rf_request *req, struct rf_err *err)
+static int parse_program(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	size_t na = strv_room(o, keys[K_ARGV]) + 1, ne = strv_room(o, keys[K_ENV]) + 1;
 	req->store = calloc(na + ne, sizeof(*req->store));
 	if (!req->store)
-		return rf_errf(err, BASE_E_INTERNAL, "out of memory");
+		return base_errf(err, BASE_E_INTERNAL, "out of memory");
 	if (parse_strv(o, keys[K_ARGV], req->store, &req->argv, &req->argc, true, err) ||
 	    parse_strv(o, keys[K_ENV], req->store + na, &req->env, &req->envc, false, err))
 		return -1;
 	for (int i = 0; i < req->envc; i++)
 		if (!strchr(req->env[i], '=') || req->env[i][0] == '=')
-			return rf_errf(err, BASE_E_BAD_REQUEST,
-				       "%s[%d]: \"%.32s\" is not KEY=VALUE",
-				       keys[K_ENV], i, req->env[i]);
+			return base_errf(err, BASE_E_BAD_REQUEST,
+					 "%s[%d]: \"%.32s\" is not KEY=VALUE", keys[K_ENV], i,
+					 req->env[i]);
 	return 0;
 }
 
-static int parse_create(struct json_object *o, struct rf_request *req, struct rf_err *err)
+static int parse_create(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	const char *kind;
 	if (get_string(o, keys[K_KIND], &kind, true, err))
 		return -1;
-	if (rf_kind_parse(kind, &req->kind) < 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%.32s\" is not libos or linux",
-			       keys[K_KIND], kind);
+	if (base_kind_parse(kind, &req->kind) < 0)
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%.32s\" is not libos or linux",
+				 keys[K_KIND], kind);
 	if (req->cores.form == RF_CORES_NONE)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", keys[K_CORES]);
+		return base_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", keys[K_CORES]);
 	if (!req->has_mem)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", keys[K_MEM]);
+		return base_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", keys[K_MEM]);
 	return parse_program(o, req, err);
 }
 
 /* between: exactly two distinct subOS names. */
-static int parse_between(struct json_object *o, struct rf_request *req, struct rf_err *err)
+static int parse_between(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	struct json_object *v;
 	const char *k = keys[K_BETWEEN];
 	if (!json_object_object_get_ex(o, k, &v))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", k);
+		return base_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", k);
 	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2)
-		return rf_errf(err, BASE_E_BAD_REQUEST,
-			       "%s: must be an array of two subOS names", k);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: must be an array of two subOS names",
+				 k);
 	for (size_t i = 0; i < 2; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(e, json_type_string) || has_nul(e) ||
-		    !rf_name_valid(json_object_get_string(e)))
-			return rf_errf(err, BASE_E_BAD_REQUEST, "%s[%zu]: not a subOS name", k, i);
+		    !base_name_valid(json_object_get_string(e)))
+			return base_errf(err, BASE_E_BAD_REQUEST, "%s[%zu]: not a subOS name", k,
+					 i);
 		req->between[i] = json_object_get_string(e);
 	}
 	if (strcmp(req->between[0], req->between[1]) == 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST,
-			       "%s: a channel joins two different subOSes, "
-			    "not \"%s\" with itself", k, req->between[0]);
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: a channel joins two different subOSes, "
+				 "not \"%s\" with itself",
+				 k, req->between[0]);
 	return 0;
 }
 
 /* An optional positive integer field; *has tells whether it was given. */
 static int get_count(struct json_object *o, const char *key, uint64_t *out, bool *has,
-		     struct rf_err *err)
+		     struct base_err *err)
 {
 	struct json_object *v;
 	*has = false;
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: must be a positive integer", key);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: must be a positive integer", key);
 	*has = true;
 	*out = (uint64_t)json_object_get_int64(v);
 	return 0;
 }
 
-static int parse_chan_kind(struct json_object *o, struct rf_request *req, struct rf_err *err)
+static int parse_chan_kind(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	const char *kind;
 	if (get_string(o, keys[K_KIND], &kind, false, err))
 		return -1;
 	req->has_chan_kind = kind != NULL;
 	req->chan_kind = RF_CHAN_MSG;
-	if (kind && rf_chan_kind_parse(kind, &req->chan_kind) < 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%.32s\" is not msg or map",
-			       keys[K_KIND], kind);
+	if (kind && base_chan_kind_parse(kind, &req->chan_kind) < 0)
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%.32s\" is not msg or map",
+				 keys[K_KIND], kind);
 	return 0;
 }
 
 /* msg takes slots (default RF_CHAN_SLOTS_DEFAULT), map takes size. */
-static int check_chan_geometry(struct rf_request *req, struct rf_err *err)
+static int check_chan_geometry(struct base_request *req, struct base_err *err)
 {
 	const char *ks = keys[K_SLOTS], *kz = keys[K_SIZE];
 	if (req->chan_kind == RF_CHAN_MSG) {
 		uint64_t slots = req->slots;
 		if (req->has_size)
-			return rf_errf(err, BASE_E_BAD_REQUEST,
-				       "%s: only for a map channel (msg takes "
-				       "%s)", kz, ks);
+			return base_errf(err, BASE_E_BAD_REQUEST,
+					 "%s: only for a map channel (msg takes "
+					 "%s)",
+					 kz, ks);
 		if (slots < RF_FICM_SLOTS_MIN || slots > RF_FICM_SLOTS_MAX || (slots & (slots - 1)))
-			return rf_errf(err, BASE_E_BAD_REQUEST, "%s: %llu is not a power of two in "
-				       "%u-%u", ks, (unsigned long long)slots, RF_FICM_SLOTS_MIN,
-				       RF_FICM_SLOTS_MAX);
+			return base_errf(err, BASE_E_BAD_REQUEST,
+					 "%s: %llu is not a power of two in "
+					 "%u-%u",
+					 ks, (unsigned long long)slots, RF_FICM_SLOTS_MIN,
+					 RF_FICM_SLOTS_MAX);
 		return 0;
 	}
 	if (req->has_slots)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: only for a msg channel (map takes %s)",
-			       ks, kz);
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: only for a msg channel (map takes %s)", ks, kz);
 	if (!req->has_size)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "a map channel needs \"%s\"", kz);
+		return base_errf(err, BASE_E_BAD_REQUEST, "a map channel needs \"%s\"", kz);
 	if (req->size > RF_CHAN_SIZE_MAX)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: %llu bytes is more than %llu", kz,
-			       (unsigned long long)req->size, (unsigned long long)RF_CHAN_SIZE_MAX);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: %llu bytes is more than %llu", kz,
+				 (unsigned long long)req->size,
+				 (unsigned long long)RF_CHAN_SIZE_MAX);
 	return 0;
 }
 
-static int parse_chan_create(struct json_object *o, struct rf_request *req, struct rf_err *err)
+static int parse_chan_create(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	req->slots = RF_CHAN_SLOTS_DEFAULT;
 	if (parse_chan_kind(o, req, err) || parse_between(o, req, err) ||
@@ -364,32 +371,34 @@ static int parse_chan_create(struct json_object *o, struct rf_request *req, stru
 	return check_chan_geometry(req, err);
 }
 
-static int parse_version(struct json_object *o, struct rf_err *err)
+static int parse_version(struct json_object *o, struct base_err *err)
 {
 	struct json_object *v;
 	if (!json_object_object_get_ex(o, keys[K_VERSION], &v))
-		return rf_errf(err, BASE_E_BAD_VERSION,
-			       "missing \"%s\"; this rfd speaks version %d",
-			       keys[K_VERSION], RF_PROTO_VERSION_CUR);
+		return base_errf(err, BASE_E_BAD_VERSION,
+				 "missing \"%s\"; this rfd speaks version %d", keys[K_VERSION],
+				 RF_PROTO_VERSION_CUR);
 	if (!json_object_is_type(v, json_type_int))
-		return rf_errf(err, BASE_E_BAD_VERSION,
-			       "\"%s\" must be an integer; this rfd speaks "
-			       "version %d", keys[K_VERSION], RF_PROTO_VERSION_CUR);
+		return base_errf(err, BASE_E_BAD_VERSION,
+				 "\"%s\" must be an integer; this rfd speaks "
+				 "version %d",
+				 keys[K_VERSION], RF_PROTO_VERSION_CUR);
 	if (json_object_get_int64(v) != RF_PROTO_VERSION_CUR)
-		return rf_errf(err, BASE_E_BAD_VERSION, "protocol version %lld is not supported; "
-			       "this rfd speaks version %d", (long long)json_object_get_int64(v),
-			       RF_PROTO_VERSION_CUR);
+		return base_errf(err, BASE_E_BAD_VERSION,
+				 "protocol version %lld is not supported; "
+				 "this rfd speaks version %d",
+				 (long long)json_object_get_int64(v), RF_PROTO_VERSION_CUR);
 	return 0;
 }
 
-static bool verb_named(enum rf_verb v)
+static bool verb_named(enum base_verb v)
 {
 	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE ||
 	       v == RF_VERB_SHOW || v == RF_VERB_CHAN_CREATE || v == RF_VERB_CHAN_CLOSE ||
 	       v == RF_VERB_CHAN_OPEN;
 }
 
-static int parse_fields(struct json_object *o, struct rf_request *req, struct rf_err *err)
+static int parse_fields(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	if (parse_version(o, err) || parse_verb(o, req, err) || parse_cores(o, req, err) ||
 	    parse_mem(o, req, err) || parse_name(o, req, err, verb_named(req->verb)))
@@ -401,8 +410,8 @@ static int parse_fields(struct json_object *o, struct rf_request *req, struct rf
 		return parse_chan_create(o, req, err);
 	case RF_VERB_RESIZE:
 		if (req->cores.form == RF_CORES_NONE && !req->has_mem)
-			return rf_errf(err, BASE_E_BAD_REQUEST, "resize needs \"%s\" or \"%s\"",
-				       keys[K_CORES], keys[K_MEM]);
+			return base_errf(err, BASE_E_BAD_REQUEST, "resize needs \"%s\" or \"%s\"",
+					 keys[K_CORES], keys[K_MEM]);
 		return 0;
 	default:
 		return 0;
@@ -410,53 +419,51 @@ static int parse_fields(struct json_object *o, struct rf_request *req, struct rf
 }
 
 /* The line as one JSON object into req->root. */
-static int parse_json(const char *line, size_t len, struct rf_request *req, struct rf_err *err)
+static int parse_json(const char *line, size_t len, struct base_request *req, struct base_err *err)
 {
 	struct json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return rf_errf(err, BASE_E_INTERNAL, "out of memory");
+		return base_errf(err, BASE_E_INTERNAL, "out of memory");
 	req->root = json_tokener_parse_ex(tok, line, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t used = (size_t)json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (!req->root || jerr != json_tokener_success)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "not valid JSON: %s",
-			       jerr == json_tokener_continue ? "unexpected end"
-							     : json_tokener_error_desc(jerr));
+		return base_errf(err, BASE_E_BAD_REQUEST, "not valid JSON: %s",
+				 jerr == json_tokener_continue ? "unexpected end"
+							       : json_tokener_error_desc(jerr));
 	for (; used < len; used++)
 		if (!isspace((unsigned char)line[used]))
-			return rf_errf(err, BASE_E_BAD_REQUEST,
-				       "trailing bytes after the JSON object");
+			return base_errf(err, BASE_E_BAD_REQUEST,
+					 "trailing bytes after the JSON object");
 	if (!json_object_is_type(req->root, json_type_object))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "a request must be a JSON object");
+		return base_errf(err, BASE_E_BAD_REQUEST, "a request must be a JSON object");
 	return 0;
 }
 
 /* A refused request leaves the caller nothing to free, but its id for
  * the answer. */
-static int parse_failed(struct rf_request *req)
+static int parse_failed(struct base_request *req)
 {
 	bool has_id = req->has_id;
 	int64_t id = req->id;
-	rf_request_free(req);
+	base_request_free(req);
 	req->has_id = has_id;
 	req->id = id;
 	return -1;
 }
 
-int rf_proto_parse(const char *line, size_t len, struct rf_request *req,
-		   struct rf_err *err)
+int base_proto_parse(const char *line, size_t len, struct base_request *req, struct base_err *err)
 {
 	struct json_object *v;
 	memset(req, 0, sizeof(*req));
 	err->code = BASE_E_OK;
 	err->msg[0] = '\0';
 	if (len > RF_PROTO_LINE_MAX)
-		return rf_errf(err, BASE_E_REQUEST_TOO_LARGE,
-			       "request of %zu bytes exceeds %d", len,
-			       RF_PROTO_LINE_MAX);
+		return base_errf(err, BASE_E_REQUEST_TOO_LARGE, "request of %zu bytes exceeds %d",
+				 len, RF_PROTO_LINE_MAX);
 	if (memchr(line, '\0', len))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "request contains a NUL byte");
+		return base_errf(err, BASE_E_BAD_REQUEST, "request contains a NUL byte");
 	if (parse_json(line, len, req, err))
 		goto fail;
 	if (json_object_object_get_ex(req->root, keys[K_ID], &v) &&
@@ -471,7 +478,7 @@ fail:
 	return parse_failed(req);
 }
 
-void rf_request_free(struct rf_request *req)
+void base_request_free(struct base_request *req)
 {
 	if (req->root)
 		json_object_put(req->root);
@@ -481,7 +488,7 @@ void rf_request_free(struct rf_request *req)
 
 /* ---- encoding ------------------------------------------------------- */
 
-void rf_request_init(struct rf_request *req, enum rf_verb verb)
+void base_request_init(struct base_request *req, enum base_verb verb)
 {
 	memset(req, 0, sizeof(*req));
 	req->verb = verb;
@@ -510,7 +517,7 @@ static struct json_object *new_strv(const char *const *v, int n)
 }
 
 /* A count as an integer, a change as "+N"/"-N", a list as "1-3,5". */
-static struct json_object *new_cores(const struct rf_cores_arg *c)
+static struct json_object *new_cores(const struct base_cores_arg *c)
 {
 	char buf[4096];
 	switch (c->form) {
@@ -520,7 +527,7 @@ static struct json_object *new_cores(const struct rf_cores_arg *c)
 		snprintf(buf, sizeof(buf), "%+d", c->n);
 		return json_object_new_string(buf);
 	case RF_CORES_LIST:
-		if (rf_cpuset_format(&c->set, buf, sizeof(buf)) < 0) {
+		if (base_cpuset_format(&c->set, buf, sizeof(buf)) < 0) {
 			errno = E2BIG;
 			return NULL;
 		}
@@ -530,17 +537,17 @@ static struct json_object *new_cores(const struct rf_cores_arg *c)
 	}
 }
 
-static int encode_kind(struct json_object *o, const struct rf_request *req)
+static int encode_kind(struct json_object *o, const struct base_request *req)
 {
 	if (req->verb == RF_VERB_CREATE)
-		return put(o, K_KIND, json_object_new_string(rf_kind_name(req->kind)));
+		return put(o, K_KIND, json_object_new_string(base_kind_name(req->kind)));
 	if (req->verb == RF_VERB_CHAN_CREATE && req->has_chan_kind)
-		return put(o, K_KIND, json_object_new_string(rf_chan_kind_name(req->chan_kind)));
+		return put(o, K_KIND, json_object_new_string(base_chan_kind_name(req->chan_kind)));
 	return 0;
 }
 
 /* Each field the request has; 0 or -1 (errno). */
-static int encode_fields(struct json_object *o, const struct rf_request *req)
+static int encode_fields(struct json_object *o, const struct base_request *req)
 {
 	if ((req->name && put(o, K_NAME, json_object_new_string(req->name))) ||
 	    encode_kind(o, req) ||
@@ -558,7 +565,7 @@ static int encode_fields(struct json_object *o, const struct rf_request *req)
 	return 0;
 }
 
-struct json_object *rf_request_encode(const struct rf_request *req)
+struct json_object *base_request_encode(const struct base_request *req)
 {
 	struct json_object *o = json_object_new_object();
 	if (!o) {
@@ -567,7 +574,7 @@ struct json_object *rf_request_encode(const struct rf_request *req)
 	}
 	if (put(o, K_VERSION, json_object_new_int(RF_PROTO_VERSION_CUR)) ||
 	    (req->has_id && put(o, K_ID, json_object_new_int64(req->id))) ||
-	    put(o, K_VERB, json_object_new_string(rf_verb_name(req->verb))) ||
+	    put(o, K_VERB, json_object_new_string(base_verb_name(req->verb))) ||
 	    encode_fields(o, req)) {
 		int e = errno;
 		json_object_put(o);
@@ -589,15 +596,15 @@ static struct json_object *answer_base(bool has_id, int64_t id, bool ok)
 	return a;
 }
 
-struct json_object *rf_answer_new_ok(const struct rf_request *req, struct json_object *result)
+struct json_object *base_answer_new_ok(const struct base_request *req, struct json_object *result)
 {
 	struct json_object *a = answer_base(req->has_id, req->id, true);
 	json_object_object_add(a, "result", result ? result : json_object_new_object());
 	return a;
 }
 
-struct json_object *rf_answer_new_err(bool has_id, int64_t id, enum base_errc code,
-				      const char *fmt, ...)
+struct json_object *base_answer_new_err(bool has_id, int64_t id, enum base_errc code,
+					const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;

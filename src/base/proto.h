@@ -1,6 +1,6 @@
 /*
  * proto.h - the control protocol's one codec: a request as a typed
- * struct rf_request, encoded to the wire object by clients (rfm, RFcom,
+ * struct base_request, encoded to the wire object by clients (rfm, RFcom,
  * rfbench) and decoded and validated by rfd, both in proto.c with one
  * table of key names, so the two sides cannot disagree on a key.
  *
@@ -24,51 +24,51 @@
 #define RF_PROTO_LINE_MAX    65536
 #define RF_ARGV_MAX          256
 
-enum rf_verb {
+enum base_verb {
 	RF_VERB_CREATE, RF_VERB_DESTROY, RF_VERB_RESIZE, RF_VERB_LIST,
 	RF_VERB_SHOW, RF_VERB_INFO, RF_VERB_LOG,
 	RF_VERB_CHAN_CREATE, RF_VERB_CHAN_LIST, RF_VERB_CHAN_CLOSE, RF_VERB_CHAN_OPEN,
 };
 
-enum rf_kind { RF_KIND_LIBOS, RF_KIND_LINUX };
+enum base_kind { RF_KIND_LIBOS, RF_KIND_LINUX };
 
 /* Channels (chan_* verbs): a message channel (two FICM rings) or a plain
  * shared region. */
-enum rf_chan_kind { RF_CHAN_MSG, RF_CHAN_MAP };
+enum base_chan_kind { RF_CHAN_MSG, RF_CHAN_MAP };
 #define RF_CHAN_SLOTS_DEFAULT 256
 #define RF_CHAN_SIZE_MAX      (1ull << 32)  /* a map channel: at most 4 GiB */
 
-enum rf_cores_form {
+enum base_cores_form {
 	RF_CORES_NONE,  /* not given */
 	RF_CORES_COUNT, /* 3: exactly that many, rfd picks */
 	RF_CORES_DELTA, /* "+1" / "-2" */
 	RF_CORES_LIST,  /* "1-3,5": exactly those */
 };
 
-struct rf_cores_arg {
-	enum rf_cores_form form;
+struct base_cores_arg {
+	enum base_cores_form form;
 	int n;                  /* count or delta */
-	struct rf_cpuset set;   /* list */
+	struct base_cpuset set;   /* list */
 };
 
 /*
- * Memory.  A decoded request (rf_proto_parse) owns `root`, the parsed
+ * Memory.  A decoded request (base_proto_parse) owns `root`, the parsed
  * line, into which every string points, and `store`, the block its argv
- * and env vectors live in; rf_request_free releases both.  A request
- * filled by hand for rf_request_encode owns nothing: root and store stay
+ * and env vectors live in; base_request_free releases both.  A request
+ * filled by hand for base_request_encode owns nothing: root and store stay
  * NULL and its strings and vectors are the builder's, which must outlive
  * the encoding (rfm keeps them in struct rfm_cmd; other callers use
- * literals, their argv, or locals).  rf_request_free on it only clears it.
+ * literals, their argv, or locals).  base_request_free on it only clears it.
  */
-struct rf_request {
+struct base_request {
 	struct json_object *root;
 	const char **store;
 	int64_t id;
 	bool has_id;
-	enum rf_verb verb;
+	enum base_verb verb;
 	const char *name;         /* NULL if absent */
-	enum rf_kind kind;        /* create */
-	struct rf_cores_arg cores;
+	enum base_kind kind;        /* create */
+	struct base_cores_arg cores;
 	bool has_mem;
 	uint64_t mem;
 	/* Vectors of argc/envc strings and a NULL.  Decoded: both set for
@@ -80,7 +80,7 @@ struct rf_request {
 	int envc;
 	/* chan_create (name is the channel's).  The has_ flags say what was
 	 * given: rfd fills the defaults, a client sends only what it has. */
-	enum rf_chan_kind chan_kind;
+	enum base_chan_kind chan_kind;
 	bool has_chan_kind, has_slots, has_size;
 	const char *between[2];   /* the two subOSes granted the channel */
 	uint64_t slots;           /* msg: ring slots, a power of two */
@@ -88,31 +88,30 @@ struct rf_request {
 };
 
 /* An empty request for `verb`, ready to fill and encode. */
-void rf_request_init(struct rf_request *req, enum rf_verb verb);
+void base_request_init(struct base_request *req, enum base_verb verb);
 
 /* The wire object of req: "version", "id" (if has_id), "verb" and every
  * field that is set.  Returns a new object (the caller puts it), or NULL
  * with errno set (ENOMEM; E2BIG for a CPU list too long to write). */
-struct json_object *rf_request_encode(const struct rf_request *req);
+struct json_object *base_request_encode(const struct base_request *req);
 
 /* Parse one line (without its newline).  On success fills req (call
- * rf_request_free later) and returns 0; on error fills err, returns -1 and
+ * base_request_free later) and returns 0; on error fills err, returns -1 and
  * req->id/has_id still carry the id if one could be read. */
-int rf_proto_parse(const char *line, size_t len, struct rf_request *req,
-		   struct rf_err *err);
-void rf_request_free(struct rf_request *req);
+int base_proto_parse(const char *line, size_t len, struct base_request *req, struct base_err *err);
+void base_request_free(struct base_request *req);
 
-bool rf_name_valid(const char *name);
-const char *rf_kind_name(enum rf_kind k);
-const char *rf_verb_name(enum rf_verb v);
-const char *rf_chan_kind_name(enum rf_chan_kind k);
+bool base_name_valid(const char *name);
+const char *base_kind_name(enum base_kind k);
+const char *base_verb_name(enum base_verb v);
+const char *base_chan_kind_name(enum base_chan_kind k);
 /* The kind named `name` into *out: 0, or -1 if it names none. */
-int rf_kind_parse(const char *name, enum rf_kind *out);
-int rf_chan_kind_parse(const char *name, enum rf_chan_kind *out);
+int base_kind_parse(const char *name, enum base_kind *out);
+int base_chan_kind_parse(const char *name, enum base_chan_kind *out);
 
 /* Answers: both return a new object the caller serialises and puts. */
-struct json_object *rf_answer_new_ok(const struct rf_request *req, struct json_object *result);
-struct json_object *rf_answer_new_err(bool has_id, int64_t id, enum base_errc code,
-				      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+struct json_object *base_answer_new_ok(const struct base_request *req, struct json_object *result);
+struct json_object *base_answer_new_err(bool has_id, int64_t id, enum base_errc code,
+					const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

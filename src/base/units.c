@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
-int rf_parse_size(const char *s, uint64_t *out)
+int base_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	if (!s || !isdigit((unsigned char)*s))
@@ -43,7 +43,7 @@ int rf_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-void rf_format_size(uint64_t b, char *buf, size_t len)
+void base_format_size(uint64_t b, char *buf, size_t len)
 {
 	static const char suffix[] = "BKMGT";
 	int i = 0;
@@ -63,7 +63,7 @@ void rf_format_size(uint64_t b, char *buf, size_t len)
 		snprintf(buf, len, "%.1f%c", v, suffix[i]);
 }
 
-void rf_format_wallclock(char *buf, size_t len)
+void base_format_wallclock(char *buf, size_t len)
 {
 	struct timeval tv;
 	struct tm tm;

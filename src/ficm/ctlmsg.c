@@ -23,7 +23,7 @@ static void *at(void *mem, size_t off)
 	return (char *)mem + off;
 }
 
-int rf_msgs_format(void *mem, size_t len)
+int ficm_ctl_format(void *mem, size_t len)
 {
 	size_t ring = RING_BYTES(RF_MSGS_SLOTS);
 	int rc;
@@ -36,8 +36,8 @@ int rf_msgs_format(void *mem, size_t len)
 	return rf_ficm_ring_format(at(mem, RF_MSGS_ACK_OFF), ring, RF_MSGS_SLOTS);
 }
 
-int rf_msgs_attach(void *mem, size_t len, enum rf_msgs_side side, struct rf_ficm_ring *tx,
-		   struct rf_ficm_ring *rx)
+int ficm_ctl_attach(void *mem, size_t len, enum ficm_ctl_side side, struct rf_ficm_ring *tx,
+		    struct rf_ficm_ring *rx)
 {
 	size_t ring = RING_BYTES(RF_MSGS_SLOTS);
 	bool rfd = side == RF_MSGS_RFD;
@@ -59,7 +59,7 @@ int rf_msgs_attach(void *mem, size_t len, enum rf_msgs_side side, struct rf_ficm
 	return rc;
 }
 
-int rf_msgs_send(struct rf_ficm_ring *tx, enum rf_ctl_type type, uint32_t tag)
+int ficm_ctl_send(struct rf_ficm_ring *tx, enum rf_ctl_type type, uint32_t tag)
 {
 	struct rf_ficm_msg m = { .len = 0, .type = (uint16_t)type, .tag = tag };
 	return rf_ficm_send(tx, &m, 1);

@@ -16,7 +16,7 @@
  * 0 <= tail - head <= slots (unsigned, so a head ahead of the tail fails
  * too).  Each message is copied out of the region before its length is
  * checked, so the peer cannot change it between check and use.  Any
- * violation marks the ring corrupt (rf__ficm_corrupt): -EBADMSG from then
+ * violation marks the ring corrupt (ficm_corrupt): -EBADMSG from then
  * on.  Slot addresses are always (index & mask) within the checked
  * geometry, so no value in the region can lead an access outside it.
  */
@@ -53,12 +53,12 @@ int rf_ficm_ring_format(void *mem, size_t len, uint32_t slots)
 	return 0;
 }
 
-int rf__ficm_corrupt(struct rf_ficm_ring *r)
+int ficm_corrupt(struct rf_ficm_ring *r)
 {
 	r->err = -EBADMSG;
 	if (r->shm) {
 		ST(&r->shm->state, RF_FICM_CORRUPT, release);
-		rf__ficm_kick(r->shm);
+		ficm_kick(r->shm);
 	}
 	return -EBADMSG;
 }
@@ -106,7 +106,7 @@ void rf_ficm_close(struct rf_ficm_ring *r)
 		return;
 	atomic_compare_exchange_strong_explicit(&r->shm->state, &open, RF_FICM_CLOSED,
 						memory_order_acq_rel, memory_order_relaxed);
-	rf__ficm_kick(r->shm);
+	ficm_kick(r->shm);
 	if (!r->err)
 		r->err = -EPIPE;
 }
@@ -120,7 +120,7 @@ static int peer_state(struct rf_ficm_ring *r)
 		return 0;
 	if (s == RF_FICM_CLOSED)
 		return -EPIPE;
-	return rf__ficm_corrupt(r);
+	return ficm_corrupt(r);
 }
 
 /* ---- producer ------------------------------------------------------------ */
@@ -135,7 +135,7 @@ int rf_ficm_reserve(struct rf_ficm_ring *r, int n)
 	if (used + (uint64_t)n > r->slots) {
 		uint64_t head = LD(&r->shm->head, acquire);
 		if (r->pos - head > r->slots)
-			return rf__ficm_corrupt(r);
+			return ficm_corrupt(r);
 		r->peer = head;
 		used = r->pos - head;
 	}
@@ -168,7 +168,7 @@ int rf_ficm_commit(struct rf_ficm_ring *r, int k)
 	 * orders this store before notify's load of `sleeping` (ficm_wait.c
 	 * explains why that ordering loses no wake-up). */
 	atomic_exchange_explicit(&r->shm->tail, r->pos, memory_order_seq_cst);
-	rf__ficm_notify(r->shm);
+	ficm_notify(r->shm);
 	return k;
 }
 
@@ -197,7 +197,7 @@ static int64_t refresh_tail(struct rf_ficm_ring *r)
 {
 	uint64_t tail = LD(&r->shm->tail, acquire);
 	if (tail - r->pos > r->slots)
-		return rf__ficm_corrupt(r);
+		return ficm_corrupt(r);
 	r->peer = tail;
 	return (int64_t)(tail - r->pos);
 }
@@ -238,7 +238,7 @@ int rf_ficm_recv(struct rf_ficm_ring *r, struct rf_ficm_msg *out, int max)
 	r->pos += (uint64_t)i;
 	ST(&r->shm->head, r->pos, release);
 	if (i < k) {
-		rf__ficm_corrupt(r);
+		ficm_corrupt(r);
 		return i ? i : -EBADMSG;   /* the good ones first; -EBADMSG next */
 	}
 	return k;

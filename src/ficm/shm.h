@@ -31,7 +31,7 @@
 #define RF_FICM_MAGIC 0x4d434946u /* "FICM" little endian */
 #define RF_FICM_ABI   1
 
-enum rf_ficm_state {
+enum ficm_state {
 	RF_FICM_OPEN    = 1,
 	RF_FICM_CLOSED  = 2,
 	RF_FICM_CORRUPT = 3,
@@ -67,7 +67,7 @@ struct rf_ficm_shm {
 	_Atomic uint32_t slots;
 	_Atomic uint32_t msg_size;
 	_Atomic uint64_t bytes;      /* rf_ficm_ring_size(slots) */
-	_Atomic uint32_t state;      /* enum rf_ficm_state */
+	_Atomic uint32_t state;      /* enum ficm_state */
 	/* ---- 128: written by the producer only ---------------------------- */
 	alignas(128) _Atomic uint64_t tail;
 	/* ---- 256: written by the consumer only ---------------------------- */
@@ -99,10 +99,10 @@ _Static_assert(offsetof(struct rf_ficm_shm, bell) + 4 <= 384 + 64, "wake words f
 _Static_assert(RF_FICM_HDR_SIZE % 128 == 0 && sizeof(struct rf_ficm_msg) == 64, "layout");
 
 /* Mark the ring corrupt, locally for good and in the region for the peer. */
-int rf__ficm_corrupt(struct rf_ficm_ring *r);
+int ficm_corrupt(struct rf_ficm_ring *r);
 /* Wake the consumer if it sleeps (producer, after publishing). */
-void rf__ficm_notify(struct rf_ficm_shm *shm);
+void ficm_notify(struct rf_ficm_shm *shm);
 /* Wake the consumer whatever the flag says (close, corruption). */
-void rf__ficm_kick(struct rf_ficm_shm *shm);
+void ficm_kick(struct rf_ficm_shm *shm);
 
 #endif

@@ -54,17 +54,17 @@ static void futex_wait(_Atomic uint32_t *w, uint32_t val, int64_t left_ns)
 	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, val, left_ns < 0 ? NULL : &ts, NULL, 0);
 }
 
-void rf__ficm_kick(struct rf_ficm_shm *shm)
+void ficm_kick(struct rf_ficm_shm *shm)
 {
 	atomic_fetch_add_explicit(&shm->bell, 1, memory_order_seq_cst);
 	futex_wake(&shm->bell);
 }
 
-void rf__ficm_notify(struct rf_ficm_shm *shm)
+void ficm_notify(struct rf_ficm_shm *shm)
 {
 	if (atomic_load_explicit(&shm->sleeping, memory_order_seq_cst) &&
 	    atomic_exchange_explicit(&shm->sleeping, 0, memory_order_seq_cst))
-		rf__ficm_kick(shm);
+		ficm_kick(shm);
 }
 
 /* Poll until something is ready or `until` (ns, 0: no limit) passes. */

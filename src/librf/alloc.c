@@ -23,22 +23,22 @@
 #define SMALL_MAX    16384u
 enum { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2 };
 
-struct rf_slab {
-	struct rf_span span;
+struct lrf_slab {
+	struct lrf_span span;
 	uint32_t owner;          /* atomic: heap index */
 	uint16_t cls, listed;
 	uint32_t used, cap;
 	void *free;              /* local free list */
 	char *bump, *end;        /* never-used tail */
-	struct rf_slab *next, *prev;
-	struct rf_slab *adopt_next;
+	struct lrf_slab *next, *prev;
+	struct lrf_slab *adopt_next;
 };
-_Static_assert(sizeof(struct rf_slab) <= SLAB_HDR, "slab header too big");
+_Static_assert(sizeof(struct lrf_slab) <= SLAB_HDR, "slab header too big");
 
 struct adopt_msg {
-	struct rf_msg m;
-	struct rf_slab *chain;
-	struct rf_heap *from;
+	struct lrf_msg m;
+	struct lrf_slab *chain;
+	struct lrf_heap *from;
 };
 
 static const uint32_t class_size[RF_NCLASS] = {
@@ -47,8 +47,8 @@ static const uint32_t class_size[RF_NCLASS] = {
 	5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384,
 };
 
-struct rf_heap *rf_heaps[RF_MAX_CPUS + 1];
-static struct rf_heap foreign_heap;
+struct lrf_heap *lrf_heaps[RF_MAX_CPUS + 1];
+static struct lrf_heap foreign_heap;
 
 static inline uint32_t size_class(size_t n)
 {
@@ -65,16 +65,16 @@ static inline uint32_t slab_pages(uint32_t cls)
 	return class_size[cls] <= 1024 ? 16 : 64;
 }
 
-void rf_heap_init(struct rf_heap *h, uint32_t index)
+void lrf_heap_init(struct lrf_heap *h, uint32_t index)
 {
 	memset(h, 0, sizeof(*h));
 	h->index = index;
-	rf_heaps[index] = h;
+	lrf_heaps[index] = h;
 }
 
 /* ---- slab lists (owner only) --------------------------------------------- */
 
-static void list_add(struct rf_slab_list *l, struct rf_slab *s)
+static void list_add(struct lrf_slab_list *l, struct lrf_slab *s)
 {
 	s->prev = NULL;
 	s->next = l->head;
@@ -83,7 +83,7 @@ static void list_add(struct rf_slab_list *l, struct rf_slab *s)
 	l->head = s;
 }
 
-static void list_del(struct rf_slab_list *l, struct rf_slab *s)
+static void list_del(struct lrf_slab_list *l, struct lrf_slab *s)
 {
 	if (s->prev)
 		s->prev->next = s->next;
@@ -94,15 +94,15 @@ static void list_del(struct rf_slab_list *l, struct rf_slab *s)
 	s->next = s->prev = NULL;
 }
 
-static inline bool slab_full(const struct rf_slab *s)
+static inline bool slab_full(const struct lrf_slab *s)
 {
 	return !s->free && s->bump + class_size[s->cls] > s->end;
 }
 
-static struct rf_slab *slab_new(struct rf_heap *h, uint32_t cls)
+static struct lrf_slab *slab_new(struct lrf_heap *h, uint32_t cls)
 {
 	uint32_t pages = slab_pages(cls);
-	struct rf_slab *s = rf_pages_alloc(pages, RF_SPAN_SLAB);
+	struct lrf_slab *s = lrf_pages_alloc(pages, RF_SPAN_SLAB);
 
 	if (!s)
 		return NULL;
@@ -121,7 +121,7 @@ static struct rf_slab *slab_new(struct rf_heap *h, uint32_t cls)
 
 /* ---- owner-side allocate and free ---------------------------------------- */
 
-static void *slab_pop(struct rf_heap *h, struct rf_slab *s)
+static void *slab_pop(struct lrf_heap *h, struct lrf_slab *s)
 {
 	void *p;
 
@@ -141,14 +141,14 @@ static void *slab_pop(struct rf_heap *h, struct rf_slab *s)
 	return p;
 }
 
-static void *heap_alloc(struct rf_heap *h, uint32_t cls)
+static void *heap_alloc(struct lrf_heap *h, uint32_t cls)
 {
-	struct rf_slab *s = h->partial[cls].head;
+	struct lrf_slab *s = h->partial[cls].head;
 
 	if (rf_likely(s != NULL))
 		return slab_pop(h, s);
 	if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED)) {
-		rf_heap_drain_remote(h);
+		lrf_heap_drain_remote(h);
 		if ((s = h->partial[cls].head))
 			return slab_pop(h, s);
 	}
@@ -156,7 +156,7 @@ static void *heap_alloc(struct rf_heap *h, uint32_t cls)
 	return s ? slab_pop(h, s) : NULL;
 }
 
-static void free_local(struct rf_heap *h, struct rf_slab *s, void *p)
+static void free_local(struct lrf_heap *h, struct lrf_slab *s, void *p)
 {
 	*(void **)p = s->free;
 	s->free = p;
@@ -169,11 +169,11 @@ static void free_local(struct rf_heap *h, struct rf_slab *s, void *p)
 	/* Keep one empty slab per class to avoid thrashing the page heap. */
 	if (s->used == 0 && s->listed == LIST_PARTIAL && (s->next || s->prev)) {
 		list_del(&h->partial[s->cls], s);
-		rf_pages_free(&s->span);
+		lrf_pages_free(&s->span);
 	}
 }
 
-static void remote_push(struct rf_heap *h, void *p)
+static void remote_push(struct lrf_heap *h, void *p)
 {
 	void *old = __atomic_load_n(&h->remote, __ATOMIC_RELAXED);
 
@@ -184,24 +184,24 @@ static void remote_push(struct rf_heap *h, void *p)
 }
 
 /* Free p on heap h's thread: locally if h owns its slab, else forward. */
-static void free_on(struct rf_heap *h, struct rf_slab *s, void *p)
+static void free_on(struct lrf_heap *h, struct lrf_slab *s, void *p)
 {
 	uint32_t owner = __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
 
 	if (owner == h->index)
 		free_local(h, s, p);
 	else
-		remote_push(rf_heaps[owner], p);
+		remote_push(lrf_heaps[owner], p);
 }
 
-int rf_heap_drain_remote(struct rf_heap *h)
+int lrf_heap_drain_remote(struct lrf_heap *h)
 {
 	void *p = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
 	int n = 0;
 
 	while (p) {
 		void *next = *(void **)p;
-		free_on(h, (struct rf_slab *)rf_span_of(p), p);
+		free_on(h, (struct lrf_slab *)lrf_span_of(p), p);
 		p = next;
 		n++;
 	}
@@ -209,16 +209,16 @@ int rf_heap_drain_remote(struct rf_heap *h)
 }
 
 /* Give back every empty slab (used before a region reclaim and on leave). */
-void rf_heap_trim(struct rf_heap *h)
+void lrf_heap_trim(struct lrf_heap *h)
 {
-	rf_heap_drain_remote(h);
+	lrf_heap_drain_remote(h);
 	for (int c = 0; c < RF_NCLASS; c++) {
-		struct rf_slab *s = h->partial[c].head;
+		struct lrf_slab *s = h->partial[c].head;
 		while (s) {
-			struct rf_slab *next = s->next;
+			struct lrf_slab *next = s->next;
 			if (s->used == 0) {
 				list_del(&h->partial[c], s);
-				rf_pages_free(&s->span);
+				lrf_pages_free(&s->span);
 			}
 			s = next;
 		}
@@ -227,15 +227,15 @@ void rf_heap_trim(struct rf_heap *h)
 
 /* ---- leaving cores hand their slabs to an heir --------------------------- */
 
-static struct rf_slab *unlist_all(struct rf_heap *h)
+static struct lrf_slab *unlist_all(struct lrf_heap *h)
 {
-	struct rf_slab *chain = NULL;
+	struct lrf_slab *chain = NULL;
 
 	for (int c = 0; c < RF_NCLASS; c++) {
-		struct rf_slab_list *lists[2] = { &h->partial[c], &h->full[c] };
+		struct lrf_slab_list *lists[2] = { &h->partial[c], &h->full[c] };
 		for (int k = 0; k < 2; k++) {
 			while (lists[k]->head) {
-				struct rf_slab *s = lists[k]->head;
+				struct lrf_slab *s = lists[k]->head;
 				list_del(lists[k], s);
 				s->listed = LIST_NONE;
 				s->adopt_next = chain;
@@ -246,34 +246,34 @@ static struct rf_slab *unlist_all(struct rf_heap *h)
 	return chain;
 }
 
-void rf_heap_give_away(struct rf_core *from, struct rf_core *to)
+void lrf_heap_give_away(struct lrf_core *from, struct lrf_core *to)
 {
-	struct rf_heap *h = from->heap;
+	struct lrf_heap *h = from->heap;
 	struct adopt_msg *am = rf_malloc(sizeof(*am));
 
 	if (!am)
 		return; /* keep the slabs; frees to them wait for our return */
-	rf_heap_trim(h);
+	lrf_heap_trim(h);
 	am->chain = unlist_all(h);
 	am->from = h;
 	am->m.kind = RF_MSG_ADOPT;
 	/* Only after every slab is off our lists may the heir touch them. */
-	for (struct rf_slab *s = am->chain; s; s = s->adopt_next)
+	for (struct lrf_slab *s = am->chain; s; s = s->adopt_next)
 		__atomic_store_n(&s->owner, to->heap->index, __ATOMIC_RELEASE);
-	rf_mbox_send(to, &am->m);
+	lrf_mbox_send(to, &am->m);
 }
 
-void rf_heap_adopt(struct rf_core *c, struct rf_msg *m)
+void lrf_heap_adopt(struct lrf_core *c, struct lrf_msg *m)
 {
 	struct adopt_msg *am = (struct adopt_msg *)m;
-	struct rf_heap *h = c->heap;
-	struct rf_slab *s = am->chain;
+	struct lrf_heap *h = c->heap;
+	struct lrf_slab *s = am->chain;
 
 	while (s) {
-		struct rf_slab *next = s->adopt_next;
+		struct lrf_slab *next = s->adopt_next;
 		s->adopt_next = NULL;
 		if (s->used == 0) {
-			rf_pages_free(&s->span);
+			lrf_pages_free(&s->span);
 		} else if (slab_full(s)) {
 			s->listed = LIST_FULL;
 			list_add(&h->full[s->cls], s);
@@ -287,7 +287,7 @@ void rf_heap_adopt(struct rf_core *c, struct rf_msg *m)
 	for (void *p = __atomic_exchange_n(&am->from->remote, NULL, __ATOMIC_ACQUIRE), *next;
 	     p; p = next) {
 		next = *(void **)p;
-		free_on(h, (struct rf_slab *)rf_span_of(p), p);
+		free_on(h, (struct lrf_slab *)lrf_span_of(p), p);
 	}
 	rf_free(am);
 }
@@ -301,59 +301,59 @@ static void *large_alloc(size_t n)
 
 	if (n > (1ull << 40))
 		return NULL;
-	s = rf_pages_alloc((uint32_t)pages, RF_SPAN_LARGE);
+	s = lrf_pages_alloc((uint32_t)pages, RF_SPAN_LARGE);
 	return s ? s + RF_LARGE_HDR : NULL;
 }
 
-/* rf_self_tls is read directly here: nothing in the allocator switches
+/* lrf_self_tls is read directly here: nothing in the allocator switches
  * fibers, so the thread cannot change under us. */
 void *rf_malloc(size_t n)
 {
-	struct rf_core *c = rf_self_tls;
+	struct lrf_core *c = lrf_self_tls;
 	void *p;
 
 	if (n > SMALL_MAX)
 		return large_alloc(n);
 	if (rf_likely(c != NULL))
 		return heap_alloc(c->heap, size_class(n));
-	rf_spin_lock(&rf_g.foreign_lock);
-	if (!rf_heaps[RF_FOREIGN_HEAP])
-		rf_heap_init(&foreign_heap, RF_FOREIGN_HEAP);
+	lrf_spin_lock(&lrf_g.foreign_lock);
+	if (!lrf_heaps[RF_FOREIGN_HEAP])
+		lrf_heap_init(&foreign_heap, RF_FOREIGN_HEAP);
 	p = heap_alloc(&foreign_heap, size_class(n));
-	rf_spin_unlock(&rf_g.foreign_lock);
+	lrf_spin_unlock(&lrf_g.foreign_lock);
 	return p;
 }
 
 void rf_free(void *p)
 {
-	struct rf_core *c = rf_self_tls;
-	struct rf_span *sp;
+	struct lrf_core *c = lrf_self_tls;
+	struct lrf_span *sp;
 
 	if (!p)
 		return;
-	sp = rf_span_of(p);
+	sp = lrf_span_of(p);
 	if (sp->kind == RF_SPAN_LARGE) {
-		rf_pages_free(sp);
+		lrf_pages_free(sp);
 		return;
 	}
 	if (rf_likely(c != NULL)) {
-		free_on(c->heap, (struct rf_slab *)sp, p);
+		free_on(c->heap, (struct lrf_slab *)sp, p);
 		return;
 	}
-	rf_spin_lock(&rf_g.foreign_lock);
-	if (!rf_heaps[RF_FOREIGN_HEAP])
-		rf_heap_init(&foreign_heap, RF_FOREIGN_HEAP);
-	free_on(&foreign_heap, (struct rf_slab *)sp, p);
-	rf_spin_unlock(&rf_g.foreign_lock);
+	lrf_spin_lock(&lrf_g.foreign_lock);
+	if (!lrf_heaps[RF_FOREIGN_HEAP])
+		lrf_heap_init(&foreign_heap, RF_FOREIGN_HEAP);
+	free_on(&foreign_heap, (struct lrf_slab *)sp, p);
+	lrf_spin_unlock(&lrf_g.foreign_lock);
 }
 
 static size_t usable_size(void *p)
 {
-	struct rf_span *sp = rf_span_of(p);
+	struct lrf_span *sp = lrf_span_of(p);
 
 	if (sp->kind == RF_SPAN_LARGE)
 		return (size_t)sp->npages * RF_PAGE - RF_LARGE_HDR;
-	return class_size[((struct rf_slab *)sp)->cls];
+	return class_size[((struct lrf_slab *)sp)->cls];
 }
 
 void *rf_realloc(void *p, size_t n)
@@ -391,8 +391,8 @@ void *rf_calloc(size_t n, size_t size)
 	return p;
 }
 
-void rf_alloc_reset(void)
+void lrf_alloc_reset(void)
 {
-	memset(rf_heaps, 0, sizeof(rf_heaps));
+	memset(lrf_heaps, 0, sizeof(lrf_heaps));
 	memset(&foreign_heap, 0, sizeof(foreign_heap));
 }

@@ -24,7 +24,7 @@
 #include "librf/internal.h"
 #include "librf/testing.h"
 
-struct rf_sys rf_g;
+struct rf_sys lrf_g;
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -36,9 +36,9 @@ static int fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	if (rf_g.status)
-		__atomic_store_n(&rf_g.status->state, RF_SUBOS_FAILED, __ATOMIC_RELEASE);
-	rf_link_reply(RF_REPLY_STATE, RF_SUBOS_FAILED); /* if the rings are up */
+	if (lrf_g.status)
+		__atomic_store_n(&lrf_g.status->state, RF_SUBOS_FAILED, __ATOMIC_RELEASE);
+	lrf_link_reply(RF_REPLY_STATE, RF_SUBOS_FAILED); /* if the rings are up */
 	return -1;
 }
 
@@ -59,13 +59,13 @@ static int env_fd(const char *name, bool required)
 
 static void reset_globals(void)
 {
-	memset(&rf_g, 0, sizeof(rf_g));
-	rf_g.ctl_fd = -1;
+	memset(&lrf_g, 0, sizeof(lrf_g));
+	lrf_g.ctl_fd = -1;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
-		rf_g.region_fd[i] = -1;
-	rf_regions_reset();
-	rf_alloc_reset();
-	rf_reconfig_set_seen(0);
+		lrf_g.region_fd[i] = -1;
+	lrf_regions_reset();
+	lrf_alloc_reset();
+	lrf_reconfig_set_seen(0);
 }
 
 /* "id:fd,id:fd": map each onto the desc slot offering that id. */
@@ -91,7 +91,7 @@ static int map_env_regions(const struct rf_desc *d, const char *list)
 		if (slot < 0)
 			return fail("RF_REGIONS: region id %lu is not offered in the desc", id);
 		fcntl((int)fd, F_SETFD, FD_CLOEXEC);
-		if (rf_region_map_fd(slot, (int)fd, d->region[slot].size, (uint32_t)id) < 0)
+		if (lrf_region_map_fd(slot, (int)fd, d->region[slot].size, (uint32_t)id) < 0)
 			return fail("cannot map region id %lu", id);
 	}
 	return 0;
@@ -99,23 +99,23 @@ static int map_env_regions(const struct rf_desc *d, const char *list)
 
 /* Attach to a desc/status/control rings someone else mapped (rfd's, or a
  * test's; msgs is RF_MSGS_SIZE bytes). */
-int rf_attach_given(const struct rf_desc *desc, struct rf_status *status, void *msgs,
-		    int ctl_fd, const char *regions)
+int lrf_attach_given(const struct rf_desc *desc, struct rf_status *status, void *msgs, int ctl_fd,
+		     const char *regions)
 {
 	char why[160];
 	int rc;
 
-	rf_g.desc = desc;
-	rf_g.status = status;
-	rf_g.ctl_fd = ctl_fd;
-	if ((rc = rf_link_attach(msgs, msgs ? RF_MSGS_SIZE : 0)) < 0)
+	lrf_g.desc = desc;
+	lrf_g.status = status;
+	lrf_g.ctl_fd = ctl_fd;
+	if ((rc = lrf_link_attach(msgs, msgs ? RF_MSGS_SIZE : 0)) < 0)
 		return fail("%s: not rfd's control rings (header or geometry do not match "
 			    "rf/desc.h: %s)", RF_ENV_MSGS, strerror(-rc));
-	if (rf_desc_read(&rf_g.snap) < 0)
+	if (lrf_desc_read(&lrf_g.snap) < 0)
 		return fail("desc seqlock never settles");
-	if (rf_desc_validate(&rf_g.snap, why, sizeof(why)) < 0)
+	if (lrf_desc_validate(&lrf_g.snap, why, sizeof(why)) < 0)
 		return fail("%s", why);
-	if (rf_g.snap.shutdown)
+	if (lrf_g.snap.shutdown)
 		return fail("desc asks for shutdown before start");
 	status->magic = RF_STATUS_MAGIC;
 	status->pid = (uint32_t)getpid();
@@ -124,10 +124,10 @@ int rf_attach_given(const struct rf_desc *desc, struct rf_status *status, void *
 		fcntl(ctl_fd, F_SETFD, FD_CLOEXEC);
 		fcntl(ctl_fd, F_SETFL, fcntl(ctl_fd, F_GETFL) | O_NONBLOCK);
 	}
-	if (regions && map_env_regions(&rf_g.snap, regions) < 0)
+	if (regions && map_env_regions(&lrf_g.snap, regions) < 0)
 		return -1;
-	rf_clock_init(rf_g.snap.tsc_hz);
-	if (rf_regions_apply(&rf_g.snap, rf_now_ns() + 100000000ull) < 0)
+	lrf_clock_init(lrf_g.snap.tsc_hz);
+	if (lrf_regions_apply(&lrf_g.snap, rf_now_ns() + 100000000ull) < 0)
 		return fail("not every offered region could be mapped");
 	if (!rf_mem_total())
 		return fail("no memory region");
@@ -159,14 +159,14 @@ static void *map_msgs(void)
 		fail("mmap %s: %s", RF_ENV_MSGS, strerror(errno));
 		return NULL;
 	}
-	rf_g.msgs_map = m;
+	lrf_g.msgs_map = m;
 	return m;
 out_close:
 	close(fd);
 	return NULL;
 }
 
-int rf_attach_env(void)
+int lrf_attach_env(void)
 {
 	int dfd, sfd, cfd;
 	void *d, *s, *m;
@@ -177,14 +177,14 @@ int rf_attach_env(void)
 	s = mmap(NULL, RF_STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
 	if (s == MAP_FAILED)
 		return fail("mmap status: %s", strerror(errno));
-	rf_g.status = s;
-	rf_g.status_map = s;
+	lrf_g.status = s;
+	lrf_g.status_map = s;
 	if ((dfd = env_fd(RF_ENV_DESC, true)) < 0)
 		return -1;
 	d = mmap(NULL, RF_DESC_SIZE, PROT_READ, MAP_SHARED, dfd, 0);
 	if (d == MAP_FAILED)
 		return fail("mmap desc: %s", strerror(errno));
-	rf_g.desc_map = d;
+	lrf_g.desc_map = d;
 	if (!(m = map_msgs()))
 		return -1;
 	cfd = env_fd(RF_ENV_CTL, false);
@@ -192,7 +192,7 @@ int rf_attach_env(void)
 		return -1;
 	close(dfd);
 	close(sfd);
-	if (rf_attach_given(d, s, m, cfd, getenv(RF_ENV_REGIONS)) < 0)
+	if (lrf_attach_given(d, s, m, cfd, getenv(RF_ENV_REGIONS)) < 0)
 		return -1;
 	/* Children we may exec are not part of this subOS. */
 	unsetenv(RF_ENV_DESC);
@@ -208,40 +208,40 @@ int rf_attach_env(void)
 /* RUNNING, in the status page and as a reply (rfd waits for it). */
 static void now_running(void)
 {
-	__atomic_store_n(&rf_g.status->state, RF_SUBOS_RUNNING, __ATOMIC_RELEASE);
-	rf_link_reply(RF_REPLY_STATE, RF_SUBOS_RUNNING);
+	__atomic_store_n(&lrf_g.status->state, RF_SUBOS_RUNNING, __ATOMIC_RELEASE);
+	lrf_link_reply(RF_REPLY_STATE, RF_SUBOS_RUNNING);
 }
 
 static void main_fiber(void *arg)
 {
 	(void)arg;
 	now_running();
-	rf_g.exit_code = rf_g.app_main(rf_g.argc, rf_g.argv);
+	lrf_g.exit_code = lrf_g.app_main(lrf_g.argc, lrf_g.argv);
 }
 
-int rf_start_cores(bool main_thread_is_core0)
+int lrf_start_cores(bool main_thread_is_core0)
 {
-	const struct rf_desc *d = &rf_g.snap;
-	struct rf_core *first = NULL;
+	const struct rf_desc *d = &lrf_g.snap;
+	struct lrf_core *first = NULL;
 
-	rf_g.pending_gen = d->gen;
-	rf_reconfig_set_seen(d->gen);
+	lrf_g.pending_gen = d->gen;
+	lrf_reconfig_set_seen(d->gen);
 	for (int cpu = 0; cpu < RF_MAX_CPUS; cpu++) {
-		struct rf_core *c;
+		struct lrf_core *c;
 		if (d->cpu[cpu] != RF_CPU_ACTIVE)
 			continue;
-		if (!(c = rf_core_create(cpu)))
+		if (!(c = lrf_core_create(cpu)))
 			return fail("no memory for core structures");
 		if (!first)
 			first = c;
 	}
 	if (main_thread_is_core0) {
-		struct rf_fiber *f = rf_fiber_new(NULL, main_fiber, NULL);
+		struct rf_fiber *f = lrf_fiber_new(NULL, main_fiber, NULL);
 		if (!f)
 			return fail("no memory for the main fiber");
 		f->is_main = 1;
 		f->core = first;
-		rf_runq_push(first, f);
+		lrf_runq_push(first, f);
 		first->is_main_thread = 1;
 		/* The main thread is this core's thread: without has_thread the
 		 * next reconfiguration would start a second one for it. */
@@ -250,11 +250,11 @@ int rf_start_cores(bool main_thread_is_core0)
 	} else {
 		now_running();
 	}
-	for (int i = main_thread_is_core0 ? 1 : 0; i < rf_g.ncores_max; i++)
-		if (rf_core_start_thread(rf_g.cores[i]) < 0)
+	for (int i = main_thread_is_core0 ? 1 : 0; i < lrf_g.ncores_max; i++)
+		if (lrf_core_start_thread(lrf_g.cores[i]) < 0)
 			return fail("cannot start core threads");
 	if (main_thread_is_core0)
-		rf_core_thread_body(first);  /* does not return */
+		lrf_core_thread_body(first);  /* does not return */
 	return 0;
 }
 
@@ -262,60 +262,60 @@ _Noreturn void rf_main(int argc, char **argv, int (*app_main)(int, char **))
 {
 	int r;
 
-	rf_clock_begin();
-	r = getenv(RF_ENV_DESC) ? rf_attach_env() : rf_attach_standalone();
+	lrf_clock_begin();
+	r = getenv(RF_ENV_DESC) ? lrf_attach_env() : lrf_attach_standalone();
 	if (r < 0)
 		exit(127);
-	rf_g.app_main = app_main;
-	rf_g.argc = argc;
-	rf_g.argv = argv;
-	if (rf_start_cores(true) < 0)
+	lrf_g.app_main = app_main;
+	lrf_g.argc = argc;
+	lrf_g.argv = argv;
+	if (lrf_start_cores(true) < 0)
 		exit(127);
 	abort();
 }
 
 /* ---- test harness entry points (librf/testing.h) ---------------------- */
 
-int rf_test_attach(const struct rf_desc *desc, struct rf_status *status, void *msgs,
-		   int ctl_fd, const char *regions)
+int lrf_test_attach(const struct rf_desc *desc, struct rf_status *status, void *msgs, int ctl_fd,
+		    const char *regions)
 {
 	reset_globals();
-	rf_g.no_exit = true;
-	rf_clock_begin();
-	if (rf_attach_given(desc, status, msgs, ctl_fd, regions) < 0)
+	lrf_g.no_exit = true;
+	lrf_clock_begin();
+	if (lrf_attach_given(desc, status, msgs, ctl_fd, regions) < 0)
 		return -1;
-	return rf_start_cores(false);
+	return lrf_start_cores(false);
 }
 
-int rf_test_attach_standalone(void)
+int lrf_test_attach_standalone(void)
 {
 	reset_globals();
-	rf_clock_begin();
-	if (rf_attach_standalone() < 0)
+	lrf_clock_begin();
+	if (lrf_attach_standalone() < 0)
 		return -1;
-	rf_g.no_exit = true;
-	return rf_start_cores(false);
+	lrf_g.no_exit = true;
+	return lrf_start_cores(false);
 }
 
-void rf_test_stop(void)
+void lrf_test_stop(void)
 {
-	if (!rf_g.desc)
+	if (!lrf_g.desc)
 		return;
-	if (!__atomic_load_n(&rf_g.stopped, __ATOMIC_ACQUIRE))
-		rf_stop_all();
-	for (int i = 0; i < rf_g.ncores_max; i++)
-		if (rf_g.cores[i]->has_thread)
-			pthread_join(rf_g.cores[i]->thread, NULL);
-	rf_regions_reset();
-	rf_alloc_reset();
+	if (!__atomic_load_n(&lrf_g.stopped, __ATOMIC_ACQUIRE))
+		lrf_stop_all();
+	for (int i = 0; i < lrf_g.ncores_max; i++)
+		if (lrf_g.cores[i]->has_thread)
+			pthread_join(lrf_g.cores[i]->thread, NULL);
+	lrf_regions_reset();
+	lrf_alloc_reset();
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
-		if (rf_g.region_fd[i] >= 0)
-			close(rf_g.region_fd[i]);
-	if (rf_g.desc_map)
-		munmap(rf_g.desc_map, RF_DESC_SIZE);
-	if (rf_g.status_map)
-		munmap(rf_g.status_map, RF_STATUS_SIZE);
-	if (rf_g.msgs_map)
-		munmap(rf_g.msgs_map, RF_MSGS_SIZE);
-	memset(&rf_g, 0, sizeof(rf_g));
+		if (lrf_g.region_fd[i] >= 0)
+			close(lrf_g.region_fd[i]);
+	if (lrf_g.desc_map)
+		munmap(lrf_g.desc_map, RF_DESC_SIZE);
+	if (lrf_g.status_map)
+		munmap(lrf_g.status_map, RF_STATUS_SIZE);
+	if (lrf_g.msgs_map)
+		munmap(lrf_g.msgs_map, RF_MSGS_SIZE);
+	memset(&lrf_g, 0, sizeof(lrf_g));
 }

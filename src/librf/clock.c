@@ -6,8 +6,8 @@
  * scales it onto the CLOCK_MONOTONIC axis, so values can be compared with
  * timestamps taken by rfd or other processes.  The frequency comes from
  * rfd (desc.tsc_hz) or, without it, from a calibration that overlaps
- * librf's own start-up work so it costs (almost) nothing: rf_clock_begin()
- * takes the first sample before attaching, rf_clock_init() the second one
+ * librf's own start-up work so it costs (almost) nothing: lrf_clock_begin()
+ * takes the first sample before attaching, lrf_clock_init() the second one
  * after, spinning only if less than RF_CAL_MIN_NS passed.
  */
 #define _GNU_SOURCE
@@ -17,28 +17,28 @@
 #define RF_CAL_MIN_NS 2000000ull   /* 2 ms: ~1e-5 relative error */
 
 static struct {
-	uint64_t tsc0, mono0;    /* sample taken at rf_clock_begin */
+	uint64_t tsc0, mono0;    /* sample taken at lrf_clock_begin */
 	uint64_t mult;           /* ns per tick << 32 */
 	uint64_t hz;
 	uint64_t base_tsc, base_ns;
 } clk;
 
-void rf_clock_begin(void)
+void lrf_clock_begin(void)
 {
 	clk.mono0 = base_now_ns();
-	clk.tsc0 = rf_rdtsc();
+	clk.tsc0 = lrf_rdtsc();
 }
 
-void rf_clock_init(uint64_t tsc_hz)
+void lrf_clock_init(uint64_t tsc_hz)
 {
 	uint64_t t1, m1;
 
 	if (!clk.tsc0)
-		rf_clock_begin();
+		lrf_clock_begin();
 	if (!tsc_hz) {
 		do {
 			m1 = base_now_ns();
-			t1 = rf_rdtsc();
+			t1 = lrf_rdtsc();
 		} while (m1 - clk.mono0 < RF_CAL_MIN_NS);
 		tsc_hz = (uint64_t)((unsigned __int128)(t1 - clk.tsc0) *
 				    1000000000ull / (m1 - clk.mono0));
@@ -46,17 +46,17 @@ void rf_clock_init(uint64_t tsc_hz)
 	clk.hz = tsc_hz;
 	clk.mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) / tsc_hz);
 	clk.base_ns = base_now_ns();
-	clk.base_tsc = rf_rdtsc();
+	clk.base_tsc = lrf_rdtsc();
 }
 
-uint64_t rf_clock_tsc_hz(void)
+uint64_t lrf_clock_tsc_hz(void)
 {
 	return clk.hz;
 }
 
 uint64_t rf_now_ns(void)
 {
-	uint64_t d = rf_rdtsc() - clk.base_tsc;
+	uint64_t d = lrf_rdtsc() - clk.base_tsc;
 
 	if (rf_unlikely(!clk.mult))
 		return base_now_ns();

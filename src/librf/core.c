@@ -19,20 +19,20 @@
 #include <string.h>
 #include "librf/internal.h"
 
-static struct rf_core *core_alloc(void)
+static struct lrf_core *core_alloc(void)
 {
-	/* Large blocks are 64-byte aligned, as struct rf_core wants. */
-	size_t sz = sizeof(struct rf_core) + sizeof(struct rf_heap) + RF_CACHELINE;
+	/* Large blocks are 64-byte aligned, as struct lrf_core wants. */
+	size_t sz = sizeof(struct lrf_core) + sizeof(struct lrf_heap) + RF_CACHELINE;
 	char *p = rf_malloc(sz < 16385 ? 16385 : sz);
 
 	if (p)
 		memset(p, 0, sz);
-	return (struct rf_core *)p;
+	return (struct lrf_core *)p;
 }
 
-struct rf_core *rf_core_create(int cpu)
+struct lrf_core *lrf_core_create(int cpu)
 {
-	struct rf_core *c = core_alloc();
+	struct lrf_core *c = core_alloc();
 	int index;
 
 	if (!c)
@@ -42,16 +42,16 @@ struct rf_core *rf_core_create(int cpu)
 		rf_free(c);
 		return NULL;
 	}
-	index = __atomic_load_n(&rf_g.ncores_max, __ATOMIC_RELAXED);
+	index = __atomic_load_n(&lrf_g.ncores_max, __ATOMIC_RELAXED);
 	c->index = index;
 	c->cpu = cpu;
-	c->st = &rf_g.status->core[cpu];
-	c->heap = (struct rf_heap *)(((uintptr_t)(c + 1) + RF_CACHELINE - 1) &
-				     ~(uintptr_t)(RF_CACHELINE - 1));
-	rf_heap_init(c->heap, (uint32_t)index);
-	rf_g.cpu_core[cpu] = c;
-	rf_g.cores[index] = c;
-	__atomic_store_n(&rf_g.ncores_max, index + 1, __ATOMIC_RELEASE);
+	c->st = &lrf_g.status->core[cpu];
+	c->heap = (struct lrf_heap *)(((uintptr_t)(c + 1) + RF_CACHELINE - 1) &
+				      ~(uintptr_t)(RF_CACHELINE - 1));
+	lrf_heap_init(c->heap, (uint32_t)index);
+	lrf_g.cpu_core[cpu] = c;
+	lrf_g.cores[index] = c;
+	__atomic_store_n(&lrf_g.ncores_max, index + 1, __ATOMIC_RELEASE);
 	return c;
 }
 
@@ -66,11 +66,11 @@ static int pin_self(int cpu)
 
 static void *thread_main(void *arg)
 {
-	rf_core_thread_body(arg);
+	lrf_core_thread_body(arg);
 	return NULL;
 }
 
-int rf_core_start_thread(struct rf_core *c)
+int lrf_core_start_thread(struct lrf_core *c)
 {
 	pthread_attr_t attr;
 	cpu_set_t set;
@@ -93,20 +93,20 @@ int rf_core_start_thread(struct rf_core *c)
 }
 
 /* Serving from now on: visible to rfd (status) and to other cores. */
-static void core_up(struct rf_core *c, bool announce)
+static void core_up(struct lrf_core *c, bool announce)
 {
-	c->acct_tsc = rf_rdtsc();
+	c->acct_tsc = lrf_rdtsc();
 	__atomic_store_n(&c->heir, NULL, __ATOMIC_RELAXED);
-	rf_mbox_reopen(c);
+	lrf_mbox_reopen(c);
 	__atomic_store_n(&c->running, 1, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&rf_g.nrunning, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&lrf_g.nrunning, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->st->state, RF_CORE_RUNNING, __ATOMIC_RELEASE);
 	if (announce)
-		rf_run_cores_hooks(c, true);
-	rf_reconfig_try_complete();
+		lrf_run_cores_hooks(c, true);
+	lrf_reconfig_try_complete();
 }
 
-static void stack_bounds(struct rf_core *c)
+static void stack_bounds(struct lrf_core *c)
 {
 	pthread_attr_t a;
 	void *lo;
@@ -123,25 +123,25 @@ static void stack_bounds(struct rf_core *c)
 	c->stack_size = RF_THREAD_STACK;
 }
 
-void rf_core_thread_body(struct rf_core *c)
+void lrf_core_thread_body(struct lrf_core *c)
 {
-	rf_self_tls = c;
+	lrf_self_tls = c;
 	stack_bounds(c);
 	if (c->is_main_thread && pin_self(c->cpu) < 0)
 		fprintf(stderr, "librf: cannot pin to cpu %d\n", c->cpu);
-	rf_io_core_init(c);  /* failure is reported; I/O calls then fail */
+	lrf_io_core_init(c);  /* failure is reported; I/O calls then fail */
 	core_up(c, c->announce);
-	rf_sched_loop(c);
-	rf_io_core_exit(c);
-	rf_self_tls = NULL;
+	lrf_sched_loop(c);
+	lrf_io_core_exit(c);
+	lrf_self_tls = NULL;
 }
 
 /* Should this parked core run again?  Read straight from the live desc: it
  * is only a hint to stop sleeping early (the applier re-checks everything
  * against a consistent copy and asks us to leave again if it was wrong). */
-static bool wanted_back(struct rf_core *c)
+static bool wanted_back(struct lrf_core *c)
 {
-	const struct rf_desc *d = rf_g.desc;
+	const struct rf_desc *d = lrf_g.desc;
 
 	return __atomic_load_n(&d->cpu[c->cpu], __ATOMIC_ACQUIRE) == RF_CPU_ACTIVE &&
 	       !__atomic_load_n(&d->shutdown, __ATOMIC_ACQUIRE);
@@ -150,7 +150,7 @@ static bool wanted_back(struct rf_core *c)
 /* Wait, parked, until the CPU is given back (or the test tears down).  The
  * thread sleeps on its CPU's doorbell, so rfd's ring when it gives the CPU
  * back wakes it directly, without a hop through the applying core. */
-static bool park_until_resumed(struct rf_core *c)
+static bool park_until_resumed(struct lrf_core *c)
 {
 	for (;;) {
 		uint32_t bell = __atomic_load_n(&c->st->doorbell, __ATOMIC_SEQ_CST);
@@ -158,10 +158,10 @@ static bool park_until_resumed(struct rf_core *c)
 			return false;
 		if (wanted_back(c))
 			break;
-		if (rf_io_sleeps_in_ring(c))
-			rf_io_park_sleep(c, bell);  /* I/O that outlived the leave */
+		if (lrf_io_sleeps_in_ring(c))
+			lrf_io_park_sleep(c, bell);  /* I/O that outlived the leave */
 		else
-			rf_futex_wait(&c->st->doorbell, bell, -1);
+			lrf_futex_wait(&c->st->doorbell, bell, -1);
 	}
 	if (pin_self(c->cpu) < 0)
 		fprintf(stderr, "librf: cannot pin to cpu %d on resume\n", c->cpu);
@@ -169,25 +169,25 @@ static bool park_until_resumed(struct rf_core *c)
 }
 
 /* Ring a core's doorbell whether or not it says it sleeps (parked cores). */
-void rf_core_ring(struct rf_core *c)
+void lrf_core_ring(struct lrf_core *c)
 {
 	__atomic_fetch_add(&c->st->doorbell, 1, __ATOMIC_SEQ_CST);
-	rf_futex_wake(&c->st->doorbell, 1);
+	lrf_futex_wake(&c->st->doorbell, 1);
 }
 
-void rf_core_resume(struct rf_core *c)
+void lrf_core_resume(struct lrf_core *c)
 {
 	__atomic_fetch_and(&c->req, ~RF_REQ_LEAVE, __ATOMIC_ACQ_REL);
 	if (!__atomic_load_n(&c->running, __ATOMIC_ACQUIRE))
-		rf_core_ring(c);
+		lrf_core_ring(c);
 }
 
-struct rf_core *rf_core_any_running(struct rf_core *not)
+struct lrf_core *lrf_core_any_running(struct lrf_core * not )
 {
-	int n = __atomic_load_n(&rf_g.ncores_max, __ATOMIC_ACQUIRE);
+	int n = __atomic_load_n(&lrf_g.ncores_max, __ATOMIC_ACQUIRE);
 
 	for (int i = 0; i < n; i++) {
-		struct rf_core *c = rf_g.cores[i];
+		struct lrf_core *c = lrf_g.cores[i];
 		if (c != not && __atomic_load_n(&c->running, __ATOMIC_ACQUIRE) &&
 		    !(__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_LEAVE))
 			return c;
@@ -197,10 +197,10 @@ struct rf_core *rf_core_any_running(struct rf_core *not)
 
 /* Move everything off this core, park, and come back when resumed.  Runs
  * on the leaving core's own thread, in scheduler context. */
-void rf_core_leave(struct rf_core *c)
+void lrf_core_leave(struct lrf_core *c)
 {
-	struct rf_core *to = rf_core_any_running(c);
-	struct rf_msg *m;
+	struct lrf_core *to = lrf_core_any_running(c);
+	struct lrf_msg *m;
 
 	if (!to) {
 		fprintf(stderr, "librf: cpu %d asked to leave but no other core runs; "
@@ -208,33 +208,33 @@ void rf_core_leave(struct rf_core *c)
 		__atomic_fetch_and(&c->req, ~RF_REQ_LEAVE, __ATOMIC_ACQ_REL);
 		return;
 	}
-	rf_run_cores_hooks(c, false);
+	lrf_run_cores_hooks(c, false);
 	/* Cancel in-flight I/O while still running: the fibers it wakes land
 	 * on our run queue and move with it below (io_ring.c, "Leaving"). */
-	rf_io_leave(c);
+	lrf_io_leave(c);
 	__atomic_store_n(&c->heir, to, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
-	__atomic_fetch_sub(&rf_g.nrunning, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&lrf_g.nrunning, 1, __ATOMIC_RELAXED);
 	/* Timers first: a moved fiber must find its timer already re-armed. */
-	rf_timers_move(c, to);
-	for (m = rf_mbox_take(c, true); m;) {
-		struct rf_msg *next = m->next;
-		rf_mbox_send(to, m);
+	lrf_timers_move(c, to);
+	for (m = lrf_mbox_take(c, true); m;) {
+		struct lrf_msg *next = m->next;
+		lrf_mbox_send(to, m);
 		m = next;
 	}
 	while (c->runq_head) {
 		struct rf_fiber *f = c->runq_head;
 		c->runq_head = f->next;
-		rf_mbox_send(to, &f->msg);
+		lrf_mbox_send(to, &f->msg);
 	}
 	c->runq_tail = NULL;
-	rf_heap_give_away(c, to);
-	rf_fiber_pool_trim(c);
-	rf_core_account(c, true);
+	lrf_heap_give_away(c, to);
+	lrf_fiber_pool_trim(c);
+	lrf_core_account(c, true);
 	__atomic_store_n(&c->st->sleeping, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_and(&c->req, ~RF_REQ_LEAVE, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&c->st->state, RF_CORE_PARKED, __ATOMIC_RELEASE);
-	rf_reconfig_try_complete();
+	lrf_reconfig_try_complete();
 	if (park_until_resumed(c))
 		core_up(c, true);
 }
@@ -253,56 +253,57 @@ static int hook_slot(int *n)
 
 int rf_on_shutdown(void (*fn)(void))
 {
-	int i = hook_slot(&rf_g.nshutdown_hooks);
+	int i = hook_slot(&lrf_g.nshutdown_hooks);
 	if (i < 0)
 		return -1;
-	__atomic_store_n(&rf_g.shutdown_hooks[i], fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&lrf_g.shutdown_hooks[i], fn, __ATOMIC_RELEASE);
 	return 0;
 }
 
 int rf_on_cores_changed(void (*fn)(int, int, bool))
 {
-	int i = hook_slot(&rf_g.ncores_hooks);
+	int i = hook_slot(&lrf_g.ncores_hooks);
 	if (i < 0)
 		return -1;
-	__atomic_store_n(&rf_g.cores_hooks[i], fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&lrf_g.cores_hooks[i], fn, __ATOMIC_RELEASE);
 	return 0;
 }
 
-void rf_run_cores_hooks(struct rf_core *c, bool added)
+void lrf_run_cores_hooks(struct lrf_core *c, bool added)
 {
-	int n = __atomic_load_n(&rf_g.ncores_hooks, __ATOMIC_ACQUIRE);
+	int n = __atomic_load_n(&lrf_g.ncores_hooks, __ATOMIC_ACQUIRE);
 
 	for (int i = 0; i < n && i < RF_MAX_HOOKS; i++) {
-		void (*fn)(int, int, bool) = __atomic_load_n(&rf_g.cores_hooks[i], __ATOMIC_ACQUIRE);
+		void (*fn)(int, int, bool) =
+			__atomic_load_n(&lrf_g.cores_hooks[i], __ATOMIC_ACQUIRE);
 		if (fn)
 			fn(c->index, c->cpu, added);
 	}
 }
 
 /* Run the shutdown hooks once; returns false if another core already is. */
-bool rf_run_exit_hooks(void)
+bool lrf_run_exit_hooks(void)
 {
 	int n;
 
-	if (__atomic_exchange_n(&rf_g.exiting, 1, __ATOMIC_ACQ_REL))
+	if (__atomic_exchange_n(&lrf_g.exiting, 1, __ATOMIC_ACQ_REL))
 		return false;
-	n = __atomic_load_n(&rf_g.nshutdown_hooks, __ATOMIC_ACQUIRE);
+	n = __atomic_load_n(&lrf_g.nshutdown_hooks, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < n && i < RF_MAX_HOOKS; i++) {
-		void (*fn)(void) = __atomic_load_n(&rf_g.shutdown_hooks[i], __ATOMIC_ACQUIRE);
+		void (*fn)(void) = __atomic_load_n(&lrf_g.shutdown_hooks[i], __ATOMIC_ACQUIRE);
 		if (fn)
 			fn();
 	}
-	__atomic_store_n(&rf_g.status->state, RF_SUBOS_EXITING, __ATOMIC_RELEASE);
+	__atomic_store_n(&lrf_g.status->state, RF_SUBOS_EXITING, __ATOMIC_RELEASE);
 	return true;
 }
 
-_Noreturn void rf_do_exit(int code)
+_Noreturn void lrf_do_exit(int code)
 {
-	if (!rf_run_exit_hooks()) {
+	if (!lrf_run_exit_hooks()) {
 		/* Another core is ending the process: just wait for it. */
 		for (;;)
-			rf_futex_wait(&rf_g.stopped, 0, -1);
+			lrf_futex_wait(&lrf_g.stopped, 0, -1);
 	}
 	fflush(NULL);
 	exit(code);
@@ -310,48 +311,48 @@ _Noreturn void rf_do_exit(int code)
 
 /* ---- introspection ---------------------------------------------------- */
 
-struct rf_core *rf_core_get(int index)
+struct lrf_core *lrf_core_get(int index)
 {
-	if (index < 0 || index >= __atomic_load_n(&rf_g.ncores_max, __ATOMIC_ACQUIRE))
+	if (index < 0 || index >= __atomic_load_n(&lrf_g.ncores_max, __ATOMIC_ACQUIRE))
 		return NULL;
-	return rf_g.cores[index];
+	return lrf_g.cores[index];
 }
 
 int rf_core_self(void)
 {
-	struct rf_core *c = rf_self();
+	struct lrf_core *c = lrf_self();
 	return c ? c->index : -1;
 }
 
 int rf_cpu_self(void)
 {
-	struct rf_core *c = rf_self();
+	struct lrf_core *c = lrf_self();
 	return c ? c->cpu : -1;
 }
 
 int rf_ncores(void)
 {
-	return __atomic_load_n(&rf_g.nrunning, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&lrf_g.nrunning, __ATOMIC_ACQUIRE);
 }
 
 int rf_ncores_max(void)
 {
-	return __atomic_load_n(&rf_g.ncores_max, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&lrf_g.ncores_max, __ATOMIC_ACQUIRE);
 }
 
 int rf_core_cpu(int core)
 {
-	struct rf_core *c = rf_core_get(core);
+	struct lrf_core *c = lrf_core_get(core);
 	return c ? c->cpu : -1;
 }
 
 bool rf_core_running(int core)
 {
-	struct rf_core *c = rf_core_get(core);
+	struct lrf_core *c = lrf_core_get(core);
 	return c && __atomic_load_n(&c->running, __ATOMIC_ACQUIRE);
 }
 
 const char *rf_name(void)
 {
-	return rf_g.desc ? rf_g.desc->name : "";
+	return lrf_g.desc ? lrf_g.desc->name : "";
 }

@@ -33,7 +33,7 @@
 #define RF_POOL_MAX     16
 #endif
 
-void rf_fiber_entry(struct rf_fiber *f);
+void lrf_fiber_entry(struct rf_fiber *f);
 
 static void stack_unpoison(struct rf_fiber *f)
 {
@@ -44,7 +44,7 @@ static void stack_unpoison(struct rf_fiber *f)
 #endif
 }
 
-/* Lay out a fresh stack so that rf_ctx_switch "returns" into the
+/* Lay out a fresh stack so that lrf_ctx_switch "returns" into the
  * trampoline with the fiber in r12 (see switch.S for the frame order). */
 static void stack_prepare(struct rf_fiber *f)
 {
@@ -55,11 +55,11 @@ static void stack_prepare(struct rf_fiber *f)
 	((uint16_t *)sp)[0] = 0x037f;          /* x87 control word: default */
 	((uint32_t *)sp)[1] = 0x1f80;          /* MXCSR: default */
 	sp[4] = (uint64_t)(uintptr_t)f;        /* r12 */
-	sp[7] = (uint64_t)(uintptr_t)rf_ctx_trampoline;
+	sp[7] = (uint64_t)(uintptr_t)lrf_ctx_trampoline;
 	f->sp = sp;
 }
 
-static struct rf_fiber *fiber_alloc(struct rf_core *c)
+static struct rf_fiber *fiber_alloc(struct lrf_core *c)
 {
 	struct rf_fiber *f;
 	char *block;
@@ -82,7 +82,7 @@ static struct rf_fiber *fiber_alloc(struct rf_core *c)
 	return f;
 }
 
-struct rf_fiber *rf_fiber_new(struct rf_core *c, void (*fn)(void *), void *arg)
+struct rf_fiber *lrf_fiber_new(struct lrf_core *c, void (*fn)(void *), void *arg)
 {
 	struct rf_fiber *f = fiber_alloc(c);
 	char *lo;
@@ -104,7 +104,7 @@ struct rf_fiber *rf_fiber_new(struct rf_core *c, void (*fn)(void *), void *arg)
 	return f;
 }
 
-void rf_fiber_release(struct rf_core *c, struct rf_fiber *f)
+void lrf_fiber_release(struct lrf_core *c, struct rf_fiber *f)
 {
 	stack_unpoison(f);
 	if (c && c->npool < RF_POOL_MAX) {
@@ -116,7 +116,7 @@ void rf_fiber_release(struct rf_core *c, struct rf_fiber *f)
 	rf_free(f->stack_lo);
 }
 
-void rf_fiber_pool_trim(struct rf_core *c)
+void lrf_fiber_pool_trim(struct lrf_core *c)
 {
 	while (c->pool) {
 		struct rf_fiber *f = c->pool;
@@ -127,14 +127,14 @@ void rf_fiber_pool_trim(struct rf_core *c)
 }
 
 /* Scheduler side: run f until it yields, parks or ends. */
-void rf_fiber_switch_in(struct rf_core *c, struct rf_fiber *f)
+void lrf_fiber_switch_in(struct lrf_core *c, struct rf_fiber *f)
 {
 	c->current = f;
 	__atomic_store_n(&f->core, c, __ATOMIC_RELAXED);
 #ifdef RF_ASAN
 	__sanitizer_start_switch_fiber(&c->asan_fake, f->stack_lo, f->stack_size);
 #endif
-	rf_ctx_switch(&c->sched_sp, f->sp);
+	lrf_ctx_switch(&c->sched_sp, f->sp);
 #ifdef RF_ASAN
 	__sanitizer_finish_switch_fiber(c->asan_fake, NULL, NULL);
 #endif
@@ -150,9 +150,9 @@ static _Noreturn void stack_smashed(struct rf_fiber *f)
 
 /* Fiber side: give the core back to its scheduler.  When this returns the
  * fiber may be running on another core. */
-void rf_fiber_switch_out(struct rf_fiber *f, uint32_t after)
+void lrf_fiber_switch_out(struct rf_fiber *f, uint32_t after)
 {
-	struct rf_core *c = f->core;
+	struct lrf_core *c = f->core;
 
 	if (rf_unlikely(*(uint64_t *)f->stack_lo != RF_FIBER_CANARY ||
 			f->canary != RF_FIBER_CANARY))
@@ -162,24 +162,24 @@ void rf_fiber_switch_out(struct rf_fiber *f, uint32_t after)
 	__sanitizer_start_switch_fiber(after == RF_AFTER_DONE ? NULL : &f->asan_fake,
 				       c->stack_lo, c->stack_size);
 #endif
-	rf_ctx_switch(&f->sp, c->sched_sp);
+	lrf_ctx_switch(&f->sp, c->sched_sp);
 #ifdef RF_ASAN
 	__sanitizer_finish_switch_fiber(f->asan_fake, NULL, NULL);
 #endif
 }
 
-void rf_fiber_entry(struct rf_fiber *f)
+void lrf_fiber_entry(struct rf_fiber *f)
 {
 #ifdef RF_ASAN
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
 	f->fn(f->arg);
-	rf_fiber_switch_out(f, RF_AFTER_DONE);
+	lrf_fiber_switch_out(f, RF_AFTER_DONE);
 	abort(); /* a finished fiber is never switched back in */
 }
 
 rf_fiber *rf_fiber_self(void)
 {
-	struct rf_core *c = rf_self();
+	struct lrf_core *c = lrf_self();
 	return c ? c->current : NULL;
 }

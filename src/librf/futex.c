@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include "librf/internal.h"
 
-int rf_futex_wait(uint32_t *word, uint32_t val, int64_t timeout_ns)
+int lrf_futex_wait(uint32_t *word, uint32_t val, int64_t timeout_ns)
 {
 	struct timespec ts, *tp = NULL;
 
@@ -29,7 +29,7 @@ int rf_futex_wait(uint32_t *word, uint32_t val, int64_t timeout_ns)
 	return 0;
 }
 
-void rf_futex_wake(uint32_t *word, int n)
+void lrf_futex_wake(uint32_t *word, int n)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
 }

@@ -17,28 +17,27 @@
  */
 #include "librf/internal.h"
 
-bool rf_core_has_work(struct rf_core *c)
+bool lrf_core_has_work(struct lrf_core *c)
 {
-	struct rf_msg *m = __atomic_load_n(&c->mbox, __ATOMIC_RELAXED);
+	struct lrf_msg *m = __atomic_load_n(&c->mbox, __ATOMIC_RELAXED);
 
-	return (m && m != RF_MBOX_CLOSED) || c->runq_head || rf_core_asked(c) ||
+	return (m && m != RF_MBOX_CLOSED) || c->runq_head || lrf_core_asked(c) ||
 	       __atomic_load_n(&c->heap->remote, __ATOMIC_RELAXED) ||
-	       (c->timers.n && rf_timers_next(c) <= rf_now_ns()) ||
-	       (c->io && rf_io_has_work(c));
+	       (c->timers.n && lrf_timers_next(c) <= rf_now_ns()) || (c->io && lrf_io_has_work(c));
 }
 
 static uint64_t ns_to_tsc(uint64_t ns)
 {
-	return (uint64_t)((unsigned __int128)ns * rf_clock_tsc_hz() / 1000000000ull);
+	return (uint64_t)((unsigned __int128)ns * lrf_clock_tsc_hz() / 1000000000ull);
 }
 
 static uint64_t tsc_to_ns(uint64_t t)
 {
-	uint64_t hz = rf_clock_tsc_hz();
+	uint64_t hz = lrf_clock_tsc_hz();
 	return hz ? (uint64_t)((unsigned __int128)t * 1000000000ull / hz) : 0;
 }
 
-static void publish(struct rf_core *c)
+static void publish(struct lrf_core *c)
 {
 	struct rf_status_core *st = c->st;
 
@@ -49,9 +48,9 @@ static void publish(struct rf_core *c)
 }
 
 /* Charge the time since the last charge to "busy"; publish if asked. */
-void rf_core_account(struct rf_core *c, bool do_publish)
+void lrf_core_account(struct lrf_core *c, bool do_publish)
 {
-	uint64_t now = rf_rdtsc();
+	uint64_t now = lrf_rdtsc();
 
 	c->busy_tsc += now - c->acct_tsc;
 	c->acct_tsc = now;
@@ -59,7 +58,7 @@ void rf_core_account(struct rf_core *c, bool do_publish)
 		publish(c);
 }
 
-static void sleep_on_doorbell(struct rf_core *c)
+static void sleep_on_doorbell(struct lrf_core *c)
 {
 	struct rf_status_core *st = c->st;
 	uint64_t next, now;
@@ -69,36 +68,36 @@ static void sleep_on_doorbell(struct rf_core *c)
 	__atomic_store_n(&st->sleeping, 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	bell = __atomic_load_n(&st->doorbell, __ATOMIC_ACQUIRE);
-	if (rf_core_has_work(c))
+	if (lrf_core_has_work(c))
 		goto out;
-	next = rf_timers_next(c);
+	next = lrf_timers_next(c);
 	if (next != UINT64_MAX) {
 		now = rf_now_ns();
 		if (next <= now)
 			goto out;
 		timeout = (int64_t)(next - now);
 	}
-	if (rf_io_sleeps_in_ring(c))
-		rf_io_sleep(c, bell, timeout);   /* wakes on a CQE or the doorbell */
+	if (lrf_io_sleeps_in_ring(c))
+		lrf_io_sleep(c, bell, timeout);   /* wakes on a CQE or the doorbell */
 	else
-		rf_futex_wait(&st->doorbell, bell, timeout);
+		lrf_futex_wait(&st->doorbell, bell, timeout);
 out:
 	__atomic_store_n(&st->sleeping, 0, __ATOMIC_RELAXED);
 }
 
-void rf_idle(struct rf_core *c)
+void lrf_idle(struct lrf_core *c)
 {
 	uint64_t start, until, now;
 
-	rf_core_account(c, false);
+	lrf_core_account(c, false);
 	start = c->acct_tsc;
 	until = start + ns_to_tsc(RF_IDLE_SPIN_NS);
 	do {
 		for (int i = 0; i < 8; i++)
 			base_cpu_relax();
-		if (rf_core_has_work(c))
+		if (lrf_core_has_work(c))
 			goto done;
-		now = rf_rdtsc();
+		now = lrf_rdtsc();
 	} while (now < until);
 	/* Publish before a possibly long sleep so rfd sees fresh numbers. */
 	c->idle_tsc += now - start;
@@ -106,7 +105,7 @@ void rf_idle(struct rf_core *c)
 	publish(c);
 	sleep_on_doorbell(c);
 done:
-	now = rf_rdtsc();
+	now = lrf_rdtsc();
 	c->idle_tsc += now - start;
 	c->acct_tsc = now;
 }

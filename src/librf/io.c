@@ -113,9 +113,9 @@ static long run_blocking(const struct io_req *r)
 static long io_run(struct io_req *r)
 {
 	for (;;) {
-		struct rf_core *c = rf_self();
+		struct lrf_core *c = lrf_self();
 		struct io_uring_sqe *sqe;
-		struct rf_io_op op;
+		struct lrf_io_op op;
 
 		if (!c)
 			return run_blocking(r);
@@ -123,13 +123,13 @@ static long io_run(struct io_req *r)
 			return -EWOULDBLOCK;  /* scheduler context must not block */
 		if (!c->io)
 			return -ENOSYS;
-		sqe = rf_io_get_sqe(c->io);
+		sqe = lrf_io_get_sqe(c->io);
 		if (!sqe) {
 			rf_yield();  /* the kernel holds every SQE: let it drain */
 			continue;
 		}
 		prep(sqe, r);
-		rf_io_queue_op(c->io, sqe, &op, c->current);
+		lrf_io_queue_op(c->io, sqe, &op, c->current);
 		while (!__atomic_load_n(&op.done, __ATOMIC_ACQUIRE))
 			rf_park();
 		if (!op.again)
@@ -237,6 +237,6 @@ int rf_closefd(int fd)
 
 bool rf_io_available(void)
 {
-	struct rf_core *c = rf_self();
+	struct lrf_core *c = lrf_self();
 	return c && c->io;
 }

@@ -11,7 +11,7 @@
 #include "librf/internal.h"
 
 /* user_data values that are not operations (an operation's user_data is
- * the address of its struct rf_io_op, never this small). */
+ * the address of its struct lrf_io_op, never this small). */
 #define RF_IO_UD_NONE   0ull   /* cancel requests, the start-up probe */
 #define RF_IO_UD_WATCH  1ull   /* the FUTEX_WAIT watching the doorbell */
 
@@ -19,7 +19,7 @@
 #define RF_IO_CQ_ENTRIES 4096u
 
 /* One operation a fiber waits for; lives on the fiber's stack. */
-struct rf_io_op {
+struct lrf_io_op {
 	struct rf_fiber *f;
 	int32_t res;          /* the CQE's result */
 	uint32_t done;        /* atomic: res is valid */
@@ -28,7 +28,7 @@ struct rf_io_op {
 };
 
 /* A core's ring and its bookkeeping; owner-only (the core's thread). */
-struct rf_io {
+struct lrf_io {
 	struct io_uring ring;
 	uint32_t inflight;    /* operations queued or in the kernel */
 	uint32_t leave_gen;   /* bumped each time the core leaves */
@@ -44,9 +44,9 @@ struct rf_io {
 
 /* A free SQE of the calling core's ring, submitting what is queued if the
  * submission ring is full; NULL if even that did not free one. */
-struct io_uring_sqe *rf_io_get_sqe(struct rf_io *io);
+struct io_uring_sqe *lrf_io_get_sqe(struct lrf_io *io);
 /* Tag a prepared SQE with op (waited for by fiber f) and count it. */
-void rf_io_queue_op(struct rf_io *io, struct io_uring_sqe *sqe, struct rf_io_op *op,
-		    struct rf_fiber *f);
+void lrf_io_queue_op(struct lrf_io *io, struct io_uring_sqe *sqe, struct lrf_io_op *op,
+		     struct rf_fiber *f);
 
 #endif

@@ -5,7 +5,7 @@
  *
  * Why this shape.  The design allows one kind of system call on a librf
  * hot path: a batched submission to the core's own ring.  So fibers only
- * fill SQEs (io.c) and park; the scheduler loop calls rf_io_poll once per
+ * fill SQEs (io.c) and park; the scheduler loop calls lrf_io_poll once per
  * pass, which enters the kernel once, and only if SQEs are pending or the
  * kernel flagged work for us, then reads completions from the CQ ring in
  * user space and unparks their fibers.
@@ -78,7 +78,7 @@ static void prep_futex_wait(struct io_uring_sqe *sqe, uint32_t *word, uint32_t v
 
 /* Does IORING_OP_FUTEX_WAIT work?  Wait with a wrong expected value: a
  * kernel that has it answers -EAGAIN at once, others -EINVAL. */
-static bool probe_futex_wait(struct rf_io *io)
+static bool probe_futex_wait(struct lrf_io *io)
 {
 	uint32_t word = 0;
 	struct io_uring_sqe *sqe;
@@ -99,7 +99,7 @@ static bool probe_futex_wait(struct rf_io *io)
 	return res == -EAGAIN;
 }
 
-static int ring_create(struct rf_io *io)
+static int ring_create(struct lrf_io *io)
 {
 	static const unsigned modes[] = {
 		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
@@ -124,9 +124,9 @@ static int ring_create(struct rf_io *io)
 
 /* On the core's own thread, when it starts (SINGLE_ISSUER binds the ring
  * to the creating thread). */
-int rf_io_core_init(struct rf_core *c)
+int lrf_io_core_init(struct lrf_core *c)
 {
-	struct rf_io *io = rf_calloc(1, sizeof(*io));
+	struct lrf_io *io = rf_calloc(1, sizeof(*io));
 	int err;
 
 	if (!io)
@@ -145,9 +145,9 @@ int rf_io_core_init(struct rf_core *c)
 
 /* ---- completions ------------------------------------------------------------ */
 
-static void complete(struct rf_io *io, uint64_t ud, int res)
+static void complete(struct lrf_io *io, uint64_t ud, int res)
 {
-	struct rf_io_op *op;
+	struct lrf_io_op *op;
 	struct rf_fiber *f;
 
 	if (ud == RF_IO_UD_NONE)
@@ -156,7 +156,7 @@ static void complete(struct rf_io *io, uint64_t ud, int res)
 		io->watch_armed = false;
 		return;
 	}
-	op = (struct rf_io_op *)(uintptr_t)ud;
+	op = (struct lrf_io_op *)(uintptr_t)ud;
 	f = op->f;  /* read before `done`: the op dies with the fiber's frame */
 	io->inflight--;
 	io->completions++;
@@ -167,7 +167,7 @@ static void complete(struct rf_io *io, uint64_t ud, int res)
 		rf_unpark(f);
 }
 
-static int reap(struct rf_io *io)
+static int reap(struct lrf_io *io)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
@@ -180,15 +180,15 @@ static int reap(struct rf_io *io)
 	return (int)n;
 }
 
-static bool kernel_wants_enter(struct rf_io *io)
+static bool kernel_wants_enter(struct lrf_io *io)
 {
 	return IO_URING_READ_ONCE(*io->ring.sq.kflags) &
 	       (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW);
 }
 
-bool rf_io_has_work(struct rf_core *c)
+bool lrf_io_has_work(struct lrf_core *c)
 {
-	struct rf_io *io = c->io;
+	struct lrf_io *io = c->io;
 
 	return io_uring_sq_ready(&io->ring) || io_uring_cq_ready(&io->ring) ||
 	       kernel_wants_enter(io);
@@ -197,9 +197,9 @@ bool rf_io_has_work(struct rf_core *c)
 /* Once per scheduler pass: submit what fibers queued and let the kernel
  * run deferred completion work (one io_uring_enter, only if needed), then
  * hand every CQE to its fiber.  Returns the number of CQEs handled. */
-int rf_io_poll(struct rf_core *c)
+int lrf_io_poll(struct lrf_core *c)
 {
-	struct rf_io *io = c->io;
+	struct lrf_io *io = c->io;
 
 	if (io_uring_sq_ready(&io->ring) || kernel_wants_enter(io)) {
 		io->enters++;
@@ -210,7 +210,7 @@ int rf_io_poll(struct rf_core *c)
 
 /* ---- submission --------------------------------------------------------------- */
 
-struct io_uring_sqe *rf_io_get_sqe(struct rf_io *io)
+struct io_uring_sqe *lrf_io_get_sqe(struct lrf_io *io)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
 
@@ -222,8 +222,8 @@ struct io_uring_sqe *rf_io_get_sqe(struct rf_io *io)
 	return sqe;
 }
 
-void rf_io_queue_op(struct rf_io *io, struct io_uring_sqe *sqe, struct rf_io_op *op,
-		    struct rf_fiber *f)
+void lrf_io_queue_op(struct lrf_io *io, struct io_uring_sqe *sqe, struct lrf_io_op *op,
+		     struct rf_fiber *f)
 {
 	op->f = f;
 	op->done = 0;
@@ -235,14 +235,14 @@ void rf_io_queue_op(struct rf_io *io, struct io_uring_sqe *sqe, struct rf_io_op 
 
 /* ---- sleeping in the ring ------------------------------------------------------ */
 
-bool rf_io_sleeps_in_ring(struct rf_core *c)
+bool lrf_io_sleeps_in_ring(struct lrf_core *c)
 {
 	return c->io && (c->io->inflight || c->io->watch_armed);
 }
 
-static void arm_watch(struct rf_io *io, uint32_t *bell, uint32_t val)
+static void arm_watch(struct lrf_io *io, uint32_t *bell, uint32_t val)
 {
-	struct io_uring_sqe *sqe = rf_io_get_sqe(io);
+	struct io_uring_sqe *sqe = lrf_io_get_sqe(io);
 
 	if (!sqe)
 		return;  /* the ring is jammed: the sleep below is short anyway */
@@ -254,9 +254,9 @@ static void arm_watch(struct rf_io *io, uint32_t *bell, uint32_t val)
 /* Sleep until a CQE arrives, the doorbell (expected to hold `bell`) rings,
  * or timeout_ns passes (< 0: no timeout).  The caller re-checked for work
  * after publishing status.sleeping. */
-void rf_io_sleep(struct rf_core *c, uint32_t bell, int64_t timeout_ns)
+void lrf_io_sleep(struct lrf_core *c, uint32_t bell, int64_t timeout_ns)
 {
-	struct rf_io *io = c->io;
+	struct lrf_io *io = c->io;
 	struct __kernel_timespec ts, *tp = NULL;
 	struct io_uring_cqe *cqe;
 
@@ -277,19 +277,19 @@ void rf_io_sleep(struct rf_core *c, uint32_t bell, int64_t timeout_ns)
 
 /* A parked core with operations still in flight (see "Leaving"): sleep in
  * the ring and forward whatever completes. */
-void rf_io_park_sleep(struct rf_core *c, uint32_t bell)
+void lrf_io_park_sleep(struct lrf_core *c, uint32_t bell)
 {
-	rf_io_sleep(c, bell, -1);
+	lrf_io_sleep(c, bell, -1);
 	io_uring_submit_and_get_events(&c->io->ring);
 	reap(c->io);
 }
 
 /* ---- leaving and ending --------------------------------------------------------- */
 
-static void cancel_all(struct rf_io *io, uint64_t wait_ns)
+static void cancel_all(struct lrf_io *io, uint64_t wait_ns)
 {
 	uint64_t end = rf_now_ns() + wait_ns, now;
-	struct io_uring_sqe *sqe = rf_io_get_sqe(io);
+	struct io_uring_sqe *sqe = lrf_io_get_sqe(io);
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
 
@@ -308,14 +308,14 @@ static void cancel_all(struct rf_io *io, uint64_t wait_ns)
 
 /* The core is leaving, still marked running: what completes now reaches
  * fibers through this core's run queue, which moves to the heir next. */
-void rf_io_leave(struct rf_core *c)
+void lrf_io_leave(struct lrf_core *c)
 {
-	struct rf_io *io = c->io;
+	struct lrf_io *io = c->io;
 
 	if (!io)
 		return;
 	io->leave_gen++;
-	if (!rf_io_sleeps_in_ring(c))
+	if (!lrf_io_sleeps_in_ring(c))
 		return;
 	cancel_all(io, RF_IO_LEAVE_WAIT_NS);
 	if (io->inflight)
@@ -324,15 +324,15 @@ void rf_io_leave(struct rf_core *c)
 }
 
 /* On the core's thread when it ends (test teardown). */
-void rf_io_core_exit(struct rf_core *c)
+void lrf_io_core_exit(struct lrf_core *c)
 {
-	struct rf_io *io = c->io;
+	struct lrf_io *io = c->io;
 
 	if (!io)
 		return;
 	io->stopping = true;
 	io->leave_gen++;
-	if (rf_io_sleeps_in_ring(c))
+	if (lrf_io_sleeps_in_ring(c))
 		cancel_all(io, RF_IO_EXIT_WAIT_NS);
 	io_uring_queue_exit(&io->ring);
 	c->io = NULL;

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include "librf/internal.h"
 
-int rf_mbox_push(struct rf_core *c, struct rf_msg *m)
+int lrf_mbox_push(struct lrf_core *c, struct lrf_msg *m)
 {
-	struct rf_msg *old = __atomic_load_n(&c->mbox, __ATOMIC_RELAXED);
+	struct lrf_msg *old = __atomic_load_n(&c->mbox, __ATOMIC_RELAXED);
 
 	do {
 		if (old == RF_MBOX_CLOSED)
@@ -33,7 +33,7 @@ int rf_mbox_push(struct rf_core *c, struct rf_msg *m)
 	return 0;
 }
 
-void rf_core_kick(struct rf_core *c)
+void lrf_core_kick(struct lrf_core *c)
 {
 	uint32_t *sleeping = &c->st->sleeping;
 
@@ -41,43 +41,43 @@ void rf_core_kick(struct rf_core *c)
 	if (__atomic_load_n(sleeping, __ATOMIC_RELAXED) &&
 	    __atomic_exchange_n(sleeping, 0, __ATOMIC_SEQ_CST)) {
 		__atomic_fetch_add(&c->st->doorbell, 1, __ATOMIC_SEQ_CST);
-		rf_futex_wake(&c->st->doorbell, 1);
+		lrf_futex_wake(&c->st->doorbell, 1);
 	}
 }
 
 /* Follow heirs from a core that left to one that still serves. */
-static struct rf_core *redirect(struct rf_core *c)
+static struct lrf_core *redirect(struct lrf_core *c)
 {
-	struct rf_core *h = __atomic_load_n(&c->heir, __ATOMIC_ACQUIRE);
+	struct lrf_core *h = __atomic_load_n(&c->heir, __ATOMIC_ACQUIRE);
 
 	if (h && h != c)
 		return h;
-	h = rf_core_any_running(c);
+	h = lrf_core_any_running(c);
 	return h ? h : c;
 }
 
-void rf_mbox_send(struct rf_core *c, struct rf_msg *m)
+void lrf_mbox_send(struct lrf_core *c, struct lrf_msg *m)
 {
 	/* A core closes its mailbox only after naming an heir, so this ends
 	 * unless every core left (then we spin until one comes back). */
-	while (rf_mbox_push(c, m) < 0) {
+	while (lrf_mbox_push(c, m) < 0) {
 		c = redirect(c);
 		base_cpu_relax();
 	}
-	if (c != rf_self())
-		rf_core_kick(c);
+	if (c != lrf_self())
+		lrf_core_kick(c);
 }
 
-struct rf_msg *rf_mbox_take(struct rf_core *c, bool close)
+struct lrf_msg *lrf_mbox_take(struct lrf_core *c, bool close)
 {
-	struct rf_msg *m = __atomic_exchange_n(&c->mbox, close ? RF_MBOX_CLOSED : NULL,
-					       __ATOMIC_ACQUIRE);
-	struct rf_msg *fifo = NULL;
+	struct lrf_msg *m =
+		__atomic_exchange_n(&c->mbox, close ? RF_MBOX_CLOSED : NULL, __ATOMIC_ACQUIRE);
+	struct lrf_msg *fifo = NULL;
 
 	if (m == RF_MBOX_CLOSED)
 		return NULL;
 	while (m) {
-		struct rf_msg *next = m->next;
+		struct lrf_msg *next = m->next;
 		m->next = fifo;
 		fifo = m;
 		m = next;
@@ -85,15 +85,15 @@ struct rf_msg *rf_mbox_take(struct rf_core *c, bool close)
 	return fifo;
 }
 
-void rf_mbox_reopen(struct rf_core *c)
+void lrf_mbox_reopen(struct lrf_core *c)
 {
-	struct rf_msg *closed = RF_MBOX_CLOSED;
+	struct lrf_msg *closed = RF_MBOX_CLOSED;
 
 	__atomic_compare_exchange_n(&c->mbox, &closed, NULL, false,
 				    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
-void rf_msg_dispatch(struct rf_core *c, struct rf_msg *m)
+void lrf_msg_dispatch(struct lrf_core *c, struct lrf_msg *m)
 {
 	switch (m->kind) {
 	case RF_MSG_EVENT:
@@ -101,30 +101,30 @@ void rf_msg_dispatch(struct rf_core *c, struct rf_msg *m)
 		rf_free(m);
 		break;
 	case RF_MSG_FIBER:
-		rf_runq_push(c, (struct rf_fiber *)((char *)m - offsetof(struct rf_fiber, msg)));
+		lrf_runq_push(c, (struct rf_fiber *)((char *)m - offsetof(struct rf_fiber, msg)));
 		break;
 	case RF_MSG_TIMER: {
 		struct rf_timer *t = (struct rf_timer *)((char *)m - offsetof(struct rf_timer, msg));
-		if (rf_timer_arm(c, t) < 0)
+		if (lrf_timer_arm(c, t) < 0)
 			abort(); /* cannot drop a timer: its fiber would hang */
 		break;
 	}
 	case RF_MSG_ADOPT:
-		rf_heap_adopt(c, m);
+		lrf_heap_adopt(c, m);
 		break;
 	default:
 		abort();
 	}
 }
 
-int rf_mbox_drain(struct rf_core *c)
+int lrf_mbox_drain(struct lrf_core *c)
 {
-	struct rf_msg *m = rf_mbox_take(c, false);
+	struct lrf_msg *m = lrf_mbox_take(c, false);
 	int n = 0;
 
 	while (m) {
-		struct rf_msg *next = m->next;
-		rf_msg_dispatch(c, m);
+		struct lrf_msg *next = m->next;
+		lrf_msg_dispatch(c, m);
 		m = next;
 		n++;
 	}
@@ -133,8 +133,8 @@ int rf_mbox_drain(struct rf_core *c)
 
 int rf_post(int core, void (*fn)(void *), void *arg)
 {
-	struct rf_core *c = rf_core_get(core);
-	struct rf_msg *m;
+	struct lrf_core *c = lrf_core_get(core);
+	struct lrf_msg *m;
 
 	if (!c)
 		return -1;
@@ -144,6 +144,6 @@ int rf_post(int core, void (*fn)(void *), void *arg)
 	m->kind = RF_MSG_EVENT;
 	m->fn = fn;
 	m->arg = arg;
-	rf_mbox_send(c, m);
+	lrf_mbox_send(c, m);
 	return 0;
 }

@@ -24,7 +24,7 @@
 #include "base/fdpass.h"
 
 /* Map fd (or anonymous memory if fd < 0) at a 2 MiB aligned address. */
-void *rf_map_aligned(int fd, uint64_t size)
+void *lrf_map_aligned(int fd, uint64_t size)
 {
 	static int warned;
 	size_t span = size + RF_SEG;
@@ -54,7 +54,7 @@ void *rf_map_aligned(int fd, uint64_t size)
 	return base;
 }
 
-int rf_region_map_fd(int slot, int fd, uint64_t size, uint32_t id)
+int lrf_region_map_fd(int slot, int fd, uint64_t size, uint32_t id)
 {
 	struct stat sb;
 	char *base;
@@ -64,17 +64,17 @@ int rf_region_map_fd(int slot, int fd, uint64_t size, uint32_t id)
 			id, fd, (unsigned long long)size);
 		return -1;
 	}
-	base = rf_map_aligned(fd, size);
+	base = lrf_map_aligned(fd, size);
 	if (!base) {
 		fprintf(stderr, "librf: region %d (id %u): mmap: %s\n", slot, id, strerror(errno));
 		return -1;
 	}
-	if (rf_region_add(slot, base, size, id, fd) < 0) {
+	if (lrf_region_add(slot, base, size, id, fd) < 0) {
 		fprintf(stderr, "librf: region %d (id %u): unusable layout\n", slot, id);
 		munmap(base, size);
 		return -1;
 	}
-	__atomic_store_n(&rf_g.status->region[slot], RF_REGION_MAPPED, __ATOMIC_RELEASE);
+	__atomic_store_n(&lrf_g.status->region[slot], RF_REGION_MAPPED, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -84,7 +84,7 @@ static int ctl_recv_one(void)
 {
 	struct rf_ctl_msg msg;
 	int fd;
-	ssize_t n = base_recv_fd(rf_g.ctl_fd, &msg, sizeof(msg), &fd, MSG_DONTWAIT);
+	ssize_t n = base_recv_fd(lrf_g.ctl_fd, &msg, sizeof(msg), &fd, MSG_DONTWAIT);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
@@ -97,25 +97,25 @@ static int ctl_recv_one(void)
 			close(fd);
 		return 1;
 	}
-	if (rf_g.region_fd[msg.region] >= 0)
-		close(rf_g.region_fd[msg.region]);
-	rf_g.region_fd[msg.region] = fd;
+	if (lrf_g.region_fd[msg.region] >= 0)
+		close(lrf_g.region_fd[msg.region]);
+	lrf_g.region_fd[msg.region] = fd;
 	return 1;
 }
 
 static bool waiting_for_fds(const struct rf_desc *d)
 {
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
-		if (d->region[i].state == RF_REGION_OFFERED && !rf_regions[i].base &&
-		    rf_g.region_fd[i] < 0)
+		if (d->region[i].state == RF_REGION_OFFERED && !lrf_regions[i].base &&
+		    lrf_g.region_fd[i] < 0)
 			return true;
 	return false;
 }
 
 static void receive_fds(const struct rf_desc *d, uint64_t deadline)
 {
-	while (rf_g.ctl_fd >= 0 && waiting_for_fds(d)) {
-		struct pollfd p = { rf_g.ctl_fd, POLLIN, 0 };
+	while (lrf_g.ctl_fd >= 0 && waiting_for_fds(d)) {
+		struct pollfd p = { lrf_g.ctl_fd, POLLIN, 0 };
 		uint64_t now = rf_now_ns();
 		int r;
 		if (now >= deadline)
@@ -135,11 +135,11 @@ static void wait_trims(uint32_t gen)
 {
 	uint64_t until = rf_now_ns() + 2000000;
 
-	if (rf_self())
-		rf_reconfig_trim(rf_self(), gen);
+	if (lrf_self())
+		lrf_reconfig_trim(lrf_self(), gen);
 	for (int i = 0; i < rf_ncores_max(); i++) {
-		struct rf_core *c = rf_g.cores[i];
-		while (__atomic_load_n(&c->running, __ATOMIC_ACQUIRE) && c != rf_self() &&
+		struct lrf_core *c = lrf_g.cores[i];
+		while (__atomic_load_n(&c->running, __ATOMIC_ACQUIRE) && c != lrf_self() &&
 		       __atomic_load_n(&c->trim_gen, __ATOMIC_ACQUIRE) != gen &&
 		       rf_now_ns() < until)
 			base_cpu_relax();
@@ -148,8 +148,8 @@ static void wait_trims(uint32_t gen)
 
 static void reclaim(int slot, const struct rf_desc *d, bool *trimmed)
 {
-	struct rf_region *r = &rf_regions[slot];
-	uint32_t *st = &rf_g.status->region[slot];
+	struct lrf_region *r = &lrf_regions[slot];
+	uint32_t *st = &lrf_g.status->region[slot];
 
 	if (!r->base)
 		return;
@@ -157,7 +157,7 @@ static void reclaim(int slot, const struct rf_desc *d, bool *trimmed)
 		wait_trims(d->gen);
 		*trimmed = true;
 	}
-	if (rf_region_reclaim(slot) < 0) {
+	if (lrf_region_reclaim(slot) < 0) {
 		__atomic_store_n(st, RF_REGION_BUSY, __ATOMIC_RELEASE);
 		return;
 	}
@@ -169,7 +169,7 @@ static void reclaim(int slot, const struct rf_desc *d, bool *trimmed)
 	__atomic_store_n(st, RF_REGION_RETURNED, __ATOMIC_RELEASE);
 }
 
-int rf_regions_apply(const struct rf_desc *d, uint64_t deadline)
+int lrf_regions_apply(const struct rf_desc *d, uint64_t deadline)
 {
 	bool trimmed = false;
 	int failed = 0;
@@ -177,15 +177,15 @@ int rf_regions_apply(const struct rf_desc *d, uint64_t deadline)
 	receive_fds(d, deadline);
 	for (int i = 0; i < RF_MAX_REGIONS; i++) {
 		const struct rf_desc_region *g = &d->region[i];
-		if (g->state == RF_REGION_OFFERED && !rf_regions[i].base) {
-			int fd = rf_g.region_fd[i];
+		if (g->state == RF_REGION_OFFERED && !lrf_regions[i].base) {
+			int fd = lrf_g.region_fd[i];
 			if (fd < 0) {
 				fprintf(stderr, "librf: region %d offered but no fd arrived\n", i);
 				failed++;
 				continue;
 			}
-			rf_g.region_fd[i] = -1;
-			if (rf_region_map_fd(i, fd, g->size, g->id) < 0) {
+			lrf_g.region_fd[i] = -1;
+			if (lrf_region_map_fd(i, fd, g->size, g->id) < 0) {
 				close(fd);
 				failed++;
 			}

@@ -22,16 +22,16 @@
 #include <unistd.h>
 #include "librf/internal.h"
 
-struct rf_region rf_regions[RF_MAX_REGIONS];
+struct lrf_region lrf_regions[RF_MAX_REGIONS];
 static uint64_t total_bytes, free_pages;   /* under heap_lock; read racy */
 
 static inline void bit_set(uint64_t *b, uint64_t i) { b[i / 64] |= 1ull << (i % 64); }
 static inline void bit_clr(uint64_t *b, uint64_t i) { b[i / 64] &= ~(1ull << (i % 64)); }
 static inline bool bit_get(const uint64_t *b, uint64_t i) { return (b[i / 64] >> (i % 64)) & 1; }
 
-static void seg_init(struct rf_region *r, int slot, uint32_t s)
+static void seg_init(struct lrf_region *r, int slot, uint32_t s)
 {
-	struct rf_seg *seg = (struct rf_seg *)(r->base + (uint64_t)s * RF_SEG);
+	struct lrf_seg *seg = (struct lrf_seg *)(r->base + (uint64_t)s * RF_SEG);
 
 	seg->magic = RF_SEG_MAGIC;
 	seg->region = (uint16_t)slot;
@@ -39,9 +39,9 @@ static void seg_init(struct rf_region *r, int slot, uint32_t s)
 	r->segfree[s] = RF_SEG_PAGES - 1;
 }
 
-int rf_region_add(int slot, char *base, uint64_t size, uint32_t id, int fd)
+int lrf_region_add(int slot, char *base, uint64_t size, uint32_t id, int fd)
 {
-	struct rf_region *r = &rf_regions[slot];
+	struct lrf_region *r = &lrf_regions[slot];
 	uint64_t npages = size / RF_PAGE, meta;
 
 	if (slot < 0 || slot >= RF_MAX_REGIONS || r->base || !size || size % RF_SEG ||
@@ -68,16 +68,16 @@ int rf_region_add(int slot, char *base, uint64_t size, uint32_t id, int fd)
 	r->fd = fd;
 	r->used_pages = 0;
 
-	rf_spin_lock(&rf_g.heap_lock);
+	lrf_spin_lock(&lrf_g.heap_lock);
 	r->active = true;
 	total_bytes += size;
 	free_pages += r->nsegs * (RF_SEG_PAGES - 1) - meta;
-	rf_spin_unlock(&rf_g.heap_lock);
+	lrf_spin_unlock(&lrf_g.heap_lock);
 	return 0;
 }
 
 /* First run of n free pages in segment s (page 0 is the header), or -1. */
-static int seg_find(const struct rf_region *r, uint32_t s, uint32_t n)
+static int seg_find(const struct lrf_region *r, uint32_t s, uint32_t n)
 {
 	const uint64_t *w = r->bitmap + (uint64_t)s * (RF_SEG_PAGES / 64);
 	uint32_t run = 0, start = 0;
@@ -102,11 +102,11 @@ static int seg_find(const struct rf_region *r, uint32_t s, uint32_t n)
 	return -1;
 }
 
-static void *take_run(struct rf_region *r, int slot, uint32_t s, uint32_t first,
-		      uint32_t n, uint32_t kind)
+static void *take_run(struct lrf_region *r, int slot, uint32_t s, uint32_t first, uint32_t n,
+		      uint32_t kind)
 {
-	struct rf_seg *seg = (struct rf_seg *)(r->base + (uint64_t)s * RF_SEG);
-	struct rf_span *sp = (struct rf_span *)((char *)seg + (uint64_t)first * RF_PAGE);
+	struct lrf_seg *seg = (struct lrf_seg *)(r->base + (uint64_t)s * RF_SEG);
+	struct lrf_span *sp = (struct lrf_span *)((char *)seg + (uint64_t)first * RF_PAGE);
 	uint64_t base = (uint64_t)s * RF_SEG_PAGES;
 
 	for (uint32_t i = first; i < first + n; i++) {
@@ -116,14 +116,14 @@ static void *take_run(struct rf_region *r, int slot, uint32_t s, uint32_t first,
 	r->segfree[s] -= (uint16_t)n;
 	r->used_pages += n;
 	free_pages -= n;
-	*sp = (struct rf_span){ .kind = kind, .npages = n, .region = (uint16_t)slot };
+	*sp = (struct lrf_span){ .kind = kind, .npages = n, .region = (uint16_t)slot };
 	return sp;
 }
 
 static void *alloc_small_span(uint32_t n, uint32_t kind)
 {
 	for (int slot = 0; slot < RF_MAX_REGIONS; slot++) {
-		struct rf_region *r = &rf_regions[slot];
+		struct lrf_region *r = &lrf_regions[slot];
 		if (!r->active || r->npages - r->used_pages - r->meta_pages < n)
 			continue;
 		for (uint32_t s = 0; s < r->nsegs; s++) {
@@ -142,12 +142,12 @@ static void *alloc_huge_span(uint32_t n, uint32_t kind)
 	uint32_t nseg = (n + 1 + RF_SEG_PAGES - 1) / RF_SEG_PAGES;
 
 	for (int slot = 0; slot < RF_MAX_REGIONS; slot++) {
-		struct rf_region *r = &rf_regions[slot];
+		struct lrf_region *r = &lrf_regions[slot];
 		uint32_t run = 0;
 		if (!r->active)
 			continue;
 		for (uint32_t s = 0; s < r->nsegs; s++) {
-			struct rf_span *sp;
+			struct lrf_span *sp;
 			run = r->segfree[s] == RF_SEG_PAGES - 1 ? run + 1 : 0;
 			if (run < nseg)
 				continue;
@@ -168,20 +168,20 @@ static void *alloc_huge_span(uint32_t n, uint32_t kind)
 	return NULL;
 }
 
-void *rf_pages_alloc(uint32_t npages, uint32_t kind)
+void *lrf_pages_alloc(uint32_t npages, uint32_t kind)
 {
 	void *p;
 
-	rf_spin_lock(&rf_g.heap_lock);
+	lrf_spin_lock(&lrf_g.heap_lock);
 	if (npages < RF_SEG_PAGES)
 		p = alloc_small_span(npages, kind);
 	else
 		p = alloc_huge_span(npages, kind);
-	rf_spin_unlock(&rf_g.heap_lock);
+	lrf_spin_unlock(&lrf_g.heap_lock);
 	return p;
 }
 
-static void free_huge(struct rf_region *r, int slot, struct rf_span *sp)
+static void free_huge(struct lrf_region *r, int slot, struct lrf_span *sp)
 {
 	uint32_t s = (uint32_t)(((char *)sp - r->base) / RF_SEG);
 	uint32_t nseg = (sp->npages + 1) / RF_SEG_PAGES;
@@ -194,15 +194,15 @@ static void free_huge(struct rf_region *r, int slot, struct rf_span *sp)
 	free_pages += (uint64_t)nseg * (RF_SEG_PAGES - 1);
 }
 
-void rf_pages_free(struct rf_span *sp)
+void lrf_pages_free(struct lrf_span *sp)
 {
 	int slot = sp->region;
-	struct rf_region *r = &rf_regions[slot];
+	struct lrf_region *r = &lrf_regions[slot];
 	uint64_t off = (uint64_t)((char *)sp - r->base);
 	uint32_t s = (uint32_t)(off / RF_SEG);
 	uint64_t first = off / RF_PAGE;
 
-	rf_spin_lock(&rf_g.heap_lock);
+	lrf_spin_lock(&lrf_g.heap_lock);
 	if (sp->huge) {
 		free_huge(r, slot, sp);
 	} else {
@@ -212,45 +212,45 @@ void rf_pages_free(struct rf_span *sp)
 		r->used_pages -= sp->npages;
 		free_pages += sp->npages;
 	}
-	rf_spin_unlock(&rf_g.heap_lock);
+	lrf_spin_unlock(&lrf_g.heap_lock);
 }
 
-struct rf_span *rf_span_of(const void *p)
+struct lrf_span *lrf_span_of(const void *p)
 {
 	uintptr_t seg = (uintptr_t)p & ~(uintptr_t)(RF_SEG - 1);
 	uint32_t page = (uint32_t)(((uintptr_t)p - seg) / RF_PAGE);
-	const struct rf_seg *h = (const struct rf_seg *)seg;
+	const struct lrf_seg *h = (const struct lrf_seg *)seg;
 
-	return (struct rf_span *)(seg + (uintptr_t)h->pagemap[page] * RF_PAGE);
+	return (struct lrf_span *)(seg + (uintptr_t)h->pagemap[page] * RF_PAGE);
 }
 
 /* Take a region out of the allocator if nothing in it is in use.  The
  * caller unmaps it. */
-int rf_region_reclaim(int slot)
+int lrf_region_reclaim(int slot)
 {
-	struct rf_region *r = &rf_regions[slot];
+	struct lrf_region *r = &lrf_regions[slot];
 	int ret = -1;
 
-	rf_spin_lock(&rf_g.heap_lock);
+	lrf_spin_lock(&lrf_g.heap_lock);
 	if (r->active && r->used_pages == 0) {
 		r->active = false;
 		total_bytes -= r->size;
 		free_pages -= r->nsegs * (RF_SEG_PAGES - 1) - r->meta_pages;
 		ret = 0;
 	}
-	rf_spin_unlock(&rf_g.heap_lock);
+	lrf_spin_unlock(&lrf_g.heap_lock);
 	return ret;
 }
 
-bool rf_region_busy_check(int slot)
+bool lrf_region_busy_check(int slot)
 {
-	return rf_regions[slot].active && rf_regions[slot].used_pages;
+	return lrf_regions[slot].active && lrf_regions[slot].used_pages;
 }
 
-void rf_regions_reset(void)
+void lrf_regions_reset(void)
 {
 	for (int i = 0; i < RF_MAX_REGIONS; i++) {
-		struct rf_region *r = &rf_regions[i];
+		struct lrf_region *r = &lrf_regions[i];
 		if (r->base)
 			munmap(r->base, r->size);
 		if (r->fd >= 0 && r->base)

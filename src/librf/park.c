@@ -17,7 +17,7 @@
 
 static struct rf_fiber *must_fiber(const char *what)
 {
-	struct rf_core *c = rf_self();
+	struct lrf_core *c = lrf_self();
 
 	if (!c || !c->current) {
 		fprintf(stderr, "librf: %s called outside a fiber\n", what);
@@ -42,7 +42,7 @@ void rf_park(void)
 			return;
 		}
 	}
-	rf_fiber_switch_out(f, RF_AFTER_PARK);
+	lrf_fiber_switch_out(f, RF_AFTER_PARK);
 	__atomic_store_n(&f->permit, 0, __ATOMIC_RELAXED);
 }
 
@@ -53,7 +53,7 @@ void rf_unpark(rf_fiber *f)
 	__atomic_store_n(&f->permit, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_compare_exchange_n(&f->pstate, &parked, RF_FIB_RUNNING, false,
 					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		rf_make_runnable(f);
+		lrf_make_runnable(f);
 }
 
 /* ---- sleeping ----------------------------------------------------------- */
@@ -78,7 +78,7 @@ void rf_sleep_until(uint64_t deadline_ns)
 	struct sleeper s = { f, 0 };
 	struct rf_timer t = { .deadline = deadline_ns, .fn = sleeper_wake, .arg = &s };
 
-	if (rf_timer_arm(f->core, &t) < 0) {
+	if (lrf_timer_arm(f->core, &t) < 0) {
 		/* No memory for the timer heap: degrade to polling. */
 		while (rf_now_ns() < deadline_ns)
 			rf_yield();
@@ -120,35 +120,35 @@ int rf_wq_wait_until(rf_waitq *q, uint64_t deadline_ns)
 	bool timed = deadline_ns != UINT64_MAX;
 	int ret = 0;
 
-	rf_spin_lock(&q->lock);
+	lrf_spin_lock(&q->lock);
 	w.prev = q->tail;
 	if (q->tail)
 		q->tail->next = &w;
 	else
 		q->head = &w;
 	q->tail = &w;
-	rf_spin_unlock(&q->lock);
+	lrf_spin_unlock(&q->lock);
 
-	if (timed && rf_timer_arm(f->core, &t) < 0)
+	if (timed && lrf_timer_arm(f->core, &t) < 0)
 		timed = false;
 	while (!__atomic_load_n(&w.woken, __ATOMIC_ACQUIRE)) {
 		if (timed && rf_now_ns() >= deadline_ns) {
-			rf_spin_lock(&q->lock);
+			lrf_spin_lock(&q->lock);
 			if (!__atomic_load_n(&w.woken, __ATOMIC_ACQUIRE)) {
 				wq_unlink(q, &w);
 				ret = -1;
 			}
-			rf_spin_unlock(&q->lock);
+			lrf_spin_unlock(&q->lock);
 			break;
 		}
 		rf_park();
 	}
 	/* The waker sets `woken` and then unparks us, both under the lock:
 	 * taking the lock once waits for it to be done with this fiber. */
-	rf_spin_lock(&q->lock);
-	rf_spin_unlock(&q->lock);
+	lrf_spin_lock(&q->lock);
+	lrf_spin_unlock(&q->lock);
 	if (timed)
-		rf_timer_disarm(rf_self(), &t);
+		lrf_timer_disarm(lrf_self(), &t);
 	return ret;
 }
 
@@ -161,7 +161,7 @@ static int wq_wake(rf_waitq *q, int max)
 {
 	int n = 0;
 
-	rf_spin_lock(&q->lock);
+	lrf_spin_lock(&q->lock);
 	while (q->head && n < max) {
 		struct rf_waiter *w = q->head;
 		struct rf_fiber *f = w->f;
@@ -170,7 +170,7 @@ static int wq_wake(rf_waitq *q, int max)
 		rf_unpark(f);
 		n++;
 	}
-	rf_spin_unlock(&q->lock);
+	lrf_spin_unlock(&q->lock);
 	return n;
 }
 

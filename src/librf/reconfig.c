@@ -31,9 +31,9 @@ static struct rf_desc scratch;   /* under reconfig_lock */
 static uint32_t last_seen_gen;   /* under reconfig_lock */
 static bool shutdown_asked;      /* under reconfig_lock: RF_CMD_SHUTDOWN came */
 
-int rf_desc_read(struct rf_desc *out)
+int lrf_desc_read(struct rf_desc *out)
 {
-	const struct rf_desc *d = rf_g.desc;
+	const struct rf_desc *d = lrf_g.desc;
 
 	for (long tries = 0; tries < 1000000; tries++) {
 		uint32_t s1 = __atomic_load_n(&d->seq, __ATOMIC_ACQUIRE), s2;
@@ -50,7 +50,7 @@ int rf_desc_read(struct rf_desc *out)
 	return -1;
 }
 
-int rf_desc_validate(const struct rf_desc *d, char *why, size_t len)
+int lrf_desc_validate(const struct rf_desc *d, char *why, size_t len)
 {
 	uint32_t active = 0;
 
@@ -81,14 +81,14 @@ int rf_desc_validate(const struct rf_desc *d, char *why, size_t len)
 	return 0;
 }
 
-void rf_reconfig_try_complete(void)
+void lrf_reconfig_try_complete(void)
 {
-	const struct rf_desc *d = &rf_g.snap;
-	struct rf_status *st = rf_g.status;
+	const struct rf_desc *d = &lrf_g.snap;
+	struct rf_status *st = lrf_g.status;
 	bool done = true;
 
-	rf_spin_lock(&rf_g.complete_lock);
-	if (rf_g.pending_gen == rf_g.applied_gen && rf_g.applied_gen)
+	lrf_spin_lock(&lrf_g.complete_lock);
+	if (lrf_g.pending_gen == lrf_g.applied_gen && lrf_g.applied_gen)
 		goto out;
 	for (int cpu = 0; cpu < RF_MAX_CPUS && done; cpu++) {
 		uint32_t s = __atomic_load_n(&st->core[cpu].state, __ATOMIC_ACQUIRE);
@@ -98,38 +98,38 @@ void rf_reconfig_try_complete(void)
 			done = s != RF_CORE_RUNNING;
 	}
 	if (done) {
-		rf_g.applied_gen = rf_g.pending_gen;
-		__atomic_store_n(&st->applied_gen, rf_g.pending_gen, __ATOMIC_RELEASE);
+		lrf_g.applied_gen = lrf_g.pending_gen;
+		__atomic_store_n(&st->applied_gen, lrf_g.pending_gen, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&st->ack, 1, __ATOMIC_RELEASE);
-		rf_link_reply_locked(RF_REPLY_ACK, rf_g.pending_gen);
+		lrf_link_reply_locked(RF_REPLY_ACK, lrf_g.pending_gen);
 	}
 out:
-	rf_spin_unlock(&rf_g.complete_lock);
+	lrf_spin_unlock(&lrf_g.complete_lock);
 }
 
 /* Test mode: stop every core thread instead of ending the process. */
-void rf_stop_all(void)
+void lrf_stop_all(void)
 {
-	__atomic_store_n(&rf_g.stopped, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&lrf_g.stopped, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < rf_ncores_max(); i++) {
-		struct rf_core *c = rf_g.cores[i];
+		struct lrf_core *c = lrf_g.cores[i];
 		__atomic_fetch_or(&c->req, RF_REQ_STOP, __ATOMIC_SEQ_CST);
-		rf_core_ring(c);
+		lrf_core_ring(c);
 	}
 }
 
 static void shutdown_now(const struct rf_desc *d)
 {
-	struct rf_status *st = rf_g.status;
+	struct rf_status *st = lrf_g.status;
 
-	rf_run_exit_hooks();
-	rf_spin_lock(&rf_g.complete_lock);
+	lrf_run_exit_hooks();
+	lrf_spin_lock(&lrf_g.complete_lock);
 	__atomic_store_n(&st->applied_gen, d->gen, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&st->ack, 1, __ATOMIC_RELEASE);
-	rf_link_reply_locked(RF_REPLY_ACK, d->gen);
-	rf_spin_unlock(&rf_g.complete_lock);
-	if (rf_g.no_exit) {
-		rf_stop_all();
+	lrf_link_reply_locked(RF_REPLY_ACK, d->gen);
+	lrf_spin_unlock(&lrf_g.complete_lock);
+	if (lrf_g.no_exit) {
+		lrf_stop_all();
 		return;
 	}
 	fflush(NULL);
@@ -139,25 +139,25 @@ static void shutdown_now(const struct rf_desc *d)
 static void apply_cpus(const struct rf_desc *d)
 {
 	for (int cpu = 0; cpu < RF_MAX_CPUS; cpu++) {
-		struct rf_core *c = rf_g.cpu_core[cpu];
+		struct lrf_core *c = lrf_g.cpu_core[cpu];
 		if (d->cpu[cpu] == RF_CPU_ACTIVE) {
 			if (!c) {
-				c = rf_core_create(cpu);
+				c = lrf_core_create(cpu);
 				if (!c) {
 					fprintf(stderr, "librf: no memory for cpu %d\n", cpu);
 					continue;
 				}
 				c->announce = 1;
-				rf_core_start_thread(c);
+				lrf_core_start_thread(c);
 			} else if (!c->has_thread) {
-				rf_core_start_thread(c);  /* an earlier start failed */
+				lrf_core_start_thread(c);  /* an earlier start failed */
 			} else {
-				rf_core_resume(c);
+				lrf_core_resume(c);
 			}
 		} else if (c && __atomic_load_n(&c->running, __ATOMIC_ACQUIRE)) {
 			__atomic_fetch_or(&c->req, RF_REQ_LEAVE, __ATOMIC_SEQ_CST);
-			if (c != rf_self())
-				rf_core_kick(c);
+			if (c != lrf_self())
+				lrf_core_kick(c);
 		}
 	}
 }
@@ -170,13 +170,13 @@ static void apply_one(const struct rf_desc *d)
 		shutdown_now(d);
 		return;
 	}
-	rf_regions_apply(d, rf_now_ns() + (wait > 100000000ull ? 100000000ull : wait));
+	lrf_regions_apply(d, rf_now_ns() + (wait > 100000000ull ? 100000000ull : wait));
 	apply_cpus(d);
-	rf_spin_lock(&rf_g.complete_lock);
-	memcpy(&rf_g.snap, d, sizeof(*d));
-	rf_g.pending_gen = d->gen;
-	rf_spin_unlock(&rf_g.complete_lock);
-	rf_reconfig_try_complete();
+	lrf_spin_lock(&lrf_g.complete_lock);
+	memcpy(&lrf_g.snap, d, sizeof(*d));
+	lrf_g.pending_gen = d->gen;
+	lrf_spin_unlock(&lrf_g.complete_lock);
+	lrf_reconfig_try_complete();
 }
 
 /* Take rfd's commands and apply the desc's latest generation, once.
@@ -187,29 +187,29 @@ static void apply_one(const struct rf_desc *d)
  * let rfd's commands fill the ring).  Nothing is missed by returning: a
  * generation published after the drain comes with a command after it, so
  * the ring's tail moves and the next scheduler pass calls us again. */
-int rf_reconfig_apply_locked(void)
+int lrf_reconfig_apply_locked(void)
 {
 	char why[128];
 	uint32_t gen;
 
-	rf_link_drain(&shutdown_asked);
-	gen = __atomic_load_n(&rf_g.desc->gen, __ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&rf_g.stopped, __ATOMIC_ACQUIRE) ||
+	lrf_link_drain(&shutdown_asked);
+	gen = __atomic_load_n(&lrf_g.desc->gen, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&lrf_g.stopped, __ATOMIC_ACQUIRE) ||
 	    (gen == last_seen_gen && !shutdown_asked))
 		return 0;
-	if (rf_desc_read(&scratch) < 0)
+	if (lrf_desc_read(&scratch) < 0)
 		return -1;  /* rfd mid-write for long: retry next pass */
 	last_seen_gen = scratch.gen;
 	if (shutdown_asked)
 		shutdown_now(&scratch);  /* tests: stops the cores, returns */
-	else if (rf_desc_validate(&scratch, why, sizeof(why)) < 0)
+	else if (lrf_desc_validate(&scratch, why, sizeof(why)) < 0)
 		fprintf(stderr, "librf: ignoring desc gen %u: %s\n", scratch.gen, why);
 	else
 		apply_one(&scratch);
 	return 0;
 }
 
-void rf_reconfig_set_seen(uint32_t gen)
+void lrf_reconfig_set_seen(uint32_t gen)
 {
 	last_seen_gen = gen;
 	shutdown_asked = false;
@@ -217,27 +217,27 @@ void rf_reconfig_set_seen(uint32_t gen)
 
 /* Give back empty slabs and pooled stacks once per generation, so a
  * region reclaim is not refused because of a cache. */
-void rf_reconfig_trim(struct rf_core *c, uint32_t gen)
+void lrf_reconfig_trim(struct lrf_core *c, uint32_t gen)
 {
 	if (__atomic_load_n(&c->trim_gen, __ATOMIC_RELAXED) == gen)
 		return;
-	rf_heap_trim(c->heap);
-	rf_fiber_pool_trim(c);
+	lrf_heap_trim(c->heap);
+	lrf_fiber_pool_trim(c);
 	__atomic_store_n(&c->trim_gen, gen, __ATOMIC_RELEASE);
 }
 
-void rf_reconfig_check(struct rf_core *c)
+void lrf_reconfig_check(struct lrf_core *c)
 {
-	uint64_t tail = __atomic_load_n(rf_g.cmd_tail, __ATOMIC_ACQUIRE);
+	uint64_t tail = __atomic_load_n(lrf_g.cmd_tail, __ATOMIC_ACQUIRE);
 
 	if (tail == c->seen_cmds)
 		return;
 	/* Apply first (latency matters to rfd), trim after.  A core that
 	 * finds the lock taken keeps seen_cmds and retries next pass. */
-	if (rf_spin_trylock(&rf_g.reconfig_lock)) {
-		if (rf_reconfig_apply_locked() == 0)
+	if (lrf_spin_trylock(&lrf_g.reconfig_lock)) {
+		if (lrf_reconfig_apply_locked() == 0)
 			c->seen_cmds = tail;
-		rf_spin_unlock(&rf_g.reconfig_lock);
+		lrf_spin_unlock(&lrf_g.reconfig_lock);
 	}
-	rf_reconfig_trim(c, __atomic_load_n(&rf_g.desc->gen, __ATOMIC_ACQUIRE));
+	lrf_reconfig_trim(c, __atomic_load_n(&lrf_g.desc->gen, __ATOMIC_ACQUIRE));
 }

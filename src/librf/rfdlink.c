@@ -6,7 +6,7 @@
  * the reconfiguration lock.  Not a FICM group with a ring per core: a
  * command means "apply the desc", an action for the whole subOS that
  * reconfig.c already runs under that lock, so the ring's consumer handle
- * (rf_g.cmd) is only ever touched under it.  That keeps the ring
+ * (lrf_g.cmd) is only ever touched under it.  That keeps the ring
  * single-consumer: one consumer at a time, and the lock's acquire/release
  * hands the consumer's state (its head) from one holder to the next, which
  * is all an SPSC ring needs.  A group would instead give every core its own
@@ -18,7 +18,7 @@
  * last value it saw (rf_core.seen_cmds), the same single load the desc.gen
  * check used to be, and only then takes the lock and receives (validated).
  *
- * Replies, us -> rfd: one ring, produced only under rf_g.complete_lock, so
+ * Replies, us -> rfd: one ring, produced only under lrf_g.complete_lock, so
  * whichever thread finishes a change (or reports a state) is the single
  * producer of the moment.  A full reply ring drops the reply: rfd drains
  * the ring before every command, so only a subOS that floods it loses
@@ -33,13 +33,13 @@
 #include "ficm/ctlmsg.h"
 #include "librf/internal.h"
 
-int rf_link_attach(void *mem, size_t len)
+int lrf_link_attach(void *mem, size_t len)
 {
-	int rc = rf_msgs_attach(mem, len, RF_MSGS_SUBOS, &rf_g.reply, &rf_g.cmd);
+	int rc = ficm_ctl_attach(mem, len, RF_MSGS_SUBOS, &lrf_g.reply, &lrf_g.cmd);
 
 	if (rc)
 		return rc;
-	rf_g.cmd_tail = rf_ficm_tail_word(&rf_g.cmd);
+	lrf_g.cmd_tail = rf_ficm_tail_word(&lrf_g.cmd);
 	return 0;
 }
 
@@ -52,34 +52,34 @@ static void ring_trouble(const char *which, int rc, uint32_t *said)
 		rc == 0 ? "is full" : "failed", rc == 0 ? "reply dropped" : strerror(-rc));
 }
 
-void rf_link_reply_locked(enum rf_ctl_type type, uint32_t tag)
+void lrf_link_reply_locked(enum rf_ctl_type type, uint32_t tag)
 {
 	int rc;
 
-	if (!rf_g.reply.shm)
+	if (!lrf_g.reply.shm)
 		return;
-	rc = rf_msgs_send(&rf_g.reply, type, tag);
+	rc = ficm_ctl_send(&lrf_g.reply, type, tag);
 	if (rc != 1)
-		ring_trouble("reply", rc, &rf_g.reply_said);
+		ring_trouble("reply", rc, &lrf_g.reply_said);
 }
 
-void rf_link_reply(enum rf_ctl_type type, uint32_t tag)
+void lrf_link_reply(enum rf_ctl_type type, uint32_t tag)
 {
-	rf_spin_lock(&rf_g.complete_lock);
-	rf_link_reply_locked(type, tag);
-	rf_spin_unlock(&rf_g.complete_lock);
+	lrf_spin_lock(&lrf_g.complete_lock);
+	lrf_link_reply_locked(type, tag);
+	lrf_spin_unlock(&lrf_g.complete_lock);
 }
 
 /* Take every command waiting (under reconfig_lock).  Sets *shutdown on
  * RF_CMD_SHUTDOWN; an APPLY needs nothing more (the caller compares the
  * desc's generation with the last one applied).  Returns the number of
  * commands, or -1 once the ring is broken (reported once). */
-int rf_link_drain(bool *shutdown)
+int lrf_link_drain(bool *shutdown)
 {
 	struct rf_ficm_msg m[8];
 	int n, total = 0;
 
-	while ((n = rf_ficm_recv(&rf_g.cmd, m, 8)) > 0) {
+	while ((n = rf_ficm_recv(&lrf_g.cmd, m, 8)) > 0) {
 		for (int i = 0; i < n; i++) {
 			if (m[i].type == RF_CMD_SHUTDOWN)
 				*shutdown = true;
@@ -89,7 +89,7 @@ int rf_link_drain(bool *shutdown)
 		total += n;
 	}
 	if (n < 0) {
-		ring_trouble("command", n, &rf_g.cmd_said);
+		ring_trouble("command", n, &lrf_g.cmd_said);
 		return -1;
 	}
 	return total;

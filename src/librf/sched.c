@@ -16,21 +16,21 @@
 #include <stdlib.h>
 #include "librf/internal.h"
 
-__thread struct rf_core *rf_self_tls;
+__thread struct lrf_core *lrf_self_tls;
 
-__attribute__((noinline)) struct rf_core *rf_self(void)
+__attribute__((noinline)) struct lrf_core *lrf_self(void)
 {
-	struct rf_core *c;
+	struct lrf_core *c;
 
 	/* The empty asm keeps the compiler from caching the TLS address in a
 	 * fiber across a switch that may move it to another thread. */
 	__asm__ volatile("" ::: "memory");
-	c = rf_self_tls;
+	c = lrf_self_tls;
 	__asm__ volatile("" ::: "memory");
 	return c;
 }
 
-void rf_runq_push(struct rf_core *c, struct rf_fiber *f)
+void lrf_runq_push(struct lrf_core *c, struct rf_fiber *f)
 {
 	f->next = NULL;
 	if (c->runq_tail)
@@ -42,34 +42,34 @@ void rf_runq_push(struct rf_core *c, struct rf_fiber *f)
 
 /* Queue f on the core it belongs to: directly if that is us, else through
  * its mailbox (which redirects if the core has left). */
-void rf_make_runnable(struct rf_fiber *f)
+void lrf_make_runnable(struct rf_fiber *f)
 {
-	struct rf_core *self = rf_self();
-	struct rf_core *to = __atomic_load_n(&f->core, __ATOMIC_RELAXED);
+	struct lrf_core *self = lrf_self();
+	struct lrf_core *to = __atomic_load_n(&f->core, __ATOMIC_RELAXED);
 
 	if (to == self && self && __atomic_load_n(&self->running, __ATOMIC_RELAXED))
-		rf_runq_push(self, f);
+		lrf_runq_push(self, f);
 	else
-		rf_mbox_send(to, &f->msg);
+		lrf_mbox_send(to, &f->msg);
 }
 
-static void fiber_stopped(struct rf_core *c, struct rf_fiber *f)
+static void fiber_stopped(struct lrf_core *c, struct rf_fiber *f)
 {
 	switch (f->after) {
 	case RF_AFTER_YIELD:
-		rf_runq_push(c, f);
+		lrf_runq_push(c, f);
 		break;
 	case RF_AFTER_PARK:
 		break; /* whoever unparks it queues it again */
 	case RF_AFTER_DONE:
 		if (f->is_main)
-			rf_do_exit(rf_g.exit_code);
-		rf_fiber_release(c, f);
+			lrf_do_exit(lrf_g.exit_code);
+		lrf_fiber_release(c, f);
 		break;
 	}
 }
 
-static int run_ready(struct rf_core *c)
+static int run_ready(struct lrf_core *c)
 {
 	struct rf_fiber *f = c->runq_head;
 	int n = 0;
@@ -77,7 +77,7 @@ static int run_ready(struct rf_core *c)
 	c->runq_head = c->runq_tail = NULL;
 	while (f) {
 		struct rf_fiber *next = f->next;
-		rf_fiber_switch_in(c, f);
+		lrf_fiber_switch_in(c, f);
 		fiber_stopped(c, f);
 		n++;
 		f = next;
@@ -85,36 +85,36 @@ static int run_ready(struct rf_core *c)
 	return n;
 }
 
-void rf_sched_loop(struct rf_core *c)
+void lrf_sched_loop(struct lrf_core *c)
 {
 	for (;;) {
 		int work = 0;
 
 		c->loops++;
-		if (rf_unlikely(rf_core_asked(c))) {
-			rf_reconfig_check(c);
+		if (rf_unlikely(lrf_core_asked(c))) {
+			lrf_reconfig_check(c);
 			if (__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_STOP)
 				return;
 			if (__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_LEAVE) {
-				rf_core_leave(c);
+				lrf_core_leave(c);
 				continue;
 			}
 		}
 		if (__atomic_load_n(&c->mbox, __ATOMIC_RELAXED))
-			work += rf_mbox_drain(c);
+			work += lrf_mbox_drain(c);
 		if (__atomic_load_n(&c->heap->remote, __ATOMIC_RELAXED))
-			work += rf_heap_drain_remote(c->heap);
+			work += lrf_heap_drain_remote(c->heap);
 		if (c->timers.n)
-			work += rf_timers_fire(c, rf_now_ns());
+			work += lrf_timers_fire(c, rf_now_ns());
 		if (c->runq_head)
 			work += run_ready(c);
 		if (c->io)  /* submit what the fibers queued, reap completions */
-			work += rf_io_poll(c);
+			work += lrf_io_poll(c);
 		c->events += (uint64_t)work;
 		if ((c->loops & 1023) == 0)
-			rf_core_account(c, true);
+			lrf_core_account(c, true);
 		if (!work)
-			rf_idle(c);
+			lrf_idle(c);
 	}
 }
 
@@ -126,44 +126,44 @@ static _Noreturn void not_in_fiber(const char *what)
 
 int rf_spawn(void (*fn)(void *), void *arg)
 {
-	struct rf_core *c = rf_self();
+	struct lrf_core *c = lrf_self();
 	struct rf_fiber *f;
 
 	if (!c)
 		return -1;
-	f = rf_fiber_new(c, fn, arg);
+	f = lrf_fiber_new(c, fn, arg);
 	if (!f)
 		return -1;
 	f->core = c;
-	rf_runq_push(c, f);
+	lrf_runq_push(c, f);
 	return 0;
 }
 
 int rf_spawn_on(int core, void (*fn)(void *), void *arg)
 {
-	struct rf_core *to = rf_core_get(core);
+	struct lrf_core *to = lrf_core_get(core);
 	struct rf_fiber *f;
 
 	if (!to)
 		return -1;
-	f = rf_fiber_new(rf_self(), fn, arg);
+	f = lrf_fiber_new(lrf_self(), fn, arg);
 	if (!f)
 		return -1;
 	f->core = to;
-	rf_make_runnable(f);
+	lrf_make_runnable(f);
 	return 0;
 }
 
 void rf_yield(void)
 {
-	struct rf_core *c = rf_self();
+	struct lrf_core *c = lrf_self();
 
 	if (!c || !c->current)
 		not_in_fiber("rf_yield");
-	rf_fiber_switch_out(c->current, RF_AFTER_YIELD);
+	lrf_fiber_switch_out(c->current, RF_AFTER_YIELD);
 }
 
 _Noreturn void rf_exit(int code)
 {
-	rf_do_exit(code);
+	lrf_do_exit(code);
 }

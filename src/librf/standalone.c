@@ -24,27 +24,27 @@
 
 #define RF_MEM_DEFAULT (64ull << 20)
 
-void *rf_map_aligned(int fd, uint64_t size);
+void *lrf_map_aligned(int fd, uint64_t size);
 
 static int choose_cpus(struct rf_desc *d)
 {
 	const char *env = getenv("RF_CORES");
-	struct rf_cpuset want;
+	struct base_cpuset want;
 	cpu_set_t aff;
 	int n = 0;
 
 	if (sched_getaffinity(0, sizeof(aff), &aff) < 0)
 		CPU_ZERO(&aff);
 	if (env) {
-		if (rf_cpuset_parse(&want, env) < 0 || rf_cpuset_empty(&want)) {
+		if (base_cpuset_parse(&want, env) < 0 || base_cpuset_empty(&want)) {
 			fprintf(stderr, "librf: RF_CORES=\"%s\" is not a cpu list\n", env);
 			return -1;
 		}
 	} else {
-		rf_cpuset_zero(&want);
+		base_cpuset_zero(&want);
 		for (int c = 0; c < RF_MAX_CPUS && c < CPU_SETSIZE; c++)
 			if (CPU_ISSET(c, &aff))
-				rf_cpuset_set(&want, c);
+				base_cpuset_set(&want, c);
 	}
 	for_each_cpu(c, &want) {
 		if (c >= CPU_SETSIZE || !CPU_ISSET(c, &aff)) {
@@ -64,7 +64,7 @@ static int choose_mem(uint64_t *bytes)
 	const char *env = getenv("RF_MEM");
 
 	*bytes = RF_MEM_DEFAULT;
-	if (env && (rf_parse_size(env, bytes) < 0 || *bytes == 0)) {
+	if (env && (base_parse_size(env, bytes) < 0 || *bytes == 0)) {
 		fprintf(stderr, "librf: RF_MEM=\"%s\" is not a size\n", env);
 		return -1;
 	}
@@ -72,7 +72,7 @@ static int choose_mem(uint64_t *bytes)
 	return 0;
 }
 
-int rf_attach_standalone(void)
+int lrf_attach_standalone(void)
 {
 	struct rf_desc *d;
 	struct rf_status *s;
@@ -87,10 +87,10 @@ int rf_attach_standalone(void)
 		fprintf(stderr, "librf: standalone: mmap: %s\n", strerror(errno));
 		return -1;
 	}
-	rf_g.desc = rf_g.desc_map = d;
-	rf_g.status = rf_g.status_map = s;
-	rf_g.msgs_map = m;
-	if (rf_msgs_format(m, RF_MSGS_SIZE) < 0 || rf_link_attach(m, RF_MSGS_SIZE) < 0) {
+	lrf_g.desc = lrf_g.desc_map = d;
+	lrf_g.status = lrf_g.status_map = s;
+	lrf_g.msgs_map = m;
+	if (ficm_ctl_format(m, RF_MSGS_SIZE) < 0 || lrf_link_attach(m, RF_MSGS_SIZE) < 0) {
 		fprintf(stderr, "librf: standalone: cannot set up the control rings\n");
 		goto fail;
 	}
@@ -103,16 +103,16 @@ int rf_attach_standalone(void)
 		goto fail;
 	d->mem_bytes = mem;
 	d->region[0] = (struct rf_desc_region){ .size = mem, .id = 0, .state = RF_REGION_OFFERED };
-	base = rf_map_aligned(-1, mem);
-	if (!base || rf_region_add(0, base, mem, 0, -1) < 0) {
+	base = lrf_map_aligned(-1, mem);
+	if (!base || lrf_region_add(0, base, mem, 0, -1) < 0) {
 		fprintf(stderr, "librf: standalone: cannot get %llu bytes of memory\n",
 			(unsigned long long)mem);
 		goto fail;
 	}
 	s->region[0] = RF_REGION_MAPPED;
-	memcpy(&rf_g.snap, d, sizeof(*d));
-	rf_g.standalone = true;
-	rf_clock_init(0);
+	memcpy(&lrf_g.snap, d, sizeof(*d));
+	lrf_g.standalone = true;
+	lrf_clock_init(0);
 	return 0;
 fail:
 	s->state = RF_SUBOS_FAILED;

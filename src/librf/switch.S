@@ -9,16 +9,16 @@
  * pushed on the switched-out stack, which keeps the saved context to a
  * single pointer.
  *
- *   void rf_ctx_switch(void **save, void *new_sp)
+ *   void lrf_ctx_switch(void **save, void *new_sp)
  *
  * A new fiber's stack is prepared by fiber.c to look like a switched-out
- * one whose return address is rf_ctx_trampoline, with the fiber pointer in
+ * one whose return address is lrf_ctx_trampoline, with the fiber pointer in
  * the r12 slot.
  */
 	.text
-	.globl	rf_ctx_switch
-	.type	rf_ctx_switch, @function
-rf_ctx_switch:
+	.globl	lrf_ctx_switch
+	.type	lrf_ctx_switch, @function
+lrf_ctx_switch:
 	.cfi_startproc
 	pushq	%rbp
 	pushq	%rbx
@@ -42,20 +42,20 @@ rf_ctx_switch:
 	popq	%rbp
 	ret
 	.cfi_endproc
-	.size	rf_ctx_switch, .-rf_ctx_switch
+	.size	lrf_ctx_switch, .-lrf_ctx_switch
 
 /* First code a fiber runs: rsp is 16-byte aligned here (fiber.c makes it
  * so), as the ABI wants before a call. */
-	.globl	rf_ctx_trampoline
-	.type	rf_ctx_trampoline, @function
-rf_ctx_trampoline:
+	.globl	lrf_ctx_trampoline
+	.type	lrf_ctx_trampoline, @function
+lrf_ctx_trampoline:
 	.cfi_startproc
 	.cfi_undefined rip
 	xorl	%ebp, %ebp
 	movq	%r12, %rdi
-	call	rf_fiber_entry
+	call	lrf_fiber_entry
 	ud2
 	.cfi_endproc
-	.size	rf_ctx_trampoline, .-rf_ctx_trampoline
+	.size	lrf_ctx_trampoline, .-lrf_ctx_trampoline
 
 	.section .note.GNU-stack,"",@progbits

@@ -7,7 +7,7 @@
  * a standalone partition, with every core on a new thread so
  * the test's own thread stays outside librf as a "foreign" thread.  A
  * shutdown requested by rfd stops the core threads instead of
- * ending the process.  rf_test_stop() tears everything down so the next
+ * ending the process.  lrf_test_stop() tears everything down so the next
  * test can attach again.  Not part of the public API.
  */
 #ifndef RF_LIBRF_TESTING_H
@@ -17,14 +17,14 @@
 #include "rf/rf.h"
 
 /* Attach to desc/status and the control rings `msgs` (RF_MSGS_SIZE bytes
- * formatted with rf_msgs_format, ficm/ctlmsg.h; the test attaches rfd's
- * side with rf_msgs_attach), regions as in RF_REGIONS ("id:fd,...", or
+ * formatted with ficm_ctl_format, ficm/ctlmsg.h; the test attaches rfd's
+ * side with ficm_ctl_attach), regions as in RF_REGIONS ("id:fd,...", or
  * NULL), ctl_fd the control socket or -1; start all cores.  0 or -1. */
-int rf_test_attach(const struct rf_desc *desc, struct rf_status *status, void *msgs,
-		   int ctl_fd, const char *regions);
+int lrf_test_attach(const struct rf_desc *desc, struct rf_status *status, void *msgs, int ctl_fd,
+		    const char *regions);
 /* Standalone (RF_CORES / RF_MEM from the environment), all cores started. */
-int rf_test_attach_standalone(void);
+int lrf_test_attach_standalone(void);
 /* Stop every core thread, unmap everything, forget all state. */
-void rf_test_stop(void);
+void lrf_test_stop(void);
 
 #endif

@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include "librf/internal.h"
 
-static void heap_set(struct rf_timer_heap *h, uint32_t i, struct rf_timer *t)
+static void heap_set(struct lrf_timer_heap *h, uint32_t i, struct rf_timer *t)
 {
 	h->h[i] = t;
 	t->idx = i;
 }
 
-static void sift_up(struct rf_timer_heap *h, uint32_t i)
+static void sift_up(struct lrf_timer_heap *h, uint32_t i)
 {
 	struct rf_timer *t = h->h[i];
 
@@ -33,7 +33,7 @@ static void sift_up(struct rf_timer_heap *h, uint32_t i)
 	heap_set(h, i, t);
 }
 
-static void sift_down(struct rf_timer_heap *h, uint32_t i)
+static void sift_down(struct lrf_timer_heap *h, uint32_t i)
 {
 	struct rf_timer *t = h->h[i];
 
@@ -51,9 +51,9 @@ static void sift_down(struct rf_timer_heap *h, uint32_t i)
 	heap_set(h, i, t);
 }
 
-int rf_timer_arm(struct rf_core *c, struct rf_timer *t)
+int lrf_timer_arm(struct lrf_core *c, struct rf_timer *t)
 {
-	struct rf_timer_heap *h = &c->timers;
+	struct lrf_timer_heap *h = &c->timers;
 
 	if (h->n == h->cap) {
 		uint32_t cap = h->cap ? h->cap * 2 : 64;
@@ -71,7 +71,7 @@ int rf_timer_arm(struct rf_core *c, struct rf_timer *t)
 	return 0;
 }
 
-static void heap_remove(struct rf_timer_heap *h, struct rf_timer *t)
+static void heap_remove(struct lrf_timer_heap *h, struct rf_timer *t)
 {
 	uint32_t i = t->idx;
 	struct rf_timer *last = h->h[--h->n];
@@ -84,7 +84,7 @@ static void heap_remove(struct rf_timer_heap *h, struct rf_timer *t)
 	sift_down(h, last->idx);
 }
 
-void rf_timer_disarm(struct rf_core *c, struct rf_timer *t)
+void lrf_timer_disarm(struct lrf_core *c, struct rf_timer *t)
 {
 	if (t->idx == RF_TIMER_IDLE)
 		return;
@@ -93,9 +93,9 @@ void rf_timer_disarm(struct rf_core *c, struct rf_timer *t)
 	heap_remove(&c->timers, t);
 }
 
-int rf_timers_fire(struct rf_core *c, uint64_t now)
+int lrf_timers_fire(struct lrf_core *c, uint64_t now)
 {
-	struct rf_timer_heap *h = &c->timers;
+	struct lrf_timer_heap *h = &c->timers;
 	int n = 0;
 
 	while (h->n && h->h[0]->deadline <= now) {
@@ -109,26 +109,26 @@ int rf_timers_fire(struct rf_core *c, uint64_t now)
 	return n;
 }
 
-uint64_t rf_timers_next(struct rf_core *c)
+uint64_t lrf_timers_next(struct lrf_core *c)
 {
 	return c->timers.n ? c->timers.h[0]->deadline : UINT64_MAX;
 }
 
 /* Hand every timer to `to`; called by a leaving core on its own thread. */
-void rf_timers_move(struct rf_core *from, struct rf_core *to)
+void lrf_timers_move(struct lrf_core *from, struct lrf_core *to)
 {
-	struct rf_timer_heap *h = &from->timers;
+	struct lrf_timer_heap *h = &from->timers;
 
 	while (h->n) {
 		struct rf_timer *t = h->h[--h->n];
 		t->idx = RF_TIMER_IDLE;
-		rf_mbox_send(to, &t->msg);
+		lrf_mbox_send(to, &t->msg);
 	}
 }
 
 rf_timer *rf_timer_add(uint64_t deadline_ns, void (*fn)(void *), void *arg)
 {
-	struct rf_core *c = rf_self();
+	struct lrf_core *c = lrf_self();
 	struct rf_timer *t;
 
 	if (!c)
@@ -137,7 +137,7 @@ rf_timer *rf_timer_add(uint64_t deadline_ns, void (*fn)(void *), void *arg)
 	if (!t)
 		return NULL;
 	*t = (struct rf_timer){ .deadline = deadline_ns, .fn = fn, .arg = arg, .owned = 1 };
-	if (rf_timer_arm(c, t) < 0) {
+	if (lrf_timer_arm(c, t) < 0) {
 		rf_free(t);
 		return NULL;
 	}
@@ -146,7 +146,7 @@ rf_timer *rf_timer_add(uint64_t deadline_ns, void (*fn)(void *), void *arg)
 
 int rf_timer_cancel(rf_timer *t)
 {
-	struct rf_core *c = rf_self();
+	struct lrf_core *c = lrf_self();
 
 	if (!c || t->idx == RF_TIMER_IDLE || t->core != c)
 		return -1;

@@ -17,14 +17,14 @@
 #include <errno.h>
 #include <string.h>
 
-uint32_t rfcom_frag_count(size_t len)
+uint32_t rfcom__frag_count(size_t len)
 {
 	return len == 0 ? 1 : (uint32_t)((len + RF_FICM_PAYLOAD - 1) / RF_FICM_PAYLOAD);
 }
 
-void rfcom_frag_fill(struct rf_ficm_msg *m, const void *buf, size_t len, uint32_t i)
+void rfcom__frag_fill(struct rf_ficm_msg *m, const void *buf, size_t len, uint32_t i)
 {
-	uint32_t k = rfcom_frag_count(len);
+	uint32_t k = rfcom__frag_count(len);
 	size_t off = (size_t)i * RF_FICM_PAYLOAD;
 	size_t n = len - off < RF_FICM_PAYLOAD ? len - off : RF_FICM_PAYLOAD;
 	m->len = (uint16_t)n;
@@ -34,11 +34,11 @@ void rfcom_frag_fill(struct rf_ficm_msg *m, const void *buf, size_t len, uint32_
 		memcpy(m->data, (const uint8_t *)buf + off, n);
 }
 
-uint32_t rfcom_rx_remaining(const struct rfcom_rx *rx)
+uint32_t rfcom__rx_remaining(const struct rfcom_rx *rx)
 {
 	if (!rx->active)
 		return 0;
-	return rfcom_frag_count(rx->total - rx->got);
+	return rfcom__frag_count(rx->total - rx->got);
 }
 
 static int bad(struct rfcom_rx *rx)
@@ -56,8 +56,8 @@ static void deliver(const uint8_t *src, uint32_t total, void *out, size_t len, s
 	*msglen = total;
 }
 
-int rfcom_rx_push(struct rfcom_rx *rx, const struct rf_ficm_msg *m, void *out, size_t len,
-		  size_t *msglen)
+int rfcom__rx_push(struct rfcom_rx *rx, const struct rf_ficm_msg *m, void *out, size_t len,
+		   size_t *msglen)
 {
 	bool more = m->type == RFCOM_FRAG_MORE;
 	if (!more && m->type != RFCOM_FRAG_LAST)

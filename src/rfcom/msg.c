@@ -65,7 +65,7 @@ ssize_t rfcom__read(struct rfcom_chan *ch, void *buf, size_t len)
 	if (!buf && len)
 		return -EINVAL;
 	for (;;) {
-		uint32_t want = rfcom_rx_remaining(&ch->asm_);
+		uint32_t want = rfcom__rx_remaining(&ch->asm_);
 		if (want == 0)
 			want = 1;           /* the first slot tells how many follow */
 		if (want > RX_BATCH)
@@ -89,7 +89,7 @@ ssize_t rfcom__read(struct rfcom_chan *ch, void *buf, size_t len)
 			continue;
 		}
 		for (int i = 0; i < n; i++) {
-			int rc = rfcom_rx_push(&ch->asm_, &m[i], buf, len, &msglen);
+			int rc = rfcom__rx_push(&ch->asm_, &m[i], buf, len, &msglen);
 			if (rc < 0 || (rc == 1 && i + 1 < n))
 				return corrupt(ch); /* we never take slots past the message */
 			if (rc == 1)
@@ -106,7 +106,7 @@ static int send_some(struct rfcom_chan *ch, const void *buf, size_t len, uint32_
 	if (got <= 0)
 		return got;
 	for (int i = 0; i < got; i++)
-		rfcom_frag_fill(rf_ficm_slot(&ch->tx, i), buf, len, first + (uint32_t)i);
+		rfcom__frag_fill(rf_ficm_slot(&ch->tx, i), buf, len, first + (uint32_t)i);
 	return rf_ficm_commit(&ch->tx, got);
 }
 
@@ -118,7 +118,7 @@ ssize_t rfcom__write(struct rfcom_chan *ch, const void *buf, size_t len)
 		return -EINVAL;
 	if (len > RFCOM_MSG_MAX)
 		return -EMSGSIZE;
-	uint32_t k = rfcom_frag_count(len), sent = 0;
+	uint32_t k = rfcom__frag_count(len), sent = 0;
 	if (ch->flags & RFCOM_NONBLOCK) {
 		if (k > ch->tx.slots)
 			return -EMSGSIZE;

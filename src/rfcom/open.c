@@ -53,8 +53,8 @@ static int64_t num(struct json_object *o, const char *key)
 static void *ask(const char *name, const char *kind, size_t *size, struct json_object **res,
 		 int *err)
 {
-	struct rf_client c;
-	struct rf_request req;
+	struct base_client c;
+	struct base_request req;
 	struct json_object *ans = NULL, *v;
 	struct stat st;
 	void *mem = NULL;
@@ -66,21 +66,21 @@ static void *ask(const char *name, const char *kind, size_t *size, struct json_o
 		return NULL;
 	}
 	const char *path = getenv("RF_SOCKET");
-	if (!path || !*path || rf_client_connect(&c, path) < 0) {
+	if (!path || !*path || base_client_connect(&c, path) < 0) {
 		*err = -ECONNREFUSED;
 		return NULL;
 	}
-	rf_request_init(&req, RF_VERB_CHAN_OPEN);
+	base_request_init(&req, RF_VERB_CHAN_OPEN);
 	req.name = name; /* the caller's, alive for the call */
-	ans = rf_client_request(&c, &req, &fd);
+	ans = base_client_request(&c, &req, &fd);
 	*err = -EPROTO;
 	if (!ans)
 		goto out;
-	if (!rf_answer_ok(ans)) {
-		*err = errno_of(rf_answer_error(ans));
+	if (!base_answer_ok(ans)) {
+		*err = errno_of(base_answer_error(ans));
 		goto out;
 	}
-	struct json_object *r = rf_answer_result(ans);
+	struct json_object *r = base_answer_result(ans);
 	int64_t sz = num(r, "size");
 	if (fd < 0 || !r || sz <= 0 || fstat(fd, &st) < 0 || st.st_size < sz ||
 	    !(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK) ||
@@ -103,7 +103,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	json_object_put(ans);
-	rf_client_close(&c);
+	base_client_close(&c);
 	return mem;
 }
 

@@ -21,10 +21,10 @@
 /* ---- frag.c ------------------------------------------------------------ */
 
 /* Slots a message of len bytes takes (at least 1). */
-uint32_t rfcom_frag_count(size_t len);
+uint32_t rfcom__frag_count(size_t len);
 
-/* Fill slot i (0 <= i < rfcom_frag_count(len)) of the message buf[0..len). */
-void rfcom_frag_fill(struct rf_ficm_msg *m, const void *buf, size_t len, uint32_t i);
+/* Fill slot i (0 <= i < rfcom__frag_count(len)) of the message buf[0..len). */
+void rfcom__frag_fill(struct rf_ficm_msg *m, const void *buf, size_t len, uint32_t i);
 
 /* The reader's reassembly state.  stage holds a message of more than one
  * slot while it arrives (RFCOM_MSG_MAX bytes, allocated by the owner). */
@@ -39,11 +39,11 @@ struct rfcom_rx {
  * come, 1 when the message is complete (min(total, len) bytes copied to
  * out, *msglen = total), or -EBADMSG for a slot that does not fit what
  * came before (the state is then reset). */
-int rfcom_rx_push(struct rfcom_rx *rx, const struct rf_ficm_msg *m, void *out, size_t len,
-		  size_t *msglen);
+int rfcom__rx_push(struct rfcom_rx *rx, const struct rf_ficm_msg *m, void *out, size_t len,
+		   size_t *msglen);
 
 /* Slots still to come for the message being assembled (0 if none). */
-uint32_t rfcom_rx_remaining(const struct rfcom_rx *rx);
+uint32_t rfcom__rx_remaining(const struct rfcom_rx *rx);
 
 /* ---- open.c / msg.c ------------------------------------------------------ */
 

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int rf_cg_write(const char *dir, const char *file, const char *val)
+int rfd_cg_write(const char *dir, const char *file, const char *val)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
@@ -28,7 +28,7 @@ int rf_cg_write(const char *dir, const char *file, const char *val)
 	return err;
 }
 
-int rf_cg_read(const char *dir, const char *file, char *buf, size_t len)
+int rfd_cg_read(const char *dir, const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
@@ -46,7 +46,7 @@ int rf_cg_read(const char *dir, const char *file, char *buf, size_t len)
 	return 0;
 }
 
-int rf_cg_mkdir(const char *dir)
+int rfd_cg_mkdir(const char *dir)
 {
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
@@ -55,7 +55,7 @@ int rf_cg_mkdir(const char *dir)
 
 /* rmdir of a cgroup whose last task just died can see EBUSY for a moment
  * while the kernel finishes the exit; retry briefly. */
-int rf_cg_rmdir(const char *dir)
+int rfd_cg_rmdir(const char *dir)
 {
 	for (int i = 0; i < 1000; i++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)

@@ -34,10 +34,10 @@
 #define RF_MAX_CHAN 4096
 #define PAGE        4096ull
 
-struct rf_chan {
-	struct rf_chan *next;
+struct rfd_chan {
+	struct rfd_chan *next;
 	char name[RF_NAME_MAX];
-	enum rf_chan_kind kind;
+	enum base_chan_kind kind;
 	char between[2][RF_NAME_MAX];
 	uint32_t slots;               /* msg */
 	uint64_t size;                /* bytes of the memfd */
@@ -49,9 +49,9 @@ struct rf_chan {
 	char created[40];
 };
 
-static struct rf_chan *chan_find(struct rfd *d, const char *name)
+static struct rfd_chan *chan_find(struct rfd *d, const char *name)
 {
-	for (struct rf_chan *c = d->chans; c; c = c->next)
+	for (struct rfd_chan *c = d->chans; c; c = c->next)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
@@ -60,14 +60,14 @@ static struct rf_chan *chan_find(struct rfd *d, const char *name)
 static int chan_count(struct rfd *d)
 {
 	int n = 0;
-	for (struct rf_chan *c = d->chans; c; c = c->next)
+	for (struct rfd_chan *c = d->chans; c; c = c->next)
 		n++;
 	return n;
 }
 
-static void chan_unlink(struct rfd *d, struct rf_chan *c)
+static void chan_unlink(struct rfd *d, struct rfd_chan *c)
 {
-	for (struct rf_chan **p = &d->chans; *p; p = &(*p)->next)
+	for (struct rfd_chan **p = &d->chans; *p; p = &(*p)->next)
 		if (*p == c) {
 			*p = c->next;
 			return;
@@ -75,7 +75,7 @@ static void chan_unlink(struct rfd *d, struct rf_chan *c)
 }
 
 /* Drop rfd's memory of a channel; close_rings says whether to close them. */
-static void chan_free(struct rf_chan *c, bool close_rings)
+static void chan_free(struct rfd_chan *c, bool close_rings)
 {
 	if (c->mem) {
 		if (close_rings)
@@ -90,38 +90,39 @@ static void chan_free(struct rf_chan *c, bool close_rings)
 
 /* The memfd and, for msg, its two formatted rings.  rfd keeps its own
  * attached handle on each ring only to be able to close it later. */
-static int chan_memory(struct rf_chan *c, struct rf_err *err)
+static int chan_memory(struct rfd_chan *c, struct base_err *err)
 {
 	char mname[64];
 	int rc;
 	snprintf(mname, sizeof(mname), "rf-chan:%s", c->name);
 	c->fd = memfd_create(mname, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (c->fd < 0)
-		return rf_errf(err, BASE_E_INTERNAL, "memfd_create: %s", strerror(errno));
+		return base_errf(err, BASE_E_INTERNAL, "memfd_create: %s", strerror(errno));
 	if (ftruncate(c->fd, (off_t)c->size) < 0)
-		return rf_errf(err, BASE_E_INTERNAL, "cannot size the channel to %llu bytes: %s",
-			       (unsigned long long)c->size, strerror(errno));
+		return base_errf(err, BASE_E_INTERNAL, "cannot size the channel to %llu bytes: %s",
+				 (unsigned long long)c->size, strerror(errno));
 	if (fcntl(c->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return rf_errf(err, BASE_E_INTERNAL,
-			       "cannot seal the channel: %s", strerror(errno));
+		return base_errf(err, BASE_E_INTERNAL, "cannot seal the channel: %s",
+				 strerror(errno));
 	if (c->kind != RF_CHAN_MSG)
 		return 0;
 	void *m = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 	if (m == MAP_FAILED)
-		return rf_errf(err, BASE_E_INTERNAL, "cannot map the channel: %s", strerror(errno));
+		return base_errf(err, BASE_E_INTERNAL, "cannot map the channel: %s",
+				 strerror(errno));
 	c->mem = m;
 	for (int i = 0; i < 2; i++) {
 		char *ring = (char *)m + (size_t)i * c->ring_bytes;
 		if ((rc = rf_ficm_ring_format(ring, c->ring_bytes, c->slots)) ||
 		    (rc = rf_ficm_attach(&c->ring[i], ring, c->ring_bytes, c->slots,
 					 RF_FICM_CONSUMER)))
-			return rf_errf(err, BASE_E_INTERNAL,
-				       "cannot format ring %d: %s", i, strerror(-rc));
+			return base_errf(err, BASE_E_INTERNAL, "cannot format ring %d: %s", i,
+					 strerror(-rc));
 	}
 	return 0;
 }
 
-static struct json_object *between_json(const struct rf_chan *c)
+static struct json_object *between_json(const struct rfd_chan *c)
 {
 	struct json_object *a = json_object_new_array();
 	json_object_array_add(a, json_object_new_string(c->between[0]));
@@ -129,11 +130,11 @@ static struct json_object *between_json(const struct rf_chan *c)
 	return a;
 }
 
-static struct json_object *chan_json(const struct rf_chan *c)
+static struct json_object *chan_json(const struct rfd_chan *c)
 {
 	struct json_object *o = json_object_new_object(), *opened = json_object_new_array();
 	json_object_object_add(o, "name", json_object_new_string(c->name));
-	json_object_object_add(o, "kind", json_object_new_string(rf_chan_kind_name(c->kind)));
+	json_object_object_add(o, "kind", json_object_new_string(base_chan_kind_name(c->kind)));
 	json_object_object_add(o, "between", between_json(c));
 	if (c->kind == RF_CHAN_MSG)
 		json_object_object_add(o, "slots", json_object_new_int64(c->slots));
@@ -148,55 +149,54 @@ static struct json_object *chan_json(const struct rf_chan *c)
 }
 
 /* A chan_create or chan_close record; returns 0 or -errno. */
-static int chan_journal(struct rfd *d, const char *op, const struct rf_chan *c,
-			const char *reason)
+static int chan_journal(struct rfd *d, const char *op, const struct rfd_chan *c, const char *reason)
 {
 	struct json_object *rec = json_object_new_object();
 	json_object_object_add(rec, "op", json_object_new_string(op));
 	json_object_object_add(rec, "chan", json_object_new_string(c->name));
-	json_object_object_add(rec, "kind", json_object_new_string(rf_chan_kind_name(c->kind)));
+	json_object_object_add(rec, "kind", json_object_new_string(base_chan_kind_name(c->kind)));
 	json_object_object_add(rec, "between", between_json(c));
 	if (c->kind == RF_CHAN_MSG)
 		json_object_object_add(rec, "slots", json_object_new_int64(c->slots));
 	json_object_object_add(rec, "size", json_object_new_int64((int64_t)c->size));
 	if (reason)
 		json_object_object_add(rec, "reason", json_object_new_string(reason));
-	int64_t seq = rf_journal_append(&d->journal, rec);
+	int64_t seq = rfd_journal_append(&d->journal, rec);
 	json_object_put(rec);
 	if (seq < 0)
-		rf_log("journal write failed (%s %s): %s", op, c->name, strerror((int)-seq));
+		rfd_log("journal write failed (%s %s): %s", op, c->name, strerror((int)-seq));
 	return seq < 0 ? (int)seq : 0;
 }
 
-static struct json_object *chan_create(struct rfd *d, const struct rf_request *req,
-				       struct rf_err *err)
+static struct json_object *chan_create(struct rfd *d, const struct base_request *req,
+				       struct base_err *err)
 {
-	struct rf_chan *c;
+	struct rfd_chan *c;
 	int rc;
 
 	if (chan_find(d, req->name)) {
-		rf_errf(err, BASE_E_NAME_EXISTS,
-			"a channel named \"%s\" already exists", req->name);
+		base_errf(err, BASE_E_NAME_EXISTS, "a channel named \"%s\" already exists",
+			  req->name);
 		return NULL;
 	}
-	struct rf_subos *s[2];
+	struct rfd_subos *s[2];
 	for (int i = 0; i < 2; i++)
-		if (!(s[i] = rf_subos_find(d, req->between[i]))) {
-			rf_errf(err, BASE_E_NO_SUCH_SUBOS,
-				"no subOS named \"%s\"", req->between[i]);
+		if (!(s[i] = rfd_subos_find(d, req->between[i]))) {
+			base_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"",
+				  req->between[i]);
 			return NULL;
 		}
 	for (int i = 0; i < 2; i++)
 		if (s[i]->life == RF_LIFE_EXITED) {
-			rf_errf(err, BASE_E_NOT_RUNNING, "subOS \"%s\" has exited", s[i]->name);
+			base_errf(err, BASE_E_NOT_RUNNING, "subOS \"%s\" has exited", s[i]->name);
 			return NULL;
 		}
 	if (chan_count(d) >= RF_MAX_CHAN) {
-		rf_errf(err, BASE_E_INTERNAL, "rfd brokers at most %d channels", RF_MAX_CHAN);
+		base_errf(err, BASE_E_INTERNAL, "rfd brokers at most %d channels", RF_MAX_CHAN);
 		return NULL;
 	}
 	if (!(c = calloc(1, sizeof(*c)))) {
-		rf_errf(err, BASE_E_INTERNAL, "out of memory");
+		base_errf(err, BASE_E_INTERNAL, "out of memory");
 		return NULL;
 	}
 	c->fd = -1;
@@ -211,17 +211,17 @@ static struct json_object *chan_create(struct rfd *d, const struct rf_request *r
 	} else {
 		c->size = base_round_up(req->size, PAGE);
 	}
-	rf_format_wallclock(c->created, sizeof(c->created));
+	base_format_wallclock(c->created, sizeof(c->created));
 	if (chan_memory(c, err))
 		goto fail;
 	if ((rc = chan_journal(d, "chan_create", c, NULL))) {
-		rf_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
+		base_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
 		goto fail;
 	}
 	c->next = d->chans;
 	d->chans = c;
-	rf_log("channel %s (%s) between %s and %s", c->name, rf_chan_kind_name(c->kind),
-	       c->between[0], c->between[1]);
+	rfd_log("channel %s (%s) between %s and %s", c->name, base_chan_kind_name(c->kind),
+		c->between[0], c->between[1]);
 	return chan_json(c);
 fail:
 	chan_free(c, false);
@@ -231,23 +231,23 @@ fail:
 static struct json_object *chan_list(struct rfd *d)
 {
 	struct json_object *arr = json_object_new_array(), *r = json_object_new_object();
-	for (struct rf_chan *c = d->chans; c; c = c->next)
+	for (struct rfd_chan *c = d->chans; c; c = c->next)
 		json_object_array_add(arr, chan_json(c));
 	json_object_object_add(r, "channels", arr);
 	return r;
 }
 
-static struct json_object *chan_close(struct rfd *d, const struct rf_request *req,
-				      struct rf_err *err)
+static struct json_object *chan_close(struct rfd *d, const struct base_request *req,
+				      struct base_err *err)
 {
-	struct rf_chan *c = chan_find(d, req->name);
+	struct rfd_chan *c = chan_find(d, req->name);
 	int rc;
 	if (!c) {
-		rf_errf(err, BASE_E_NO_SUCH_CHANNEL, "no channel named \"%s\"", req->name);
+		base_errf(err, BASE_E_NO_SUCH_CHANNEL, "no channel named \"%s\"", req->name);
 		return NULL;
 	}
 	if ((rc = chan_journal(d, "chan_close", c, "closed"))) {
-		rf_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
+		base_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
 		return NULL;
 	}
 	struct json_object *r = chan_json(c);
@@ -257,11 +257,11 @@ static struct json_object *chan_close(struct rfd *d, const struct rf_request *re
 }
 
 /* The caller's side of the channel: where it produces and consumes. */
-static struct json_object *open_answer(const struct rf_chan *c, int side)
+static struct json_object *open_answer(const struct rfd_chan *c, int side)
 {
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(c->name));
-	json_object_object_add(o, "kind", json_object_new_string(rf_chan_kind_name(c->kind)));
+	json_object_object_add(o, "kind", json_object_new_string(base_chan_kind_name(c->kind)));
 	json_object_object_add(o, "side", json_object_new_string(side ? "B" : "A"));
 	json_object_object_add(o, "subos", json_object_new_string(c->between[side]));
 	json_object_object_add(o, "peer", json_object_new_string(c->between[!side]));
@@ -277,39 +277,38 @@ static struct json_object *open_answer(const struct rf_chan *c, int side)
 	return o;
 }
 
-static struct json_object *chan_open(struct rfd *d, const struct rf_request *req, pid_t pid,
-				     int *pass_fd, struct rf_err *err)
+static struct json_object *chan_open(struct rfd *d, const struct base_request *req, pid_t pid,
+				     int *pass_fd, struct base_err *err)
 {
-	struct rf_subos *s = rf_chan_caller(d, pid);
+	struct rfd_subos *s = rfd_chan_caller(d, pid);
 	if (!s) {
-		rf_errf(err, BASE_E_PERMISSION_DENIED,
-			"pid %d is not in a running subOS of this rfd",
-			(int)pid);
+		base_errf(err, BASE_E_PERMISSION_DENIED,
+			  "pid %d is not in a running subOS of this rfd", (int)pid);
 		return NULL;
 	}
-	struct rf_chan *c = chan_find(d, req->name);
+	struct rfd_chan *c = chan_find(d, req->name);
 	if (!c) {
-		rf_errf(err, BASE_E_NO_SUCH_CHANNEL, "no channel named \"%s\"", req->name);
+		base_errf(err, BASE_E_NO_SUCH_CHANNEL, "no channel named \"%s\"", req->name);
 		return NULL;
 	}
 	int side = strcmp(c->between[0], s->name) == 0 ? 0 :
 		   strcmp(c->between[1], s->name) == 0 ? 1 : -1;
 	if (side < 0) {
-		rf_errf(err, BASE_E_PERMISSION_DENIED, "subOS \"%s\" is not granted channel \"%s\"",
-			s->name, c->name);
+		base_errf(err, BASE_E_PERMISSION_DENIED,
+			  "subOS \"%s\" is not granted channel \"%s\"", s->name, c->name);
 		return NULL;
 	}
 	*pass_fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
 	if (*pass_fd < 0) {
-		rf_errf(err, BASE_E_INTERNAL, "cannot pass the channel: %s", strerror(errno));
+		base_errf(err, BASE_E_INTERNAL, "cannot pass the channel: %s", strerror(errno));
 		return NULL;
 	}
 	c->opens[side]++;
 	return open_answer(c, side);
 }
 
-struct json_object *rf_chan_verb(struct rfd *d, const struct rf_request *req, pid_t pid,
-				 int *pass_fd, struct rf_err *err)
+struct json_object *rfd_chan_verb(struct rfd *d, const struct base_request *req, pid_t pid,
+				  int *pass_fd, struct base_err *err)
 {
 	switch (req->verb) {
 	case RF_VERB_CHAN_CREATE:
@@ -321,31 +320,31 @@ struct json_object *rf_chan_verb(struct rfd *d, const struct rf_request *req, pi
 	case RF_VERB_CHAN_OPEN:
 		return chan_open(d, req, pid, pass_fd, err);
 	default:
-		rf_errf(err, BASE_E_BAD_REQUEST, "not a channel verb");
+		base_errf(err, BASE_E_BAD_REQUEST, "not a channel verb");
 		return NULL;
 	}
 }
 
-void rf_chan_subos_gone(struct rfd *d, const char *name)
+void rfd_chan_subos_gone(struct rfd *d, const char *name)
 {
-	struct rf_chan **p = &d->chans;
+	struct rfd_chan **p = &d->chans;
 	while (*p) {
-		struct rf_chan *c = *p;
+		struct rfd_chan *c = *p;
 		if (strcmp(c->between[0], name) && strcmp(c->between[1], name)) {
 			p = &c->next;
 			continue;
 		}
 		chan_journal(d, "chan_close", c, "subos_destroyed");
-		rf_log("channel %s closed: subOS %s destroyed", c->name, name);
+		rfd_log("channel %s closed: subOS %s destroyed", c->name, name);
 		*p = c->next;
 		chan_free(c, true);
 	}
 }
 
-void rf_chan_fini(struct rfd *d)
+void rfd_chan_fini(struct rfd *d)
 {
 	while (d->chans) {
-		struct rf_chan *c = d->chans;
+		struct rfd_chan *c = d->chans;
 		d->chans = c->next;
 		chan_free(c, false);
 	}
@@ -377,10 +376,10 @@ static int on_record(struct json_object *rec, void *arg)
  * or close them: it records them as closed ("rfd_restarted").  Peers that
  * had mapped a channel keep it; new opens need a new channel.
  */
-void rf_chan_recover(struct rfd *d)
+void rfd_chan_recover(struct rfd *d)
 {
 	struct open_set os = { json_object_new_object() };
-	if (rf_journal_replay(d->journal.path, on_record, &os) == 0) {
+	if (rfd_journal_replay(d->journal.path, on_record, &os) == 0) {
 		json_object_object_foreach(os.open, name, rec) {
 			struct json_object *r = json_object_new_object();
 			json_object_object_add(r, "op", json_object_new_string("chan_close"));
@@ -388,8 +387,9 @@ void rf_chan_recover(struct rfd *d)
 				if (strcmp(k, "op") && strcmp(k, "seq") && strcmp(k, "time"))
 					json_object_object_add(r, k, json_object_get(v));
 			json_object_object_add(r, "reason", json_object_new_string("rfd_restarted"));
-			if (rf_journal_append(&d->journal, r) >= 0)
-				rf_log("channel %s: lost in the restart, recorded as closed", name);
+			if (rfd_journal_append(&d->journal, r) >= 0)
+				rfd_log("channel %s: lost in the restart, recorded as closed",
+					name);
 			json_object_put(r);
 		}
 	}

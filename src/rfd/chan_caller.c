@@ -18,14 +18,14 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct rf_subos *running(struct rfd *d, const char *name)
+static struct rfd_subos *running(struct rfd *d, const char *name)
 {
-	struct rf_subos *s = rf_subos_find(d, name);
+	struct rfd_subos *s = rfd_subos_find(d, name);
 	return s && s->life != RF_LIFE_EXITED ? s : NULL;
 }
 
 /* "…/<instance>/<name>" -> the subOS <name>, if it is one of ours. */
-static struct rf_subos *by_path(struct rfd *d, const char *path)
+static struct rfd_subos *by_path(struct rfd *d, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash || slash == path)
@@ -38,10 +38,10 @@ static struct rf_subos *by_path(struct rfd *d, const char *path)
 	return running(d, slash + 1);
 }
 
-static struct rf_subos *by_cgroup(struct rfd *d, pid_t pid)
+static struct rfd_subos *by_cgroup(struct rfd *d, pid_t pid)
 {
 	char path[64], line[1024];
-	struct rf_subos *s = NULL;
+	struct rfd_subos *s = NULL;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -77,14 +77,14 @@ static int pid_ns(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
-static struct rf_subos *by_pid_ns(struct rfd *d, pid_t pid)
+static struct rfd_subos *by_pid_ns(struct rfd *d, pid_t pid)
 {
 	char ns[64], self[64], sns[64];
 	if (pid_ns(pid, ns, sizeof(ns)) || pid_ns(getpid(), self, sizeof(self)) ||
 	    strcmp(ns, self) == 0)
 		return NULL;
 	for (int i = 0; i < RF_MAX_SUBOS; i++) {
-		struct rf_subos *s = d->subos[i];
+		struct rfd_subos *s = d->subos[i];
 		if (s && s->life != RF_LIFE_EXITED && s->pid > 0 &&
 		    pid_ns(s->pid, sns, sizeof(sns)) == 0 && strcmp(ns, sns) == 0)
 			return s;
@@ -92,7 +92,7 @@ static struct rf_subos *by_pid_ns(struct rfd *d, pid_t pid)
 	return NULL;
 }
 
-struct rf_subos *rf_chan_caller(struct rfd *d, pid_t pid)
+struct rfd_subos *rfd_chan_caller(struct rfd *d, pid_t pid)
 {
 	if (pid <= 0)
 		return NULL;

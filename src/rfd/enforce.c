@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include "rfd/enforce_impl.h"
 
-const char *rf_enforce_name(enum rf_enforce_kind k)
+const char *rfd_enforce_name(enum rfd_enforce_kind k)
 {
 	switch (k) {
 	case RF_ENF_CGROUP2: return "cgroup2";
@@ -24,39 +24,38 @@ const char *rf_enforce_name(enum rf_enforce_kind k)
 }
 
 /* A shielded rfd that was killed leaves the host confined: let it go. */
-static void undo_stale_shield(struct rf_enforcer *e)
+static void undo_stale_shield(struct rfd_enforcer *e)
 {
 	snprintf(e->host_root, sizeof(e->host_root), "%s.host", e->cpu_root);
 	if (access(e->host_root, F_OK) == 0)
-		rf_enforce_unshield(e);
+		rfd_enforce_unshield(e);
 	e->host_root[0] = '\0';
 }
 
-int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instance,
-		    const struct rf_cpuset *managed, struct rf_err *err)
+int rfd_enforce_init(struct rfd_enforcer *e, const char *mode, const char *instance,
+		     const struct base_cpuset *managed, struct base_err *err)
 {
-	struct rf_err no2 = { 0 }, no1 = { 0 };
+	struct base_err no2 = { 0 }, no1 = { 0 };
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->mems, sizeof(e->mems), "0");
 	bool any = strcmp(mode, "auto") == 0;
 	if (!any && strcmp(mode, "cgroup2") && strcmp(mode, "cpuset1") && strcmp(mode, "affinity")) {
-		rf_errf(err, BASE_E_BAD_REQUEST,
-			"unknown enforcement \"%s\" (auto, cgroup2, cpuset1, affinity)",
-			 mode);
+		base_errf(err, BASE_E_BAD_REQUEST,
+			  "unknown enforcement \"%s\" (auto, cgroup2, cpuset1, affinity)", mode);
 		return -1;
 	}
 	if (any || strcmp(mode, "cgroup2") == 0) {
-		if (rf_cg2_init(e, instance, managed, &no2) == 0)
+		if (rfd_cg2_init(e, instance, managed, &no2) == 0)
 			return 0;
 		if (!any) {
-			rf_errf(err, BASE_E_INTERNAL,
-				"cgroup2 enforcement unavailable: %s", no2.msg);
+			base_errf(err, BASE_E_INTERNAL, "cgroup2 enforcement unavailable: %s",
+				  no2.msg);
 			return -1;
 		}
 	}
 	if (any || strcmp(mode, "cpuset1") == 0) {
-		int rc = rf_cg1_init(e, instance, managed, &no1);
+		int rc = rfd_cg1_init(e, instance, managed, &no1);
 		if (rc == -2) { /* the cores are someone else's: degrading would hide it */
 			*err = no1;
 			return -1;
@@ -71,8 +70,8 @@ int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instanc
 			return 0;
 		}
 		if (!any) {
-			rf_errf(err, BASE_E_INTERNAL,
-				"cpuset1 enforcement unavailable: %s", no1.msg);
+			base_errf(err, BASE_E_INTERNAL, "cpuset1 enforcement unavailable: %s",
+				  no1.msg);
 			return -1;
 		}
 	}
@@ -83,14 +82,14 @@ int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instanc
 	return 0;
 }
 
-void rf_enforce_fini(struct rf_enforcer *e)
+void rfd_enforce_fini(struct rfd_enforcer *e)
 {
-	rf_enforce_unshield(e);
+	rfd_enforce_unshield(e);
 	if (e->kind != RF_ENF_AFFINITY)
-		rf_cg_fini(e);
+		rfd_cg_fini(e);
 }
 
-void rf_enforce_describe(const struct rf_enforcer *e, char *buf, size_t len)
+void rfd_enforce_describe(const struct rfd_enforcer *e, char *buf, size_t len)
 {
 	if (e->kind != RF_ENF_CPUSET1)
 		snprintf(buf, len, "%s", e->detail);
@@ -102,41 +101,41 @@ void rf_enforce_describe(const struct rf_enforcer *e, char *buf, size_t len)
 			 "cores (rfd --shield does)", e->detail);
 }
 
-int rf_enforce_create(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
-		      uint64_t mem_limit, char *path, size_t pathlen)
+int rfd_enforce_create(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus,
+		       uint64_t mem_limit, char *path, size_t pathlen)
 {
 	if (e->kind == RF_ENF_AFFINITY) {
 		path[0] = '\0';
 		return 0;
 	}
-	return rf_cg_create(e, name, cpus, mem_limit, path, pathlen);
+	return rfd_cg_create(e, name, cpus, mem_limit, path, pathlen);
 }
 
-int rf_enforce_set_cpus(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
-			pid_t pid)
+int rfd_enforce_set_cpus(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus,
+			 pid_t pid)
 {
 	if (e->kind == RF_ENF_AFFINITY)
-		return rf_affinity_apply(pid, cpus);
-	return rf_cg_set_cpus(e, name, cpus);
+		return rfd_affinity_apply(pid, cpus);
+	return rfd_cg_set_cpus(e, name, cpus);
 }
 
-int rf_enforce_set_mem(struct rf_enforcer *e, const char *name, uint64_t mem_limit)
+int rfd_enforce_set_mem(struct rfd_enforcer *e, const char *name, uint64_t mem_limit)
 {
 	if (e->kind == RF_ENF_AFFINITY)
 		return 0;
-	return rf_cg_set_mem(e, name, mem_limit);
+	return rfd_cg_set_mem(e, name, mem_limit);
 }
 
-int rf_enforce_attach(struct rf_enforcer *e, const char *name, pid_t pid)
+int rfd_enforce_attach(struct rfd_enforcer *e, const char *name, pid_t pid)
 {
 	if (e->kind == RF_ENF_AFFINITY)
 		return 0; /* the child sets its own affinity before exec */
-	return rf_cg_attach(e, name, pid);
+	return rfd_cg_attach(e, name, pid);
 }
 
-int rf_enforce_destroy(struct rf_enforcer *e, const char *name)
+int rfd_enforce_destroy(struct rfd_enforcer *e, const char *name)
 {
 	if (e->kind == RF_ENF_AFFINITY)
 		return 0;
-	return rf_cg_destroy(e, name);
+	return rfd_cg_destroy(e, name);
 }

@@ -20,10 +20,10 @@
 #include "base/cpuset.h"
 #include "base/err.h"
 
-enum rf_enforce_kind { RF_ENF_CGROUP2, RF_ENF_CPUSET1, RF_ENF_AFFINITY };
+enum rfd_enforce_kind { RF_ENF_CGROUP2, RF_ENF_CPUSET1, RF_ENF_AFFINITY };
 
-struct rf_enforcer {
-	enum rf_enforce_kind kind;
+struct rfd_enforcer {
+	enum rfd_enforce_kind kind;
 	char detail[512];          /* human description for rfm info */
 	char cpu_root[PATH_MAX];   /* instance cgroup holding the subOS cpusets */
 	char mem_root[PATH_MAX];   /* instance memory cgroup ("" if none) */
@@ -35,39 +35,39 @@ struct rf_enforcer {
 	int shield_moved, shield_stuck;
 };
 
-const char *rf_enforce_name(enum rf_enforce_kind k);
+const char *rfd_enforce_name(enum rfd_enforce_kind k);
 
 /* mode: "auto", "cgroup2", "cpuset1" or "affinity".  instance names the
  * per-rfd cgroup directory.  Returns 0 or -1 with *err filled. */
-int rf_enforce_init(struct rf_enforcer *e, const char *mode, const char *instance,
-		    const struct rf_cpuset *managed, struct rf_err *err);
-void rf_enforce_fini(struct rf_enforcer *e);
+int rfd_enforce_init(struct rfd_enforcer *e, const char *mode, const char *instance,
+		     const struct base_cpuset *managed, struct base_err *err);
+void rfd_enforce_fini(struct rfd_enforcer *e);
 
 /* A subOS's confinement.  mem_limit 0 means no memory cgroup limit.
  * `path` receives the subOS's cpu cgroup directory ("" for affinity). */
-int rf_enforce_create(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
-		      uint64_t mem_limit, char *path, size_t pathlen);
-int rf_enforce_set_cpus(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
-			pid_t pid);
-int rf_enforce_set_mem(struct rf_enforcer *e, const char *name, uint64_t mem_limit);
+int rfd_enforce_create(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus,
+		       uint64_t mem_limit, char *path, size_t pathlen);
+int rfd_enforce_set_cpus(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus,
+			 pid_t pid);
+int rfd_enforce_set_mem(struct rfd_enforcer *e, const char *name, uint64_t mem_limit);
 /* Move a process (by host pid) into the subOS's cgroups. */
-int rf_enforce_attach(struct rf_enforcer *e, const char *name, pid_t pid);
+int rfd_enforce_attach(struct rfd_enforcer *e, const char *name, pid_t pid);
 /* Remove the subOS's cgroups (its processes must be gone). */
-int rf_enforce_destroy(struct rf_enforcer *e, const char *name);
+int rfd_enforce_destroy(struct rfd_enforcer *e, const char *name);
 
 /* What is enforced, for people (rfm info). */
-void rf_enforce_describe(const struct rf_enforcer *e, char *buf, size_t len);
+void rfd_enforce_describe(const struct rfd_enforcer *e, char *buf, size_t len);
 
 /* v1 only: move the host's tasks into a cpuset of the `host` CPUs, so that
  * nothing but subOSes runs on managed cores; undone by unshield (and by
- * rf_enforce_fini).  Returns 0 or -errno (-EOPNOTSUPP on other back ends). */
-int rf_enforce_shield(struct rf_enforcer *e, const struct rf_cpuset *host);
-void rf_enforce_unshield(struct rf_enforcer *e);
+ * rfd_enforce_fini).  Returns 0 or -errno (-EOPNOTSUPP on other back ends). */
+int rfd_enforce_shield(struct rfd_enforcer *e, const struct base_cpuset *host);
+void rfd_enforce_unshield(struct rfd_enforcer *e);
 
 /* cgfs.c: small file helpers shared by the back ends. */
-int rf_cg_write(const char *dir, const char *file, const char *val);
-int rf_cg_read(const char *dir, const char *file, char *buf, size_t len);
-int rf_cg_rmdir(const char *dir);
-int rf_cg_mkdir(const char *dir);
+int rfd_cg_write(const char *dir, const char *file, const char *val);
+int rfd_cg_read(const char *dir, const char *file, char *buf, size_t len);
+int rfd_cg_rmdir(const char *dir);
+int rfd_cg_mkdir(const char *dir);
 
 #endif

@@ -31,7 +31,7 @@ static int set_threads(const char *pid, const cpu_set_t *mask)
 	return 0;
 }
 
-int rf_affinity_apply(pid_t pid, const struct rf_cpuset *cpus)
+int rfd_affinity_apply(pid_t pid, const struct base_cpuset *cpus)
 {
 	char self_ns[64], path[64], ns[64];
 	cpu_set_t mask;

@@ -51,87 +51,88 @@ static void sub_dir(const char *root, const char *name, char *out, size_t len)
 	snprintf(out, len, "%s/%s", root, name);
 }
 
-static int set_cpus_file(const char *dir, const struct rf_cpuset *cpus)
+static int set_cpus_file(const char *dir, const struct base_cpuset *cpus)
 {
 	char list[4096];
-	if (rf_cpuset_format(cpus, list, sizeof(list)) < 0)
+	if (base_cpuset_format(cpus, list, sizeof(list)) < 0)
 		return -E2BIG;
-	return rf_cg_write(dir, "cpuset.cpus", list);
+	return rfd_cg_write(dir, "cpuset.cpus", list);
 }
 
-int rf_cg2_init(struct rf_enforcer *e, const char *instance, const struct rf_cpuset *managed,
-		struct rf_err *err)
+int rfd_cg2_init(struct rfd_enforcer *e, const char *instance, const struct base_cpuset *managed,
+		 struct base_err *err)
 {
 	char root[PATH_MAX], ctl[256];
 	int rc;
 
 	if (find_mount(NULL, root, sizeof(root))) {
-		rf_errf(err, BASE_E_INTERNAL, "no cgroup2 mount");
+		base_errf(err, BASE_E_INTERNAL, "no cgroup2 mount");
 		return -1;
 	}
-	if (rf_cg_read(root, "cgroup.controllers", ctl, sizeof(ctl)) || !strstr(ctl, "cpuset")) {
-		rf_errf(err, BASE_E_INTERNAL,
-			"the cpuset controller is not on the cgroup2 hierarchy at %s "
-			 "(it is bound to cgroup v1)", root);
+	if (rfd_cg_read(root, "cgroup.controllers", ctl, sizeof(ctl)) || !strstr(ctl, "cpuset")) {
+		base_errf(err, BASE_E_INTERNAL,
+			  "the cpuset controller is not on the cgroup2 hierarchy at %s "
+			  "(it is bound to cgroup v1)",
+			  root);
 		return -1;
 	}
 	e->kind = RF_ENF_CGROUP2;
 	sub_dir(root, instance, e->cpu_root, sizeof(e->cpu_root));
 	snprintf(e->mem_root, sizeof(e->mem_root), "%s", strstr(ctl, "memory") ? e->cpu_root : "");
-	rf_cg_write(root, "cgroup.subtree_control", "+cpuset");
+	rfd_cg_write(root, "cgroup.subtree_control", "+cpuset");
 	if (e->mem_root[0])
-		rf_cg_write(root, "cgroup.subtree_control", "+memory");
-	if ((rc = rf_cg_mkdir(e->cpu_root)))
+		rfd_cg_write(root, "cgroup.subtree_control", "+memory");
+	if ((rc = rfd_cg_mkdir(e->cpu_root)))
 		goto fail;
 	e->owns_root = true;
 	if ((rc = set_cpus_file(e->cpu_root, managed)) ||
-	    (rc = rf_cg_write(e->cpu_root, "cpuset.cpus.partition", "root")))
+	    (rc = rfd_cg_write(e->cpu_root, "cpuset.cpus.partition", "root")))
 		goto fail;
-	rf_cg_write(e->cpu_root, "cgroup.subtree_control", e->mem_root[0] ? "+cpuset +memory"
-									    : "+cpuset");
+	rfd_cg_write(e->cpu_root, "cgroup.subtree_control",
+		     e->mem_root[0] ? "+cpuset +memory" : "+cpuset");
 	e->exclusive = true;
 	snprintf(e->detail, sizeof(e->detail), "cgroup v2 isolated cpuset partitions under %s",
 		 e->cpu_root);
 	return 0;
 fail:
-	rf_errf(err, BASE_E_INTERNAL, "%s: %s", e->cpu_root, strerror(-rc));
-	rf_cg_fini(e);
+	base_errf(err, BASE_E_INTERNAL, "%s: %s", e->cpu_root, strerror(-rc));
+	rfd_cg_fini(e);
 	return -1;
 }
 
-static int cg1_make_root(struct rf_enforcer *e, const struct rf_cpuset *managed)
+static int cg1_make_root(struct rfd_enforcer *e, const struct base_cpuset *managed)
 {
 	char parent_mems[64];
 	int err;
-	if ((err = rf_cg_mkdir(e->cpu_root)))
+	if ((err = rfd_cg_mkdir(e->cpu_root)))
 		return err;
 	e->owns_root = true;
 	char *slash = strrchr(e->cpu_root, '/');
 	*slash = '\0';
-	err = rf_cg_read(e->cpu_root, "cpuset.mems", parent_mems, sizeof(parent_mems));
+	err = rfd_cg_read(e->cpu_root, "cpuset.mems", parent_mems, sizeof(parent_mems));
 	*slash = '/';
 	if (err)
 		return err;
 	snprintf(e->mems, sizeof(e->mems), "%s", parent_mems);
-	if ((err = rf_cg_write(e->cpu_root, "cpuset.mems", e->mems)) ||
+	if ((err = rfd_cg_write(e->cpu_root, "cpuset.mems", e->mems)) ||
 	    (err = set_cpus_file(e->cpu_root, managed)))
 		return err;
 	/* Exclusive only if no sibling overlaps: another rfd instance or a
 	 * container runtime may hold the same cores. */
-	e->exclusive = rf_cg_write(e->cpu_root, "cpuset.cpu_exclusive", "1") == 0;
-	if (e->mem_root[0] && rf_cg_mkdir(e->mem_root))
+	e->exclusive = rfd_cg_write(e->cpu_root, "cpuset.cpu_exclusive", "1") == 0;
+	if (e->mem_root[0] && rfd_cg_mkdir(e->mem_root))
 		e->mem_root[0] = '\0';
 	return 0;
 }
 
-int rf_cg1_init(struct rf_enforcer *e, const char *instance, const struct rf_cpuset *managed,
-		struct rf_err *err)
+int rfd_cg1_init(struct rfd_enforcer *e, const char *instance, const struct base_cpuset *managed,
+		 struct base_err *err)
 {
 	char cpu[PATH_MAX], mem[PATH_MAX];
 	int rc;
 
 	if (find_mount("cpuset", cpu, sizeof(cpu))) {
-		rf_errf(err, BASE_E_INTERNAL, "no cgroup v1 cpuset mount");
+		base_errf(err, BASE_E_INTERNAL, "no cgroup v1 cpuset mount");
 		return -1;
 	}
 	e->kind = RF_ENF_CPUSET1;
@@ -140,13 +141,13 @@ int rf_cg1_init(struct rf_enforcer *e, const char *instance, const struct rf_cpu
 		sub_dir(mem, instance, e->mem_root, sizeof(e->mem_root));
 	if ((rc = cg1_make_root(e, managed))) {
 		if (rc == -EINVAL)
-			rf_errf(err, BASE_E_INTERNAL,
-				"%s: the managed cores overlap an exclusive cpuset "
-				 "(another rfd instance or a container runtime owns some of them)",
-				 e->cpu_root);
+			base_errf(err, BASE_E_INTERNAL,
+				  "%s: the managed cores overlap an exclusive cpuset "
+				  "(another rfd instance or a container runtime owns some of them)",
+				  e->cpu_root);
 		else
-			rf_errf(err, BASE_E_INTERNAL, "%s: %s", e->cpu_root, strerror(-rc));
-		rf_cg_fini(e);
+			base_errf(err, BASE_E_INTERNAL, "%s: %s", e->cpu_root, strerror(-rc));
+		rfd_cg_fini(e);
 		return rc == -EINVAL ? -2 : -1;
 	}
 	snprintf(e->detail, sizeof(e->detail), "cgroup v1 cpusets%s under %s%s%s",
@@ -156,17 +157,17 @@ int rf_cg1_init(struct rf_enforcer *e, const char *instance, const struct rf_cpu
 	return 0;
 }
 
-void rf_cg_fini(struct rf_enforcer *e)
+void rfd_cg_fini(struct rfd_enforcer *e)
 {
 	if (!e->owns_root)
 		return;
-	rf_cg_rmdir(e->cpu_root);
+	rfd_cg_rmdir(e->cpu_root);
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root))
-		rf_cg_rmdir(e->mem_root);
+		rfd_cg_rmdir(e->mem_root);
 	e->owns_root = false;
 }
 
-int rf_cg_set_mem(struct rf_enforcer *e, const char *name, uint64_t mem_limit)
+int rfd_cg_set_mem(struct rfd_enforcer *e, const char *name, uint64_t mem_limit)
 {
 	char dir[PATH_MAX], val[32];
 	if (!e->mem_root[0])
@@ -176,75 +177,75 @@ int rf_cg_set_mem(struct rf_enforcer *e, const char *name, uint64_t mem_limit)
 		snprintf(val, sizeof(val), e->kind == RF_ENF_CGROUP2 ? "max" : "-1");
 	else
 		snprintf(val, sizeof(val), "%" PRIu64, mem_limit);
-	return rf_cg_write(dir, e->kind == RF_ENF_CGROUP2 ? "memory.max" : "memory.limit_in_bytes",
-			   val);
+	return rfd_cg_write(dir, e->kind == RF_ENF_CGROUP2 ? "memory.max" : "memory.limit_in_bytes",
+			    val);
 }
 
-int rf_cg_set_cpus(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus)
+int rfd_cg_set_cpus(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus)
 {
 	char dir[PATH_MAX];
 	sub_dir(e->cpu_root, name, dir, sizeof(dir));
 	return set_cpus_file(dir, cpus);
 }
 
-int rf_cg_create(struct rf_enforcer *e, const char *name, const struct rf_cpuset *cpus,
-		 uint64_t mem_limit, char *path, size_t pathlen)
+int rfd_cg_create(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus,
+		  uint64_t mem_limit, char *path, size_t pathlen)
 {
 	char dir[PATH_MAX];
 	int err;
 
 	sub_dir(e->cpu_root, name, dir, sizeof(dir));
 	snprintf(path, pathlen, "%s", dir);
-	if ((err = rf_cg_mkdir(dir)))
+	if ((err = rfd_cg_mkdir(dir)))
 		return err;
-	if (e->kind == RF_ENF_CPUSET1 && (err = rf_cg_write(dir, "cpuset.mems", e->mems)))
+	if (e->kind == RF_ENF_CPUSET1 && (err = rfd_cg_write(dir, "cpuset.mems", e->mems)))
 		goto fail;
 	if ((err = set_cpus_file(dir, cpus)))
 		goto fail;
 	if (e->kind == RF_ENF_CGROUP2)
-		err = rf_cg_write(dir, "cpuset.cpus.partition", "isolated");
+		err = rfd_cg_write(dir, "cpuset.cpus.partition", "isolated");
 	else if (e->exclusive)
-		err = rf_cg_write(dir, "cpuset.cpu_exclusive", "1");
+		err = rfd_cg_write(dir, "cpuset.cpu_exclusive", "1");
 	if (err)
 		goto fail;
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {
 		char mdir[PATH_MAX];
 		sub_dir(e->mem_root, name, mdir, sizeof(mdir));
-		if ((err = rf_cg_mkdir(mdir)))
+		if ((err = rfd_cg_mkdir(mdir)))
 			goto fail;
 	}
-	if ((err = rf_cg_set_mem(e, name, mem_limit)))
+	if ((err = rfd_cg_set_mem(e, name, mem_limit)))
 		goto fail;
 	return 0;
 fail:
-	rf_cg_destroy(e, name);
+	rfd_cg_destroy(e, name);
 	return err;
 }
 
-int rf_cg_attach(struct rf_enforcer *e, const char *name, pid_t pid)
+int rfd_cg_attach(struct rfd_enforcer *e, const char *name, pid_t pid)
 {
 	char dir[PATH_MAX], val[32];
 	int err;
 	snprintf(val, sizeof(val), "%d", (int)pid);
 	sub_dir(e->cpu_root, name, dir, sizeof(dir));
-	if ((err = rf_cg_write(dir, "cgroup.procs", val)))
+	if ((err = rfd_cg_write(dir, "cgroup.procs", val)))
 		return err;
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {
 		sub_dir(e->mem_root, name, dir, sizeof(dir));
-		return rf_cg_write(dir, "cgroup.procs", val);
+		return rfd_cg_write(dir, "cgroup.procs", val);
 	}
 	return 0;
 }
 
-int rf_cg_destroy(struct rf_enforcer *e, const char *name)
+int rfd_cg_destroy(struct rfd_enforcer *e, const char *name)
 {
 	char dir[PATH_MAX];
 	int err = 0, err2 = 0;
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {
 		sub_dir(e->mem_root, name, dir, sizeof(dir));
-		err2 = rf_cg_rmdir(dir);
+		err2 = rfd_cg_rmdir(dir);
 	}
 	sub_dir(e->cpu_root, name, dir, sizeof(dir));
-	err = rf_cg_rmdir(dir);
+	err = rfd_cg_rmdir(dir);
 	return err ? err : err2;
 }

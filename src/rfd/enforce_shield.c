@@ -29,7 +29,7 @@ static void move_all(const char *from, const char *to, int *moved, int *stuck)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		if (rf_cg_write(to, "cgroup.procs", line) == 0)
+		if (rfd_cg_write(to, "cgroup.procs", line) == 0)
 			(*moved)++;
 		else
 			(*stuck)++;
@@ -45,21 +45,21 @@ static void parent_of(const char *dir, char *out, size_t len)
 		*slash = '\0';
 }
 
-int rf_enforce_shield(struct rf_enforcer *e, const struct rf_cpuset *host)
+int rfd_enforce_shield(struct rfd_enforcer *e, const struct base_cpuset *host)
 {
 	char root[PATH_MAX], list[4096];
 	int err;
 
 	if (e->kind != RF_ENF_CPUSET1)
 		return -EOPNOTSUPP;
-	if (rf_cpuset_empty(host) || rf_cpuset_format(host, list, sizeof(list)) < 0)
+	if (base_cpuset_empty(host) || base_cpuset_format(host, list, sizeof(list)) < 0)
 		return -EINVAL;
 	parent_of(e->cpu_root, root, sizeof(root));
 	snprintf(e->host_root, sizeof(e->host_root), "%s.host", e->cpu_root);
-	if ((err = rf_cg_mkdir(e->host_root)) ||
-	    (err = rf_cg_write(e->host_root, "cpuset.mems", e->mems)) ||
-	    (err = rf_cg_write(e->host_root, "cpuset.cpus", list))) {
-		rf_cg_rmdir(e->host_root);
+	if ((err = rfd_cg_mkdir(e->host_root)) ||
+	    (err = rfd_cg_write(e->host_root, "cpuset.mems", e->mems)) ||
+	    (err = rfd_cg_write(e->host_root, "cpuset.cpus", list))) {
+		rfd_cg_rmdir(e->host_root);
 		e->host_root[0] = '\0';
 		return err;
 	}
@@ -68,7 +68,7 @@ int rf_enforce_shield(struct rf_enforcer *e, const struct rf_cpuset *host)
 	return 0;
 }
 
-void rf_enforce_unshield(struct rf_enforcer *e)
+void rfd_enforce_unshield(struct rfd_enforcer *e)
 {
 	char root[PATH_MAX];
 	int moved, stuck;
@@ -76,6 +76,6 @@ void rf_enforce_unshield(struct rf_enforcer *e)
 		return;
 	parent_of(e->cpu_root, root, sizeof(root));
 	move_all(e->host_root, root, &moved, &stuck);
-	rf_cg_rmdir(e->host_root);
+	rfd_cg_rmdir(e->host_root);
 	e->host_root[0] = '\0';
 }

@@ -54,7 +54,7 @@ static int scan_file(FILE *f, struct scan *sc, rf_journal_fn fn, void *ctx)
 	return rc;
 }
 
-int rf_journal_open(struct rf_journal *j, const char *dir)
+int rfd_journal_open(struct rfd_journal *j, const char *dir)
 {
 	struct scan sc;
 	int err;
@@ -83,19 +83,19 @@ fail:
 	return err;
 }
 
-void rf_journal_close(struct rf_journal *j)
+void rfd_journal_close(struct rfd_journal *j)
 {
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;
 }
 
-int64_t rf_journal_append(struct rf_journal *j, struct json_object *rec)
+int64_t rfd_journal_append(struct rfd_journal *j, struct json_object *rec)
 {
 	char when[40];
 	int err;
 
-	rf_format_wallclock(when, sizeof(when));
+	base_format_wallclock(when, sizeof(when));
 	json_object_object_add(rec, "seq", json_object_new_int64(j->next_seq));
 	json_object_object_add(rec, "time", json_object_new_string(when));
 	const char *s = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN);
@@ -120,7 +120,7 @@ int64_t rf_journal_append(struct rf_journal *j, struct json_object *rec)
 	return err;
 }
 
-int rf_journal_replay(const char *path, rf_journal_fn fn, void *ctx)
+int rfd_journal_replay(const char *path, rf_journal_fn fn, void *ctx)
 {
 	struct scan sc;
 	FILE *f = fopen(path, "re");

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
-struct rf_journal {
+struct rfd_journal {
 	int fd;
 	int64_t next_seq;
 	off_t size;       /* bytes of whole records */
@@ -21,17 +21,17 @@ struct rf_journal {
 };
 
 /* Open (creating) DIR/journal.  Returns 0 or -errno. */
-int rf_journal_open(struct rf_journal *j, const char *dir);
-void rf_journal_close(struct rf_journal *j);
+int rfd_journal_open(struct rfd_journal *j, const char *dir);
+void rfd_journal_close(struct rfd_journal *j);
 
 /* Append `rec` after adding "seq" and "time" to it; fdatasync.  Returns the
  * record's seq, or -errno with the file exactly as before. */
-int64_t rf_journal_append(struct rf_journal *j, struct json_object *rec);
+int64_t rfd_journal_append(struct rfd_journal *j, struct json_object *rec);
 
 /* Call fn for every whole record of the journal at `path`, oldest first;
  * stops early if fn returns nonzero.  Returns 0, fn's value, or -errno.
  * Lines that are not JSON objects are skipped. */
 typedef int (*rf_journal_fn)(struct json_object *rec, void *ctx);
-int rf_journal_replay(const char *path, rf_journal_fn fn, void *ctx);
+int rfd_journal_replay(const char *path, rf_journal_fn fn, void *ctx);
 
 #endif

@@ -55,18 +55,17 @@ static void *map_memfd(const char *name, size_t size, int *fd_out)
 	return m;
 }
 
-int rf_libos_setup(struct rfd *d, struct rf_subos *s, struct rf_err *err)
+int rfd_libos_setup(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
 	int sv[2];
 	s->desc = map_memfd("rf-desc", RF_DESC_SIZE, &s->desc_fd);
 	s->status = map_memfd("rf-status", RF_STATUS_SIZE, &s->status_fd);
 	s->msgs = map_memfd("rf-msgs", RF_MSGS_SIZE, &s->msgs_fd);
-	if (!s->desc || !s->status || !s->msgs || rf_libos_msgs_attach(s, true) ||
+	if (!s->desc || !s->status || !s->msgs || rfd_libos_msgs_attach(s, true) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		rf_errf(err, BASE_E_INTERNAL,
-			"cannot create the description of \"%s\": %s", s->name,
-			strerror(errno));
-		rf_libos_teardown(s);
+		base_errf(err, BASE_E_INTERNAL, "cannot create the description of \"%s\": %s",
+			  s->name, strerror(errno));
+		rfd_libos_teardown(s);
 		return -1;
 	}
 	s->ctl_fd = sv[0];
@@ -82,7 +81,7 @@ int rf_libos_setup(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 	return 0;
 }
 
-void rf_libos_teardown(struct rf_subos *s)
+void rfd_libos_teardown(struct rfd_subos *s)
 {
 	if (s->desc)
 		munmap(s->desc, RF_DESC_SIZE);
@@ -90,7 +89,7 @@ void rf_libos_teardown(struct rf_subos *s)
 		munmap(s->status, RF_STATUS_SIZE);
 	s->desc = NULL;
 	s->status = NULL;
-	rf_libos_msgs_close(s);
+	rfd_libos_msgs_close(s);
 	int *fds[] = { &s->desc_fd, &s->status_fd, &s->ctl_fd, &s->ctl_peer_fd };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -99,26 +98,26 @@ void rf_libos_teardown(struct rf_subos *s)
 	}
 }
 
-void rf_desc_begin(struct rf_subos *s)
+void rfd_desc_begin(struct rfd_subos *s)
 {
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->seq, 1, memory_order_acq_rel);
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
-uint32_t rf_desc_end(struct rf_subos *s, enum rf_ctl_type cmd)
+uint32_t rfd_desc_end(struct rfd_subos *s, enum rf_ctl_type cmd)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->seq, 1, memory_order_acq_rel);
 	uint32_t gen = atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->gen, 1,
 						 memory_order_seq_cst) + 1;
 	/* After the desc: librf reads it when the command arrives. */
-	rf_libos_send(s, cmd, gen);
+	rfd_libos_send(s, cmd, gen);
 	return gen;
 }
 
 /* Wake every core of the subOS that sleeps: the new ones and the leaving
  * ones included, since any of them may apply the change. */
-void rf_libos_ring(struct rf_subos *s)
+void rfd_libos_ring(struct rfd_subos *s)
 {
 	for (int c = 0; c < RF_MAX_CPUS; c++) {
 		if (s->desc->cpu[c] == RF_CPU_NONE)
@@ -134,7 +133,7 @@ void rf_libos_ring(struct rf_subos *s)
 	}
 }
 
-static bool alive(struct rf_subos *s)
+static bool alive(struct rfd_subos *s)
 {
 	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
 	/* No pidfd: pidfd_open failed, typically because the program had
@@ -159,19 +158,19 @@ static bool alive(struct rf_subos *s)
  * librf's reconfiguration lock, and the acting thread finds its own CPU
  * free.  Where no such CPU exists rfd does not spin but sleeps.
  */
-void rf_libos_step_aside(struct rf_subos *s, const struct rf_cpuset *acting,
-			 struct rf_aside *a)
+void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
+			  struct rfd_aside *a)
 {
-	struct rf_cpuset mine = s->cpus;
+	struct base_cpuset mine = s->cpus;
 	cpu_set_t outside, idle;
 	int cpu = sched_getcpu();
 
 	a->moved = false;
 	a->spin = 0;
-	rf_cpuset_or(&mine, acting);
+	base_cpuset_or(&mine, acting);
 	if (cpu < 0 || cpu >= CPU_SETSIZE)
 		return;
-	if (!rf_cpuset_has(&mine, cpu)) {
+	if (!base_cpuset_has(&mine, cpu)) {
 		a->spin = SPIN_NS;
 		return;
 	}
@@ -179,9 +178,9 @@ void rf_libos_step_aside(struct rf_subos *s, const struct rf_cpuset *acting,
 		return;
 	outside = idle = a->saved;
 	for (int c = 0; c < CPU_SETSIZE && c < RF_MAX_CPUS; c++) {
-		if (rf_cpuset_has(&mine, c))
+		if (base_cpuset_has(&mine, c))
 			CPU_CLR(c, &outside);
-		if (rf_cpuset_has(acting, c))
+		if (base_cpuset_has(acting, c))
 			CPU_CLR(c, &idle);
 	}
 	cpu_set_t *to = CPU_COUNT(&outside) ? &outside : CPU_COUNT(&idle) ? &idle : NULL;
@@ -195,11 +194,11 @@ void rf_libos_step_aside(struct rf_subos *s, const struct rf_cpuset *acting,
  * Every reply on the ring wakes it; it polls the ring for the first `spin`
  * ns (the budget step_aside granted, spent once), then sleeps on the
  * ring's futex for at most a millisecond at a time to re-check liveness. */
-static int wait_for(struct rf_subos *s, bool (*cond)(struct rf_subos *, uint32_t), uint32_t arg,
+static int wait_for(struct rfd_subos *s, bool (*cond)(struct rfd_subos *, uint32_t), uint32_t arg,
 		    uint64_t timeout_ns, uint64_t spin)
 {
 	uint64_t start = base_now_ns(), now = start;
-	rf_libos_take_replies(s);
+	rfd_libos_take_replies(s);
 	for (;;) {
 		if (cond(s, arg))
 			return 0;
@@ -212,32 +211,31 @@ static int wait_for(struct rf_subos *s, bool (*cond)(struct rf_subos *, uint32_t
 		uint64_t spin_left = spin > now - start ? spin - (now - start) : 0;
 		if (left > 1000000 + spin_left)
 			left = 1000000 + spin_left; /* re-check liveness every millisecond */
-		rf_libos_wait_reply(s, spin_left, left);
+		rfd_libos_wait_reply(s, spin_left, left);
 	}
 }
 
-static bool applied(struct rf_subos *s, uint32_t gen)
+static bool applied(struct rfd_subos *s, uint32_t gen)
 {
 	return (int32_t)(s->acked_gen - gen) >= 0;
 }
 
-static bool running(struct rf_subos *s, uint32_t unused)
+static bool running(struct rfd_subos *s, uint32_t unused)
 {
 	uint32_t st = atomic_load((_Atomic uint32_t *)&s->status->state);
 	return st == RF_SUBOS_RUNNING || st == RF_SUBOS_FAILED;
 }
 
-int rf_libos_kick_and_wait(struct rfd *d, struct rf_subos *s, uint32_t gen,
-			   struct rf_aside *a)
+int rfd_libos_kick_and_wait(struct rfd *d, struct rfd_subos *s, uint32_t gen, struct rfd_aside *a)
 {
-	rf_libos_ring(s);
+	rfd_libos_ring(s);
 	int rc = wait_for(s, applied, gen, d->deadline_ns, a ? a->spin : 0);
 	if (a && a->moved)
 		sched_setaffinity(0, sizeof(a->saved), &a->saved);
 	return rc;
 }
 
-int rf_libos_wait_running(struct rfd *d, struct rf_subos *s, uint64_t timeout_ns)
+int rfd_libos_wait_running(struct rfd *d, struct rfd_subos *s, uint64_t timeout_ns)
 {
 	int rc = wait_for(s, running, 0, timeout_ns, 0);
 	if (rc == 0 && atomic_load((_Atomic uint32_t *)&s->status->state) == RF_SUBOS_FAILED)
@@ -245,7 +243,7 @@ int rf_libos_wait_running(struct rfd *d, struct rf_subos *s, uint64_t timeout_ns
 	return rc;
 }
 
-int rf_libos_send_region(struct rf_subos *s, int slot, int fd)
+int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd)
 {
 	struct rf_ctl_msg m = {
 		.magic = RF_DESC_MAGIC, .type = RF_CTL_REGION, .region = (uint32_t)slot,

@@ -29,14 +29,14 @@
 
 #define TAKE_MAX (4 * RF_MSGS_SLOTS) /* replies taken per call, at most */
 
-int rf_libos_msgs_attach(struct rf_subos *s, bool format)
+int rfd_libos_msgs_attach(struct rfd_subos *s, bool format)
 {
-	int rc = format ? rf_msgs_format(s->msgs, RF_MSGS_SIZE) : 0;
+	int rc = format ? ficm_ctl_format(s->msgs, RF_MSGS_SIZE) : 0;
 
 	if (!rc)
-		rc = rf_msgs_attach(s->msgs, RF_MSGS_SIZE, RF_MSGS_RFD, &s->cmd, &s->acks);
+		rc = ficm_ctl_attach(s->msgs, RF_MSGS_SIZE, RF_MSGS_RFD, &s->cmd, &s->acks);
 	if (rc) {
-		rf_libos_msgs_close(s);
+		rfd_libos_msgs_close(s);
 		return rc;
 	}
 	/* What came before is settled: wait only for what is announced next. */
@@ -45,7 +45,7 @@ int rf_libos_msgs_attach(struct rf_subos *s, bool format)
 	return 0;
 }
 
-void rf_libos_msgs_close(struct rf_subos *s)
+void rfd_libos_msgs_close(struct rfd_subos *s)
 {
 	if (s->msgs)
 		munmap(s->msgs, RF_MSGS_SIZE);
@@ -57,16 +57,17 @@ void rf_libos_msgs_close(struct rf_subos *s)
 	memset(&s->acks, 0, sizeof(s->acks));
 }
 
-static void acks_unusable(struct rf_subos *s, const char *why)
+static void acks_unusable(struct rfd_subos *s, const char *why)
 {
 	if (s->acks_bad)
 		return;
 	s->acks_bad = true;
-	rf_log("subOS %s: its reply ring is unusable (%s); its changes will be forced at the "
-	       "deadline from now on", s->name, why);
+	rfd_log("subOS %s: its reply ring is unusable (%s); its changes will be forced at the "
+		"deadline from now on",
+		s->name, why);
 }
 
-static bool reply_ok(const struct rf_subos *s, const struct rf_ficm_msg *m)
+static bool reply_ok(const struct rfd_subos *s, const struct rf_ficm_msg *m)
 {
 	if (m->len != 0)
 		return false;
@@ -75,7 +76,7 @@ static bool reply_ok(const struct rf_subos *s, const struct rf_ficm_msg *m)
 	return m->type == RF_REPLY_ACK && (int32_t)(m->tag - s->sent_gen) <= 0;
 }
 
-void rf_libos_take_replies(struct rf_subos *s)
+void rfd_libos_take_replies(struct rfd_subos *s)
 {
 	struct rf_ficm_msg m[16];
 	int n = 0;
@@ -96,22 +97,22 @@ void rf_libos_take_replies(struct rf_subos *s)
 		acks_unusable(s, strerror(-n));
 }
 
-void rf_libos_send(struct rf_subos *s, enum rf_ctl_type cmd, uint32_t gen)
+void rfd_libos_send(struct rfd_subos *s, enum rf_ctl_type cmd, uint32_t gen)
 {
 	s->sent_gen = gen;
 	if (!s->msgs)
 		return;
-	rf_libos_take_replies(s);
-	int rc = rf_msgs_send(&s->cmd, cmd, gen);
+	rfd_libos_take_replies(s);
+	int rc = ficm_ctl_send(&s->cmd, cmd, gen);
 	if (rc < 0 && !s->cmds_bad) {
 		s->cmds_bad = true;
-		rf_log("subOS %s: its command ring is broken (%s); it will not see changes",
-		       s->name, strerror(-rc));
+		rfd_log("subOS %s: its command ring is broken (%s); it will not see changes",
+			s->name, strerror(-rc));
 	}
 }
 
 /* Sleep up to timeout_ns or until the program ends. */
-static void sleep_on_pidfd(struct rf_subos *s, uint64_t timeout_ns)
+static void sleep_on_pidfd(struct rfd_subos *s, uint64_t timeout_ns)
 {
 	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
 	struct timespec ts = { (time_t)(timeout_ns / 1000000000ull),
@@ -119,11 +120,11 @@ static void sleep_on_pidfd(struct rf_subos *s, uint64_t timeout_ns)
 	ppoll(&p, s->pidfd >= 0 ? 1 : 0, &ts, NULL);
 }
 
-void rf_libos_wait_reply(struct rf_subos *s, uint64_t spin_ns, uint64_t timeout_ns)
+void rfd_libos_wait_reply(struct rfd_subos *s, uint64_t spin_ns, uint64_t timeout_ns)
 {
 	if (s->msgs && !s->acks_bad)
 		rf_ficm_wait(&s->acks, spin_ns, (int64_t)timeout_ns);
 	else
 		sleep_on_pidfd(s, timeout_ns);
-	rf_libos_take_replies(s);
+	rfd_libos_take_replies(s);
 }

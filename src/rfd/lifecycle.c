@@ -25,30 +25,30 @@
 
 #define ATTACH_TIMEOUT_NS (10ull * 1000000000ull)
 
-static int pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
-		      struct rf_cpuset *out, struct rf_err *err);
+static int pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
+		      struct base_cpuset *out, struct base_err *err);
 
 /* Reserve `bytes` of managed memory, or say how much was asked and how
  * much is free.  Shared by create and resize. */
-int rf_subos_reserve_mem(struct rfd *d, uint64_t bytes, struct rf_err *err)
+int rfd_subos_reserve_mem(struct rfd *d, uint64_t bytes, struct base_err *err)
 {
-	if (rf_ptable_mem_reserve(&d->pt, bytes) == BASE_E_OK)
+	if (rfd_ptable_mem_reserve(&d->pt, bytes) == BASE_E_OK)
 		return 0;
 	char a[32], f[32];
-	rf_format_size(bytes, a, sizeof(a));
-	rf_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
-	return rf_errf(err, BASE_E_MEM_UNAVAILABLE, "%s more memory asked, %s free", a, f);
+	base_format_size(bytes, a, sizeof(a));
+	base_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
+	return base_errf(err, BASE_E_MEM_UNAVAILABLE, "%s more memory asked, %s free", a, f);
 }
 
-static int reserve_mem(struct rfd *d, uint64_t want, uint64_t *rounded, struct rf_err *err)
+static int reserve_mem(struct rfd *d, uint64_t want, uint64_t *rounded, struct base_err *err)
 {
 	*rounded = base_round_up(want, d->pool.chunk_size);
-	return rf_subos_reserve_mem(d, *rounded, err);
+	return rfd_subos_reserve_mem(d, *rounded, err);
 }
 
-static struct rf_subos *subos_new(struct rfd *d, const struct rf_request *req)
+static struct rfd_subos *subos_new(struct rfd *d, const struct base_request *req)
 {
-	struct rf_subos *s = calloc(1, sizeof(*s));
+	struct rfd_subos *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	for (int i = 0; i < RF_MAX_SUBOS; i++)
@@ -64,28 +64,28 @@ static struct rf_subos *subos_new(struct rfd *d, const struct rf_request *req)
 	s->exit_code = INT_MIN;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		s->region_chunk[i] = -1;
-	rf_format_wallclock(s->created, sizeof(s->created));
+	base_format_wallclock(s->created, sizeof(s->created));
 	s->argv = calloc((size_t)req->argc + 1, sizeof(char *));
 	for (int i = 0; s->argv && i < req->argc; i++)
 		s->argv[i] = strdup(req->argv[i]);
 	if (!s->id || !s->argv) {
-		rf_subos_free(d, s);
+		rfd_subos_free(d, s);
 		return NULL;
 	}
 	return s;
 }
 
 /* Hand the subOS its first memory: chunks from the pool, one region each. */
-static int give_regions(struct rfd *d, struct rf_subos *s, struct rf_err *err)
+static int give_regions(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
 	int n = (int)(s->mem / d->pool.chunk_size), ids[RF_MAX_REGIONS];
 	if (n > RF_MAX_REGIONS)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
-			       "at most %d regions per subOS", RF_MAX_REGIONS);
-	int rc = rf_pool_take(&d->pool, n, s->id, ids);
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "at most %d regions per subOS",
+				 RF_MAX_REGIONS);
+	int rc = rfd_pool_take(&d->pool, n, s->id, ids);
 	if (rc)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
-			       "cannot prepare memory: %s", strerror(-rc));
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "cannot prepare memory: %s",
+				 strerror(-rc));
 	for (int i = 0; i < n; i++) {
 		s->region_chunk[i] = ids[i];
 		s->desc->region[i].id = (uint32_t)ids[i];
@@ -99,14 +99,15 @@ static int give_regions(struct rfd *d, struct rf_subos *s, struct rf_err *err)
 /* The RF_* variables of a program being started: their text in buf, the
  * NULL-terminated array rfd_spawn reads in v; both live on the starter's
  * stack until the spawn returns. */
-struct rf_env {
+struct rfd_env_vars {
 	char buf[8192];
 	size_t used;
 	const char *v[8];
 	int n;
 };
 
-static void __attribute__((format(printf, 2, 3))) env_add(struct rf_env *e, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+env_add(struct rfd_env_vars *e, const char *fmt, ...)
 {
 	va_list ap;
 	if (e->n >= (int)(sizeof(e->v) / sizeof(e->v[0])) - 1 || e->used >= sizeof(e->buf))
@@ -119,14 +120,14 @@ static void __attribute__((format(printf, 2, 3))) env_add(struct rf_env *e, cons
 }
 
 /* Program start for both kinds; libos passes its pages and regions. */
-static int start_program(struct rfd *d, struct rf_subos *s, const struct rf_request *req,
-			 struct rf_err *err)
+static int start_program(struct rfd *d, struct rfd_subos *s, const struct base_request *req,
+			 struct base_err *err)
 {
 	char log_path[PATH_MAX], exit_path[PATH_MAX], regions[4096] = "";
-	struct rf_env env = { .used = 0 };
+	struct rfd_env_vars env = { .used = 0 };
 	int pass[RF_MAX_REGIONS + 4], npass = 0;
 	snprintf(log_path, sizeof(log_path), "%s/logs/%s.log", d->state_dir, s->name);
-	rf_subos_exit_path(d, s, exit_path, sizeof(exit_path));
+	rfd_subos_exit_path(d, s, exit_path, sizeof(exit_path));
 	unlink(exit_path);
 	if (s->kind == RF_KIND_LIBOS) {
 		/* 3 desc, 4 status, 5 control socket, 6 control rings: recover.c
@@ -140,7 +141,7 @@ static int start_program(struct rfd *d, struct rf_subos *s, const struct rf_requ
 			if (off < sizeof(regions))
 				off += (size_t)snprintf(regions + off, sizeof(regions) - off, "%s%d:%d",
 							i ? "," : "", s->region_chunk[i], 3 + npass);
-			pass[npass++] = rf_pool_fd(&d->pool, s->region_chunk[i]);
+			pass[npass++] = rfd_pool_fd(&d->pool, s->region_chunk[i]);
 		}
 		env_add(&env, "%s=3", RF_ENV_DESC);
 		env_add(&env, "%s=4", RF_ENV_STATUS);
@@ -158,7 +159,7 @@ static int start_program(struct rfd *d, struct rf_subos *s, const struct rf_requ
 	return rfd_spawn(d, s, &sp, err);
 }
 
-static void log_tail(struct rfd *d, const struct rf_subos *s, char *buf, size_t len)
+static void log_tail(struct rfd *d, const struct rfd_subos *s, char *buf, size_t len)
 {
 	char path[PATH_MAX], line[512] = "";
 	snprintf(path, sizeof(path), "%s/logs/%s.log", d->state_dir, s->name);
@@ -173,35 +174,36 @@ static void log_tail(struct rfd *d, const struct rf_subos *s, char *buf, size_t 
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
-static int wait_attached(struct rfd *d, struct rf_subos *s, struct rf_err *err)
+static int wait_attached(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
-	int rc = rf_libos_wait_running(d, s, ATTACH_TIMEOUT_NS);
+	int rc = rfd_libos_wait_running(d, s, ATTACH_TIMEOUT_NS);
 	if (rc == 0)
 		return 0;
 	char tail[400];
 	usleep(2000); /* let the failing program's last words reach its log */
 	log_tail(d, s, tail, sizeof(tail));
 	if (rc == -ETIMEDOUT)
-		return rf_errf(err, BASE_E_SPAWN_FAILED,
-			       "%s did not attach to librf within %llu s (is it "
-			       "linked with librf?)", s->argv[0], ATTACH_TIMEOUT_NS / 1000000000ull);
-	return rf_errf(err, BASE_E_SPAWN_FAILED, "%s exited before librf attached%s%s", s->argv[0],
-		       tail[0] ? ": " : "", tail);
+		return base_errf(err, BASE_E_SPAWN_FAILED,
+				 "%s did not attach to librf within %llu s (is it "
+				 "linked with librf?)",
+				 s->argv[0], ATTACH_TIMEOUT_NS / 1000000000ull);
+	return base_errf(err, BASE_E_SPAWN_FAILED, "%s exited before librf attached%s%s",
+			 s->argv[0], tail[0] ? ": " : "", tail);
 }
 
-static void kill_and_reap(struct rfd *d, struct rf_subos *s)
+static void kill_and_reap(struct rfd *d, struct rfd_subos *s)
 {
 	if (s->pid > 0)
 		kill(s->pid, SIGKILL);
 	if (s->shim_pid > 0)
 		waitpid(s->shim_pid, NULL, 0);
-	rf_subos_reap(d, s);
+	rfd_subos_reap(d, s);
 }
 
-static struct json_object *create_record(const struct rf_subos *s)
+static struct json_object *create_record(const struct rfd_subos *s)
 {
 	struct json_object *x = json_object_new_object(), *argv = json_object_new_array();
-	json_object_object_add(x, "kind", json_object_new_string(rf_kind_name(s->kind)));
+	json_object_object_add(x, "kind", json_object_new_string(base_kind_name(s->kind)));
 	json_object_object_add(x, "pid", json_object_new_int(s->pid));
 	json_object_object_add(x, "shim_pid", json_object_new_int(s->shim_pid));
 	json_object_object_add(x, "cgroup", json_object_new_string(s->cgroup));
@@ -217,47 +219,48 @@ static struct json_object *create_record(const struct rf_subos *s)
 
 /* cgroups, and for a libos subOS its pages and first memory regions; on
  * failure undoes its own steps (the caller keeps the table entries). */
-static int confine(struct rfd *d, struct rf_subos *s, struct rf_err *err)
+static int confine(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
-	int rc = rf_enforce_create(&d->enf, s->name, &s->cpus,
-				   s->kind == RF_KIND_LINUX ? s->mem : 0, s->cgroup, sizeof(s->cgroup));
+	int rc = rfd_enforce_create(&d->enf, s->name, &s->cpus,
+				    s->kind == RF_KIND_LINUX ? s->mem : 0, s->cgroup,
+				    sizeof(s->cgroup));
 	if (rc)
-		return rf_errf(err, BASE_E_INTERNAL, "cannot confine \"%s\" (%s): %s", s->name,
-			       s->cgroup, strerror(-rc));
+		return base_errf(err, BASE_E_INTERNAL, "cannot confine \"%s\" (%s): %s", s->name,
+				 s->cgroup, strerror(-rc));
 	if (s->kind != RF_KIND_LIBOS)
 		return 0;
-	if (rf_libos_setup(d, s, err))
+	if (rfd_libos_setup(d, s, err))
 		goto fail_cgroup;
 	for_each_cpu(c, &s->cpus)
 		s->desc->cpu[c] = RF_CPU_ACTIVE;
-	s->desc->ncpus = (uint32_t)rf_cpuset_count(&s->cpus);
+	s->desc->ncpus = (uint32_t)base_cpuset_count(&s->cpus);
 	s->desc->mem_bytes = s->mem;
 	if (give_regions(d, s, err))
 		goto fail_pages;
 	return 0;
 fail_pages:
-	rf_libos_teardown(s);
+	rfd_libos_teardown(s);
 fail_cgroup:
-	rf_enforce_destroy(&d->enf, s->name);
+	rfd_enforce_destroy(&d->enf, s->name);
 	return -1;
 }
 
-int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos **out,
-		    struct rf_err *err)
+int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_subos **out,
+		     struct base_err *err)
 {
 	uint64_t t[5];  /* marks between the steps of s->create_us */
-	struct rf_subos *s;
+	struct rfd_subos *s;
 	int rc;
 
-	if (rf_subos_find(d, req->name))
-		return rf_errf(err, BASE_E_NAME_EXISTS,
-			       "a subOS named \"%s\" already exists", req->name);
+	if (rfd_subos_find(d, req->name))
+		return base_errf(err, BASE_E_NAME_EXISTS, "a subOS named \"%s\" already exists",
+				 req->name);
 	if (!(s = subos_new(d, req)))
-		return rf_errf(err, BASE_E_INTERNAL, "out of memory or subOS slots");
+		return base_errf(err, BASE_E_INTERNAL, "out of memory or subOS slots");
 	if (pick_cores(d, s->id, &req->cores, &s->cpus, err) ||
 	    reserve_mem(d, req->mem, &s->mem, err))
 		goto fail_free;
-	rf_ptable_assign(&d->pt, s->id, &s->cpus);
+	rfd_ptable_assign(&d->pt, s->id, &s->cpus);
 	t[0] = base_now_ns();
 	if (confine(d, s, err))
 		goto fail_table;
@@ -273,71 +276,72 @@ int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos
 		s->ctl_peer_fd = -1;
 	}
 	s->life = RF_LIFE_RUNNING;
-	if ((rc = rf_journal_subos(d, "create", s, create_record(s)))) {
-		rf_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
+	if ((rc = rfd_journal_subos(d, "create", s, create_record(s)))) {
+		base_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
 		goto fail_program;
 	}
 	t[4] = base_now_ns();
 	base_steps_us(t, 4, s->create_us); /* setup, spawn, attach, journal */
-	rf_subos_insert(d, s);
-	rf_watch_subos(d, s);
+	rfd_subos_insert(d, s);
+	rfd_watch_subos(d, s);
 	*out = s;
 	return 0;
 
 fail_program:
 	kill_and_reap(d, s);
 fail_release:
-	rf_subos_release(d, s); /* regions, cgroups, pages, table, memory */
-	rf_subos_free(d, s);
+	rfd_subos_release(d, s); /* regions, cgroups, pages, table, memory */
+	rfd_subos_free(d, s);
 	return -1;
 fail_table:
-	rf_ptable_release(&d->pt, s->id);
-	rf_ptable_mem_release(&d->pt, s->mem);
+	rfd_ptable_release(&d->pt, s->id);
+	rfd_ptable_mem_release(&d->pt, s->mem);
 fail_free:
-	rf_subos_free(d, s);
+	rfd_subos_free(d, s);
 	return -1;
 }
 
 static const char *owner_name(struct rfd *d, int owner)
 {
-	struct rf_subos *o = rf_subos_by_id(d, owner);
+	struct rfd_subos *o = rfd_subos_by_id(d, owner);
 	return o ? o->name : "?";
 }
 
-static int pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
-		      struct rf_cpuset *out, struct rf_err *err)
+static int pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
+		      struct base_cpuset *out, struct base_err *err)
 {
 	int bad = -1, holder = -1;
 	enum base_errc rc;
 	char list[64];
 	if (ca->form == RF_CORES_COUNT) {
-		if (rf_ptable_pick(&d->pt, id, ca->n, out) == BASE_E_OK)
+		if (rfd_ptable_pick(&d->pt, id, ca->n, out) == BASE_E_OK)
 			return 0;
-		struct rf_cpuset fr;
-		rf_ptable_free_cpus(&d->pt, &fr);
-		rf_cpuset_format(&fr, list, sizeof(list));
-		return rf_errf(err, BASE_E_CORES_BUSY, "%d cores asked, %d free (%s)", ca->n,
-			       rf_cpuset_count(&fr), list[0] ? list : "none");
+		struct base_cpuset fr;
+		rfd_ptable_free_cpus(&d->pt, &fr);
+		base_cpuset_format(&fr, list, sizeof(list));
+		return base_errf(err, BASE_E_CORES_BUSY, "%d cores asked, %d free (%s)", ca->n,
+				 base_cpuset_count(&fr), list[0] ? list : "none");
 	}
 	if (ca->form != RF_CORES_LIST)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "cores: give a count or a CPU list");
-	rc = rf_ptable_check_set(&d->pt, id, &ca->set, &bad, &holder);
+		return base_errf(err, BASE_E_BAD_REQUEST, "cores: give a count or a CPU list");
+	rc = rfd_ptable_check_set(&d->pt, id, &ca->set, &bad, &holder);
 	if (rc == BASE_E_OK) {
 		*out = ca->set;
 		return 0;
 	}
 	if (rc == BASE_E_UNKNOWN_CORE) {
-		rf_cpuset_format(&d->pt.managed, list, sizeof(list));
-		return rf_errf(err, BASE_E_UNKNOWN_CORE, "core %d is not %s (rfd manages %s)", bad,
-			       bad < d->pt.ncpus ? "managed by this rfd" : "a CPU of this machine",
-			       list[0] ? list : "no cores");
+		base_cpuset_format(&d->pt.managed, list, sizeof(list));
+		return base_errf(
+			err, BASE_E_UNKNOWN_CORE, "core %d is not %s (rfd manages %s)", bad,
+			bad < d->pt.ncpus ? "managed by this rfd" : "a CPU of this machine",
+			list[0] ? list : "no cores");
 	}
-	return rf_errf(err, BASE_E_CORES_BUSY, "core %d is owned by subOS \"%s\"", bad,
-		       owner_name(d, holder));
+	return base_errf(err, BASE_E_CORES_BUSY, "core %d is owned by subOS \"%s\"", bad,
+			 owner_name(d, holder));
 }
 
-int rf_subos_pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
-			struct rf_cpuset *out, struct rf_err *err)
+int rfd_subos_pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
+			 struct base_cpuset *out, struct base_err *err)
 {
 	return pick_cores(d, id, ca, out, err);
 }
@@ -349,19 +353,19 @@ static bool wait_gone(int pidfd, int timeout_ms)
 	return pidfd < 0 || poll(&p, 1, timeout_ms) == 1;
 }
 
-int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **result,
-		     struct rf_err *err)
+int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **result,
+		      struct base_err *err)
 {
 	const char *how = "exited";
 	uint64_t t[5] = { base_now_ns() };  /* marks between stop, reap, release, journal */
 	t[1] = t[2] = t[3] = t[0];
 	if (s->life != RF_LIFE_EXITED) {
-		rf_unwatch_subos(d, s);
+		rfd_unwatch_subos(d, s);
 		if (s->kind == RF_KIND_LIBOS && s->desc) {
-			rf_desc_begin(s);
+			rfd_desc_begin(s);
 			s->desc->shutdown = 1;
-			rf_desc_end(s, RF_CMD_SHUTDOWN);
-			rf_libos_ring(s);
+			rfd_desc_end(s, RF_CMD_SHUTDOWN);
+			rfd_libos_ring(s);
 			if (!wait_gone(s->pidfd, (int)(d->deadline_ns / 1000000)))
 				how = "killed";
 		} else {
@@ -371,9 +375,9 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 			kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
 		wait_gone(s->pidfd, 5000);
 		t[1] = base_now_ns();
-		s->exit_code = rf_subos_reap(d, s);
+		s->exit_code = rfd_subos_reap(d, s);
 		t[2] = base_now_ns();
-		rf_subos_release(d, s);
+		rfd_subos_release(d, s);
 		s->life = RF_LIFE_EXITED;
 		t[3] = base_now_ns();
 	}
@@ -385,20 +389,20 @@ int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **res
 	json_object_object_add(*result, "name", json_object_new_string(s->name));
 	json_object_object_foreach(x, k, v)
 		json_object_object_add(*result, k, json_object_get(v));
-	rf_chan_subos_gone(d, s->name); /* its channels, journalled before the destroy */
-	int rc = rf_journal_subos(d, "destroy", s, x);
+	rfd_chan_subos_gone(d, s->name); /* its channels, journalled before the destroy */
+	int rc = rfd_journal_subos(d, "destroy", s, x);
 	static const char *const steps[] = { "stop", "reap", "release", "journal" };
 	uint64_t us[4];
 	t[4] = base_now_ns();
 	base_steps_us(t, 4, us);
 	base_timing_us_add(*result, steps, us, 4);
-	rf_subos_remove(d, s);
-	rf_subos_free(d, s);
+	rfd_subos_remove(d, s);
+	rfd_subos_free(d, s);
 	if (rc) {
 		json_object_put(*result);
 		*result = NULL;
-		return rf_errf(err, BASE_E_INTERNAL, "destroyed, but the journal write failed: %s",
-			       strerror(-rc));
+		return base_errf(err, BASE_E_INTERNAL,
+				 "destroyed, but the journal write failed: %s", strerror(-rc));
 	}
 	return 0;
 }

@@ -10,16 +10,16 @@
 
 static bool log_stamp;
 
-void rf_log_stamp(bool on)
+void rfd_log_stamp(bool on)
 {
 	log_stamp = on;
 }
 
-void rf_log(const char *fmt, ...)
+void rfd_log(const char *fmt, ...)
 {
 	char when[40];
 	va_list ap;
-	rf_format_wallclock(when, sizeof(when));
+	base_format_wallclock(when, sizeof(when));
 	fprintf(stderr, "%s%srfd: ", log_stamp ? when : "", log_stamp ? " " : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -64,7 +64,7 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 	*o = (struct rfd_opts){ .state_dir = "/var/lib/rfd", .host_cores = "0", .mem = "1G",
 			    .chunk = "64M", .hugepages = "auto", .enforce = "auto",
 			    .deadline_ms = 100 };
-	o->socket = rf_client_socket_path(NULL);
+	o->socket = base_client_socket_path(NULL);
 	int c;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
@@ -168,7 +168,7 @@ static void raise_priority(void)
 {
 	struct sched_param sp = { .sched_priority = 10 };
 	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0)
-		rf_log("running without real-time priority: %s", strerror(errno));
+		rfd_log("running without real-time priority: %s", strerror(errno));
 }
 
 static void daemonize(int *ready_fd)
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 {
 	static struct rfd d;
 	struct rfd_opts o;
-	struct rf_err err = { 0 };
+	struct base_err err = { 0 };
 	int ready_fd = -1;
 
 	if (parse_opts(argc, argv, &o))
@@ -218,21 +218,21 @@ int main(int argc, char **argv)
 	instance_name(d.state_dir, d.instance, sizeof(d.instance));
 	d.tsc_hz = measure_tsc_hz();
 	sigset_t sigs;
-	rf_server_signals(&sigs);
+	rfd_server_signals(&sigs);
 	/* Shims are rfd's children only until rfd restarts; their status
 	 * comes through a pipe, so let the kernel reap them. */
 	struct sigaction sa = { .sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT };
 	sigaction(SIGCHLD, &sa, NULL);
-	if (rf_rfd_setup(&d, &o, &err) || rf_server_listen(&d)) {
+	if (rfd_setup(&d, &o, &err) || rfd_server_listen(&d)) {
 		if (err.msg[0])
 			fprintf(stderr, "rfd: %s\n", err.msg);
-		rf_rfd_teardown(&d, false);
+		rfd_teardown(&d, false);
 		return 1;
 	}
 	if (!o.no_rt)
 		raise_priority();
-	rf_log("serving %s (state %s, %s)", d.socket_path, d.state_dir,
-	       rf_enforce_name(d.enf.kind));
+	rfd_log("serving %s (state %s, %s)", d.socket_path, d.state_dir,
+		rfd_enforce_name(d.enf.kind));
 	if (ready_fd >= 0) {
 		char logp[PATH_MAX];
 		snprintf(logp, sizeof(logp), "%s/rfd.log", d.state_dir);
@@ -243,14 +243,14 @@ int main(int argc, char **argv)
 		dup2(lfd, 2);
 		close(lfd);
 		close(nfd);
-		rf_log_stamp(true);
+		rfd_log_stamp(true);
 		if (write(ready_fd, "r", 1) != 1 || chdir("/")) {
 			/* the parent has gone; carry on */
 		}
 		close(ready_fd);
 	}
-	int rc = rf_server_run(&d);
-	rf_server_close(&d);
-	rf_rfd_teardown(&d, o.cleanup);
+	int rc = rfd_server_run(&d);
+	rfd_server_close(&d);
+	rfd_teardown(&d, o.cleanup);
 	return rc ? 1 : 0;
 }

@@ -60,7 +60,7 @@ static void release_hugepages(long n)
 		write_long(NR_HUGEPAGES, now > n ? now - n : 0);
 }
 
-static int fill_chunk(struct rf_pool *p, struct rf_chunk *c)
+static int fill_chunk(struct rfd_pool *p, struct rfd_chunk *c)
 {
 	bool huge = p->huge_added > 0;
 	int fd = -1;
@@ -97,7 +97,7 @@ static int fill_chunk(struct rf_pool *p, struct rf_chunk *c)
 }
 
 /* Find work for the worker under the lock; -1 if none. */
-static int next_job(struct rf_pool *p)
+static int next_job(struct rfd_pool *p)
 {
 	for (int i = 0; i < p->nchunks; i++)
 		if (p->chunk[i].state == RF_CHUNK_SCRUBBING)
@@ -110,7 +110,7 @@ static int next_job(struct rf_pool *p)
 
 static void *worker_main(void *arg)
 {
-	struct rf_pool *p = arg;
+	struct rfd_pool *p = arg;
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		int i = next_job(p);
@@ -118,7 +118,7 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
-		struct rf_chunk *c = &p->chunk[i];
+		struct rfd_chunk *c = &p->chunk[i];
 		bool scrub = c->state == RF_CHUNK_SCRUBBING;
 		if (!scrub)
 			c->state = RF_CHUNK_FILLING;
@@ -129,7 +129,7 @@ static void *worker_main(void *arg)
 		c->owner = -1;
 		pthread_cond_broadcast(&p->cond);
 		/* Out of memory: stop filling, takers fill on demand.  Not if
-		 * rf_pool_fini already asked to stop while we were filling: its
+		 * rfd_pool_fini already asked to stop while we were filling: its
 		 * broadcast is gone and the wait would never end. */
 		if (err && !p->stop)
 			pthread_cond_wait(&p->cond, &p->lock);
@@ -138,19 +138,19 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int rf_pool_init(struct rf_pool *p, uint64_t total, uint64_t chunk_size, const char *hugepages,
-		 struct rf_err *err)
+int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const char *hugepages,
+		  struct base_err *err)
 {
 	memset(p, 0, sizeof(*p));
 	if (chunk_size < HUGE_2M || chunk_size % HUGE_2M) {
-		rf_errf(err, BASE_E_BAD_REQUEST, "chunk size must be a multiple of 2M");
+		base_errf(err, BASE_E_BAD_REQUEST, "chunk size must be a multiple of 2M");
 		return -1;
 	}
 	p->chunk_size = chunk_size;
 	p->nchunks = (int)(total / chunk_size);
 	p->chunk = calloc((size_t)p->nchunks + 1, sizeof(*p->chunk));
 	if (!p->chunk) {
-		rf_errf(err, BASE_E_INTERNAL, "out of memory");
+		base_errf(err, BASE_E_INTERNAL, "out of memory");
 		return -1;
 	}
 	for (int i = 0; i < p->nchunks; i++) {
@@ -162,16 +162,15 @@ int rf_pool_init(struct rf_pool *p, uint64_t total, uint64_t chunk_size, const c
 		p->huge_added = reserve_hugepages((long)(total / HUGE_2M));
 	if (strcmp(hugepages, "on") == 0 && p->huge_added < (long)(total / HUGE_2M)) {
 		release_hugepages(p->huge_added);
-		rf_errf(err, BASE_E_INTERNAL,
-			"could reserve only %ld of %llu huge pages", p->huge_added,
-			 (unsigned long long)(total / HUGE_2M));
+		base_errf(err, BASE_E_INTERNAL, "could reserve only %ld of %llu huge pages",
+			  p->huge_added, (unsigned long long)(total / HUGE_2M));
 		free(p->chunk);
 		return -1;
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	if (pthread_create(&p->worker, NULL, worker_main, p)) {
-		rf_errf(err, BASE_E_INTERNAL, "cannot start the pool worker");
+		base_errf(err, BASE_E_INTERNAL, "cannot start the pool worker");
 		release_hugepages(p->huge_added);
 		free(p->chunk);
 		return -1;
@@ -180,7 +179,7 @@ int rf_pool_init(struct rf_pool *p, uint64_t total, uint64_t chunk_size, const c
 	return 0;
 }
 
-void rf_pool_fini(struct rf_pool *p)
+void rfd_pool_fini(struct rfd_pool *p)
 {
 	if (!p->started)
 		return;
@@ -200,7 +199,7 @@ void rf_pool_fini(struct rf_pool *p)
 	p->started = false;
 }
 
-int rf_pool_take(struct rf_pool *p, int n, int owner, int *ids)
+int rfd_pool_take(struct rfd_pool *p, int n, int owner, int *ids)
 {
 	int got = 0, err = 0;
 	pthread_mutex_lock(&p->lock);
@@ -228,7 +227,7 @@ int rf_pool_take(struct rf_pool *p, int n, int owner, int *ids)
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
-		struct rf_chunk *c = &p->chunk[i];
+		struct rfd_chunk *c = &p->chunk[i];
 		if (c->state == RF_CHUNK_EMPTY) {
 			c->state = RF_CHUNK_FILLING;
 			pthread_mutex_unlock(&p->lock);
@@ -252,24 +251,24 @@ int rf_pool_take(struct rf_pool *p, int n, int owner, int *ids)
 	return err;
 }
 
-void rf_pool_give_back(struct rf_pool *p, int id)
+void rfd_pool_give_back(struct rfd_pool *p, int id)
 {
 	if (id < 0 || id >= p->nchunks)
 		return;
 	pthread_mutex_lock(&p->lock);
-	struct rf_chunk *c = &p->chunk[id];
+	struct rfd_chunk *c = &p->chunk[id];
 	c->owner = -1;
 	c->state = c->map ? RF_CHUNK_SCRUBBING : RF_CHUNK_EMPTY;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 }
 
-void rf_pool_adopt(struct rf_pool *p, int id, int owner)
+void rfd_pool_adopt(struct rfd_pool *p, int id, int owner)
 {
 	if (id < 0 || id >= p->nchunks)
 		return;
 	pthread_mutex_lock(&p->lock);
-	struct rf_chunk *c = &p->chunk[id];
+	struct rfd_chunk *c = &p->chunk[id];
 	while (c->state == RF_CHUNK_FILLING)  /* the worker got there first */
 		pthread_cond_wait(&p->cond, &p->lock);
 	if (c->state != RF_CHUNK_READY && c->state != RF_CHUNK_EMPTY) {
@@ -290,12 +289,12 @@ void rf_pool_adopt(struct rf_pool *p, int id, int owner)
 	pthread_mutex_unlock(&p->lock);
 }
 
-int rf_pool_fd(const struct rf_pool *p, int id)
+int rfd_pool_fd(const struct rfd_pool *p, int id)
 {
 	return id >= 0 && id < p->nchunks ? p->chunk[id].fd : -1;
 }
 
-void rf_pool_counts(struct rf_pool *p, int *ready, int *owned, int *scrubbing, int *huge)
+void rfd_pool_counts(struct rfd_pool *p, int *ready, int *owned, int *scrubbing, int *huge)
 {
 	*ready = *owned = *scrubbing = *huge = 0;
 	pthread_mutex_lock(&p->lock);

@@ -5,22 +5,22 @@
 
 #include <string.h>
 
-void rf_ptable_init(struct rf_ptable *pt, const struct rf_cpuset *online,
-		    const struct rf_cpuset *managed, const int *order, int norder,
-		    uint64_t mem_managed)
+void rfd_ptable_init(struct rfd_ptable *pt, const struct base_cpuset *online,
+		     const struct base_cpuset *managed, const int *order, int norder,
+		     uint64_t mem_managed)
 {
 	memset(pt, 0, sizeof(*pt));
 	pt->online = *online;
 	pt->managed = *managed;
-	rf_cpuset_and_into(&pt->managed, online);
+	base_cpuset_and_into(&pt->managed, online);
 	for (int c = 0; c < RF_MAX_CPUS; c++) {
-		pt->owner[c] = rf_cpuset_has(&pt->managed, c) ? RF_OWNER_HOST : RF_OWNER_NONE;
-		if (rf_cpuset_has(online, c))
+		pt->owner[c] = base_cpuset_has(&pt->managed, c) ? RF_OWNER_HOST : RF_OWNER_NONE;
+		if (base_cpuset_has(online, c))
 			pt->ncpus = c + 1;
 	}
 	if (order) {
 		for (int i = 0; i < norder; i++)
-			if (rf_cpuset_has(&pt->managed, order[i]))
+			if (base_cpuset_has(&pt->managed, order[i]))
 				pt->order[pt->norder++] = order[i];
 	} else {
 		for_each_cpu(c, &pt->managed)
@@ -29,27 +29,27 @@ void rf_ptable_init(struct rf_ptable *pt, const struct rf_cpuset *online,
 	pt->mem_managed = mem_managed;
 }
 
-void rf_ptable_owned(const struct rf_ptable *pt, int owner, struct rf_cpuset *out)
+void rfd_ptable_owned(const struct rfd_ptable *pt, int owner, struct base_cpuset *out)
 {
-	rf_cpuset_zero(out);
+	base_cpuset_zero(out);
 	for_each_cpu(c, &pt->managed)
 		if (pt->owner[c] == owner)
-			rf_cpuset_set(out, c);
+			base_cpuset_set(out, c);
 }
 
-void rf_ptable_free_cpus(const struct rf_ptable *pt, struct rf_cpuset *out)
+void rfd_ptable_free_cpus(const struct rfd_ptable *pt, struct base_cpuset *out)
 {
-	rf_ptable_owned(pt, RF_OWNER_HOST, out);
+	rfd_ptable_owned(pt, RF_OWNER_HOST, out);
 }
 
-enum base_errc rf_ptable_check_set(const struct rf_ptable *pt, int owner,
-				   const struct rf_cpuset *want, int *bad_cpu, int *holder)
+enum base_errc rfd_ptable_check_set(const struct rfd_ptable *pt, int owner,
+				    const struct base_cpuset *want, int *bad_cpu, int *holder)
 {
-	if (rf_cpuset_empty(want))
+	if (base_cpuset_empty(want))
 		return BASE_E_BAD_REQUEST;
 	for_each_cpu(c, want) {
 		*bad_cpu = c;
-		if (!rf_cpuset_has(&pt->managed, c))
+		if (!base_cpuset_has(&pt->managed, c))
 			return BASE_E_UNKNOWN_CORE;
 		if (pt->owner[c] != RF_OWNER_HOST && pt->owner[c] != owner) {
 			*holder = pt->owner[c];
@@ -60,11 +60,11 @@ enum base_errc rf_ptable_check_set(const struct rf_ptable *pt, int owner,
 }
 
 /* Distance in pick order to the nearest CPU of `near` (0 if near is empty). */
-static int order_distance(const struct rf_ptable *pt, int idx, const struct rf_cpuset *near)
+static int order_distance(const struct rfd_ptable *pt, int idx, const struct base_cpuset *near)
 {
 	int best = RF_MAX_CPUS;
 	for (int i = 0; i < pt->norder; i++) {
-		if (!rf_cpuset_has(near, pt->order[i]))
+		if (!base_cpuset_has(near, pt->order[i]))
 			continue;
 		int d = i > idx ? i - idx : idx - i;
 		if (d < best)
@@ -73,25 +73,26 @@ static int order_distance(const struct rf_ptable *pt, int idx, const struct rf_c
 	return best == RF_MAX_CPUS ? 0 : best;
 }
 
-enum base_errc rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuset *out)
+enum base_errc rfd_ptable_pick(const struct rfd_ptable *pt, int owner, int n,
+			       struct base_cpuset *out)
 {
-	struct rf_cpuset have;
-	rf_ptable_owned(pt, owner, &have);
-	rf_cpuset_zero(out);
+	struct base_cpuset have;
+	rfd_ptable_owned(pt, owner, &have);
+	base_cpuset_zero(out);
 	if (n < 1)
 		return BASE_E_BAD_REQUEST;
 	/* Keep the cores it has, dropping the last ones in pick order. */
 	int kept = 0;
 	for (int i = 0; i < pt->norder && kept < n; i++)
-		if (rf_cpuset_has(&have, pt->order[i])) {
-			rf_cpuset_set(out, pt->order[i]);
+		if (base_cpuset_has(&have, pt->order[i])) {
+			base_cpuset_set(out, pt->order[i]);
 			kept++;
 		}
 	while (kept < n) {
 		int best = -1, best_d = RF_MAX_CPUS + 1;
 		for (int i = 0; i < pt->norder; i++) {
 			int c = pt->order[i];
-			if (pt->owner[c] != RF_OWNER_HOST || rf_cpuset_has(out, c))
+			if (pt->owner[c] != RF_OWNER_HOST || base_cpuset_has(out, c))
 				continue;
 			int d = order_distance(pt, i, out);
 			if (d < best_d) {
@@ -101,30 +102,30 @@ enum base_errc rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, stru
 		}
 		if (best < 0)
 			return BASE_E_CORES_BUSY;
-		rf_cpuset_set(out, best);
+		base_cpuset_set(out, best);
 		kept++;
 	}
 	return BASE_E_OK;
 }
 
-void rf_ptable_assign(struct rf_ptable *pt, int owner, const struct rf_cpuset *want)
+void rfd_ptable_assign(struct rfd_ptable *pt, int owner, const struct base_cpuset *want)
 {
 	for_each_cpu(c, &pt->managed) {
-		if (pt->owner[c] == owner && !rf_cpuset_has(want, c))
+		if (pt->owner[c] == owner && !base_cpuset_has(want, c))
 			pt->owner[c] = RF_OWNER_HOST;
-		else if (rf_cpuset_has(want, c))
+		else if (base_cpuset_has(want, c))
 			pt->owner[c] = owner;
 	}
 }
 
-void rf_ptable_release(struct rf_ptable *pt, int owner)
+void rfd_ptable_release(struct rfd_ptable *pt, int owner)
 {
-	struct rf_cpuset none;
-	rf_cpuset_zero(&none);
-	rf_ptable_assign(pt, owner, &none);
+	struct base_cpuset none;
+	base_cpuset_zero(&none);
+	rfd_ptable_assign(pt, owner, &none);
 }
 
-enum base_errc rf_ptable_mem_reserve(struct rf_ptable *pt, uint64_t bytes)
+enum base_errc rfd_ptable_mem_reserve(struct rfd_ptable *pt, uint64_t bytes)
 {
 	if (bytes > pt->mem_managed - pt->mem_used)
 		return BASE_E_MEM_UNAVAILABLE;
@@ -132,7 +133,7 @@ enum base_errc rf_ptable_mem_reserve(struct rf_ptable *pt, uint64_t bytes)
 	return BASE_E_OK;
 }
 
-void rf_ptable_mem_release(struct rf_ptable *pt, uint64_t bytes)
+void rfd_ptable_mem_release(struct rfd_ptable *pt, uint64_t bytes)
 {
 	pt->mem_used = bytes > pt->mem_used ? 0 : pt->mem_used - bytes;
 }

@@ -18,10 +18,10 @@
 #define RF_OWNER_NONE (-1) /* a CPU rfd does not manage (host-kept) */
 #define RF_MAX_OWNERS 4096
 
-struct rf_ptable {
+struct rfd_ptable {
 	int ncpus;                   /* CPUs the machine has */
-	struct rf_cpuset online;     /* CPUs that exist */
-	struct rf_cpuset managed;    /* CPUs rfd may hand out */
+	struct base_cpuset online;     /* CPUs that exist */
+	struct base_cpuset managed;    /* CPUs rfd may hand out */
 	int owner[RF_MAX_CPUS];      /* RF_OWNER_HOST, a subOS id, or RF_OWNER_NONE */
 	int order[RF_MAX_CPUS];      /* managed CPUs, nearest neighbours adjacent */
 	int norder;
@@ -38,25 +38,26 @@ struct rf_ptable {
  */
 
 /* `order` lists the managed CPUs in topology order (may be NULL: numeric). */
-void rf_ptable_init(struct rf_ptable *pt, const struct rf_cpuset *online,
-		    const struct rf_cpuset *managed, const int *order, int norder,
-		    uint64_t mem_managed);
+void rfd_ptable_init(struct rfd_ptable *pt, const struct base_cpuset *online,
+		     const struct base_cpuset *managed, const int *order, int norder,
+		     uint64_t mem_managed);
 
-void rf_ptable_owned(const struct rf_ptable *pt, int owner, struct rf_cpuset *out);
-void rf_ptable_free_cpus(const struct rf_ptable *pt, struct rf_cpuset *out);
+void rfd_ptable_owned(const struct rfd_ptable *pt, int owner, struct base_cpuset *out);
+void rfd_ptable_free_cpus(const struct rfd_ptable *pt, struct base_cpuset *out);
 
 /* Can `owner` hold exactly `want`?  On error *bad_cpu names the culprit and
  * *holder its owner (for BASE_E_CORES_BUSY). */
-enum base_errc rf_ptable_check_set(const struct rf_ptable *pt, int owner,
-				   const struct rf_cpuset *want, int *bad_cpu, int *holder);
+enum base_errc rfd_ptable_check_set(const struct rfd_ptable *pt, int owner,
+				    const struct base_cpuset *want, int *bad_cpu, int *holder);
 /* Choose `n` cores for `owner`: those it has first, then free cores nearest
  * to them.  Fills *out (not applied). */
-enum base_errc rf_ptable_pick(const struct rf_ptable *pt, int owner, int n, struct rf_cpuset *out);
+enum base_errc rfd_ptable_pick(const struct rfd_ptable *pt, int owner, int n,
+			       struct base_cpuset *out);
 /* Make `owner` hold exactly `want` (after a successful check). */
-void rf_ptable_assign(struct rf_ptable *pt, int owner, const struct rf_cpuset *want);
-void rf_ptable_release(struct rf_ptable *pt, int owner);
+void rfd_ptable_assign(struct rfd_ptable *pt, int owner, const struct base_cpuset *want);
+void rfd_ptable_release(struct rfd_ptable *pt, int owner);
 
-enum base_errc rf_ptable_mem_reserve(struct rf_ptable *pt, uint64_t bytes);
-void rf_ptable_mem_release(struct rf_ptable *pt, uint64_t bytes);
+enum base_errc rfd_ptable_mem_reserve(struct rfd_ptable *pt, uint64_t bytes);
+void rfd_ptable_mem_release(struct rfd_ptable *pt, uint64_t bytes);
 
 #endif

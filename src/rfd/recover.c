@@ -183,9 +183,9 @@ static void *grab_page(pid_t pid, int pidfd, int fd, const char *name, size_t si
 	return m == MAP_FAILED ? NULL : m;
 }
 
-static struct rf_subos *adopt_one(struct rfd *d, const struct entry *e)
+static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
 {
-	struct rf_subos *s = calloc(1, sizeof(*s));
+	struct rfd_subos *s = calloc(1, sizeof(*s));
 	struct json_object *argv, *chunks;
 	if (!s)
 		return NULL;
@@ -195,7 +195,7 @@ static struct rf_subos *adopt_one(struct rfd *d, const struct entry *e)
 	s->shim_pid = (pid_t)num(e->create, "shim_pid", 0);
 	snprintf(s->cgroup, sizeof(s->cgroup), "%s", str(e->create, "cgroup"));
 	snprintf(s->created, sizeof(s->created), "%s", str(e->create, "time"));
-	rf_cpuset_parse(&s->cpus, e->cores);
+	base_cpuset_parse(&s->cpus, e->cores);
 	s->mem = e->mem;
 	s->desc_fd = s->status_fd = s->msgs_fd = s->ctl_fd = s->ctl_peer_fd = s->report_fd = -1;
 	s->exit_code = e->exited ? e->exit_code : INT_MIN;
@@ -212,21 +212,21 @@ static struct rf_subos *adopt_one(struct rfd *d, const struct entry *e)
 	return s;
 }
 
-static void claim(struct rfd *d, struct rf_subos *s)
+static void claim(struct rfd *d, struct rfd_subos *s)
 {
 	for (int i = 0; i < RF_MAX_SUBOS; i++)
 		if (!d->subos[i]) {
 			s->id = i + 1;
 			break;
 		}
-	rf_subos_insert(d, s);
+	rfd_subos_insert(d, s);
 	if (s->life == RF_LIFE_EXITED)
 		return;
-	rf_ptable_assign(&d->pt, s->id, &s->cpus);
-	rf_ptable_mem_reserve(&d->pt, s->mem);
+	rfd_ptable_assign(&d->pt, s->id, &s->cpus);
+	rfd_ptable_mem_reserve(&d->pt, s->mem);
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		if (s->region_chunk[i] >= 0) {
-			rf_pool_adopt(&d->pool, s->region_chunk[i], s->id);
+			rfd_pool_adopt(&d->pool, s->region_chunk[i], s->id);
 			s->nregions++;
 		}
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
@@ -236,39 +236,40 @@ static void claim(struct rfd *d, struct rf_subos *s)
 		s->status = grab_page(s->pid, s->pidfd, 4, "rf-status", RF_STATUS_SIZE,
 				      &s->status_fd);
 		s->msgs = grab_page(s->pid, s->pidfd, 6, "rf-msgs", RF_MSGS_SIZE, &s->msgs_fd);
-		if (!s->msgs || rf_libos_msgs_attach(s, false))
-			rf_libos_msgs_close(s);
+		if (!s->msgs || rfd_libos_msgs_attach(s, false))
+			rfd_libos_msgs_close(s);
 		if (!s->desc || !s->status || !s->msgs)
-			rf_log("subOS %s: cannot recover its description pages or control rings; "
-			       "it can only be destroyed", s->name);
+			rfd_log("subOS %s: cannot recover its description pages or control rings; "
+				"it can only be destroyed",
+				s->name);
 	}
-	rf_watch_subos(d, s);
+	rfd_watch_subos(d, s);
 }
 
-int rf_recover(struct rfd *d)
+int rfd_recover(struct rfd *d)
 {
 	struct replay r = { 0 };
-	int rc = rf_journal_replay(d->journal.path, on_record, &r);
+	int rc = rfd_journal_replay(d->journal.path, on_record, &r);
 	for (int i = 0; rc == 0 && i < r.n; i++) {
 		struct entry *e = &r.e[i];
-		struct rf_subos *s = e->create ? adopt_one(d, e) : NULL;
+		struct rfd_subos *s = e->create ? adopt_one(d, e) : NULL;
 		if (!s)
 			continue;
 		if (!e->exited && still_ours(d, e, s->pid)) {
 			s->life = RF_LIFE_RUNNING;
 			claim(d, s);
-			rf_journal_subos(d, "adopt", s, NULL);
-			rf_log("adopted subOS %s (pid %d)", s->name, (int)s->pid);
+			rfd_journal_subos(d, "adopt", s, NULL);
+			rfd_log("adopted subOS %s (pid %d)", s->name, (int)s->pid);
 			continue;
 		}
 		if (!e->exited) { /* died while rfd was away */
 			char path[PATH_MAX];
-			rf_subos_exit_path(d, s, path, sizeof(path));
-			s->exit_code = rf_spawn_read_exit(path);
+			rfd_subos_exit_path(d, s, path, sizeof(path));
+			s->exit_code = rfd_spawn_read_exit(path);
 			struct json_object *x = json_object_new_object();
 			base_exit_status_to_json(x, s->exit_code);
-			rf_journal_subos(d, "exit", s, x);
-			rf_enforce_destroy(&d->enf, s->name);
+			rfd_journal_subos(d, "exit", s, x);
+			rfd_enforce_destroy(&d->enf, s->name);
 		}
 		s->life = RF_LIFE_EXITED;
 		claim(d, s);

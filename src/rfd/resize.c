@@ -25,73 +25,70 @@ struct resize_out {
 	uint64_t cores_ns, mem_ns;
 };
 
-static int target_cores(struct rfd *d, struct rf_subos *s, const struct rf_cores_arg *ca,
-			struct rf_cpuset *out, struct rf_err *err)
+static int target_cores(struct rfd *d, struct rfd_subos *s, const struct base_cores_arg *ca,
+			struct base_cpuset *out, struct base_err *err)
 {
-	struct rf_cores_arg abs = *ca;
+	struct base_cores_arg abs = *ca;
 	if (ca->form == RF_CORES_DELTA) {
 		abs.form = RF_CORES_COUNT;
-		abs.n = rf_cpuset_count(&s->cpus) + ca->n;
+		abs.n = base_cpuset_count(&s->cpus) + ca->n;
 		if (abs.n < 1)
-			return rf_errf(err, BASE_E_BAD_REQUEST,
-				       "\"%s\" has %d cores; a subOS keeps at "
-				       "least one", s->name, rf_cpuset_count(&s->cpus));
+			return base_errf(err, BASE_E_BAD_REQUEST,
+					 "\"%s\" has %d cores; a subOS keeps at "
+					 "least one",
+					 s->name, base_cpuset_count(&s->cpus));
 	}
-	return rf_subos_pick_cores(d, s->id, &abs, out, err);
+	return rfd_subos_pick_cores(d, s->id, &abs, out, err);
 }
 
-static int cores_linux(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *want,
-		       struct resize_out *ro, struct rf_err *err)
+static int cores_linux(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *want,
+		       struct resize_out *ro, struct base_err *err)
 {
 	uint64_t t0 = base_now_ns();
-	int rc = rf_subos_enforce_cpus(d, s, want);
+	int rc = rfd_subos_enforce_cpus(d, s, want);
 	if (rc)
-		return rf_errf(err, BASE_E_INTERNAL, "cannot set the cores of \"%s\": %s", s->name,
-			       strerror(-rc));
+		return base_errf(err, BASE_E_INTERNAL, "cannot set the cores of \"%s\": %s",
+				 s->name, strerror(-rc));
 	ro->cores_ns = base_now_ns() - t0;
 	return 0;
 }
 
-static int cores_libos(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *want,
-		       struct resize_out *ro, struct rf_err *err)
+static int cores_libos(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *want,
+		       struct resize_out *ro, struct base_err *err)
 {
-	struct rf_cpuset both = s->cpus;
-	rf_cpuset_or(&both, want);
-	int rc = rf_subos_enforce_cpus(d, s, &both);
+	struct base_cpuset both = s->cpus;
+	base_cpuset_or(&both, want);
+	int rc = rfd_subos_enforce_cpus(d, s, &both);
 	if (rc)
-		return rf_errf(err, BASE_E_INTERNAL,
-			       "cannot widen the cpuset of \"%s\": %s", s->name,
-			       strerror(-rc));
-	struct rf_cpuset acting = both;  /* added and leaving cores: not kept ones */
-	struct rf_cpuset kept = s->cpus;
-	rf_cpuset_and_into(&kept, want);
-	rf_cpuset_andnot(&acting, &kept);
-	struct rf_aside aside;
-	rf_libos_step_aside(s, &acting, &aside);
+		return base_errf(err, BASE_E_INTERNAL, "cannot widen the cpuset of \"%s\": %s",
+				 s->name, strerror(-rc));
+	struct base_cpuset acting = both;  /* added and leaving cores: not kept ones */
+	struct base_cpuset kept = s->cpus;
+	base_cpuset_and_into(&kept, want);
+	base_cpuset_andnot(&acting, &kept);
+	struct rfd_aside aside;
+	rfd_libos_step_aside(s, &acting, &aside);
 	uint64_t t0 = base_now_ns();
-	rf_desc_begin(s);
+	rfd_desc_begin(s);
 	for_each_cpu(c, &both)
-		s->desc->cpu[c] = rf_cpuset_has(want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
-	s->desc->ncpus = (uint32_t)rf_cpuset_count(want);
-	uint32_t gen = rf_desc_end(s, RF_CMD_APPLY);
-	rc = rf_libos_kick_and_wait(d, s, gen, &aside);
+		s->desc->cpu[c] = base_cpuset_has(want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
+	s->desc->ncpus = (uint32_t)base_cpuset_count(want);
+	uint32_t gen = rfd_desc_end(s, RF_CMD_APPLY);
+	rc = rfd_libos_kick_and_wait(d, s, gen, &aside);
 	ro->cores_ns = base_now_ns() - t0;
 	ro->forced = rc != 0;
 	/* Acknowledged or not, the leaving cores go now (forced on timeout). */
-	rf_desc_begin(s);
-	for_each_cpu(c, &both)
-		if (!rf_cpuset_has(want, c))
-			s->desc->cpu[c] = RF_CPU_NONE;
-	rf_desc_end(s, RF_CMD_APPLY);
-	rc = rf_subos_enforce_cpus(d, s, want);
+	rfd_desc_begin(s);
+	for_each_cpu(c, &both) if (!base_cpuset_has(want, c)) s->desc->cpu[c] = RF_CPU_NONE;
+	rfd_desc_end(s, RF_CMD_APPLY);
+	rc = rfd_subos_enforce_cpus(d, s, want);
 	if (rc)
-		return rf_errf(err, BASE_E_INTERNAL,
-			       "cannot narrow the cpuset of \"%s\": %s", s->name,
-			       strerror(-rc));
+		return base_errf(err, BASE_E_INTERNAL, "cannot narrow the cpuset of \"%s\": %s",
+				 s->name, strerror(-rc));
 	return 0;
 }
 
-static int free_slot(const struct rf_subos *s)
+static int free_slot(const struct rfd_subos *s)
 {
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		if (s->region_chunk[i] < 0)
@@ -99,19 +96,19 @@ static int free_slot(const struct rf_subos *s)
 	return -1;
 }
 
-static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out *ro,
-		    struct rf_err *err)
+static int mem_grow(struct rfd *d, struct rfd_subos *s, int n, struct resize_out *ro,
+		    struct base_err *err)
 {
 	int ids[RF_MAX_REGIONS], slots[RF_MAX_REGIONS];
 	if (s->nregions + n > RF_MAX_REGIONS)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
-			       "at most %d regions per subOS", RF_MAX_REGIONS);
-	int rc = rf_pool_take(&d->pool, n, s->id, ids);
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "at most %d regions per subOS",
+				 RF_MAX_REGIONS);
+	int rc = rfd_pool_take(&d->pool, n, s->id, ids);
 	if (rc)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
-			       "cannot prepare memory: %s", strerror(-rc));
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "cannot prepare memory: %s",
+				 strerror(-rc));
 	uint64_t t0 = base_now_ns();
-	rf_desc_begin(s);
+	rfd_desc_begin(s);
 	for (int i = 0; i < n; i++) {
 		slots[i] = free_slot(s);
 		s->region_chunk[slots[i]] = ids[i];
@@ -123,35 +120,35 @@ static int mem_grow(struct rfd *d, struct rf_subos *s, int n, struct resize_out 
 	s->mem += (uint64_t)n * d->pool.chunk_size;
 	s->desc->mem_bytes = s->mem;
 	for (int i = 0; i < n; i++)
-		rf_libos_send_region(s, slots[i], rf_pool_fd(&d->pool, ids[i]));
-	uint32_t gen = rf_desc_end(s, RF_CMD_APPLY);
-	rc = rf_libos_kick_and_wait(d, s, gen, NULL);
+		rfd_libos_send_region(s, slots[i], rfd_pool_fd(&d->pool, ids[i]));
+	uint32_t gen = rfd_desc_end(s, RF_CMD_APPLY);
+	rc = rfd_libos_kick_and_wait(d, s, gen, NULL);
 	ro->mem_ns = base_now_ns() - t0;
 	if (rc)
 		ro->forced = true; /* the regions are its own either way: it holds the fds */
 	return 0;
 }
 
-static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_out *ro,
-		      struct rf_err *err)
+static int mem_shrink(struct rfd *d, struct rfd_subos *s, int n, struct resize_out *ro,
+		      struct base_err *err)
 {
 	int asked[RF_MAX_REGIONS], nasked = 0;
 	uint64_t t0 = base_now_ns();
-	rf_desc_begin(s);
+	rfd_desc_begin(s);
 	for (int i = RF_MAX_REGIONS - 1; i >= 0 && nasked < n; i--)
 		if (s->region_chunk[i] >= 0) {
 			s->desc->region[i].state = RF_REGION_RECLAIM;
 			asked[nasked++] = i;
 		}
-	uint32_t gen = rf_desc_end(s, RF_CMD_APPLY);
-	int rc = rf_libos_kick_and_wait(d, s, gen, NULL);
+	uint32_t gen = rfd_desc_end(s, RF_CMD_APPLY);
+	int rc = rfd_libos_kick_and_wait(d, s, gen, NULL);
 	ro->mem_ns = base_now_ns() - t0;
 	int got = 0;
-	rf_desc_begin(s);
+	rfd_desc_begin(s);
 	for (int k = 0; k < nasked; k++) {
 		int i = asked[k];
 		if (s->status->region[i] == RF_REGION_RETURNED) {
-			rf_pool_give_back(&d->pool, s->region_chunk[i]);
+			rfd_pool_give_back(&d->pool, s->region_chunk[i]);
 			s->region_chunk[i] = -1;
 			memset(&s->desc->region[i], 0, sizeof(s->desc->region[i]));
 			got++;
@@ -161,28 +158,29 @@ static int mem_shrink(struct rfd *d, struct rf_subos *s, int n, struct resize_ou
 	}
 	s->nregions -= got;
 	s->mem -= (uint64_t)got * d->pool.chunk_size;
-	rf_ptable_mem_release(&d->pt, (uint64_t)got * d->pool.chunk_size);
+	rfd_ptable_mem_release(&d->pt, (uint64_t)got * d->pool.chunk_size);
 	s->desc->mem_bytes = s->mem;
-	rf_desc_end(s, RF_CMD_APPLY);
+	rfd_desc_end(s, RF_CMD_APPLY);
 	if (got < n) {
 		char h[32];
-		rf_format_size(s->mem, h, sizeof(h));
-		return rf_errf(err, rc == -ETIMEDOUT ? BASE_E_TIMEOUT : BASE_E_MEM_BUSY,
-			       "\"%s\" returned %d of %d regions (its memory is in use); it now "
-			       "holds %s", s->name, got, n, h);
+		base_format_size(s->mem, h, sizeof(h));
+		return base_errf(err, rc == -ETIMEDOUT ? BASE_E_TIMEOUT : BASE_E_MEM_BUSY,
+				 "\"%s\" returned %d of %d regions (its memory is in use); it now "
+				 "holds %s",
+				 s->name, got, n, h);
 	}
 	return 0;
 }
 
-static int mem_libos(struct rfd *d, struct rf_subos *s, uint64_t want, struct resize_out *ro,
-		     struct rf_err *err)
+static int mem_libos(struct rfd *d, struct rfd_subos *s, uint64_t want, struct resize_out *ro,
+		     struct base_err *err)
 {
 	int delta = (int)((int64_t)(want - s->mem) / (int64_t)d->pool.chunk_size);
 	if (delta > 0) {
-		if (rf_subos_reserve_mem(d, (uint64_t)delta * d->pool.chunk_size, err))
+		if (rfd_subos_reserve_mem(d, (uint64_t)delta * d->pool.chunk_size, err))
 			return -1;
 		if (mem_grow(d, s, delta, ro, err)) {
-			rf_ptable_mem_release(&d->pt, (uint64_t)delta * d->pool.chunk_size);
+			rfd_ptable_mem_release(&d->pt, (uint64_t)delta * d->pool.chunk_size);
 			return -1;
 		}
 		return 0;
@@ -190,22 +188,23 @@ static int mem_libos(struct rfd *d, struct rf_subos *s, uint64_t want, struct re
 	return delta < 0 ? mem_shrink(d, s, -delta, ro, err) : 0;
 }
 
-static int mem_linux(struct rfd *d, struct rf_subos *s, uint64_t want, struct resize_out *ro,
-		     struct rf_err *err)
+static int mem_linux(struct rfd *d, struct rfd_subos *s, uint64_t want, struct resize_out *ro,
+		     struct base_err *err)
 {
-	if (want > s->mem && rf_subos_reserve_mem(d, want - s->mem, err))
+	if (want > s->mem && rfd_subos_reserve_mem(d, want - s->mem, err))
 		return -1;
 	uint64_t t0 = base_now_ns();
-	int rc = rf_enforce_set_mem(&d->enf, s->name, want);
+	int rc = rfd_enforce_set_mem(&d->enf, s->name, want);
 	ro->mem_ns = base_now_ns() - t0;
 	if (rc) {
 		if (want > s->mem)
-			rf_ptable_mem_release(&d->pt, want - s->mem);
-		return rf_errf(err, rc == -EBUSY ? BASE_E_MEM_BUSY : BASE_E_INTERNAL,
-			       "cannot set the memory limit of \"%s\": %s", s->name, strerror(-rc));
+			rfd_ptable_mem_release(&d->pt, want - s->mem);
+		return base_errf(err, rc == -EBUSY ? BASE_E_MEM_BUSY : BASE_E_INTERNAL,
+				 "cannot set the memory limit of \"%s\": %s", s->name,
+				 strerror(-rc));
 	}
 	if (want < s->mem)
-		rf_ptable_mem_release(&d->pt, s->mem - want);
+		rfd_ptable_mem_release(&d->pt, s->mem - want);
 	s->mem = want;
 	return 0;
 }
@@ -220,39 +219,42 @@ static struct json_object *resize_extra(const struct resize_out *ro)
 	return x;
 }
 
-int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *req,
-		    struct json_object **result, struct rf_err *err)
+int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_request *req,
+		     struct json_object **result, struct base_err *err)
 {
 	struct resize_out ro = { 0 };
-	struct rf_cpuset want = s->cpus;
+	struct base_cpuset want = s->cpus;
 	uint64_t mem = s->mem, cs = d->pool.chunk_size;
 	int rc = 0;
 	bool cores_changed = false;
 
 	if (s->life != RF_LIFE_RUNNING)
-		return rf_errf(err, BASE_E_NOT_RUNNING, "\"%s\" is not running", s->name);
+		return base_errf(err, BASE_E_NOT_RUNNING, "\"%s\" is not running", s->name);
 	/* An adopted libos subOS (recover.c) may lack its description pages or
 	 * control rings, and always lacks its control socket, which carries
 	 * new memory. */
 	if (s->kind == RF_KIND_LIBOS && (!s->desc || !s->status || !s->msgs))
-		return rf_errf(err, BASE_E_INTERNAL, "the description of \"%s\" was not recovered "
-			       "after rfd restarted; it can only be destroyed", s->name);
+		return base_errf(err, BASE_E_INTERNAL,
+				 "the description of \"%s\" was not recovered "
+				 "after rfd restarted; it can only be destroyed",
+				 s->name);
 	if (s->kind == RF_KIND_LIBOS && s->ctl_fd < 0 && req->has_mem &&
 	    base_round_up(req->mem, cs) > s->mem)
-		return rf_errf(err, BASE_E_MEM_UNAVAILABLE,
-			       "\"%s\" was adopted by a restarted rfd and "
-			       "cannot receive new memory (no control channel); destroy and "
-			       "create it anew", s->name);
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE,
+				 "\"%s\" was adopted by a restarted rfd and "
+				 "cannot receive new memory (no control channel); destroy and "
+				 "create it anew",
+				 s->name);
 	if (req->cores.form != RF_CORES_NONE && target_cores(d, s, &req->cores, &want, err))
 		return -1;
 	if (req->has_mem)
 		mem = base_round_up(req->mem, cs);
-	if (!rf_cpuset_equal(&want, &s->cpus)) {
+	if (!base_cpuset_equal(&want, &s->cpus)) {
 		rc = s->kind == RF_KIND_LIBOS ? cores_libos(d, s, &want, &ro, err)
 					      : cores_linux(d, s, &want, &ro, err);
 		if (rc)
 			return -1;
-		rf_ptable_assign(&d->pt, s->id, &want);
+		rfd_ptable_assign(&d->pt, s->id, &want);
 		s->cpus = want;
 		cores_changed = true;
 	}
@@ -264,13 +266,13 @@ int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *
 	if (rc && !cores_changed && s->mem == mem_before)
 		return rc;
 	struct json_object *x = resize_extra(&ro);
-	*result = rf_subos_json(d, s, false);
+	*result = rfd_subos_json(d, s, false);
 	json_object_object_foreach(x, k, v)
 		json_object_object_add(*result, k, json_object_get(v));
 	if (ro.forced)
-		rf_journal_subos(d, "force", s, json_object_get(x));
-	if (rf_journal_subos(d, "resize", s, x) && !rc)
-		rc = rf_errf(err, BASE_E_INTERNAL, "resized, but the journal write failed");
+		rfd_journal_subos(d, "force", s, json_object_get(x));
+	if (rfd_journal_subos(d, "resize", s, x) && !rc)
+		rc = base_errf(err, BASE_E_INTERNAL, "resized, but the journal write failed");
 	if (rc) {
 		json_object_put(*result);
 		*result = NULL;

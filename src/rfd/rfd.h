@@ -36,19 +36,19 @@
 #define RFD_VERSION "0.1.0"
 #define RF_MAX_SUBOS 1024
 
-enum rf_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_EXITED };
+enum rfd_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_EXITED };
 
-struct rf_subos {
+struct rfd_subos {
 	int id;                      /* owner id in the partition table */
 	char name[RF_NAME_MAX];
-	enum rf_kind kind;
-	enum rf_subos_life life;
+	enum base_kind kind;
+	enum rfd_subos_life life;
 	pid_t pid;                   /* the program, host PID */
 	pid_t shim_pid;
 	int shim_pidfd;              /* readable when the shim exits */
 	int pidfd;                   /* the program */
 	int report_fd;               /* the shim's reports (exit status); -1 if adopted */
-	struct rf_cpuset cpus;
+	struct base_cpuset cpus;
 	uint64_t mem;                /* bytes held (a multiple of the chunk size) */
 	int nregions;
 	int region_chunk[RF_MAX_REGIONS]; /* desc slot -> pool chunk id, -1 free */
@@ -83,14 +83,14 @@ struct rfd {
 	bool stopping;
 	uid_t owner_uid;             /* who may change the table besides root */
 	uint64_t deadline_ns;        /* handshake deadline */
-	struct rf_topo topo;
-	struct rf_ptable pt;
-	struct rf_enforcer enf;
-	struct rf_pool pool;
-	struct rf_journal journal;
+	struct rfd_topo topo;
+	struct rfd_ptable pt;
+	struct rfd_enforcer enf;
+	struct rfd_pool pool;
+	struct rfd_journal journal;
 	uint64_t tsc_hz;
-	struct rf_subos *subos[RF_MAX_SUBOS];
-	struct rf_chan *chans;       /* chan.c: the channels rfd brokers */
+	struct rfd_subos *subos[RF_MAX_SUBOS];
+	struct rfd_chan *chans;       /* chan.c: the channels rfd brokers */
 };
 
 struct rfd_opts {
@@ -100,41 +100,41 @@ struct rfd_opts {
 };
 
 /* setup.c */
-int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, struct rf_err *err);
-void rf_rfd_teardown(struct rfd *d, bool cleanup);
+int rfd_setup(struct rfd *d, const struct rfd_opts *o, struct base_err *err);
+void rfd_teardown(struct rfd *d, bool cleanup);
 /* server.c */
 #include <signal.h>
-void rf_server_signals(sigset_t *set);
-int rf_server_listen(struct rfd *d);
-int rf_server_run(struct rfd *d);
-void rf_server_close(struct rfd *d);
+void rfd_server_signals(sigset_t *set);
+int rfd_server_listen(struct rfd *d);
+int rfd_server_run(struct rfd *d);
+void rfd_server_close(struct rfd *d);
 
 
 /* subos.c */
-struct rf_subos *rf_subos_find(struct rfd *d, const char *name);
-struct rf_subos *rf_subos_by_id(struct rfd *d, int id);
-int rf_subos_create(struct rfd *d, const struct rf_request *req, struct rf_subos **out,
-		    struct rf_err *err);
-int rf_subos_destroy(struct rfd *d, struct rf_subos *s, struct json_object **result,
-		     struct rf_err *err);
-int rf_subos_resize(struct rfd *d, struct rf_subos *s, const struct rf_request *req,
-		    struct json_object **result, struct rf_err *err);
-void rf_subos_exited(struct rfd *d, struct rf_subos *s);
-struct json_object *rf_subos_json(struct rfd *d, const struct rf_subos *s, bool detail);
-void rf_subos_free(struct rfd *d, struct rf_subos *s);
-int rf_subos_insert(struct rfd *d, struct rf_subos *s);
-void rf_subos_remove(struct rfd *d, struct rf_subos *s);
-void rf_subos_release(struct rfd *d, struct rf_subos *s);
-int rf_subos_reap(struct rfd *d, struct rf_subos *s);
-void rf_subos_exit_path(struct rfd *d, const struct rf_subos *s, char *buf, size_t len);
+struct rfd_subos *rfd_subos_find(struct rfd *d, const char *name);
+struct rfd_subos *rfd_subos_by_id(struct rfd *d, int id);
+int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_subos **out,
+		     struct base_err *err);
+int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **result,
+		      struct base_err *err);
+int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_request *req,
+		     struct json_object **result, struct base_err *err);
+void rfd_subos_exited(struct rfd *d, struct rfd_subos *s);
+struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, bool detail);
+void rfd_subos_free(struct rfd *d, struct rfd_subos *s);
+int rfd_subos_insert(struct rfd *d, struct rfd_subos *s);
+void rfd_subos_remove(struct rfd *d, struct rfd_subos *s);
+void rfd_subos_release(struct rfd *d, struct rfd_subos *s);
+int rfd_subos_reap(struct rfd *d, struct rfd_subos *s);
+void rfd_subos_exit_path(struct rfd *d, const struct rfd_subos *s, char *buf, size_t len);
 /* server.c: be told when the subOS's shim exits. */
-int rf_watch_subos(struct rfd *d, struct rf_subos *s);
-void rf_unwatch_subos(struct rfd *d, struct rf_subos *s);
-int rf_subos_reserve_mem(struct rfd *d, uint64_t bytes, struct rf_err *err);
-int rf_subos_pick_cores(struct rfd *d, int id, const struct rf_cores_arg *ca,
-			struct rf_cpuset *out, struct rf_err *err);
+int rfd_watch_subos(struct rfd *d, struct rfd_subos *s);
+void rfd_unwatch_subos(struct rfd *d, struct rfd_subos *s);
+int rfd_subos_reserve_mem(struct rfd *d, uint64_t bytes, struct base_err *err);
+int rfd_subos_pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
+			 struct base_cpuset *out, struct base_err *err);
 /* Mirror s->cpus into the enforcement back end. */
-int rf_subos_enforce_cpus(struct rfd *d, struct rf_subos *s, const struct rf_cpuset *cpus);
+int rfd_subos_enforce_cpus(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *cpus);
 
 /* spawn.c */
 struct rfd_spawn {
@@ -149,82 +149,81 @@ struct rfd_spawn {
 	const char *log_path;        /* stdout+stderr */
 	const char *exit_path;       /* where the shim records the exit status */
 	const char *hostname;
-	const struct rf_cpuset *cpus;
+	const struct base_cpuset *cpus;
 };
 /* Start the program; returns 0 with pids and the shim's pidfd, or -1 with
  * err filled (spawn_failed for a program that cannot start). */
-int rfd_spawn(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp, struct rf_err *err);
+int rfd_spawn(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp, struct base_err *err);
 /* The exit status the shim sends when the program ended (waits up to
  * timeout_ms): >= 0 exit code, -signal, or INT_MIN. */
-int rf_spawn_report_exit(int report_fd, int timeout_ms);
+int rfd_spawn_report_exit(int report_fd, int timeout_ms);
 /* Read the status the shim recorded: >= 0 exit code, -signal, or INT_MIN. */
-int rf_spawn_read_exit(const char *exit_path);
+int rfd_spawn_read_exit(const char *exit_path);
 
 /* libos.c */
-int rf_libos_setup(struct rfd *d, struct rf_subos *s, struct rf_err *err);
-void rf_libos_teardown(struct rf_subos *s);
+int rfd_libos_setup(struct rfd *d, struct rfd_subos *s, struct base_err *err);
+void rfd_libos_teardown(struct rfd_subos *s);
 /* Publish desc changes: call begin, edit s->desc, call end.  end bumps the
  * generation, sends `cmd` (RF_CMD_APPLY or RF_CMD_SHUTDOWN) on the control
  * ring and returns the new generation (rings no doorbell). */
-void rf_desc_begin(struct rf_subos *s);
-uint32_t rf_desc_end(struct rf_subos *s, enum rf_ctl_type cmd);
+void rfd_desc_begin(struct rfd_subos *s);
+uint32_t rfd_desc_end(struct rfd_subos *s, enum rf_ctl_type cmd);
 /* Where rfd waits for an acknowledgement (see libos.c). */
-struct rf_aside {
+struct rfd_aside {
 	cpu_set_t saved;
 	bool moved;
 	uint64_t spin;
 };
-void rf_libos_step_aside(struct rf_subos *s, const struct rf_cpuset *acting,
-			 struct rf_aside *a);
+void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
+			  struct rfd_aside *a);
 /* Ring the subOS's cores about `gen` and wait until it applied it, died,
  * or the deadline passed; then undo step_aside (a may be NULL: sleep).
  * Returns 0, -ETIMEDOUT or -ESRCH. */
-int rf_libos_kick_and_wait(struct rfd *d, struct rf_subos *s, uint32_t gen,
-			   struct rf_aside *a);
+int rfd_libos_kick_and_wait(struct rfd *d, struct rfd_subos *s, uint32_t gen, struct rfd_aside *a);
 /* Wait for librf to report RUNNING; -ESRCH if the program died first. */
-int rf_libos_wait_running(struct rfd *d, struct rf_subos *s, uint64_t timeout_ns);
-int rf_libos_send_region(struct rf_subos *s, int slot, int fd);
-void rf_libos_ring(struct rf_subos *s);
+int rfd_libos_wait_running(struct rfd *d, struct rfd_subos *s, uint64_t timeout_ns);
+int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd);
+void rfd_libos_ring(struct rfd_subos *s);
 
 /* libos_msg.c: the control rings in s->msgs (RF_MSGS_SIZE bytes, mapped by
  * the caller): format them first (a new subOS) or not (rings found in a
  * running one, recover.c), then attach rfd's side.  On failure the rings
  * are closed (s->msgs NULL).  close: unmap, close the memfd. */
-int  rf_libos_msgs_attach(struct rf_subos *s, bool format);
-void rf_libos_msgs_close(struct rf_subos *s);
+int  rfd_libos_msgs_attach(struct rfd_subos *s, bool format);
+void rfd_libos_msgs_close(struct rfd_subos *s);
 /* Send a command (stale replies are taken first, so they never fill the
  * reply ring). */
-void rf_libos_send(struct rf_subos *s, enum rf_ctl_type cmd, uint32_t gen);
+void rfd_libos_send(struct rfd_subos *s, enum rf_ctl_type cmd, uint32_t gen);
 /* Take every reply waiting, validated (updates acked_gen). */
-void rf_libos_take_replies(struct rf_subos *s);
+void rfd_libos_take_replies(struct rfd_subos *s);
 /* Wait up to timeout_ns for a reply, polling the first spin_ns; with a
  * broken ring, sleep on the program's pidfd instead.  Take the replies
  * after. */
-void rf_libos_wait_reply(struct rf_subos *s, uint64_t spin_ns, uint64_t timeout_ns);
+void rfd_libos_wait_reply(struct rfd_subos *s, uint64_t spin_ns, uint64_t timeout_ns);
 
 /* recover.c */
-int rf_recover(struct rfd *d);
+int rfd_recover(struct rfd *d);
 
 /* chan.c: the chan_* verbs.  chan_open may hand back a descriptor to pass
  * with the answer (*pass_fd, closed by the caller after sending). */
-struct json_object *rf_chan_verb(struct rfd *d, const struct rf_request *req, pid_t pid,
-				 int *pass_fd, struct rf_err *err);
+struct json_object *rfd_chan_verb(struct rfd *d, const struct base_request *req, pid_t pid,
+				  int *pass_fd, struct base_err *err);
 /* Close (journalled) every channel granted to subOS `name`. */
-void rf_chan_subos_gone(struct rfd *d, const char *name);
+void rfd_chan_subos_gone(struct rfd *d, const char *name);
 /* After a restart: channels the journal leaves open are lost (rfd no
  * longer holds their memory); record that. */
-void rf_chan_recover(struct rfd *d);
+void rfd_chan_recover(struct rfd *d);
 /* Free the table at exit (the rings stay open: subOSes outlive rfd). */
-void rf_chan_fini(struct rfd *d);
+void rfd_chan_fini(struct rfd *d);
 /* chan_caller.c: the running subOS process `pid` belongs to, or NULL. */
-struct rf_subos *rf_chan_caller(struct rfd *d, pid_t pid);
+struct rfd_subos *rfd_chan_caller(struct rfd *d, pid_t pid);
 
 /* journal helpers (subos.c) */
-int rf_journal_subos(struct rfd *d, const char *op, const struct rf_subos *s,
-		     struct json_object *extra);
+int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
+		      struct json_object *extra);
 
 /* log.c: one line on stderr (the log file when daemonized). */
-void rf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void rf_log_stamp(bool on);
+void rfd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rfd_log_stamp(bool on);
 
 #endif

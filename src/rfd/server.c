@@ -40,8 +40,8 @@ struct conn {
 
 static struct conn *conns[MAX_CONNS];
 
-void rf_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
-		       struct json_object **answer, int *pass_fd);
+void rfd_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
+			struct json_object **answer, int *pass_fd);
 
 static int ep_add(struct rfd *d, int fd, uint64_t tag)
 {
@@ -49,13 +49,13 @@ static int ep_add(struct rfd *d, int fd, uint64_t tag)
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-int rf_watch_subos(struct rfd *d, struct rf_subos *s)
+int rfd_watch_subos(struct rfd *d, struct rfd_subos *s)
 {
 	int fd = s->shim_pidfd >= 0 ? s->shim_pidfd : s->pidfd;
 	return fd < 0 ? -1 : ep_add(d, fd, EV(EV_SHIM, s->id));
 }
 
-void rf_unwatch_subos(struct rfd *d, struct rf_subos *s)
+void rfd_unwatch_subos(struct rfd *d, struct rfd_subos *s)
 {
 	if (s->shim_pidfd >= 0)
 		epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->shim_pidfd, NULL);
@@ -65,7 +65,7 @@ void rf_unwatch_subos(struct rfd *d, struct rf_subos *s)
 
 /* Block the signals rfd handles through its signalfd.  Called before any
  * thread starts, so that no thread takes them with the default action. */
-void rf_server_signals(sigset_t *set)
+void rfd_server_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
@@ -75,7 +75,7 @@ void rf_server_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int rf_server_listen(struct rfd *d)
+int rfd_server_listen(struct rfd *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(d->socket_path) >= sizeof(sa.sun_path)) {
@@ -98,7 +98,7 @@ int rf_server_listen(struct rfd *d)
 		return -1;
 	}
 	sigset_t set;
-	rf_server_signals(&set);
+	rfd_server_signals(&set);
 	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sigfd < 0 || d->epfd < 0 || ep_add(d, d->listen_fd, EV(EV_LISTEN, 0)) ||
@@ -106,11 +106,11 @@ int rf_server_listen(struct rfd *d)
 		fprintf(stderr, "rfd: cannot set up the event loop: %s\n", strerror(errno));
 		return -1;
 	}
-	/* The subOSes adopted at start-up (rf_recover ran before the epoll set
+	/* The subOSes adopted at start-up (rfd_recover ran before the epoll set
 	 * existed): watch them now, or their end would go unnoticed. */
 	for (int i = 0; i < RF_MAX_SUBOS; i++)
 		if (d->subos[i] && d->subos[i]->life != RF_LIFE_EXITED)
-			rf_watch_subos(d, d->subos[i]);
+			rfd_watch_subos(d, d->subos[i]);
 	return 0;
 }
 
@@ -191,7 +191,7 @@ static void do_read(struct rfd *d, struct conn *c)
 			struct json_object *ans = NULL;
 			size_t linelen = (size_t)(nl - c->buf);
 			int pass_fd = -1;
-			rf_handle_request(d, c->buf, linelen, c->uid, c->pid, &ans, &pass_fd);
+			rfd_handle_request(d, c->buf, linelen, c->uid, c->pid, &ans, &pass_fd);
 			int rc = send_answer(c, ans, pass_fd);
 			json_object_put(ans);
 			if (pass_fd >= 0)
@@ -204,9 +204,9 @@ static void do_read(struct rfd *d, struct conn *c)
 			}
 		}
 		if (c->len > RF_PROTO_LINE_MAX) {
-			struct json_object *ans = rf_answer_new_err(
-				false, 0, BASE_E_REQUEST_TOO_LARGE, "request exceeds %d bytes",
-				RF_PROTO_LINE_MAX);
+			struct json_object *ans =
+				base_answer_new_err(false, 0, BASE_E_REQUEST_TOO_LARGE,
+						    "request exceeds %d bytes", RF_PROTO_LINE_MAX);
 			send_answer(c, ans, -1);
 			json_object_put(ans);
 			conn_close(d, c);
@@ -219,12 +219,12 @@ static void do_signal(struct rfd *d)
 {
 	struct signalfd_siginfo si;
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		rf_log("signal %u: shutting down", si.ssi_signo);
+		rfd_log("signal %u: shutting down", si.ssi_signo);
 		d->stopping = true;
 	}
 }
 
-int rf_server_run(struct rfd *d)
+int rfd_server_run(struct rfd *d)
 {
 	struct epoll_event evs[64];
 	while (!d->stopping) {
@@ -234,22 +234,22 @@ int rf_server_run(struct rfd *d)
 		for (int i = 0; i < n; i++) {
 			uint32_t type = (uint32_t)(evs[i].data.u64 >> 32);
 			uint32_t val = (uint32_t)evs[i].data.u64;
-			struct rf_subos *s;
+			struct rfd_subos *s;
 			if (type == EV_LISTEN)
 				do_accept(d);
 			else if (type == EV_SIGNAL)
 				do_signal(d);
 			else if (type == EV_CONN && conns[val])
 				do_read(d, conns[val]);
-			else if (type == EV_SHIM && (s = rf_subos_by_id(d, (int)val)) &&
+			else if (type == EV_SHIM && (s = rfd_subos_by_id(d, (int)val)) &&
 				 s->life != RF_LIFE_EXITED)
-				rf_subos_exited(d, s);
+				rfd_subos_exited(d, s);
 		}
 	}
 	return 0;
 }
 
-void rf_server_close(struct rfd *d)
+void rfd_server_close(struct rfd *d)
 {
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (conns[i])

@@ -10,30 +10,29 @@
 #include <string.h>
 #include "base/units.h"
 
-
-static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct rf_cpuset *out,
-			struct rf_err *err)
+static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct base_cpuset *out,
+			struct base_err *err)
 {
-	struct rf_cpuset host;
+	struct base_cpuset host;
 	if (o->cores) {
-		if (rf_cpuset_parse(out, o->cores)) {
-			rf_errf(err, BASE_E_BAD_REQUEST,
-				"--cores: \"%s\" is not a CPU list", o->cores);
+		if (base_cpuset_parse(out, o->cores)) {
+			base_errf(err, BASE_E_BAD_REQUEST, "--cores: \"%s\" is not a CPU list",
+				  o->cores);
 			return -1;
 		}
 	} else {
-		if (rf_cpuset_parse(&host, o->host_cores)) {
-			rf_errf(err, BASE_E_BAD_REQUEST,
-				"--host-cores: \"%s\" is not a CPU list", o->host_cores);
+		if (base_cpuset_parse(&host, o->host_cores)) {
+			base_errf(err, BASE_E_BAD_REQUEST, "--host-cores: \"%s\" is not a CPU list",
+				  o->host_cores);
 			return -1;
 		}
 		*out = d->topo.online;
-		rf_cpuset_andnot(out, &host);
+		base_cpuset_andnot(out, &host);
 	}
-	if (!rf_cpuset_subset(out, &d->topo.online)) {
-		rf_errf(err, BASE_E_BAD_REQUEST,
-			"--cores: %s names CPUs this machine does not have",
-			 o->cores ? o->cores : "the complement of --host-cores");
+	if (!base_cpuset_subset(out, &d->topo.online)) {
+		base_errf(err, BASE_E_BAD_REQUEST,
+			  "--cores: %s names CPUs this machine does not have",
+			  o->cores ? o->cores : "the complement of --host-cores");
 		return -1;
 	}
 	return 0;
@@ -41,13 +40,12 @@ static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct rf_cpuse
 
 /* rfd and its pool worker run on the host's cores, never on a subOS's;
  * the shims it forks inherit this until their child enters its partition. */
-static void pin_to_host(struct rfd *d, const struct rf_cpuset *managed)
+static void pin_to_host(struct rfd *d, const struct base_cpuset *managed)
 {
 	cpu_set_t mask;
 	CPU_ZERO(&mask);
-	for_each_cpu(c, &d->topo.online)
-		if (!rf_cpuset_has(managed, c) && c < CPU_SETSIZE)
-			CPU_SET(c, &mask);
+	for_each_cpu(c, &d->topo.online) if (!base_cpuset_has(managed, c) && c < CPU_SETSIZE)
+		CPU_SET(c, &mask);
 	if (CPU_COUNT(&mask) > 0)
 		sched_setaffinity(0, sizeof(mask), &mask);
 }
@@ -70,100 +68,102 @@ static int last_start(struct json_object *rec, void *arg)
 static long orphaned_hugepages(struct rfd *d)
 {
 	long added = 0;
-	rf_journal_replay(d->journal.path, last_start, &added);
+	rfd_journal_replay(d->journal.path, last_start, &added);
 	return added > 0 ? added : 0;
 }
 
-static int shield_host(struct rfd *d, const struct rf_cpuset *managed, struct rf_err *err)
+static int shield_host(struct rfd *d, const struct base_cpuset *managed, struct base_err *err)
 {
-	struct rf_cpuset host = d->topo.online;
-	rf_cpuset_andnot(&host, managed);
-	int rc = rf_enforce_shield(&d->enf, &host);
+	struct base_cpuset host = d->topo.online;
+	base_cpuset_andnot(&host, managed);
+	int rc = rfd_enforce_shield(&d->enf, &host);
 	if (rc == -EOPNOTSUPP)
-		rf_errf(err, BASE_E_BAD_REQUEST,
-			"--shield needs cgroup v1 cpusets (enforcement is %s%s)",
-			 rf_enforce_name(d->enf.kind), d->enf.kind == RF_ENF_CGROUP2
-			 ? ", whose isolated partitions already keep host tasks off" : "");
+		base_errf(err, BASE_E_BAD_REQUEST,
+			  "--shield needs cgroup v1 cpusets (enforcement is %s%s)",
+			  rfd_enforce_name(d->enf.kind),
+			  d->enf.kind == RF_ENF_CGROUP2
+				  ? ", whose isolated partitions already keep host tasks off"
+				  : "");
 	else if (rc == -EINVAL)
-		rf_errf(err, BASE_E_BAD_REQUEST,
-			"--shield needs at least one host core (--host-cores)");
+		base_errf(err, BASE_E_BAD_REQUEST,
+			  "--shield needs at least one host core (--host-cores)");
 	else if (rc)
-		rf_errf(err, BASE_E_INTERNAL, "--shield: %s", strerror(-rc));
+		base_errf(err, BASE_E_INTERNAL, "--shield: %s", strerror(-rc));
 	return rc ? -1 : 0;
 }
 
-int rf_rfd_setup(struct rfd *d, const struct rfd_opts *o, struct rf_err *err)
+int rfd_setup(struct rfd *d, const struct rfd_opts *o, struct base_err *err)
 {
-	struct rf_cpuset managed;
+	struct base_cpuset managed;
 	uint64_t mem, chunk;
 	int rc;
 
 	err->code = BASE_E_OK;
 	err->msg[0] = '\0';
-	if (rf_topo_discover(&d->topo))
+	if (rfd_topo_discover(&d->topo))
 		return -1;
 	if (managed_cpus(d, o, &managed, err))
 		return -1;
-	if (rf_parse_size(o->mem, &mem) || rf_parse_size(o->chunk, &chunk)) {
-		rf_errf(err, BASE_E_BAD_REQUEST, "--mem/--chunk: not a size");
+	if (base_parse_size(o->mem, &mem) || base_parse_size(o->chunk, &chunk)) {
+		base_errf(err, BASE_E_BAD_REQUEST, "--mem/--chunk: not a size");
 		return -1;
 	}
 	if (mem > d->topo.mem_total / 4 * 3) {
-		rf_errf(err, BASE_E_BAD_REQUEST,
-			"--mem %s is more than 3/4 of this machine's memory", o->mem);
+		base_errf(err, BASE_E_BAD_REQUEST,
+			  "--mem %s is more than 3/4 of this machine's memory", o->mem);
 		return -1;
 	}
 	mem = mem / chunk * chunk;
 	pin_to_host(d, &managed);
-	rf_ptable_init(&d->pt, &d->topo.online, &managed, d->topo.order, d->topo.norder, mem);
-	if (rf_enforce_init(&d->enf, o->enforce, d->instance, &managed, err))
+	rfd_ptable_init(&d->pt, &d->topo.online, &managed, d->topo.order, d->topo.norder, mem);
+	if (rfd_enforce_init(&d->enf, o->enforce, d->instance, &managed, err))
 		return -1;
 	if (o->shield && shield_host(d, &managed, err))
 		return -1;
-	if ((rc = rf_journal_open(&d->journal, d->state_dir))) {
-		rf_errf(err, BASE_E_INTERNAL, "cannot open the journal in %s: %s", d->state_dir,
-			 strerror(-rc));
+	if ((rc = rfd_journal_open(&d->journal, d->state_dir))) {
+		base_errf(err, BASE_E_INTERNAL, "cannot open the journal in %s: %s", d->state_dir,
+			  strerror(-rc));
 		return -1;
 	}
 	long orphaned = orphaned_hugepages(d);
-	if (rf_pool_init(&d->pool, mem, chunk, o->hugepages, err))
+	if (rfd_pool_init(&d->pool, mem, chunk, o->hugepages, err))
 		return -1;
 	d->pool.huge_added += orphaned; /* a killed predecessor's reservation is ours to undo */
-	if (rf_recover(d)) {
-		rf_errf(err, BASE_E_INTERNAL, "cannot recover from the journal");
+	if (rfd_recover(d)) {
+		base_errf(err, BASE_E_INTERNAL, "cannot recover from the journal");
 		return -1;
 	}
-	rf_chan_recover(d);
+	rfd_chan_recover(d);
 	struct json_object *rec = json_object_new_object();
 	char list[4096];
-	rf_cpuset_format(&managed, list, sizeof(list));
+	base_cpuset_format(&managed, list, sizeof(list));
 	json_object_object_add(rec, "op", json_object_new_string("start"));
 	json_object_object_add(rec, "managed_cpus", json_object_new_string(list));
 	json_object_object_add(rec, "mem", json_object_new_int64((int64_t)mem));
 	json_object_object_add(rec, "enforcement",
-			       json_object_new_string(rf_enforce_name(d->enf.kind)));
+			       json_object_new_string(rfd_enforce_name(d->enf.kind)));
 	json_object_object_add(rec, "hugepages_added", json_object_new_int64(d->pool.huge_added));
-	rf_journal_append(&d->journal, rec);
+	rfd_journal_append(&d->journal, rec);
 	json_object_put(rec);
 	return 0;
 }
 
-void rf_rfd_teardown(struct rfd *d, bool cleanup)
+void rfd_teardown(struct rfd *d, bool cleanup)
 {
 	for (int i = 0; cleanup && i < RF_MAX_SUBOS; i++) {
 		struct json_object *res = NULL;
-		struct rf_err err;
-		if (d->subos[i] && rf_subos_destroy(d, d->subos[i], &res, &err) == 0)
+		struct base_err err;
+		if (d->subos[i] && rfd_subos_destroy(d, d->subos[i], &res, &err) == 0)
 			json_object_put(res);
 	}
 	if (d->journal.fd >= 0) {
 		struct json_object *rec = json_object_new_object();
 		json_object_object_add(rec, "op", json_object_new_string("stop"));
-		rf_journal_append(&d->journal, rec);
+		rfd_journal_append(&d->journal, rec);
 		json_object_put(rec);
 	}
-	rf_journal_close(&d->journal);
-	rf_chan_fini(d);
-	rf_pool_fini(&d->pool);
-	rf_enforce_fini(&d->enf);
+	rfd_journal_close(&d->journal);
+	rfd_chan_fini(d);
+	rfd_pool_fini(&d->pool);
+	rfd_enforce_fini(&d->enf);
 }

@@ -113,7 +113,7 @@ static void record_exit(const char *path, int status)
 	}
 }
 
-static void shim_main(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp,
+static void shim_main(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp,
 		      struct prepared *pr, int report_fd)
 {
 	int go[2], errp[2], status;
@@ -139,7 +139,7 @@ static void shim_main(struct rfd *d, struct rf_subos *s, const struct rfd_spawn 
 	close(go[0]);
 	close(errp[1]);
 	put_msg(report_fd, MSG_PID, child, 0);
-	int err = rf_enforce_attach(&d->enf, s->name, child);
+	int err = rfd_enforce_attach(&d->enf, s->name, child);
 	if (err) {
 		put_msg(report_fd, MSG_FAIL, -err, STEP_CGROUP);
 		kill(child, SIGKILL);
@@ -228,36 +228,36 @@ static const char *step_name(int step)
 }
 
 /* Read the shim's reports until exec succeeded or failed. */
-static int await_shim(struct rf_subos *s, int fd, struct rf_err *err)
+static int await_shim(struct rfd_subos *s, int fd, struct base_err *err)
 {
 	struct shim_msg m;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	for (;;) {
 		if (poll(&pfd, 1, 10000) <= 0)
-			return rf_errf(err, BASE_E_SPAWN_FAILED,
-				       "the shim for \"%s\" did not answer",
-				       s->name);
+			return base_errf(err, BASE_E_SPAWN_FAILED,
+					 "the shim for \"%s\" did not answer", s->name);
 		ssize_t n = read(fd, &m, sizeof(m));
 		if (n != sizeof(m))
-			return rf_errf(err, BASE_E_SPAWN_FAILED,
-				       "the shim for \"%s\" died", s->name);
+			return base_errf(err, BASE_E_SPAWN_FAILED, "the shim for \"%s\" died",
+					 s->name);
 		if (m.type == MSG_PID)
 			s->pid = m.val;
 		else if (m.type == MSG_EXEC_OK)
 			return 0;
 		else
-			return rf_errf(err, BASE_E_SPAWN_FAILED, "%s %s: %s", step_name(m.step),
-				       s->argv[0], strerror(m.val));
+			return base_errf(err, BASE_E_SPAWN_FAILED, "%s %s: %s", step_name(m.step),
+					 s->argv[0], strerror(m.val));
 	}
 }
 
-int rfd_spawn(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp, struct rf_err *err)
+int rfd_spawn(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp, struct base_err *err)
 {
 	struct prepared pr = { .log_fd = -1, .null_fd = -1 };
 	int report[2] = { -1, -1 }, rc = -1;
 
 	if (prepare(sp, &pr) || pipe2(report, O_CLOEXEC)) {
-		rf_errf(err, BASE_E_INTERNAL, "cannot prepare %s: %s", s->argv[0], strerror(errno));
+		base_errf(err, BASE_E_INTERNAL, "cannot prepare %s: %s", s->argv[0],
+			  strerror(errno));
 		goto out;
 	}
 	/* With a cpuset the cgroup alone confines the program.  Its own mask
@@ -270,7 +270,7 @@ int rfd_spawn(struct rfd *d, struct rf_subos *s, const struct rfd_spawn *sp, str
 			CPU_SET(c, &pr.mask);
 	pid_t shim = fork();
 	if (shim < 0) {
-		rf_errf(err, BASE_E_INTERNAL, "fork: %s", strerror(errno));
+		base_errf(err, BASE_E_INTERNAL, "fork: %s", strerror(errno));
 		goto out;
 	}
 	if (shim == 0) {
@@ -302,7 +302,7 @@ out:
 	return rc;
 }
 
-int rf_spawn_report_exit(int report_fd, int timeout_ms)
+int rfd_spawn_report_exit(int report_fd, int timeout_ms)
 {
 	struct shim_msg m;
 	struct pollfd pfd = { .fd = report_fd, .events = POLLIN };
@@ -312,7 +312,7 @@ int rf_spawn_report_exit(int report_fd, int timeout_ms)
 	return INT_MIN;
 }
 
-int rf_spawn_read_exit(const char *exit_path)
+int rfd_spawn_read_exit(const char *exit_path)
 {
 	char buf[64] = "";
 	int v;

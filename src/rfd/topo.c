@@ -14,24 +14,24 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 
-static void to_cpuset(hwloc_const_bitmap_t b, struct rf_cpuset *out)
+static void to_cpuset(hwloc_const_bitmap_t b, struct base_cpuset *out)
 {
-	rf_cpuset_zero(out);
+	base_cpuset_zero(out);
 	int i;
 	hwloc_bitmap_foreach_begin(i, b) {
 		if (i < RF_MAX_CPUS)
-			rf_cpuset_set(out, i);
+			base_cpuset_set(out, i);
 	}
 	hwloc_bitmap_foreach_end();
 }
 
-static void collect_caches(hwloc_topology_t topo, struct rf_topo *t)
+static void collect_caches(hwloc_topology_t topo, struct rfd_topo *t)
 {
 	for (hwloc_obj_type_t ty = HWLOC_OBJ_L2CACHE; ty <= HWLOC_OBJ_L3CACHE; ty++) {
 		int n = hwloc_get_nbobjs_by_type(topo, ty);
 		for (int i = 0; i < n && t->ncaches < RF_TOPO_MAX_CACHES; i++) {
 			hwloc_obj_t o = hwloc_get_obj_by_type(topo, ty, i);
-			struct rf_topo_cache *c = &t->cache[t->ncaches++];
+			struct rfd_topo_cache *c = &t->cache[t->ncaches++];
 			c->level = (int)o->attr->cache.depth;
 			c->size = o->attr->cache.size;
 			to_cpuset(o->cpuset, &c->cpus);
@@ -39,7 +39,7 @@ static void collect_caches(hwloc_topology_t topo, struct rf_topo *t)
 	}
 }
 
-static void collect_pus(hwloc_topology_t topo, struct rf_topo *t)
+static void collect_pus(hwloc_topology_t topo, struct rfd_topo *t)
 {
 	int npu = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
 	for (int i = 0; i < npu; i++) {
@@ -47,16 +47,16 @@ static void collect_pus(hwloc_topology_t topo, struct rf_topo *t)
 		int cpu = (int)pu->os_index;
 		if (cpu < 0 || cpu >= RF_MAX_CPUS)
 			continue;
-		rf_cpuset_set(&t->online, cpu);
+		base_cpuset_set(&t->online, cpu);
 		t->order[t->norder++] = cpu;
 		hwloc_obj_t core = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_CORE, pu);
 		t->core_of[cpu] = core ? (int)core->logical_index : i;
 		t->cpu_node[cpu] = 0;
 	}
-	t->ncpus = rf_cpuset_count(&t->online);
+	t->ncpus = base_cpuset_count(&t->online);
 }
 
-static void collect_nodes(hwloc_topology_t topo, struct rf_topo *t)
+static void collect_nodes(hwloc_topology_t topo, struct rfd_topo *t)
 {
 	int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
 	t->nnodes = 0;
@@ -73,7 +73,7 @@ static void collect_nodes(hwloc_topology_t topo, struct rf_topo *t)
 	}
 }
 
-int rf_topo_discover(struct rf_topo *t)
+int rfd_topo_discover(struct rfd_topo *t)
 {
 	hwloc_topology_t topo;
 	struct sysinfo si;

@@ -1,7 +1,7 @@
 /*
  * verbs.c - one handler per protocol verb (docs/protocol.md).
  *
- * rf_handle_request() parses and authorises; each handler either returns a
+ * rfd_handle_request() parses and authorises; each handler either returns a
  * result object or fills an rf_err.  Handlers that change the table do all
  * their checks before the first change, so an error answer means nothing
  * happened.
@@ -20,19 +20,19 @@ static struct json_object *do_list(struct rfd *d)
 	struct json_object *arr = json_object_new_array(), *r = json_object_new_object();
 	for (int i = 0; i < RF_MAX_SUBOS; i++)
 		if (d->subos[i])
-			json_object_array_add(arr, rf_subos_json(d, d->subos[i], false));
+			json_object_array_add(arr, rfd_subos_json(d, d->subos[i], false));
 	json_object_object_add(r, "subos", arr);
 	return r;
 }
 
-static void add_cpus(struct json_object *o, const char *key, const struct rf_cpuset *set)
+static void add_cpus(struct json_object *o, const char *key, const struct base_cpuset *set)
 {
 	char buf[4096];
-	rf_cpuset_format(set, buf, sizeof(buf));
+	base_cpuset_format(set, buf, sizeof(buf));
 	json_object_object_add(o, key, json_object_new_string(buf));
 }
 
-static struct json_object *machine_json(const struct rf_topo *t)
+static struct json_object *machine_json(const struct rfd_topo *t)
 {
 	struct json_object *m = json_object_new_object(), *caches = json_object_new_array();
 	json_object_object_add(m, "cpus", json_object_new_int(t->ncpus));
@@ -54,21 +54,22 @@ static struct json_object *machine_json(const struct rf_topo *t)
 static struct json_object *do_info(struct rfd *d)
 {
 	struct json_object *r = json_object_new_object(), *pool = json_object_new_object();
-	struct rf_cpuset host, fr;
+	struct base_cpuset host, fr;
 	int ready, owned, scrub, huge;
 	json_object_object_add(r, "rfd_version", json_object_new_string(RFD_VERSION));
 	json_object_object_add(r, "protocol", json_object_new_int(RF_PROTO_VERSION_CUR));
 	json_object_object_add(r, "pid", json_object_new_int(getpid()));
 	json_object_object_add(r, "state_dir", json_object_new_string(d->state_dir));
 	json_object_object_add(r, "socket", json_object_new_string(d->socket_path));
-	json_object_object_add(r, "enforcement", json_object_new_string(rf_enforce_name(d->enf.kind)));
+	json_object_object_add(r, "enforcement",
+			       json_object_new_string(rfd_enforce_name(d->enf.kind)));
 	char detail[1024];
-	rf_enforce_describe(&d->enf, detail, sizeof(detail));
+	rfd_enforce_describe(&d->enf, detail, sizeof(detail));
 	json_object_object_add(r, "enforcement_detail", json_object_new_string(detail));
 	json_object_object_add(r, "machine", machine_json(&d->topo));
 	host = d->topo.online;
-	rf_cpuset_andnot(&host, &d->pt.managed);
-	rf_ptable_free_cpus(&d->pt, &fr);
+	base_cpuset_andnot(&host, &d->pt.managed);
+	rfd_ptable_free_cpus(&d->pt, &fr);
 	add_cpus(r, "host_cpus", &host);
 	add_cpus(r, "managed_cpus", &d->pt.managed);
 	add_cpus(r, "free_cpus", &fr);
@@ -76,7 +77,7 @@ static struct json_object *do_info(struct rfd *d)
 	json_object_object_add(r, "mem_free",
 			       json_object_new_int64((int64_t)(d->pt.mem_managed - d->pt.mem_used)));
 	json_object_object_add(r, "chunk_size", json_object_new_int64((int64_t)d->pool.chunk_size));
-	rf_pool_counts(&d->pool, &ready, &owned, &scrub, &huge);
+	rfd_pool_counts(&d->pool, &ready, &owned, &scrub, &huge);
 	json_object_object_add(r, "hugepages", json_object_new_boolean(huge > 0));
 	json_object_object_add(pool, "chunks", json_object_new_int(d->pool.nchunks));
 	json_object_object_add(pool, "ready", json_object_new_int(ready));
@@ -118,13 +119,13 @@ static int log_one(struct json_object *rec, void *arg)
 	return 0;
 }
 
-static struct json_object *do_log(struct rfd *d, const char *name, struct rf_err *err)
+static struct json_object *do_log(struct rfd *d, const char *name, struct base_err *err)
 {
 	struct log_ctx lc = { name, json_object_new_array() };
-	int rc = rf_journal_replay(d->journal.path, log_one, &lc);
+	int rc = rfd_journal_replay(d->journal.path, log_one, &lc);
 	if (rc < 0) {
 		json_object_put(lc.arr);
-		rf_errf(err, BASE_E_INTERNAL, "cannot read the journal: %s", strerror(-rc));
+		base_errf(err, BASE_E_INTERNAL, "cannot read the journal: %s", strerror(-rc));
 		return NULL;
 	}
 	struct json_object *r = json_object_new_object();
@@ -132,42 +133,42 @@ static struct json_object *do_log(struct rfd *d, const char *name, struct rf_err
 	return r;
 }
 
-static bool mutates(enum rf_verb v)
+static bool mutates(enum base_verb v)
 {
 	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE ||
 	       v == RF_VERB_CHAN_CREATE || v == RF_VERB_CHAN_CLOSE;
 }
 
-static struct json_object *dispatch(struct rfd *d, const struct rf_request *req, pid_t pid,
-				    int *pass_fd, struct rf_err *err)
+static struct json_object *dispatch(struct rfd *d, const struct base_request *req, pid_t pid,
+				    int *pass_fd, struct base_err *err)
 {
-	struct rf_subos *s = NULL;
+	struct rfd_subos *s = NULL;
 	struct json_object *res = NULL;
 	if (req->verb == RF_VERB_DESTROY || req->verb == RF_VERB_RESIZE ||
 	    req->verb == RF_VERB_SHOW) {
-		if (!(s = rf_subos_find(d, req->name))) {
-			rf_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"", req->name);
+		if (!(s = rfd_subos_find(d, req->name))) {
+			base_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"", req->name);
 			return NULL;
 		}
 	}
 	switch (req->verb) {
 	case RF_VERB_CREATE:
-		if (rf_subos_create(d, req, &s, err))
+		if (rfd_subos_create(d, req, &s, err))
 			return NULL;
-		res = rf_subos_json(d, s, false);
+		res = rfd_subos_json(d, s, false);
 		static const char *const steps[] = { "setup", "spawn", "attach", "journal" };
 		base_timing_us_add(res, steps, s->create_us, 4);
 		return res;
 	case RF_VERB_DESTROY:
-		rf_subos_destroy(d, s, &res, err);
+		rfd_subos_destroy(d, s, &res, err);
 		return res;
 	case RF_VERB_RESIZE:
-		rf_subos_resize(d, s, req, &res, err);
+		rfd_subos_resize(d, s, req, &res, err);
 		return res;
 	case RF_VERB_LIST:
 		return do_list(d);
 	case RF_VERB_SHOW:
-		return rf_subos_json(d, s, true);
+		return rfd_subos_json(d, s, true);
 	case RF_VERB_INFO:
 		return do_info(d);
 	case RF_VERB_LOG:
@@ -176,42 +177,42 @@ static struct json_object *dispatch(struct rfd *d, const struct rf_request *req,
 	case RF_VERB_CHAN_LIST:
 	case RF_VERB_CHAN_CLOSE:
 	case RF_VERB_CHAN_OPEN:
-		return rf_chan_verb(d, req, pid, pass_fd, err);
+		return rfd_chan_verb(d, req, pid, pass_fd, err);
 	}
-	rf_errf(err, BASE_E_BAD_REQUEST, "unknown verb");
+	base_errf(err, BASE_E_BAD_REQUEST, "unknown verb");
 	return NULL;
 }
 
 /* *pass_fd: a descriptor to send with the answer (chan_open), else -1. */
-void rf_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
-		       struct json_object **answer, int *pass_fd)
+void rfd_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
+			struct json_object **answer, int *pass_fd)
 {
-	struct rf_request req;
-	struct rf_err perr;
-	struct rf_err err = { 0 };
+	struct base_request req;
+	struct base_err perr;
+	struct base_err err = { 0 };
 
 	*pass_fd = -1;
-	if (rf_proto_parse(line, len, &req, &perr)) {
-		*answer = rf_answer_new_err(req.has_id, req.id, perr.code, "%s", perr.msg);
+	if (base_proto_parse(line, len, &req, &perr)) {
+		*answer = base_answer_new_err(req.has_id, req.id, perr.code, "%s", perr.msg);
 		return;
 	}
 	if (mutates(req.verb) && uid != 0 && uid != d->owner_uid) {
-		*answer = rf_answer_new_err(req.has_id, req.id, BASE_E_PERMISSION_DENIED,
-					    "uid %u may not %s subOSes (root or uid %u only)",
-					    (unsigned)uid, rf_verb_name(req.verb),
-					    (unsigned)d->owner_uid);
-		rf_request_free(&req);
+		*answer = base_answer_new_err(req.has_id, req.id, BASE_E_PERMISSION_DENIED,
+					      "uid %u may not %s subOSes (root or uid %u only)",
+					      (unsigned)uid, base_verb_name(req.verb),
+					      (unsigned)d->owner_uid);
+		base_request_free(&req);
 		return;
 	}
 	struct json_object *res = dispatch(d, &req, pid, pass_fd, &err);
 	if (!res && err.code == BASE_E_OK) /* a handler that forgot its code */
 		err.code = BASE_E_INTERNAL;
 	if (res)
-		*answer = rf_answer_new_ok(&req, res);
+		*answer = base_answer_new_ok(&req, res);
 	else
-		*answer = rf_answer_new_err(req.has_id, req.id, err.code, "%s", err.msg);
+		*answer = base_answer_new_err(req.has_id, req.id, err.code, "%s", err.msg);
 	if (mutates(req.verb))
-		rf_log("%s %s from pid %d: %s%s%s", rf_verb_name(req.verb), req.name, (int)pid,
-		       res ? "ok" : base_errc_name(err.code), res ? "" : ": ", res ? "" : err.msg);
-	rf_request_free(&req);
+		rfd_log("%s %s from pid %d: %s%s%s", base_verb_name(req.verb), req.name, (int)pid,
+			res ? "ok" : base_errc_name(err.code), res ? "" : ": ", res ? "" : err.msg);
+	base_request_free(&req);
 }

@@ -6,7 +6,7 @@
  * get in the way of `create NAME -- PROGRAM ARGS`, where everything after
  * the program belongs to the program, and of testing), then one function
  * per verb that checks its arguments and fills the typed request
- * (struct rf_request; base/proto.c encodes it when rfm sends it).  The
+ * (struct base_request; base/proto.c encodes it when rfm sends it).  The
  * argument forms (cores, sizes, names) are in forms.c.
  */
 #define _GNU_SOURCE
@@ -249,8 +249,8 @@ static int put_program(struct rfm_cmd *cmd, int argc, char **argv, int first)
 
 static int put_kind(struct scan *s, const char *kind)
 {
-	enum rf_kind k;
-	if (rf_kind_parse(kind, &k) < 0) {
+	enum base_kind k;
+	if (base_kind_parse(kind, &k) < 0) {
 		set_err(s->cmd, "--kind: \"%s\" is not a kind (libos or linux)", kind);
 		return -1;
 	}
@@ -281,9 +281,9 @@ static int add_env(struct scan *s, const char *kv)
 /* --cores, --cpus, --mem for create and resize. */
 static enum opt_result resource_option(struct scan *s, bool relative)
 {
-	struct rf_request *req = &s->cmd->req;
-	struct rf_err *err = &s->cmd->err;
-	struct rf_cores_arg c;
+	struct base_request *req = &s->cmd->req;
+	struct base_err *err = &s->cmd->err;
+	struct base_cores_arg c;
 	uint64_t mem;
 
 	switch (s->id) {
@@ -398,7 +398,7 @@ struct verb {
 	const char *name;
 	const struct opt *opts;
 	int nargs_min, nargs_max;
-	enum rf_verb req;
+	enum base_verb req;
 };
 
 static const struct verb verbs[] = {
@@ -444,8 +444,8 @@ static int put_between(struct scan *s)
 
 static int put_chan_kind(struct scan *s)
 {
-	enum rf_chan_kind k;
-	if (rf_chan_kind_parse(s->val, &k) < 0) {
+	enum base_chan_kind k;
+	if (base_chan_kind_parse(s->val, &k) < 0) {
 		set_err(s->cmd, "--kind: \"%s\" is not a channel kind (msg or map)", s->val);
 		return -1;
 	}
@@ -459,8 +459,8 @@ static int put_chan_kind(struct scan *s)
 /* chan create's options. */
 static enum opt_result chan_option(struct scan *s)
 {
-	struct rf_request *req = &s->cmd->req;
-	struct rf_err *err = &s->cmd->err;
+	struct base_request *req = &s->cmd->req;
+	struct base_err *err = &s->cmd->err;
 	uint64_t v;
 	switch (s->id) {
 	case O_BETWEEN:
@@ -632,7 +632,7 @@ static int parse_verb(struct scan *s)
 	if (strcmp(v->name, "chan") == 0 && !(v = parse_chan_sub(s)))
 		return s->cmd->err.msg[0] ? -1 : help(s);
 	s->cmd->verb = v->name;
-	rf_request_init(&s->cmd->req, v->req);
+	base_request_init(&s->cmd->req, v->req);
 	s->dashdash = false;
 	return v->opts == create_opts ? parse_create(s) : parse_simple(s, v);
 }

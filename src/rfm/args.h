@@ -4,7 +4,7 @@
  * Kept apart from rfm's main and output code so the unit
  * tests can check every verb's request and every usage error without a
  * socket.  Parsing never prints: it fills `rfm_cmd` with a typed request
- * (struct rf_request, encoded by base/proto.c when sent) and, on a usage
+ * (struct base_request, encoded by base/proto.c when sent) and, on a usage
  * error, a one-line message (without the "rfm: " prefix) naming the bad
  * value.
  *
@@ -38,8 +38,8 @@ struct rfm_cmd {
 	bool help;                 /* print usage of `verb` (NULL: global) to stdout */
 	const char *verb;          /* canonical verb, NULL if none was given */
 	bool has_req;              /* req is the request to send */
-	struct rf_request req;
-	struct rf_err err;         /* usage error (msg without "rfm: "); exit status 2 */
+	struct base_request req;
+	struct base_err err;         /* usage error (msg without "rfm: "); exit status 2 */
 	/* storage the request points into */
 	char *prog;                /* PROGRAM made absolute for rfd */
 	const char **args;         /* argv of the request: prog, ARGS..., NULL */
@@ -62,21 +62,21 @@ bool rfm_is_verb(const char *verb);
  */
 /* --cores for create (relative=false) or resize (relative=true). */
 int rfm_parse_cores(const char *opt, const char *arg, bool relative,
-		    struct rf_cores_arg *out, struct rf_err *err);
+		    struct base_cores_arg *out, struct base_err *err);
 /* --cpus and the part after "cpu:": always a CPU list. */
-int rfm_parse_cpu_list(const char *opt, const char *arg, struct rf_cores_arg *out,
-		       struct rf_err *err);
+int rfm_parse_cpu_list(const char *opt, const char *arg, struct base_cores_arg *out,
+		       struct base_err *err);
 /* --mem, --size: a size above zero, in bytes. */
-int rfm_parse_mem(const char *opt, const char *arg, uint64_t *out, struct rf_err *err);
+int rfm_parse_mem(const char *opt, const char *arg, uint64_t *out, struct base_err *err);
 /* A subOS name as the protocol allows it. */
-int rfm_check_name(const char *name, struct rf_err *err);
+int rfm_check_name(const char *name, struct base_err *err);
 /* The same for a name of `what` ("channel"), for the message. */
-int rfm_check_name_of(const char *what, const char *name, struct rf_err *err);
+int rfm_check_name_of(const char *what, const char *name, struct base_err *err);
 /* --between A,B: two subOS names (rfd refuses A == B). */
 int rfm_parse_between(const char *opt, const char *arg, char out[2][RF_NAME_MAX + 1],
-		      struct rf_err *err);
+		      struct base_err *err);
 /* --slots N: a positive number (rfd checks the range and that it is a
  * power of two). */
-int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct rf_err *err);
+int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct base_err *err);
 
 #endif

@@ -52,7 +52,7 @@ void rfm_fmt_size(struct json_object *o, const char *key, char *buf, size_t len)
 {
 	int64_t v;
 	if (rfm_int(o, key, &v) && v >= 0)
-		rf_format_size((uint64_t)v, buf, len);
+		base_format_size((uint64_t)v, buf, len);
 	else
 		snprintf(buf, len, "-");
 }

@@ -7,7 +7,7 @@
  * with '-' or ',', or is written "cpu:LIST", or is given with --cpus.
  * Values are checked here so a mistake is reported by rfm with the option
  * and the value it did not understand, before anything reaches rfd.  Each
- * form fills its typed field of the request (struct rf_request).
+ * form fills its typed field of the request (struct base_request).
  */
 #include "rfm/args.h"
 
@@ -37,43 +37,49 @@ static int parse_count(const char *s, long max, long *out)
 	return 0;
 }
 
-int rfm_parse_cpu_list(const char *opt, const char *arg, struct rf_cores_arg *out,
-		       struct rf_err *err)
+int rfm_parse_cpu_list(const char *opt, const char *arg, struct base_cores_arg *out,
+		       struct base_err *err)
 {
-	struct rf_cpuset set;
+	struct base_cpuset set;
 	char buf[4096]; /* as long as the encoder writes: it must not fail later */
 
-	if (rf_cpuset_parse(&set, arg) < 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is not a CPU list (like 1, 2-5 "
-			       "or 1,3; CPUs below %d)", opt, arg, RF_MAX_CPUS);
-	if (rf_cpuset_empty(&set))
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: the CPU list is empty", opt);
-	if (rf_cpuset_format(&set, buf, sizeof(buf)) < 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is too long a CPU list", opt,
-			       arg);
+	if (base_cpuset_parse(&set, arg) < 0)
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%s\" is not a CPU list (like 1, 2-5 "
+				 "or 1,3; CPUs below %d)",
+				 opt, arg, RF_MAX_CPUS);
+	if (base_cpuset_empty(&set))
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: the CPU list is empty", opt);
+	if (base_cpuset_format(&set, buf, sizeof(buf)) < 0)
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is too long a CPU list", opt,
+				 arg);
 	out->form = RF_CORES_LIST;
 	out->set = set;
 	return 0;
 }
 
 /* "+N" / "-N": a relative change of N >= 1 cores. */
-static int parse_relative(const char *opt, const char *arg, struct rf_cores_arg *out,
-			  struct rf_err *err)
+static int parse_relative(const char *opt, const char *arg, struct base_cores_arg *out,
+			  struct base_err *err)
 {
 	long n;
 	if (parse_count(arg + 1, RF_MAX_CPUS, &n) < 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is not a change of cores (like "
-			       "+1 or -2)", opt, arg);
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%s\" is not a change of cores (like "
+				 "+1 or -2)",
+				 opt, arg);
 	if (n < 1 || n > RF_MAX_CPUS)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\": the change must be 1 to %d "
-			       "cores", opt, arg, RF_MAX_CPUS);
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%s\": the change must be 1 to %d "
+				 "cores",
+				 opt, arg, RF_MAX_CPUS);
 	out->form = RF_CORES_DELTA;
 	out->n = arg[0] == '-' ? -(int)n : (int)n;
 	return 0;
 }
 
-int rfm_parse_cores(const char *opt, const char *arg, bool relative,
-		    struct rf_cores_arg *out, struct rf_err *err)
+int rfm_parse_cores(const char *opt, const char *arg, bool relative, struct base_cores_arg *out,
+		    struct base_err *err)
 {
 	long n;
 
@@ -82,63 +88,73 @@ int rfm_parse_cores(const char *opt, const char *arg, bool relative,
 	if (arg[0] == '+' || (arg[0] == '-' && isdigit((unsigned char)arg[1]))) {
 		if (relative)
 			return parse_relative(opt, arg, out, err);
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is a change of cores, which "
-			       "only resize takes", opt, arg);
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%s\" is a change of cores, which "
+				 "only resize takes",
+				 opt, arg);
 	}
 	if (parse_count(arg, RF_MAX_CPUS, &n) == 0) {
 		if (n < 1 || n > RF_MAX_CPUS)
-			return rf_errf(err, BASE_E_BAD_REQUEST,
-				       "%s: \"%s\": a count must be 1 to %d "
-				       "cores", opt, arg, RF_MAX_CPUS);
+			return base_errf(err, BASE_E_BAD_REQUEST,
+					 "%s: \"%s\": a count must be 1 to %d "
+					 "cores",
+					 opt, arg, RF_MAX_CPUS);
 		out->form = RF_CORES_COUNT;
 		out->n = (int)n;
 		return 0;
 	}
 	if (isdigit((unsigned char)arg[0]) && strpbrk(arg, "-,"))
 		return rfm_parse_cpu_list(opt, arg, out, err);
-	return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is not a core count (2), a CPU list "
-		       "(1-3, cpu:1)%s", opt, arg, relative ? " or a change (+1, -1)" : "");
+	return base_errf(err, BASE_E_BAD_REQUEST,
+			 "%s: \"%s\" is not a core count (2), a CPU list "
+			 "(1-3, cpu:1)%s",
+			 opt, arg, relative ? " or a change (+1, -1)" : "");
 }
 
-int rfm_parse_mem(const char *opt, const char *arg, uint64_t *out, struct rf_err *err)
+int rfm_parse_mem(const char *opt, const char *arg, uint64_t *out, struct base_err *err)
 {
 	uint64_t bytes;
-	if (rf_parse_size(arg, &bytes) < 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is not a size (like 64M, 1G or "
-			       "512MiB)", opt, arg);
+	if (base_parse_size(arg, &bytes) < 0)
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%s\" is not a size (like 64M, 1G or "
+				 "512MiB)",
+				 opt, arg);
 	if (bytes == 0)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\": the size must be above zero",
-			       opt, arg);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\": the size must be above zero",
+				 opt, arg);
 	if (bytes > (uint64_t)INT64_MAX) /* the wire carries a signed integer */
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is too large", opt, arg);
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is too large", opt, arg);
 	*out = bytes;
 	return 0;
 }
 
-int rfm_check_name(const char *name, struct rf_err *err)
+int rfm_check_name(const char *name, struct base_err *err)
 {
 	return rfm_check_name_of("subOS", name, err);
 }
 
-/* The protocol's own rule (rf_name_valid), with rfm's message. */
-int rfm_check_name_of(const char *what, const char *name, struct rf_err *err)
+/* The protocol's own rule (base_name_valid), with rfm's message. */
+int rfm_check_name_of(const char *what, const char *name, struct base_err *err)
 {
-	if (rf_name_valid(name))
+	if (base_name_valid(name))
 		return 0;
-	return rf_errf(err, BASE_E_BAD_REQUEST,
-		       "\"%s\" is not a %s name (1-%d of A-Z a-z 0-9 _ . -, "
-		       "not starting with . or -)", name, what, RF_NAME_MAX - 1);
+	return base_errf(err, BASE_E_BAD_REQUEST,
+			 "\"%s\" is not a %s name (1-%d of A-Z a-z 0-9 _ . -, "
+			 "not starting with . or -)",
+			 name, what, RF_NAME_MAX - 1);
 }
 
 int rfm_parse_between(const char *opt, const char *arg, char out[2][RF_NAME_MAX + 1],
-		      struct rf_err *err)
+		      struct base_err *err)
 {
 	char a[RF_NAME_MAX + 1], b[RF_NAME_MAX + 1];
 	const char *comma = strchr(arg, ',');
 	if (!comma || strchr(comma + 1, ',') || (size_t)(comma - arg) > RF_NAME_MAX ||
 	    strlen(comma + 1) > RF_NAME_MAX)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is not two subOS names like "
-			       "kv,web", opt, arg);
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%s\" is not two subOS names like "
+				 "kv,web",
+				 opt, arg);
 	snprintf(a, sizeof(a), "%.*s", (int)(comma - arg), arg);
 	snprintf(b, sizeof(b), "%s", comma + 1);
 	if (rfm_check_name(a, err) < 0 || rfm_check_name(b, err) < 0)
@@ -148,12 +164,14 @@ int rfm_parse_between(const char *opt, const char *arg, char out[2][RF_NAME_MAX 
 	return 0;
 }
 
-int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct rf_err *err)
+int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct base_err *err)
 {
 	long v;
 	if (parse_count(arg, 1L << 40, &v) < 0 || v < 1)
-		return rf_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is not a number of slots (like "
-			       "256)", opt, arg);
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%s\" is not a number of slots (like "
+				 "256)",
+				 opt, arg);
 	*out = (uint64_t)v;
 	return 0;
 }

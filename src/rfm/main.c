@@ -91,33 +91,33 @@ static void report_io_error(const char *path, int err)
 /* Send cmd->req to rfd and print the answer.  Returns the exit status. */
 static int run(const struct rfm_cmd *cmd)
 {
-	struct rf_client c;
+	struct base_client c;
 	int status = EXIT_FAIL;
 
 	if (!cmd->has_req) /* version --client */
 		return print_result(cmd, NULL);
-	const char *path = rf_client_socket_path(cmd->socket);
-	int rc = rf_client_connect(&c, path);
+	const char *path = base_client_socket_path(cmd->socket);
+	int rc = base_client_connect(&c, path);
 	if (rc < 0) {
 		fprintf(stderr, "rfm: cannot connect to rfd at %s: %s (is rfd running?)\n", path,
 			strerror(-rc));
 		return EXIT_FAIL;
 	}
-	struct json_object *ans = rf_client_request(&c, &cmd->req, NULL);
+	struct json_object *ans = base_client_request(&c, &cmd->req, NULL);
 	if (!ans) {
 		report_io_error(path, errno);
 		goto out;
 	}
-	if (!rf_answer_ok(ans)) {
-		const char *msg = rf_answer_message(ans), *code = rf_answer_error(ans);
+	if (!base_answer_ok(ans)) {
+		const char *msg = base_answer_message(ans), *code = base_answer_error(ans);
 		fprintf(stderr, "rfm: %s (%s)\n", *msg ? msg : "rfd refused the request",
 			*code ? code : "no error code");
 		goto out;
 	}
-	status = print_result(cmd, rf_answer_result(ans));
+	status = print_result(cmd, base_answer_result(ans));
 out:
 	json_object_put(ans);
-	rf_client_close(&c);
+	base_client_close(&c);
 	return status;
 }
 

@@ -8,17 +8,17 @@
 #include <string.h>
 #include "base/cpuset.h"
 
-static inline struct rf_cpuset set_of(const char *list)
+static inline struct base_cpuset set_of(const char *list)
 {
-	struct rf_cpuset s;
-	assert_int_equal(rf_cpuset_parse(&s, list), 0);
+	struct base_cpuset s;
+	assert_int_equal(base_cpuset_parse(&s, list), 0);
 	return s;
 }
 
-static inline void assert_set(const struct rf_cpuset *s, const char *want)
+static inline void assert_set(const struct base_cpuset *s, const char *want)
 {
 	char buf[256];
-	assert_true(rf_cpuset_format(s, buf, sizeof(buf)) >= 0);
+	assert_true(base_cpuset_format(s, buf, sizeof(buf)) >= 0);
 	if (strcmp(buf, want) != 0)
 		fail_msg("set is \"%s\", want \"%s\"", buf, want);
 }

@@ -116,11 +116,11 @@ static inline int h_standalone(const char *cores, const char *mem)
 	else
 		unsetenv("RF_CORES");
 	setenv("RF_MEM", mem, 1);
-	if (rf_test_attach_standalone() < 0)
+	if (lrf_test_attach_standalone() < 0)
 		return -1;
 	/* Cores start asynchronously: wait for the initial acknowledgement. */
-	WAIT_FOR(__atomic_load_n(&rf_g.status->applied_gen, __ATOMIC_ACQUIRE) ==
-		 rf_g.desc->gen, 5000);
+	WAIT_FOR(__atomic_load_n(&lrf_g.status->applied_gen, __ATOMIC_ACQUIRE) == lrf_g.desc->gen,
+		 5000);
 	return 0;
 }
 
@@ -142,7 +142,7 @@ static inline int h_standalone_two(const char *mem)
 
 /* The control rings (shared anonymous memory, formatted) and rfd's ends. */
 struct h_rfd {
-	void *msgs;                    /* pass to rf_test_attach */
+	void *msgs;                    /* pass to lrf_test_attach */
 	struct rf_ficm_ring cmd, acks;
 	uint32_t acked;                /* highest generation acknowledged */
 };
@@ -156,8 +156,8 @@ static inline int h_rfd_rings(struct h_rfd *r)
 		r->msgs = NULL;
 		return -1;
 	}
-	if (rf_msgs_format(r->msgs, RF_MSGS_SIZE) ||
-	    rf_msgs_attach(r->msgs, RF_MSGS_SIZE, RF_MSGS_RFD, &r->cmd, &r->acks))
+	if (ficm_ctl_format(r->msgs, RF_MSGS_SIZE) ||
+	    ficm_ctl_attach(r->msgs, RF_MSGS_SIZE, RF_MSGS_RFD, &r->cmd, &r->acks))
 		return -1;
 	return 0;
 }
@@ -174,7 +174,7 @@ static inline void h_rfd_free(struct h_rfd *r)
 static inline void h_rfd_send(struct h_rfd *r, const struct rf_desc *d, struct rf_status *s,
 			      enum rf_ctl_type cmd, uint32_t gen)
 {
-	assert_int_equal(rf_msgs_send(&r->cmd, cmd, gen), 1);
+	assert_int_equal(ficm_ctl_send(&r->cmd, cmd, gen), 1);
 	for (int c = 0; c < RF_MAX_CPUS; c++) {
 		if (s->core[c].state != RF_CORE_RUNNING && d->cpu[c] == RF_CPU_NONE)
 			continue;

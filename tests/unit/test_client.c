@@ -27,7 +27,7 @@
 #include "base/client.h"
 
 struct pair {
-	struct rf_client c;
+	struct base_client c;
 	int peer; /* rfd's end */
 };
 
@@ -47,7 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct pair *p = *state;
-	rf_client_close(&p->c);
+	base_client_close(&p->c);
 	if (p->peer >= 0)
 		close(p->peer);
 	free(p);
@@ -127,11 +127,11 @@ static void test_stamps_request(void **state)
 	struct json_object *req = verb_request("list"), *v;
 	json_object_object_add(req, "id", json_object_new_int(99)); /* ours wins */
 	put_str(p->peer, "{\"version\":1,\"id\":1,\"ok\":true,\"result\":{\"subos\":[]}}\n");
-	struct json_object *ans = rf_client_call(&p->c, req);
+	struct json_object *ans = base_client_call(&p->c, req);
 	assert_non_null(ans);
-	assert_true(rf_answer_ok(ans));
-	assert_non_null(rf_answer_result(ans));
-	assert_string_equal(rf_answer_error(ans), "");
+	assert_true(base_answer_ok(ans));
+	assert_non_null(base_answer_result(ans));
+	assert_string_equal(base_answer_error(ans), "");
 	json_object_put(ans);
 
 	struct json_object *sent = get_request(p->peer);
@@ -159,13 +159,13 @@ static void test_partial_reads(void **state)
 		"\"message\":\"core 1 is owned\"}", "\n" } };
 	assert_int_equal(pthread_create(&w.tid, NULL, writer_main, &w), 0);
 	struct json_object *req = verb_request("show");
-	struct json_object *ans = rf_client_call(&p->c, req);
+	struct json_object *ans = base_client_call(&p->c, req);
 	pthread_join(w.tid, NULL);
 	assert_non_null(ans);
-	assert_false(rf_answer_ok(ans));
-	assert_string_equal(rf_answer_error(ans), "cores_busy");
-	assert_string_equal(rf_answer_message(ans), "core 1 is owned");
-	assert_null(rf_answer_result(ans));
+	assert_false(base_answer_ok(ans));
+	assert_string_equal(base_answer_error(ans), "cores_busy");
+	assert_string_equal(base_answer_message(ans), "core 1 is owned");
+	assert_null(base_answer_result(ans));
 	assert_int_equal(p->c.len, 0);
 	json_object_put(ans);
 	json_object_put(req);
@@ -178,17 +178,17 @@ static void test_two_answers_one_read(void **state)
 	put_str(p->peer, "{\"id\":1,\"ok\":true,\"result\":{\"n\":1}}\n"
 			 "{\"id\":2,\"ok\":true,\"result\":{\"n\":2}}\n{\"id\":3,");
 	for (int i = 1; i <= 2; i++) {
-		ans = rf_client_call(&p->c, req);
+		ans = base_client_call(&p->c, req);
 		assert_non_null(ans);
-		assert_true(json_object_object_get_ex(rf_answer_result(ans), "n", &v));
+		assert_true(json_object_object_get_ex(base_answer_result(ans), "n", &v));
 		assert_int_equal(json_object_get_int(v), i);
 		json_object_put(ans);
 	}
 	assert_int_equal(p->c.len, strlen("{\"id\":3,")); /* kept for the next call */
 	put_str(p->peer, "\"ok\":true}\n");
-	ans = rf_client_call(&p->c, req);
+	ans = base_client_call(&p->c, req);
 	assert_non_null(ans);
-	assert_true(rf_answer_ok(ans));
+	assert_true(base_answer_ok(ans));
 	json_object_put(ans);
 	json_object_put(req);
 }
@@ -215,10 +215,10 @@ static void test_line_at_limit(void **state)
 	w.pieces[0] = line;
 	assert_int_equal(pthread_create(&w.tid, NULL, writer_main, &w), 0);
 	struct json_object *req = verb_request("list");
-	struct json_object *ans = rf_client_call(&p->c, req);
+	struct json_object *ans = base_client_call(&p->c, req);
 	pthread_join(w.tid, NULL);
 	assert_non_null(ans);
-	assert_true(rf_answer_ok(ans));
+	assert_true(base_answer_ok(ans));
 	json_object_put(ans);
 	json_object_put(req);
 	free(line);
@@ -229,13 +229,13 @@ static void check_refused(struct pair *p, struct writer *w)
 	assert_int_equal(pthread_create(&w->tid, NULL, writer_main, w), 0);
 	struct json_object *req = verb_request("list");
 	errno = 0;
-	struct json_object *ans = rf_client_call(&p->c, req);
+	struct json_object *ans = base_client_call(&p->c, req);
 	int err = errno;
 	pthread_join(w->tid, NULL); /* the client closed its end: the writer gets EPIPE */
 	assert_null(ans);
 	assert_int_equal(err, EMSGSIZE);
 	assert_int_equal(p->c.fd, -1); /* closed: the stream is out of step */
-	ans = rf_client_call(&p->c, req);
+	ans = base_client_call(&p->c, req);
 	assert_null(ans);
 	assert_int_equal(errno, ENOTCONN);
 	json_object_put(req);
@@ -264,7 +264,7 @@ static void test_eof(void **state)
 	put_str(p->peer, "{\"id\":1,");
 	shutdown(p->peer, SHUT_WR); /* rfd stops mid-answer, after reading */
 	struct json_object *req = verb_request("list");
-	assert_null(rf_client_call(&p->c, req));
+	assert_null(base_client_call(&p->c, req));
 	assert_int_equal(errno, ECONNRESET);
 	json_object_put(req);
 }
@@ -275,12 +275,12 @@ static void test_garbage_then_good(void **state)
 	struct json_object *req = verb_request("list"), *ans;
 	put_str(p->peer, "not json\n[1,2]\n{\"id\":3} trailing\n{\"id\":4,\"ok\":true} \r\n");
 	for (int i = 0; i < 3; i++) {
-		assert_null(rf_client_call(&p->c, req));
+		assert_null(base_client_call(&p->c, req));
 		assert_int_equal(errno, EBADMSG);
 	}
-	ans = rf_client_call(&p->c, req); /* the connection is still usable */
+	ans = base_client_call(&p->c, req); /* the connection is still usable */
 	assert_non_null(ans);
-	assert_true(rf_answer_ok(ans));
+	assert_true(base_answer_ok(ans));
 	json_object_put(ans);
 	json_object_put(req);
 }
@@ -290,12 +290,12 @@ static void test_wrong_id(void **state)
 	struct pair *p = *state;
 	struct json_object *req = verb_request("list"), *ans;
 	put_str(p->peer, "{\"id\":7,\"ok\":true}\n{\"ok\":false,\"error\":\"bad_request\"}\n");
-	assert_null(rf_client_call(&p->c, req));
+	assert_null(base_client_call(&p->c, req));
 	assert_int_equal(errno, EPROTO);
-	ans = rf_client_call(&p->c, req); /* no id: accepted */
+	ans = base_client_call(&p->c, req); /* no id: accepted */
 	assert_non_null(ans);
-	assert_string_equal(rf_answer_error(ans), "bad_request");
-	assert_string_equal(rf_answer_message(ans), "");
+	assert_string_equal(base_answer_error(ans), "bad_request");
+	assert_string_equal(base_answer_message(ans), "");
 	json_object_put(ans);
 	json_object_put(req);
 }
@@ -306,7 +306,7 @@ static void test_no_sigpipe(void **state)
 	close(p->peer);
 	p->peer = -1;
 	struct json_object *req = verb_request("list");
-	assert_null(rf_client_call(&p->c, req)); /* SIGPIPE would kill the test */
+	assert_null(base_client_call(&p->c, req)); /* SIGPIPE would kill the test */
 	assert_true(errno == EPIPE || errno == ECONNRESET);
 	json_object_put(req);
 }
@@ -314,11 +314,11 @@ static void test_no_sigpipe(void **state)
 static void test_socket_path(void **state)
 {
 	unsetenv("RF_SOCKET");
-	assert_string_equal(rf_client_socket_path(NULL), RF_DEFAULT_SOCKET);
-	assert_string_equal(rf_client_socket_path(""), RF_DEFAULT_SOCKET);
+	assert_string_equal(base_client_socket_path(NULL), RF_DEFAULT_SOCKET);
+	assert_string_equal(base_client_socket_path(""), RF_DEFAULT_SOCKET);
 	setenv("RF_SOCKET", "/tmp/env.sock", 1);
-	assert_string_equal(rf_client_socket_path(NULL), "/tmp/env.sock");
-	assert_string_equal(rf_client_socket_path("/x.sock"), "/x.sock");
+	assert_string_equal(base_client_socket_path(NULL), "/tmp/env.sock");
+	assert_string_equal(base_client_socket_path("/x.sock"), "/x.sock");
 	unsetenv("RF_SOCKET");
 }
 
@@ -326,33 +326,33 @@ static void test_connect(void **state)
 {
 	char dir[] = "/tmp/rfclient.XXXXXX", path[64], longp[200];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct rf_client c;
+	struct base_client c;
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/s", dir);
-	assert_int_equal(rf_client_connect(&c, path), -ENOENT);
+	assert_int_equal(base_client_connect(&c, path), -ENOENT);
 	assert_int_equal(c.fd, -1);
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
-	assert_int_equal(rf_client_connect(&c, longp), -ENAMETOOLONG);
+	assert_int_equal(base_client_connect(&c, longp), -ENAMETOOLONG);
 
 	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(lfd, 1), 0);
-	assert_int_equal(rf_client_connect(&c, path), 0);
+	assert_int_equal(base_client_connect(&c, path), 0);
 	int sfd = accept(lfd, NULL, NULL);
 	assert_true(sfd >= 0);
 	put_str(sfd, "{\"version\":1,\"id\":1,\"ok\":true,\"result\":{}}\n");
 	struct json_object *req = verb_request("info");
-	struct json_object *ans = rf_client_call(&c, req);
+	struct json_object *ans = base_client_call(&c, req);
 	assert_non_null(ans);
-	assert_true(rf_answer_ok(ans));
+	assert_true(base_answer_ok(ans));
 	json_object_put(ans);
 	json_object_put(req);
-	rf_client_close(&c);
+	base_client_close(&c);
 	assert_int_equal(c.fd, -1);
-	rf_client_close(&c); /* twice is harmless */
+	base_client_close(&c); /* twice is harmless */
 	close(sfd);
 	close(lfd);
 	unlink(path);

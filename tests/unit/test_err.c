@@ -129,8 +129,9 @@ static void test_errno(void **state)
 
 static void test_errf(void **state)
 {
-	struct rf_err e = { 0 };
-	assert_int_equal(rf_errf(&e, BASE_E_CORES_BUSY, "core %d is owned by \"%s\"", 1, "kv"), -1);
+	struct base_err e = { 0 };
+	assert_int_equal(base_errf(&e, BASE_E_CORES_BUSY, "core %d is owned by \"%s\"", 1, "kv"),
+			 -1);
 	assert_int_equal(e.code, BASE_E_CORES_BUSY);
 	assert_string_equal(e.msg, "core 1 is owned by \"kv\"");
 }

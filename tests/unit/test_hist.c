@@ -20,109 +20,109 @@
 
 #include "base/hist.h"
 
-static struct rf_hist *new_hist(void)
+static struct base_hist *new_hist(void)
 {
-	struct rf_hist *h = malloc(sizeof(*h));
+	struct base_hist *h = malloc(sizeof(*h));
 	assert_non_null(h);
-	rf_hist_init(h);
+	base_hist_init(h);
 	return h;
 }
 
 static void test_empty(void **state)
 {
-	struct rf_hist *h = new_hist();
+	struct base_hist *h = new_hist();
 	assert_true(h->count == 0);
-	assert_true(rf_hist_percentile(h, 0) == 0);
-	assert_true(rf_hist_percentile(h, 50) == 0);
-	assert_true(rf_hist_percentile(h, 100) == 0);
-	assert_true(rf_hist_mean(h) == 0.0);
+	assert_true(base_hist_percentile(h, 0) == 0);
+	assert_true(base_hist_percentile(h, 50) == 0);
+	assert_true(base_hist_percentile(h, 100) == 0);
+	assert_true(base_hist_mean(h) == 0.0);
 	free(h);
 }
 
 static void test_small_values_exact(void **state)
 {
-	struct rf_hist *h = new_hist();
+	struct base_hist *h = new_hist();
 	for (uint64_t v = 100; v >= 1; v--) /* order does not matter */
-		rf_hist_record(h, v);
+		base_hist_record(h, v);
 	assert_true(h->count == 100);
 	assert_true(h->min == 1);
 	assert_true(h->max == 100);
-	assert_true(rf_hist_percentile(h, 0) == 1);
-	assert_true(rf_hist_percentile(h, 1) == 1);
-	assert_true(rf_hist_percentile(h, 1.5) == 2);
-	assert_true(rf_hist_percentile(h, 50) == 50);
-	assert_true(rf_hist_percentile(h, 50.5) == 51);
-	assert_true(rf_hist_percentile(h, 90) == 90);
-	assert_true(rf_hist_percentile(h, 99) == 99);
-	assert_true(rf_hist_percentile(h, 99.9) == 100);
-	assert_true(rf_hist_percentile(h, 100) == 100);
-	assert_true(rf_hist_percentile(h, 250) == 100);
-	assert_true(rf_hist_mean(h) == 50.5);
+	assert_true(base_hist_percentile(h, 0) == 1);
+	assert_true(base_hist_percentile(h, 1) == 1);
+	assert_true(base_hist_percentile(h, 1.5) == 2);
+	assert_true(base_hist_percentile(h, 50) == 50);
+	assert_true(base_hist_percentile(h, 50.5) == 51);
+	assert_true(base_hist_percentile(h, 90) == 90);
+	assert_true(base_hist_percentile(h, 99) == 99);
+	assert_true(base_hist_percentile(h, 99.9) == 100);
+	assert_true(base_hist_percentile(h, 100) == 100);
+	assert_true(base_hist_percentile(h, 250) == 100);
+	assert_true(base_hist_mean(h) == 50.5);
 	free(h);
 }
 
 /* Nearest rank: p99.9 of 1000 samples is the 999th, not the 1000th. */
 static void test_rank_no_rounding_off_by_one(void **state)
 {
-	struct rf_hist *h = new_hist();
+	struct base_hist *h = new_hist();
 	for (int i = 0; i < 999; i++)
-		rf_hist_record(h, 5);
-	rf_hist_record(h, 100);
-	assert_true(rf_hist_percentile(h, 99.9) == 5);
-	assert_true(rf_hist_percentile(h, 99.91) == 100);
-	assert_true(rf_hist_percentile(h, 100) == 100);
+		base_hist_record(h, 5);
+	base_hist_record(h, 100);
+	assert_true(base_hist_percentile(h, 99.9) == 5);
+	assert_true(base_hist_percentile(h, 99.91) == 100);
+	assert_true(base_hist_percentile(h, 100) == 100);
 
-	rf_hist_init(h);
+	base_hist_init(h);
 	for (int i = 0; i < 9999; i++)
-		rf_hist_record(h, 7);
-	rf_hist_record(h, 9);
-	assert_true(rf_hist_percentile(h, 99.99) == 7);
-	assert_true(rf_hist_percentile(h, 99.999) == 9);
+		base_hist_record(h, 7);
+	base_hist_record(h, 9);
+	assert_true(base_hist_percentile(h, 99.99) == 7);
+	assert_true(base_hist_percentile(h, 99.999) == 9);
 
-	rf_hist_init(h);
+	base_hist_init(h);
 	for (int i = 0; i < 10; i++)
-		rf_hist_record(h, (uint64_t)i + 1);
-	assert_true(rf_hist_percentile(h, 10) == 1);
-	assert_true(rf_hist_percentile(h, 10.001) == 2);
-	assert_true(rf_hist_percentile(h, 70) == 7);
+		base_hist_record(h, (uint64_t)i + 1);
+	assert_true(base_hist_percentile(h, 10) == 1);
+	assert_true(base_hist_percentile(h, 10.001) == 2);
+	assert_true(base_hist_percentile(h, 70) == 7);
 	free(h);
 }
 
 static void test_bucket_top_clamped(void **state)
 {
-	struct rf_hist *h = new_hist();
+	struct base_hist *h = new_hist();
 	/* 1000 lies in the bucket [1000, 1003] (width 4 between 512 and 1023). */
-	rf_hist_record(h, 1000);
-	assert_true(rf_hist_percentile(h, 50) == 1000); /* clamped to max */
-	rf_hist_record(h, 2000);
-	assert_true(rf_hist_percentile(h, 50) == 1003); /* the bucket's top */
-	assert_true(rf_hist_percentile(h, 100) == 2000);
-	assert_true(rf_hist_percentile(h, 0) == 1000);
+	base_hist_record(h, 1000);
+	assert_true(base_hist_percentile(h, 50) == 1000); /* clamped to max */
+	base_hist_record(h, 2000);
+	assert_true(base_hist_percentile(h, 50) == 1003); /* the bucket's top */
+	assert_true(base_hist_percentile(h, 100) == 2000);
+	assert_true(base_hist_percentile(h, 0) == 1000);
 
-	rf_hist_init(h);
-	rf_hist_record(h, 127);
-	rf_hist_record(h, 128);
-	rf_hist_record(h, 256);
-	rf_hist_record(h, 258); /* bucket [258, 259] */
-	rf_hist_record(h, 300);
-	assert_true(rf_hist_percentile(h, 20) == 127);
-	assert_true(rf_hist_percentile(h, 40) == 128);
-	assert_true(rf_hist_percentile(h, 60) == 257); /* bucket [256, 257] */
-	assert_true(rf_hist_percentile(h, 80) == 259);
+	base_hist_init(h);
+	base_hist_record(h, 127);
+	base_hist_record(h, 128);
+	base_hist_record(h, 256);
+	base_hist_record(h, 258); /* bucket [258, 259] */
+	base_hist_record(h, 300);
+	assert_true(base_hist_percentile(h, 20) == 127);
+	assert_true(base_hist_percentile(h, 40) == 128);
+	assert_true(base_hist_percentile(h, 60) == 257); /* bucket [256, 257] */
+	assert_true(base_hist_percentile(h, 80) == 259);
 	free(h);
 }
 
 static void test_extremes(void **state)
 {
-	struct rf_hist *h = new_hist();
-	rf_hist_record(h, 0);
-	rf_hist_record(h, UINT64_MAX);
+	struct base_hist *h = new_hist();
+	base_hist_record(h, 0);
+	base_hist_record(h, UINT64_MAX);
 	assert_true(h->min == 0);
 	assert_true(h->max == UINT64_MAX);
-	assert_true(rf_hist_percentile(h, 50) == 0);
-	assert_true(rf_hist_percentile(h, 100) == UINT64_MAX);
-	rf_hist_record(h, UINT64_MAX - 1);
-	assert_true(rf_hist_percentile(h, 66) == UINT64_MAX);
+	assert_true(base_hist_percentile(h, 50) == 0);
+	assert_true(base_hist_percentile(h, 100) == UINT64_MAX);
+	base_hist_record(h, UINT64_MAX - 1);
+	assert_true(base_hist_percentile(h, 66) == UINT64_MAX);
 	assert_true(h->bucket[RF_HIST_BUCKETS - 1] == 2);
 	assert_true(h->bucket[0] == 1);
 	free(h);
@@ -149,23 +149,23 @@ static void test_large_values_relative_error(void **state)
 	enum { N = 100000 };
 	uint64_t *v = malloc(N * sizeof(*v));
 	assert_non_null(v);
-	struct rf_hist *h = new_hist();
+	struct base_hist *h = new_hist();
 	double sum = 0;
 	rng_state = 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < N; i++) {
 		/* log-uniform-ish from 1 to about 2^50: every scale is covered */
 		unsigned bits = (unsigned)(rng() % 50) + 1;
 		v[i] = (rng() & ((1ull << bits) - 1)) | (1ull << (bits - 1));
-		rf_hist_record(h, v[i]);
+		base_hist_record(h, v[i]);
 		sum += (double)v[i];
 	}
 	qsort(v, N, sizeof(*v), cmp_u64);
 	assert_true(h->count == N);
 	assert_true(h->min == v[0]);
 	assert_true(h->max == v[N - 1]);
-	assert_true(rf_hist_percentile(h, 0) == v[0]);
-	assert_true(rf_hist_percentile(h, 100) == v[N - 1]);
-	double mean = rf_hist_mean(h);
+	assert_true(base_hist_percentile(h, 0) == v[0]);
+	assert_true(base_hist_percentile(h, 100) == v[N - 1]);
+	double mean = base_hist_mean(h);
 	assert_true(mean > sum / N * 0.999999 && mean < sum / N * 1.000001);
 
 	/* p = num/den percent*100; nearest rank = ceil(num * N / den). */
@@ -177,7 +177,7 @@ static void test_large_values_relative_error(void **state)
 	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
 		uint64_t rank = (ps[i].num * N + ps[i].den - 1) / ps[i].den;
 		uint64_t exact = v[rank - 1];
-		uint64_t got = rf_hist_percentile(h, ps[i].p);
+		uint64_t got = base_hist_percentile(h, ps[i].p);
 		double rel = ((double)got - (double)exact) / (double)exact;
 		if (got < exact || rel >= 0.01)
 			fail_msg("p%g: got %llu, exact %llu (rel %g)", ps[i].p,
@@ -190,35 +190,35 @@ static void test_large_values_relative_error(void **state)
 
 static void test_merge(void **state)
 {
-	struct rf_hist *a = new_hist(), *b = new_hist(), *all = new_hist(), *e = new_hist();
+	struct base_hist *a = new_hist(), *b = new_hist(), *all = new_hist(), *e = new_hist();
 	for (uint64_t x = 1; x <= 50; x++) {
-		rf_hist_record(a, x * 1000);
-		rf_hist_record(all, x * 1000);
+		base_hist_record(a, x * 1000);
+		base_hist_record(all, x * 1000);
 	}
 	for (uint64_t x = 51; x <= 100; x++) {
-		rf_hist_record(b, x * 1000);
-		rf_hist_record(all, x * 1000);
+		base_hist_record(b, x * 1000);
+		base_hist_record(all, x * 1000);
 	}
-	struct rf_hist *m = new_hist();
-	rf_hist_merge(m, a); /* into an empty one: min comes from a */
+	struct base_hist *m = new_hist();
+	base_hist_merge(m, a); /* into an empty one: min comes from a */
 	assert_true(m->min == 1000);
 	assert_true(m->max == 50000);
-	rf_hist_merge(m, b);
-	rf_hist_merge(m, e); /* an empty one changes nothing */
+	base_hist_merge(m, b);
+	base_hist_merge(m, e); /* an empty one changes nothing */
 	assert_true(m->count == 100);
 	assert_true(m->min == 1000);
 	assert_true(m->max == 100000);
 	assert_true(m->sum == all->sum);
 	assert_memory_equal(m->bucket, all->bucket, sizeof(m->bucket));
-	assert_true(rf_hist_percentile(m, 50) == rf_hist_percentile(all, 50));
-	assert_true(rf_hist_percentile(m, 99) == rf_hist_percentile(all, 99));
-	assert_true(rf_hist_mean(m) == 50500.0);
+	assert_true(base_hist_percentile(m, 50) == base_hist_percentile(all, 50));
+	assert_true(base_hist_percentile(m, 99) == base_hist_percentile(all, 99));
+	assert_true(base_hist_mean(m) == 50500.0);
 	/* p50 is the 50th value, 50000, reported as its bucket's top */
-	assert_true(rf_hist_percentile(m, 50) == 50175);
+	assert_true(base_hist_percentile(m, 50) == 50175);
 
-	rf_hist_merge(e, e);
+	base_hist_merge(e, e);
 	assert_true(e->count == 0);
-	assert_true(rf_hist_percentile(e, 50) == 0);
+	assert_true(base_hist_percentile(e, 50) == 0);
 	free(a);
 	free(b);
 	free(all);

@@ -94,11 +94,11 @@ static off_t file_size(const char *path)
 	return st.st_size;
 }
 
-static int64_t append_op(struct rf_journal *j, const char *op)
+static int64_t append_op(struct rfd_journal *j, const char *op)
 {
 	struct json_object *r = json_object_new_object();
 	json_object_object_add(r, "op", json_object_new_string(op));
-	int64_t seq = rf_journal_append(j, r);
+	int64_t seq = rfd_journal_append(j, r);
 	json_object_put(r);
 	return seq;
 }
@@ -126,8 +126,8 @@ static int collect(struct json_object *rec, void *ctx)
 static void test_append_seq_time_lines(void **state)
 {
 	struct fixture *f = *state;
-	struct rf_journal j;
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	struct rfd_journal j;
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	assert_true(j.fd >= 0);
 	assert_true(j.next_seq == 1);
 	assert_true(j.size == 0);
@@ -167,24 +167,24 @@ static void test_append_seq_time_lines(void **state)
 	}
 	assert_int_equal(lines, 3);
 	free(text);
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 	assert_int_equal(j.fd, -1);
-	rf_journal_close(&j); /* twice is harmless */
+	rfd_journal_close(&j); /* twice is harmless */
 }
 
 static void test_stale_seq_replaced(void **state)
 {
 	struct fixture *f = *state;
-	struct rf_journal j;
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	struct rfd_journal j;
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	struct json_object *r = json_object_new_object();
 	json_object_object_add(r, "seq", json_object_new_int64(99));
 	json_object_object_add(r, "op", json_object_new_string("x"));
-	assert_true(rf_journal_append(&j, r) == 1);
+	assert_true(rfd_journal_append(&j, r) == 1);
 	json_object_put(r);
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 	struct seen s = { 0 };
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 1);
 	assert_true(s.seq[0] == 1);
 }
@@ -192,22 +192,22 @@ static void test_stale_seq_replaced(void **state)
 static void test_reopen_continues(void **state)
 {
 	struct fixture *f = *state;
-	struct rf_journal j;
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	struct rfd_journal j;
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	assert_true(append_op(&j, "a") == 1);
 	assert_true(append_op(&j, "b") == 2);
 	off_t size = j.size;
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	assert_true(j.next_seq == 3);
 	assert_true(j.size == size);
 	assert_true(file_size(f->path) == size);
 	assert_true(append_op(&j, "c") == 3);
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 
 	struct seen s = { 0 };
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 3);
 	for (int i = 0; i < 3; i++)
 		assert_true(s.seq[i] == i + 1);
@@ -218,40 +218,40 @@ static void test_reopen_after_gap(void **state)
 {
 	struct fixture *f = *state;
 	write_raw(f->path, "{\"seq\":7,\"op\":\"a\"}\n{\"seq\":10,\"op\":\"b\"}\n", false);
-	struct rf_journal j;
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	struct rfd_journal j;
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	assert_true(j.next_seq == 11);
 	assert_true(append_op(&j, "c") == 11);
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 }
 
 static void test_torn_tail_cut(void **state)
 {
 	struct fixture *f = *state;
-	struct rf_journal j;
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	struct rfd_journal j;
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	assert_true(append_op(&j, "a") == 1);
 	assert_true(append_op(&j, "b") == 2);
 	off_t whole = j.size;
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 
 	write_raw(f->path, "{\"seq\":3,\"op\":\"cr", true); /* a crash mid-write */
 	assert_true(file_size(f->path) > whole);
 
 	/* Replay of the torn file sees the two whole records only. */
 	struct seen s = { 0 };
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 2);
 
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	assert_true(file_size(f->path) == whole);
 	assert_true(j.size == whole);
 	assert_true(j.next_seq == 3);
 	assert_true(append_op(&j, "c") == 3);
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 3);
 	assert_true(s.seq[2] == 3);
 	assert_string_equal(s.op[2], "c");
@@ -262,14 +262,14 @@ static void test_torn_tail_even_if_valid_json(void **state)
 	struct fixture *f = *state;
 	write_raw(f->path, "{\"seq\":1,\"op\":\"a\"}\n{\"seq\":2,\"op\":\"b\"}", false);
 	struct seen s = { 0 };
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 1); /* no newline: not a whole record */
 
-	struct rf_journal j;
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	struct rfd_journal j;
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	assert_true(j.next_seq == 2);
 	assert_true(file_size(f->path) == (off_t)strlen("{\"seq\":1,\"op\":\"a\"}\n"));
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 }
 
 static void test_non_json_lines_skipped(void **state)
@@ -283,37 +283,37 @@ static void test_non_json_lines_skipped(void **state)
 			   "{\"seq\":2,\"op\":\"b\"}\n";
 	write_raw(f->path, good, false);
 	struct seen s = { 0 };
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 2);
 	assert_true(s.seq[0] == 1 && s.seq[1] == 2);
 	assert_string_equal(s.op[0], "a");
 	assert_string_equal(s.op[1], "b");
 
 	/* Open keeps everything up to the last whole record. */
-	struct rf_journal j;
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	struct rfd_journal j;
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	assert_true(j.next_seq == 3);
 	assert_true(file_size(f->path) == (off_t)strlen(good));
 	assert_true(append_op(&j, "c") == 3);
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 3);
 }
 
 static void test_replay_early_stop(void **state)
 {
 	struct fixture *f = *state;
-	struct rf_journal j;
-	assert_int_equal(rf_journal_open(&j, f->dir), 0);
+	struct rfd_journal j;
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
 	for (int i = 0; i < 5; i++)
 		assert_true(append_op(&j, "x") == i + 1);
-	rf_journal_close(&j);
+	rfd_journal_close(&j);
 	struct seen s = { .stop_at = 2 };
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 42);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 42);
 	assert_int_equal(s.n, 2);
 	s = (struct seen){ .stop_at = 0 };
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 5);
 }
 
@@ -321,11 +321,11 @@ static void test_replay_missing_file(void **state)
 {
 	struct fixture *f = *state;
 	struct seen s = { 0 };
-	assert_int_equal(rf_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 0);
 	char nodir[256];
 	snprintf(nodir, sizeof(nodir), "%s/no/such/journal", f->dir);
-	assert_int_equal(rf_journal_replay(nodir, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay(nodir, collect, &s), 0);
 	assert_int_equal(s.n, 0);
 }
 
@@ -334,8 +334,8 @@ static void test_open_missing_dir(void **state)
 	struct fixture *f = *state;
 	char nodir[256];
 	snprintf(nodir, sizeof(nodir), "%s/missing", f->dir);
-	struct rf_journal j;
-	assert_int_equal(rf_journal_open(&j, nodir), -ENOENT);
+	struct rfd_journal j;
+	assert_int_equal(rfd_journal_open(&j, nodir), -ENOENT);
 	assert_int_equal(j.fd, -1);
 }
 

@@ -16,7 +16,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rf_test_stop();
+	lrf_test_stop();
 	return 0;
 }
 
@@ -133,8 +133,8 @@ static void free_many(void *arg)
 static void trim_self(void *arg)
 {
 	(void)arg;
-	rf_heap_trim(rf_self()->heap);
-	rf_fiber_pool_trim(rf_self());  /* this fiber joins the pool after */
+	lrf_heap_trim(lrf_self()->heap);
+	lrf_fiber_pool_trim(lrf_self());  /* this fiber joins the pool after */
 }
 
 static void test_cross_core_free(void **state)

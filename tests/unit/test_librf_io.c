@@ -43,7 +43,7 @@ static int setup_nofutex(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rf_test_stop();
+	lrf_test_stop();
 	return 0;
 }
 
@@ -203,7 +203,7 @@ static void test_many_connections(void **state)
 	server_stop();
 	assert_int_equal(srv.accepted, NCLIENTS);
 	for (int c = 0; c < ncores; c++) {
-		struct rf_io *io = rf_g.cores[c]->io;
+		struct lrf_io *io = lrf_g.cores[c]->io;
 		printf("# core %d: %llu completions, %llu io_uring_enter, %llu ring sleeps\n", c,
 		       (unsigned long long)io->completions, (unsigned long long)io->enters,
 		       (unsigned long long)io->ring_sleeps);
@@ -233,7 +233,7 @@ static void mark_posted(void *arg)
 /* Wait until the core sleeps in its ring: status says it sleeps (the
  * flag is cleared on every wake-up, before any work runs) while I/O is in
  * flight, which makes it sleep in the ring. */
-static void wait_ring_sleep(struct rf_core *c)
+static void wait_ring_sleep(struct lrf_core *c)
 {
 	WAIT_FOR(__atomic_load_n(&c->st->sleeping, __ATOMIC_ACQUIRE) &&
 		 __atomic_load_n(&c->io->inflight, __ATOMIC_RELAXED) == 1, 5000);
@@ -242,7 +242,7 @@ static void wait_ring_sleep(struct rf_core *c)
 
 static void idle_wake(bool expect_futex)
 {
-	struct rf_core *c = rf_g.cores[idle_core()];
+	struct lrf_core *c = lrf_g.cores[idle_core()];
 	uint64_t t0, bell_ns, cqe_ns;
 
 	assert_non_null(c->io);
@@ -378,13 +378,13 @@ static int setup_rfd(void **state)
 	D->deadline_ns = 100000000;
 	D->region[0] = (struct rf_desc_region){ 32u << 20, 100, RF_REGION_OFFERED };
 	snprintf(regions, sizeof(regions), "100:%d", fd);
-	return rf_test_attach(D, S, R.msgs, -1, regions) < 0 ? -1 : 0;
+	return lrf_test_attach(D, S, R.msgs, -1, regions) < 0 ? -1 : 0;
 }
 
 static int teardown_rfd(void **state)
 {
 	(void)state;
-	rf_test_stop();
+	lrf_test_stop();
 	munmap(D, RF_DESC_SIZE);
 	munmap(S, RF_STATUS_SIZE);
 	h_rfd_free(&R);
@@ -405,14 +405,14 @@ static void reader_that_moves(void *arg)
 
 static void test_recv_survives_leave(void **state)
 {
-	struct rf_core *b;
+	struct lrf_core *b;
 
 	(void)state;
 	if (cpu_b < 0)
 		skip();
 	WAIT_FOR(__atomic_load_n(&S->applied_gen, __ATOMIC_ACQUIRE) == 1, 5000);
 	set_cpu_b(RF_CPU_ACTIVE);
-	b = rf_g.cpu_core[cpu_b];
+	b = lrf_g.cpu_core[cpu_b];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
 	recv_at = 0;
 	recv_res = -999;

@@ -92,7 +92,7 @@ static int setup(void **state)
 	D->region[0] = (struct rf_desc_region){ 32u << 20, 100, RF_REGION_OFFERED };
 	fd = memfd_of(32u << 20);
 	snprintf(regions, sizeof(regions), "100:%d", fd);
-	if (rf_test_attach(D, S, R.msgs, ctl[1], regions) < 0)
+	if (lrf_test_attach(D, S, R.msgs, ctl[1], regions) < 0)
 		return -1;
 	return 0;
 }
@@ -100,7 +100,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rf_test_stop();
+	lrf_test_stop();
 	close(ctl[0]);
 	munmap(D, RF_DESC_SIZE);
 	munmap(S, RF_STATUS_SIZE);
@@ -336,7 +336,7 @@ static void *blocks[MAXB];
 static int nblocks;
 static void fill(void *arg)
 {
-	char *lo = rf_regions[1].base, *hi = lo + rf_regions[1].size;
+	char *lo = lrf_regions[1].base, *hi = lo + lrf_regions[1].size;
 	(void)arg;
 	nblocks = 0;
 	while (nblocks < MAXB) {
@@ -368,12 +368,12 @@ static void test_reclaim_busy_region(void **state)
 	assert_true(nblocks > 1 && nblocks < MAXB);
 	reclaim(1);
 	assert_int_equal(S->region[1], RF_REGION_BUSY);
-	assert_non_null(rf_regions[1].base);
+	assert_non_null(lrf_regions[1].base);
 	h_run_on(0, unfill, NULL);
 	/* rfd asks again: now it is free. */
 	reclaim(1);
 	assert_int_equal(S->region[1], RF_REGION_RETURNED);
-	assert_null(rf_regions[1].base);
+	assert_null(lrf_regions[1].base);
 }
 
 /* ---- shutdown and bad input ------------------------------------------- */
@@ -399,7 +399,7 @@ static void test_shutdown(void **state)
 	printf("# shutdown ack %.1f us\n", (double)wait_ack(gen, t0) / 1e3);
 	assert_int_equal(hook_ran, 1);
 	assert_int_equal(S->state, RF_SUBOS_EXITING);
-	WAIT_FOR(__atomic_load_n(&rf_g.stopped, __ATOMIC_ACQUIRE), 5000);
+	WAIT_FOR(__atomic_load_n(&lrf_g.stopped, __ATOMIC_ACQUIRE), 5000);
 }
 
 /* Attach to a copy of the fixture's desc and fresh rings, one of them
@@ -419,9 +419,9 @@ static void expect_attach_fails_with(void (*spoil)(struct rf_desc *),
 		spoil(d);
 	if (spoil_rings)
 		spoil_rings(r.msgs);
-	assert_int_equal(rf_test_attach(d, s, rings ? r.msgs : NULL, -1, NULL), -1);
+	assert_int_equal(lrf_test_attach(d, s, rings ? r.msgs : NULL, -1, NULL), -1);
 	assert_int_equal(s->state, RF_SUBOS_FAILED);
-	rf_test_stop();
+	lrf_test_stop();
 	munmap(d, RF_DESC_SIZE);
 	munmap(s, RF_STATUS_SIZE);
 	h_rfd_free(&r);
@@ -444,7 +444,7 @@ static void test_malformed_desc(void **state)
 {
 	(void)state;
 	/* The fixture's subOS is irrelevant here: stop it, keep its desc. */
-	rf_test_stop();
+	lrf_test_stop();
 	expect_attach_fails(spoil_magic);
 	expect_attach_fails(spoil_abi);
 	expect_attach_fails(spoil_ncpus);
@@ -465,7 +465,7 @@ static void bad_ack_ring(void *m) { memset((char *)m + RF_MSGS_ACK_OFF, 0x5a, 64
 static void test_malformed_rings(void **state)
 {
 	(void)state;
-	rf_test_stop();
+	lrf_test_stop();
 	expect_attach_fails_with(NULL, NULL, false);
 	expect_attach_fails_with(NULL, zero_rings, true);
 	expect_attach_fails_with(NULL, small_cmd_ring, true);

@@ -14,7 +14,7 @@ static int setup_two(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rf_test_stop();
+	lrf_test_stop();
 	return 0;
 }
 
@@ -274,9 +274,9 @@ static void test_waitq(void **state)
 		assert_int_equal(rf_spawn_on(i % n, wq_waiter, NULL), 0);
 	WAIT_FOR(__atomic_load_n(&wq_waiting, __ATOMIC_ACQUIRE) == 6, 5000);
 	/* The fibers announce before they enqueue: wait until all are in. */
-	WAIT_FOR(({ int k = 0; rf_spin_lock(&wq.lock);
+	WAIT_FOR(({ int k = 0; lrf_spin_lock(&wq.lock);
 		    for (struct rf_waiter *w = wq.head; w; w = w->next) k++;
-		    rf_spin_unlock(&wq.lock); k == 6; }), 5000);
+		    lrf_spin_unlock(&wq.lock); k == 6; }), 5000);
 	assert_int_equal(rf_wq_wake_one(&wq), 1);
 	WAIT_FOR(__atomic_load_n(&wq_done, __ATOMIC_ACQUIRE) == 1, 5000);
 	assert_int_equal(rf_wq_wake_all(&wq), 5);
@@ -310,7 +310,7 @@ static void test_post_from_foreign(void **state)
 
 static void test_idle_core_sleeps(void **state)
 {
-	struct rf_status_core *st = &rf_g.status->core[rf_core_cpu(0)];
+	struct rf_status_core *st = &lrf_g.status->core[rf_core_cpu(0)];
 	(void)state;
 	/* An idle core goes to sleep on its doorbell after its spin window. */
 	WAIT_FOR(__atomic_load_n(&st->sleeping, __ATOMIC_ACQUIRE) == 1, 5000);

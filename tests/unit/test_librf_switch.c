@@ -22,7 +22,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rf_test_stop();
+	lrf_test_stop();
 	return 0;
 }
 

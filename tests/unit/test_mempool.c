@@ -6,7 +6,7 @@
  * READY in the background; take (distinct ids, owner recorded, fds of the
  * chunk size, zeroed memory), taking more than exist failing with nothing
  * taken, taking before the worker filled anything; give back (the chunk is
- * scrubbed and READY again, zeroed: a pattern written through rf_pool_fd is
+ * scrubbed and READY again, zeroed: a pattern written through rfd_pool_fd is
  * gone on the next take, whether taken after it is READY or at once while
  * it is still being scrubbed); counts; adopt; bad ids; an empty pool; a
  * host that cannot create memory (no descriptors left: the take fails
@@ -38,14 +38,14 @@ struct counts {
 	int ready, owned, scrubbing, huge;
 };
 
-static struct counts counts(struct rf_pool *p)
+static struct counts counts(struct rfd_pool *p)
 {
 	struct counts c;
-	rf_pool_counts(p, &c.ready, &c.owned, &c.scrubbing, &c.huge);
+	rfd_pool_counts(p, &c.ready, &c.owned, &c.scrubbing, &c.huge);
 	return c;
 }
 
-static void assert_counts(struct rf_pool *p, int ready, int owned, int scrubbing)
+static void assert_counts(struct rfd_pool *p, int ready, int owned, int scrubbing)
 {
 	struct counts c = counts(p);
 	if (c.ready != ready || c.owned != owned || c.scrubbing != scrubbing || c.huge != 0)
@@ -54,7 +54,7 @@ static void assert_counts(struct rf_pool *p, int ready, int owned, int scrubbing
 }
 
 /* Wait (at most 5 s) until `ready` chunks are READY. */
-static void wait_ready(struct rf_pool *p, int ready)
+static void wait_ready(struct rfd_pool *p, int ready)
 {
 	for (int i = 0; i < 5000; i++) {
 		if (counts(p).ready >= ready)
@@ -64,11 +64,11 @@ static void wait_ready(struct rf_pool *p, int ready)
 	fail_msg("only %d chunks READY after 5 s, want %d", counts(p).ready, ready);
 }
 
-static void wait_state(struct rf_pool *p, int id, enum rf_chunk_state st)
+static void wait_state(struct rfd_pool *p, int id, enum rfd_chunk_state st)
 {
 	for (int i = 0; i < 5000; i++) {
 		pthread_mutex_lock(&p->lock);
-		enum rf_chunk_state now = p->chunk[id].state;
+		enum rfd_chunk_state now = p->chunk[id].state;
 		pthread_mutex_unlock(&p->lock);
 		if (now == st)
 			return;
@@ -79,10 +79,10 @@ static void wait_state(struct rf_pool *p, int id, enum rf_chunk_state st)
 
 static int setup4(void **state)
 {
-	struct rf_pool *p = calloc(1, sizeof(*p));
-	struct rf_err why = { 0 };
-	if (!p || rf_pool_init(p, 4 * CHUNK, CHUNK, "off", &why) != 0) {
-		fprintf(stderr, "rf_pool_init: %s\n", why.msg);
+	struct rfd_pool *p = calloc(1, sizeof(*p));
+	struct base_err why = { 0 };
+	if (!p || rfd_pool_init(p, 4 * CHUNK, CHUNK, "off", &why) != 0) {
+		fprintf(stderr, "rfd_pool_init: %s\n", why.msg);
 		free(p);
 		return -1;
 	}
@@ -92,22 +92,22 @@ static int setup4(void **state)
 
 static int teardown(void **state)
 {
-	struct rf_pool *p = *state;
-	rf_pool_fini(p);
+	struct rfd_pool *p = *state;
+	rfd_pool_fini(p);
 	free(p);
 	return 0;
 }
 
-static void *map_chunk(struct rf_pool *p, int id)
+static void *map_chunk(struct rfd_pool *p, int id)
 {
-	int fd = rf_pool_fd(p, id);
+	int fd = rfd_pool_fd(p, id);
 	assert_true(fd >= 0);
 	void *m = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	assert_true(m != MAP_FAILED);
 	return m;
 }
 
-static void assert_zero(struct rf_pool *p, int id)
+static void assert_zero(struct rfd_pool *p, int id)
 {
 	const uint64_t *m = map_chunk(p, id);
 	for (size_t i = 0; i < CHUNK / sizeof(*m); i++)
@@ -117,7 +117,7 @@ static void assert_zero(struct rf_pool *p, int id)
 	munmap((void *)m, CHUNK);
 }
 
-static void fill_pattern(struct rf_pool *p, int id)
+static void fill_pattern(struct rfd_pool *p, int id)
 {
 	void *m = map_chunk(p, id);
 	memset(m, 0xa5, CHUNK);
@@ -126,20 +126,20 @@ static void fill_pattern(struct rf_pool *p, int id)
 
 static void test_bad_chunk_size(void **state)
 {
-	struct rf_pool p;
-	struct rf_err why = { 0 };
-	assert_int_equal(rf_pool_init(&p, 8 * CHUNK, 1ull << 20, "off", &why), -1);
+	struct rfd_pool p;
+	struct base_err why = { 0 };
+	assert_int_equal(rfd_pool_init(&p, 8 * CHUNK, 1ull << 20, "off", &why), -1);
 	assert_true(strlen(why.msg) > 0);
 	why.msg[0] = '\0';
-	assert_int_equal(rf_pool_init(&p, 8 * CHUNK, 3ull << 20, "off", &why), -1);
+	assert_int_equal(rfd_pool_init(&p, 8 * CHUNK, 3ull << 20, "off", &why), -1);
 	assert_true(strlen(why.msg) > 0);
-	assert_int_equal(rf_pool_init(&p, 8 * CHUNK, 0, "off", &why), -1);
-	rf_pool_fini(&p); /* harmless on a pool that never started */
+	assert_int_equal(rfd_pool_init(&p, 8 * CHUNK, 0, "off", &why), -1);
+	rfd_pool_fini(&p); /* harmless on a pool that never started */
 }
 
 static void test_init_fills_ready(void **state)
 {
-	struct rf_pool *p = *state;
+	struct rfd_pool *p = *state;
 	assert_int_equal(p->nchunks, 4);
 	assert_true(p->chunk_size == CHUNK);
 	assert_false(p->want_huge);
@@ -148,49 +148,49 @@ static void test_init_fills_ready(void **state)
 	assert_counts(p, 4, 0, 0);
 	for (int i = 0; i < 4; i++) {
 		struct stat st;
-		assert_int_equal(fstat(rf_pool_fd(p, i), &st), 0);
+		assert_int_equal(fstat(rfd_pool_fd(p, i), &st), 0);
 		assert_true((uint64_t)st.st_size == CHUNK);
 	}
 }
 
 static void test_take_and_give_back(void **state)
 {
-	struct rf_pool *p = *state;
+	struct rfd_pool *p = *state;
 	wait_ready(p, 4);
 	int ids[4] = { -1, -1, -1, -1 };
-	assert_int_equal(rf_pool_take(p, 3, 7, ids), 0);
+	assert_int_equal(rfd_pool_take(p, 3, 7, ids), 0);
 	for (int i = 0; i < 3; i++) {
 		assert_true(ids[i] >= 0 && ids[i] < 4);
 		for (int k = 0; k < i; k++)
 			assert_int_not_equal(ids[i], ids[k]);
 		assert_int_equal(p->chunk[ids[i]].state, RF_CHUNK_OWNED);
 		assert_int_equal(p->chunk[ids[i]].owner, 7);
-		assert_true(rf_pool_fd(p, ids[i]) >= 0);
+		assert_true(rfd_pool_fd(p, ids[i]) >= 0);
 		assert_zero(p, ids[i]);
 	}
 	assert_int_equal(ids[3], -1);
 	assert_counts(p, 1, 3, 0);
 
-	rf_pool_give_back(p, ids[1]);
+	rfd_pool_give_back(p, ids[1]);
 	wait_ready(p, 2);
 	assert_counts(p, 2, 2, 0);
 	assert_int_equal(p->chunk[ids[1]].owner, -1);
-	rf_pool_give_back(p, ids[0]);
-	rf_pool_give_back(p, ids[2]);
+	rfd_pool_give_back(p, ids[0]);
+	rfd_pool_give_back(p, ids[2]);
 	wait_ready(p, 4);
 	assert_counts(p, 4, 0, 0);
 }
 
 static void test_take_too_many_takes_nothing(void **state)
 {
-	struct rf_pool *p = *state;
+	struct rfd_pool *p = *state;
 	wait_ready(p, 4);
 	int ids[8];
-	assert_int_equal(rf_pool_take(p, 1, 3, ids), 0);
+	assert_int_equal(rfd_pool_take(p, 1, 3, ids), 0);
 	int first = ids[0];
 	assert_counts(p, 3, 1, 0);
 	memset(ids, 0xff, sizeof(ids));
-	assert_int_equal(rf_pool_take(p, 4, 5, ids), -ENOMEM);
+	assert_int_equal(rfd_pool_take(p, 4, 5, ids), -ENOMEM);
 	assert_counts(p, 3, 1, 0);
 	for (int i = 0; i < 4; i++)
 		if (i != first) {
@@ -198,22 +198,22 @@ static void test_take_too_many_takes_nothing(void **state)
 			assert_int_equal(p->chunk[i].owner, -1);
 		}
 	assert_int_equal(p->chunk[first].owner, 3);
-	assert_int_equal(rf_pool_take(p, 8, 5, ids), -ENOMEM);
+	assert_int_equal(rfd_pool_take(p, 8, 5, ids), -ENOMEM);
 	assert_counts(p, 3, 1, 0);
 	/* exactly what is left still works */
-	assert_int_equal(rf_pool_take(p, 3, 5, ids), 0);
+	assert_int_equal(rfd_pool_take(p, 3, 5, ids), 0);
 	assert_counts(p, 0, 4, 0);
-	assert_int_equal(rf_pool_take(p, 1, 5, ids), -ENOMEM);
-	assert_int_equal(rf_pool_take(p, 0, 5, ids), 0);
+	assert_int_equal(rfd_pool_take(p, 1, 5, ids), -ENOMEM);
+	assert_int_equal(rfd_pool_take(p, 0, 5, ids), 0);
 	assert_counts(p, 0, 4, 0);
 }
 
 /* All other chunks owned, so the next take must get the returned one. */
-static int take_all_but_one(struct rf_pool *p, int *others)
+static int take_all_but_one(struct rfd_pool *p, int *others)
 {
 	int ids[4];
 	wait_ready(p, 4);
-	assert_int_equal(rf_pool_take(p, 4, 1, ids), 0);
+	assert_int_equal(rfd_pool_take(p, 4, 1, ids), 0);
 	for (int i = 0; i < 3; i++)
 		others[i] = ids[i];
 	return ids[3];
@@ -221,15 +221,15 @@ static int take_all_but_one(struct rf_pool *p, int *others)
 
 static void test_given_back_is_zeroed_after_ready(void **state)
 {
-	struct rf_pool *p = *state;
+	struct rfd_pool *p = *state;
 	int others[3];
 	int id = take_all_but_one(p, others);
 	fill_pattern(p, id);
-	rf_pool_give_back(p, id);
+	rfd_pool_give_back(p, id);
 	wait_state(p, id, RF_CHUNK_READY);
 	assert_counts(p, 1, 3, 0);
 	int again = -1;
-	assert_int_equal(rf_pool_take(p, 1, 2, &again), 0);
+	assert_int_equal(rfd_pool_take(p, 1, 2, &again), 0);
 	assert_int_equal(again, id);
 	assert_int_equal(p->chunk[id].owner, 2);
 	assert_zero(p, id);
@@ -237,15 +237,15 @@ static void test_given_back_is_zeroed_after_ready(void **state)
 
 static void test_given_back_is_zeroed_when_taken_at_once(void **state)
 {
-	struct rf_pool *p = *state;
+	struct rfd_pool *p = *state;
 	int others[3];
 	int id = take_all_but_one(p, others);
 	for (int round = 0; round < 5; round++) {
 		fill_pattern(p, id);
-		rf_pool_give_back(p, id);
+		rfd_pool_give_back(p, id);
 		int again = -1;
 		/* waits for the scrub: never hands out dirty memory */
-		assert_int_equal(rf_pool_take(p, 1, 9, &again), 0);
+		assert_int_equal(rfd_pool_take(p, 1, 9, &again), 0);
 		assert_int_equal(again, id);
 		assert_zero(p, id);
 	}
@@ -254,59 +254,59 @@ static void test_given_back_is_zeroed_when_taken_at_once(void **state)
 
 static void test_take_before_worker_filled(void **state)
 {
-	struct rf_pool p;
-	struct rf_err why = { 0 };
-	assert_int_equal(rf_pool_init(&p, 6 * CHUNK, CHUNK, "off", &why), 0);
+	struct rfd_pool p;
+	struct base_err why = { 0 };
+	assert_int_equal(rfd_pool_init(&p, 6 * CHUNK, CHUNK, "off", &why), 0);
 	int ids[6];
-	assert_int_equal(rf_pool_take(&p, 6, 4, ids), 0); /* fills or waits as needed */
+	assert_int_equal(rfd_pool_take(&p, 6, 4, ids), 0); /* fills or waits as needed */
 	assert_counts(&p, 0, 6, 0);
 	for (int i = 0; i < 6; i++) {
 		assert_int_equal(p.chunk[ids[i]].owner, 4);
 		assert_zero(&p, ids[i]);
 	}
-	rf_pool_fini(&p);
+	rfd_pool_fini(&p);
 }
 
 static void test_adopt_and_bad_ids(void **state)
 {
-	struct rf_pool *p = *state;
+	struct rfd_pool *p = *state;
 	wait_ready(p, 4);
-	rf_pool_adopt(p, 2, 11);
+	rfd_pool_adopt(p, 2, 11);
 	assert_int_equal(p->chunk[2].state, RF_CHUNK_OWNED);
 	assert_int_equal(p->chunk[2].owner, 11);
 	assert_null(p->chunk[2].map);   /* the subOS holds the only copy */
 	assert_int_equal(p->chunk[2].fd, -1);
 	assert_counts(p, 3, 1, 0);
-	rf_pool_adopt(p, 2, 12); /* already owned: unchanged */
+	rfd_pool_adopt(p, 2, 12); /* already owned: unchanged */
 	assert_int_equal(p->chunk[2].owner, 11);
-	rf_pool_adopt(p, -1, 1);
-	rf_pool_adopt(p, 4, 1);
-	rf_pool_give_back(p, -1);
-	rf_pool_give_back(p, 4);
+	rfd_pool_adopt(p, -1, 1);
+	rfd_pool_adopt(p, 4, 1);
+	rfd_pool_give_back(p, -1);
+	rfd_pool_give_back(p, 4);
 	assert_counts(p, 3, 1, 0);
-	assert_int_equal(rf_pool_fd(p, -1), -1);
-	assert_int_equal(rf_pool_fd(p, 4), -1);
-	rf_pool_give_back(p, 2);
+	assert_int_equal(rfd_pool_fd(p, -1), -1);
+	assert_int_equal(rfd_pool_fd(p, 4), -1);
+	rfd_pool_give_back(p, 2);
 	wait_ready(p, 4);
 	assert_counts(p, 4, 0, 0);
 }
 
 static void test_empty_pool(void **state)
 {
-	struct rf_pool p;
-	struct rf_err why = { 0 };
-	assert_int_equal(rf_pool_init(&p, CHUNK - 1, CHUNK, "off", &why), 0);
+	struct rfd_pool p;
+	struct base_err why = { 0 };
+	assert_int_equal(rfd_pool_init(&p, CHUNK - 1, CHUNK, "off", &why), 0);
 	assert_int_equal(p.nchunks, 0);
 	int id;
-	assert_int_equal(rf_pool_take(&p, 1, 1, &id), -ENOMEM);
+	assert_int_equal(rfd_pool_take(&p, 1, 1, &id), -ENOMEM);
 	assert_counts(&p, 0, 0, 0);
-	rf_pool_fini(&p);
+	rfd_pool_fini(&p);
 }
 
 static void test_fill_failure_takes_nothing(void **state)
 {
-	struct rf_pool p;
-	struct rf_err why = { 0 };
+	struct rfd_pool p;
+	struct base_err why = { 0 };
 	struct rlimit old, low;
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -316,9 +316,9 @@ static void test_fill_failure_takes_nothing(void **state)
 	low.rlim_cur = (rlim_t)probe; /* no new descriptor can be made */
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 
-	int rc = rf_pool_init(&p, 4 * CHUNK, CHUNK, "off", &why);
+	int rc = rfd_pool_init(&p, 4 * CHUNK, CHUNK, "off", &why);
 	int ids[4] = { -1, -1, -1, -1 };
-	int taken = rc == 0 ? rf_pool_take(&p, 2, 3, ids) : 1;
+	int taken = rc == 0 ? rfd_pool_take(&p, 2, 3, ids) : 1;
 	struct counts c = rc == 0 ? counts(&p) : (struct counts){ 0 };
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 
@@ -328,11 +328,11 @@ static void test_fill_failure_takes_nothing(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(p.chunk[i].owner, -1);
 	/* Descriptors again: the take fills on demand. */
-	assert_int_equal(rf_pool_take(&p, 4, 3, ids), 0);
+	assert_int_equal(rfd_pool_take(&p, 4, 3, ids), 0);
 	assert_counts(&p, 0, 4, 0);
 	for (int i = 0; i < 4; i++)
 		assert_zero(&p, ids[i]);
-	rf_pool_fini(&p);
+	rfd_pool_fini(&p);
 }
 
 int main(void)

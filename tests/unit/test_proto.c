@@ -10,7 +10,7 @@
  * unknown verb, bad names, create without kind/cores/mem/argv, bad kinds,
  * the cores forms (count, "+N"/"-N" for resize only, CPU lists, 0), bad mem,
  * bad argv and env, resize without cores or mem; the id echoed in errors
- * when it could be read; and the exact shapes of rf_answer_new_ok/_err.
+ * when it could be read; and the exact shapes of base_answer_new_ok/_err.
  * Channels: chan_create with its defaults and limits and every refusal
  * (name, between: two distinct names, kind, slots a power of two for msg
  * only, size for map only), chan_list, chan_close, chan_open.
@@ -28,15 +28,15 @@
 
 #define V "\"version\":1,"
 
-static int parse(const char *line, struct rf_request *req, struct rf_err *err)
+static int parse(const char *line, struct base_request *req, struct base_err *err)
 {
-	return rf_proto_parse(line, strlen(line), req, err);
+	return base_proto_parse(line, strlen(line), req, err);
 }
 
 /* Parse a line that must succeed; the caller frees req. */
-static void expect_ok(const char *line, struct rf_request *req)
+static void expect_ok(const char *line, struct base_request *req)
 {
-	struct rf_err err;
+	struct base_err err;
 	if (parse(line, req, &err) != 0)
 		fail_msg("refused (%s: %s): %s", base_errc_name(err.code), err.msg, line);
 	assert_int_equal(err.code, BASE_E_OK);
@@ -44,11 +44,11 @@ static void expect_ok(const char *line, struct rf_request *req)
 }
 
 /* Parse a line of length len that must fail with `code`. */
-static void expect_err_len(const char *line, size_t len, const char *code, struct rf_request *req)
+static void expect_err_len(const char *line, size_t len, const char *code, struct base_request *req)
 {
-	struct rf_err err;
-	if (rf_proto_parse(line, len, req, &err) != -1) {
-		rf_request_free(req);
+	struct base_err err;
+	if (base_proto_parse(line, len, req, &err) != -1) {
+		base_request_free(req);
 		fail_msg("accepted, want %s: %.200s", code, line);
 	}
 	assert_non_null(base_errc_name(err.code));
@@ -61,7 +61,7 @@ static void expect_err_len(const char *line, size_t len, const char *code, struc
 
 static void expect_err(const char *line, const char *code)
 {
-	struct rf_request req;
+	struct base_request req;
 	expect_err_len(line, strlen(line), code, &req);
 }
 
@@ -69,7 +69,7 @@ static void expect_err(const char *line, const char *code)
 
 static void test_create_full(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"id\":7,\"verb\":\"create\",\"name\":\"kv\",\"kind\":\"libos\","
 		  "\"cores\":\"2-3\",\"mem\":67108864,\"argv\":[\"build/kvserv\",\"--port\",\"7000\"],"
 		  "\"env\":[\"A=1\",\"B=\",\"C=x=y\"]}", &req);
@@ -79,9 +79,9 @@ static void test_create_full(void **state)
 	assert_string_equal(req.name, "kv");
 	assert_int_equal(req.kind, RF_KIND_LIBOS);
 	assert_int_equal(req.cores.form, RF_CORES_LIST);
-	struct rf_cpuset want;
-	assert_int_equal(rf_cpuset_parse(&want, "2-3"), 0);
-	assert_true(rf_cpuset_equal(&req.cores.set, &want));
+	struct base_cpuset want;
+	assert_int_equal(base_cpuset_parse(&want, "2-3"), 0);
+	assert_true(base_cpuset_equal(&req.cores.set, &want));
 	assert_true(req.has_mem);
 	assert_true(req.mem == 67108864);
 	assert_int_equal(req.argc, 3);
@@ -94,14 +94,14 @@ static void test_create_full(void **state)
 	assert_string_equal(req.env[1], "B=");
 	assert_string_equal(req.env[2], "C=x=y");
 	assert_null(req.env[3]);
-	rf_request_free(&req);
+	base_request_free(&req);
 	assert_null(req.root);
 	assert_null(req.name);
 }
 
 static void test_create_count_linux(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"verb\":\"create\",\"name\":\"web_1.a-b\",\"kind\":\"linux\",\"cores\":2,"
 		  "\"mem\":1,\"argv\":[\"/bin/true\"]}", &req);
 	assert_false(req.has_id);
@@ -112,85 +112,85 @@ static void test_create_count_linux(void **state)
 	assert_int_equal(req.argc, 1);
 	assert_int_equal(req.envc, 0);
 	assert_null(req.env[0]);
-	rf_request_free(&req);
+	base_request_free(&req);
 
 	/* the largest count; surrounding whitespace and a CR are fine */
 	expect_ok("  {" V "\"verb\":\"create\",\"name\":\"a\",\"kind\":\"linux\",\"cores\":1024,"
 		  "\"mem\":4096,\"argv\":[\"x\"],\"env\":[]} \r", &req);
 	assert_int_equal(req.cores.n, 1024);
-	rf_request_free(&req);
+	base_request_free(&req);
 }
 
 static void test_destroy_show(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"verb\":\"destroy\",\"name\":\"kv\"}", &req);
 	assert_int_equal(req.verb, RF_VERB_DESTROY);
 	assert_string_equal(req.name, "kv");
 	assert_int_equal(req.cores.form, RF_CORES_NONE);
 	assert_false(req.has_mem);
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_ok("{" V "\"verb\":\"show\",\"name\":\"kv\",\"id\":-3}", &req);
 	assert_int_equal(req.verb, RF_VERB_SHOW);
 	assert_true(req.has_id);
 	assert_true(req.id == -3);
-	rf_request_free(&req);
+	base_request_free(&req);
 }
 
 static void test_resize_forms(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"verb\":\"resize\",\"name\":\"kv\",\"cores\":\"+1\"}", &req);
 	assert_int_equal(req.verb, RF_VERB_RESIZE);
 	assert_int_equal(req.cores.form, RF_CORES_DELTA);
 	assert_int_equal(req.cores.n, 1);
 	assert_false(req.has_mem);
-	rf_request_free(&req);
+	base_request_free(&req);
 
 	expect_ok("{" V "\"verb\":\"resize\",\"name\":\"kv\",\"cores\":\"-12\"}", &req);
 	assert_int_equal(req.cores.form, RF_CORES_DELTA);
 	assert_int_equal(req.cores.n, -12);
-	rf_request_free(&req);
+	base_request_free(&req);
 
 	expect_ok("{" V "\"verb\":\"resize\",\"name\":\"kv\",\"cores\":3,\"mem\":134217728}", &req);
 	assert_int_equal(req.cores.form, RF_CORES_COUNT);
 	assert_int_equal(req.cores.n, 3);
 	assert_true(req.has_mem);
 	assert_true(req.mem == 134217728);
-	rf_request_free(&req);
+	base_request_free(&req);
 
 	expect_ok("{" V "\"verb\":\"resize\",\"name\":\"kv\",\"cores\":\"1,5-6\"}", &req);
 	assert_int_equal(req.cores.form, RF_CORES_LIST);
-	assert_int_equal(rf_cpuset_count(&req.cores.set), 3);
-	assert_true(rf_cpuset_has(&req.cores.set, 6));
-	rf_request_free(&req);
+	assert_int_equal(base_cpuset_count(&req.cores.set), 3);
+	assert_true(base_cpuset_has(&req.cores.set, 6));
+	base_request_free(&req);
 
 	expect_ok("{" V "\"verb\":\"resize\",\"name\":\"kv\",\"mem\":4096}", &req);
 	assert_int_equal(req.cores.form, RF_CORES_NONE);
 	assert_true(req.mem == 4096);
-	rf_request_free(&req);
+	base_request_free(&req);
 }
 
 static void test_list_info_log(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"verb\":\"list\"}", &req);
 	assert_int_equal(req.verb, RF_VERB_LIST);
 	assert_null(req.name);
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_ok("{\"verb\":\"info\",\"version\":1}", &req);
 	assert_int_equal(req.verb, RF_VERB_INFO);
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_ok("{" V "\"verb\":\"log\"}", &req);
 	assert_int_equal(req.verb, RF_VERB_LOG);
 	assert_null(req.name);
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_ok("{" V "\"verb\":\"log\",\"name\":\"kv\"}", &req);
 	assert_string_equal(req.name, "kv");
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_ok("{" V "\"verb\":\"log\",\"name\":null}", &req);
 	assert_null(req.name);
-	rf_request_free(&req);
+	base_request_free(&req);
 }
 
 /* --- framing and JSON errors ------------------------------------------- */
@@ -224,7 +224,7 @@ static void test_trailing_garbage(void **state)
 static void test_nul_byte(void **state)
 {
 	static const char line[] = "{" V "\"verb\":\"list\"}\0   ";
-	struct rf_request req;
+	struct base_request req;
 	expect_err_len(line, sizeof(line) - 1, "bad_request", &req);
 	static const char mid[] = "{" V "\"verb\":\"li\0st\"}";
 	expect_err_len(mid, sizeof(mid) - 1, "bad_request", &req);
@@ -252,12 +252,12 @@ static char *padded(size_t len)
 
 static void test_line_limit(void **state)
 {
-	struct rf_request req;
-	struct rf_err err;
+	struct base_request req;
+	struct base_err err;
 	char *s = padded(RF_PROTO_LINE_MAX);
-	assert_int_equal(rf_proto_parse(s, RF_PROTO_LINE_MAX, &req, &err), 0);
+	assert_int_equal(base_proto_parse(s, RF_PROTO_LINE_MAX, &req, &err), 0);
 	assert_int_equal(req.verb, RF_VERB_LIST);
-	rf_request_free(&req);
+	base_request_free(&req);
 	free(s);
 
 	s = padded(RF_PROTO_LINE_MAX + 1);
@@ -293,7 +293,7 @@ static void test_unknown_verb(void **state)
 
 static void test_id_echoed_in_errors(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	const char *l1 = "{" V "\"id\":9,\"verb\":\"frob\"}";
 	expect_err_len(l1, strlen(l1), "bad_request", &req);
 	assert_true(req.has_id);
@@ -333,30 +333,30 @@ static void test_bad_names(void **state)
 	expect_err("{" V "\"verb\":\"resize\",\"cores\":1}", "bad_request");
 	expect_err("{" V "\"verb\":\"destroy\",\"name\":null}", "bad_request");
 
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"verb\":\"show\",\"name\":"
 		  "\"01234567890123456789012345678901234567890123456\"}", &req); /* 47 */
-	rf_request_free(&req);
+	base_request_free(&req);
 }
 
 static void test_name_valid(void **state)
 {
-	assert_true(rf_name_valid("kv"));
-	assert_true(rf_name_valid("a"));
-	assert_true(rf_name_valid("A_b.c-9"));
-	assert_true(rf_name_valid("x.."));
-	assert_false(rf_name_valid(""));
-	assert_false(rf_name_valid(".hidden"));
-	assert_false(rf_name_valid("-opt"));
-	assert_false(rf_name_valid("a/b"));
-	assert_false(rf_name_valid("a:b"));
+	assert_true(base_name_valid("kv"));
+	assert_true(base_name_valid("a"));
+	assert_true(base_name_valid("A_b.c-9"));
+	assert_true(base_name_valid("x.."));
+	assert_false(base_name_valid(""));
+	assert_false(base_name_valid(".hidden"));
+	assert_false(base_name_valid("-opt"));
+	assert_false(base_name_valid("a/b"));
+	assert_false(base_name_valid("a:b"));
 	char n[64];
 	memset(n, 'a', sizeof(n));
 	n[47] = '\0';
-	assert_true(rf_name_valid(n));
+	assert_true(base_name_valid(n));
 	n[47] = 'a';
 	n[48] = '\0';
-	assert_false(rf_name_valid(n));
+	assert_false(base_name_valid(n));
 }
 
 /* --- create fields ------------------------------------------------------ */
@@ -372,8 +372,8 @@ static void test_create_missing_fields(void **state)
 	expect_err("{" V "\"verb\":\"create\",\"kind\":\"libos\",\"cores\":1,\"mem\":1,"
 		   "\"argv\":[\"x\"]}", "bad_request"); /* no name */
 
-	struct rf_request req;
-	struct rf_err err;
+	struct base_request req;
+	struct base_err err;
 	const char *l = CREATE("\"kind\":\"libos\",\"mem\":1,\"argv\":[\"x\"]");
 	assert_int_equal(parse(l, &req, &err), -1);
 	assert_non_null(strstr(err.msg, "cores"));
@@ -413,10 +413,10 @@ static void test_cores_forms(void **state)
 			 bad_resize[i]);
 		expect_err(line, "bad_request");
 	}
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"verb\":\"resize\",\"name\":\"kv\",\"cores\":\"+1024\"}", &req);
 	assert_int_equal(req.cores.n, 1024);
-	rf_request_free(&req);
+	base_request_free(&req);
 }
 
 static void test_mem(void **state)
@@ -444,11 +444,11 @@ static void test_argv(void **state)
 		expect_err(line, "bad_request");
 	}
 	/* an empty later argument is fine */
-	struct rf_request req;
+	struct base_request req;
 	expect_ok(CREATE("\"kind\":\"libos\",\"cores\":1,\"mem\":1,\"argv\":[\"x\",\"\"]"), &req);
 	assert_int_equal(req.argc, 2);
 	assert_string_equal(req.argv[1], "");
-	rf_request_free(&req);
+	base_request_free(&req);
 }
 
 /* argv of n elements "a" */
@@ -467,12 +467,12 @@ static char *create_with_argc(int n)
 
 static void test_argv_max(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	char *s = create_with_argc(RF_ARGV_MAX);
 	expect_ok(s, &req);
 	assert_int_equal(req.argc, RF_ARGV_MAX);
 	assert_null(req.argv[RF_ARGV_MAX]);
-	rf_request_free(&req);
+	base_request_free(&req);
 	free(s);
 	s = create_with_argc(RF_ARGV_MAX + 1);
 	expect_err(s, "bad_request");
@@ -509,38 +509,38 @@ static void assert_json(struct json_object *o, const char *want)
 
 static void test_answer_ok(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"id\":7,\"verb\":\"list\"}", &req);
 	struct json_object *res = json_object_new_object();
 	json_object_object_add(res, "subos", json_object_new_array());
-	struct json_object *a = rf_answer_new_ok(&req, res);
+	struct json_object *a = base_answer_new_ok(&req, res);
 	assert_json(a, "{\"version\":1,\"id\":7,\"ok\":true,\"result\":{\"subos\":[]}}");
 	json_object_put(a);
-	rf_request_free(&req);
+	base_request_free(&req);
 
 	expect_ok("{" V "\"verb\":\"info\"}", &req);
-	a = rf_answer_new_ok(&req, NULL);
+	a = base_answer_new_ok(&req, NULL);
 	assert_json(a, "{\"version\":1,\"ok\":true,\"result\":{}}");
 	json_object_put(a);
-	rf_request_free(&req);
+	base_request_free(&req);
 }
 
 static void test_answer_err(void **state)
 {
-	struct json_object *a = rf_answer_new_err(true, 7, BASE_E_CORES_BUSY,
-						  "core %d is owned by subOS \"%s\"", 1, "kv");
+	struct json_object *a = base_answer_new_err(true, 7, BASE_E_CORES_BUSY,
+						    "core %d is owned by subOS \"%s\"", 1, "kv");
 	assert_json(a, "{\"version\":1,\"id\":7,\"ok\":false,\"error\":\"cores_busy\","
 		       "\"message\":\"core 1 is owned by subOS \\\"kv\\\"\"}");
 	json_object_put(a);
-	a = rf_answer_new_err(false, 99, BASE_E_BAD_REQUEST, "x");
+	a = base_answer_new_err(false, 99, BASE_E_BAD_REQUEST, "x");
 	assert_json(a, "{\"version\":1,\"ok\":false,\"error\":\"bad_request\",\"message\":\"x\"}");
 	json_object_put(a);
 
 	/* A parse error answered the way rfd does it. */
-	struct rf_request req;
-	struct rf_err err;
+	struct base_request req;
+	struct base_err err;
 	assert_int_equal(parse("{\"version\":2,\"id\":4}", &req, &err), -1);
-	a = rf_answer_new_err(req.has_id, req.id, err.code, "%s", err.msg);
+	a = base_answer_new_err(req.has_id, req.id, err.code, "%s", err.msg);
 	struct json_object *v;
 	assert_true(json_object_object_get_ex(a, "id", &v));
 	assert_true(json_object_get_int64(v) == 4);
@@ -551,22 +551,22 @@ static void test_answer_err(void **state)
 
 static void test_names_of_enums(void **state)
 {
-	assert_string_equal(rf_verb_name(RF_VERB_CREATE), "create");
-	assert_string_equal(rf_verb_name(RF_VERB_DESTROY), "destroy");
-	assert_string_equal(rf_verb_name(RF_VERB_RESIZE), "resize");
-	assert_string_equal(rf_verb_name(RF_VERB_LIST), "list");
-	assert_string_equal(rf_verb_name(RF_VERB_SHOW), "show");
-	assert_string_equal(rf_verb_name(RF_VERB_INFO), "info");
-	assert_string_equal(rf_verb_name(RF_VERB_LOG), "log");
-	assert_string_equal(rf_kind_name(RF_KIND_LIBOS), "libos");
-	assert_string_equal(rf_kind_name(RF_KIND_LINUX), "linux");
+	assert_string_equal(base_verb_name(RF_VERB_CREATE), "create");
+	assert_string_equal(base_verb_name(RF_VERB_DESTROY), "destroy");
+	assert_string_equal(base_verb_name(RF_VERB_RESIZE), "resize");
+	assert_string_equal(base_verb_name(RF_VERB_LIST), "list");
+	assert_string_equal(base_verb_name(RF_VERB_SHOW), "show");
+	assert_string_equal(base_verb_name(RF_VERB_INFO), "info");
+	assert_string_equal(base_verb_name(RF_VERB_LOG), "log");
+	assert_string_equal(base_kind_name(RF_KIND_LIBOS), "libos");
+	assert_string_equal(base_kind_name(RF_KIND_LINUX), "linux");
 }
 
 /* --- channels ----------------------------------------------------------- */
 
 static void test_chan_create(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"ch\",\"between\":[\"kv\",\"web\"]}",
 		  &req);
 	assert_int_equal(req.verb, RF_VERB_CHAN_CREATE);
@@ -575,26 +575,26 @@ static void test_chan_create(void **state)
 	assert_int_equal(req.slots, RF_CHAN_SLOTS_DEFAULT);     /* and slot count */
 	assert_string_equal(req.between[0], "kv");
 	assert_string_equal(req.between[1], "web");
-	rf_request_free(&req);
+	base_request_free(&req);
 
 	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"ch\",\"kind\":\"msg\",\"slots\":2,"
 		  "\"between\":[\"a\",\"b\"]}", &req);
 	assert_int_equal(req.slots, 2);
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"ch\",\"slots\":1048576,"
 		  "\"between\":[\"a\",\"b\"]}", &req);
 	assert_int_equal(req.slots, 1048576);
-	rf_request_free(&req);
+	base_request_free(&req);
 
 	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"m\",\"kind\":\"map\",\"size\":10000,"
 		  "\"between\":[\"a\",\"b\"]}", &req);
 	assert_int_equal(req.chan_kind, RF_CHAN_MAP);
 	assert_true(req.size == 10000);
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_ok("{" V "\"verb\":\"chan_create\",\"name\":\"m\",\"kind\":\"map\","
 		  "\"size\":4294967296,\"between\":[\"a\",\"b\"]}", &req);
 	assert_true(req.size == RF_CHAN_SIZE_MAX);
-	rf_request_free(&req);
+	base_request_free(&req);
 }
 
 static void test_chan_create_errors(void **state)
@@ -635,29 +635,29 @@ static void test_chan_create_errors(void **state)
 
 static void test_chan_other_verbs(void **state)
 {
-	struct rf_request req;
+	struct base_request req;
 	expect_ok("{" V "\"verb\":\"chan_list\"}", &req);
 	assert_int_equal(req.verb, RF_VERB_CHAN_LIST);
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_ok("{" V "\"verb\":\"chan_close\",\"name\":\"ch\"}", &req);
 	assert_int_equal(req.verb, RF_VERB_CHAN_CLOSE);
 	assert_string_equal(req.name, "ch");
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_ok("{" V "\"verb\":\"chan_open\",\"name\":\"ch\",\"id\":9}", &req);
 	assert_int_equal(req.verb, RF_VERB_CHAN_OPEN);
 	assert_true(req.id == 9);
-	rf_request_free(&req);
+	base_request_free(&req);
 	expect_err("{" V "\"verb\":\"chan_close\"}", "bad_request");
 	expect_err("{" V "\"verb\":\"chan_open\"}", "bad_request");
 	expect_err("{" V "\"verb\":\"chan_open\",\"name\":7}", "bad_request");
 	expect_err("{" V "\"verb\":\"chan_close\",\"name\":\"a/b\"}", "bad_request");
 	expect_err("{" V "\"verb\":\"chan\",\"name\":\"a\"}", "bad_request");
-	assert_string_equal(rf_verb_name(RF_VERB_CHAN_CREATE), "chan_create");
-	assert_string_equal(rf_verb_name(RF_VERB_CHAN_LIST), "chan_list");
-	assert_string_equal(rf_verb_name(RF_VERB_CHAN_CLOSE), "chan_close");
-	assert_string_equal(rf_verb_name(RF_VERB_CHAN_OPEN), "chan_open");
-	assert_string_equal(rf_chan_kind_name(RF_CHAN_MSG), "msg");
-	assert_string_equal(rf_chan_kind_name(RF_CHAN_MAP), "map");
+	assert_string_equal(base_verb_name(RF_VERB_CHAN_CREATE), "chan_create");
+	assert_string_equal(base_verb_name(RF_VERB_CHAN_LIST), "chan_list");
+	assert_string_equal(base_verb_name(RF_VERB_CHAN_CLOSE), "chan_close");
+	assert_string_equal(base_verb_name(RF_VERB_CHAN_OPEN), "chan_open");
+	assert_string_equal(base_chan_kind_name(RF_CHAN_MSG), "msg");
+	assert_string_equal(base_chan_kind_name(RF_CHAN_MAP), "map");
 }
 
 int main(void)

@@ -18,16 +18,16 @@
 #include "base/proto.h"
 
 /* Encode `in` (with an id), decode the line; the caller frees *out. */
-static void roundtrip(struct rf_request *in, struct rf_request *out)
+static void roundtrip(struct base_request *in, struct base_request *out)
 {
-	struct rf_err err;
+	struct base_err err;
 	in->has_id = true;
 	in->id = 42;
-	struct json_object *o = rf_request_encode(in);
+	struct json_object *o = base_request_encode(in);
 	assert_non_null(o);
 	size_t len;
 	const char *line = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-	if (rf_proto_parse(line, len, out, &err) != 0)
+	if (base_proto_parse(line, len, out, &err) != 0)
 		fail_msg("refused (%s: %s): %s", base_errc_name(err.code), err.msg, line);
 	json_object_put(o);
 }
@@ -49,16 +49,16 @@ static void same_strv(const char *const *a, int na, const char *const *b, int nb
 		assert_null(b[nb]);
 }
 
-static void same_cores(const struct rf_cores_arg *a, const struct rf_cores_arg *b)
+static void same_cores(const struct base_cores_arg *a, const struct base_cores_arg *b)
 {
 	assert_int_equal(a->form, b->form);
 	if (a->form == RF_CORES_COUNT || a->form == RF_CORES_DELTA)
 		assert_int_equal(a->n, b->n);
 	if (a->form == RF_CORES_LIST)
-		assert_true(rf_cpuset_equal(&a->set, &b->set));
+		assert_true(base_cpuset_equal(&a->set, &b->set));
 }
 
-static void same_chan(const struct rf_request *a, const struct rf_request *b)
+static void same_chan(const struct base_request *a, const struct base_request *b)
 {
 	assert_int_equal(a->has_chan_kind, b->has_chan_kind);
 	assert_int_equal(a->chan_kind, b->chan_kind);
@@ -73,9 +73,9 @@ static void same_chan(const struct rf_request *a, const struct rf_request *b)
 }
 
 /* Every field of `in` comes back in the decoded request. */
-static void expect_roundtrip(struct rf_request *in)
+static void expect_roundtrip(struct base_request *in)
 {
-	struct rf_request out;
+	struct base_request out;
 	roundtrip(in, &out);
 	assert_int_equal(out.verb, in->verb);
 	assert_true(out.has_id && out.id == 42);
@@ -89,15 +89,15 @@ static void expect_roundtrip(struct rf_request *in)
 	same_strv(in->env, in->envc, out.env, out.envc);
 	if (in->verb == RF_VERB_CHAN_CREATE)
 		same_chan(in, &out);
-	rf_request_free(&out);
+	base_request_free(&out);
 	assert_null(out.root);
 	assert_null(out.store);
 }
 
-static struct rf_request named(enum rf_verb verb, const char *name)
+static struct base_request named(enum base_verb verb, const char *name)
 {
-	struct rf_request r;
-	rf_request_init(&r, verb);
+	struct base_request r;
+	base_request_init(&r, verb);
 	r.name = name;
 	return r;
 }
@@ -106,7 +106,7 @@ static void test_create(void **state)
 {
 	static const char *argv[] = { "/bin/kvserv", "--port", "7000", NULL };
 	static const char *env[] = { "A=1", "B=", "C=x=y", NULL };
-	struct rf_request r = named(RF_VERB_CREATE, "kv");
+	struct base_request r = named(RF_VERB_CREATE, "kv");
 	r.kind = RF_KIND_LIBOS;
 	r.cores.form = RF_CORES_COUNT;
 	r.cores.n = 3;
@@ -120,30 +120,30 @@ static void test_create(void **state)
 	expect_roundtrip(&r);
 	r.kind = RF_KIND_LINUX; /* linux, a CPU list */
 	r.cores.form = RF_CORES_LIST;
-	assert_int_equal(rf_cpuset_parse(&r.cores.set, "1-3,5,1023"), 0);
+	assert_int_equal(base_cpuset_parse(&r.cores.set, "1-3,5,1023"), 0);
 	r.mem = (1ull << 62) + 1;
 	expect_roundtrip(&r);
 }
 
 static void test_destroy_show_log_list_info(void **state)
 {
-	static const enum rf_verb named_verbs[] = { RF_VERB_DESTROY, RF_VERB_SHOW, RF_VERB_LOG,
-						    RF_VERB_CHAN_CLOSE, RF_VERB_CHAN_OPEN };
+	static const enum base_verb named_verbs[] = {RF_VERB_DESTROY, RF_VERB_SHOW, RF_VERB_LOG,
+						     RF_VERB_CHAN_CLOSE, RF_VERB_CHAN_OPEN};
 	for (size_t i = 0; i < sizeof(named_verbs) / sizeof(named_verbs[0]); i++) {
-		struct rf_request r = named(named_verbs[i], "a_b.c-9");
+		struct base_request r = named(named_verbs[i], "a_b.c-9");
 		expect_roundtrip(&r);
 	}
-	static const enum rf_verb bare[] = { RF_VERB_LIST, RF_VERB_INFO, RF_VERB_LOG,
-					     RF_VERB_CHAN_LIST };
+	static const enum base_verb bare[] = {RF_VERB_LIST, RF_VERB_INFO, RF_VERB_LOG,
+					      RF_VERB_CHAN_LIST};
 	for (size_t i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
-		struct rf_request r = named(bare[i], NULL);
+		struct base_request r = named(bare[i], NULL);
 		expect_roundtrip(&r);
 	}
 }
 
 static void test_resize(void **state)
 {
-	struct rf_request r = named(RF_VERB_RESIZE, "kv");
+	struct base_request r = named(RF_VERB_RESIZE, "kv");
 	r.cores.form = RF_CORES_COUNT;
 	r.cores.n = 2;
 	expect_roundtrip(&r);
@@ -153,7 +153,7 @@ static void test_resize(void **state)
 	r.cores.n = -2;
 	expect_roundtrip(&r);
 	r.cores.form = RF_CORES_LIST;
-	assert_int_equal(rf_cpuset_parse(&r.cores.set, "0-1"), 0);
+	assert_int_equal(base_cpuset_parse(&r.cores.set, "0-1"), 0);
 	expect_roundtrip(&r);
 	r.cores.form = RF_CORES_NONE; /* memory alone */
 	r.has_mem = true;
@@ -166,7 +166,7 @@ static void test_resize(void **state)
 
 static void test_chan_create(void **state)
 {
-	struct rf_request r = named(RF_VERB_CHAN_CREATE, "ch");
+	struct base_request r = named(RF_VERB_CHAN_CREATE, "ch");
 	r.between[0] = "kv";
 	r.between[1] = "web";
 	expect_roundtrip(&r); /* msg by default, default slots */
@@ -183,9 +183,9 @@ static void test_chan_create(void **state)
 }
 
 /* The encoding is the wire text of docs/protocol.md. */
-static void expect_wire(const struct rf_request *r, const char *want)
+static void expect_wire(const struct base_request *r, const char *want)
 {
-	struct json_object *got = rf_request_encode(r), *w = json_tokener_parse(want);
+	struct json_object *got = base_request_encode(r), *w = json_tokener_parse(want);
 	assert_non_null(got);
 	assert_non_null(w);
 	if (!json_object_equal(got, w))
@@ -197,9 +197,9 @@ static void expect_wire(const struct rf_request *r, const char *want)
 static void test_wire_text(void **state)
 {
 	static const char *argv[] = { "build/kvserv", "--port", "7000", NULL };
-	struct rf_request r = named(RF_VERB_CREATE, "kv");
+	struct base_request r = named(RF_VERB_CREATE, "kv");
 	r.cores.form = RF_CORES_LIST;
-	assert_int_equal(rf_cpuset_parse(&r.cores.set, "2-3"), 0);
+	assert_int_equal(base_cpuset_parse(&r.cores.set, "2-3"), 0);
 	r.has_mem = true;
 	r.mem = 67108864;
 	r.argv = argv;

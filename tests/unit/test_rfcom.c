@@ -88,13 +88,13 @@ static void pattern(uint8_t *b, size_t len, uint32_t seed)
 static void test_frag_count(void **state)
 {
 	(void)state;
-	assert_int_equal(rfcom_frag_count(0), 1);
-	assert_int_equal(rfcom_frag_count(1), 1);
-	assert_int_equal(rfcom_frag_count(56), 1);
-	assert_int_equal(rfcom_frag_count(57), 2);
-	assert_int_equal(rfcom_frag_count(112), 2);
-	assert_int_equal(rfcom_frag_count(113), 3);
-	assert_int_equal(rfcom_frag_count(RFCOM_MSG_MAX), (RFCOM_MSG_MAX + 55) / 56);
+	assert_int_equal(rfcom__frag_count(0), 1);
+	assert_int_equal(rfcom__frag_count(1), 1);
+	assert_int_equal(rfcom__frag_count(56), 1);
+	assert_int_equal(rfcom__frag_count(57), 2);
+	assert_int_equal(rfcom__frag_count(112), 2);
+	assert_int_equal(rfcom__frag_count(113), 3);
+	assert_int_equal(rfcom__frag_count(RFCOM_MSG_MAX), (RFCOM_MSG_MAX + 55) / 56);
 }
 
 static void test_frag_fill(void **state)
@@ -104,13 +104,13 @@ static void test_frag_fill(void **state)
 	struct rf_ficm_msg m;
 	pattern(buf, sizeof(buf), 1);
 	for (uint32_t i = 0; i < 3; i++) {
-		rfcom_frag_fill(&m, buf, sizeof(buf), i);
+		rfcom__frag_fill(&m, buf, sizeof(buf), i);
 		assert_int_equal(m.tag, 113);
 		assert_int_equal(m.type, i < 2 ? RFCOM_FRAG_MORE : RFCOM_FRAG_LAST);
 		assert_int_equal(m.len, i < 2 ? 56 : 1);
 		assert_memory_equal(m.data, buf + i * 56, m.len);
 	}
-	rfcom_frag_fill(&m, NULL, 0, 0);
+	rfcom__frag_fill(&m, NULL, 0, 0);
 	assert_int_equal(m.len, 0);
 	assert_int_equal(m.tag, 0);
 	assert_int_equal(m.type, RFCOM_FRAG_LAST);
@@ -127,13 +127,13 @@ static void test_reassembly_all_sizes(void **state)
 		if (len > RFCOM_MSG_MAX)
 			len = RFCOM_MSG_MAX;
 		pattern(in, len, (uint32_t)len);
-		uint32_t k = rfcom_frag_count(len);
+		uint32_t k = rfcom__frag_count(len);
 		size_t got = 0;
 		for (uint32_t i = 0; i < k; i++) {
 			struct rf_ficm_msg m;
-			rfcom_frag_fill(&m, in, len, i);
-			assert_int_equal(rfcom_rx_remaining(&rx), i ? k - i : 0);
-			int rc = rfcom_rx_push(&rx, &m, out, sizeof(out), &got);
+			rfcom__frag_fill(&m, in, len, i);
+			assert_int_equal(rfcom__rx_remaining(&rx), i ? k - i : 0);
+			int rc = rfcom__rx_push(&rx, &m, out, sizeof(out), &got);
 			assert_int_equal(rc, i + 1 < k ? 0 : 1);
 		}
 		assert_int_equal(got, len);
@@ -151,7 +151,7 @@ static void expect_bad(const struct rf_ficm_msg *m, int n)
 	size_t got;
 	struct rfcom_rx rx = { .stage = malloc(RFCOM_MSG_MAX) };
 	for (int i = 0; i < n; i++) {
-		int rc = rfcom_rx_push(&rx, &m[i], out, sizeof(out), &got);
+		int rc = rfcom__rx_push(&rx, &m[i], out, sizeof(out), &got);
 		if (i + 1 < n)
 			assert_int_equal(rc, 0);
 		else
@@ -260,13 +260,13 @@ static void test_nonblocking_partial(void **state)
 	struct rf_ficm_msg m;
 	pattern(in, sizeof(in), 11);
 	for (uint32_t i = 0; i < 3; i++) { /* 3 of the 6 slots of a 300-byte message */
-		rfcom_frag_fill(&m, in, sizeof(in), i);
+		rfcom__frag_fill(&m, in, sizeof(in), i);
 		assert_int_equal(rf_ficm_send(&f->a.tx, &m, 1), 1);
 	}
 	assert_int_equal(rfcom__read(&f->b, out, sizeof(out)), -EAGAIN);
 	assert_int_equal(rfcom__read(&f->b, out, sizeof(out)), -EAGAIN);
 	for (uint32_t i = 3; i < 6; i++) {
-		rfcom_frag_fill(&m, in, sizeof(in), i);
+		rfcom__frag_fill(&m, in, sizeof(in), i);
 		assert_int_equal(rf_ficm_send(&f->a.tx, &m, 1), 1);
 	}
 	assert_int_equal(rfcom__read(&f->b, out, sizeof(out)), 300);
@@ -295,7 +295,7 @@ static void test_close_mid_message(void **state)
 	pattern(in, sizeof(in), 2);
 	assert_int_equal(rfcom__write(&f->a, in, 30), 30);      /* a whole one first */
 	for (uint32_t i = 0; i < 2; i++) {                      /* then 2 of 6 slots */
-		rfcom_frag_fill(&m, in, sizeof(in), i);
+		rfcom__frag_fill(&m, in, sizeof(in), i);
 		assert_int_equal(rf_ficm_send(&f->a.tx, &m, 1), 1);
 	}
 	rf_ficm_close(&f->a.tx);                                 /* the writer dies */

@@ -30,7 +30,7 @@
 #include "rfd/rfd.h"
 #include "base/time.h"
 
-static struct rf_subos *S;
+static struct rfd_subos *S;
 static struct rf_ficm_ring sub_tx, sub_rx; /* the subOS's ends */
 
 static void *shared(size_t len)
@@ -50,15 +50,15 @@ static int setup(void **state)
 	S->desc = shared(RF_DESC_SIZE);
 	S->desc->gen = 1;
 	S->msgs = shared(RF_MSGS_SIZE);
-	if (rf_libos_msgs_attach(S, true))
+	if (rfd_libos_msgs_attach(S, true))
 		return -1;
-	return rf_msgs_attach(S->msgs, RF_MSGS_SIZE, RF_MSGS_SUBOS, &sub_tx, &sub_rx);
+	return ficm_ctl_attach(S->msgs, RF_MSGS_SIZE, RF_MSGS_SUBOS, &sub_tx, &sub_rx);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	rf_libos_msgs_close(S);
+	rfd_libos_msgs_close(S);
 	munmap(S->desc, RF_DESC_SIZE);
 	free(S);
 	return 0;
@@ -75,8 +75,8 @@ static void test_commands_and_acks(void **state)
 	struct rf_ficm_msg m[4];
 	(void)state;
 	assert_int_equal(S->acked_gen, 1);
-	rf_libos_send(S, RF_CMD_APPLY, 2);
-	rf_libos_send(S, RF_CMD_SHUTDOWN, 3);
+	rfd_libos_send(S, RF_CMD_APPLY, 2);
+	rfd_libos_send(S, RF_CMD_SHUTDOWN, 3);
 	assert_int_equal(rf_ficm_recv(&sub_rx, m, 4), 2);
 	assert_int_equal(m[0].type, RF_CMD_APPLY);
 	assert_int_equal(m[0].tag, 2);
@@ -85,21 +85,21 @@ static void test_commands_and_acks(void **state)
 	reply(RF_REPLY_STATE, RF_SUBOS_RUNNING, 0);
 	reply(RF_REPLY_ACK, 3, 0);
 	reply(RF_REPLY_ACK, 2, 0); /* late, older: acked_gen never goes back */
-	rf_libos_take_replies(S);
+	rfd_libos_take_replies(S);
 	assert_false(S->acks_bad);
 	assert_int_equal(S->acked_gen, 3);
 }
 
 static void expect_unusable(uint16_t type, uint32_t tag, uint16_t len)
 {
-	rf_libos_send(S, RF_CMD_APPLY, 5);
+	rfd_libos_send(S, RF_CMD_APPLY, 5);
 	reply(type, tag, len);
-	rf_libos_take_replies(S);
+	rfd_libos_take_replies(S);
 	assert_true(S->acks_bad);
 	/* From now on nothing from the ring counts, and waits sleep it out. */
 	reply(RF_REPLY_ACK, 5, 0);
 	uint64_t t0 = base_now_ns();
-	rf_libos_wait_reply(S, 0, 3000000);
+	rfd_libos_wait_reply(S, 0, 3000000);
 	assert_true(base_now_ns() - t0 >= 2000000);
 	assert_int_equal(S->acked_gen, 1);
 }
@@ -132,11 +132,11 @@ static void test_scribbled_indices(void **state)
 {
 	struct rf_ficm_shm *shm = (void *)((char *)S->msgs + RF_MSGS_ACK_OFF);
 	(void)state;
-	rf_libos_send(S, RF_CMD_APPLY, 5);
+	rfd_libos_send(S, RF_CMD_APPLY, 5);
 	atomic_store(&shm->tail, 12345678);
-	rf_libos_take_replies(S);
+	rfd_libos_take_replies(S);
 	assert_true(S->acks_bad);
-	rf_libos_wait_reply(S, 0, 1000000);  /* returns, does not spin forever */
+	rfd_libos_wait_reply(S, 0, 1000000);  /* returns, does not spin forever */
 	assert_int_equal(S->acked_gen, 1);
 }
 
@@ -146,9 +146,9 @@ static void test_flooded_reply_ring(void **state)
 	(void)state;
 	for (int i = 0; i < RF_MSGS_SLOTS; i++)
 		reply(RF_REPLY_STATE, RF_SUBOS_RUNNING, 0);
-	rf_libos_send(S, RF_CMD_APPLY, 2);
+	rfd_libos_send(S, RF_CMD_APPLY, 2);
 	reply(RF_REPLY_ACK, 2, 0);
-	rf_libos_take_replies(S);
+	rfd_libos_take_replies(S);
 	assert_false(S->acks_bad);
 	assert_int_equal(S->acked_gen, 2);
 }
@@ -165,11 +165,11 @@ static void test_sleeping_wait_is_woken(void **state)
 {
 	pthread_t t;
 	(void)state;
-	rf_libos_send(S, RF_CMD_APPLY, 2);
+	rfd_libos_send(S, RF_CMD_APPLY, 2);
 	assert_int_equal(pthread_create(&t, NULL, late_ack, NULL), 0);
 	uint64_t t0 = base_now_ns();
 	while (S->acked_gen != 2 && base_now_ns() - t0 < 2000000000ull)
-		rf_libos_wait_reply(S, 10000, 1000000000ull);
+		rfd_libos_wait_reply(S, 10000, 1000000000ull);
 	pthread_join(t, NULL);
 	assert_int_equal(S->acked_gen, 2);
 	assert_true(base_now_ns() - t0 < 500000000ull);
@@ -181,23 +181,23 @@ static void test_readopt(void **state)
 	struct rf_ficm_ring tx, rx;
 	struct rf_ficm_msg m;
 	(void)state;
-	rf_libos_send(S, RF_CMD_APPLY, 2);
+	rfd_libos_send(S, RF_CMD_APPLY, 2);
 	S->desc->gen = 2;
-	assert_int_equal(rf_msgs_attach(S->msgs, RF_MSGS_SIZE, RF_MSGS_RFD, &tx, &rx), 0);
+	assert_int_equal(ficm_ctl_attach(S->msgs, RF_MSGS_SIZE, RF_MSGS_RFD, &tx, &rx), 0);
 	S->cmd = tx;
 	S->acks = rx;
 	S->sent_gen = S->acked_gen = S->desc->gen;
-	rf_libos_send(S, RF_CMD_APPLY, 3);
+	rfd_libos_send(S, RF_CMD_APPLY, 3);
 	assert_int_equal(rf_ficm_recv(&sub_rx, &m, 1), 1);
 	assert_int_equal(m.tag, 2);
 	assert_int_equal(rf_ficm_recv(&sub_rx, &m, 1), 1);
 	assert_int_equal(m.tag, 3);
 	reply(RF_REPLY_ACK, 3, 0);
-	rf_libos_take_replies(S);
+	rfd_libos_take_replies(S);
 	assert_int_equal(S->acked_gen, 3);
 	/* Rings someone formatted differently are refused, and closed. */
 	memset(S->msgs, 0, 64);
-	assert_int_not_equal(rf_libos_msgs_attach(S, false), 0);
+	assert_int_not_equal(rfd_libos_msgs_attach(S, false), 0);
 	assert_null(S->msgs);
 }
 

@@ -55,7 +55,7 @@ static void expect_req(const char *want, const char *first, ...)
 	struct json_object *w = json_tokener_parse(want), *v;
 	assert_non_null(w);
 	assert_true(cmd.has_req);
-	struct json_object *got = rf_request_encode(&cmd.req);
+	struct json_object *got = base_request_encode(&cmd.req);
 	assert_non_null(got);
 	assert_true(json_object_object_get_ex(got, "version", &v));
 	assert_int_equal(json_object_get_int(v), 1);
@@ -305,14 +305,14 @@ static void test_sizes(void **state)
 	};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint64_t v = 0;
-		struct rf_err err;
+		struct base_err err;
 		assert_int_equal(rfm_parse_mem("--mem", sizes[i].arg, &v, &err), 0);
 		assert_true(v == (uint64_t)sizes[i].bytes);
 	}
 	static const char *const bad[] = { "", "M", "1X", "1.5", "64 M", "-5" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint64_t v = 0;
-		struct rf_err err;
+		struct base_err err;
 		if (rfm_parse_mem("--mem", bad[i], &v, &err) == 0)
 			fail_msg("\"%s\" parsed as a size", bad[i]);
 		assert_true(v == 0); /* left alone */

@@ -1,11 +1,11 @@
 /*
  * test_units.c - byte sizes and clocks (src/base/units.c).
  *
- * Covers: rf_parse_size with every suffix form ("64M", "1G", "512MiB",
+ * Covers: base_parse_size with every suffix form ("64M", "1G", "512MiB",
  * "1.5G", "100", "4k", "100B") and its refusals ("12Q", "", "-1", fractions
  * of a byte, overflow, stray characters; *out untouched on error);
- * rf_format_size for exact and approximate values and the round trip
- * format -> parse; rf_format_wallclock's RFC 3339 shape; base_now_ns.
+ * base_format_size for exact and approximate values and the round trip
+ * format -> parse; base_format_wallclock's RFC 3339 shape; base_now_ns.
  */
 #include <ctype.h>
 #include <setjmp.h>
@@ -21,7 +21,7 @@
 static void expect_size(const char *s, uint64_t want)
 {
 	uint64_t v = 0xdeadbeef;
-	if (rf_parse_size(s, &v) != 0)
+	if (base_parse_size(s, &v) != 0)
 		fail_msg("\"%s\" refused", s);
 	if (v != want)
 		fail_msg("\"%s\" -> %llu, want %llu", s, (unsigned long long)v,
@@ -31,7 +31,7 @@ static void expect_size(const char *s, uint64_t want)
 static void expect_bad(const char *s)
 {
 	uint64_t v = 777;
-	if (rf_parse_size(s, &v) != -1)
+	if (base_parse_size(s, &v) != -1)
 		fail_msg("\"%s\" accepted as %llu", s ? s : "(null)", (unsigned long long)v);
 	assert_true(v == 777); /* untouched */
 }
@@ -85,7 +85,7 @@ static void expect_fmt(uint64_t b, const char *want)
 {
 	char buf[32];
 	memset(buf, 'x', sizeof(buf));
-	rf_format_size(b, buf, sizeof(buf));
+	base_format_size(b, buf, sizeof(buf));
 	if (strcmp(buf, want) != 0)
 		fail_msg("%llu -> \"%s\", want \"%s\"", (unsigned long long)b, buf, want);
 }
@@ -117,12 +117,12 @@ static void test_format_approximate(void **state)
 static void test_format_small_buffer(void **state)
 {
 	char buf[4];
-	rf_format_size(64ull << 20, buf, sizeof(buf));
+	base_format_size(64ull << 20, buf, sizeof(buf));
 	assert_string_equal(buf, "64M");
 	char tiny[3];
-	rf_format_size(1ull << 30, tiny, sizeof(tiny)); /* truncated, still terminated */
+	base_format_size(1ull << 30, tiny, sizeof(tiny)); /* truncated, still terminated */
 	assert_string_equal(tiny, "1G");
-	rf_format_size(100, tiny, sizeof(tiny));
+	base_format_size(100, tiny, sizeof(tiny));
 	assert_string_equal(tiny, "10");
 }
 
@@ -133,8 +133,8 @@ static void test_format_parse_round_trip(void **state)
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		char buf[32];
 		uint64_t back = 0;
-		rf_format_size(vals[i], buf, sizeof(buf));
-		assert_int_equal(rf_parse_size(buf, &back), 0);
+		base_format_size(vals[i], buf, sizeof(buf));
+		assert_int_equal(base_parse_size(buf, &back), 0);
 		if (back != vals[i])
 			fail_msg("%llu -> \"%s\" -> %llu", (unsigned long long)vals[i], buf,
 				 (unsigned long long)back);
@@ -144,7 +144,7 @@ static void test_format_parse_round_trip(void **state)
 static void test_wallclock_shape(void **state)
 {
 	char buf[40];
-	rf_format_wallclock(buf, sizeof(buf));
+	base_format_wallclock(buf, sizeof(buf));
 	/* 2026-11-24T10:00:00.123Z */
 	assert_int_equal(strlen(buf), 24);
 	const char *shape = "dddd-dd-ddTdd:dd:dd.dddZ";
