@@ -20,6 +20,9 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/chan.h"
+#include "rfd/log.h"
+#include "rfd/subos.h"
 
 #include <errno.h>
 #include <fcntl.h>

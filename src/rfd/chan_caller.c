@@ -13,6 +13,8 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/chan.h"
+#include "rfd/subos.h"
 
 #include <stdio.h>
 #include <string.h>

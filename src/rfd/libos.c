@@ -10,6 +10,8 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/libos.h"
+#include "rfd/subos.h"
 
 #include <errno.h>
 #include <fcntl.h>

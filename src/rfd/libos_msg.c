@@ -18,6 +18,9 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/libos.h"
+#include "rfd/log.h"
+#include "rfd/subos.h"
 
 #include <errno.h>
 #include <poll.h>

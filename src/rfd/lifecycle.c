@@ -1,5 +1,5 @@
 /*
- * lifecycle.c - creating and destroying subOSes.
+ * lifecycle.c - creating and destroying subOSes, and a program's own end.
  *
  * Create checks everything it can before touching the host, then claims
  * in a fixed order (table, cgroups, memory, program) and unwinds in
@@ -9,6 +9,14 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/lifecycle.h"
+#include "rfd/chan.h"
+#include "rfd/libos.h"
+#include "rfd/log.h"
+#include "rfd/placement.h"
+#include "rfd/spawn.h"
+#include "rfd/subos.h"
+#include "rfd/watch.h"
 #include "base/exitstatus.h"
 
 #include <errno.h>
@@ -25,25 +33,47 @@
 
 #define ATTACH_TIMEOUT_NS (10ull * 1000000000ull)
 
-static int pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
-		      struct base_cpuset *out, struct base_err *err);
-
-/* Reserve `bytes` of managed memory, or say how much was asked and how
- * much is free.  Shared by create and resize. */
-int rfd_subos_reserve_mem(struct rfd *d, uint64_t bytes, struct base_err *err)
+/* Give everything the subOS held back to the host. */
+static void release(struct rfd *d, struct rfd_subos *s)
 {
-	if (rfd_ptable_mem_reserve(&d->pt, bytes) == BASE_E_OK)
-		return 0;
-	char a[32], f[32];
-	base_format_size(bytes, a, sizeof(a));
-	base_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
-	return base_errf(err, BASE_E_MEM_UNAVAILABLE, "%s more memory asked, %s free", a, f);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	s->pidfd = -1;
+	rfd_enforce_destroy(&d->enf, s->name);
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		if (s->region_chunk[i] >= 0) {
+			rfd_pool_give_back(&d->pool, s->region_chunk[i]);
+			s->region_chunk[i] = -1;
+		}
+	s->nregions = 0;
+	rfd_ptable_release(&d->pt, s->id);
+	rfd_ptable_mem_release(&d->pt, s->mem);
+	rfd_libos_teardown(s);
 }
 
-static int reserve_mem(struct rfd *d, uint64_t want, uint64_t *rounded, struct base_err *err)
+/* The program's exit status: from the shim's report pipe at once, or (a
+ * subOS adopted after a restart) from the file the shim writes before it
+ * exits.  Shims are reaped by the kernel (SA_NOCLDWAIT in main.c). */
+static int reap(struct rfd *d, struct rfd_subos *s)
 {
-	*rounded = base_round_up(want, d->pool.chunk_size);
-	return rfd_subos_reserve_mem(d, *rounded, err);
+	char path[PATH_MAX];
+	int code = INT_MIN;
+	if (s->report_fd >= 0) {
+		code = rfd_spawn_report_exit(s->report_fd, 5000);
+		close(s->report_fd);
+		s->report_fd = -1;
+	}
+	if (code == INT_MIN && s->shim_pidfd >= 0) {
+		struct pollfd p = { .fd = s->shim_pidfd, .events = POLLIN };
+		poll(&p, 1, 5000);
+	}
+	if (s->shim_pidfd >= 0)
+		close(s->shim_pidfd);
+	s->shim_pidfd = -1;
+	if (code != INT_MIN)
+		return code;
+	rfd_subos_exit_path(d, s, path, sizeof(path));
+	return rfd_spawn_read_exit(path);
 }
 
 static struct rfd_subos *subos_new(struct rfd *d, const struct base_request *req)
@@ -197,7 +227,7 @@ static void kill_and_reap(struct rfd *d, struct rfd_subos *s)
 		kill(s->pid, SIGKILL);
 	if (s->shim_pid > 0)
 		waitpid(s->shim_pid, NULL, 0);
-	rfd_subos_reap(d, s);
+	reap(d, s);
 }
 
 static struct json_object *create_record(const struct rfd_subos *s)
@@ -257,8 +287,8 @@ int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_s
 				 req->name);
 	if (!(s = subos_new(d, req)))
 		return base_errf(err, BASE_E_INTERNAL, "out of memory or subOS slots");
-	if (pick_cores(d, s->id, &req->cores, &s->cpus, err) ||
-	    reserve_mem(d, req->mem, &s->mem, err))
+	if (rfd_place_pick_cores(d, s->id, &req->cores, &s->cpus, err) ||
+	    rfd_place_reserve_chunks(d, req->mem, &s->mem, err))
 		goto fail_free;
 	rfd_ptable_assign(&d->pt, s->id, &s->cpus);
 	t[0] = base_now_ns();
@@ -290,7 +320,7 @@ int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_s
 fail_program:
 	kill_and_reap(d, s);
 fail_release:
-	rfd_subos_release(d, s); /* regions, cgroups, pages, table, memory */
+	release(d, s); /* regions, cgroups, pages, table, memory */
 	rfd_subos_free(d, s);
 	return -1;
 fail_table:
@@ -299,51 +329,6 @@ fail_table:
 fail_free:
 	rfd_subos_free(d, s);
 	return -1;
-}
-
-static const char *owner_name(struct rfd *d, int owner)
-{
-	struct rfd_subos *o = rfd_subos_by_id(d, owner);
-	return o ? o->name : "?";
-}
-
-static int pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
-		      struct base_cpuset *out, struct base_err *err)
-{
-	int bad = -1, holder = -1;
-	enum base_errc rc;
-	char list[64];
-	if (ca->form == RF_CORES_COUNT) {
-		if (rfd_ptable_pick(&d->pt, id, ca->n, out) == BASE_E_OK)
-			return 0;
-		struct base_cpuset fr;
-		rfd_ptable_free_cpus(&d->pt, &fr);
-		base_cpuset_format(&fr, list, sizeof(list));
-		return base_errf(err, BASE_E_CORES_BUSY, "%d cores asked, %d free (%s)", ca->n,
-				 base_cpuset_count(&fr), list[0] ? list : "none");
-	}
-	if (ca->form != RF_CORES_LIST)
-		return base_errf(err, BASE_E_BAD_REQUEST, "cores: give a count or a CPU list");
-	rc = rfd_ptable_check_set(&d->pt, id, &ca->set, &bad, &holder);
-	if (rc == BASE_E_OK) {
-		*out = ca->set;
-		return 0;
-	}
-	if (rc == BASE_E_UNKNOWN_CORE) {
-		base_cpuset_format(&d->pt.managed, list, sizeof(list));
-		return base_errf(
-			err, BASE_E_UNKNOWN_CORE, "core %d is not %s (rfd manages %s)", bad,
-			bad < d->pt.ncpus ? "managed by this rfd" : "a CPU of this machine",
-			list[0] ? list : "no cores");
-	}
-	return base_errf(err, BASE_E_CORES_BUSY, "core %d is owned by subOS \"%s\"", bad,
-			 owner_name(d, holder));
-}
-
-int rfd_subos_pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
-			 struct base_cpuset *out, struct base_err *err)
-{
-	return pick_cores(d, id, ca, out, err);
 }
 
 /* Wait for a process to end, up to timeout_ms; true if it did. */
@@ -375,9 +360,9 @@ int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **r
 			kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
 		wait_gone(s->pidfd, 5000);
 		t[1] = base_now_ns();
-		s->exit_code = rfd_subos_reap(d, s);
+		s->exit_code = reap(d, s);
 		t[2] = base_now_ns();
-		rfd_subos_release(d, s);
+		release(d, s);
 		s->life = RF_LIFE_EXITED;
 		t[3] = base_now_ns();
 	}
@@ -405,4 +390,19 @@ int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **r
 				 "destroyed, but the journal write failed: %s", strerror(-rc));
 	}
 	return 0;
+}
+
+void rfd_subos_exited(struct rfd *d, struct rfd_subos *s)
+{
+	s->exit_code = reap(d, s);
+	struct json_object *extra = json_object_new_object();
+	base_exit_status_to_json(extra, s->exit_code);
+	release(d, s);
+	s->life = RF_LIFE_EXITED;
+	rfd_journal_subos(d, "exit", s, extra);
+	if (s->exit_code == INT_MIN)
+		rfd_log("subOS %s exited (status unknown)", s->name);
+	else
+		rfd_log("subOS %s exited (%s %d)", s->name, s->exit_code < 0 ? "signal" : "status",
+			s->exit_code < 0 ? -s->exit_code : s->exit_code);
 }

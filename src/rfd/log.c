@@ -2,7 +2,7 @@
  * log.c - rfd's log lines: stderr in the foreground, the state
  * directory's rfd.log (with timestamps) as a daemon.
  */
-#include "rfd/rfd.h"
+#include "rfd/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -9,6 +9,9 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/log.h"
+#include "rfd/server.h"
+#include "rfd/setup.h"
 
 #include <errno.h>
 #include <fcntl.h>

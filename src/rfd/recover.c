@@ -19,6 +19,11 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/recover.h"
+#include "rfd/libos.h"
+#include "rfd/log.h"
+#include "rfd/spawn.h"
+#include "rfd/subos.h"
 #include "base/exitstatus.h"
 
 #include <errno.h>
@@ -243,7 +248,7 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 				"it can only be destroyed",
 				s->name);
 	}
-	rfd_watch_subos(d, s);
+	/* Watched once the event loop exists (rfd_server_listen). */
 }
 
 int rfd_recover(struct rfd *d)

@@ -13,6 +13,10 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/resize.h"
+#include "rfd/libos.h"
+#include "rfd/placement.h"
+#include "rfd/subos.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,14 +42,14 @@ static int target_cores(struct rfd *d, struct rfd_subos *s, const struct base_co
 					 "least one",
 					 s->name, base_cpuset_count(&s->cpus));
 	}
-	return rfd_subos_pick_cores(d, s->id, &abs, out, err);
+	return rfd_place_pick_cores(d, s->id, &abs, out, err);
 }
 
 static int cores_linux(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *want,
 		       struct resize_out *ro, struct base_err *err)
 {
 	uint64_t t0 = base_now_ns();
-	int rc = rfd_subos_enforce_cpus(d, s, want);
+	int rc = rfd_place_enforce_cpus(d, s, want);
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot set the cores of \"%s\": %s",
 				 s->name, strerror(-rc));
@@ -58,7 +62,7 @@ static int cores_libos(struct rfd *d, struct rfd_subos *s, const struct base_cpu
 {
 	struct base_cpuset both = s->cpus;
 	base_cpuset_or(&both, want);
-	int rc = rfd_subos_enforce_cpus(d, s, &both);
+	int rc = rfd_place_enforce_cpus(d, s, &both);
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot widen the cpuset of \"%s\": %s",
 				 s->name, strerror(-rc));
@@ -81,7 +85,7 @@ static int cores_libos(struct rfd *d, struct rfd_subos *s, const struct base_cpu
 	rfd_desc_begin(s);
 	for_each_cpu(c, &both) if (!base_cpuset_has(want, c)) s->desc->cpu[c] = RF_CPU_NONE;
 	rfd_desc_end(s, RF_CMD_APPLY);
-	rc = rfd_subos_enforce_cpus(d, s, want);
+	rc = rfd_place_enforce_cpus(d, s, want);
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot narrow the cpuset of \"%s\": %s",
 				 s->name, strerror(-rc));
@@ -177,7 +181,7 @@ static int mem_libos(struct rfd *d, struct rfd_subos *s, uint64_t want, struct r
 {
 	int delta = (int)((int64_t)(want - s->mem) / (int64_t)d->pool.chunk_size);
 	if (delta > 0) {
-		if (rfd_subos_reserve_mem(d, (uint64_t)delta * d->pool.chunk_size, err))
+		if (rfd_place_reserve_mem(d, (uint64_t)delta * d->pool.chunk_size, err))
 			return -1;
 		if (mem_grow(d, s, delta, ro, err)) {
 			rfd_ptable_mem_release(&d->pt, (uint64_t)delta * d->pool.chunk_size);
@@ -191,7 +195,7 @@ static int mem_libos(struct rfd *d, struct rfd_subos *s, uint64_t want, struct r
 static int mem_linux(struct rfd *d, struct rfd_subos *s, uint64_t want, struct resize_out *ro,
 		     struct base_err *err)
 {
-	if (want > s->mem && rfd_subos_reserve_mem(d, want - s->mem, err))
+	if (want > s->mem && rfd_place_reserve_mem(d, want - s->mem, err))
 		return -1;
 	uint64_t t0 = base_now_ns();
 	int rc = rfd_enforce_set_mem(&d->enf, s->name, want);

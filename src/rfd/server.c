@@ -10,6 +10,12 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/server.h"
+#include "rfd/lifecycle.h"
+#include "rfd/log.h"
+#include "rfd/subos.h"
+#include "rfd/verbs.h"
+#include "rfd/watch.h"
 #include "base/fdpass.h"
 
 #include <errno.h>
@@ -26,8 +32,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-enum { EV_LISTEN = 1, EV_CONN = 2, EV_SIGNAL = 3, EV_SHIM = 4 };
-#define EV(type, val) (((uint64_t)(type) << 32) | (uint32_t)(val))
 #define MAX_CONNS 4096
 
 struct conn {
@@ -39,29 +43,6 @@ struct conn {
 };
 
 static struct conn *conns[MAX_CONNS];
-
-void rfd_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
-			struct json_object **answer, int *pass_fd);
-
-static int ep_add(struct rfd *d, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-int rfd_watch_subos(struct rfd *d, struct rfd_subos *s)
-{
-	int fd = s->shim_pidfd >= 0 ? s->shim_pidfd : s->pidfd;
-	return fd < 0 ? -1 : ep_add(d, fd, EV(EV_SHIM, s->id));
-}
-
-void rfd_unwatch_subos(struct rfd *d, struct rfd_subos *s)
-{
-	if (s->shim_pidfd >= 0)
-		epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->shim_pidfd, NULL);
-	if (s->pidfd >= 0)
-		epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
-}
 
 /* Block the signals rfd handles through its signalfd.  Called before any
  * thread starts, so that no thread takes them with the default action. */
@@ -101,8 +82,9 @@ int rfd_server_listen(struct rfd *d)
 	rfd_server_signals(&set);
 	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->sigfd < 0 || d->epfd < 0 || ep_add(d, d->listen_fd, EV(EV_LISTEN, 0)) ||
-	    ep_add(d, d->sigfd, EV(EV_SIGNAL, 0))) {
+	if (d->sigfd < 0 || d->epfd < 0 ||
+	    rfd_watch_fd(d, d->listen_fd, rfd_ev_tag(RFD_EV_LISTEN, 0)) ||
+	    rfd_watch_fd(d, d->sigfd, rfd_ev_tag(RFD_EV_SIGNAL, 0))) {
 		fprintf(stderr, "rfd: cannot set up the event loop: %s\n", strerror(errno));
 		return -1;
 	}
@@ -116,7 +98,7 @@ int rfd_server_listen(struct rfd *d)
 
 static void conn_close(struct rfd *d, struct conn *c)
 {
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	rfd_unwatch_fd(d, c->fd);
 	close(c->fd);
 	conns[c->fd] = NULL;
 	free(c->buf);
@@ -141,7 +123,7 @@ static void do_accept(struct rfd *d)
 		c->uid = cr.uid;
 		c->pid = cr.pid;
 		conns[fd] = c;
-		ep_add(d, fd, EV(EV_CONN, fd));
+		rfd_watch_fd(d, fd, rfd_ev_tag(RFD_EV_CONN, (uint32_t)fd));
 	}
 }
 
@@ -224,6 +206,32 @@ static void do_signal(struct rfd *d)
 	}
 }
 
+/* One event: its tag (watch.h) says what it is. */
+static void dispatch(struct rfd *d, uint64_t tag)
+{
+	uint32_t val = rfd_ev_val(tag);
+	struct rfd_subos *s;
+	switch (rfd_ev_type(tag)) {
+	case RFD_EV_LISTEN:
+		do_accept(d);
+		break;
+	case RFD_EV_SIGNAL:
+		do_signal(d);
+		break;
+	case RFD_EV_CONN:
+		if (conns[val])
+			do_read(d, conns[val]);
+		break;
+	case RFD_EV_SHIM:
+		s = rfd_subos_by_id(d, (int)val);
+		if (s && s->life != RF_LIFE_EXITED) {
+			rfd_unwatch_subos(d, s);
+			rfd_subos_exited(d, s);
+		}
+		break;
+	}
+}
+
 int rfd_server_run(struct rfd *d)
 {
 	struct epoll_event evs[64];
@@ -231,20 +239,8 @@ int rfd_server_run(struct rfd *d)
 		int n = epoll_wait(d->epfd, evs, 64, -1);
 		if (n < 0 && errno != EINTR)
 			return -1;
-		for (int i = 0; i < n; i++) {
-			uint32_t type = (uint32_t)(evs[i].data.u64 >> 32);
-			uint32_t val = (uint32_t)evs[i].data.u64;
-			struct rfd_subos *s;
-			if (type == EV_LISTEN)
-				do_accept(d);
-			else if (type == EV_SIGNAL)
-				do_signal(d);
-			else if (type == EV_CONN && conns[val])
-				do_read(d, conns[val]);
-			else if (type == EV_SHIM && (s = rfd_subos_by_id(d, (int)val)) &&
-				 s->life != RF_LIFE_EXITED)
-				rfd_subos_exited(d, s);
-		}
+		for (int i = 0; i < n; i++)
+			dispatch(d, evs[i].data.u64);
 	}
 	return 0;
 }

@@ -3,6 +3,10 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/setup.h"
+#include "rfd/chan.h"
+#include "rfd/lifecycle.h"
+#include "rfd/recover.h"
 
 #include <errno.h>
 #include <sched.h>

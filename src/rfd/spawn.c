@@ -15,6 +15,8 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/spawn.h"
+#include "rfd/subos.h"
 #include "base/exitstatus.h"
 
 #include <errno.h>

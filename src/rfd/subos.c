@@ -1,12 +1,14 @@
 /*
- * subos.c - the subOS table: lookup, description as JSON, journal records,
- * releasing resources, and reacting to a program that ended by itself.
+ * subos.c - the subOS table: lookup, description as JSON, journal records.
  *
- * The mechanics of create/destroy (lifecycle.c) and resize (resize.c) live
- * in their own files; this one holds what they share.
+ * The mechanics of create/destroy/exit (lifecycle.c) and resize (resize.c)
+ * live in their own files; this one holds the record they share and calls
+ * none of them.
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/subos.h"
+#include "rfd/log.h"
 #include "base/exitstatus.h"
 
 #include <errno.h>
@@ -138,71 +140,8 @@ int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 	return seq < 0 ? (int)seq : 0;
 }
 
-int rfd_subos_enforce_cpus(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *cpus)
-{
-	return rfd_enforce_set_cpus(&d->enf, s->name, cpus, s->pid);
-}
-
 void rfd_subos_exit_path(struct rfd *d, const struct rfd_subos *s, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/run/%s.exit", d->state_dir, s->name);
 }
 
-/* Give everything the subOS held back to the host. */
-void rfd_subos_release(struct rfd *d, struct rfd_subos *s)
-{
-	rfd_unwatch_subos(d, s);
-	if (s->pidfd >= 0)
-		close(s->pidfd);
-	s->pidfd = -1;
-	rfd_enforce_destroy(&d->enf, s->name);
-	for (int i = 0; i < RF_MAX_REGIONS; i++)
-		if (s->region_chunk[i] >= 0) {
-			rfd_pool_give_back(&d->pool, s->region_chunk[i]);
-			s->region_chunk[i] = -1;
-		}
-	s->nregions = 0;
-	rfd_ptable_release(&d->pt, s->id);
-	rfd_ptable_mem_release(&d->pt, s->mem);
-	rfd_libos_teardown(s);
-}
-
-/* The program's exit status: from the shim's report pipe at once, or (a
- * subOS adopted after a restart) from the file the shim writes before it
- * exits.  Shims are reaped by the kernel (SA_NOCLDWAIT in main.c). */
-int rfd_subos_reap(struct rfd *d, struct rfd_subos *s)
-{
-	char path[PATH_MAX];
-	int code = INT_MIN;
-	if (s->report_fd >= 0) {
-		code = rfd_spawn_report_exit(s->report_fd, 5000);
-		close(s->report_fd);
-		s->report_fd = -1;
-	}
-	if (code == INT_MIN && s->shim_pidfd >= 0) {
-		struct pollfd p = { .fd = s->shim_pidfd, .events = POLLIN };
-		poll(&p, 1, 5000);
-	}
-	if (s->shim_pidfd >= 0)
-		close(s->shim_pidfd);
-	s->shim_pidfd = -1;
-	if (code != INT_MIN)
-		return code;
-	rfd_subos_exit_path(d, s, path, sizeof(path));
-	return rfd_spawn_read_exit(path);
-}
-
-void rfd_subos_exited(struct rfd *d, struct rfd_subos *s)
-{
-	s->exit_code = rfd_subos_reap(d, s);
-	struct json_object *extra = json_object_new_object();
-	base_exit_status_to_json(extra, s->exit_code);
-	rfd_subos_release(d, s);
-	s->life = RF_LIFE_EXITED;
-	rfd_journal_subos(d, "exit", s, extra);
-	if (s->exit_code == INT_MIN)
-		rfd_log("subOS %s exited (status unknown)", s->name);
-	else
-		rfd_log("subOS %s exited (%s %d)", s->name, s->exit_code < 0 ? "signal" : "status",
-			s->exit_code < 0 ? -s->exit_code : s->exit_code);
-}

@@ -8,6 +8,12 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/verbs.h"
+#include "rfd/chan.h"
+#include "rfd/lifecycle.h"
+#include "rfd/log.h"
+#include "rfd/resize.h"
+#include "rfd/subos.h"
 #include "base/timing.h"
 
 #include <errno.h>

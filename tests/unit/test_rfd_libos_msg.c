@@ -28,6 +28,8 @@
 #include "ficm/shm.h"
 #include "ficm/ctlmsg.h"
 #include "rfd/rfd.h"
+#include "rfd/libos.h"
+#include "rfd/subos.h"
 #include "base/time.h"
 
 static struct rfd_subos *S;

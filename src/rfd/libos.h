@@ -1,0 +1,65 @@
+/*
+ * libos.h - rfd's half of the librf protocol (include/rf/desc.h): the
+ * description and status pages and the handshakes on them (libos.c), and
+ * the control rings the commands and replies travel on (libos_msg.c).
+ */
+#ifndef RF_RFD_LIBOS_H
+#define RF_RFD_LIBOS_H
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "base/cpuset.h"
+#include "base/err.h"
+#include "rf/desc.h"
+
+struct rfd;
+struct rfd_subos;
+
+/* The pages of a new libos subOS / unmap and close them (and the rings). */
+int rfd_libos_setup(struct rfd *d, struct rfd_subos *s, struct base_err *err);
+void rfd_libos_teardown(struct rfd_subos *s);
+
+/* Publish desc changes: call begin, edit s->desc, call end.  end bumps the
+ * generation, sends `cmd` (RF_CMD_APPLY or RF_CMD_SHUTDOWN) on the control
+ * ring and returns the new generation (rings no doorbell). */
+void rfd_desc_begin(struct rfd_subos *s);
+uint32_t rfd_desc_end(struct rfd_subos *s, enum rf_ctl_type cmd);
+
+/* Where rfd waits for an acknowledgement (see libos.c). */
+struct rfd_aside {
+	cpu_set_t saved;
+	bool moved;
+	uint64_t spin;
+};
+void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
+			  struct rfd_aside *a);
+/* Ring the subOS's cores about `gen` and wait until it applied it, died,
+ * or the deadline passed; then undo step_aside (a may be NULL: sleep).
+ * Returns 0, -ETIMEDOUT or -ESRCH. */
+int rfd_libos_kick_and_wait(struct rfd *d, struct rfd_subos *s, uint32_t gen,
+			    struct rfd_aside *a);
+/* Wait for librf to report RUNNING; -ESRCH if the program died first. */
+int rfd_libos_wait_running(struct rfd *d, struct rfd_subos *s, uint64_t timeout_ns);
+/* Pass region `slot`'s memfd over the control socket.  0 or -errno. */
+int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd);
+/* Wake the subOS's sleeping cores (its doorbell). */
+void rfd_libos_ring(struct rfd_subos *s);
+
+/* libos_msg.c: the control rings in s->msgs (RF_MSGS_SIZE bytes, mapped by
+ * the caller): format them first (a new subOS) or not (rings found in a
+ * running one, recover.c), then attach rfd's side.  On failure the rings
+ * are closed (s->msgs NULL).  close: unmap, close the memfd. */
+int rfd_libos_msgs_attach(struct rfd_subos *s, bool format);
+void rfd_libos_msgs_close(struct rfd_subos *s);
+/* Send a command (stale replies are taken first, so they never fill the
+ * reply ring). */
+void rfd_libos_send(struct rfd_subos *s, enum rf_ctl_type cmd, uint32_t gen);
+/* Take every reply waiting, validated (updates acked_gen). */
+void rfd_libos_take_replies(struct rfd_subos *s);
+/* Wait up to timeout_ns for a reply, polling the first spin_ns; with a
+ * broken ring, sleep on the program's pidfd instead.  Take the replies
+ * after. */
+void rfd_libos_wait_reply(struct rfd_subos *s, uint64_t spin_ns, uint64_t timeout_ns);
+
+#endif

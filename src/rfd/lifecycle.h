@@ -1,0 +1,31 @@
+/*
+ * lifecycle.h - creating a subOS, and its end: destroyed, or exited by
+ * itself (lifecycle.c).
+ *
+ * Error contract: 0, or -1 with err filled; a refused create leaves no
+ * trace on the host or in the table.  Create starts watching the subOS's
+ * end (watch.h) and destroy stops; whoever saw the end (the event loop)
+ * stops watching before it calls exited.
+ */
+#ifndef RF_RFD_LIFECYCLE_H
+#define RF_RFD_LIFECYCLE_H
+
+#include <json-c/json.h>
+#include "base/err.h"
+#include "base/proto.h"
+
+struct rfd;
+struct rfd_subos;
+
+/* Create and start the subOS `req` describes; *out is in the table. */
+int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_subos **out,
+		     struct base_err *err);
+/* Stop it (gracefully for libos, up to the deadline), release, journal,
+ * and free it; *result is the answer (name, status, timing_us). */
+int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **result,
+		      struct base_err *err);
+/* Its program ended by itself: reap, release, journal; s stays listed as
+ * exited until destroyed. */
+void rfd_subos_exited(struct rfd *d, struct rfd_subos *s);
+
+#endif

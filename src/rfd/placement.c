@@ -1,0 +1,75 @@
+/*
+ * placement.c - choosing and claiming cores and memory for a subOS, the
+ * part create (lifecycle.c) and resize (resize.c) share.
+ *
+ * The partition table decides (ptable.c); this file turns its refusals
+ * into messages that say what was asked, what is free and who holds it,
+ * and rounds memory to the pool's chunks.
+ */
+#include "rfd/placement.h"
+#include "rfd/rfd.h"
+#include "rfd/subos.h"
+
+#include "base/units.h"
+
+/* On refusal, say how much was asked and how much is free. */
+int rfd_place_reserve_mem(struct rfd *d, uint64_t bytes, struct base_err *err)
+{
+	if (rfd_ptable_mem_reserve(&d->pt, bytes) == BASE_E_OK)
+		return 0;
+	char a[32], f[32];
+	base_format_size(bytes, a, sizeof(a));
+	base_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
+	return base_errf(err, BASE_E_MEM_UNAVAILABLE, "%s more memory asked, %s free", a, f);
+}
+
+int rfd_place_reserve_chunks(struct rfd *d, uint64_t want, uint64_t *rounded,
+			     struct base_err *err)
+{
+	*rounded = base_round_up(want, d->pool.chunk_size);
+	return rfd_place_reserve_mem(d, *rounded, err);
+}
+
+static const char *owner_name(struct rfd *d, int owner)
+{
+	struct rfd_subos *o = rfd_subos_by_id(d, owner);
+	return o ? o->name : "?";
+}
+
+int rfd_place_pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
+			 struct base_cpuset *out, struct base_err *err)
+{
+	int bad = -1, holder = -1;
+	enum base_errc rc;
+	char list[64];
+	if (ca->form == RF_CORES_COUNT) {
+		if (rfd_ptable_pick(&d->pt, id, ca->n, out) == BASE_E_OK)
+			return 0;
+		struct base_cpuset fr;
+		rfd_ptable_free_cpus(&d->pt, &fr);
+		base_cpuset_format(&fr, list, sizeof(list));
+		return base_errf(err, BASE_E_CORES_BUSY, "%d cores asked, %d free (%s)", ca->n,
+				 base_cpuset_count(&fr), list[0] ? list : "none");
+	}
+	if (ca->form != RF_CORES_LIST)
+		return base_errf(err, BASE_E_BAD_REQUEST, "cores: give a count or a CPU list");
+	rc = rfd_ptable_check_set(&d->pt, id, &ca->set, &bad, &holder);
+	if (rc == BASE_E_OK) {
+		*out = ca->set;
+		return 0;
+	}
+	if (rc == BASE_E_UNKNOWN_CORE) {
+		base_cpuset_format(&d->pt.managed, list, sizeof(list));
+		return base_errf(
+			err, BASE_E_UNKNOWN_CORE, "core %d is not %s (rfd manages %s)", bad,
+			bad < d->pt.ncpus ? "managed by this rfd" : "a CPU of this machine",
+			list[0] ? list : "no cores");
+	}
+	return base_errf(err, BASE_E_CORES_BUSY, "core %d is owned by subOS \"%s\"", bad,
+			 owner_name(d, holder));
+}
+
+int rfd_place_enforce_cpus(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *cpus)
+{
+	return rfd_enforce_set_cpus(&d->enf, s->name, cpus, s->pid);
+}

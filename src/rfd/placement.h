@@ -1,0 +1,31 @@
+/*
+ * placement.h - choosing and claiming a subOS's cores and memory, shared
+ * by create (lifecycle.c) and resize (resize.c) (placement.c).
+ *
+ * Error contract: 0, or -1 with err filled in words a user can act on
+ * (what was asked, what is free, who holds it).
+ */
+#ifndef RF_RFD_PLACEMENT_H
+#define RF_RFD_PLACEMENT_H
+
+#include <stdint.h>
+#include "base/cpuset.h"
+#include "base/err.h"
+#include "base/proto.h"
+
+struct rfd;
+struct rfd_subos;
+
+/* The cores `ca` names (a count or a list) for owner `id`, in *out;
+ * nothing is assigned yet. */
+int rfd_place_pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
+			 struct base_cpuset *out, struct base_err *err);
+/* Reserve `bytes` of managed memory in the partition table. */
+int rfd_place_reserve_mem(struct rfd *d, uint64_t bytes, struct base_err *err);
+/* The same for `want` rounded up to whole pool chunks (*rounded). */
+int rfd_place_reserve_chunks(struct rfd *d, uint64_t want, uint64_t *rounded,
+			     struct base_err *err);
+/* Mirror `cpus` as s's cores into the enforcement back end. */
+int rfd_place_enforce_cpus(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *cpus);
+
+#endif

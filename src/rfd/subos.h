@@ -1,0 +1,79 @@
+/*
+ * subos.h - one subOS as rfd holds it, and the table of them (subos.c).
+ *
+ * The table is d->subos[], indexed by the partition table's owner id.  This
+ * file knows the record and its lookups, its JSON description and its
+ * journal records; starting and ending a subOS is lifecycle.h, moving its
+ * resources resize.h.
+ */
+#ifndef RF_RFD_SUBOS_H
+#define RF_RFD_SUBOS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#include "base/cpuset.h"
+#include "base/proto.h"
+#include "rf/desc.h"
+#include "rf/ficm.h"
+
+struct rfd;
+
+enum rfd_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_EXITED };
+
+struct rfd_subos {
+	int id;                      /* owner id in the partition table */
+	char name[RF_NAME_MAX];
+	enum base_kind kind;
+	enum rfd_subos_life life;
+	pid_t pid;                   /* the program, host PID */
+	pid_t shim_pid;
+	int shim_pidfd;              /* readable when the shim exits */
+	int pidfd;                   /* the program */
+	int report_fd;               /* the shim's reports (exit status); -1 if adopted */
+	struct base_cpuset cpus;
+	uint64_t mem;                /* bytes held (a multiple of the chunk size) */
+	int nregions;
+	int region_chunk[RF_MAX_REGIONS]; /* desc slot -> pool chunk id, -1 free */
+	char **argv;
+	char cgroup[PATH_MAX];
+	char created[40];
+	int exit_code;               /* >= 0 exit status, or -signal */
+	uint64_t create_us[4];       /* setup, spawn, attach, journal */
+	/* libos only */
+	int desc_fd, status_fd, ctl_fd;
+	int ctl_peer_fd;             /* the subOS's end, until it is passed */
+	struct rf_desc *desc;
+	struct rf_status *status;
+	/* the control rings (libos_msg.c): NULL msgs if there are none */
+	int msgs_fd;
+	void *msgs;
+	struct rf_ficm_ring cmd, acks; /* commands out, replies in */
+	uint32_t sent_gen;           /* last generation announced */
+	uint32_t acked_gen;          /* highest generation acknowledged */
+	bool acks_bad;               /* reply ring unusable: no acks from it */
+	bool cmds_bad;               /* command ring broken (reported) */
+};
+
+/* Lookups: NULL when there is no such subOS. */
+struct rfd_subos *rfd_subos_find(struct rfd *d, const char *name);
+struct rfd_subos *rfd_subos_by_id(struct rfd *d, int id);
+/* Enter s in the table under s->id (0, or -1 if the slot is taken) /
+ * take it out.  Neither frees. */
+int rfd_subos_insert(struct rfd *d, struct rfd_subos *s);
+void rfd_subos_remove(struct rfd *d, struct rfd_subos *s);
+/* Free the record and its id (not its resources: lifecycle.h releases). */
+void rfd_subos_free(struct rfd *d, struct rfd_subos *s);
+/* The description `rfm list`/`show` print; detail adds per-core figures. */
+struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, bool detail);
+/* Where the shim records the program's exit status. */
+void rfd_subos_exit_path(struct rfd *d, const struct rfd_subos *s, char *buf, size_t len);
+/* Journal record `op` of s (name, cores, mem) with extra's keys added;
+ * extra (may be NULL) is consumed.  0 or -errno. */
+int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
+		      struct json_object *extra);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * verbs.h - the protocol's verbs (verbs.c): one request line in, one
+ * answer out.
+ */
+#ifndef RF_RFD_VERBS_H
+#define RF_RFD_VERBS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+struct rfd;
+
+/* Decode `line` (len bytes, no newline) from a client with credentials
+ * uid/pid, authorise and run it.  *answer is always set (ok or error
+ * object, owned by the caller); *pass_fd is a descriptor to send with it,
+ * or -1 (the caller closes it after sending). */
+void rfd_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
+			struct json_object **answer, int *pass_fd);
+
+#endif
