@@ -119,8 +119,7 @@ static int parse_name(struct json_object *o, struct base_request *req, struct ba
 	if (req->name && !base_name_valid(req->name))
 		return base_errf(err, BASE_E_BAD_REQUEST,
 				 "bad name \"%.64s\": use 1-%d characters of A-Z a-z 0-9 _ . - "
-				 "not starting with . or -",
-				 req->name, RF_NAME_MAX - 1);
+				 "not starting with . or -", req->name, RF_NAME_MAX - 1);
 	return 0;
 }
 
@@ -297,8 +296,7 @@ static int parse_between(struct json_object *o, struct base_request *req, struct
 	if (strcmp(req->between[0], req->between[1]) == 0)
 		return base_errf(err, BASE_E_BAD_REQUEST,
 				 "%s: a channel joins two different subOSes, "
-				 "not \"%s\" with itself",
-				 k, req->between[0]);
+				 "not \"%s\" with itself", k, req->between[0]);
 	return 0;
 }
 
@@ -339,13 +337,11 @@ static int check_chan_geometry(struct base_request *req, struct base_err *err)
 		if (req->has_size)
 			return base_errf(err, BASE_E_BAD_REQUEST,
 					 "%s: only for a map channel (msg takes "
-					 "%s)",
-					 kz, ks);
+					 "%s)", kz, ks);
 		if (slots < RF_FICM_SLOTS_MIN || slots > RF_FICM_SLOTS_MAX || (slots & (slots - 1)))
 			return base_errf(err, BASE_E_BAD_REQUEST,
 					 "%s: %llu is not a power of two in "
-					 "%u-%u",
-					 ks, (unsigned long long)slots, RF_FICM_SLOTS_MIN,
+					 "%u-%u", ks, (unsigned long long)slots, RF_FICM_SLOTS_MIN,
 					 RF_FICM_SLOTS_MAX);
 		return 0;
 	}
@@ -381,8 +377,7 @@ static int parse_version(struct json_object *o, struct base_err *err)
 	if (!json_object_is_type(v, json_type_int))
 		return base_errf(err, BASE_E_BAD_VERSION,
 				 "\"%s\" must be an integer; this rfd speaks "
-				 "version %d",
-				 keys[K_VERSION], RF_PROTO_VERSION_CUR);
+				 "version %d", keys[K_VERSION], RF_PROTO_VERSION_CUR);
 	if (json_object_get_int64(v) != RF_PROTO_VERSION_CUR)
 		return base_errf(err, BASE_E_BAD_VERSION,
 				 "protocol version %lld is not supported; "

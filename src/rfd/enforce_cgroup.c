@@ -72,8 +72,7 @@ int rfd_cg2_init(struct rfd_enforcer *e, const char *instance, const struct base
 	if (rfd_cg_read(root, "cgroup.controllers", ctl, sizeof(ctl)) || !strstr(ctl, "cpuset")) {
 		base_errf(err, BASE_E_INTERNAL,
 			  "the cpuset controller is not on the cgroup2 hierarchy at %s "
-			  "(it is bound to cgroup v1)",
-			  root);
+			  "(it is bound to cgroup v1)", root);
 		return -1;
 	}
 	e->kind = RF_ENF_CGROUP2;

@@ -66,8 +66,7 @@ static void acks_unusable(struct rfd_subos *s, const char *why)
 		return;
 	s->acks_bad = true;
 	rfd_log("subOS %s: its reply ring is unusable (%s); its changes will be forced at the "
-		"deadline from now on",
-		s->name, why);
+		"deadline from now on", s->name, why);
 }
 
 static bool reply_ok(const struct rfd_subos *s, const struct rf_ficm_msg *m)

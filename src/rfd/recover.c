@@ -245,8 +245,7 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 			rfd_libos_msgs_close(s);
 		if (!s->desc || !s->status || !s->msgs)
 			rfd_log("subOS %s: cannot recover its description pages or control rings; "
-				"it can only be destroyed",
-				s->name);
+				"it can only be destroyed", s->name);
 	}
 	/* Watched once the event loop exists (rfd_server_listen). */
 }

@@ -39,8 +39,7 @@ static int target_cores(struct rfd *d, struct rfd_subos *s, const struct base_co
 		if (abs.n < 1)
 			return base_errf(err, BASE_E_BAD_REQUEST,
 					 "\"%s\" has %d cores; a subOS keeps at "
-					 "least one",
-					 s->name, base_cpuset_count(&s->cpus));
+					 "least one", s->name, base_cpuset_count(&s->cpus));
 	}
 	return rfd_place_pick_cores(d, s->id, &abs, out, err);
 }
@@ -170,8 +169,7 @@ static int mem_shrink(struct rfd *d, struct rfd_subos *s, int n, struct resize_o
 		base_format_size(s->mem, h, sizeof(h));
 		return base_errf(err, rc == -ETIMEDOUT ? BASE_E_TIMEOUT : BASE_E_MEM_BUSY,
 				 "\"%s\" returned %d of %d regions (its memory is in use); it now "
-				 "holds %s",
-				 s->name, got, n, h);
+				 "holds %s", s->name, got, n, h);
 	}
 	return 0;
 }
@@ -240,15 +238,13 @@ int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_reque
 	if (s->kind == RF_KIND_LIBOS && (!s->desc || !s->status || !s->msgs))
 		return base_errf(err, BASE_E_INTERNAL,
 				 "the description of \"%s\" was not recovered "
-				 "after rfd restarted; it can only be destroyed",
-				 s->name);
+				 "after rfd restarted; it can only be destroyed", s->name);
 	if (s->kind == RF_KIND_LIBOS && s->ctl_fd < 0 && req->has_mem &&
 	    base_round_up(req->mem, cs) > s->mem)
 		return base_errf(err, BASE_E_MEM_UNAVAILABLE,
 				 "\"%s\" was adopted by a restarted rfd and "
 				 "cannot receive new memory (no control channel); destroy and "
-				 "create it anew",
-				 s->name);
+				 "create it anew", s->name);
 	if (req->cores.form != RF_CORES_NONE && target_cores(d, s, &req->cores, &want, err))
 		return -1;
 	if (req->has_mem)

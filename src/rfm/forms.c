@@ -46,8 +46,7 @@ int rfm_parse_cpu_list(const char *opt, const char *arg, struct base_cores_arg *
 	if (base_cpuset_parse(&set, arg) < 0)
 		return base_errf(err, BASE_E_BAD_REQUEST,
 				 "%s: \"%s\" is not a CPU list (like 1, 2-5 "
-				 "or 1,3; CPUs below %d)",
-				 opt, arg, RF_MAX_CPUS);
+				 "or 1,3; CPUs below %d)", opt, arg, RF_MAX_CPUS);
 	if (base_cpuset_empty(&set))
 		return base_errf(err, BASE_E_BAD_REQUEST, "%s: the CPU list is empty", opt);
 	if (base_cpuset_format(&set, buf, sizeof(buf)) < 0)
@@ -66,13 +65,11 @@ static int parse_relative(const char *opt, const char *arg, struct base_cores_ar
 	if (parse_count(arg + 1, RF_MAX_CPUS, &n) < 0)
 		return base_errf(err, BASE_E_BAD_REQUEST,
 				 "%s: \"%s\" is not a change of cores (like "
-				 "+1 or -2)",
-				 opt, arg);
+				 "+1 or -2)", opt, arg);
 	if (n < 1 || n > RF_MAX_CPUS)
 		return base_errf(err, BASE_E_BAD_REQUEST,
 				 "%s: \"%s\": the change must be 1 to %d "
-				 "cores",
-				 opt, arg, RF_MAX_CPUS);
+				 "cores", opt, arg, RF_MAX_CPUS);
 	out->form = RF_CORES_DELTA;
 	out->n = arg[0] == '-' ? -(int)n : (int)n;
 	return 0;
@@ -90,15 +87,13 @@ int rfm_parse_cores(const char *opt, const char *arg, bool relative, struct base
 			return parse_relative(opt, arg, out, err);
 		return base_errf(err, BASE_E_BAD_REQUEST,
 				 "%s: \"%s\" is a change of cores, which "
-				 "only resize takes",
-				 opt, arg);
+				 "only resize takes", opt, arg);
 	}
 	if (parse_count(arg, RF_MAX_CPUS, &n) == 0) {
 		if (n < 1 || n > RF_MAX_CPUS)
 			return base_errf(err, BASE_E_BAD_REQUEST,
 					 "%s: \"%s\": a count must be 1 to %d "
-					 "cores",
-					 opt, arg, RF_MAX_CPUS);
+					 "cores", opt, arg, RF_MAX_CPUS);
 		out->form = RF_CORES_COUNT;
 		out->n = (int)n;
 		return 0;
@@ -107,8 +102,7 @@ int rfm_parse_cores(const char *opt, const char *arg, bool relative, struct base
 		return rfm_parse_cpu_list(opt, arg, out, err);
 	return base_errf(err, BASE_E_BAD_REQUEST,
 			 "%s: \"%s\" is not a core count (2), a CPU list "
-			 "(1-3, cpu:1)%s",
-			 opt, arg, relative ? " or a change (+1, -1)" : "");
+			 "(1-3, cpu:1)%s", opt, arg, relative ? " or a change (+1, -1)" : "");
 }
 
 int rfm_parse_mem(const char *opt, const char *arg, uint64_t *out, struct base_err *err)
@@ -117,8 +111,7 @@ int rfm_parse_mem(const char *opt, const char *arg, uint64_t *out, struct base_e
 	if (base_parse_size(arg, &bytes) < 0)
 		return base_errf(err, BASE_E_BAD_REQUEST,
 				 "%s: \"%s\" is not a size (like 64M, 1G or "
-				 "512MiB)",
-				 opt, arg);
+				 "512MiB)", opt, arg);
 	if (bytes == 0)
 		return base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\": the size must be above zero",
 				 opt, arg);
@@ -140,8 +133,7 @@ int rfm_check_name_of(const char *what, const char *name, struct base_err *err)
 		return 0;
 	return base_errf(err, BASE_E_BAD_REQUEST,
 			 "\"%s\" is not a %s name (1-%d of A-Z a-z 0-9 _ . -, "
-			 "not starting with . or -)",
-			 name, what, RF_NAME_MAX - 1);
+			 "not starting with . or -)", name, what, RF_NAME_MAX - 1);
 }
 
 int rfm_parse_between(const char *opt, const char *arg, char out[2][RF_NAME_MAX + 1],
@@ -153,8 +145,7 @@ int rfm_parse_between(const char *opt, const char *arg, char out[2][RF_NAME_MAX 
 	    strlen(comma + 1) > RF_NAME_MAX)
 		return base_errf(err, BASE_E_BAD_REQUEST,
 				 "%s: \"%s\" is not two subOS names like "
-				 "kv,web",
-				 opt, arg);
+				 "kv,web", opt, arg);
 	snprintf(a, sizeof(a), "%.*s", (int)(comma - arg), arg);
 	snprintf(b, sizeof(b), "%s", comma + 1);
 	if (rfm_check_name(a, err) < 0 || rfm_check_name(b, err) < 0)
@@ -170,8 +161,7 @@ int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct base
 	if (parse_count(arg, 1L << 40, &v) < 0 || v < 1)
 		return base_errf(err, BASE_E_BAD_REQUEST,
 				 "%s: \"%s\" is not a number of slots (like "
-				 "256)",
-				 opt, arg);
+				 "256)", opt, arg);
 	*out = (uint64_t)v;
 	return 0;
 }
