@@ -109,13 +109,8 @@ static struct rfd_subos *subos_new(struct rfd *d, const struct base_request *req
 static int give_regions(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
 	int n = (int)(s->mem / d->pool.chunk_size), ids[RF_MAX_REGIONS];
-	if (n > RF_MAX_REGIONS)
-		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "at most %d regions per subOS",
-				 RF_MAX_REGIONS);
-	int rc = rfd_pool_take(&d->pool, n, s->id, ids);
-	if (rc)
-		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "cannot prepare memory: %s",
-				 strerror(-rc));
+	if (rfd_place_take_chunks(d, s, n, ids, err))
+		return -1;
 	for (int i = 0; i < n; i++) {
 		s->region_chunk[i] = ids[i];
 		s->desc->region[i].id = (uint32_t)ids[i];

@@ -10,6 +10,7 @@
 #include "rfd/rfd.h"
 #include "rfd/subos.h"
 
+#include <string.h>
 #include "base/units.h"
 
 /* On refusal, say how much was asked and how much is free. */
@@ -28,6 +29,19 @@ int rfd_place_reserve_chunks(struct rfd *d, uint64_t want, uint64_t *rounded,
 {
 	*rounded = base_round_up(want, d->pool.chunk_size);
 	return rfd_place_reserve_mem(d, *rounded, err);
+}
+
+int rfd_place_take_chunks(struct rfd *d, struct rfd_subos *s, int n, int *ids,
+			  struct base_err *err)
+{
+	if (s->nregions + n > RF_MAX_REGIONS)
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "at most %d regions per subOS",
+				 RF_MAX_REGIONS);
+	int rc = rfd_pool_take(&d->pool, n, s->id, ids);
+	if (rc)
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "cannot prepare memory: %s",
+				 strerror(-rc));
+	return 0;
 }
 
 static const char *owner_name(struct rfd *d, int owner)

@@ -25,6 +25,10 @@ int rfd_place_reserve_mem(struct rfd *d, uint64_t bytes, struct base_err *err);
 /* The same for `want` rounded up to whole pool chunks (*rounded). */
 int rfd_place_reserve_chunks(struct rfd *d, uint64_t want, uint64_t *rounded,
 			     struct base_err *err);
+/* Take n pool chunks for s (ids[n] gets their ids), within the regions
+ * a subOS may hold; they are s's once the caller records them. */
+int rfd_place_take_chunks(struct rfd *d, struct rfd_subos *s, int n, int *ids,
+			  struct base_err *err);
 /* Mirror `cpus` as s's cores into the enforcement back end. */
 int rfd_place_enforce_cpus(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *cpus);
 

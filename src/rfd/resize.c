@@ -103,13 +103,8 @@ static int mem_grow(struct rfd *d, struct rfd_subos *s, int n, struct resize_out
 		    struct base_err *err)
 {
 	int ids[RF_MAX_REGIONS], slots[RF_MAX_REGIONS];
-	if (s->nregions + n > RF_MAX_REGIONS)
-		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "at most %d regions per subOS",
-				 RF_MAX_REGIONS);
-	int rc = rfd_pool_take(&d->pool, n, s->id, ids);
-	if (rc)
-		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "cannot prepare memory: %s",
-				 strerror(-rc));
+	if (rfd_place_take_chunks(d, s, n, ids, err))
+		return -1;
 	uint64_t t0 = base_now_ns();
 	rfd_desc_begin(s);
 	for (int i = 0; i < n; i++) {
@@ -125,7 +120,7 @@ static int mem_grow(struct rfd *d, struct rfd_subos *s, int n, struct resize_out
 	for (int i = 0; i < n; i++)
 		rfd_libos_send_region(s, slots[i], rfd_pool_fd(&d->pool, ids[i]));
 	uint32_t gen = rfd_desc_end(s, RF_CMD_APPLY);
-	rc = rfd_libos_kick_and_wait(d, s, gen, NULL);
+	int rc = rfd_libos_kick_and_wait(d, s, gen, NULL);
 	ro->mem_ns = base_now_ns() - t0;
 	if (rc)
 		ro->forced = true; /* the regions are its own either way: it holds the fds */
