@@ -54,6 +54,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "base/cpu.h"
 #include <rf/io.h>
 #include <rf/rf.h>
 
@@ -93,7 +94,7 @@ static void lock(uint32_t *l)
 {
 	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(l, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
+			base_cpu_relax();
 }
 
 static void unlock(uint32_t *l)
