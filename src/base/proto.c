@@ -21,13 +21,14 @@
 /* The request keys, for both directions. */
 enum key {
 	K_VERSION, K_ID, K_VERB, K_NAME, K_KIND, K_CORES, K_MEM, K_ARGV, K_ENV,
-	K_BETWEEN, K_SLOTS, K_SIZE,
+	K_BETWEEN, K_SLOTS, K_SIZE, K_CAPS, K_ROOT, K_BINDS, K_RO_BINDS,
 };
 
 static const char *const keys[] = {
 	[K_VERSION] = "version", [K_ID] = "id", [K_VERB] = "verb", [K_NAME] = "name",
 	[K_KIND] = "kind", [K_CORES] = "cores", [K_MEM] = "mem", [K_ARGV] = "argv",
 	[K_ENV] = "env", [K_BETWEEN] = "between", [K_SLOTS] = "slots", [K_SIZE] = "size",
+	[K_CAPS] = "caps", [K_ROOT] = "root", [K_BINDS] = "binds", [K_RO_BINDS] = "ro_binds",
 };
 
 static const char *const verb_names[] = {
@@ -242,22 +243,32 @@ static int parse_verb(struct json_object *o, struct base_request *req, struct ba
 	return base_errf(err, BASE_E_BAD_REQUEST, "unknown verb \"%.32s\"", verb);
 }
 
-/* argv then env, each NULL-terminated, in one block the request owns. */
+/* argv, env and the confinement vectors (caps, binds, ro_binds), each
+ * NULL-terminated, in one block the request owns.  Their contents (known
+ * capability names, absolute bind paths) are rfd's to check
+ * (src/rfd/confine.c): the codec only carries them. */
 static int parse_program(struct json_object *o, struct base_request *req, struct base_err *err)
 {
-	size_t na = strv_room(o, keys[K_ARGV]) + 1, ne = strv_room(o, keys[K_ENV]) + 1;
-	req->store = calloc(na + ne, sizeof(*req->store));
+	static const enum key vk[] = { K_ARGV, K_ENV, K_CAPS, K_BINDS, K_RO_BINDS };
+	const char ***vec[] = { &req->argv, &req->env, &req->caps, &req->binds, &req->ro_binds };
+	int *cnt[] = { &req->argc, &req->envc, &req->ncaps, &req->nbinds, &req->nro_binds };
+	size_t room = 0, at = 0;
+	for (size_t i = 0; i < 5; i++)
+		room += strv_room(o, keys[vk[i]]) + 1;
+	req->store = calloc(room, sizeof(*req->store));
 	if (!req->store)
 		return base_errf(err, BASE_E_INTERNAL, "out of memory");
-	if (parse_strv(o, keys[K_ARGV], req->store, &req->argv, &req->argc, true, err) ||
-	    parse_strv(o, keys[K_ENV], req->store + na, &req->env, &req->envc, false, err))
-		return -1;
+	for (size_t i = 0; i < 5; i++) {
+		if (parse_strv(o, keys[vk[i]], req->store + at, vec[i], cnt[i], i == 0, err))
+			return -1;
+		at += strv_room(o, keys[vk[i]]) + 1;
+	}
 	for (int i = 0; i < req->envc; i++)
 		if (!strchr(req->env[i], '=') || req->env[i][0] == '=')
 			return base_errf(err, BASE_E_BAD_REQUEST,
 					 "%s[%d]: \"%.32s\" is not KEY=VALUE", keys[K_ENV], i,
 					 req->env[i]);
-	return 0;
+	return get_string(o, keys[K_ROOT], &req->fs_root, false, err);
 }
 
 static int parse_create(struct json_object *o, struct base_request *req, struct base_err *err)
@@ -550,6 +561,11 @@ static int encode_fields(struct json_object *o, const struct base_request *req)
 	    (req->has_mem && put(o, K_MEM, json_object_new_int64((int64_t)req->mem))) ||
 	    (req->argv && put(o, K_ARGV, new_strv(req->argv, req->argc))) ||
 	    (req->envc > 0 && put(o, K_ENV, new_strv(req->env, req->envc))))
+		return -1;
+	if ((req->ncaps > 0 && put(o, K_CAPS, new_strv(req->caps, req->ncaps))) ||
+	    (req->fs_root && put(o, K_ROOT, json_object_new_string(req->fs_root))) ||
+	    (req->nbinds > 0 && put(o, K_BINDS, new_strv(req->binds, req->nbinds))) ||
+	    (req->nro_binds > 0 && put(o, K_RO_BINDS, new_strv(req->ro_binds, req->nro_binds))))
 		return -1;
 	if (req->between[0] && req->between[1] &&
 	    put(o, K_BETWEEN, new_strv(req->between, 2)))

@@ -78,6 +78,16 @@ struct base_request {
 	int argc;
 	const char **env;         /* "KEY=VALUE" */
 	int envc;
+	/* create's confinement (docs/rfm.md "Confinement"), same conventions:
+	 * capability names added to the default set, a private root (NULL:
+	 * the host's, with its secrets hidden) and bind specs "SRC[:DST]". */
+	const char **caps;
+	int ncaps;
+	const char *fs_root;
+	const char **binds;
+	int nbinds;
+	const char **ro_binds;
+	int nro_binds;
 	/* chan_create (name is the channel's).  The has_ flags say what was
 	 * given: rfd fills the defaults, a client sends only what it has. */
 	enum base_chan_kind chan_kind;

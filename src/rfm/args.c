@@ -23,7 +23,7 @@
 
 enum opt_id {
 	O_HELP = 1, O_JSON, O_SOCKET, O_VERSION, O_KIND, O_CORES, O_CPUS, O_MEM, O_ENV,
-	O_CLIENT, O_BETWEEN, O_SLOTS, O_SIZE,
+	O_CLIENT, O_BETWEEN, O_SLOTS, O_SIZE, O_CAP, O_ROOT, O_BIND, O_RO_BIND,
 };
 
 struct opt {
@@ -260,7 +260,19 @@ static int put_kind(struct scan *s, const char *kind)
 	return 0;
 }
 
-/* --env KEY=VALUE, into a vector with room for every argument. */
+/* One more value of a repeatable option, into a vector with room for
+ * every argument (so it never grows). */
+static int add_str(struct scan *s, const char ***vec, int *n, const char *val)
+{
+	if (!*vec && !(*vec = calloc((size_t)s->argc + 1, sizeof(**vec)))) {
+		set_err(s->cmd, "out of memory");
+		return -1;
+	}
+	(*vec)[(*n)++] = val;
+	return 0;
+}
+
+/* --env KEY=VALUE */
 static int add_env(struct scan *s, const char *kv)
 {
 	struct rfm_cmd *cmd = s->cmd;
@@ -269,13 +281,45 @@ static int add_env(struct scan *s, const char *kv)
 		set_err(cmd, "--env: \"%s\" is not KEY=VALUE", kv);
 		return -1;
 	}
-	if (!cmd->envs && !(cmd->envs = calloc((size_t)s->argc + 1, sizeof(*cmd->envs)))) {
-		set_err(cmd, "out of memory");
+	if (add_str(s, &cmd->envs, &cmd->req.envc, kv) < 0)
 		return -1;
-	}
-	cmd->envs[cmd->req.envc++] = kv;
 	cmd->req.env = cmd->envs;
 	return 0;
+}
+
+/* --cap, --root, --bind, --ro-bind: checked here so a typo never reaches
+ * rfd (which checks again); --root is made absolute, as PROGRAM is. */
+static enum opt_result confine_option(struct scan *s)
+{
+	struct rfm_cmd *cmd = s->cmd;
+	struct base_request *req = &cmd->req;
+	switch (s->id) {
+	case O_CAP:
+		if (rfm_parse_cap("--cap", s->val, &cmd->err) < 0 ||
+		    add_str(s, &cmd->caps, &req->ncaps, s->val) < 0)
+			return OPT_ERR;
+		req->caps = cmd->caps;
+		return OPT_DONE;
+	case O_BIND:
+	case O_RO_BIND: {
+		bool ro = s->id == O_RO_BIND;
+		const char ***vec = ro ? &cmd->ro_binds : &cmd->binds;
+		if (rfm_parse_bind(ro ? "--ro-bind" : "--bind", s->val, &cmd->err) < 0 ||
+		    add_str(s, vec, ro ? &req->nro_binds : &req->nbinds, s->val) < 0)
+			return OPT_ERR;
+		req->binds = cmd->binds;
+		req->ro_binds = cmd->ro_binds;
+		return OPT_DONE;
+	}
+	case O_ROOT:
+		if (once(s, O_ROOT, "--root") < 0 ||
+		    !(cmd->root = rfm_resolve_dir("--root", s->val, &cmd->err)))
+			return OPT_ERR;
+		req->fs_root = cmd->root;
+		return OPT_DONE;
+	default:
+		return OPT_UNHANDLED;
+	}
 }
 
 /* --cores, --cpus, --mem for create and resize. */
@@ -308,7 +352,9 @@ static enum opt_result resource_option(struct scan *s, bool relative)
 
 static const struct opt create_opts[] = {
 	COMMON_OPTS, {"kind", 0, true, O_KIND}, {"cores", 0, true, O_CORES},
-	{"cpus", 0, true, O_CPUS}, {"mem", 0, true, O_MEM}, {"env", 0, true, O_ENV}, {0},
+	{"cpus", 0, true, O_CPUS}, {"mem", 0, true, O_MEM}, {"env", 0, true, O_ENV},
+	{"cap", 0, true, O_CAP}, {"root", 0, true, O_ROOT}, {"bind", 0, true, O_BIND},
+	{"ro-bind", 0, true, O_RO_BIND}, {0},
 };
 
 static enum opt_result create_option(struct scan *s)
@@ -320,6 +366,8 @@ static enum opt_result create_option(struct scan *s)
 		return done_if(put_kind(s, s->val));
 	if (s->id == O_ENV)
 		return done_if(add_env(s, s->val));
+	if ((r = confine_option(s)) != OPT_UNHANDLED)
+		return r;
 	return resource_option(s, false);
 }
 
@@ -652,5 +700,9 @@ void rfm_cmd_free(struct rfm_cmd *cmd)
 	free(cmd->prog);
 	free(cmd->args);
 	free(cmd->envs);
+	free(cmd->caps);
+	free(cmd->binds);
+	free(cmd->ro_binds);
+	free(cmd->root);
 	memset(cmd, 0, sizeof(*cmd));
 }

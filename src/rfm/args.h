@@ -44,6 +44,10 @@ struct rfm_cmd {
 	char *prog;                /* PROGRAM made absolute for rfd */
 	const char **args;         /* argv of the request: prog, ARGS..., NULL */
 	const char **envs;         /* --env values, NULL-terminated */
+	const char **caps;         /* --cap values, NULL-terminated */
+	const char **binds;        /* --bind values */
+	const char **ro_binds;     /* --ro-bind values */
+	char *root;                /* --root made absolute */
 	char between[2][RF_NAME_MAX + 1];
 };
 
@@ -78,5 +82,13 @@ int rfm_parse_between(const char *opt, const char *arg, char out[2][RF_NAME_MAX 
 /* --slots N: a positive number (rfd checks the range and that it is a
  * power of two). */
 int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct base_err *err);
+
+/* --cap NAME: a capability name (base_cap_parse). */
+int rfm_parse_cap(const char *opt, const char *arg, struct base_err *err);
+/* --bind / --ro-bind SRC[:DST]: absolute paths (base_bind_parse). */
+int rfm_parse_bind(const char *opt, const char *arg, struct base_err *err);
+/* --root DIR: an existing directory, made absolute (a new string the
+ * caller frees), or NULL with err filled. */
+char *rfm_resolve_dir(const char *opt, const char *arg, struct base_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * forms.c - the argument forms of rfm: core counts and lists, sizes,
- * subOS names.
+ * subOS names, and the confinement options (capability names, bind specs,
+ * a private root).
  *
  * A CPU list and a count look alike ("1" could be either), so rfm settles
  * it once for every verb: a plain number is a count; a list is anything
@@ -12,9 +13,15 @@
 #include "rfm/args.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "base/confine_spec.h"
 
 #include "base/cpuset.h"
 #include "base/proto.h"
@@ -164,4 +171,41 @@ int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct base
 				 "256)", opt, arg);
 	*out = (uint64_t)v;
 	return 0;
+}
+
+int rfm_parse_cap(const char *opt, const char *arg, struct base_err *err)
+{
+	if (base_cap_parse(arg) < 0)
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%s\" is not a capability (like NET_RAW or CAP_NET_RAW)",
+				 opt, arg);
+	return 0;
+}
+
+int rfm_parse_bind(const char *opt, const char *arg, struct base_err *err)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+	const char *why;
+	if (base_bind_parse(arg, src, sizeof(src), dst, sizeof(dst), &why) < 0)
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is not SRC[:DST]: %s", opt,
+				 arg, why);
+	return 0;
+}
+
+char *rfm_resolve_dir(const char *opt, const char *arg, struct base_err *err)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	if (!realpath(arg, real) || stat(real, &st) < 0) {
+		base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\": %s", opt, arg, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		base_errf(err, BASE_E_BAD_REQUEST, "%s: \"%s\" is not a directory", opt, arg);
+		return NULL;
+	}
+	char *out = strdup(real);
+	if (!out)
+		base_errf(err, BASE_E_INTERNAL, "out of memory");
+	return out;
 }

@@ -45,7 +45,8 @@ static const char cores_forms[] =
 
 static const char create_usage[] =
 	"Usage: rfm create NAME --kind libos|linux --cores CORES --mem SIZE\n"
-	"                  [--env KEY=VALUE]... [--] PROGRAM [ARGS...]\n"
+	"                  [--env KEY=VALUE]... [--cap NAME]... [--root DIR]\n"
+	"                  [--bind SRC[:DST]]... [--ro-bind SRC[:DST]]... [--] PROGRAM [ARGS...]\n"
 	"\n"
 	"Start PROGRAM in a new subOS called NAME, on cores and memory of its own.\n"
 	"Options end at PROGRAM: everything after it is the program's.\n"
@@ -57,6 +58,12 @@ static const char create_usage[] =
 	"  --mem SIZE          memory: bytes, or with K, M, G, T (powers of 1024,\n"
 	"                      optional B or iB): 64M, 1G, 512MiB\n"
 	"  --env KEY=VALUE     add to the program's environment (repeatable)\n"
+	"  --cap NAME          keep capability NAME (NET_RAW or CAP_NET_RAW) beyond\n"
+	"                      the default set (repeatable; docs/rfm.md, Confinement)\n"
+	"  --root DIR          run PROGRAM with DIR as its / (pivot_root); PROGRAM and\n"
+	"                      what it needs must be inside, or bound in\n"
+	"  --bind SRC[:DST]    bind the host's SRC at DST, writable (repeatable)\n"
+	"  --ro-bind SRC[:DST] the same, read-only (repeatable)\n"
 	"\n"
 	"NAME: 1-47 of A-Z a-z 0-9 _ . -, not starting with . or -.\n"
 	"A PROGRAM with a '/' in it is made absolute (rfd runs elsewhere);\n"

@@ -393,6 +393,37 @@ static void test_create_kind(void **state)
 	expect_err(CREATE("\"kind\":\"\",\"cores\":1,\"mem\":1,\"argv\":[\"x\"]"), "bad_request");
 }
 
+/* caps, binds, ro_binds: arrays of strings; root: a string (their
+ * contents are rfd's to check, src/rfd/confine.c). */
+static void test_create_confine_types(void **state)
+{
+	static const char *const bad[] = {
+		"\"caps\":\"NET_RAW\"", "\"caps\":[1]", "\"caps\":[\"A\\u0000B\"]",
+		"\"root\":1", "\"root\":[\"/srv\"]", "\"root\":\"/a\\u0000b\"",
+		"\"binds\":\"/a\"", "\"binds\":[null]", "\"ro_binds\":{}", "\"ro_binds\":[true]",
+	};
+	char line[256];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line),
+			 CREATE("\"kind\":\"linux\",\"cores\":1,\"mem\":1,\"argv\":[\"x\"],%s"),
+			 bad[i]);
+		expect_err(line, "bad_request");
+	}
+	struct base_request req;
+	expect_ok(CREATE("\"kind\":\"linux\",\"cores\":1,\"mem\":1,\"argv\":[\"x\"],"
+			 "\"caps\":[\"NET_RAW\"],\"root\":\"/srv\",\"binds\":[\"/a\",\"/b:/c\"],"
+			 "\"ro_binds\":[]"), &req);
+	assert_int_equal(req.ncaps, 1);
+	assert_string_equal(req.caps[0], "NET_RAW");
+	assert_string_equal(req.fs_root, "/srv");
+	assert_int_equal(req.nbinds, 2);
+	assert_string_equal(req.binds[1], "/b:/c");
+	assert_null(req.binds[2]);
+	assert_int_equal(req.nro_binds, 0);
+	assert_null(req.ro_binds[0]);
+	base_request_free(&req);
+}
+
 static void test_cores_forms(void **state)
 {
 	const char *bad[] = { "0", "-1", "1025", "\"+1\"", "\"-1\"", "\"3-1\"", "\"a\"", "\"\"",
@@ -680,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_create_missing_fields),
 		cmocka_unit_test(test_create_kind),
+		cmocka_unit_test(test_create_confine_types),
 		cmocka_unit_test(test_cores_forms),
 		cmocka_unit_test(test_mem),
 		cmocka_unit_test(test_argv),

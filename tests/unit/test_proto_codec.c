@@ -87,6 +87,10 @@ static void expect_roundtrip(struct base_request *in)
 	assert_true(out.mem == in->mem);
 	same_strv(in->argv, in->argc, out.argv, out.argc);
 	same_strv(in->env, in->envc, out.env, out.envc);
+	same_strv(in->caps, in->ncaps, out.caps, out.ncaps);
+	same_strv(in->binds, in->nbinds, out.binds, out.nbinds);
+	same_strv(in->ro_binds, in->nro_binds, out.ro_binds, out.nro_binds);
+	same_str(in->fs_root, out.fs_root);
 	if (in->verb == RF_VERB_CHAN_CREATE)
 		same_chan(in, &out);
 	base_request_free(&out);
@@ -102,18 +106,26 @@ static struct base_request named(enum base_verb verb, const char *name)
 	return r;
 }
 
+/* A create of 64M on `cores` cores, running argv. */
+static struct base_request create_req(const char *name, enum base_kind kind, int cores,
+				      const char **argv, int argc)
+{
+	struct base_request r = named(RF_VERB_CREATE, name);
+	r.kind = kind;
+	r.cores.form = RF_CORES_COUNT;
+	r.cores.n = cores;
+	r.has_mem = true;
+	r.mem = 64ull << 20;
+	r.argv = argv;
+	r.argc = argc;
+	return r;
+}
+
 static void test_create(void **state)
 {
 	static const char *argv[] = { "/bin/kvserv", "--port", "7000", NULL };
 	static const char *env[] = { "A=1", "B=", "C=x=y", NULL };
-	struct base_request r = named(RF_VERB_CREATE, "kv");
-	r.kind = RF_KIND_LIBOS;
-	r.cores.form = RF_CORES_COUNT;
-	r.cores.n = 3;
-	r.has_mem = true;
-	r.mem = 64ull << 20;
-	r.argv = argv;
-	r.argc = 3;
+	struct base_request r = create_req("kv", RF_KIND_LIBOS, 3, argv, 3);
 	expect_roundtrip(&r);
 	r.env = env; /* with env */
 	r.envc = 3;
@@ -122,6 +134,30 @@ static void test_create(void **state)
 	r.cores.form = RF_CORES_LIST;
 	assert_int_equal(base_cpuset_parse(&r.cores.set, "1-3,5,1023"), 0);
 	r.mem = (1ull << 62) + 1;
+	expect_roundtrip(&r);
+}
+
+/* The confinement keys: caps, root, binds, ro_binds, alone and together. */
+static void test_create_confine(void **state)
+{
+	static const char *argv[] = { "/bin/sh", NULL };
+	static const char *caps[] = { "NET_RAW", "cap_sys_nice", NULL };
+	static const char *binds[] = { "/srv/data", "/tmp/a:/tmp", NULL };
+	static const char *ro[] = { "/usr", "/lib:/lib", "/etc/hosts:/etc/hosts", NULL };
+	struct base_request r = create_req("box", RF_KIND_LINUX, 1, argv, 1);
+	r.caps = caps;
+	r.ncaps = 2;
+	expect_roundtrip(&r);
+	r.fs_root = "/srv/box";
+	expect_roundtrip(&r);
+	r.binds = binds;
+	r.nbinds = 2;
+	r.ro_binds = ro;
+	r.nro_binds = 3;
+	expect_roundtrip(&r);
+	r.caps = NULL;
+	r.ncaps = 0;
+	r.fs_root = NULL;
 	expect_roundtrip(&r);
 }
 
@@ -207,6 +243,17 @@ static void test_wire_text(void **state)
 	expect_wire(&r, "{\"version\":1,\"verb\":\"create\",\"name\":\"kv\",\"kind\":\"libos\","
 		    "\"cores\":\"2-3\",\"mem\":67108864,"
 		    "\"argv\":[\"build/kvserv\",\"--port\",\"7000\"]}");
+	static const char *caps[] = { "NET_RAW", NULL }, *ro[] = { "/usr", NULL };
+	r.kind = RF_KIND_LINUX;
+	r.caps = caps;
+	r.ncaps = 1;
+	r.fs_root = "/srv/box";
+	r.ro_binds = ro;
+	r.nro_binds = 1;
+	expect_wire(&r, "{\"version\":1,\"verb\":\"create\",\"name\":\"kv\",\"kind\":\"linux\","
+		    "\"cores\":\"2-3\",\"mem\":67108864,"
+		    "\"argv\":[\"build/kvserv\",\"--port\",\"7000\"],\"caps\":[\"NET_RAW\"],"
+		    "\"root\":\"/srv/box\",\"ro_binds\":[\"/usr\"]}");
 	r = named(RF_VERB_RESIZE, "kv");
 	r.cores.form = RF_CORES_DELTA;
 	r.cores.n = 1;
@@ -221,6 +268,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create),
+		cmocka_unit_test(test_create_confine),
 		cmocka_unit_test(test_destroy_show_log_list_info),
 		cmocka_unit_test(test_resize),
 		cmocka_unit_test(test_chan_create),

@@ -227,6 +227,38 @@ static void test_create_bad_values(void **state)
 	expect_usage("--json takes no value", CREATE, "--json=yes", NULL);
 }
 
+/* --cap, --root, --bind, --ro-bind: what they send, and what they refuse. */
+static void test_create_confine(void **state)
+{
+	expect_req("{\"verb\":\"create\",\"name\":\"kv\",\"kind\":\"libos\",\"cores\":1,"
+		   "\"mem\":1024,\"argv\":[\"x\"],\"caps\":[\"NET_RAW\",\"cap_sys_nice\"],"
+		   "\"root\":\"/\",\"binds\":[\"/srv\",\"/tmp/a:/b\"],\"ro_binds\":[\"/usr\"]}",
+		   CREATE, "--cores", "1", "--mem", "1K", "--cap", "NET_RAW", "--cap=cap_sys_nice",
+		   "--root", "/", "--bind", "/srv", "--ro-bind", "/usr", "--bind", "/tmp/a:/b", "x",
+		   NULL);
+	expect_req("{\"verb\":\"create\",\"name\":\"kv\",\"kind\":\"libos\",\"cores\":1,"
+		   "\"mem\":1024,\"argv\":[\"x\"],\"root\":\"/usr\"}",
+		   CREATE, "--cores", "1", "--mem", "1K", "--root", "/usr/bin/..", "x", NULL);
+	expect_usage("--cap: \"NET_RAWR\" is not a capability (like NET_RAW or CAP_NET_RAW)",
+		     CREATE, "--cap", "NET_RAWR", NULL);
+	expect_usage("--cap: \"\" is not a capability (like NET_RAW or CAP_NET_RAW)", CREATE,
+		     "--cap", "", NULL);
+	expect_usage("--bind: \"srv\" is not SRC[:DST]: paths must be absolute", CREATE,
+		     "--bind", "srv", NULL);
+	expect_usage("--ro-bind: \"/a:b\" is not SRC[:DST]: paths must be absolute", CREATE,
+		     "--ro-bind", "/a:b", NULL);
+	expect_usage("--bind: \"/a:/b:/c\" is not SRC[:DST]: more than one ':' (paths with ':' "
+		     "are not supported)", CREATE, "--bind", "/a:/b:/c", NULL);
+	expect_usage("--ro-bind: \"/a:\" is not SRC[:DST]: paths must be absolute", CREATE,
+		     "--ro-bind", "/a:", NULL);
+	expect_usage("--root: \"/nonexistent-rf\": No such file or directory", CREATE, "--root",
+		     "/nonexistent-rf", NULL);
+	expect_usage("--root: \"/bin/sh\" is not a directory", CREATE, "--root", "/bin/sh",
+		     NULL);
+	expect_usage("--root given twice", CREATE, "--root", "/", "--root", "/usr", NULL);
+	expect_usage("--cap needs a value", CREATE, "--cap", NULL);
+}
+
 static void test_names(void **state)
 {
 	char name[64];
@@ -458,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_create_resolves_program),
 		cmocka_unit_test(test_create_missing),
 		cmocka_unit_test(test_create_bad_values),
+		cmocka_unit_test(test_create_confine),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_destroy_show_log),
 		cmocka_unit_test(test_resize),
