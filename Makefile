@@ -24,6 +24,8 @@ CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_JSON  := $(shell pkg-config --libs json-c 2>/dev/null)
 LDLIBS_HWLOC := $(shell pkg-config --libs hwloc 2>/dev/null)
 LDLIBS_URING := $(shell pkg-config --libs liburing 2>/dev/null)
+# rfd's confinement builds each program's seccomp filter (src/rfd/confine_seccomp.c).
+LDLIBS_SECCOMP := $(shell pkg-config --libs libseccomp 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BASE_SRC   := $(wildcard src/base/*.c)
@@ -132,7 +134,7 @@ $(B)/rfcom.pc: mk/rfcom.pc.in
 
 $(B)/rfd: $(call obj,$(RFD_SRC)) $(B)/libficm.a $(B)/libbase.a
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) -lm
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_SECCOMP) -lm
 $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
@@ -167,7 +169,8 @@ $(B)/tests/test_%: $(B)/san/tests/unit/test_%.o $(B)/san/librfd.a $(B)/san/librf
 		$(B)/san/libficm.a $(B)/san/libbase.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_URING) -lm
+	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_URING) \
+		$(LDLIBS_SECCOMP) -lm
 
 unit: $(UNIT_TESTS)
 	@bash tests/run-unit.sh $(UNIT_TESTS)

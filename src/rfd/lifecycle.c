@@ -11,6 +11,7 @@
 #include "rfd/rfd.h"
 #include "rfd/lifecycle.h"
 #include "rfd/chan.h"
+#include "rfd/confine.h"
 #include "rfd/libos.h"
 #include "rfd/log.h"
 #include "rfd/placement.h"
@@ -176,10 +177,19 @@ static int start_program(struct rfd *d, struct rfd_subos *s, const struct base_r
 	}
 	/* Programs inside reach rfd (chan_open) through RF_SOCKET. */
 	env_add(&env, "RF_SOCKET=%s", d->socket_path);
+	int ncores = base_cpuset_count(&s->cpus);
+	struct rfd_confine_opts conf = {
+		.kind = s->kind, .caps = req->caps, .ncaps = req->ncaps, .root = req->fs_root,
+		.binds = req->binds, .nbinds = req->nbinds, .ro_binds = req->ro_binds,
+		.nro_binds = req->nro_binds, .state_dir = d->state_dir,
+		.socket_path = d->socket_path,
+		.memlock = s->kind == RF_KIND_LIBOS ? rfd_confine_mem_limit(s->kind, s->mem, ncores)
+						    : 0,
+	};
 	struct rfd_spawn sp = {
 		.argv = (const char *const *)s->argv, .env = req->env, .rf_env = env.v,
 		.pass_fds = pass, .npass = npass, .log_path = log_path, .exit_path = exit_path,
-		.hostname = s->name, .cpus = &s->cpus,
+		.hostname = s->name, .cpus = &s->cpus, .confine = &conf,
 	};
 	return rfd_spawn(d, s, &sp, err);
 }
@@ -247,8 +257,9 @@ static struct json_object *create_record(const struct rfd_subos *s)
 static int confine(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
 	int rc = rfd_enforce_create(&d->enf, s->name, &s->cpus,
-				    s->kind == RF_KIND_LINUX ? s->mem : 0, s->cgroup,
-				    sizeof(s->cgroup));
+				    rfd_confine_mem_limit(s->kind, s->mem,
+							  base_cpuset_count(&s->cpus)),
+				    s->cgroup, sizeof(s->cgroup));
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot confine \"%s\" (%s): %s", s->name,
 				 s->cgroup, strerror(-rc));
@@ -280,6 +291,8 @@ int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_s
 	if (rfd_subos_find(d, req->name))
 		return base_errf(err, BASE_E_NAME_EXISTS, "a subOS named \"%s\" already exists",
 				 req->name);
+	if (rfd_confine_check(req, err))
+		return -1;
 	if (!(s = subos_new(d, req)))
 		return base_errf(err, BASE_E_INTERNAL, "out of memory or subOS slots");
 	if (rfd_place_pick_cores(d, s->id, &req->cores, &s->cpus, err) ||

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/resize.h"
+#include "rfd/confine.h"
 #include "rfd/libos.h"
 #include "rfd/placement.h"
 #include "rfd/subos.h"
@@ -172,17 +173,21 @@ static int mem_shrink(struct rfd *d, struct rfd_subos *s, int n, struct resize_o
 static int mem_libos(struct rfd *d, struct rfd_subos *s, uint64_t want, struct resize_out *ro,
 		     struct base_err *err)
 {
-	int delta = (int)((int64_t)(want - s->mem) / (int64_t)d->pool.chunk_size);
+	int delta = (int)((int64_t)(want - s->mem) / (int64_t)d->pool.chunk_size), rc = 0;
 	if (delta > 0) {
 		if (rfd_place_reserve_mem(d, (uint64_t)delta * d->pool.chunk_size, err))
 			return -1;
+		/* Its memory limits (confine.h) first: librf locks what it maps. */
+		rfd_confine_set_mem(d, s, want);
 		if (mem_grow(d, s, delta, ro, err)) {
 			rfd_ptable_mem_release(&d->pt, (uint64_t)delta * d->pool.chunk_size);
-			return -1;
+			rc = -1;
 		}
-		return 0;
+	} else if (delta < 0) {
+		rc = mem_shrink(d, s, -delta, ro, err);
 	}
-	return delta < 0 ? mem_shrink(d, s, -delta, ro, err) : 0;
+	rfd_confine_set_mem(d, s, s->mem);
+	return rc;
 }
 
 static int mem_linux(struct rfd *d, struct rfd_subos *s, uint64_t want, struct resize_out *ro,

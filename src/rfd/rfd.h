@@ -14,6 +14,9 @@
  *   placement.h   placement.c: picking and reserving cores and memory
  *                 (shared by create and resize)
  *   spawn.h       spawn.c: starting a program in its partition through a shim
+ *   confine.h     confine.c, confine_fs.c, confine_seccomp.c (confine_impl.h):
+ *                 what the program cannot undo (cgroup namespace, capabilities,
+ *                 no_new_privs, seccomp, its view of the filesystem)
  *   libos.h       libos.c: description/status pages and the librf handshakes;
  *                 libos_msg.c: the control rings they travel on
  *   recover.h     recover.c: rebuilding the table from the journal after a restart
@@ -27,7 +30,7 @@
  *   journal.h     journal.c: the append-only record of every change
  *
  * Dependencies run one way: server -> verbs -> lifecycle/resize/chan ->
- * placement/libos/spawn/subos/watch -> ptable/enforce/mempool/journal.
+ * placement/libos/spawn/subos/watch -> confine -> ptable/enforce/mempool/journal.
  */
 #ifndef RF_RFD_RFD_H
 #define RF_RFD_RFD_H

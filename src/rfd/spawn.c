@@ -4,7 +4,9 @@
  * A subOS must outlive rfd (DESIGN.md), so its program is not rfd's child:
  * rfd forks a shim (in the manner of conmon), the shim clones the program
  * into new PID, mount, UTS and IPC namespaces, moves it into the subOS's
- * cgroups while it waits on a pipe, lets it exec, reports the outcome to
+ * cgroups while it waits on a pipe, lets it confine itself (confine.h:
+ * filesystem, cgroup namespace, capabilities, no_new_privs, seccomp) and
+ * exec, reports the outcome to
  * rfd, then waits for it and records its exit status in a file that a
  * restarted rfd can still read.  Nothing ties the program's life to rfd:
  * no parent-death signal, no pipe whose closing kills it.
@@ -15,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
+#include "rfd/confine.h"
 #include "rfd/spawn.h"
 #include "rfd/subos.h"
 #include "base/exitstatus.h"
@@ -39,23 +42,30 @@
 extern char **environ;
 
 enum { MSG_PID = 1, MSG_EXEC_OK = 2, MSG_FAIL = 3, MSG_EXIT = 4 };
-enum { STEP_CLONE = 1, STEP_CGROUP = 2, STEP_EXEC = 3 };
+enum { STEP_CLONE = 1, STEP_CGROUP = 2, STEP_EXEC = 3, STEP_CONFINE = 4 };
 
 struct shim_msg {
 	int32_t type;
 	int32_t val;   /* pid, or errno */
 	int32_t step;
+	int32_t detail; /* STEP_CONFINE: which of its steps (confine.h) */
+};
+
+/* How the program's process failed before exec, to its shim. */
+struct child_err {
+	int32_t err, step, detail;
 };
 
 struct prepared {
 	const char **envp;   /* the array is ours, the strings their owners' */
 	int log_fd, null_fd;
 	cpu_set_t mask;
+	struct rfd_confine conf;
 };
 
-static void put_msg(int fd, int type, int val, int step)
+static void put_msg(int fd, int type, int val, int step, int detail)
 {
-	struct shim_msg m = { type, val, step };
+	struct shim_msg m = { type, val, step, detail };
 	if (write(fd, &m, sizeof(m)) != sizeof(m)) {
 		/* rfd went away; the shim carries on and records the exit. */
 	}
@@ -88,11 +98,17 @@ static void child_main(const struct rfd_spawn *sp, struct prepared *pr, int go_f
 	for (int i = 0; i < sp->npass; i++)
 		dup2(high[i], 3 + i);
 	syscall(SYS_close_range, 3 + sp->npass, ~0U, CLOSE_RANGE_CLOEXEC);
-	/* exec's prototype predates const; it copies argv and envp, never
-	 * writes them. */
-	execvpe(sp->argv[0], (char *const *)sp->argv, (char *const *)pr->envp);
-	int e = errno;
-	if (write(err_fd, &e, sizeof(e)) != sizeof(e)) {
+	struct child_err ce = { 0, STEP_CONFINE, 0 };
+	int rc = rfd_confine_apply(&pr->conf, &ce.detail);
+	if (rc) {
+		ce.err = -rc;
+	} else {
+		/* exec's prototype predates const; it copies argv and envp,
+		 * never writes them. */
+		execvpe(sp->argv[0], (char *const *)sp->argv, (char *const *)pr->envp);
+		ce = (struct child_err){ errno, STEP_EXEC, 0 };
+	}
+	if (write(err_fd, &ce, sizeof(ce)) != sizeof(ce)) {
 		/* nothing to do: the shim sees EOF and a dead child */
 	}
 	_exit(127);
@@ -140,21 +156,21 @@ static void shim_main(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn
 	}
 	close(go[0]);
 	close(errp[1]);
-	put_msg(report_fd, MSG_PID, child, 0);
+	put_msg(report_fd, MSG_PID, child, 0, 0);
 	int err = rfd_enforce_attach(&d->enf, s->name, child);
 	if (err) {
-		put_msg(report_fd, MSG_FAIL, -err, STEP_CGROUP);
+		put_msg(report_fd, MSG_FAIL, -err, STEP_CGROUP, 0);
 		kill(child, SIGKILL);
 		waitpid(child, &status, 0);
 		_exit(1);
 	}
 	if (write(go[1], "g", 1) != 1)
 		_exit(1);
-	int e;
-	if (read(errp[0], &e, sizeof(e)) == sizeof(e))
-		put_msg(report_fd, MSG_FAIL, e, STEP_EXEC);
+	struct child_err ce;
+	if (read(errp[0], &ce, sizeof(ce)) == sizeof(ce))
+		put_msg(report_fd, MSG_FAIL, ce.err, ce.step, ce.detail);
 	else
-		put_msg(report_fd, MSG_EXEC_OK, 0, 0);
+		put_msg(report_fd, MSG_EXEC_OK, 0, 0, 0);
 	/* Keep only the report pipe (as fd 3): the exit status goes to rfd
 	 * through it at once, and to a file for an rfd that restarted. */
 	if (report_fd != 3)
@@ -162,11 +178,11 @@ static void shim_main(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn
 	syscall(SYS_close_range, 4, ~0U, 0);
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
-	put_msg(3, MSG_EXIT, status, 0);
+	put_msg(3, MSG_EXIT, status, 0, 0);
 	record_exit(sp->exit_path, status);
 	_exit(0);
 fail_clone:
-	put_msg(report_fd, MSG_FAIL, errno, STEP_CLONE);
+	put_msg(report_fd, MSG_FAIL, errno, STEP_CLONE, 0);
 	_exit(1);
 }
 
@@ -197,12 +213,12 @@ static int make_envp(const struct rfd_spawn *sp, struct prepared *pr)
 	return 0;
 }
 
-/* envp and files, made before fork so the shim need not allocate. */
-static int prepare(const struct rfd_spawn *sp, struct prepared *pr)
+/* envp, files and the confinement, made before fork so the shim need not
+ * allocate. */
+static int prepare(const struct rfd_spawn *sp, struct prepared *pr, struct base_err *err)
 {
-	int rc = make_envp(sp, pr);
-	if (rc)
-		return rc;
+	if (make_envp(sp, pr))
+		return base_errf(err, BASE_E_INTERNAL, "out of memory");
 	pr->log_fd = open(sp->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	pr->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	CPU_ZERO(&pr->mask);
@@ -210,12 +226,14 @@ static int prepare(const struct rfd_spawn *sp, struct prepared *pr)
 		if (c < CPU_SETSIZE)
 			CPU_SET(c, &pr->mask);
 	if (pr->log_fd < 0 || pr->null_fd < 0)
-		return -errno;
-	return 0;
+		return base_errf(err, BASE_E_INTERNAL, "cannot prepare %s: %s", sp->argv[0],
+				 strerror(errno));
+	return rfd_confine_prepare(&pr->conf, sp->confine, err);
 }
 
 static void unprepare(struct prepared *pr)
 {
+	rfd_confine_release(&pr->conf);
 	free(pr->envp);
 	if (pr->log_fd >= 0)
 		close(pr->log_fd);
@@ -229,8 +247,21 @@ static const char *step_name(int step)
 	       step == STEP_CLONE ? "cannot create its namespaces" : "cannot execute";
 }
 
+static int shim_failed(struct rfd_subos *s, const struct prepared *pr,
+		       const struct shim_msg *m, struct base_err *err)
+{
+	char what[PATH_MAX + 64];
+	if (m->step != STEP_CONFINE)
+		return base_errf(err, BASE_E_SPAWN_FAILED, "%s %s: %s", step_name(m->step),
+				 s->argv[0], strerror(m->val));
+	rfd_confine_describe_step(&pr->conf, m->detail, what, sizeof(what));
+	return base_errf(err, BASE_E_SPAWN_FAILED, "%s: %s: %s", s->argv[0], what,
+			 strerror(m->val));
+}
+
 /* Read the shim's reports until exec succeeded or failed. */
-static int await_shim(struct rfd_subos *s, int fd, struct base_err *err)
+static int await_shim(struct rfd_subos *s, const struct prepared *pr, int fd,
+		      struct base_err *err)
 {
 	struct shim_msg m;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -247,8 +278,7 @@ static int await_shim(struct rfd_subos *s, int fd, struct base_err *err)
 		else if (m.type == MSG_EXEC_OK)
 			return 0;
 		else
-			return base_errf(err, BASE_E_SPAWN_FAILED, "%s %s: %s", step_name(m.step),
-					 s->argv[0], strerror(m.val));
+			return shim_failed(s, pr, &m, err);
 	}
 }
 
@@ -257,9 +287,10 @@ int rfd_spawn(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp, st
 	struct prepared pr = { .log_fd = -1, .null_fd = -1 };
 	int report[2] = { -1, -1 }, rc = -1;
 
-	if (prepare(sp, &pr) || pipe2(report, O_CLOEXEC)) {
-		base_errf(err, BASE_E_INTERNAL, "cannot prepare %s: %s", s->argv[0],
-			  strerror(errno));
+	if (prepare(sp, &pr, err))
+		goto out;
+	if (pipe2(report, O_CLOEXEC)) {
+		base_errf(err, BASE_E_INTERNAL, "pipe: %s", strerror(errno));
 		goto out;
 	}
 	/* With a cpuset the cgroup alone confines the program.  Its own mask
@@ -283,7 +314,7 @@ int rfd_spawn(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp, st
 	report[1] = -1;
 	s->shim_pid = shim;
 	s->shim_pidfd = pidfd_open_(shim);
-	if (await_shim(s, report[0], err)) {
+	if (await_shim(s, &pr, report[0], err)) {
 		if (s->pid > 0)
 			kill(s->pid, SIGKILL);
 		waitpid(shim, NULL, 0);

@@ -4,7 +4,8 @@
  *
  * Error contract: rfd_spawn returns 0 with s's pids and the shim's pidfd
  * set, or -1 with err filled (spawn_failed for a program that cannot
- * start; nothing is left running).
+ * start or cannot be confined, bad_request for a confinement request
+ * rfd_confine_check would have refused; nothing is left running).
  */
 #ifndef RF_RFD_SPAWN_H
 #define RF_RFD_SPAWN_H
@@ -14,6 +15,7 @@
 
 struct rfd;
 struct rfd_subos;
+struct rfd_confine_opts;
 
 struct rfd_spawn {
 	const char *const *argv;
@@ -28,6 +30,7 @@ struct rfd_spawn {
 	const char *exit_path;       /* where the shim records the exit status */
 	const char *hostname;
 	const struct base_cpuset *cpus;
+	const struct rfd_confine_opts *confine; /* confine.h */
 };
 
 int rfd_spawn(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp,
