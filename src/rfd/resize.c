@@ -257,6 +257,7 @@ int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_reque
 		rfd_ptable_assign(&d->pt, s->id, &want);
 		s->cpus = want;
 		cores_changed = true;
+		rfd_confine_set_mem(d, s, s->mem); /* libos: its allowance per core */
 	}
 	uint64_t mem_before = s->mem;
 	if (mem != s->mem)
