@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 41-escape-confine.sh - a root program inside a subOS cannot undo its
 # confinement (src/rfd/confine*.c, docs/rfm.md "Confinement"), for both
-# kinds.  tests/helpers/rfescape runs every attack from inside a linux and
+# kinds.  tests/helpers/rfconfine runs every attack from inside a linux and
 # a libos subOS and prints one line per attack; each must be refused:
 # writing its pid into the host's cgroup tasks files (the root cpuset and
 # memory cgroups, every other cgroup, the other subOS's), remounting the
@@ -25,7 +25,7 @@
 # with --host-cores "": the bystander takes core 0 (shared with the host),
 # each attacker core 1.
 . "$(dirname "$0")/lib.sh"
-ESC=$ROOT/build/tests/rfescape
+ESC=$ROOT/build/tests/rfconfine
 need_helpers "$ESC"
 SOCK=$STATE/rfd.sock
 start_rfd --host-cores ""
@@ -100,11 +100,11 @@ check_attacks() {
 	local name=$1 pid=$2 log=$STATE/logs/$1.log a
 	local i
 	for ((i = 0; i < 300; i++)); do
-		grep -q '^rfescape: done' "$log" && break
+		grep -q '^rfconfine: done' "$log" && break
 		[ "$(subos "$name" .state)" = running ] || break
 		sleep 0.1
 	done
-	grep -q '^rfescape: done' "$log" || { cat "$log" >&2; fail "$name's attacks did not finish"; }
+	grep -q '^rfconfine: done' "$log" || { cat "$log" >&2; fail "$name's attacks did not finish"; }
 	if grep -q ESCAPED "$log"; then
 		grep ESCAPED "$log" >&2
 		fail "$name: attacks escaped"

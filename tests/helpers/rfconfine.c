@@ -1,5 +1,5 @@
 /*
- * rfescape - a hostile root program for the escape tests
+ * rfconfine - a hostile root program for the escape tests
  * (tests/integration/41-escape-confine.sh): from inside a subOS it tries
  * every way out the confinement (src/rfd/confine*.c) is meant to close
  * and prints one line per attack, so the test can assert each:
@@ -8,15 +8,15 @@
  *   NAME: held (what)               it "worked" but changed nothing
  *   NAME: ESCAPED (what)            the confinement did not hold
  *
- *   rfescape [--pid N]... [--path P]...           as a linux subOS
- *   rfescape --libos [--pid N]... [--path P]...   as a libos subOS (librf)
- *   rfescape --libos --hog                        allocate (libc) until stopped
- *   rfescape --i386 | --pause                     its own probes (children)
+ *   rfconfine [--pid N]... [--path P]...           as a linux subOS
+ *   rfconfine --libos [--pid N]... [--path P]...   as a libos subOS (librf)
+ *   rfconfine --libos --hog                        allocate (libc) until stopped
+ *   rfconfine --i386 | --pause                     its own probes (children)
  *
  * --pid names host processes outside the subOS (rfd, its shims, another
  * subOS): their /proc/PID/mem, ptrace, process_vm_readv and signals must
  * all fail.  --path names files that must not be readable (rfd's journal).
- * After the attacks it prints "rfescape: done" and keeps running, so the
+ * After the attacks it prints "rfconfine: done" and keeps running, so the
  * test can check that it, rfd and the other subOSes are still well.
  * Every attack is harmless if it does succeed (bad magic numbers, the
  * current time, a device that is not there).
@@ -159,16 +159,16 @@ static void attack_files(void)
 	report("read_kcore", read_file("/proc/kcore"), "read kernel memory");
 	/* opened for writing only, so that an escape changes nothing */
 	report("write_etc", open("/etc/hostname", O_WRONLY | O_CLOEXEC), "opened /etc for writing");
-	report("create_cron", open("/etc/cron.d/rfescape", O_WRONLY | O_CREAT | O_EXCL, 0600),
+	report("create_cron", open("/etc/cron.d/rfconfine", O_WRONLY | O_CREAT | O_EXCL, 0600),
 	       "created a cron job");
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "open_%s", devs[i] + 5);
 		report(name, open(devs[i], O_RDONLY | O_CLOEXEC), devs[i]);
 	}
-	report("mknod_block", mknod("/dev/shm/rfescape-blk", S_IFBLK | 0600, makedev(7, 0)),
+	report("mknod_block", mknod("/dev/shm/rfconfine-blk", S_IFBLK | 0600, makedev(7, 0)),
 	       "made a block device node");
-	unlink("/dev/shm/rfescape-blk");
+	unlink("/dev/shm/rfconfine-blk");
 	report("see_run_systemd", access("/run/systemd", F_OK), "/run/systemd is visible");
 	report("list_root_home", access("/root/.bashrc", F_OK), "/root is visible");
 	for (int i = 0; i < npaths; i++) {
@@ -202,7 +202,7 @@ static void attack_namespaces(void)
  * would share (and scribble on). */
 static pid_t spawn_self(const char *arg)
 {
-	char *argv[] = { "rfescape", (char *)arg, NULL };
+	char *argv[] = { "rfconfine", (char *)arg, NULL };
 	pid_t pid;
 	signal(SIGCHLD, SIG_DFL); /* librf's disposition may reap it unseen */
 	return posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ) ? -1 : pid;
@@ -241,7 +241,7 @@ static void attack_pids(void)
 
 /* ---- the kernel, clocks, memory placement ---------------------------- */
 
-/* int $0x80, an i386 system call from a 64-bit process (rfescape --i386,
+/* int $0x80, an i386 system call from a 64-bit process (rfconfine --i386,
  * its own process): a kernel without the i386 ABI answers with SIGSEGV. */
 static int i386_probe(void)
 {
@@ -273,14 +273,14 @@ static void attack_kernel(void)
 	clock_gettime(CLOCK_REALTIME, &now);
 	report("init_module", syscall(SYS_init_module, NULL, 0, ""), "init_module allowed");
 	report("finit_module", syscall(SYS_finit_module, 0, "", 0), "finit_module allowed");
-	report("delete_module", syscall(SYS_delete_module, "rfescape_none", 0), "allowed");
+	report("delete_module", syscall(SYS_delete_module, "rfconfine_none", 0), "allowed");
 	report("kexec_load", syscall(SYS_kexec_load, 0, 1000, NULL, 0), "kexec_load allowed");
 	report("bpf", syscall(SYS_bpf, 0, NULL, 0), "bpf allowed");
 	report("iopl", syscall(SYS_iopl, 3), "raw I/O allowed");
 	report("ioperm", syscall(SYS_ioperm, 0x80, 1, 1), "raw I/O allowed");
 	report("reboot", syscall(SYS_reboot, 0xfee1dead, 1, 0, NULL), "reboot allowed");
-	report("swapoff", syscall(SYS_swapoff, "/rfescape-none"), "swapoff allowed");
-	report("swapon", syscall(SYS_swapon, "/rfescape-none", 0), "swapon allowed");
+	report("swapoff", syscall(SYS_swapoff, "/rfconfine-none"), "swapoff allowed");
+	report("swapon", syscall(SYS_swapon, "/rfconfine-none", 0), "swapon allowed");
 	report("clock_settime", clock_settime(CLOCK_REALTIME, &now), "set the clock");
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
@@ -331,7 +331,7 @@ static void attack_all(void)
 	attack_kernel();
 	attack_affinity();
 	attack_memlock();
-	printf("rfescape: done\n");
+	printf("rfconfine: done\n");
 	fflush(stdout);
 }
 
@@ -367,7 +367,7 @@ static void parse(int argc, char **argv)
 		else if (!strcmp(argv[i], "--path") && i + 1 < argc && npaths < MAX_ARGS)
 			paths[npaths++] = argv[++i];
 		else {
-			fprintf(stderr, "usage: rfescape [--libos [--hog]] [--pid N]... "
+			fprintf(stderr, "usage: rfconfine [--libos [--hog]] [--pid N]... "
 					"[--path P]...\n");
 			exit(2);
 		}
