@@ -76,7 +76,7 @@ static int add(struct rfd_confine *c, enum rfd_mnt_kind k, const char *prefix, c
 		return -1;
 	c->ops = ops;
 	struct rfd_mnt_op *op = &ops[c->nops];
-	*op = (struct rfd_mnt_op){ .kind = k, .make = make };
+	*op = (struct rfd_mnt_op){ .kind = k, .make = make, .trusted = strlen(prefix) };
 	if (asprintf(&op->path, "%s%s", prefix, path) < 0) {
 		op->path = NULL;
 		return -1;
@@ -238,24 +238,38 @@ static void fd_path(char *out, int fd)
 	out[14 + n] = '\0';
 }
 
-/* path, with its missing parents: a directory, or an empty file. */
-static int make_target(const char *path, bool dir)
+/* One step of make_target: p made if missing; past the first `trusted`
+ * characters (a private root's own path) a symbolic link is refused, so
+ * that a link a program left in its root cannot point a mount or a new
+ * file at the host's tree. */
+static int make_step(const char *p, bool dir, bool check)
 {
-	char p[PATH_MAX];
-	join(p, path, "");
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
+	struct stat st;
+	if (check && lstat(p, &st) == 0)
+		return S_ISLNK(st.st_mode) ? -ELOOP : 0;
 	if (dir)
 		return mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
-	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return errno == EISDIR ? 0 : -errno;
 	close(fd);
 	return 0;
+}
+
+/* path, with its missing parents: a directory, or an empty file. */
+static int make_target(const char *path, bool dir, size_t trusted)
+{
+	char p[PATH_MAX];
+	int rc;
+	join(p, path, "");
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		rc = make_step(p, true, (size_t)(s - p) > trusted);
+		*s = '/';
+		if (rc)
+			return rc;
+	}
+	return make_step(p, dir, strlen(p) > trusted);
 }
 
 static int set_ro(const char *path)
@@ -280,7 +294,7 @@ static int bind_fd(int fd, const char *path)
 	int rc;
 	if (fstat(fd, &st))
 		return -errno;
-	if ((rc = make_target(path, S_ISDIR(st.st_mode))))
+	if ((rc = make_target(path, S_ISDIR(st.st_mode), PATH_MAX))) /* in our own tmpfs */
 		return rc;
 	fd_path(src, fd);
 	return bind(src, path, false);
@@ -353,7 +367,7 @@ static void dev_extras(const char *path)
 
 /* A small tmpfs /dev at path: no disks, no memory or port devices, no
  * host terminals; read-only once made. */
-static int make_dev(const char *path, bool make)
+static int make_dev(const char *path, bool make, size_t trusted)
 {
 	int fds[NDEV], rc = 0;
 	char p[PATH_MAX];
@@ -361,7 +375,7 @@ static int make_dev(const char *path, bool make)
 		join(p, "/dev/", dev_name(i));
 		fds[i] = open(p, O_PATH | O_CLOEXEC);
 	}
-	if (make && (rc = make_target(path, true)))
+	if (make && (rc = make_target(path, true, trusted)))
 		goto out;
 	if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")) {
 		rc = -errno;
@@ -406,9 +420,9 @@ static int run_op(const struct rfd_confine *c, int i)
 	case RFD_MNT_HIDE_DIR:
 		return hide_dir(op, c->nops - i);
 	case RFD_MNT_DEV:
-		return make_dev(op->path, op->make);
+		return make_dev(op->path, op->make, op->trusted);
 	case RFD_MNT_PROC:
-		if ((rc = make_target(op->path, true)))
+		if ((rc = make_target(op->path, true, op->trusted)))
 			return rc;
 		return mount("proc", op->path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) ?
 			       -errno : 0;
@@ -417,7 +431,7 @@ static int run_op(const struct rfd_confine *c, int i)
 		if (op->make) {
 			if (stat(op->src, &st))
 				return -errno;
-			if ((rc = make_target(op->path, S_ISDIR(st.st_mode))))
+			if ((rc = make_target(op->path, S_ISDIR(st.st_mode), op->trusted)))
 				return rc;
 		}
 		return bind(op->src, op->path, op->kind == RFD_MNT_BIND_RO);

@@ -25,6 +25,7 @@ struct rfd_mnt_op {
 	char *path;
 	char *src;           /* BIND*: the source */
 	bool make;           /* create a missing target (inside a private root) */
+	size_t trusted;      /* how much of path is the root's own (no link check) */
 };
 
 int rfd_confine_fs_plan(struct rfd_confine *c, const struct rfd_confine_opts *o,

@@ -200,4 +200,12 @@ grep -q "Read-only file system" <<<"$log" || fail "--ro-bind /usr is writable: $
 grep -q "^CapBnd:.*00000000200025fb" <<<"$log" || fail "boxed's bounding set: $log"
 grep -q "^ls: .*proc.*usr" <<<"$log" || fail "boxed's root: $log"
 expect_ok rfm destroy boxed
+# A link left in the root (by an earlier program) cannot point a mount
+# target, or a file rfd makes for one, into the host's tree.
+ln -s "$T/host-side" "$root/evil"
+mkdir -p "$T/host-side"
+expect_refused spawn_failed rfm create boxed --kind linux --cpus 1 --mem 64M --root "$root" \
+	--ro-bind /usr --bind "$T/data:/evil/x" -- /bin/true
+expect_output_contains "Too many levels of symbolic links"
+[ -z "$(ls -A "$T/host-side")" ] || fail "a mount target was made through a link in the root"
 unharmed "at the end"
