@@ -386,7 +386,6 @@ struct json_object *rfd_pool_json(struct rfd_pool *p)
 	json_object_object_add(o, "hugepage_chunks", json_object_new_int(c.huge));
 	json_object_object_add(o, "refills", json_object_new_int64((int64_t)c.refills));
 	json_object_object_add(o, "retired", json_object_new_int64((int64_t)c.retired));
-	json_object_object_add(o, "refill_mib_s",
-			       json_object_new_double((double)(int64_t)(c.refill_mib_s * 10) / 10));
+	json_object_object_add(o, "refill_mib_s", json_object_new_int64((int64_t)(c.refill_mib_s + 0.5)));
 	return o;
 }

@@ -237,7 +237,9 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	s->shim_pidfd = s->shim_pid > 0 ? (int)syscall(SYS_pidfd_open, s->shim_pid, 0) : -1;
 	if (s->kind == RF_KIND_LIBOS && s->pidfd >= 0) {
-		s->desc = grab_page(s->pid, s->pidfd, 3, "rf-desc", RF_DESC_SIZE, &s->desc_fd);
+		int dfd = find_memfd(s->pid, s->pidfd, 3, "rf-desc");
+		if (dfd >= 0 && rfd_libos_adopt_desc(s, dfd) < 0)
+			rfd_log("subOS %s: its description page is not the one rfd made", s->name);
 		s->status = grab_page(s->pid, s->pidfd, 4, "rf-status", RF_STATUS_SIZE,
 				      &s->status_fd);
 		s->msgs = grab_page(s->pid, s->pidfd, 6, "rf-msgs", RF_MSGS_SIZE, &s->msgs_fd);

@@ -15,6 +15,7 @@
  *                 (shared by create and resize)
  *   spawn.h       spawn.c: starting a program in its partition through a shim
  *   libos.h       libos.c: description/status pages and the librf handshakes;
+ *                 libos_adopt.c: the sealed description page after a restart;
  *                 libos_msg.c: the control rings they travel on
  *   recover.h     recover.c: rebuilding the table from the journal after a restart
  *   chan.h        chan.c: the channel broker (chan_* verbs); chan_caller.c:

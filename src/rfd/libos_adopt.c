@@ -1,0 +1,110 @@
+/*
+ * libos_adopt.c - writing an adopted libos subOS's description page.
+ *
+ * The description page is sealed with F_SEAL_FUTURE_WRITE once rfd mapped
+ * it (libos.c): nobody, rfd included, can make a new writable mapping of
+ * it.  A restarted rfd therefore cannot map the page it finds in the
+ * subOS writable.  One writable mapping outlives the old rfd: the subOS's
+ * shim's, inherited from rfd by fork (spawn.c: the shim is rfd's own code,
+ * never exec'd, outside the subOS).  The restarted rfd finds it in the
+ * shim's maps by the page's inode and writes through /proc/SHIM/mem;
+ * s->desc is then rfd's private copy, pushed out by rfd_desc_begin/end in
+ * seqlock order (seq odd, body, seq even, gen), so librf reads it exactly
+ * as it reads a page rfd writes directly.  Finding the mapping in the shim
+ * (rfd's process) also checks that the page the subOS shows is the one rfd
+ * made, not one it forged under the same name.
+ */
+#define _GNU_SOURCE
+#include "rfd/rfd.h"
+#include "rfd/libos.h"
+#include "rfd/subos.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The address of a writable shared mapping of inode `ino` in `pid`, 0 if
+ * there is none. */
+static uint64_t find_writable_mapping(pid_t pid, ino_t ino)
+{
+	char path[64], line[512], perms[8];
+	unsigned long lo, hi, inode;
+	uint64_t at = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	while (f && !at && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %lu", &lo, &hi, perms, &inode) == 4 &&
+		    inode == (unsigned long)ino && strcmp(perms, "rw-s") == 0 &&
+		    hi - lo >= RF_DESC_SIZE)
+			at = lo;
+	if (f)
+		fclose(f);
+	return at;
+}
+
+int rfd_libos_adopt_desc(struct rfd_subos *s, int fd)
+{
+	struct stat st;
+	char path[64];
+	void *m = mmap(NULL, RF_DESC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	s->desc_fd = fd;
+	if (m != MAP_FAILED) { /* made before pages were sealed */
+		s->desc = m;
+		return 0;
+	}
+	if (fstat(fd, &st) < 0 || s->shim_pid <= 0)
+		return -1;
+	uint64_t at = find_writable_mapping(s->shim_pid, st.st_ino);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)s->shim_pid);
+	int mem = at ? open(path, O_RDWR | O_CLOEXEC) : -1;
+	void *copy = aligned_alloc(4096, RF_DESC_SIZE);
+	if (mem < 0 || !copy || pread(fd, copy, RF_DESC_SIZE, 0) != RF_DESC_SIZE)
+		goto fail;
+	s->desc = copy;
+	s->desc_mem_fd = mem;
+	s->desc_remote = at;
+	return 0;
+fail:
+	free(copy);
+	if (mem >= 0)
+		close(mem);
+	return -1;
+}
+
+/* Bytes [off, off + len) of the private copy out to the shim's mapping.
+ * A failure means the shim is gone, and with it the subOS: nothing to do. */
+static void push(struct rfd_subos *s, size_t off, size_t len)
+{
+	if (pwrite(s->desc_mem_fd, (char *)s->desc + off, len, (off_t)(s->desc_remote + off))) {
+	}
+}
+
+void rfd_libos_desc_push(struct rfd_subos *s, bool body)
+{
+	if (!s->desc_remote)
+		return;
+	if (body)
+		push(s, offsetof(struct rf_desc, name),
+		     sizeof(struct rf_desc) - offsetof(struct rf_desc, name));
+	push(s, offsetof(struct rf_desc, seq), sizeof(s->desc->seq));
+	if (body)
+		push(s, offsetof(struct rf_desc, gen), sizeof(s->desc->gen));
+}
+
+void rfd_libos_desc_drop(struct rfd_subos *s)
+{
+	if (s->desc_remote) {
+		free(s->desc);
+		close(s->desc_mem_fd);
+	} else if (s->desc) {
+		munmap(s->desc, RF_DESC_SIZE);
+	}
+	s->desc = NULL;
+	s->desc_remote = 0;
+}

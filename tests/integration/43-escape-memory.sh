@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# 43-escape-memory.sh - memory has one owner, tried from inside a libos
+# subOS (tests/helpers/rfescape.c) as root:
+#
+#   - subOS a keeps dup()s and mappings of its region fds and of its
+#     description and status pages, tries to map the description page
+#     writable (mmap shared, mprotect of its own and of librf's mapping, a
+#     read-write reopen through /proc/self/fd, pwrite, ftruncate, a seal),
+#     to grow, shrink or write-seal its region fds (each must be refused),
+#     and writes lies into its status page: every region "returned", absurd
+#     counters.  rfd's accounting is its own: `rfm show`/`info` unchanged.
+#   - a is shrunk from the host (192M -> 64M); the shrink completes; then b
+#     is created on the same chunk ids and fills its memory with a pattern.
+#     a reads what it kept of the two returned regions: the memfds hold no
+#     memory (rfd punched them out) and read zeros (or SIGBUS), never b's
+#     pattern; b's region memfds are new ones.
+#   - the pool refills in the background: `rfm info` shows every chunk not
+#     owned ready again, the refill count and a refill rate.
+#
+# rfd runs with --host-cores "": the two subOSes need both cores of a
+# 2-core machine (a on 1, b on 0).
+. "$(dirname "$0")/lib.sh"
+need_helpers
+need_libos || exit 0
+ESC=$ROOT/build/tests/rfescape
+need_helpers "$ESC"
+
+start_rfd --host-cores "" --deadline-ms 2000
+DIR=$T/escape
+mkdir -p "$DIR"
+LOG_A=$STATE/logs/a.log
+
+pool() {
+	rfm --json info | json "$@"
+}
+# every chunk that is not owned is ready again (the worker refilled it)
+pool_settled() {
+	local p
+	p=$(pool .pool.chunks .pool.owned .pool.ready | tr '\n' ' ')
+	set -- $p
+	[ $(($1 - $2)) -eq "$3" ]
+}
+
+wait_until 10 "the pool to fill" pool_settled
+expect_ok rfm create a --kind libos --cpus 1 --mem 192M -- "$ESC" keeper "$DIR"
+wait_until 10 "a to attack and lie" test -e "$DIR/lied"
+
+# --- attacks from inside: every one refused --------------------------------------
+! grep -q "SUCCEEDED" "$LOG_A" || fail "an attack from inside succeeded: $(grep SUCCEEDED "$LOG_A")"
+n=$(grep -c "attack .*: refused" "$LOG_A" || true)
+[ "$n" -eq $((7 + 3 * 5)) ] || fail "expected 22 refused attacks, saw $n"
+for a in desc-mmap-write-shared desc-mprotect-write desc-librf-mapping-mprotect-write \
+	desc-reopen-rdwr-mmap-write; do
+	grep -q "attack $a: refused (\(Operation not permitted\|Permission denied\))" "$LOG_A" ||
+		fail "$a not refused with EPERM/EACCES"
+done
+grep -q "attack region0-write-seal: refused" "$LOG_A" || fail "a could seal its region"
+
+# --- lies in the status page change nothing rfd reports ---------------------------
+[ "$(subos a .mem .regions | tr '\n' ' ')" = "201326592 3 " ] ||
+	fail "rfd believed a's status page: $(rfm --json show a)"
+free_before=$(pool .mem_free)
+
+# --- shrink: rfd takes the memory back by its own action -------------------------
+expect_ok rfm --json resize a --mem 64M
+[ "$(json .mem .regions <"$OUT" | tr '\n' ' ')" = "67108864 1 " ] || { show_last; fail "shrinking a"; }
+[ "$(pool .mem_free)" -eq $((free_before + (128 << 20))) ] || fail "mem_free after the shrink"
+a_chunks=$(journal a | grep '"op":"create"' | json .chunks)
+wait_until 10 "the pool to refill after the shrink" pool_settled
+[ "$(pool .pool.retired)" -ge 2 ] || fail "the returned chunks were not retired: $(pool .pool)"
+
+# --- b takes the same chunk ids and writes its pattern ----------------------------
+expect_ok rfm create b --kind libos --cpus 0 --mem 128M -- "$ESC" victim "$DIR"
+b_chunks=$(journal b | grep '"op":"create"' | json .chunks)
+echo "a's chunks $a_chunks (kept the first), b's chunks $b_chunks" >&2
+wait_until 20 "b to write its pattern" test -e "$DIR/b-written"
+wait_until 20 "a to read what it kept" test -e "$DIR/a-checked"
+cat "$LOG_A" >&2
+! grep -q "LEAK" "$LOG_A" || fail "a read b's data: $(grep LEAK "$LOG_A")"
+[ "$(grep -c "kept region .*: returned" "$LOG_A")" -eq 2 ] || fail "a did not check 2 returned regions"
+[ "$(grep -c "returned, blocks 0, fd reads zeros, mapping reads \(zeros\|sigbus\)" "$LOG_A")" -eq 2 ] ||
+	fail "a returned region still held memory or data: $(grep 'kept region' "$LOG_A")"
+[ "$(subos a .mem .regions | tr '\n' ' ')" = "67108864 1 " ] || fail "a after the attack"
+alive "$(subos a .pid)" || fail "a died"
+alive "$(subos b .pid)" || fail "b died"
+
+# --- the pool reports its readiness and refill rate -------------------------------
+expect_ok rfm info
+expect_output_contains "refilling"
+expect_output_contains "MiB/s"
+rate=$(pool .pool.refill_mib_s)
+echo "pool refill rate: $rate MiB/s, $(pool .pool.refills) refills" >&2
+[ "$rate" -gt 0 ] || fail "no refill rate: $(pool .pool)"
+
+expect_ok rfm destroy a
+expect_ok rfm destroy b
+wait_until 10 "the pool to settle" pool_settled
+[ "$(pool .pool.owned)" -eq 0 ] || fail "chunks still owned: $(pool .pool)"
