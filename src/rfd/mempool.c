@@ -124,13 +124,16 @@ static int fill_chunk(struct rfd_pool *p, struct rfd_chunk *c)
 	return 0;
 }
 
-/* Free a returned chunk's memory whoever still holds its memfd, then
- * drop rfd's descriptor: the memfd is never handed out again. */
+/* Free a returned chunk's memory whoever still holds its memfd (unless
+ * it was dropped unpunched), then close rfd's descriptor: the memfd is
+ * never handed out again. */
 static void retire_chunk(struct rfd_pool *p, struct rfd_chunk *c)
 {
 	if (c->fd < 0)
 		return; /* adopted after a restart: rfd never held it */
-	fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)p->chunk_size);
+	if (c->punch)
+		fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			  (off_t)p->chunk_size);
 	close(c->fd);
 	c->fd = -1;
 	c->huge = false;
@@ -312,7 +315,7 @@ int rfd_pool_take(struct rfd_pool *p, int n, int owner, int *ids)
 	return err;
 }
 
-void rfd_pool_give_back(struct rfd_pool *p, int id)
+static void retire(struct rfd_pool *p, int id, bool punch)
 {
 	if (id < 0 || id >= p->nchunks)
 		return;
@@ -320,10 +323,21 @@ void rfd_pool_give_back(struct rfd_pool *p, int id)
 	struct rfd_chunk *c = &p->chunk[id];
 	if (c->state == RF_CHUNK_OWNED) {
 		c->owner = -1;
+		c->punch = punch;
 		c->state = RF_CHUNK_RETIRING;
 		pthread_cond_broadcast(&p->work);
 	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+void rfd_pool_give_back(struct rfd_pool *p, int id)
+{
+	retire(p, id, true);
+}
+
+void rfd_pool_drop(struct rfd_pool *p, int id)
+{
+	retire(p, id, false);
 }
 
 void rfd_pool_adopt(struct rfd_pool *p, int id, int owner)

@@ -33,6 +33,7 @@ struct rfd_chunk {
 	enum rfd_chunk_state state;
 	int owner;
 	bool huge;
+	bool punch;         /* RETIRING: punch the memory out first */
 };
 
 /* What `rfm info` reports of the pool (rfd_pool_counts). */
@@ -76,6 +77,10 @@ int rfd_pool_take(struct rfd_pool *p, int n, int owner, int *ids);
 /* Give a chunk back: it is retired (memory punched out, memfd dropped) and
  * replaced by a fresh one in the background. */
 void rfd_pool_give_back(struct rfd_pool *p, int id);
+/* Give a chunk back whose holders may keep using what they mapped (a
+ * closed channel that peers still drain): dropped and replaced, not
+ * punched out; its memory lives until the last holder lets go. */
+void rfd_pool_drop(struct rfd_pool *p, int id);
 /* Mark chunk `id` owned by `owner` at start-up recovery (no memory
  * behind it in this rfd: the subOS holds the only mapping). */
 void rfd_pool_adopt(struct rfd_pool *p, int id, int owner);

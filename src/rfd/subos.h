@@ -36,6 +36,7 @@ struct rfd_subos {
 	int report_fd;               /* the shim's reports (exit status); -1 if adopted */
 	struct base_cpuset cpus;
 	uint64_t mem;                /* bytes held (a multiple of the chunk size) */
+	uint64_t chan_mem;           /* its share of its channels' memory (chan.c) */
 	int nregions;
 	int region_chunk[RF_MAX_REGIONS]; /* desc slot -> pool chunk id, -1 free */
 	char **argv;

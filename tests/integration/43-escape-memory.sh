@@ -16,16 +16,21 @@
 #     pattern; b's region memfds are new ones.
 #   - the pool refills in the background: `rfm info` shows every chunk not
 #     owned ready again, the refill count and a refill rate.
+#   - a channel between a and b takes a pool chunk and charges half of it to
+#     each (`chan_mem` in `rfm show`, less `mem_free`); one that either side
+#     has no room for is refused with mem_unavailable; closing it gives the
+#     charge back.
 #
 # rfd runs with --host-cores "": the two subOSes need both cores of a
-# 2-core machine (a on 1, b on 0).
+# 2-core machine (a on 1, b on 0); --mem 384M (six 64M chunks) so that the
+# channels run out of room.
 . "$(dirname "$0")/lib.sh"
 need_helpers
 need_libos || exit 0
 ESC=$ROOT/build/tests/rfescape
 need_helpers "$ESC"
 
-start_rfd --host-cores "" --deadline-ms 2000
+start_rfd --host-cores "" --deadline-ms 2000 --mem 384M
 DIR=$T/escape
 mkdir -p "$DIR"
 LOG_A=$STATE/logs/a.log
@@ -91,6 +96,23 @@ expect_output_contains "MiB/s"
 rate=$(pool .pool.refill_mib_s)
 echo "pool refill rate: $rate MiB/s, $(pool .pool.refills) refills" >&2
 [ "$rate" -gt 0 ] || fail "no refill rate: $(pool .pool)"
+
+# --- channel memory: from the pool, charged half to each side ---------------------
+free0=$(pool .mem_free)
+owned0=$(pool .pool.owned)
+expect_ok rfm chan create ab --between a,b --kind map --size 10000
+[ "$(subos a .chan_mem)" -eq $((32 << 20)) ] || fail "a's channel charge: $(subos a .chan_mem)"
+[ "$(subos b .chan_mem)" -eq $((32 << 20)) ] || fail "b's channel charge: $(subos b .chan_mem)"
+[ "$(pool .mem_free)" -eq $((free0 - (64 << 20))) ] || fail "mem_free after the channel"
+[ "$(pool .pool.owned)" -eq $((owned0 + 1)) ] || fail "the channel took no pool chunk"
+expect_ok rfm show a
+expect_output_contains "32M of memory charged"
+expect_ok rfm resize b --mem 256M # the rest of the managed memory
+expect_refused mem_unavailable rfm chan create ab2 --between a,b --kind map --size 10000
+expect_output_contains "no room to charge"
+expect_ok rfm chan close ab
+[ "$(subos a .chan_mem) $(subos b .chan_mem)" = "0 0" ] || fail "the channel charge stayed"
+[ "$(pool .mem_free)" -eq $((free0 - (128 << 20))) ] || fail "mem_free after closing the channel"
 
 expect_ok rfm destroy a
 expect_ok rfm destroy b
