@@ -108,6 +108,10 @@ static int on_record(struct json_object *rec, void *arg)
 		e->exited = true;
 		e->exit_code = base_exit_status_from_json(rec);
 	}
+	/* A resize says which chunks the subOS holds since (by region slot). */
+	struct json_object *chunks;
+	if (e->create && strcmp(op, "create") && json_object_object_get_ex(rec, "chunks", &chunks))
+		json_object_object_add(e->create, "chunks", json_object_get(chunks));
 	snprintf(e->cores, sizeof(e->cores), "%s", str(rec, "cores"));
 	e->mem = (uint64_t)num(rec, "mem", 0);
 	return 0;

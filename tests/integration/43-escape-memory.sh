@@ -16,6 +16,9 @@
 #     pattern; b's region memfds are new ones.
 #   - the pool refills in the background: `rfm info` shows every chunk not
 #     owned ready again, the refill count and a refill rate.
+#   - rfd killed and restarted adopts the chunks each subOS holds after the
+#     resizes (not those it was created with) and can still write a's sealed
+#     description page (a hears the shutdown request).
 #   - a channel between a and b takes a pool chunk and charges half of it to
 #     each (`chan_mem` in `rfm show`, less `mem_free`); one that either side
 #     has no room for is refused with mem_unavailable; closing it gives the
@@ -114,7 +117,17 @@ expect_ok rfm chan close ab
 [ "$(subos a .chan_mem) $(subos b .chan_mem)" = "0 0" ] || fail "the channel charge stayed"
 [ "$(pool .mem_free)" -eq $((free0 - (128 << 20))) ] || fail "mem_free after closing the channel"
 
+# --- rfd dies: the restarted one adopts the chunks the subOSes hold now -------------
+owned=$(pool .pool.owned)
+kill_rfd_hard
+start_rfd --host-cores "" --deadline-ms 2000 --mem 384M
+[ "$(subos a .mem .regions | tr '\n' ' ')" = "67108864 1 " ] || fail "a adopted as $(rfm --json show a)"
+[ "$(subos b .mem .regions | tr '\n' ' ')" = "268435456 4 " ] || fail "b adopted as $(rfm --json show b)"
+[ "$(pool .pool.owned)" -eq "$owned" ] || fail "adopted chunks: $(pool .pool), $owned owned before"
+# the description page is still sealed, and the new rfd still writes it
+# (through the shim's mapping): a hears the shutdown request
 expect_ok rfm destroy a
+expect_output_contains "destroyed a: exited"
 expect_ok rfm destroy b
 wait_until 10 "the pool to settle" pool_settled
 [ "$(pool .pool.owned)" -eq 0 ] || fail "chunks still owned: $(pool .pool)"
