@@ -11,8 +11,9 @@
  * process that it can place inside one of the two granted subOSes
  * (chan_caller.c).  Closing gives the chunk back without punching it out:
  * the peers may still drain the rings; the memory lives until the last of
- * them unmaps it, and the memfd is never handed out again.  A `msg` channel holds two FICM rings, one per
- * direction: ring 0 carries A -> B, ring 1 B -> A.  A `map` channel is a
+ * them unmaps it, and the memfd is never handed out again.  A `msg`
+ * channel holds two FICM rings, one per direction: ring 0 carries A -> B,
+ * ring 1 B -> A.  A `map` channel is a
  * plain zeroed region that rfd never touches.
  *
  * Like every adjustment, chan_create and chan_close are journalled before

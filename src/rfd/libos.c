@@ -50,7 +50,9 @@ static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *
 static void *map_memfd(const char *name, size_t size, bool read_only, int *fd_out)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL | (read_only ? F_SEAL_FUTURE_WRITE : 0);
+	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	if (read_only)
+		seals |= F_SEAL_FUTURE_WRITE;
 	void *m = MAP_FAILED;
 	if (fd < 0)
 		return NULL;

@@ -13,6 +13,7 @@
 #include "base/cpuset.h"
 #include "base/err.h"
 #include "rf/desc.h"
+#include <json-c/json.h>
 
 struct rfd;
 struct rfd_subos;
@@ -30,6 +31,11 @@ void rfd_libos_teardown(struct rfd_subos *s);
 int rfd_libos_adopt_desc(struct rfd_subos *s, int fd);
 void rfd_libos_desc_push(struct rfd_subos *s, bool body);
 void rfd_libos_desc_drop(struct rfd_subos *s);
+/* libos_adopt.c: after a restart, find the memfds of s's regions in the
+ * subOS by the inodes its journal record `rec` gives ("chunk_inodes", by
+ * region slot) and hold them again in the pool, so a region it returns is
+ * punched out by rfd as before.  Regions not found stay on librf's word. */
+void rfd_libos_adopt_regions(struct rfd *d, struct rfd_subos *s, struct json_object *rec);
 
 /* Publish desc changes: call begin, edit s->desc, call end.  end bumps the
  * generation, sends `cmd` (RF_CMD_APPLY or RF_CMD_SHUTDOWN) on the control

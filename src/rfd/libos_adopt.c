@@ -13,12 +13,20 @@
  * as it reads a page rfd writes directly.  Finding the mapping in the shim
  * (rfd's process) also checks that the page the subOS shows is the one rfd
  * made, not one it forged under the same name.
+ *
+ * The same restart loses rfd's descriptors of the subOS's region memfds,
+ * without which a region it gives back could not be punched out: rfd takes
+ * them back from the subOS (pidfd_getfd), found by the inode numbers the
+ * journal recorded (librf keeps one descriptor per region).  A subOS cannot
+ * forge one: inode numbers of live memfds are unique.
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/libos.h"
+#include "rfd/log.h"
 #include "rfd/subos.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -27,6 +35,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The address of a writable shared mapping of inode `ino` in `pid`, 0 if
@@ -107,4 +116,52 @@ void rfd_libos_desc_drop(struct rfd_subos *s)
 	}
 	s->desc = NULL;
 	s->desc_remote = 0;
+}
+
+/* The descriptor in process pid (pidfd) of a memfd with inode `ino`, taken
+ * into rfd; -1 if it holds none. */
+static int take_by_inode(pid_t pid, int pidfd, uint64_t ino)
+{
+	char path[64];
+	struct stat st;
+	struct dirent *e;
+	int got = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *dir = opendir(path);
+	while (dir && got < 0 && (e = readdir(dir))) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid, e->d_name);
+		if (e->d_name[0] == '.' || stat(path, &st) < 0 || (uint64_t)st.st_ino != ino ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		got = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
+		/* the number may have been reused since the stat */
+		if (got >= 0 && (fstat(got, &st) < 0 || (uint64_t)st.st_ino != ino)) {
+			close(got);
+			got = -1;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	return got;
+}
+
+void rfd_libos_adopt_regions(struct rfd *d, struct rfd_subos *s, struct json_object *rec)
+{
+	struct json_object *inodes;
+	if (s->kind != RF_KIND_LIBOS || s->pidfd < 0 ||
+	    !json_object_object_get_ex(rec, "chunk_inodes", &inodes) ||
+	    !json_object_is_type(inodes, json_type_array))
+		return;
+	int n = (int)json_object_array_length(inodes), held = 0;
+	for (int i = 0; i < n && i < RF_MAX_REGIONS; i++) {
+		uint64_t ino = (uint64_t)json_object_get_int64(json_object_array_get_idx(inodes, i));
+		int fd = s->region_chunk[i] >= 0 && ino ? take_by_inode(s->pid, s->pidfd, ino) : -1;
+		if (fd < 0)
+			continue;
+		rfd_pool_hold(&d->pool, s->region_chunk[i], fd);
+		held++;
+	}
+	if (held < s->nregions)
+		rfd_log("subOS %s: %d of its %d regions found again; the others come back on "
+			"librf's word", s->name, held, s->nregions);
 }

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "base/time.h"
@@ -156,11 +157,12 @@ static int next_job(struct rfd_pool *p)
 static void do_job(struct rfd_pool *p, struct rfd_chunk *c)
 {
 	if (c->state == RF_CHUNK_RETIRING) {
+		bool held = c->fd >= 0;
 		pthread_mutex_unlock(&p->lock);
 		retire_chunk(p, c);
 		pthread_mutex_lock(&p->lock);
 		c->state = RF_CHUNK_EMPTY;
-		p->retired++;
+		p->retired += held;
 		return;
 	}
 	c->state = RF_CHUNK_FILLING;
@@ -363,6 +365,28 @@ void rfd_pool_adopt(struct rfd_pool *p, int id, int owner)
 	pthread_mutex_unlock(&p->lock);
 }
 
+void rfd_pool_hold(struct rfd_pool *p, int id, int fd)
+{
+	if (id < 0 || id >= p->nchunks) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	struct rfd_chunk *c = &p->chunk[id];
+	if (c->state == RF_CHUNK_OWNED && c->fd < 0)
+		c->fd = fd;
+	else
+		close(fd);
+	pthread_mutex_unlock(&p->lock);
+}
+
+uint64_t rfd_pool_inode(const struct rfd_pool *p, int id)
+{
+	struct stat st;
+	int fd = rfd_pool_fd(p, id);
+	return fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
 int rfd_pool_fd(const struct rfd_pool *p, int id)
 {
 	return id >= 0 && id < p->nchunks ? p->chunk[id].fd : -1;
@@ -400,6 +424,7 @@ struct json_object *rfd_pool_json(struct rfd_pool *p)
 	json_object_object_add(o, "hugepage_chunks", json_object_new_int(c.huge));
 	json_object_object_add(o, "refills", json_object_new_int64((int64_t)c.refills));
 	json_object_object_add(o, "retired", json_object_new_int64((int64_t)c.retired));
-	json_object_object_add(o, "refill_mib_s", json_object_new_int64((int64_t)(c.refill_mib_s + 0.5)));
+	json_object_object_add(o, "refill_mib_s",
+			       json_object_new_int64((int64_t)(c.refill_mib_s + 0.5)));
 	return o;
 }

@@ -43,7 +43,7 @@ struct rfd_pool_counts {
 	int refilling;      /* retiring, empty or filling: READY again soon */
 	int huge;           /* hugetlb-backed chunks among ready and owned */
 	uint64_t refills;   /* fresh chunks populated since start */
-	uint64_t retired;   /* chunks punched out and dropped since start */
+	uint64_t retired;   /* returned memfds rfd dropped (punched) since start */
 	double refill_mib_s; /* populating rate over every refill, 0 if none */
 };
 
@@ -85,7 +85,14 @@ void rfd_pool_drop(struct rfd_pool *p, int id);
  * behind it in this rfd: the subOS holds the only mapping). */
 void rfd_pool_adopt(struct rfd_pool *p, int id, int owner);
 
+/* After recovery: rfd holds chunk `id`'s memfd again (fd, found in its
+ * owner), so returning it punches it out as usual.  Takes fd (closed if
+ * the chunk is not an adopted one). */
+void rfd_pool_hold(struct rfd_pool *p, int id, int fd);
+
 int rfd_pool_fd(const struct rfd_pool *p, int id);
+/* The inode of chunk id's memfd, 0 if rfd holds none. */
+uint64_t rfd_pool_inode(const struct rfd_pool *p, int id);
 void rfd_pool_counts(struct rfd_pool *p, struct rfd_pool_counts *c);
 /* The pool as `rfm info` shows it (docs/protocol.md, "pool"). */
 struct json_object *rfd_pool_json(struct rfd_pool *p);

@@ -109,9 +109,11 @@ static int on_record(struct json_object *rec, void *arg)
 		e->exit_code = base_exit_status_from_json(rec);
 	}
 	/* A resize says which chunks the subOS holds since (by region slot). */
-	struct json_object *chunks;
-	if (e->create && strcmp(op, "create") && json_object_object_get_ex(rec, "chunks", &chunks))
-		json_object_object_add(e->create, "chunks", json_object_get(chunks));
+	struct json_object *v;
+	for (int k = 0; k < 2 && e->create && strcmp(op, "create"); k++)
+		if (json_object_object_get_ex(rec, k ? "chunk_inodes" : "chunks", &v))
+			json_object_object_add(e->create, k ? "chunk_inodes" : "chunks",
+					       json_object_get(v));
 	snprintf(e->cores, sizeof(e->cores), "%s", str(rec, "cores"));
 	e->mem = (uint64_t)num(rec, "mem", 0);
 	return 0;
@@ -268,6 +270,7 @@ int rfd_recover(struct rfd *d)
 		if (!e->exited && still_ours(d, e, s->pid)) {
 			s->life = RF_LIFE_RUNNING;
 			claim(d, s);
+			rfd_libos_adopt_regions(d, s, e->create);
 			rfd_journal_subos(d, "adopt", s, NULL);
 			rfd_log("adopted subOS %s (pid %d)", s->name, (int)s->pid);
 			continue;

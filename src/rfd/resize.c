@@ -216,19 +216,6 @@ static int mem_linux(struct rfd *d, struct rfd_subos *s, uint64_t want, struct r
 	return 0;
 }
 
-/* The chunk of every region slot up to the highest held, -1 for a free
- * slot: what a restarted rfd adopts (recover.c). */
-static struct json_object *region_chunks(const struct rfd_subos *s)
-{
-	struct json_object *a = json_object_new_array();
-	int top = RF_MAX_REGIONS;
-	while (top > 0 && s->region_chunk[top - 1] < 0)
-		top--;
-	for (int i = 0; i < top; i++)
-		json_object_array_add(a, json_object_new_int(s->region_chunk[i]));
-	return a;
-}
-
 static struct json_object *resize_extra(const struct resize_out *ro)
 {
 	static const char *const steps[] = { "cores", "mem" };
@@ -285,7 +272,7 @@ int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_reque
 		return rc;
 	struct json_object *x = resize_extra(&ro);
 	if (s->kind == RF_KIND_LIBOS && s->mem != mem_before)
-		json_object_object_add(x, "chunks", region_chunks(s));
+		rfd_place_chunks_json(d, s, x);
 	*result = rfd_subos_json(d, s, false);
 	json_object_object_foreach(x, k, v)
 		json_object_object_add(*result, k, json_object_get(v));

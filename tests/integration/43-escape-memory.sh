@@ -17,8 +17,10 @@
 #   - the pool refills in the background: `rfm info` shows every chunk not
 #     owned ready again, the refill count and a refill rate.
 #   - rfd killed and restarted adopts the chunks each subOS holds after the
-#     resizes (not those it was created with) and can still write a's sealed
-#     description page (a hears the shutdown request).
+#     resizes (not those it was created with), takes their memfds back from
+#     the subOSes (a chunk b returns then is punched out and dropped as
+#     before) and can still write a's sealed description page (a hears the
+#     shutdown request).
 #   - a channel between a and b takes a pool chunk and charges half of it to
 #     each (`chan_mem` in `rfm show`, less `mem_free`); one that either side
 #     has no room for is refused with mem_unavailable; closing it gives the
@@ -71,7 +73,8 @@ free_before=$(pool .mem_free)
 
 # --- shrink: rfd takes the memory back by its own action -------------------------
 expect_ok rfm --json resize a --mem 64M
-[ "$(json .mem .regions <"$OUT" | tr '\n' ' ')" = "67108864 1 " ] || { show_last; fail "shrinking a"; }
+[ "$(json .mem .regions <"$OUT" | tr '\n' ' ')" = "67108864 1 " ] ||
+	{ show_last; fail "shrinking a"; }
 [ "$(pool .mem_free)" -eq $((free_before + (128 << 20))) ] || fail "mem_free after the shrink"
 a_chunks=$(journal a | grep '"op":"create"' | json .chunks)
 wait_until 10 "the pool to refill after the shrink" pool_settled
@@ -85,8 +88,10 @@ wait_until 20 "b to write its pattern" test -e "$DIR/b-written"
 wait_until 20 "a to read what it kept" test -e "$DIR/a-checked"
 cat "$LOG_A" >&2
 ! grep -q "LEAK" "$LOG_A" || fail "a read b's data: $(grep LEAK "$LOG_A")"
-[ "$(grep -c "kept region .*: returned" "$LOG_A")" -eq 2 ] || fail "a did not check 2 returned regions"
-[ "$(grep -c "returned, blocks 0, fd reads zeros, mapping reads \(zeros\|sigbus\)" "$LOG_A")" -eq 2 ] ||
+[ "$(grep -c "kept region .*: returned" "$LOG_A")" -eq 2 ] ||
+	fail "a did not check 2 returned regions"
+clean="returned, blocks 0, fd reads zeros, mapping reads \(zeros\|sigbus\)"
+[ "$(grep -c "$clean" "$LOG_A")" -eq 2 ] ||
 	fail "a returned region still held memory or data: $(grep 'kept region' "$LOG_A")"
 [ "$(subos a .mem .regions | tr '\n' ' ')" = "67108864 1 " ] || fail "a after the attack"
 alive "$(subos a .pid)" || fail "a died"
@@ -121,9 +126,18 @@ expect_ok rfm chan close ab
 owned=$(pool .pool.owned)
 kill_rfd_hard
 start_rfd --host-cores "" --deadline-ms 2000 --mem 384M
-[ "$(subos a .mem .regions | tr '\n' ' ')" = "67108864 1 " ] || fail "a adopted as $(rfm --json show a)"
-[ "$(subos b .mem .regions | tr '\n' ' ')" = "268435456 4 " ] || fail "b adopted as $(rfm --json show b)"
+[ "$(subos a .mem .regions | tr '\n' ' ')" = "67108864 1 " ] ||
+	fail "a adopted as $(rfm --json show a)"
+[ "$(subos b .mem .regions | tr '\n' ' ')" = "268435456 4 " ] ||
+	fail "b adopted as $(rfm --json show b)"
 [ "$(pool .pool.owned)" -eq "$owned" ] || fail "adopted chunks: $(pool .pool), $owned owned before"
+# b's region memfds were found again: the chunks it returns are punched
+# out and dropped by this rfd as well
+! grep -q "found again" "$T/rfd.log" ||
+	fail "rfd did not find every region: $(grep 'found again' "$T/rfd.log")"
+expect_ok rfm resize b --mem 128M
+wait_until 10 "the pool to refill after b's shrink" pool_settled
+[ "$(pool .pool.retired)" -eq 2 ] || fail "b's returned chunks were not dropped: $(pool .pool)"
 # the description page is still sealed, and the new rfd still writes it
 # (through the shim's mapping): a hears the shutdown request
 expect_ok rfm destroy a

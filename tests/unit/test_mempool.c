@@ -11,7 +11,8 @@
  * punched out, so an old owner's kept dup holds no memory and its kept
  * mapping reads zeros, and a pattern it writes there never reaches the
  * next owner; readiness comes back by itself); counts and the JSON of
- * `rfm info`; adopt; bad ids; an empty pool; a host that cannot create
+ * `rfm info`; adopt, and holding an adopted chunk's memfd again (then it
+ * is punched out when returned); bad ids; an empty pool; a host that cannot create
  * memory (no descriptors left: the take fails with nothing taken, and
  * works again once it can; fini does not hang).  Waits are bounded (5 s).
  */
@@ -230,8 +231,8 @@ static void test_never_the_same_memfd_twice(void **state)
 			seen[n] = inode_of(kept[n]);
 			for (int k = 0; k < n; k++)
 				if (seen[k] == seen[n])
-					fail_msg("round %d: chunk %d is memfd inode %lu again", round,
-						 ids[i], (unsigned long)seen[n]);
+					fail_msg("round %d: chunk %d is memfd inode %lu again",
+						 round, ids[i], (unsigned long)seen[n]);
 			n++;
 		}
 		for (int i = 0; i < 4; i++)
@@ -374,6 +375,36 @@ static void test_adopt_and_bad_ids(void **state)
 	rfd_pool_give_back(p, 2);
 	wait_ready(p, 4);
 	assert_counts(p, 4, 0, 0);
+	assert_true(counts(p).retired == 0); /* rfd held no memfd of it */
+}
+
+/* After a restart rfd finds an adopted chunk's memfd in its owner and
+ * holds it again: returning the chunk then punches it out. */
+static void test_hold_adopted(void **state)
+{
+	struct rfd_pool *p = *state;
+	wait_ready(p, 4);
+	int owner_fd = memfd_create("rf-chunk", MFD_CLOEXEC); /* the subOS's */
+	assert_true(owner_fd >= 0);
+	assert_int_equal(ftruncate(owner_fd, (off_t)CHUNK), 0);
+	void *m = map_fd(owner_fd);
+	memset(m, 0xa5, CHUNK);
+	rfd_pool_adopt(p, 1, 5);
+	assert_true(rfd_pool_inode(p, 1) == 0);
+	rfd_pool_hold(p, 1, dup(owner_fd));
+	assert_true(rfd_pool_inode(p, 1) == (uint64_t)inode_of(owner_fd));
+	rfd_pool_hold(p, 1, dup(owner_fd)); /* held already: closed, unchanged */
+	rfd_pool_hold(p, 0, dup(owner_fd)); /* not adopted: closed, unchanged */
+	assert_int_not_equal(inode_of(rfd_pool_fd(p, 0)), inode_of(owner_fd));
+	rfd_pool_give_back(p, 1);
+	wait_retired(p, 1);
+	struct stat st;
+	assert_int_equal(fstat(owner_fd, &st), 0);
+	assert_int_equal(st.st_blocks, 0);
+	assert_zero_map(m, "the adopted owner's mapping");
+	munmap(m, CHUNK);
+	close(owner_fd);
+	wait_ready(p, 4);
 }
 
 static void test_empty_pool(void **state)
@@ -428,11 +459,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_take_and_give_back, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_take_too_many_takes_nothing, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_never_the_same_memfd_twice, setup4, teardown),
-		cmocka_unit_test_setup_teardown(test_returned_chunk_is_punched_out, setup4, teardown),
+		cmocka_unit_test_setup_teardown(test_returned_chunk_is_punched_out, setup4,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_take_waits_for_refill, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_refill_restores_readiness, setup4, teardown),
 		cmocka_unit_test(test_take_before_worker_filled),
 		cmocka_unit_test_setup_teardown(test_adopt_and_bad_ids, setup4, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_adopted, setup4, teardown),
 		cmocka_unit_test(test_empty_pool),
 		cmocka_unit_test(test_fill_failure_takes_nothing),
 	};
