@@ -14,6 +14,10 @@
  *                         took back (through the fd and the mapping): it must
  *                         hold no memory and read zeros (or SIGBUS), never
  *                         another subOS's pattern; touch DIR/a-checked.
+ *                         Then wait for DIR/go-refault and write into those
+ *                         regions again through the kept fds (fresh pages:
+ *                         the host checks whose memory cgroup pays), touch
+ *                         DIR/a-refaulted.
  *   rfescape victim DIR   fill (almost) all its memory with a known pattern
  *                         through rf_malloc, touch DIR/b-written, then sleep.
  *
@@ -289,6 +293,26 @@ static void check_kept(void)
 	}
 }
 
+/* Write into every returned region through its kept fd: the pages rfd
+ * punched out come back fresh, this subOS's own. */
+static void refault(void)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < nkept; i++) {
+		if (librf_holds(kept[i]))
+			continue;
+		void *m = mmap(NULL, kept_size[i], PROT_READ | PROT_WRITE, MAP_SHARED, kept[i], 0);
+		if (m == MAP_FAILED) {
+			say("cannot map kept region %d writable: %s", i, strerror(errno));
+			continue;
+		}
+		memset(m, 0xa5, kept_size[i]);
+		munmap(m, kept_size[i]);
+		total += kept_size[i];
+	}
+	say("refaulted %llu MiB of returned regions", (unsigned long long)(total >> 20));
+}
+
 static void *keeper(void *arg)
 {
 	(void)arg;
@@ -299,6 +323,9 @@ static void *keeper(void *arg)
 	wait_for("b-written");
 	check_kept();
 	touch("a-checked");
+	wait_for("go-refault");
+	refault();
+	touch("a-refaulted");
 	return NULL;
 }
 
