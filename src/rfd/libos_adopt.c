@@ -90,8 +90,9 @@ fail:
  * A failure means the shim is gone, and with it the subOS: nothing to do. */
 static void push(struct rfd_subos *s, size_t off, size_t len)
 {
-	if (pwrite(s->desc_mem_fd, (char *)s->desc + off, len, (off_t)(s->desc_remote + off))) {
-	}
+	ssize_t n = pwrite(s->desc_mem_fd, (char *)s->desc + off, len,
+			   (off_t)(s->desc_remote + off));
+	(void)n;
 }
 
 void rfd_libos_desc_push(struct rfd_subos *s, bool body)

@@ -14,7 +14,8 @@
  * make the punch fail.
  *
  * Populating is done with a MAP_POPULATE mapping that rfd unmaps once the
- * pages exist (MADV_DONTFORK meanwhile, so forking a shim does not copy it).
+ * pages exist (MADV_DONTFORK meanwhile, so forking a shim does not copy
+ * it): rfd keeps no mapping of any subOS's memory.
  * The worker times every fill: the refill rate `rfm info` reports.
  */
 #define _GNU_SOURCE
@@ -87,9 +88,10 @@ static int make_chunk(uint64_t size, bool huge)
 	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (m == MAP_FAILED)
 		goto fail;
-	/* A MAP_POPULATE of hugetlb memory that ran out of pages does not
-	 * fail: the last page tells (SIGBUS is avoided by MADV_POPULATE_WRITE
-	 * where the kernel has it). */
+	madvise(m, size, MADV_DONTFORK); /* a shim forked meanwhile: not its memory */
+	/* MAP_POPULATE ignores pages it could not fault in (huge pages ran
+	 * short); MADV_POPULATE_WRITE (Linux 5.14, EINVAL before) reports it,
+	 * so no chunk is handed out with holes that would SIGBUS its owner. */
 	if (madvise(m, size, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
 		err = -errno;
 		munmap(m, size);
