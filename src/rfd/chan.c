@@ -3,11 +3,17 @@
  * shared-memory channels between subOSes (docs/protocol.md, chan_* verbs).
  *
  * IFTS: a subOS shares memory with another only through a channel both
- * were granted.  rfd makes the memory (a memfd, sealed so that no one can
- * shrink it under a peer's mapping), formats it, and hands the descriptor
- * only to a process that it can place inside one of the two granted
- * subOSes (chan_caller.c).  A `msg` channel holds two FICM rings, one per
- * direction: ring 0 carries A -> B, ring 1 B -> A.  A `map` channel is a
+ * were granted.  A channel's memory is one chunk of rfd's pool (a memfd
+ * pre-faulted and zeroed, sealed so that no one can resize it under a
+ * peer's mapping, never handed to anyone else), charged half to each of
+ * the two subOSes (their `chan_mem`, reserved in the partition table like
+ * their own memory).  rfd formats it and hands the descriptor only to a
+ * process that it can place inside one of the two granted subOSes
+ * (chan_caller.c).  Closing gives the chunk back without punching it out:
+ * the peers may still drain the rings; the memory lives until the last of
+ * them unmaps it, and the memfd is never handed out again.  A `msg`
+ * channel holds two FICM rings, one per direction: ring 0 carries A -> B,
+ * ring 1 B -> A.  A `map` channel is a
  * plain zeroed region that rfd never touches.
  *
  * Like every adjustment, chan_create and chan_close are journalled before
@@ -45,7 +51,9 @@ struct rfd_chan {
 	uint32_t slots;               /* msg */
 	uint64_t size;                /* bytes of the memfd */
 	uint64_t ring_bytes;          /* msg: one ring */
-	int fd;
+	int fd;                       /* a dup of the pool chunk's memfd */
+	int chunk;                    /* the pool chunk, -1 before it is taken */
+	uint64_t charge;              /* bytes charged to each side */
 	void *mem;                    /* msg: rfd's mapping (for closing the rings) */
 	struct rf_ficm_ring ring[2];  /* msg: rfd's handles, used only to close */
 	int opens[2];                 /* chan_open answers per side */
@@ -77,8 +85,22 @@ static void chan_unlink(struct rfd *d, struct rfd_chan *c)
 		}
 }
 
-/* Drop rfd's memory of a channel; close_rings says whether to close them. */
-static void chan_free(struct rfd_chan *c, bool close_rings)
+/* Take back what the two sides were charged (either may be gone). */
+static void chan_uncharge(struct rfd *d, struct rfd_chan *c)
+{
+	for (int i = 0; i < 2 && c->charge; i++) {
+		struct rfd_subos *s = rfd_subos_find(d, c->between[i]);
+		if (s)
+			s->chan_mem -= c->charge;
+		rfd_ptable_mem_release(&d->pt, c->charge);
+	}
+	c->charge = 0;
+}
+
+/* Drop rfd's memory of a channel; close_rings says whether to close them.
+ * The chunk goes back to the pool unpunched (the peers may still drain
+ * it); the pool drops its memfd and makes a fresh one. */
+static void chan_free(struct rfd *d, struct rfd_chan *c, bool close_rings)
 {
 	if (c->mem) {
 		if (close_rings)
@@ -88,24 +110,58 @@ static void chan_free(struct rfd_chan *c, bool close_rings)
 	}
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->chunk >= 0)
+		rfd_pool_drop(&d->pool, c->chunk);
+	chan_uncharge(d, c);
 	free(c);
 }
 
-/* The memfd and, for msg, its two formatted rings.  rfd keeps its own
- * attached handle on each ring only to be able to close it later. */
-static int chan_memory(struct rfd_chan *c, struct base_err *err)
+/* Charge each side half of a chunk, from the managed memory; on refusal
+ * nothing stays charged and err names the side that lacks room. */
+static int chan_charge(struct rfd *d, struct rfd_chan *c, struct rfd_subos **s,
+		       struct base_err *err)
 {
-	char mname[64];
+	uint64_t share = d->pool.chunk_size / 2;
+	char a[32], f[32];
+	for (int i = 0; i < 2; i++) {
+		if (rfd_ptable_mem_reserve(&d->pt, share) == BASE_E_OK)
+			continue;
+		if (i)
+			rfd_ptable_mem_release(&d->pt, share);
+		base_format_size(share, a, sizeof(a));
+		base_format_size(d->pt.mem_managed - d->pt.mem_used, f, sizeof(f));
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE,
+				 "no room to charge \"%s\" its %s share of the channel (%s free)",
+				 s[i]->name, a, f);
+	}
+	for (int i = 0; i < 2; i++)
+		s[i]->chan_mem += share;
+	c->charge = share;
+	return 0;
+}
+
+/* A pool chunk and, for msg, its two formatted rings.  rfd keeps its own
+ * attached handle on each ring only to be able to close it later. */
+static int chan_memory(struct rfd *d, struct rfd_chan *c, struct rfd_subos **s,
+		       struct base_err *err)
+{
+	char a[32];
 	int rc;
-	snprintf(mname, sizeof(mname), "rf-chan:%s", c->name);
-	c->fd = memfd_create(mname, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (c->size > d->pool.chunk_size) {
+		base_format_size(d->pool.chunk_size, a, sizeof(a));
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE,
+				 "a channel is at most one memory chunk (%s; rfd --chunk)", a);
+	}
+	if (chan_charge(d, c, s, err))
+		return -1;
+	if ((rc = rfd_pool_take(&d->pool, 1, s[0]->id, &c->chunk))) {
+		c->chunk = -1;
+		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "cannot prepare memory: %s",
+				 strerror(-rc));
+	}
+	c->fd = fcntl(rfd_pool_fd(&d->pool, c->chunk), F_DUPFD_CLOEXEC, 0);
 	if (c->fd < 0)
-		return base_errf(err, BASE_E_INTERNAL, "memfd_create: %s", strerror(errno));
-	if (ftruncate(c->fd, (off_t)c->size) < 0)
-		return base_errf(err, BASE_E_INTERNAL, "cannot size the channel to %llu bytes: %s",
-				 (unsigned long long)c->size, strerror(errno));
-	if (fcntl(c->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return base_errf(err, BASE_E_INTERNAL, "cannot seal the channel: %s",
+		return base_errf(err, BASE_E_INTERNAL, "cannot hold the channel: %s",
 				 strerror(errno));
 	if (c->kind != RF_CHAN_MSG)
 		return 0;
@@ -142,6 +198,7 @@ static struct json_object *chan_json(const struct rfd_chan *c)
 	if (c->kind == RF_CHAN_MSG)
 		json_object_object_add(o, "slots", json_object_new_int64(c->slots));
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)c->size));
+	json_object_object_add(o, "charge", json_object_new_int64((int64_t)c->charge));
 	for (int i = 0; i < 2; i++)
 		if (c->opens[i])
 			json_object_array_add(opened, json_object_new_string(c->between[i]));
@@ -202,7 +259,7 @@ static struct json_object *chan_create(struct rfd *d, const struct base_request 
 		base_errf(err, BASE_E_INTERNAL, "out of memory");
 		return NULL;
 	}
-	c->fd = -1;
+	c->fd = c->chunk = -1;
 	snprintf(c->name, sizeof(c->name), "%s", req->name);
 	c->kind = req->chan_kind;
 	for (int i = 0; i < 2; i++)
@@ -215,7 +272,7 @@ static struct json_object *chan_create(struct rfd *d, const struct base_request 
 		c->size = base_round_up(req->size, PAGE);
 	}
 	base_format_wallclock(c->created, sizeof(c->created));
-	if (chan_memory(c, err))
+	if (chan_memory(d, c, s, err))
 		goto fail;
 	if ((rc = chan_journal(d, "chan_create", c, NULL))) {
 		base_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
@@ -227,7 +284,7 @@ static struct json_object *chan_create(struct rfd *d, const struct base_request 
 		c->between[0], c->between[1]);
 	return chan_json(c);
 fail:
-	chan_free(c, false);
+	chan_free(d, c, false);
 	return NULL;
 }
 
@@ -255,7 +312,7 @@ static struct json_object *chan_close(struct rfd *d, const struct base_request *
 	}
 	struct json_object *r = chan_json(c);
 	chan_unlink(d, c);
-	chan_free(c, true);
+	chan_free(d, c, true);
 	return r;
 }
 
@@ -340,7 +397,7 @@ void rfd_chan_subos_gone(struct rfd *d, const char *name)
 		chan_journal(d, "chan_close", c, "subos_destroyed");
 		rfd_log("channel %s closed: subOS %s destroyed", c->name, name);
 		*p = c->next;
-		chan_free(c, true);
+		chan_free(d, c, true);
 	}
 }
 
@@ -349,7 +406,7 @@ void rfd_chan_fini(struct rfd *d)
 	while (d->chans) {
 		struct rfd_chan *c = d->chans;
 		d->chans = c->next;
-		chan_free(c, false);
+		chan_free(d, c, false);
 	}
 }
 

@@ -37,18 +37,31 @@ static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
-static void *map_memfd(const char *name, size_t size, int *fd_out)
+/*
+ * A shared page rfd writes through the mapping returned.  The size never
+ * changes (librf may rely on it) and nobody adds a seal later (SEAL: a
+ * subOS could otherwise stop a restarted rfd mapping its status page or
+ * rings).  read_only: the subOS must only read it: F_SEAL_FUTURE_WRITE,
+ * added after rfd's own writable mapping exists, refuses every new
+ * writable shared mapping, mprotect to write, write(2), for every holder of
+ * the memfd, root included (an O_RDONLY reopen would not do: the subOS
+ * could reopen /proc/self/fd/N read-write).
+ */
+static void *map_memfd(const char *name, size_t size, bool read_only, int *fd_out)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	if (read_only)
+		seals |= F_SEAL_FUTURE_WRITE;
+	void *m = MAP_FAILED;
 	if (fd < 0)
 		return NULL;
-	if (ftruncate(fd, (off_t)size) < 0) {
-		close(fd);
-		return NULL;
+	if (ftruncate(fd, (off_t)size) == 0)
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (m != MAP_FAILED && fcntl(fd, F_ADD_SEALS, seals) < 0) {
+		munmap(m, size);
+		m = MAP_FAILED;
 	}
-	/* The size never changes: librf may rely on it. */
-	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (m == MAP_FAILED) {
 		close(fd);
 		return NULL;
@@ -60,9 +73,9 @@ static void *map_memfd(const char *name, size_t size, int *fd_out)
 int rfd_libos_setup(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
 	int sv[2];
-	s->desc = map_memfd("rf-desc", RF_DESC_SIZE, &s->desc_fd);
-	s->status = map_memfd("rf-status", RF_STATUS_SIZE, &s->status_fd);
-	s->msgs = map_memfd("rf-msgs", RF_MSGS_SIZE, &s->msgs_fd);
+	s->desc = map_memfd("rf-desc", RF_DESC_SIZE, true, &s->desc_fd);
+	s->status = map_memfd("rf-status", RF_STATUS_SIZE, false, &s->status_fd);
+	s->msgs = map_memfd("rf-msgs", RF_MSGS_SIZE, false, &s->msgs_fd);
 	if (!s->desc || !s->status || !s->msgs || rfd_libos_msgs_attach(s, true) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		base_errf(err, BASE_E_INTERNAL, "cannot create the description of \"%s\": %s",
@@ -85,11 +98,9 @@ int rfd_libos_setup(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 
 void rfd_libos_teardown(struct rfd_subos *s)
 {
-	if (s->desc)
-		munmap(s->desc, RF_DESC_SIZE);
+	rfd_libos_desc_drop(s);
 	if (s->status)
 		munmap(s->status, RF_STATUS_SIZE);
-	s->desc = NULL;
 	s->status = NULL;
 	rfd_libos_msgs_close(s);
 	int *fds[] = { &s->desc_fd, &s->status_fd, &s->ctl_fd, &s->ctl_peer_fd };
@@ -104,6 +115,7 @@ void rfd_desc_begin(struct rfd_subos *s)
 {
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->seq, 1, memory_order_acq_rel);
 	atomic_thread_fence(memory_order_seq_cst);
+	rfd_libos_desc_push(s, false);
 }
 
 uint32_t rfd_desc_end(struct rfd_subos *s, enum rf_ctl_type cmd)
@@ -112,6 +124,7 @@ uint32_t rfd_desc_end(struct rfd_subos *s, enum rf_ctl_type cmd)
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->seq, 1, memory_order_acq_rel);
 	uint32_t gen = atomic_fetch_add_explicit((_Atomic uint32_t *)&s->desc->gen, 1,
 						 memory_order_seq_cst) + 1;
+	rfd_libos_desc_push(s, true);
 	/* After the desc: librf reads it when the command arrives. */
 	rfd_libos_send(s, cmd, gen);
 	return gen;

@@ -1,6 +1,7 @@
 /*
  * libos.h - rfd's half of the librf protocol (include/rf/desc.h): the
- * description and status pages and the handshakes on them (libos.c), and
+ * description and status pages and the handshakes on them (libos.c), the
+ * description page of a subOS adopted after a restart (libos_adopt.c), and
  * the control rings the commands and replies travel on (libos_msg.c).
  */
 #ifndef RF_RFD_LIBOS_H
@@ -12,6 +13,7 @@
 #include "base/cpuset.h"
 #include "base/err.h"
 #include "rf/desc.h"
+#include <json-c/json.h>
 
 struct rfd;
 struct rfd_subos;
@@ -19,6 +21,21 @@ struct rfd_subos;
 /* The pages of a new libos subOS / unmap and close them (and the rings). */
 int rfd_libos_setup(struct rfd *d, struct rfd_subos *s, struct base_err *err);
 void rfd_libos_teardown(struct rfd_subos *s);
+
+/* libos_adopt.c: after a restart, take the description page memfd `fd`
+ * found in the subOS (owned by s from now on) and a way to write it: a
+ * writable mapping if it allows one, else the shim's mapping through a
+ * private copy.  0, or -1 (s->desc NULL: the subOS cannot be told
+ * anything).  push: write the copy out (rfd_desc_begin/end do; body false
+ * pushes only seq).  drop: unmap or free the page (teardown does). */
+int rfd_libos_adopt_desc(struct rfd_subos *s, int fd);
+void rfd_libos_desc_push(struct rfd_subos *s, bool body);
+void rfd_libos_desc_drop(struct rfd_subos *s);
+/* libos_adopt.c: after a restart, find the memfds of s's regions in the
+ * subOS by the inodes its journal record `rec` gives ("chunk_inodes", by
+ * region slot) and hold them again in the pool, so a region it returns is
+ * punched out by rfd as before.  Regions not found stay on librf's word. */
+void rfd_libos_adopt_regions(struct rfd *d, struct rfd_subos *s, struct json_object *rec);
 
 /* Publish desc changes: call begin, edit s->desc, call end.  end bumps the
  * generation, sends `cmd` (RF_CMD_APPLY or RF_CMD_SHUTDOWN) on the control

@@ -235,7 +235,7 @@ static void kill_and_reap(struct rfd *d, struct rfd_subos *s)
 	reap(d, s);
 }
 
-static struct json_object *create_record(const struct rfd_subos *s)
+static struct json_object *create_record(struct rfd *d, const struct rfd_subos *s)
 {
 	struct json_object *x = json_object_new_object(), *argv = json_object_new_array();
 	json_object_object_add(x, "kind", json_object_new_string(base_kind_name(s->kind)));
@@ -245,10 +245,7 @@ static struct json_object *create_record(const struct rfd_subos *s)
 	for (int i = 0; s->argv[i]; i++)
 		json_object_array_add(argv, json_object_new_string(s->argv[i]));
 	json_object_object_add(x, "argv", argv);
-	struct json_object *chunks = json_object_new_array();
-	for (int i = 0; i < s->nregions; i++)
-		json_object_array_add(chunks, json_object_new_int(s->region_chunk[i]));
-	json_object_object_add(x, "chunks", chunks);
+	rfd_place_chunks_json(d, s, x);
 	return x;
 }
 
@@ -314,7 +311,7 @@ int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_s
 		s->ctl_peer_fd = -1;
 	}
 	s->life = RF_LIFE_RUNNING;
-	if ((rc = rfd_journal_subos(d, "create", s, create_record(s)))) {
+	if ((rc = rfd_journal_subos(d, "create", s, create_record(d, s)))) {
 		base_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
 		goto fail_program;
 	}

@@ -1,10 +1,22 @@
 /*
  * mempool.c - pre-faulted memory chunks and their background worker.
  *
- * One worker thread fills EMPTY chunks and zeroes SCRUBBING ones, so the
- * request path only hands descriptors over.  Populating is done with a
- * MAP_POPULATE mapping that rfd keeps (MADV_DONTFORK, so forking a subOS's
- * shim does not copy it); the same mapping later zeroes returned chunks.
+ * One worker thread retires returned chunks and fills empty ones, so the
+ * request path only hands descriptors over (and never populates memory).
+ * A chunk's memfd is handed out at most once: that is what makes "no
+ * subOS ever sees another's data" hold against a subOS that kept a dup()
+ * of its region fd or a mapping of it.  Retiring punches the whole chunk
+ * out (FALLOC_FL_PUNCH_HOLE) before closing rfd's descriptor: the memory
+ * is freed at once whoever still holds the memfd, and an old owner that
+ * touches it again faults in fresh zero pages, charged to its own memory
+ * cgroup.  The chunk's seals (SHRINK, GROW, SEAL) allow the punch but no
+ * size change, and stop an owner from adding a write seal that would
+ * make the punch fail.
+ *
+ * Populating is done with a MAP_POPULATE mapping that rfd unmaps once the
+ * pages exist (MADV_DONTFORK meanwhile, so forking a shim does not copy
+ * it): rfd keeps no mapping of any subOS's memory.
+ * The worker times every fill: the refill rate `rfm info` reports.
  */
 #define _GNU_SOURCE
 #include "rfd/mempool.h"
@@ -15,7 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include "base/time.h"
 
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
 #define HUGE_2M      (2ull << 20)
@@ -60,52 +75,117 @@ static void release_hugepages(long n)
 		write_long(NR_HUGEPAGES, now > n ? now - n : 0);
 }
 
+/* A fresh memfd of the chunk size, populated (a MAP_POPULATE mapping made
+ * and dropped: the pages stay in the memfd) and sealed.  -errno or fd. */
+static int make_chunk(uint64_t size, bool huge)
+{
+	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (huge ? MFD_HUGETLB : 0);
+	int fd = memfd_create("rf-chunk", flags), err;
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0)
+		goto fail;
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (m == MAP_FAILED)
+		goto fail;
+	madvise(m, size, MADV_DONTFORK); /* a shim forked meanwhile: not its memory */
+	/* MAP_POPULATE ignores pages it could not fault in (huge pages ran
+	 * short); MADV_POPULATE_WRITE (Linux 5.14, EINVAL before) reports it,
+	 * so no chunk is handed out with holes that would SIGBUS its owner. */
+	if (madvise(m, size, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
+		err = -errno;
+		munmap(m, size);
+		close(fd);
+		return err;
+	}
+	munmap(m, size);
+	/* The size never changes; SEAL: an owner cannot add a write seal
+	 * that would stop rfd punching the chunk out when it comes back. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Fill chunk c with a fresh memfd: hugetlb-backed while this rfd holds
+ * huge pages, else (or when they ran out) plain pages. */
 static int fill_chunk(struct rfd_pool *p, struct rfd_chunk *c)
 {
 	bool huge = p->huge_added > 0;
-	int fd = -1;
-	if (huge)
-		fd = memfd_create("rf-chunk", MFD_CLOEXEC | MFD_HUGETLB);
+	int fd = huge ? make_chunk(p->chunk_size, true) : -1;
 	if (fd < 0) {
 		huge = false;
-		fd = memfd_create("rf-chunk", MFD_CLOEXEC);
+		fd = make_chunk(p->chunk_size, false);
 	}
 	if (fd < 0)
-		return -errno;
-	void *m = MAP_FAILED;
-	if (ftruncate(fd, (off_t)p->chunk_size) == 0)
-		m = mmap(NULL, p->chunk_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (m == MAP_FAILED && huge) { /* huge pages ran out: plain pages */
-		close(fd);
-		fd = memfd_create("rf-chunk", MFD_CLOEXEC);
-		huge = false;
-		if (fd >= 0 && ftruncate(fd, (off_t)p->chunk_size) == 0)
-			m = mmap(NULL, p->chunk_size, PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_POPULATE, fd, 0);
-	}
-	if (m == MAP_FAILED) {
-		int err = -errno;
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
-	madvise(m, p->chunk_size, MADV_DONTFORK);
+		return fd;
 	c->fd = fd;
-	c->map = m;
 	c->huge = huge;
 	return 0;
 }
 
-/* Find work for the worker under the lock; -1 if none. */
+/* Free a returned chunk's memory whoever still holds its memfd (unless
+ * it was dropped unpunched), then close rfd's descriptor: the memfd is
+ * never handed out again. */
+static void retire_chunk(struct rfd_pool *p, struct rfd_chunk *c)
+{
+	if (c->fd < 0)
+		return; /* adopted after a restart: rfd never held it */
+	if (c->punch)
+		fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			  (off_t)p->chunk_size);
+	close(c->fd);
+	c->fd = -1;
+	c->huge = false;
+}
+
+/* Work for the worker under the lock: retiring first (it frees memory a
+ * fill may need), then filling unless the last fill failed; -1 if none. */
 static int next_job(struct rfd_pool *p)
 {
 	for (int i = 0; i < p->nchunks; i++)
-		if (p->chunk[i].state == RF_CHUNK_SCRUBBING)
+		if (p->chunk[i].state == RF_CHUNK_RETIRING)
 			return i;
-	for (int i = 0; i < p->nchunks; i++)
+	for (int i = 0; i < p->nchunks && !p->stalled; i++)
 		if (p->chunk[i].state == RF_CHUNK_EMPTY)
 			return i;
 	return -1;
+}
+
+/* One job, entered and left with the lock held. */
+static void do_job(struct rfd_pool *p, struct rfd_chunk *c)
+{
+	if (c->state == RF_CHUNK_RETIRING) {
+		bool held = c->fd >= 0;
+		pthread_mutex_unlock(&p->lock);
+		retire_chunk(p, c);
+		pthread_mutex_lock(&p->lock);
+		c->state = RF_CHUNK_EMPTY;
+		p->retired += held;
+		return;
+	}
+	c->state = RF_CHUNK_FILLING;
+	pthread_mutex_unlock(&p->lock);
+	uint64_t t0 = base_now_ns();
+	int err = fill_chunk(p, c);
+	uint64_t ns = base_now_ns() - t0;
+	pthread_mutex_lock(&p->lock);
+	if (err) {
+		/* Out of memory or descriptors: stop filling until a take asks
+		 * again, rather than spinning on the failure. */
+		c->state = RF_CHUNK_EMPTY;
+		p->stalled = true;
+		p->fill_err = err;
+	} else {
+		c->state = RF_CHUNK_READY;
+		p->refills++;
+		p->refill_bytes += p->chunk_size;
+		p->refill_ns += ns;
+	}
+	pthread_cond_broadcast(&p->done);
 }
 
 static void *worker_main(void *arg)
@@ -114,28 +194,25 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		int i = next_job(p);
-		if (i < 0) {
-			pthread_cond_wait(&p->cond, &p->lock);
-			continue;
-		}
-		struct rfd_chunk *c = &p->chunk[i];
-		bool scrub = c->state == RF_CHUNK_SCRUBBING;
-		if (!scrub)
-			c->state = RF_CHUNK_FILLING;
-		pthread_mutex_unlock(&p->lock);
-		int err = scrub ? (memset(c->map, 0, p->chunk_size), 0) : fill_chunk(p, c);
-		pthread_mutex_lock(&p->lock);
-		c->state = err ? RF_CHUNK_EMPTY : RF_CHUNK_READY;
-		c->owner = -1;
-		pthread_cond_broadcast(&p->cond);
-		/* Out of memory: stop filling, takers fill on demand.  Not if
-		 * rfd_pool_fini already asked to stop while we were filling: its
-		 * broadcast is gone and the wait would never end. */
-		if (err && !p->stop)
-			pthread_cond_wait(&p->cond, &p->lock);
+		if (i < 0)
+			pthread_cond_wait(&p->work, &p->lock);
+		else
+			do_job(p, &p->chunk[i]);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
+}
+
+static int start_worker(struct rfd_pool *p)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, &ca);
+	pthread_condattr_destroy(&ca);
+	return pthread_create(&p->worker, NULL, worker_main, p);
 }
 
 int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const char *hugepages,
@@ -161,22 +238,20 @@ int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const
 	if (p->want_huge)
 		p->huge_added = reserve_hugepages((long)(total / HUGE_2M));
 	if (strcmp(hugepages, "on") == 0 && p->huge_added < (long)(total / HUGE_2M)) {
-		release_hugepages(p->huge_added);
 		base_errf(err, BASE_E_INTERNAL, "could reserve only %ld of %llu huge pages",
 			  p->huge_added, (unsigned long long)(total / HUGE_2M));
-		free(p->chunk);
-		return -1;
+		goto fail;
 	}
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
-	if (pthread_create(&p->worker, NULL, worker_main, p)) {
+	if (start_worker(p)) {
 		base_errf(err, BASE_E_INTERNAL, "cannot start the pool worker");
-		release_hugepages(p->huge_added);
-		free(p->chunk);
-		return -1;
+		goto fail;
 	}
 	p->started = true;
 	return 0;
+fail:
+	release_hugepages(p->huge_added);
+	free(p->chunk);
+	return -1;
 }
 
 void rfd_pool_fini(struct rfd_pool *p)
@@ -185,82 +260,88 @@ void rfd_pool_fini(struct rfd_pool *p)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
-	pthread_cond_broadcast(&p->cond);
+	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->worker, NULL);
-	for (int i = 0; i < p->nchunks; i++) {
-		if (p->chunk[i].map)
-			munmap(p->chunk[i].map, p->chunk_size);
+	/* Owned chunks stay alive in their owners (subOSes outlive rfd);
+	 * closing rfd's descriptor is all that is ours to do. */
+	for (int i = 0; i < p->nchunks; i++)
 		if (p->chunk[i].fd >= 0)
 			close(p->chunk[i].fd);
-	}
 	release_hugepages(p->huge_added);
 	free(p->chunk);
 	p->started = false;
 }
 
+static int count_state(const struct rfd_pool *p, enum rfd_chunk_state st)
+{
+	int n = 0;
+	for (int i = 0; i < p->nchunks; i++)
+		n += p->chunk[i].state == st;
+	return n;
+}
+
+/* Under the lock: wait until n chunks are READY, the worker failed after
+ * being asked to retry, or the wait ran out.  0 or -errno. */
+static int wait_ready(struct rfd_pool *p, int n)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += RFD_POOL_WAIT_MS / 1000;
+	p->stalled = false; /* a take is a reason to try filling again */
+	p->fill_err = 0;
+	pthread_cond_broadcast(&p->work);
+	while (count_state(p, RF_CHUNK_READY) < n) {
+		if (p->stalled)
+			return p->fill_err;
+		if (pthread_cond_timedwait(&p->done, &p->lock, &until) == ETIMEDOUT &&
+		    count_state(p, RF_CHUNK_READY) < n)
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
+
 int rfd_pool_take(struct rfd_pool *p, int n, int owner, int *ids)
 {
-	int got = 0, err = 0;
+	int err = 0, got = 0;
 	pthread_mutex_lock(&p->lock);
-	for (int i = 0; i < p->nchunks && got < n; i++)
+	if (p->nchunks - count_state(p, RF_CHUNK_OWNED) < n)
+		err = -ENOMEM; /* the pool cannot hold that many more */
+	else if (count_state(p, RF_CHUNK_READY) < n)
+		err = wait_ready(p, n);
+	for (int i = 0; i < p->nchunks && got < n && !err; i++)
 		if (p->chunk[i].state == RF_CHUNK_READY) {
 			p->chunk[i].state = RF_CHUNK_OWNED;
 			p->chunk[i].owner = owner;
 			ids[got++] = i;
 		}
-	/* Not enough prepared: fill EMPTY ones here, or wait for the worker. */
-	while (got < n && !err) {
-		int i;
-		for (i = 0; i < p->nchunks; i++)
-			if (p->chunk[i].state == RF_CHUNK_EMPTY || p->chunk[i].state == RF_CHUNK_READY)
-				break;
-		if (i == p->nchunks) {
-			bool busy = false;
-			for (int k = 0; k < p->nchunks; k++)
-				busy |= p->chunk[k].state == RF_CHUNK_FILLING ||
-					p->chunk[k].state == RF_CHUNK_SCRUBBING;
-			if (!busy) {
-				err = -ENOMEM;
-				break;
-			}
-			pthread_cond_wait(&p->cond, &p->lock);
-			continue;
-		}
-		struct rfd_chunk *c = &p->chunk[i];
-		if (c->state == RF_CHUNK_EMPTY) {
-			c->state = RF_CHUNK_FILLING;
-			pthread_mutex_unlock(&p->lock);
-			err = fill_chunk(p, c);
-			pthread_mutex_lock(&p->lock);
-			if (err) {
-				c->state = RF_CHUNK_EMPTY;
-				break;
-			}
-		}
-		c->state = RF_CHUNK_OWNED;
-		c->owner = owner;
-		ids[got++] = i;
-	}
-	if (err)
-		for (int k = 0; k < got; k++) {
-			p->chunk[ids[k]].state = RF_CHUNK_READY;
-			p->chunk[ids[k]].owner = -1;
-		}
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
 
-void rfd_pool_give_back(struct rfd_pool *p, int id)
+static void retire(struct rfd_pool *p, int id, bool punch)
 {
 	if (id < 0 || id >= p->nchunks)
 		return;
 	pthread_mutex_lock(&p->lock);
 	struct rfd_chunk *c = &p->chunk[id];
-	c->owner = -1;
-	c->state = c->map ? RF_CHUNK_SCRUBBING : RF_CHUNK_EMPTY;
-	pthread_cond_broadcast(&p->cond);
+	if (c->state == RF_CHUNK_OWNED) {
+		c->owner = -1;
+		c->punch = punch;
+		c->state = RF_CHUNK_RETIRING;
+		pthread_cond_broadcast(&p->work);
+	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+void rfd_pool_give_back(struct rfd_pool *p, int id)
+{
+	retire(p, id, true);
+}
+
+void rfd_pool_drop(struct rfd_pool *p, int id)
+{
+	retire(p, id, false);
 }
 
 void rfd_pool_adopt(struct rfd_pool *p, int id, int owner)
@@ -270,23 +351,42 @@ void rfd_pool_adopt(struct rfd_pool *p, int id, int owner)
 	pthread_mutex_lock(&p->lock);
 	struct rfd_chunk *c = &p->chunk[id];
 	while (c->state == RF_CHUNK_FILLING)  /* the worker got there first */
-		pthread_cond_wait(&p->cond, &p->lock);
+		pthread_cond_wait(&p->done, &p->lock);
 	if (c->state != RF_CHUNK_READY && c->state != RF_CHUNK_EMPTY) {
 		pthread_mutex_unlock(&p->lock);  /* already someone's */
 		return;
 	}
 	/* The adopted subOS holds the only copy of this chunk's memory; a
 	 * fresh one this rfd prepared under the same id would sit unused. */
-	if (c->map) {
-		munmap(c->map, p->chunk_size);
+	if (c->fd >= 0)
 		close(c->fd);
-		c->map = NULL;
-		c->fd = -1;
-		c->huge = false;
-	}
+	c->fd = -1;
+	c->huge = false;
 	c->state = RF_CHUNK_OWNED;
 	c->owner = owner;
 	pthread_mutex_unlock(&p->lock);
+}
+
+void rfd_pool_hold(struct rfd_pool *p, int id, int fd)
+{
+	if (id < 0 || id >= p->nchunks) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	struct rfd_chunk *c = &p->chunk[id];
+	if (c->state == RF_CHUNK_OWNED && c->fd < 0)
+		c->fd = fd;
+	else
+		close(fd);
+	pthread_mutex_unlock(&p->lock);
+}
+
+uint64_t rfd_pool_inode(const struct rfd_pool *p, int id)
+{
+	struct stat st;
+	int fd = rfd_pool_fd(p, id);
+	return fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
 int rfd_pool_fd(const struct rfd_pool *p, int id)
@@ -294,15 +394,39 @@ int rfd_pool_fd(const struct rfd_pool *p, int id)
 	return id >= 0 && id < p->nchunks ? p->chunk[id].fd : -1;
 }
 
-void rfd_pool_counts(struct rfd_pool *p, int *ready, int *owned, int *scrubbing, int *huge)
+void rfd_pool_counts(struct rfd_pool *p, struct rfd_pool_counts *c)
 {
-	*ready = *owned = *scrubbing = *huge = 0;
+	memset(c, 0, sizeof(*c));
 	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < p->nchunks; i++) {
-		*ready += p->chunk[i].state == RF_CHUNK_READY;
-		*owned += p->chunk[i].state == RF_CHUNK_OWNED;
-		*scrubbing += p->chunk[i].state == RF_CHUNK_SCRUBBING;
-		*huge += p->chunk[i].huge;
+		enum rfd_chunk_state st = p->chunk[i].state;
+		c->ready += st == RF_CHUNK_READY;
+		c->owned += st == RF_CHUNK_OWNED;
+		c->refilling += st == RF_CHUNK_EMPTY || st == RF_CHUNK_FILLING ||
+				st == RF_CHUNK_RETIRING;
+		c->huge += p->chunk[i].huge;
 	}
+	c->refills = p->refills;
+	c->retired = p->retired;
+	if (p->refill_ns)
+		c->refill_mib_s = (double)p->refill_bytes / (1 << 20) /
+				  ((double)p->refill_ns / 1e9);
 	pthread_mutex_unlock(&p->lock);
+}
+
+struct json_object *rfd_pool_json(struct rfd_pool *p)
+{
+	struct rfd_pool_counts c;
+	struct json_object *o = json_object_new_object();
+	rfd_pool_counts(p, &c);
+	json_object_object_add(o, "chunks", json_object_new_int(p->nchunks));
+	json_object_object_add(o, "ready", json_object_new_int(c.ready));
+	json_object_object_add(o, "owned", json_object_new_int(c.owned));
+	json_object_object_add(o, "refilling", json_object_new_int(c.refilling));
+	json_object_object_add(o, "hugepage_chunks", json_object_new_int(c.huge));
+	json_object_object_add(o, "refills", json_object_new_int64((int64_t)c.refills));
+	json_object_object_add(o, "retired", json_object_new_int64((int64_t)c.retired));
+	json_object_object_add(o, "refill_mib_s",
+			       json_object_new_int64((int64_t)(c.refill_mib_s + 0.5)));
+	return o;
 }

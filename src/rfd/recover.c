@@ -108,6 +108,12 @@ static int on_record(struct json_object *rec, void *arg)
 		e->exited = true;
 		e->exit_code = base_exit_status_from_json(rec);
 	}
+	/* A resize says which chunks the subOS holds since (by region slot). */
+	struct json_object *v;
+	for (int k = 0; k < 2 && e->create && strcmp(op, "create"); k++)
+		if (json_object_object_get_ex(rec, k ? "chunk_inodes" : "chunks", &v))
+			json_object_object_add(e->create, k ? "chunk_inodes" : "chunks",
+					       json_object_get(v));
 	snprintf(e->cores, sizeof(e->cores), "%s", str(rec, "cores"));
 	e->mem = (uint64_t)num(rec, "mem", 0);
 	return 0;
@@ -237,7 +243,9 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	s->shim_pidfd = s->shim_pid > 0 ? (int)syscall(SYS_pidfd_open, s->shim_pid, 0) : -1;
 	if (s->kind == RF_KIND_LIBOS && s->pidfd >= 0) {
-		s->desc = grab_page(s->pid, s->pidfd, 3, "rf-desc", RF_DESC_SIZE, &s->desc_fd);
+		int dfd = find_memfd(s->pid, s->pidfd, 3, "rf-desc");
+		if (dfd >= 0 && rfd_libos_adopt_desc(s, dfd) < 0)
+			rfd_log("subOS %s: its description page is not the one rfd made", s->name);
 		s->status = grab_page(s->pid, s->pidfd, 4, "rf-status", RF_STATUS_SIZE,
 				      &s->status_fd);
 		s->msgs = grab_page(s->pid, s->pidfd, 6, "rf-msgs", RF_MSGS_SIZE, &s->msgs_fd);
@@ -262,6 +270,7 @@ int rfd_recover(struct rfd *d)
 		if (!e->exited && still_ours(d, e, s->pid)) {
 			s->life = RF_LIFE_RUNNING;
 			claim(d, s);
+			rfd_libos_adopt_regions(d, s, e->create);
 			rfd_journal_subos(d, "adopt", s, NULL);
 			rfd_log("adopted subOS %s (pid %d)", s->name, (int)s->pid);
 			continue;

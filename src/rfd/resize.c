@@ -9,7 +9,13 @@
  * acknowledgement; journalling comes after.
  *
  * Memory: growth hands pool chunks over as new regions; a shrink asks
- * librf for its highest regions back and takes only those it returns.
+ * librf for its highest regions back and takes those it says it returned.
+ * Its word (the status page) is only a hint of which regions to take:
+ * taking one is rfd's own act (the pool punches the chunk out and drops its
+ * memfd), so a region is free again whatever the subOS kept of it, and a
+ * lie can only cost the liar its memory.  A region it says nothing of, or
+ * BUSY, stays its own: rfd's accounting never moves on a subOS's word
+ * alone.
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
@@ -20,6 +26,7 @@
 #include "rfd/subos.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include "base/timing.h"
@@ -146,7 +153,10 @@ static int mem_shrink(struct rfd *d, struct rfd_subos *s, int n, struct resize_o
 	rfd_desc_begin(s);
 	for (int k = 0; k < nasked; k++) {
 		int i = asked[k];
-		if (s->status->region[i] == RF_REGION_RETURNED) {
+		/* one read: the subOS may change the word under us */
+		uint32_t said = atomic_load_explicit((_Atomic uint32_t *)&s->status->region[i],
+						     memory_order_acquire);
+		if (said == RF_REGION_RETURNED) {
 			rfd_pool_give_back(&d->pool, s->region_chunk[i]);
 			s->region_chunk[i] = -1;
 			memset(&s->desc->region[i], 0, sizeof(s->desc->region[i]));
@@ -267,6 +277,8 @@ int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_reque
 	if (rc && !cores_changed && s->mem == mem_before)
 		return rc;
 	struct json_object *x = resize_extra(&ro);
+	if (s->kind == RF_KIND_LIBOS && s->mem != mem_before)
+		rfd_place_chunks_json(d, s, x);
 	*result = rfd_subos_json(d, s, false);
 	json_object_object_foreach(x, k, v)
 		json_object_object_add(*result, k, json_object_get(v));

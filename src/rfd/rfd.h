@@ -18,6 +18,7 @@
  *                 what the program cannot undo (cgroup namespace, capabilities,
  *                 no_new_privs, seccomp, its view of the filesystem)
  *   libos.h       libos.c: description/status pages and the librf handshakes;
+ *                 libos_adopt.c: the sealed description page after a restart;
  *                 libos_msg.c: the control rings they travel on
  *   recover.h     recover.c: rebuilding the table from the journal after a restart
  *   chan.h        chan.c: the channel broker (chan_* verbs); chan_caller.c:

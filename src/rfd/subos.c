@@ -106,6 +106,7 @@ struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, boo
 	json_object_object_add(o, "ncores", json_object_new_int(base_cpuset_count(&s->cpus)));
 	json_object_object_add(o, "mem", json_object_new_int64((int64_t)s->mem));
 	json_object_object_add(o, "regions", json_object_new_int(s->nregions));
+	json_object_object_add(o, "chan_mem", json_object_new_int64((int64_t)s->chan_mem));
 	for (int i = 0; s->argv && s->argv[i]; i++)
 		json_object_array_add(argv, json_object_new_string(s->argv[i]));
 	json_object_object_add(o, "argv", argv);

@@ -36,6 +36,7 @@ struct rfd_subos {
 	int report_fd;               /* the shim's reports (exit status); -1 if adopted */
 	struct base_cpuset cpus;
 	uint64_t mem;                /* bytes held (a multiple of the chunk size) */
+	uint64_t chan_mem;           /* its share of its channels' memory (chan.c) */
 	int nregions;
 	int region_chunk[RF_MAX_REGIONS]; /* desc slot -> pool chunk id, -1 free */
 	char **argv;
@@ -46,8 +47,10 @@ struct rfd_subos {
 	/* libos only */
 	int desc_fd, status_fd, ctl_fd;
 	int ctl_peer_fd;             /* the subOS's end, until it is passed */
-	struct rf_desc *desc;
+	struct rf_desc *desc;        /* rfd's writable view (adopted: a private copy) */
 	struct rf_status *status;
+	uint64_t desc_remote;        /* adopted: the shim's mapping of the desc, else 0 */
+	int desc_mem_fd;             /* adopted: /proc/SHIM/mem, valid if desc_remote */
 	/* the control rings (libos_msg.c): NULL msgs if there are none */
 	int msgs_fd;
 	void *msgs;

@@ -59,9 +59,9 @@ static struct json_object *machine_json(const struct rfd_topo *t)
 
 static struct json_object *do_info(struct rfd *d)
 {
-	struct json_object *r = json_object_new_object(), *pool = json_object_new_object();
+	struct json_object *r = json_object_new_object();
 	struct base_cpuset host, fr;
-	int ready, owned, scrub, huge;
+	struct rfd_pool_counts pc;
 	json_object_object_add(r, "rfd_version", json_object_new_string(RFD_VERSION));
 	json_object_object_add(r, "protocol", json_object_new_int(RF_PROTO_VERSION_CUR));
 	json_object_object_add(r, "pid", json_object_new_int(getpid()));
@@ -83,14 +83,9 @@ static struct json_object *do_info(struct rfd *d)
 	json_object_object_add(r, "mem_free",
 			       json_object_new_int64((int64_t)(d->pt.mem_managed - d->pt.mem_used)));
 	json_object_object_add(r, "chunk_size", json_object_new_int64((int64_t)d->pool.chunk_size));
-	rfd_pool_counts(&d->pool, &ready, &owned, &scrub, &huge);
-	json_object_object_add(r, "hugepages", json_object_new_boolean(huge > 0));
-	json_object_object_add(pool, "chunks", json_object_new_int(d->pool.nchunks));
-	json_object_object_add(pool, "ready", json_object_new_int(ready));
-	json_object_object_add(pool, "owned", json_object_new_int(owned));
-	json_object_object_add(pool, "scrubbing", json_object_new_int(scrub));
-	json_object_object_add(pool, "hugepage_chunks", json_object_new_int(huge));
-	json_object_object_add(r, "pool", pool);
+	rfd_pool_counts(&d->pool, &pc);
+	json_object_object_add(r, "hugepages", json_object_new_boolean(pc.huge > 0));
+	json_object_object_add(r, "pool", rfd_pool_json(&d->pool));
 	json_object_object_add(r, "handshake_deadline_ms",
 			       json_object_new_int64((int64_t)(d->deadline_ns / 1000000)));
 	return r;

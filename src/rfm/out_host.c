@@ -42,7 +42,7 @@ static void info_machine(struct json_object *m)
 static void info_memory(struct json_object *res)
 {
 	char managed[32], free_[32], chunk[32];
-	int64_t chunks = 0, ready = 0, scrub = 0;
+	int64_t chunks = 0, ready = 0, refilling = 0, rate = 0;
 	rfm_fmt_size(res, "mem_managed", managed, sizeof(managed));
 	rfm_fmt_size(res, "mem_free", free_, sizeof(free_));
 	rfm_fmt_size(res, "chunk_size", chunk, sizeof(chunk));
@@ -53,9 +53,11 @@ static void info_memory(struct json_object *res)
 		return;
 	rfm_int(pool, "chunks", &chunks);
 	rfm_int(pool, "ready", &ready);
-	rfm_int(pool, "scrubbing", &scrub);
-	rfm_kv("Pool", "%lld chunk%s, %lld ready, %lld being scrubbed", (long long)chunks,
-	       plural(chunks), (long long)ready, (long long)scrub);
+	rfm_int(pool, "refilling", &refilling);
+	rfm_int(pool, "refill_mib_s", &rate);
+	rfm_kv("Pool", "%lld chunk%s, %lld ready, %lld refilling, refilled at %lld MiB/s",
+	       (long long)chunks, plural(chunks), (long long)ready, (long long)refilling,
+	       (long long)rate);
 }
 
 int rfm_print_info(struct json_object *res)

@@ -171,7 +171,7 @@ static void show_cores(struct json_object *res)
 /* Fields show prints itself; any other is printed generically after them. */
 static const char *const show_known[] = {
 	"name", "kind", "state", "exit_code", "signal", "pid", "cores", "ncores", "mem",
-	"regions", "argv", "created", "cgroup", "cores_detail", NULL,
+	"regions", "chan_mem", "argv", "created", "cgroup", "cores_detail", NULL,
 };
 
 static void show_extra(struct json_object *res)
@@ -209,6 +209,10 @@ int rfm_print_show(struct json_object *res)
 		       regions == 1 ? "" : "s");
 	else
 		rfm_kv("Memory", "%s", mem);
+	if (rfm_field(res, "chan_mem", json_type_int)) {
+		rfm_fmt_size(res, "chan_mem", mem, sizeof(mem));
+		rfm_kv("Channels", "%s of memory charged (its share)", mem);
+	}
 	rfm_fmt_value(rfm_field(res, "argv", json_type_array), buf, sizeof(buf));
 	rfm_kv("Command", "%s", buf);
 	const char *created = rfm_str(res, "created", NULL);
