@@ -114,8 +114,9 @@ static int socket_group(const char *name, gid_t *gid)
 	if (!name)
 		return 0;
 	struct group *g = getgrnam(name);
-	if (!g && *name && (strtoul(name, &end, 10), *end == '\0'))
-		g = getgrgid((gid_t)strtoul(name, NULL, 10));
+	unsigned long num = strtoul(name, &end, 10);
+	if (!g && *name && *end == '\0')
+		g = getgrgid((gid_t)num);
 	if (!g) {
 		fprintf(stderr, "rfd: --group %s: no such group (see getent group)\n", name);
 		return -1;

@@ -10,7 +10,10 @@
 # that does not exist: no probing), connect as another uid, send a forged
 # SCM_CREDENTIALS, and signal rfd and the victim by their host pids.  Each
 # must be refused; afterwards rfd and victim are alive and the table, the
-# channels and the journal are as the host left them.  What it may do works
+# channels and the journal are as the host left them.  Also from inside: a
+# nested PID namespace, and leaving its cgroups first (confinement should
+# forbid both; either way rfd still knows the caller is evil).  A host
+# process in another PID namespace counts as unknown, not as the host.  What it may do works
 # and shows it alone: show, list, chan list, log, info without rfd's paths
 # and pid.  A `libos` subOS (tests/helpers/rfattack) tries the same through
 # raw requests when librf's programs are built.
@@ -70,6 +73,9 @@ try chan-close-other "$rfm" chan close vw
 try show-other "$rfm" show "$other"
 try log-other "$rfm" log "$other"
 try show-nope "$rfm" show nope
+try nested-pidns unshare --pid --fork "$rfm" destroy "$other"
+try cgroup-escape bash -c "for h in cpuset memory; do echo \$\$ >/sys/fs/cgroup/\$h/tasks; done \
+	2>/dev/null; exec \"\$0\" destroy \"\$1\"" "$rfm" "$other"
 try as-nobody setpriv --reuid=65534 --regid=65534 --clear-groups "$nobody_rfm" destroy "$other"
 try forged-creds python3 -c "
 import os, socket, struct, sys
@@ -111,6 +117,12 @@ run as_nobody 65534 list
 [ "$STATUS" -eq 1 ] && grep -q "cannot connect.*Permission denied" "$ERR" ||
 	{ show_last; fail "nobody connected to a 0600 socket"; }
 
+# A host process in a PID namespace that is no subOS's is not the host.
+run unshare --pid --fork "$RFM_BIN" --socket "$SOCK" create x --kind linux --cpus 1 --mem 64M \
+	-- /bin/true
+[ "$STATUS" -eq 1 ] && grep -q "cannot place (its PID namespace.*(permission_denied)" "$ERR" ||
+	{ show_last; fail "a caller in another PID namespace was not refused"; }
+
 # --- victim, and a channel evil is not part of -----------------------------------
 expect_ok rfm create victim --kind linux --cpus 1 --mem 64M -- /bin/sleep 1000
 expect_ok rfm create w --kind linux --cpus 0 --mem 64M -- /bin/sleep 1000
@@ -133,6 +145,8 @@ for what in destroy-other destroy-self resize-self-cores resize-self-mem resize-
 done
 attacked destroy-other 'may not destroy subOS "victim": from inside a subOS only show'
 attacked show-nope 'may not show subOS "nope"'
+attacked nested-pidns 'rc=1 .*(inside subOS "evil" may not destroy|unshare: )'
+attacked cgroup-escape 'rc=1 .*inside subOS "evil" may not destroy'
 attacked as-nobody 'rc=1 .*(Permission denied|permission_denied)'
 attacked forged-creds 'rc=0 .*permission_denied'
 attacked kill-rfd 'rc=1 .*No such process'
