@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,7 +41,10 @@ static void usage(FILE *f)
 "The RainForest supervisor: divides this machine's cores and memory among subOSes.\n"
 "\n"
 "  --state-dir DIR     journal, logs and lock (default /var/lib/rfd)\n"
-"  --socket PATH       control socket (default $RF_SOCKET or " RF_DEFAULT_SOCKET ")\n"
+"  --socket PATH       control socket (default $RF_SOCKET or " RF_DEFAULT_SOCKET ");\n"
+"                      mode 0600, only rfd's user may connect\n"
+"  --group NAME        make the socket 0660 and owned by group NAME, whose members\n"
+"                      may then connect (to read; changes stay root's and rfd's user's)\n"
 "  --foreground        do not daemonize; log to stderr\n"
 "  --host-cores LIST   cores the host keeps (default 0)\n"
 "  --cores LIST        cores rfd manages (default: all but the host's)\n"
@@ -61,7 +65,8 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		{ "state-dir", 1, 0, 'd' }, { "socket", 1, 0, 's' }, { "foreground", 0, 0, 'f' },
 		{ "host-cores", 1, 0, 'H' }, { "cores", 1, 0, 'c' }, { "mem", 1, 0, 'm' },
 		{ "chunk", 1, 0, 'k' }, { "hugepages", 1, 0, 'p' }, { "enforce", 1, 0, 'e' },
-		{ "deadline-ms", 1, 0, 'D' }, { "no-rt", 0, 0, 'R' }, { "shield", 0, 0, 'S' }, { "cleanup", 0, 0, 'C' }, { "help", 0, 0, 'h' },
+		{ "deadline-ms", 1, 0, 'D' }, { "no-rt", 0, 0, 'R' }, { "shield", 0, 0, 'S' },
+		{ "cleanup", 0, 0, 'C' }, { "group", 1, 0, 'g' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	*o = (struct rfd_opts){ .state_dir = "/var/lib/rfd", .host_cores = "0", .mem = "1G",
@@ -84,6 +89,7 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		case 'C': o->cleanup = true; break;
 		case 'R': o->no_rt = true; break;
 		case 'S': o->shield = true; break;
+		case 'g': o->group = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -96,6 +102,26 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		fprintf(stderr, "rfd: --deadline-ms must be 1..60000\n");
 		return -1;
 	}
+	return 0;
+}
+
+/* --group NAME (or a number) -> its gid; a group that does not exist is
+ * an error at start, not a socket nobody can use. */
+static int socket_group(const char *name, gid_t *gid)
+{
+	char *end;
+	*gid = (gid_t)-1;
+	if (!name)
+		return 0;
+	struct group *g = getgrnam(name);
+	unsigned long num = strtoul(name, &end, 10);
+	if (!g && *name && *end == '\0')
+		g = getgrgid((gid_t)num);
+	if (!g) {
+		fprintf(stderr, "rfd: --group %s: no such group (see getent group)\n", name);
+		return -1;
+	}
+	*gid = g->gr_gid;
 	return 0;
 }
 
@@ -200,6 +226,8 @@ int main(int argc, char **argv)
 	int ready_fd = -1;
 
 	if (parse_opts(argc, argv, &o))
+		return 2;
+	if (socket_group(o.group, &d.socket_gid))
 		return 2;
 	snprintf(d.state_dir, sizeof(d.state_dir), "%s", o.state_dir);
 	snprintf(d.socket_path, sizeof(d.socket_path), "%s", o.socket);

@@ -8,6 +8,9 @@
  *   server.h      server.c: the event loop, the control socket, connections
  *   watch.h       watch.c: the epoll set and its tags, watching subOSes
  *   verbs.h       verbs.c: one handler per protocol verb
+ *   caller.h      caller.c: who a connection's peer is (the host, which
+ *                 subOS, or unknown), placed once at accept
+ *   authority.h   authority.c: the one table of who may run which verb
  *   subos.h       subos.c: the subOS record and table, its JSON, journal records
  *   lifecycle.h   lifecycle.c: create, destroy, and a program's own exit
  *   resize.h      resize.c: moving cores and memory of a running subOS
@@ -22,7 +25,7 @@
  *                 libos_msg.c: the control rings they travel on
  *   recover.h     recover.c: rebuilding the table from the journal after a restart
  *   chan.h        chan.c: the channel broker (chan_* verbs); chan_caller.c:
- *                 which subOS a client process belongs to
+ *                 which subOS a chan_open comes from (caller.c's answer)
  *   log.h         log.c: rfd's log lines
  *   topo.h        topo.c: the machine, discovered with hwloc
  *   enforce.h     enforce*.c, cgfs.c: making the table true on the host
@@ -30,8 +33,9 @@
  *   ptable.h      ptable.c: the partition table (who owns which core, memory)
  *   journal.h     journal.c: the append-only record of every change
  *
- * Dependencies run one way: server -> verbs -> lifecycle/resize/chan ->
- * placement/libos/spawn/subos/watch -> confine -> ptable/enforce/mempool/journal.
+ * Dependencies run one way: server -> verbs -> authority/caller ->
+ * lifecycle/resize/chan -> placement/libos/spawn/subos/watch -> confine ->
+ * ptable/enforce/mempool/journal.
  */
 #ifndef RF_RFD_RFD_H
 #define RF_RFD_RFD_H
@@ -63,6 +67,7 @@ struct rfd {
 	bool foreground;
 	bool stopping;
 	uid_t owner_uid;             /* who may change the table besides root */
+	gid_t socket_gid;            /* --group: the socket is 0660 for it; -1: 0600 */
 	uint64_t deadline_ns;        /* handshake deadline */
 	struct rfd_topo topo;
 	struct rfd_ptable pt;

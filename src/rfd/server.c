@@ -7,10 +7,16 @@
  * by the deadline) before the next is read.  Each connection buffers at
  * most one protocol line; a longer line is refused and the connection
  * closed, since its end cannot be found reliably.
+ *
+ * The socket is rfd's user's alone (0600), or also its group's (0660 with
+ * `rfd --group`): a subOS program may run as root, so who may connect is
+ * only the first fence; each connection's caller is placed once, at
+ * accept (caller.c), and every request is judged on that (authority.c).
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/server.h"
+#include "rfd/caller.h"
 #include "rfd/lifecycle.h"
 #include "rfd/log.h"
 #include "rfd/subos.h"
@@ -36,8 +42,7 @@
 
 struct conn {
 	int fd;
-	uid_t uid;
-	pid_t pid;
+	struct rfd_caller caller; /* placed at accept */
 	char *buf;
 	size_t len;
 };
@@ -54,6 +59,23 @@ void rfd_server_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Bind the control socket with no moment open to others: made under a
+ * umask that leaves it 0600, then given to the group (--group) and 0660. */
+static int bind_socket(struct rfd *d, const struct sockaddr_un *sa)
+{
+	mode_t old = umask(0177);
+	int rc = bind(d->listen_fd, (const struct sockaddr *)sa, sizeof(*sa));
+	umask(old);
+	if (rc < 0)
+		return -1;
+	if (d->socket_gid == (gid_t)-1)
+		return 0;
+	if (chown(d->socket_path, (uid_t)-1, d->socket_gid) < 0 ||
+	    chmod(d->socket_path, 0660) < 0)
+		return -1;
+	return 0;
 }
 
 int rfd_server_listen(struct rfd *d)
@@ -73,8 +95,7 @@ int rfd_server_listen(struct rfd *d)
 		snprintf(d->socket_path, sizeof(d->socket_path), "%s", abs_path);
 	d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	unlink(d->socket_path); /* a stale socket: the state-dir lock says we own it */
-	if (d->listen_fd < 0 || bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(d->socket_path, 0666) < 0 || listen(d->listen_fd, 128) < 0) {
+	if (d->listen_fd < 0 || bind_socket(d, &sa) < 0 || listen(d->listen_fd, 128) < 0) {
 		fprintf(stderr, "rfd: cannot listen on %s: %s\n", d->socket_path, strerror(errno));
 		return -1;
 	}
@@ -109,19 +130,16 @@ static void do_accept(struct rfd *d)
 {
 	int fd;
 	while ((fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		struct ucred cr;
-		socklen_t crlen = sizeof(cr);
 		struct conn *c = calloc(1, sizeof(*c));
-		if (fd >= MAX_CONNS || !c ||
-		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
-		    !(c->buf = malloc(RF_PROTO_LINE_MAX + 1))) {
+		if (fd >= MAX_CONNS || !c || !(c->buf = malloc(RF_PROTO_LINE_MAX + 1))) {
 			free(c);
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
-		c->uid = cr.uid;
-		c->pid = cr.pid;
+		/* Now, while the peer is most likely still the process that
+		 * connected: its pid is not trusted later. */
+		rfd_caller_classify(d, fd, &c->caller);
 		conns[fd] = c;
 		rfd_watch_fd(d, fd, rfd_ev_tag(RFD_EV_CONN, (uint32_t)fd));
 	}
@@ -173,7 +191,7 @@ static void do_read(struct rfd *d, struct conn *c)
 			struct json_object *ans = NULL;
 			size_t linelen = (size_t)(nl - c->buf);
 			int pass_fd = -1;
-			rfd_handle_request(d, c->buf, linelen, c->uid, c->pid, &ans, &pass_fd);
+			rfd_handle_request(d, c->buf, linelen, &c->caller, &ans, &pass_fd);
 			int rc = send_answer(c, ans, pass_fd);
 			json_object_put(ans);
 			if (pass_fd >= 0)

@@ -1,14 +1,19 @@
 /*
  * verbs.c - one handler per protocol verb (docs/protocol.md).
  *
- * rfd_handle_request() parses and authorises; each handler either returns a
- * result object or fills an rf_err.  Handlers that change the table do all
+ * rfd_handle_request() parses, asks authority.c whether the caller (placed
+ * at accept, caller.c) may, and runs the handler; each handler either
+ * returns a result object or fills an rf_err.  A caller allowed only its
+ * own subOS gets list, log and chan_list filtered to it and info without
+ * rfd's paths, pid and the other subOSes' usage.  Handlers that change the table do all
  * their checks before the first change, so an error answer means nothing
  * happened.
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/verbs.h"
+#include "rfd/authority.h"
+#include "rfd/caller.h"
 #include "rfd/chan.h"
 #include "rfd/lifecycle.h"
 #include "rfd/log.h"
@@ -21,11 +26,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct json_object *do_list(struct rfd *d)
+/* only: the one subOS a caller may see, or NULL for all. */
+static struct json_object *do_list(struct rfd *d, const char *only)
 {
 	struct json_object *arr = json_object_new_array(), *r = json_object_new_object();
 	for (int i = 0; i < RF_MAX_SUBOS; i++)
-		if (d->subos[i])
+		if (d->subos[i] && (!only || strcmp(d->subos[i]->name, only) == 0))
 			json_object_array_add(arr, rfd_subos_json(d, d->subos[i], false));
 	json_object_object_add(r, "subos", arr);
 	return r;
@@ -57,22 +63,33 @@ static struct json_object *machine_json(const struct rfd_topo *t)
 	return m;
 }
 
-static struct json_object *do_info(struct rfd *d)
+/* What rfd tells everyone: itself, the machine, the rules of its memory. */
+static void info_public(struct rfd *d, struct json_object *r)
 {
-	struct json_object *r = json_object_new_object();
-	struct base_cpuset host, fr;
 	struct rfd_pool_counts pc;
 	json_object_object_add(r, "rfd_version", json_object_new_string(RFD_VERSION));
 	json_object_object_add(r, "protocol", json_object_new_int(RF_PROTO_VERSION_CUR));
+	json_object_object_add(r, "enforcement",
+			       json_object_new_string(rfd_enforce_name(d->enf.kind)));
+	json_object_object_add(r, "machine", machine_json(&d->topo));
+	json_object_object_add(r, "chunk_size", json_object_new_int64((int64_t)d->pool.chunk_size));
+	rfd_pool_counts(&d->pool, &pc);
+	json_object_object_add(r, "hugepages", json_object_new_boolean(pc.huge > 0));
+	json_object_object_add(r, "handshake_deadline_ms",
+			       json_object_new_int64((int64_t)(d->deadline_ns / 1000000)));
+}
+
+/* What only the host sees: rfd's pid and paths, and the state of the whole
+ * table (which would tell a subOS what the others hold and do). */
+static void info_host(struct rfd *d, struct json_object *r)
+{
+	struct base_cpuset host, fr;
+	char detail[1024];
 	json_object_object_add(r, "pid", json_object_new_int(getpid()));
 	json_object_object_add(r, "state_dir", json_object_new_string(d->state_dir));
 	json_object_object_add(r, "socket", json_object_new_string(d->socket_path));
-	json_object_object_add(r, "enforcement",
-			       json_object_new_string(rfd_enforce_name(d->enf.kind)));
-	char detail[1024];
 	rfd_enforce_describe(&d->enf, detail, sizeof(detail));
 	json_object_object_add(r, "enforcement_detail", json_object_new_string(detail));
-	json_object_object_add(r, "machine", machine_json(&d->topo));
 	host = d->topo.online;
 	base_cpuset_andnot(&host, &d->pt.managed);
 	rfd_ptable_free_cpus(&d->pt, &fr);
@@ -82,47 +99,74 @@ static struct json_object *do_info(struct rfd *d)
 	json_object_object_add(r, "mem_managed", json_object_new_int64((int64_t)d->pt.mem_managed));
 	json_object_object_add(r, "mem_free",
 			       json_object_new_int64((int64_t)(d->pt.mem_managed - d->pt.mem_used)));
-	json_object_object_add(r, "chunk_size", json_object_new_int64((int64_t)d->pool.chunk_size));
-	rfd_pool_counts(&d->pool, &pc);
-	json_object_object_add(r, "hugepages", json_object_new_boolean(pc.huge > 0));
 	json_object_object_add(r, "pool", rfd_pool_json(&d->pool));
-	json_object_object_add(r, "handshake_deadline_ms",
-			       json_object_new_int64((int64_t)(d->deadline_ns / 1000000)));
+}
+
+static struct json_object *do_info(struct rfd *d, bool full)
+{
+	struct json_object *r = json_object_new_object();
+	info_public(d, r);
+	if (full)
+		info_host(d, r);
 	return r;
 }
 
 struct log_ctx {
 	const char *name;
+	bool own;        /* for the subOS itself: its records and its channels' */
 	struct json_object *arr;
 };
+
+/* Is o's string `key` equal to name? */
+static bool str_is(struct json_object *o, const char *key, const char *name)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) &&
+	       strcmp(json_object_get_string(v), name) == 0;
+}
+
+/* Does the object's "between" (a channel, or its record) name `name`? */
+static bool between_has(struct json_object *o, const char *name)
+{
+	struct json_object *n;
+	if (!json_object_object_get_ex(o, "between", &n) ||
+	    !json_object_is_type(n, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(n); i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(n, i));
+		if (s && strcmp(s, name) == 0)
+			return true;
+	}
+	return false;
+}
 
 /* Is the record about `name`: the subOS itself, a channel of that name,
  * or a channel granted to it? */
 static bool log_match(struct json_object *rec, const char *name)
 {
-	struct json_object *n;
-	if (json_object_object_get_ex(rec, "name", &n) || json_object_object_get_ex(rec, "chan", &n))
-		if (strcmp(json_object_get_string(n), name) == 0)
-			return true;
-	if (json_object_object_get_ex(rec, "between", &n) && json_object_is_type(n, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(n); i++)
-			if (strcmp(json_object_get_string(json_object_array_get_idx(n, i)), name) == 0)
-				return true;
-	return false;
+	return str_is(rec, "name", name) || str_is(rec, "chan", name) || between_has(rec, name);
+}
+
+/* A record of subOS `name` or of a channel granted to it (not a channel
+ * that merely shares its name). */
+static bool own_record(struct json_object *rec, const char *name)
+{
+	return str_is(rec, "name", name) || between_has(rec, name);
 }
 
 static int log_one(struct json_object *rec, void *arg)
 {
 	struct log_ctx *lc = arg;
-	if (lc->name && !log_match(rec, lc->name))
+	if (lc->name && !(lc->own ? own_record(rec, lc->name) : log_match(rec, lc->name)))
 		return 0;
 	json_object_array_add(lc->arr, json_object_get(rec));
 	return 0;
 }
 
-static struct json_object *do_log(struct rfd *d, const char *name, struct base_err *err)
+static struct json_object *do_log(struct rfd *d, const char *name, bool own,
+				  struct base_err *err)
 {
-	struct log_ctx lc = { name, json_object_new_array() };
+	struct log_ctx lc = { name, own, json_object_new_array() };
 	int rc = rfd_journal_replay(d->journal.path, log_one, &lc);
 	if (rc < 0) {
 		json_object_put(lc.arr);
@@ -140,7 +184,27 @@ static bool mutates(enum base_verb v)
 	       v == RF_VERB_CHAN_CREATE || v == RF_VERB_CHAN_CLOSE;
 }
 
-static struct json_object *dispatch(struct rfd *d, const struct base_request *req, pid_t pid,
+/* chan_list for a caller that may see only subOS `only`: the channels
+ * granted to it. */
+static struct json_object *own_channels(struct json_object *res, const char *only)
+{
+	struct json_object *all, *mine = json_object_new_array();
+	if (!res || !json_object_object_get_ex(res, "channels", &all)) {
+		json_object_put(mine);
+		return res;
+	}
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		struct json_object *c = json_object_array_get_idx(all, i);
+		if (between_has(c, only))
+			json_object_array_add(mine, json_object_get(c));
+	}
+	json_object_object_add(res, "channels", mine);
+	return res;
+}
+
+/* only: the subOS the caller is limited to (RFD_SCOPE_SELF), else NULL. */
+static struct json_object *dispatch(struct rfd *d, const struct base_request *req,
+				    const struct rfd_caller *caller, const char *only,
 				    int *pass_fd, struct base_err *err)
 {
 	struct rfd_subos *s = NULL;
@@ -167,53 +231,77 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 		rfd_subos_resize(d, s, req, &res, err);
 		return res;
 	case RF_VERB_LIST:
-		return do_list(d);
+		return do_list(d, only);
 	case RF_VERB_SHOW:
 		return rfd_subos_json(d, s, true);
 	case RF_VERB_INFO:
-		return do_info(d);
+		return do_info(d, !only);
 	case RF_VERB_LOG:
-		return do_log(d, req->name, err);
-	case RF_VERB_CHAN_CREATE:
+		return do_log(d, only ? only : req->name, only != NULL, err);
 	case RF_VERB_CHAN_LIST:
+		res = rfd_chan_verb(d, req, caller->pid, pass_fd, err);
+		return only ? own_channels(res, only) : res;
+	case RF_VERB_CHAN_CREATE:
 	case RF_VERB_CHAN_CLOSE:
 	case RF_VERB_CHAN_OPEN:
-		return rfd_chan_verb(d, req, pid, pass_fd, err);
+		return rfd_chan_verb(d, req, caller->pid, pass_fd, err);
 	}
 	base_errf(err, BASE_E_BAD_REQUEST, "unknown verb");
 	return NULL;
 }
 
+/* The caller as it stands now: a subOS caller whose subOS has since been
+ * destroyed (a descriptor that outlived it) is no longer anyone's. */
+static void caller_now(struct rfd *d, const struct rfd_caller *c, struct rfd_caller *now)
+{
+	*now = *c;
+	if (c->kind == RFD_CALLER_SUBOS && !rfd_caller_subos(d, c)) {
+		now->kind = RFD_CALLER_UNKNOWN;
+		snprintf(now->why, sizeof(now->why), "its subOS \"%s\" was destroyed", c->subos);
+	}
+}
+
+static void log_outcome(const struct base_request *req, const struct rfd_caller *c,
+			const struct json_object *res, const struct base_err *err)
+{
+	char who[256];
+	if (!mutates(req->verb) && (res || err->code != BASE_E_PERMISSION_DENIED))
+		return;
+	rfd_caller_describe(c, who, sizeof(who));
+	rfd_log("%s %s from %s: %s%s%s", base_verb_name(req->verb), req->name ? req->name : "-",
+		who, res ? "ok" : base_errc_name(err->code), res ? "" : ": ",
+		res ? "" : err->msg);
+}
+
 /* *pass_fd: a descriptor to send with the answer (chan_open), else -1. */
-void rfd_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
-			struct json_object **answer, int *pass_fd)
+void rfd_handle_request(struct rfd *d, const char *line, size_t len,
+			const struct rfd_caller *caller, struct json_object **answer, int *pass_fd)
 {
 	struct base_request req;
 	struct base_err perr;
 	struct base_err err = { 0 };
+	struct rfd_caller c;
+	enum rfd_scope scope;
+	struct json_object *res = NULL;
 
 	*pass_fd = -1;
 	if (base_proto_parse(line, len, &req, &perr)) {
 		*answer = base_answer_new_err(req.has_id, req.id, perr.code, "%s", perr.msg);
 		return;
 	}
-	if (mutates(req.verb) && uid != 0 && uid != d->owner_uid) {
-		*answer = base_answer_new_err(req.has_id, req.id, BASE_E_PERMISSION_DENIED,
-					      "uid %u may not %s subOSes (root or uid %u only)",
-					      (unsigned)uid, base_verb_name(req.verb),
-					      (unsigned)d->owner_uid);
-		base_request_free(&req);
-		return;
+	caller_now(d, caller, &c);
+	if (rfd_authorize(&c, d->owner_uid, req.verb, req.name, &scope, &err) == 0) {
+		rfd_caller_set_current(&c);
+		res = dispatch(d, &req, &c, scope == RFD_SCOPE_SELF ? c.subos : NULL, pass_fd,
+			       &err);
+		rfd_caller_set_current(NULL);
+		if (!res && err.code == BASE_E_OK) /* a handler that forgot its code */
+			err.code = BASE_E_INTERNAL;
 	}
-	struct json_object *res = dispatch(d, &req, pid, pass_fd, &err);
-	if (!res && err.code == BASE_E_OK) /* a handler that forgot its code */
-		err.code = BASE_E_INTERNAL;
 	if (res)
 		*answer = base_answer_new_ok(&req, res);
 	else
 		*answer = base_answer_new_err(req.has_id, req.id, err.code, "%s", err.msg);
-	if (mutates(req.verb))
-		rfd_log("%s %s from pid %d: %s%s%s", base_verb_name(req.verb), req.name, (int)pid,
-			res ? "ok" : base_errc_name(err.code), res ? "" : ": ", res ? "" : err.msg);
+	log_outcome(&req, &c, res, &err);
 	base_request_free(&req);
 }

@@ -10,7 +10,9 @@
 #   - the partition errors through rfm: overlapping cores, unknown cores,
 #     more memory than is free, a duplicate name, an unknown name, a
 #     program that cannot start, resizes that cannot be done;
-#   - SO_PEERCRED: an unprivileged uid may look but not change anything.
+#   - SO_PEERCRED: an unprivileged uid may look but not change anything
+#     (rfd runs with --group nogroup so that nobody, whose group that is,
+#     may connect at all; 42-escape-authority.sh tests the socket's mode).
 #
 # After each refused request the table (`rfm --json list`) and the journal
 # (`rfm --json log` and the file) are exactly as before.  The host keeps
@@ -18,7 +20,7 @@
 . "$(dirname "$0")/lib.sh"
 need_helpers
 
-start_rfd
+start_rfd --group nogroup
 
 # --- the partition, while core 1 is free -----------------------------------
 expect_refused mem_unavailable rfm create other --kind linux --cores 1 --mem 2G -- /bin/sleep 1000
