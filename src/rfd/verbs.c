@@ -13,6 +13,7 @@
 #include "rfd/lifecycle.h"
 #include "rfd/log.h"
 #include "rfd/resize.h"
+#include "rfd/rfloop_reg.h"
 #include "rfd/subos.h"
 #include "base/timing.h"
 
@@ -146,7 +147,7 @@ static bool mutates(enum base_verb v)
 }
 
 static struct json_object *dispatch(struct rfd *d, const struct base_request *req, pid_t pid,
-				    int *pass_fd, struct base_err *err)
+				    const int *fds, int nfds, int *pass_fd, struct base_err *err)
 {
 	struct rfd_subos *s = NULL;
 	struct json_object *res = NULL;
@@ -184,6 +185,9 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 	case RF_VERB_CHAN_CLOSE:
 	case RF_VERB_CHAN_OPEN:
 		return rfd_chan_verb(d, req, pid, pass_fd, err);
+	case RF_VERB_RFLOOP_LISTEN:
+	case RF_VERB_RFLOOP_TABLE:
+		return rfd_rfloop_verb(req, fds, nfds, pass_fd, err);
 	}
 	base_errf(err, BASE_E_BAD_REQUEST, "unknown verb");
 	return NULL;
@@ -191,7 +195,7 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 
 /* *pass_fd: a descriptor to send with the answer (chan_open), else -1. */
 void rfd_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
-			struct json_object **answer, int *pass_fd)
+			const int *fds, int nfds, struct json_object **answer, int *pass_fd)
 {
 	struct base_request req;
 	struct base_err perr;
@@ -210,7 +214,7 @@ void rfd_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, 
 		base_request_free(&req);
 		return;
 	}
-	struct json_object *res = dispatch(d, &req, pid, pass_fd, &err);
+	struct json_object *res = dispatch(d, &req, pid, fds, nfds, pass_fd, &err);
 	if (!res && err.code == BASE_E_OK) /* a handler that forgot its code */
 		err.code = BASE_E_INTERNAL;
 	if (res)

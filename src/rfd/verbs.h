@@ -12,10 +12,11 @@
 struct rfd;
 
 /* Decode `line` (len bytes, no newline) from a client with credentials
- * uid/pid, authorise and run it.  *answer is always set (ok or error
- * object, owned by the caller); *pass_fd is a descriptor to send with it,
- * or -1 (the caller closes it after sending). */
+ * uid/pid, authorise and run it.  fds/nfds: descriptors the client passed
+ * with the line (rfloop_listen), borrowed.  *answer is always set (ok or
+ * error object, owned by the caller); *pass_fd is a descriptor to send
+ * with it, or -1 (the caller closes it after sending). */
 void rfd_handle_request(struct rfd *d, const char *line, size_t len, uid_t uid, pid_t pid,
-			struct json_object **answer, int *pass_fd);
+			const int *fds, int nfds, struct json_object **answer, int *pass_fd);
 
 #endif
