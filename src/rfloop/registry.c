@@ -16,12 +16,12 @@
  * connect(): the table is fetched once per process (rfloop_table: one
  * round trip, then a read-only mapping that rfd keeps current, inherited
  * across fork), so a look-up is a memory read.  The entry found is then
- * checked against the kernel, two sock_diag questions of a few
- * microseconds: would a TCP connection to this address:port reach the
- * registered listener (its cookie), and is the socket our request goes
- * to the registered rendezvous socket (its inode; the request socket is
- * connected first, which pins the peer, so the answer cannot change
- * before the send).  Any doubt means kernel TCP.
+ * checked against the kernel with sock_diag: the socket the request goes
+ * to must be the registered rendezvous (its inode; asked once per process
+ * and rendezvous: the request socket is connected first, which pins its
+ * peer, and kept), and a TCP connection to the destination must reach the
+ * registered listener (its cookie; asked at every connect, a few
+ * microseconds).  Any doubt means kernel TCP.
  */
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
@@ -166,48 +166,92 @@ static int nl_get(void)
 	return nl_fd;
 }
 
-/* Is the datagram socket s (connected) talking to e's rendezvous socket,
- * and does the kernel route family/addr:port to e's listener? */
-static bool entry_true(int s, const struct base_rfl_entry *e, int family, const uint8_t *addr,
-		       uint16_t port)
-{
-	struct stat st;
-	uint64_t peer = 0;
-	bool ok = false;
+/* Rendezvous sockets already checked, per process: a datagram socket
+ * connected to a name stays with the socket it reached (the peer is
+ * pinned), so its inode is asked once; the listener's cookie is asked at
+ * every connect (a listener may close while its rendezvous lives on).
+ * Shared with a forked child, which is harmless: each request is one
+ * datagram.  Under nl_lock. */
+#define BELLS 8
+static struct bell {
+	uint64_t ino, cookie;
+	int fd;       /* -1: empty (a hidden fd of ours otherwise) */
+} bells[BELLS] = { [0 ... BELLS - 1] = { .fd = -1 } };
+static unsigned bell_next;
 
-	if (fstat(s, &st))
-		return false;
-	pthread_mutex_lock(&nl_lock);
-	int nl = nl_get();
-	ok = nl >= 0 && base_sockdiag_unix_peer(nl, st.st_ino, &peer) == 0 &&
-	     peer == e->bell_ino &&
-	     base_sockdiag_tcp_listener_is(nl, family, addr, port, e->tcp_cookie) == 1;
-	pthread_mutex_unlock(&nl_lock);
-	return ok;
+static void bell_drop(struct bell *b)
+{
+	if (b->fd < 0)
+		return;
+	rfl_table_set(b->fd, K_NONE, NULL);
+	REAL(close)(b->fd);
+	b->fd = -1;
 }
 
-int rfl_reg_open_bell(const struct base_rfl_entry *e, int family, const uint8_t *addr,
-		      uint16_t port)
+/* A new socket connected to e's rendezvous, if the kernel says it is. */
+static int bell_open(int nl, const struct base_rfl_entry *e)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + e->bell_len);
 	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint64_t peer = 0;
+	struct stat st;
 
-	if (s < 0)
-		return -1;
+	if (s < 0 || (unsigned)s >= RFL_MAX_FDS)
+		goto fail;
 	memcpy(un.sun_path + 1, e->bell, e->bell_len);
 	if (REAL(connect)(s, (struct sockaddr *)&un, len)) {
-		DBG("rfloop: port %u: its rendezvous is gone (%s); kernel TCP", port,
-		    strerror(errno));
+		DBG("rfloop: port %u: its rendezvous is gone (%s)", e->port, strerror(errno));
 		goto fail;
 	}
-	if (!entry_true(s, e, family, addr, port)) {
-		DBG("rfloop: port %u: the registered listener is not the kernel's; kernel TCP",
-		    port);
+	if (fstat(s, &st) || base_sockdiag_unix_peer(nl, st.st_ino, &peer) || peer != e->bell_ino) {
+		DBG("rfloop: port %u: the socket at its rendezvous name is not the registered one",
+		    e->port);
 		goto fail;
 	}
 	return s;
 fail:
-	REAL(close)(s);
+	if (s >= 0)
+		REAL(close)(s);
 	return -1;
+}
+
+/* The checked rendezvous socket of e, from the cache or new (cached). */
+static struct bell *bell_get(int nl, const struct base_rfl_entry *e)
+{
+	for (int i = 0; i < BELLS; i++)
+		if (bells[i].fd >= 0 && bells[i].ino == e->bell_ino &&
+		    bells[i].cookie == e->tcp_cookie)
+			return &bells[i];
+	int s = bell_open(nl, e);
+	if (s < 0)
+		return NULL;
+	struct bell *b = &bells[bell_next++ % BELLS];
+	bell_drop(b);
+	*b = (struct bell){ .ino = e->bell_ino, .cookie = e->tcp_cookie, .fd = s };
+	rfl_table_set(s, K_HIDDEN, &b->fd);
+	return b;
+}
+
+int rfl_reg_send(const struct base_rfl_entry *e, int family, const uint8_t *addr, uint16_t port,
+		 const void *buf, size_t len, const int *fds, int nfds)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&nl_lock);
+	int nl = nl_get();
+	struct bell *b = nl < 0 ? NULL : bell_get(nl, e);
+	if (!b)
+		goto out;
+	if (base_sockdiag_tcp_listener_is(nl, family, addr, port, e->tcp_cookie) != 1) {
+		DBG("rfloop: port %u: the registered listener is not the kernel's", port);
+		goto out;
+	}
+	if (base_send_fds(b->fd, buf, len, fds, nfds, MSG_DONTWAIT) == (ssize_t)len)
+		rc = 0;
+	else if (errno == ECONNREFUSED)
+		bell_drop(b);   /* its listener is gone */
+out:
+	pthread_mutex_unlock(&nl_lock);
+	return rc;
 }

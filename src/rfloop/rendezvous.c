@@ -484,9 +484,11 @@ static void keep_opts(int fd, struct rfl_conn *c)
 static bool connect_target(int fd, const struct sockaddr *addr, socklen_t alen, struct dest *d,
 			   struct base_rfl_entry *e)
 {
+	/* the table last: a process that never connects a local stream
+	 * socket (a DNS query to 127.0.0.53) never asks rfd for it */
 	return !rfl_cfg.disabled && addr && (unsigned)fd < RFL_MAX_FDS &&
-	       parse_dest(addr, alen, d) && is_local(d) &&
-	       rfl_reg_lookup(d->family, d->a, d->port, e) && is_stream(fd);
+	       parse_dest(addr, alen, d) && is_local(d) && is_stream(fd) &&
+	       rfl_reg_lookup(d->family, d->a, d->port, e);
 }
 
 /* What the client builds before it asks: the region and two socketpairs.
@@ -548,17 +550,10 @@ static bool send_req(const struct base_rfl_entry *e, const struct dest *d, uint1
 {
 	struct rfl_req req = { .magic = REQ_MAGIC, .abi = RFL_ABI, .size = rfl_cfg.ring_size };
 	int give[REQ_FDS] = { p->memfd, p->a[1], p->b[0] };
-	int via = rfl_reg_open_bell(e, d->family, d->a, d->port);
 
-	if (via < 0)
-		return false;
 	req.server_len = make_addr(&req.server, d->family, d->a, d->port);
 	req.client_len = make_addr(&req.client, d->family, d->a, port);
-	ssize_t n = base_send_fds(via, &req, sizeof(req), give, REQ_FDS, MSG_DONTWAIT);
-	int err = errno;
-	REAL(close)(via);
-	errno = err;
-	if (n != (ssize_t)sizeof(req))
+	if (rfl_reg_send(e, d->family, d->a, d->port, &req, sizeof(req), give, REQ_FDS))
 		return false;
 	for (int i = 0; i < REQ_FDS; i++)
 		REAL(close)(give[i]);

@@ -166,11 +166,12 @@ int rfl_rfd_call(const char *req, const int *fds, int nfds, int *fd_out);
 /* The registered listener serving family/addr:port, from the table
  * (fetched from rfd on the first call in a process). */
 bool rfl_reg_lookup(int family, const uint8_t *addr, uint16_t port, struct base_rfl_entry *out);
-/* A datagram socket connected to e's rendezvous socket, once the kernel
- * confirmed it is e's and that family/addr:port routes to e's listener;
- * -1 if not (the caller takes kernel TCP). */
-int rfl_reg_open_bell(const struct base_rfl_entry *e, int family, const uint8_t *addr,
-		      uint16_t port);
+/* Send a connection request (buf, len and fds) to e's rendezvous, once
+ * the kernel confirmed that the socket it goes to is e's rendezvous and
+ * that family/addr:port routes to e's listener.  0, or -1 (errno) if not
+ * sent: the caller takes kernel TCP. */
+int rfl_reg_send(const struct base_rfl_entry *e, int family, const uint8_t *addr, uint16_t port,
+		 const void *buf, size_t len, const int *fds, int nfds);
 
 /* ---- epoll (epoll.c) ---------------------------------------------------- */
 
