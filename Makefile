@@ -43,9 +43,9 @@ RFCOM_SRC  := $(wildcard src/rfcom/*.c)
 RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/proto.c src/base/err.c \
                 src/base/cpuset.c src/base/fdpass.c
 # RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase):
-# the header-only base pieces, and fd passing built into it (its version
-# script keeps base_* hidden).
-RFLOOP_SRC := $(wildcard src/rfloop/*.c) src/base/fdpass.c
+# the header-only base pieces, and fd passing and sock_diag built into it
+# (its version script keeps base_* hidden).
+RFLOOP_SRC := $(wildcard src/rfloop/*.c) src/base/fdpass.c src/base/sockdiag.c
 RFD_SRC    := $(wildcard src/rfd/*.c)
 RFM_SRC    := $(wildcard src/rfm/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
@@ -205,6 +205,8 @@ $(B)/fuzz/fuzz_ficm_ring: src/ficm/ring.c src/ficm/wait.c src/ficm/group.c
 $(B)/fuzz/fuzz_proto: src/base/proto.c src/base/err.c src/base/cpuset.c src/base/units.c
 $(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
 $(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
+$(B)/fuzz/fuzz_rfm_args: src/rfm/args.c src/rfm/forms.c src/base/proto.c src/base/err.c \
+		src/base/cpuset.c src/base/units.c
 $(B)/fuzz/%: fuzz/%.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"

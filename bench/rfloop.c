@@ -8,8 +8,10 @@
  * client pinned to CPU 0 (the first and second CPUs of rfbench's affinity
  * mask; both on one CPU if there is only one), each by re-executing
  * rfbench (`rfbench rfloop-peer ...`), with LD_PRELOAD=<build>/librfloop.so
- * for "rfloop" and without it for "loopback".  RF_LOOP_DIR is a private
- * registry, so nothing else on the machine is involved, and RF_LOOP_STATS
+ * for "rfloop" and without it for "loopback".  A private rfd (RF_SOCKET)
+ * keeps the RFloop registry, so nothing else on the machine is involved
+ * (it manages no core and a little memory: it creates no subOS), and
+ * RF_LOOP_STATS
  * collects the library's counters: the JSON reports how many connections
  * really went over RFloop (a run where none did is a failure, not a
  * number).
@@ -187,14 +189,17 @@ static void pick_cpus(int cpu[2])
 
 int bench_rfloop(const struct bench_opts *o, struct json_object *out)
 {
-	char dir[] = "/tmp/rfbench-rfloop.XXXXXX", stats[64];
+	static const char *const extra[] = { "--enforce", "affinity", "--mem", "64M", "--chunk",
+					     "32M", "--hugepages", "off", NULL };
+	struct private_rfd p;
+	char stats[320];
 	struct result rf = { 0 }, lo = { 0 };
 	int cpu[2], rc = -1;
 
-	if (!mkdtemp(dir))
+	if (prfd_start(&p, o, extra))
 		return -1;
-	snprintf(stats, sizeof(stats), "%s/stats", dir);
-	setenv("RF_LOOP_DIR", dir, 1);
+	snprintf(stats, sizeof(stats), "%s/stats", p.dir);
+	setenv("RF_SOCKET", p.sock, 1);
 	setenv("RF_LOOP_STATS", stats, 1);
 	pick_cpus(cpu);
 	if (measure(o, cpu, true, stats, &rf))
@@ -209,8 +214,8 @@ int bench_rfloop(const struct bench_opts *o, struct json_object *out)
 	rc = 0;
 out:
 	unlink(stats);
-	rmdir(dir);
-	unsetenv("RF_LOOP_DIR");
+	prfd_stop(&p);
+	unsetenv("RF_SOCKET");
 	unsetenv("RF_LOOP_STATS");
 	if (rc)
 		return rc;

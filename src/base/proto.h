@@ -28,6 +28,9 @@ enum base_verb {
 	RF_VERB_CREATE, RF_VERB_DESTROY, RF_VERB_RESIZE, RF_VERB_LIST,
 	RF_VERB_SHOW, RF_VERB_INFO, RF_VERB_LOG,
 	RF_VERB_CHAN_CREATE, RF_VERB_CHAN_LIST, RF_VERB_CHAN_CLOSE, RF_VERB_CHAN_OPEN,
+	/* RFloop (src/rfd/rfloop_reg.c): register a listener, passing its
+	 * sockets; get the registry's read-only table. */
+	RF_VERB_RFLOOP_LISTEN, RF_VERB_RFLOOP_TABLE,
 };
 
 enum base_kind { RF_KIND_LIBOS, RF_KIND_LINUX };

@@ -27,7 +27,9 @@
 #include <string.h>
 
 enum host_rule { HOST_ANYONE, HOST_ADMIN, HOST_NEVER };
-enum subos_rule { SUBOS_NEVER, SUBOS_SELF, SUBOS_GRANTED };
+/* SUBOS_ANY: the verb proves its own right (rfloop_listen checks the socket
+ * it is given; rfloop_table hands out what nobody can write). */
+enum subos_rule { SUBOS_NEVER, SUBOS_SELF, SUBOS_GRANTED, SUBOS_ANY };
 
 static const struct rule {
 	enum host_rule host;
@@ -45,10 +47,13 @@ static const struct rule {
 	[RF_VERB_CHAN_LIST] = { HOST_ANYONE, SUBOS_SELF, false },
 	[RF_VERB_CHAN_CLOSE] = { HOST_ADMIN, SUBOS_NEVER, false },
 	[RF_VERB_CHAN_OPEN] = { HOST_NEVER, SUBOS_GRANTED, false },
+	[RF_VERB_RFLOOP_LISTEN] = { HOST_ANYONE, SUBOS_ANY, true },
+	[RF_VERB_RFLOOP_TABLE] = { HOST_ANYONE, SUBOS_ANY, true },
 };
 
 #define SUBOS_MAY "from inside a subOS only show, log, list and chan_list of that subOS, " \
-		  "info, and chan_open of a channel granted to it are allowed"
+		  "info, chan_open of a channel granted to it, rfloop_listen and rfloop_table " \
+		  "are allowed"
 
 /* "destroy", or "show subOS \"b\"" when the verb names one. */
 static void what(enum base_verb v, const char *target, char *buf, size_t len)
@@ -90,8 +95,8 @@ int rfd_authorize(const struct rfd_caller *c, uid_t owner_uid, enum base_verb v,
 			return 0;
 		break;
 	case RFD_CALLER_SUBOS:
-		if (r->subos == SUBOS_GRANTED)
-			return 0; /* the broker checks the grant */
+		if (r->subos == SUBOS_GRANTED || r->subos == SUBOS_ANY)
+			return 0; /* the broker checks the grant; the verb its proof */
 		*scope = RFD_SCOPE_SELF;
 		if (r->subos == SUBOS_SELF && (!target || strcmp(target, c->subos) == 0))
 			return 0;

@@ -26,6 +26,7 @@
  *   recover.h     recover.c: rebuilding the table from the journal after a restart
  *   chan.h        chan.c: the channel broker (chan_* verbs); chan_caller.c:
  *                 which subOS a chan_open comes from (caller.c's answer)
+ *   rfloop_reg.h  rfloop_reg.c: the RFloop registry (rfloop_* verbs)
  *   log.h         log.c: rfd's log lines
  *   topo.h        topo.c: the machine, discovered with hwloc
  *   enforce.h     enforce*.c, cgfs.c: making the table true on the host

@@ -45,6 +45,8 @@ struct conn {
 	struct rfd_caller caller; /* placed at accept */
 	char *buf;
 	size_t len;
+	int fds[BASE_FDPASS_MAX];   /* passed with the next request (rfloop_listen) */
+	int nfds;
 };
 
 static struct conn *conns[MAX_CONNS];
@@ -117,8 +119,16 @@ int rfd_server_listen(struct rfd *d)
 	return 0;
 }
 
+/* Descriptors a client passed belong to one request: gone after it. */
+static void conn_drop_fds(struct conn *c)
+{
+	while (c->nfds > 0)
+		close(c->fds[--c->nfds]);
+}
+
 static void conn_close(struct rfd *d, struct conn *c)
 {
+	conn_drop_fds(c);
 	rfd_unwatch_fd(d, c->fd);
 	close(c->fd);
 	conns[c->fd] = NULL;
@@ -178,7 +188,10 @@ static int send_answer(struct conn *c, struct json_object *ans, int pass_fd)
 static void do_read(struct rfd *d, struct conn *c)
 {
 	for (;;) {
-		ssize_t n = read(c->fd, c->buf + c->len, RF_PROTO_LINE_MAX + 1 - c->len);
+		int got = 0;
+		ssize_t n = base_recv_fds(c->fd, c->buf + c->len, RF_PROTO_LINE_MAX + 1 - c->len,
+					  c->fds + c->nfds, BASE_FDPASS_MAX - c->nfds, &got, 0);
+		c->nfds += got;
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			conn_close(d, c);
 			return;
@@ -191,7 +204,9 @@ static void do_read(struct rfd *d, struct conn *c)
 			struct json_object *ans = NULL;
 			size_t linelen = (size_t)(nl - c->buf);
 			int pass_fd = -1;
-			rfd_handle_request(d, c->buf, linelen, &c->caller, &ans, &pass_fd);
+			rfd_handle_request(d, c->buf, linelen, &c->caller, c->fds, c->nfds, &ans,
+					   &pass_fd);
+			conn_drop_fds(c);
 			int rc = send_answer(c, ans, pass_fd);
 			json_object_put(ans);
 			if (pass_fd >= 0)

@@ -18,6 +18,7 @@
 #include "rfd/lifecycle.h"
 #include "rfd/log.h"
 #include "rfd/resize.h"
+#include "rfd/rfloop_reg.h"
 #include "rfd/subos.h"
 #include "base/timing.h"
 
@@ -205,7 +206,7 @@ static struct json_object *own_channels(struct json_object *res, const char *onl
 /* only: the subOS the caller is limited to (RFD_SCOPE_SELF), else NULL. */
 static struct json_object *dispatch(struct rfd *d, const struct base_request *req,
 				    const struct rfd_caller *caller, const char *only,
-				    int *pass_fd, struct base_err *err)
+				    const int *fds, int nfds, int *pass_fd, struct base_err *err)
 {
 	struct rfd_subos *s = NULL;
 	struct json_object *res = NULL;
@@ -245,6 +246,9 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 	case RF_VERB_CHAN_CLOSE:
 	case RF_VERB_CHAN_OPEN:
 		return rfd_chan_verb(d, req, caller->pid, pass_fd, err);
+	case RF_VERB_RFLOOP_LISTEN:
+	case RF_VERB_RFLOOP_TABLE:
+		return rfd_rfloop_verb(req, fds, nfds, pass_fd, err);
 	}
 	base_errf(err, BASE_E_BAD_REQUEST, "unknown verb");
 	return NULL;
@@ -275,7 +279,8 @@ static void log_outcome(const struct base_request *req, const struct rfd_caller 
 
 /* *pass_fd: a descriptor to send with the answer (chan_open), else -1. */
 void rfd_handle_request(struct rfd *d, const char *line, size_t len,
-			const struct rfd_caller *caller, struct json_object **answer, int *pass_fd)
+			const struct rfd_caller *caller, const int *fds, int nfds,
+			struct json_object **answer, int *pass_fd)
 {
 	struct base_request req;
 	struct base_err perr;
@@ -292,8 +297,8 @@ void rfd_handle_request(struct rfd *d, const char *line, size_t len,
 	caller_now(d, caller, &c);
 	if (rfd_authorize(&c, d->owner_uid, req.verb, req.name, &scope, &err) == 0) {
 		rfd_caller_set_current(&c);
-		res = dispatch(d, &req, &c, scope == RFD_SCOPE_SELF ? c.subos : NULL, pass_fd,
-			       &err);
+		res = dispatch(d, &req, &c, scope == RFD_SCOPE_SELF ? c.subos : NULL, fds, nfds,
+			       pass_fd, &err);
 		rfd_caller_set_current(NULL);
 		if (!res && err.code == BASE_E_OK) /* a handler that forgot its code */
 			err.code = BASE_E_INTERNAL;

@@ -6,9 +6,9 @@
  * the first wrapped call if another library's constructor calls first.
  *
  * Environment:
- *   RF_LOOP_DIR=DIR       registry of RFloop listeners (default
- *                         /dev/shm/rfloop.<euid>); client and server must
- *                         agree on it
+ *   RF_SOCKET=PATH        the rfd whose RFloop registry is used (default
+ *                         /run/rfd.sock; rfd sets it in every subOS);
+ *                         client and server must name the same rfd
  *   RF_LOOP_DISABLE=1     pass every call through (the kernel path)
  *   RF_LOOP_SPIN_US=N     how long a blocking call spins before it sleeps
  *                         (default 20)
@@ -107,13 +107,11 @@ __attribute__((constructor(101))) static void rfl_init(void)
 		kb = 1024;
 	}
 	rfl_cfg.ring_size = (uint32_t)kb << 10;
-	s = getenv("RF_LOOP_DIR");
-	if (s && *s && strlen(s) < 48)
-		snprintf(rfl_cfg.dir, sizeof(rfl_cfg.dir), "%s", s);
-	else {
-		if (s && *s)
-			rfl_log("rfloop: RF_LOOP_DIR is too long (47 bytes at most); using the default");
-		snprintf(rfl_cfg.dir, sizeof(rfl_cfg.dir), "/dev/shm/rfloop.%u", (unsigned)geteuid());
+	s = getenv("RF_SOCKET");
+	snprintf(rfl_cfg.socket, sizeof(rfl_cfg.socket), "%s", s && *s ? s : "/run/rfd.sock");
+	if (s && strlen(s) >= sizeof(rfl_cfg.socket)) {
+		rfl_log("rfloop: RF_SOCKET is too long; RFloop is off (kernel TCP)");
+		rfl_cfg.disabled = true;
 	}
 }
 

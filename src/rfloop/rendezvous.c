@@ -3,14 +3,15 @@
  * listeners, the client's connection request, the listener's accept.
  *
  * Registry.  A listener preloaded with librfloop that calls listen() on a
- * TCP socket binds a Unix *datagram* socket at DIR/<port>.any (wildcard
- * bind) or DIR/<port>.<4|6>.<address in hex>, DIR being RF_LOOP_DIR or
- * /dev/shm/rfloop.<euid> (a subOS of kind linux shares /dev/shm with the
- * host: rfd gives it new mount, pid, UTS and IPC namespaces, not a new
- * network or /dev/shm).  The kernel keeps this registry honest: a name
- * whose socket is gone refuses datagrams (ECONNREFUSED), so a stale entry
- * costs one failed send and the fall back to TCP, and pids (meaningless
- * across pid namespaces) are never needed.  No shared table to validate.
+ * TCP socket makes a Unix *datagram* socket (its rendezvous, bound to a
+ * kernel-chosen abstract name) and registers both with rfd (registry.c):
+ * rfd records the listener only from the listening socket itself, in a
+ * table only rfd can write.  A connect() finds the entry there and sends
+ * to the rendezvous only after the kernel confirmed that the address:port
+ * is routed to that listener and that the socket it sends to is that
+ * rendezvous (registry.c); anything else takes kernel TCP.  A name whose
+ * socket is gone refuses the connect (ECONNREFUSED): a stale entry costs
+ * one failed call and the fall back to TCP.
  *
  * Request.  connect() to a local address (loopback, or an address of one
  * of this machine's interfaces) whose port is registered builds the whole
@@ -105,12 +106,6 @@ static bool parse_dest(const struct sockaddr *sa, socklen_t len, struct dest *d)
 	return false;
 }
 
-static bool is_any(const struct dest *d)
-{
-	static const unsigned char zero[16];
-	return memcmp(d->a, zero, d->family == AF_INET ? 4 : 16) == 0;
-}
-
 static pthread_once_t ifs_once = PTHREAD_ONCE_INIT;
 static struct ifaddrs *ifs;
 
@@ -135,23 +130,6 @@ static bool is_local(const struct dest *d)
 			return true;
 	}
 	return false;
-}
-
-/* DIR/<port>.any or DIR/<port>.<4|6>.<hex>; false if it does not fit. */
-static bool reg_path(char *out, size_t size, const struct dest *d, bool any)
-{
-	int n;
-	if (any)
-		n = snprintf(out, size, "%s/%u.any", rfl_cfg.dir, d->port);
-	else {
-		char hex[33];
-		int len = d->family == AF_INET ? 4 : 16;
-		for (int i = 0; i < len; i++)
-			snprintf(hex + 2 * i, 3, "%02x", d->a[i]);
-		n = snprintf(out, size, "%s/%u.%c.%s", rfl_cfg.dir, d->port,
-			     d->family == AF_INET ? '4' : '6', hex);
-	}
-	return n > 0 && (size_t)n < size;
 }
 
 static socklen_t make_addr(struct sockaddr_storage *ss, int family, const unsigned char *a,
@@ -218,42 +196,30 @@ static void conn_discard(struct rfl_conn *c)
 
 /* ---- listeners ------------------------------------------------------------- */
 
-/* Bind a datagram socket at path; a stale name (nobody bound) is replaced.
- * Returns the socket, or -1 (a live listener owns the name, or an error). */
-static int bind_bell(const char *path)
+/* The rendezvous: a datagram socket bound to an abstract name the kernel
+ * picks (autobind: free by construction; whoever binds it later is told
+ * apart by its inode, registry.c).  -1 on failure. */
+static int make_bell(void)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
 	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	if (bind(s, (struct sockaddr *)&un, sizeof(un)) == 0)
+
+	if (s >= 0 && bind(s, (struct sockaddr *)&un, sizeof(sa_family_t)) == 0)
 		return s;
-	if (errno == EADDRINUSE) {
-		int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		int rc = probe < 0 ? 0 : REAL(connect)(probe, (struct sockaddr *)&un, sizeof(un));
-		int err = errno;
-		if (probe >= 0)
-			REAL(close)(probe);
-		if (rc < 0 && err == ECONNREFUSED && unlink(path) == 0 &&
-		    bind(s, (struct sockaddr *)&un, sizeof(un)) == 0)
-			return s;
-	}
-	REAL(close)(s);
+	if (s >= 0)
+		REAL(close)(s);
 	return -1;
 }
 
-/* May listen() on fd register with RFloop (a kernel stream socket, not
- * already one of ours), and under which name (into path)? */
-static bool listen_target(int fd, struct sockaddr_storage *ss, struct dest *d, char *path,
-			  size_t size)
+/* May listen() on fd register with RFloop (a kernel stream socket of an
+ * internet family, not already one of ours)? */
+static bool listen_target(int fd, struct sockaddr_storage *ss, struct dest *d)
 {
 	socklen_t sl = sizeof(*ss);
 
-	if (rfl_cfg.disabled || (unsigned)fd >= RFL_MAX_FDS || rfl_any(fd) || !is_stream(fd) ||
-	    REAL(getsockname)(fd, (struct sockaddr *)ss, &sl) || !parse_dest((void *)ss, sl, d))
-		return false;
-	return reg_path(path, size, d, is_any(d));
+	return !rfl_cfg.disabled && (unsigned)fd < RFL_MAX_FDS && !rfl_any(fd) && is_stream(fd) &&
+	       !REAL(getsockname)(fd, (struct sockaddr *)ss, &sl) &&
+	       parse_dest((void *)ss, sl, d);
 }
 
 /* What the application's listening fd becomes: an epoll instance that is
@@ -281,7 +247,7 @@ fail:
 }
 
 static struct rfl_listener *listener_new(int tcp, int bell, bool nonblock, int family,
-					 const char *path)
+					 uint16_t port)
 {
 	struct rfl_listener *l = calloc(1, sizeof(*l));
 
@@ -289,39 +255,48 @@ static struct rfl_listener *listener_new(int tcp, int bell, bool nonblock, int f
 		return NULL;
 	l->tcp = tcp;
 	l->bell = bell;
-	l->owner = getpid();
 	l->nonblock = nonblock;
 	l->family = family;
-	snprintf(l->path, sizeof(l->path), "%s", path);
+	l->port = port;
 	atomic_store(&l->refs, 1);
 	return l;
+}
+
+/* Register the listening socket fd and its rendezvous with rfd. */
+static bool listen_register(int fd, int bell, uint16_t port)
+{
+	int give[2] = { fd, bell };
+
+	if (rfl_rfd_call(BASE_RFL_REQ_LISTEN, give, 2, NULL) == 0)
+		return true;
+	DBG("rfloop: listen fd %d: port %u not registered with rfd; plain TCP", fd, port);
+	return false;
 }
 
 int rfl_listen_setup(int fd)
 {
 	struct sockaddr_storage ss;
 	struct rfl_listener *l = NULL;
-	int ep = -1, tcp = -1, bell;
+	int ep = -1, tcp = -1, bell = -1;
 	struct dest d;
-	char path[108];
 
-	if (!listen_target(fd, &ss, &d, path, sizeof(path)))
+	if (!listen_target(fd, &ss, &d))
 		return 0;
-	mkdir(rfl_cfg.dir, 0700);
-	if ((bell = bind_bell(path)) < 0) {
-		DBG("rfloop: listen fd %d: %s is taken; plain TCP", fd, path);
-		return 0;
-	}
 	int fl = REAL(fcntl)(fd, F_GETFL), fdfl = REAL(fcntl)(fd, F_GETFD);
-	if (fl < 0 || fdfl < 0 || (unsigned)bell >= RFL_MAX_FDS)
-		goto fail;
-	/* The real socket moves to a hidden fd; its file stays shared with fd
-	 * until the epoll instance takes fd's place. */
+	if (fl < 0 || fdfl < 0)
+		return 0;
+	/* The real socket moves to a hidden fd (taken before the rendezvous,
+	 * so a lower number: at exit the kernel closes the listener first);
+	 * its file stays shared with fd until the epoll instance takes fd's
+	 * place. */
 	if ((tcp = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 3)) < 0 || (unsigned)tcp >= RFL_MAX_FDS)
+		goto fail;
+	if ((bell = make_bell()) < 0 || (unsigned)bell >= RFL_MAX_FDS ||
+	    !listen_register(fd, bell, d.port))
 		goto fail;
 	if ((ep = listen_epoll(tcp, bell, fl & O_NONBLOCK)) < 0)
 		goto fail;
-	if (!(l = listener_new(tcp, bell, fl & O_NONBLOCK, ss.ss_family, path)))
+	if (!(l = listener_new(tcp, bell, fl & O_NONBLOCK, ss.ss_family, d.port)))
 		goto fail;
 	if (take_over_fd(ep, fd, fdfl) < 0)
 		goto fail;
@@ -331,7 +306,7 @@ int rfl_listen_setup(int fd)
 	rfl_table_set(bell, K_HIDDEN, &l->bell);
 	rfl_table_set(fd, K_LISTEN, l);
 	STAT_ADD(ST_LISTEN_RFLOOP, 1);
-	DBG("rfloop: listen fd %d: port %u registered as %s", fd, d.port, path);
+	DBG("rfloop: listen fd %d: port %u registered with rfd", fd, d.port);
 	return 0;
 fail:
 	free(l);
@@ -339,16 +314,14 @@ fail:
 		REAL(close)(ep);
 	if (tcp >= 0)
 		REAL(close)(tcp);
-	unlink(path);
-	REAL(close)(bell);
+	if (bell >= 0)
+		REAL(close)(bell);
 	return 0;
 }
 
 void rfl_listener_free(struct rfl_listener *l)
 {
-	if (l->owner == getpid())
-		unlink(l->path);
-	REAL(close)(l->tcp);
+	REAL(close)(l->tcp);   /* first: the entry is dead before its name is free */
 	REAL(close)(l->bell);
 	free(l);
 }
@@ -470,32 +443,12 @@ int rfl_accept_rfloop(struct rfl_listener *l, struct sockaddr *addr, socklen_t *
 		for (int i = 0; i < n; i++)
 			REAL(close)(fds[i]);
 		STAT_ADD(ST_REJECTED, 1);
-		rfl_log("rfloop: dropped a malformed connection request on %s", l->path);
+		rfl_log("rfloop: dropped a malformed connection request for port %u", l->port);
 	}
 	return -EAGAIN;
 }
 
 /* ---- connect --------------------------------------------------------------- */
-
-static pthread_mutex_t sender_lock = PTHREAD_MUTEX_INITIALIZER;
-static int sender = -1;   /* one unbound datagram socket per process */
-
-static int get_sender(void)
-{
-	pthread_mutex_lock(&sender_lock);
-	if (sender < 0) {
-		int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (s >= 0 && (unsigned)s < RFL_MAX_FDS) {
-			sender = s;
-			rfl_table_set(s, K_HIDDEN, &sender);
-		} else if (s >= 0) {
-			REAL(close)(s);
-		}
-	}
-	int s = sender;
-	pthread_mutex_unlock(&sender_lock);
-	return s;
-}
 
 /* Options a program may have set before connect(): carried over. */
 static void keep_opts(int fd, struct rfl_conn *c)
@@ -527,21 +480,15 @@ static void keep_opts(int fd, struct rfl_conn *c)
 }
 
 /* Should connect(fd, addr) go over RFloop: a stream socket of ours to a
- * local address whose port a listener registered (its name into path)? */
-static bool registered(char *path, size_t size, const struct dest *d, bool any)
-{
-	return reg_path(path, size, d, any) && access(path, F_OK) == 0;
-}
-
+ * local address whose port a listener registered (its entry into e)? */
 static bool connect_target(int fd, const struct sockaddr *addr, socklen_t alen, struct dest *d,
-			   char *path, size_t size)
+			   struct base_rfl_entry *e)
 {
-	if (rfl_cfg.disabled || !addr || (unsigned)fd >= RFL_MAX_FDS || !parse_dest(addr, alen, d) ||
-	    !is_local(d))
-		return false;
-	if (!registered(path, size, d, false) && !registered(path, size, d, true))
-		return false;
-	return is_stream(fd);
+	/* the table last: a process that never connects a local stream
+	 * socket (a DNS query to 127.0.0.53) never asks rfd for it */
+	return !rfl_cfg.disabled && addr && (unsigned)fd < RFL_MAX_FDS &&
+	       parse_dest(addr, alen, d) && is_local(d) && is_stream(fd) &&
+	       rfl_reg_lookup(d->family, d->a, d->port, e);
 }
 
 /* What the client builds before it asks: the region and two socketpairs.
@@ -594,21 +541,19 @@ static uint16_t client_port(void)
 				      20000u);
 }
 
-/* Ask the listener at path: one datagram with the request and, as
+/* Ask the listener of entry e: one datagram with the request and, as
  * SCM_RIGHTS, the memfd, the server's doorbell end and the server's
- * socket.  Those three are the listener's once sent: closed here. */
-static bool send_req(int via, const char *path, const struct dest *d, uint16_t port,
+ * socket, sent only on a socket the kernel confirmed reaches e's
+ * rendezvous.  Those three are the listener's once sent: closed here. */
+static bool send_req(const struct base_rfl_entry *e, const struct dest *d, uint16_t port,
 		     struct conn_parts *p)
 {
 	struct rfl_req req = { .magic = REQ_MAGIC, .abi = RFL_ABI, .size = rfl_cfg.ring_size };
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	int give[REQ_FDS] = { p->memfd, p->a[1], p->b[0] };
 
 	req.server_len = make_addr(&req.server, d->family, d->a, d->port);
 	req.client_len = make_addr(&req.client, d->family, d->a, port);
-	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
-	if (base_sendto_fds(via, (struct sockaddr *)&un, sizeof(un), &req, sizeof(req), give,
-			    REQ_FDS, MSG_DONTWAIT) != (ssize_t)sizeof(req))
+	if (rfl_reg_send(e, d->family, d->a, d->port, &req, sizeof(req), give, REQ_FDS))
 		return false;
 	for (int i = 0; i < REQ_FDS; i++)
 		REAL(close)(give[i]);
@@ -651,23 +596,22 @@ static int connect_install(int fd, int fdfl, struct rfl_conn *c, struct conn_par
 int rfl_connect_try(int fd, const struct sockaddr *addr, socklen_t alen)
 {
 	struct conn_parts p = CONN_PARTS_NONE;
+	struct base_rfl_entry e;
 	struct rfl_conn *c = NULL;
 	struct dest d;
-	char path[108];
 
-	if (!connect_target(fd, addr, alen, &d, path, sizeof(path)))
+	if (!connect_target(fd, addr, alen, &d, &e))
 		return 0;
 	int fl = REAL(fcntl)(fd, F_GETFL), fdfl = REAL(fcntl)(fd, F_GETFD);
-	int s = get_sender();
-	if (fl < 0 || fdfl < 0 || s < 0)
+	if (fl < 0 || fdfl < 0)
 		return 0;
 	if (parts_make(&p) < 0)
 		goto fallback;
 	uint16_t port = client_port();
 	if (!(c = rfl_conn_new(p.mem, p.len, rfl_cfg.ring_size, 1, p.b[1])))
 		goto fallback;
-	if (!send_req(s, path, &d, port, &p)) {
-		DBG("rfloop: connect fd %d: %s: %s; kernel TCP", fd, path, strerror(errno));
+	if (!send_req(&e, &d, port, &p)) {
+		DBG("rfloop: connect fd %d: port %u: %s; kernel TCP", fd, d.port, strerror(errno));
 		goto fallback;
 	}
 	conn_describe(c, fd, fl, addr, &d, port);

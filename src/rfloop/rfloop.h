@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include "rfloop/ring.h"
+#include "base/rfloop_table.h"
 
 /* ---- the real calls (real.c) --------------------------------------------- */
 
@@ -76,7 +77,7 @@ struct rfl_config {
 	bool debug;             /* RF_LOOP_DEBUG=1: one stderr line per event */
 	uint64_t spin_ns;       /* RF_LOOP_SPIN_US (default 20) */
 	uint32_t ring_size;     /* RF_LOOP_RING_KB (default 256) */
-	char dir[80];           /* RF_LOOP_DIR or /dev/shm/rfloop.<euid> */
+	char socket[108];       /* rfd's control socket: RF_SOCKET or /run/rfd.sock */
 };
 extern struct rfl_config rfl_cfg;
 
@@ -143,10 +144,9 @@ struct rfl_listener {
 	_Atomic int refs;
 	int tcp;                  /* the real listening socket (hidden fd) */
 	int bell;                 /* the rendezvous datagram socket (hidden fd) */
-	pid_t owner;              /* who registered the path (and unlinks it) */
 	bool nonblock;
 	int family;
-	char path[108];
+	uint16_t port;
 };
 
 /* listen() was called on fd (a kernel socket): register it. */
@@ -157,6 +157,21 @@ void rfl_listener_free(struct rfl_listener *l);
 /* connect(): 1 if fd is now an RFloop connection, 0 to take the kernel path,
  * -errno on failure. */
 int rfl_connect_try(int fd, const struct sockaddr *addr, socklen_t len);
+
+/* ---- rfd's registry (registry.c) ------------------------------------------ */
+
+/* Send a request (BASE_RFL_REQ_*) with fds to rfd; 0 if it answered ok (a descriptor it
+ * passed into *fd_out if not NULL), else -1. */
+int rfl_rfd_call(const char *req, const int *fds, int nfds, int *fd_out);
+/* The registered listener serving family/addr:port, from the table
+ * (fetched from rfd on the first call in a process). */
+bool rfl_reg_lookup(int family, const uint8_t *addr, uint16_t port, struct base_rfl_entry *out);
+/* Send a connection request (buf, len and fds) to e's rendezvous, once
+ * the kernel confirmed that the socket it goes to is e's rendezvous and
+ * that family/addr:port routes to e's listener.  0, or -1 (errno) if not
+ * sent: the caller takes kernel TCP. */
+int rfl_reg_send(const struct base_rfl_entry *e, int family, const uint8_t *addr, uint16_t port,
+		 const void *buf, size_t len, const int *fds, int nfds);
 
 /* ---- epoll (epoll.c) ---------------------------------------------------- */
 

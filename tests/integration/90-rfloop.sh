@@ -20,16 +20,16 @@
 #     corrupt ring; a preloaded client of the port it left (a stale
 #     registry entry) gets "connection refused" at once, no hang.
 #
-# The registry (RF_LOOP_DIR) is private to the test, under $T, which
-# lib.sh removes on every path; the memcached processes are killed by the
-# subOS cleanup and by the trap below.
+# The registry is the private rfd's (RF_SOCKET: rfd puts it in the subOS's
+# environment, the test exports it for the host's programs); the memcached
+# processes are killed by the subOS cleanup and by the trap below.
 . "$(dirname "$0")/lib.sh"
 LIB=$ROOT/build/librfloop.so
 [ -f "$LIB" ] || fail "$LIB is not built (make all)"
 for b in memcached memccp memccat memcslap; do
 	command -v "$b" >/dev/null || fail "$b is missing (mk/deps.sh installs memcached, libmemcached-tools)"
 done
-export RF_LOOP_DIR=$T/reg
+export RF_SOCKET=$SOCK
 STATS=$T/stats
 PLAIN_PID=
 # Kill the plain memcached too, keeping the test's exit status for cleanup
@@ -57,9 +57,10 @@ pre() {
 start_rfd --host-cores ""
 P1=$(free_port)
 expect_ok rfm create mc --kind linux --cpus 1 --mem 256M -- \
-	env LD_PRELOAD="$LIB" RF_LOOP_DIR="$RF_LOOP_DIR" RF_LOOP_STATS="$STATS" \
+	env LD_PRELOAD="$LIB" RF_LOOP_DEBUG=1 RF_LOOP_STATS="$STATS" \
 	memcached -u root -l 127.0.0.1 -p "$P1" -U 0 -t 2
-wait_until 10 "memcached's RFloop registration" test -S "$RF_LOOP_DIR/$P1.4.7f000001"
+wait_until 10 "memcached's RFloop registration" \
+	grep -q "port $P1 registered with rfd" "$STATE/logs/mc.log"
 wait_until 10 "memcached's TCP port" grep -qi ":$(printf '%04X' "$P1") " /proc/net/tcp
 
 # --- data through RFloop, both ways ------------------------------------------------

@@ -170,7 +170,8 @@ static void test_destroy_show_log_list_info(void **state)
 		expect_roundtrip(&r);
 	}
 	static const enum base_verb bare[] = {RF_VERB_LIST, RF_VERB_INFO, RF_VERB_LOG,
-					      RF_VERB_CHAN_LIST};
+					      RF_VERB_CHAN_LIST, RF_VERB_RFLOOP_LISTEN,
+					      RF_VERB_RFLOOP_TABLE};
 	for (size_t i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
 		struct base_request r = named(bare[i], NULL);
 		expect_roundtrip(&r);
