@@ -382,7 +382,7 @@ static int on_record(struct json_object *rec, void *arg)
 void rfd_chan_recover(struct rfd *d)
 {
 	struct open_set os = { json_object_new_object() };
-	if (rfd_journal_replay(d->journal.path, on_record, &os) == 0) {
+	if (rfd_journal_replay(&d->journal, on_record, &os) == 0) {
 		json_object_object_foreach(os.open, name, rec) {
 			struct json_object *r = json_object_new_object();
 			json_object_object_add(r, "op", json_object_new_string("chan_close"));

@@ -253,7 +253,7 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 int rfd_recover(struct rfd *d)
 {
 	struct replay r = { 0 };
-	int rc = rfd_journal_replay(d->journal.path, on_record, &r);
+	int rc = rfd_journal_replay(&d->journal, on_record, &r);
 	for (int i = 0; rc == 0 && i < r.n; i++) {
 		struct entry *e = &r.e[i];
 		struct rfd_subos *s = e->create ? adopt_one(d, e) : NULL;

@@ -128,7 +128,7 @@ static int log_one(struct json_object *rec, void *arg)
 static struct json_object *do_log(struct rfd *d, const char *name, struct base_err *err)
 {
 	struct log_ctx lc = { name, json_object_new_array() };
-	int rc = rfd_journal_replay(d->journal.path, log_one, &lc);
+	int rc = rfd_journal_history(&d->journal, log_one, &lc);
 	if (rc < 0) {
 		json_object_put(lc.arr);
 		base_errf(err, BASE_E_INTERNAL, "cannot read the journal: %s", strerror(-rc));
