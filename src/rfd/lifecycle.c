@@ -340,6 +340,9 @@ int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **r
 	uint64_t t[5] = { base_now_ns() };  /* marks between stop, reap, release, journal */
 	t[1] = t[2] = t[3] = t[0];
 	if (s->life != RF_LIFE_EXITED) {
+		/* An intent: if rfd dies before the destroy record, the restarted
+		 * rfd finishes the destroy (recover.c) instead of adopting. */
+		rfd_journal_subos_intent(d, "destroying", s);
 		rfd_unwatch_subos(d, s);
 		if (s->kind == RF_KIND_LIBOS && s->desc) {
 			rfd_desc_begin(s);

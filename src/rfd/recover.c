@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct entry {
 	char cores[4096];
 	uint64_t mem;
 	bool exited;
+	bool destroying; /* a destroy was under way when rfd died */
 	int exit_code;
 };
 
@@ -97,6 +99,7 @@ static int on_record(struct json_object *rec, void *arg)
 	struct entry *e = name[0] ? lookup(r, name, strcmp(op, "create") == 0) : NULL;
 	if (!e)
 		return 0;
+	e->destroying = strcmp(op, "destroying") == 0;
 	if (strcmp(op, "create") == 0) {
 		json_object_put(e->create);
 		e->create = json_object_get(rec);
@@ -250,6 +253,42 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 	/* Watched once the event loop exists (rfd_server_listen). */
 }
 
+/* The destroy rfd died in: end the program if it still runs, remove its
+ * cgroups, and write the destroy record the caller never got. */
+static void finish_destroy(struct rfd *d, const struct entry *e, struct rfd_subos *s)
+{
+	if (!e->exited && still_ours(d, e, s->pid)) {
+		int pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+		kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
+		if (pidfd >= 0) {
+			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+			poll(&p, 1, 5000);
+			close(pidfd);
+		}
+	}
+	rfd_enforce_destroy(&d->enf, s->name);
+	struct json_object *x = json_object_new_object();
+	json_object_object_add(x, "status", json_object_new_string("killed"));
+	json_object_object_add(x, "recovered", json_object_new_boolean(1));
+	rfd_journal_subos(d, "destroy", s, x);
+	rfd_log("subOS %s: finished the destroy the previous rfd began", s->name);
+	rfd_subos_free(d, s);
+}
+
+static bool known_subos(const char *name, void *ctx)
+{
+	return rfd_subos_find(ctx, name) != NULL;
+}
+
+/* Cgroups the journal does not account for: creates rfd died in. */
+static void sweep_orphans(struct rfd *d)
+{
+	int n = rfd_enforce_sweep(&d->enf, known_subos, d);
+	if (n > 0)
+		rfd_log("removed %d partition(s) the journal does not name "
+			"(a create interrupted by rfd's death)", n);
+}
+
 int rfd_recover(struct rfd *d)
 {
 	struct replay r = { 0 };
@@ -259,6 +298,10 @@ int rfd_recover(struct rfd *d)
 		struct rfd_subos *s = e->create ? adopt_one(d, e) : NULL;
 		if (!s)
 			continue;
+		if (e->destroying) {
+			finish_destroy(d, e, s);
+			continue;
+		}
 		if (!e->exited && still_ours(d, e, s->pid)) {
 			s->life = RF_LIFE_RUNNING;
 			claim(d, s);
@@ -281,5 +324,7 @@ int rfd_recover(struct rfd *d)
 	for (int i = 0; i < r.n; i++)
 		json_object_put(r.e[i].create);
 	free(r.e);
+	if (rc == 0)
+		sweep_orphans(d);
 	return rc < 0 ? -1 : 0;
 }

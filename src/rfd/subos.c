@@ -118,8 +118,8 @@ struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, boo
 	return o;
 }
 
-int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
-		      struct json_object *extra)
+static struct json_object *subos_record(const char *op, const struct rfd_subos *s,
+					struct json_object *extra)
 {
 	char cpus[4096];
 	struct json_object *rec = json_object_new_object();
@@ -133,11 +133,27 @@ int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 			json_object_object_add(rec, k, json_object_get(v));
 		json_object_put(extra);
 	}
+	return rec;
+}
+
+int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
+		      struct json_object *extra)
+{
+	struct json_object *rec = subos_record(op, s, extra);
 	int64_t seq = rfd_journal_append(&d->journal, rec);
 	json_object_put(rec);
 	if (seq < 0)
 		rfd_log("journal write failed: %s", strerror((int)-seq));
 	return seq < 0 ? (int)seq : 0;
+}
+
+void rfd_journal_subos_intent(struct rfd *d, const char *op, const struct rfd_subos *s)
+{
+	struct json_object *rec = subos_record(op, s, NULL);
+	int64_t seq = rfd_journal_append_nosync(&d->journal, rec);
+	json_object_put(rec);
+	if (seq < 0)
+		rfd_log("journal write failed (%s %s): %s", op, s->name, strerror((int)-seq));
 }
 
 void rfd_subos_exit_path(struct rfd *d, const struct rfd_subos *s, char *buf, size_t len)

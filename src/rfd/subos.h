@@ -75,5 +75,8 @@ void rfd_subos_exit_path(struct rfd *d, const struct rfd_subos *s, char *buf, si
  * extra (may be NULL) is consumed.  0 or -errno. */
 int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 		      struct json_object *extra);
+/* An intent record (op "destroying", ...): not fsync'd, since it guards
+ * against rfd's death only (journal.h); a failed write is logged. */
+void rfd_journal_subos_intent(struct rfd *d, const char *op, const struct rfd_subos *s);
 
 #endif
