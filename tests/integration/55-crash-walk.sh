@@ -85,6 +85,10 @@ check_recovered() {
 	[ "$(cgroup_names "$dir" | tr '\n' ' ')" = "$(listed_running | tr '\n' ' ')" ] ||
 		fail "point $n: cgroups [$(cgroup_names "$dir" | tr '\n' ' ')] are not the running" \
 			"subOSes [$(listed_running | tr '\n' ' ')]"
+	# Nothing in the scenario ends by itself: a subOS listed as exited is a
+	# destroy that was not finished.
+	[ "$(rfm --json list | json '.subos[].state' | grep -vc running)" -eq 0 ] ||
+		fail "point $n: a subOS is listed but not running: $(rfm list)"
 	for name in $(listed_running); do
 		pid=$(subos "$name" .pid)
 		alive "$pid" || fail "point $n: $name is listed running but pid $pid is dead"
