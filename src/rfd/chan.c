@@ -344,6 +344,17 @@ void rfd_chan_subos_gone(struct rfd *d, const char *name)
 	}
 }
 
+void rfd_chan_subos_ended(struct rfd *d, const char *name)
+{
+	for (struct rfd_chan *c = d->chans; c; c = c->next) {
+		if (!c->mem || (strcmp(c->between[0], name) && strcmp(c->between[1], name)))
+			continue;
+		for (int i = 0; i < 2; i++)
+			rf_ficm_close(&c->ring[i]);
+		rfd_log("channel %s: rings closed, subOS %s ended", c->name, name);
+	}
+}
+
 void rfd_chan_fini(struct rfd *d)
 {
 	while (d->chans) {

@@ -191,6 +191,22 @@ static void *grab_page(pid_t pid, int pidfd, int fd, const char *name, size_t si
 	return m == MAP_FAILED ? NULL : m;
 }
 
+/* The program's environment additions and restart policy, so that it
+ * restarts as it would have under the rfd that created it. */
+static void adopt_restart(struct rfd_subos *s, struct json_object *create)
+{
+	struct json_object *env;
+	int n = json_object_object_get_ex(create, "env", &env) &&
+			json_object_is_type(env, json_type_array)
+		? (int)json_object_array_length(env) : 0;
+	s->env = calloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; s->env && i < n; i++)
+		s->env[i] = strdup(json_object_get_string(json_object_array_get_idx(env, i)));
+	if (base_restart_parse(str(create, "restart"), &s->restart) < 0)
+		s->restart = RF_RESTART_NO;
+	s->max_restarts = (int)num(create, "max_restarts", -1);
+}
+
 static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
 {
 	struct rfd_subos *s = calloc(1, sizeof(*s));
@@ -206,6 +222,8 @@ static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
 	base_cpuset_parse(&s->cpus, e->cores);
 	s->mem = e->mem;
 	s->desc_fd = s->status_fd = s->msgs_fd = s->ctl_fd = s->ctl_peer_fd = s->report_fd = -1;
+	s->restart_timer = -1;
+	adopt_restart(s, e->create);
 	s->exit_code = e->exited ? e->exit_code : INT_MIN;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		s->region_chunk[i] = -1;
@@ -316,8 +334,10 @@ int rfd_recover(struct rfd *d)
 			struct json_object *x = json_object_new_object();
 			base_exit_status_to_json(x, s->exit_code);
 			rfd_journal_subos(d, "exit", s, x);
-			rfd_enforce_destroy(&d->enf, s->name);
 		}
+		/* Its cgroups, if kept for a restart the old rfd had planned (a
+		 * pending restart is not resumed: the subOS stays exited). */
+		rfd_enforce_destroy(&d->enf, s->name);
 		s->life = RF_LIFE_EXITED;
 		claim(d, s);
 	}

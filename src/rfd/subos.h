@@ -22,7 +22,9 @@
 
 struct rfd;
 
-enum rfd_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_EXITED };
+/* RESTARTING: its program ended and will start again (restart.h); it
+ * keeps its cores, memory and cgroups meanwhile. */
+enum rfd_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_RESTARTING, RF_LIFE_EXITED };
 
 struct rfd_subos {
 	int id;                      /* owner id in the partition table */
@@ -39,10 +41,18 @@ struct rfd_subos {
 	int nregions;
 	int region_chunk[RF_MAX_REGIONS]; /* desc slot -> pool chunk id, -1 free */
 	char **argv;
+	char **env;                  /* the request's KEY=VALUE additions (for restarts) */
 	char cgroup[PATH_MAX];
 	char created[40];
 	int exit_code;               /* >= 0 exit status, or -signal */
 	uint64_t create_us[4];       /* setup, spawn, attach, journal */
+	/* restart policy (restart.h) */
+	enum base_restart restart;
+	int max_restarts;            /* -1: no limit */
+	int restarts;                /* done so far */
+	uint32_t backoff_ms;         /* the last delay */
+	uint64_t started_ns;         /* when the program last started */
+	int restart_timer;           /* timerfd while restarting, else -1 */
 	/* libos only */
 	int desc_fd, status_fd, ctl_fd;
 	int ctl_peer_fd;             /* the subOS's end, until it is passed */

@@ -45,7 +45,8 @@ static const char cores_forms[] =
 
 static const char create_usage[] =
 	"Usage: rfm create NAME --kind libos|linux --cores CORES --mem SIZE\n"
-	"                  [--env KEY=VALUE]... [--] PROGRAM [ARGS...]\n"
+	"                  [--env KEY=VALUE]... [--restart POLICY [--max-restarts N]]\n"
+	"                  [--] PROGRAM [ARGS...]\n"
 	"\n"
 	"Start PROGRAM in a new subOS called NAME, on cores and memory of its own.\n"
 	"Options end at PROGRAM: everything after it is the program's.\n"
@@ -57,6 +58,11 @@ static const char create_usage[] =
 	"  --mem SIZE          memory: bytes, or with K, M, G, T (powers of 1024,\n"
 	"                      optional B or iB): 64M, 1G, 512MiB\n"
 	"  --env KEY=VALUE     add to the program's environment (repeatable)\n"
+	"  --restart POLICY    when PROGRAM ends by itself: no (default), on-failure\n"
+	"                      (non-zero status or a signal) or always; it starts again\n"
+	"                      on the same cores and memory after 100 ms, doubling up\n"
+	"                      to 10 s while it keeps failing within 10 s of starting\n"
+	"  --max-restarts N    give up after N restarts (default: no limit)\n"
 	"\n"
 	"NAME: 1-47 of A-Z a-z 0-9 _ . -, not starting with . or -.\n"
 	"A PROGRAM with a '/' in it is made absolute (rfd runs elsewhere);\n"
