@@ -62,7 +62,7 @@ pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
 .PHONY: all deps demo test unit integration clean
 all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) \
-     $(B)/librfloop.so $(TEST_HELPERS)
+     $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults
 
 deps:
 	@bash mk/deps.sh
@@ -133,6 +133,17 @@ $(B)/rfcom.pc: mk/rfcom.pc.in
 	@sed -e 's|@LIBDIR@|$(abspath $(B))|' -e 's|@INCLUDEDIR@|$(abspath include)|' $< >$@
 
 $(B)/rfd: $(call obj,$(RFD_SRC)) $(B)/libficm.a $(B)/libbase.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_SECCOMP) -lm
+# The crash tests' rfd: the same objects but fault.c, whose fault points
+# (src/rfd/fault.h) act in this build only.
+$(B)/fault/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC+FLT  $<"
+	@$(CC) $(CFLAGS) -DRFD_FAULTS -MMD -MP -c $< -o $@
+$(B)/tests/rfd-faults: $(call obj,$(filter-out src/rfd/fault.c,$(RFD_SRC))) \
+		$(B)/fault/src/rfd/fault.o $(B)/libficm.a $(B)/libbase.a
+	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_SECCOMP) -lm
 $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libbase.a

@@ -21,7 +21,8 @@
 /* The request keys, for both directions. */
 enum key {
 	K_VERSION, K_ID, K_VERB, K_NAME, K_KIND, K_CORES, K_MEM, K_ARGV, K_ENV,
-	K_BETWEEN, K_SLOTS, K_SIZE, K_CAPS, K_ROOT, K_BINDS, K_RO_BINDS,
+	K_BETWEEN, K_SLOTS, K_SIZE, K_CAPS, K_ROOT, K_BINDS, K_RO_BINDS, K_RESTART,
+	K_MAX_RESTARTS,
 };
 
 static const char *const keys[] = {
@@ -29,7 +30,28 @@ static const char *const keys[] = {
 	[K_KIND] = "kind", [K_CORES] = "cores", [K_MEM] = "mem", [K_ARGV] = "argv",
 	[K_ENV] = "env", [K_BETWEEN] = "between", [K_SLOTS] = "slots", [K_SIZE] = "size",
 	[K_CAPS] = "caps", [K_ROOT] = "root", [K_BINDS] = "binds", [K_RO_BINDS] = "ro_binds",
+	[K_RESTART] = "restart", [K_MAX_RESTARTS] = "max_restarts",
 };
+
+static const char *const restart_names[] = {
+	[RF_RESTART_NO] = "no", [RF_RESTART_ON_FAILURE] = "on-failure",
+	[RF_RESTART_ALWAYS] = "always",
+};
+
+const char *base_restart_name(enum base_restart r)
+{
+	return restart_names[r];
+}
+
+int base_restart_parse(const char *name, enum base_restart *out)
+{
+	for (size_t i = 0; i < sizeof(restart_names) / sizeof(restart_names[0]); i++)
+		if (strcmp(name, restart_names[i]) == 0) {
+			*out = (enum base_restart)i;
+			return 0;
+		}
+	return -1;
+}
 
 static const char *const verb_names[] = {
 	[RF_VERB_CREATE] = "create", [RF_VERB_DESTROY] = "destroy",
@@ -272,6 +294,29 @@ static int parse_program(struct json_object *o, struct base_request *req, struct
 	return get_string(o, keys[K_ROOT], &req->fs_root, false, err);
 }
 
+/* restart: a policy name; max_restarts: a count >= 0, only with one. */
+static int parse_restart(struct json_object *o, struct base_request *req, struct base_err *err)
+{
+	const char *name, *km = keys[K_MAX_RESTARTS];
+	struct json_object *v;
+	if (get_string(o, keys[K_RESTART], &name, false, err))
+		return -1;
+	if (name && base_restart_parse(name, &req->restart) < 0)
+		return base_errf(err, BASE_E_BAD_REQUEST,
+				 "%s: \"%.32s\" is not no, on-failure or always", keys[K_RESTART],
+				 name);
+	if (!json_object_object_get_ex(o, km, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+	    json_object_get_int64(v) > INT32_MAX)
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: must be a count (0 or more)", km);
+	if (req->restart == RF_RESTART_NO)
+		return base_errf(err, BASE_E_BAD_REQUEST, "%s: only with %s on-failure or always",
+				 km, keys[K_RESTART]);
+	req->max_restarts = json_object_get_int64(v);
+	return 0;
+}
+
 static int parse_create(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	const char *kind;
@@ -284,7 +329,7 @@ static int parse_create(struct json_object *o, struct base_request *req, struct 
 		return base_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", keys[K_CORES]);
 	if (!req->has_mem)
 		return base_errf(err, BASE_E_BAD_REQUEST, "missing field \"%s\"", keys[K_MEM]);
-	return parse_program(o, req, err);
+	return parse_restart(o, req, err) || parse_program(o, req, err) ? -1 : 0;
 }
 
 /* between: exactly two distinct subOS names. */
@@ -464,6 +509,7 @@ int base_proto_parse(const char *line, size_t len, struct base_request *req, str
 {
 	struct json_object *v;
 	memset(req, 0, sizeof(*req));
+	req->max_restarts = -1;
 	err->code = BASE_E_OK;
 	err->msg[0] = '\0';
 	if (len > RF_PROTO_LINE_MAX)
@@ -499,6 +545,7 @@ void base_request_init(struct base_request *req, enum base_verb verb)
 {
 	memset(req, 0, sizeof(*req));
 	req->verb = verb;
+	req->max_restarts = -1;
 }
 
 /* Add v under key k; puts v and fails if it could not be made or added. */
@@ -570,6 +617,11 @@ static int encode_fields(struct json_object *o, const struct base_request *req)
 		return -1;
 	if (req->between[0] && req->between[1] &&
 	    put(o, K_BETWEEN, new_strv(req->between, 2)))
+		return -1;
+	if ((req->restart != RF_RESTART_NO &&
+	     put(o, K_RESTART, json_object_new_string(base_restart_name(req->restart)))) ||
+	    (req->max_restarts >= 0 && req->restart != RF_RESTART_NO &&
+	     put(o, K_MAX_RESTARTS, json_object_new_int64(req->max_restarts))))
 		return -1;
 	if ((req->has_slots && put(o, K_SLOTS, json_object_new_int64((int64_t)req->slots))) ||
 	    (req->has_size && put(o, K_SIZE, json_object_new_int64((int64_t)req->size))))

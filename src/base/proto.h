@@ -48,6 +48,12 @@ enum base_cores_form {
 	RF_CORES_LIST,  /* "1-3,5": exactly those */
 };
 
+/* What rfd does when a subOS's program ends by itself (create's
+ * "restart"): nothing, restart it after a failure (non-zero status or a
+ * signal), or restart it always; at most max_restarts times (-1: no
+ * limit). */
+enum base_restart { RF_RESTART_NO, RF_RESTART_ON_FAILURE, RF_RESTART_ALWAYS };
+
 struct base_cores_arg {
 	enum base_cores_form form;
 	int n;                  /* count or delta */
@@ -91,6 +97,8 @@ struct base_request {
 	int nbinds;
 	const char **ro_binds;
 	int nro_binds;
+	enum base_restart restart;  /* create; RF_RESTART_NO if absent */
+	int64_t max_restarts;       /* create; -1 (no limit) if absent */
 	/* chan_create (name is the channel's).  The has_ flags say what was
 	 * given: rfd fills the defaults, a client sends only what it has. */
 	enum base_chan_kind chan_kind;
@@ -118,6 +126,8 @@ bool base_name_valid(const char *name);
 const char *base_kind_name(enum base_kind k);
 const char *base_verb_name(enum base_verb v);
 const char *base_chan_kind_name(enum base_chan_kind k);
+const char *base_restart_name(enum base_restart r);
+int base_restart_parse(const char *name, enum base_restart *out);
 /* The kind named `name` into *out: 0, or -1 if it names none. */
 int base_kind_parse(const char *name, enum base_kind *out);
 int base_chan_kind_parse(const char *name, enum base_chan_kind *out);

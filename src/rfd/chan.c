@@ -401,6 +401,17 @@ void rfd_chan_subos_gone(struct rfd *d, const char *name)
 	}
 }
 
+void rfd_chan_subos_ended(struct rfd *d, const char *name)
+{
+	for (struct rfd_chan *c = d->chans; c; c = c->next) {
+		if (!c->mem || (strcmp(c->between[0], name) && strcmp(c->between[1], name)))
+			continue;
+		for (int i = 0; i < 2; i++)
+			rf_ficm_close(&c->ring[i]);
+		rfd_log("channel %s: rings closed, subOS %s ended", c->name, name);
+	}
+}
+
 void rfd_chan_fini(struct rfd *d)
 {
 	while (d->chans) {
@@ -439,7 +450,7 @@ static int on_record(struct json_object *rec, void *arg)
 void rfd_chan_recover(struct rfd *d)
 {
 	struct open_set os = { json_object_new_object() };
-	if (rfd_journal_replay(d->journal.path, on_record, &os) == 0) {
+	if (rfd_journal_replay(&d->journal, on_record, &os) == 0) {
 		json_object_object_foreach(os.open, name, rec) {
 			struct json_object *r = json_object_new_object();
 			json_object_object_add(r, "op", json_object_new_string("chan_close"));

@@ -21,6 +21,11 @@ struct json_object *rfd_chan_verb(struct rfd *d, const struct base_request *req,
 				  int *pass_fd, struct base_err *err);
 /* Close (journalled) every channel granted to subOS `name`. */
 void rfd_chan_subos_gone(struct rfd *d, const char *name);
+/* Its program ended: mark the rings of its msg channels closed, so that a
+ * peer blocked on one reads what was sent, then gets -EPIPE instead of
+ * waiting forever.  The channels stay granted (a channel carries one
+ * conversation; `rfm chan close` or a destroy removes it). */
+void rfd_chan_subos_ended(struct rfd *d, const char *name);
 /* After a restart: channels the journal leaves open are lost (rfd no
  * longer holds their memory); record that. */
 void rfd_chan_recover(struct rfd *d);

@@ -55,6 +55,12 @@ int rfd_enforce_attach(struct rfd_enforcer *e, const char *name, pid_t pid);
 /* Remove the subOS's cgroups (its processes must be gone). */
 int rfd_enforce_destroy(struct rfd_enforcer *e, const char *name);
 
+/* After a restart: kill what runs in, and remove, every subOS cgroup of
+ * this instance that known(name, ctx) does not claim (a create that rfd
+ * died in the middle of).  Returns how many were swept (0 for affinity). */
+typedef bool (*rfd_enforce_known_fn)(const char *name, void *ctx);
+int rfd_enforce_sweep(struct rfd_enforcer *e, rfd_enforce_known_fn known, void *ctx);
+
 /* What is enforced, for people (rfm info). */
 void rfd_enforce_describe(const struct rfd_enforcer *e, char *buf, size_t len);
 

@@ -1,11 +1,14 @@
 /*
- * journal.c - append-only JSON-lines journal with torn-tail recovery.
+ * journal.c - append-only JSON-lines journal with torn-tail recovery, and
+ * its three readings: one file, the state (snapshot + live), the history
+ * (archives + live).  Compaction itself is journal_compact.c.
  *
  * Appends are one write(2) of a whole line on an O_APPEND descriptor
  * followed by fdatasync; a short write or a failed sync is undone with
  * ftruncate so that an error leaves the file as it was.
  */
 #include "rfd/journal.h"
+#include "rfd/fault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +21,14 @@
 struct scan {
 	off_t good;       /* end of the last whole, parsable record */
 	int64_t last_seq;
+	int64_t after;    /* only records with seq > after reach fn */
 };
+
+static int64_t rec_seq(struct json_object *rec)
+{
+	struct json_object *seq;
+	return json_object_object_get_ex(rec, "seq", &seq) ? json_object_get_int64(seq) : 0;
+}
 
 /* Walk the whole records of an open file; `fn` may be NULL (just scan). */
 static int scan_file(FILE *f, struct scan *sc, rf_journal_fn fn, void *ctx)
@@ -40,11 +50,11 @@ static int scan_file(FILE *f, struct scan *sc, rf_journal_fn fn, void *ctx)
 			json_object_put(rec);
 			continue;
 		}
-		struct json_object *seq;
-		if (json_object_object_get_ex(rec, "seq", &seq))
-			sc->last_seq = json_object_get_int64(seq);
+		int64_t seq = rec_seq(rec);
+		if (seq)
+			sc->last_seq = seq;
 		sc->good = off;
-		if (fn)
+		if (fn && (seq > sc->after || !seq))
 			rc = fn(rec, ctx);
 		json_object_put(rec);
 		if (rc)
@@ -54,12 +64,91 @@ static int scan_file(FILE *f, struct scan *sc, rf_journal_fn fn, void *ctx)
 	return rc;
 }
 
+static int replay_after(const char *path, int64_t after, rf_journal_fn fn, void *ctx)
+{
+	struct scan sc = { .after = after };
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	int rc = scan_file(f, &sc, fn, ctx);
+	fclose(f);
+	return rc;
+}
+
+int rfd_journal_replay_file(const char *path, rf_journal_fn fn, void *ctx)
+{
+	return replay_after(path, INT64_MIN, fn, ctx);
+}
+
+/* The snapshot's header names the last seq it covers. */
+static int snap_header(struct json_object *rec, void *ctx)
+{
+	struct json_object *op, *upto;
+	if (json_object_object_get_ex(rec, "op", &op) &&
+	    strcmp(json_object_get_string(op), "snapshot") == 0 &&
+	    json_object_object_get_ex(rec, "upto", &upto))
+		*(int64_t *)ctx = json_object_get_int64(upto);
+	return 1; /* only the first line */
+}
+
+static void snap_path(const struct rfd_journal *j, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/journal.snap", j->dir);
+}
+
+/* Calls fn for the snapshot's records, not its header. */
+struct skip_header {
+	rf_journal_fn fn;
+	void *ctx;
+	bool seen;
+};
+
+static int body_only(struct json_object *rec, void *arg)
+{
+	struct skip_header *sh = arg;
+	if (!sh->seen) {
+		sh->seen = true;
+		return 0;
+	}
+	return sh->fn(rec, sh->ctx);
+}
+
+int rfd_journal_replay(const struct rfd_journal *j, rf_journal_fn fn, void *ctx)
+{
+	char path[PATH_MAX + 16];
+	struct skip_header sh = { fn, ctx, false };
+	snap_path(j, path, sizeof(path));
+	int rc = rfd_journal_replay_file(path, body_only, &sh);
+	if (rc)
+		return rc;
+	return replay_after(j->path, j->snap_upto, fn, ctx);
+}
+
+int rfd_journal_history(const struct rfd_journal *j, rf_journal_fn fn, void *ctx)
+{
+	char path[PATH_MAX + 16];
+	for (int i = RFD_JOURNAL_ARCHIVES; i >= 1; i--) {
+		snprintf(path, sizeof(path), "%s.%d", j->path, i);
+		int rc = rfd_journal_replay_file(path, fn, ctx);
+		if (rc)
+			return rc;
+	}
+	return rfd_journal_replay_file(j->path, fn, ctx);
+}
+
+/* Open the live file, cut a torn tail, learn where the sequence stands. */
 int rfd_journal_open(struct rfd_journal *j, const char *dir)
 {
-	struct scan sc;
+	char path[PATH_MAX + 16];
+	struct scan sc = { .after = INT64_MAX };
 	int err;
 
+	snprintf(j->dir, sizeof(j->dir), "%s", dir);
 	snprintf(j->path, sizeof(j->path), "%s/journal", dir);
+	j->snap_upto = 0;
+	j->compactions = 0;
+	snap_path(j, path, sizeof(path));
+	rfd_journal_replay_file(path, snap_header, &j->snap_upto);
 	j->fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (j->fd < 0)
 		return -errno;
@@ -75,7 +164,7 @@ int rfd_journal_open(struct rfd_journal *j, const char *dir)
 		goto fail;
 	}
 	j->size = sc.good;
-	j->next_seq = sc.last_seq + 1;
+	j->next_seq = (sc.last_seq > j->snap_upto ? sc.last_seq : j->snap_upto) + 1;
 	return 0;
 fail:
 	close(j->fd);
@@ -90,7 +179,7 @@ void rfd_journal_close(struct rfd_journal *j)
 	j->fd = -1;
 }
 
-int64_t rfd_journal_append(struct rfd_journal *j, struct json_object *rec)
+static int64_t append(struct rfd_journal *j, struct json_object *rec, bool sync)
 {
 	char when[40];
 	int err;
@@ -105,12 +194,17 @@ int64_t rfd_journal_append(struct rfd_journal *j, struct json_object *rec)
 		return -ENOMEM;
 	memcpy(line, s, len);
 	line[len] = '\n';
+	rfd_fault_point(RFD_FAULT_JOURNAL); /* rfd dies before the record */
 	ssize_t n = write(j->fd, line, len + 1);
 	err = n < 0 ? -errno : 0;
 	free(line);
-	if (n == (ssize_t)len + 1 && fdatasync(j->fd) == 0) {
+	if (n == (ssize_t)len + 1 && (!sync || fdatasync(j->fd) == 0)) {
+		int64_t seq = j->next_seq++;
 		j->size += n;
-		return j->next_seq++;
+		rfd_fault_point(RFD_FAULT_JOURNAL); /* ... or right after it */
+		if (j->reduce && j->max_bytes && j->size > j->max_bytes)
+			rfd_journal_compact(j);
+		return seq;
 	}
 	if (!err)
 		err = n >= 0 && n != (ssize_t)len + 1 ? -EIO : -errno;
@@ -120,13 +214,12 @@ int64_t rfd_journal_append(struct rfd_journal *j, struct json_object *rec)
 	return err;
 }
 
-int rfd_journal_replay(const char *path, rf_journal_fn fn, void *ctx)
+int64_t rfd_journal_append(struct rfd_journal *j, struct json_object *rec)
 {
-	struct scan sc;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	int rc = scan_file(f, &sc, fn, ctx);
-	fclose(f);
-	return rc;
+	return append(j, rec, true);
+}
+
+int64_t rfd_journal_append_nosync(struct rfd_journal *j, struct json_object *rec)
+{
+	return append(j, rec, false);
 }

@@ -15,10 +15,12 @@
 #include "rfd/libos.h"
 #include "rfd/log.h"
 #include "rfd/placement.h"
+#include "rfd/restart.h"
 #include "rfd/spawn.h"
 #include "rfd/subos.h"
 #include "rfd/watch.h"
 #include "base/exitstatus.h"
+#include "base/strv.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -34,22 +36,31 @@
 
 #define ATTACH_TIMEOUT_NS (10ull * 1000000000ull)
 
-/* Give everything the subOS held back to the host. */
-static void release(struct rfd *d, struct rfd_subos *s)
+/* What a program held, once it ended: its pidfd, its regions (back to the
+ * pool) and a libos subOS's pages.  The partition itself (cores, memory,
+ * cgroups) stays, so a restart finds it as it was. */
+static void park(struct rfd *d, struct rfd_subos *s)
 {
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	s->pidfd = -1;
-	rfd_enforce_destroy(&d->enf, s->name);
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		if (s->region_chunk[i] >= 0) {
 			rfd_pool_give_back(&d->pool, s->region_chunk[i]);
 			s->region_chunk[i] = -1;
 		}
 	s->nregions = 0;
+	rfd_libos_teardown(s);
+}
+
+/* Give everything the subOS held back to the host. */
+static void release(struct rfd *d, struct rfd_subos *s)
+{
+	park(d, s);
+	rfd_restart_disarm(d, s);
+	rfd_enforce_destroy(&d->enf, s->name);
 	rfd_ptable_release(&d->pt, s->id);
 	rfd_ptable_mem_release(&d->pt, s->mem);
-	rfd_libos_teardown(s);
 }
 
 /* The program's exit status: from the shim's report pipe at once, or (a
@@ -77,6 +88,19 @@ static int reap(struct rfd *d, struct rfd_subos *s)
 	return rfd_spawn_read_exit(path);
 }
 
+/* What a restart will need of the request, copied: 0, or -1 (no memory). */
+static int keep_program(struct rfd_subos *s, const struct base_request *req)
+{
+	s->argv = base_strv_dup(req->argv, req->argc);
+	s->env = base_strv_dup(req->env, req->envc);
+	s->caps = base_strv_dup(req->caps, req->ncaps);
+	s->binds = base_strv_dup(req->binds, req->nbinds);
+	s->ro_binds = base_strv_dup(req->ro_binds, req->nro_binds);
+	s->fs_root = req->fs_root ? strdup(req->fs_root) : NULL;
+	return s->argv && s->env && s->caps && s->binds && s->ro_binds &&
+	       (s->fs_root || !req->fs_root) ? 0 : -1;
+}
+
 static struct rfd_subos *subos_new(struct rfd *d, const struct base_request *req)
 {
 	struct rfd_subos *s = calloc(1, sizeof(*s));
@@ -91,15 +115,14 @@ static struct rfd_subos *subos_new(struct rfd *d, const struct base_request *req
 	s->kind = req->kind;
 	s->life = RF_LIFE_STARTING;
 	s->desc_fd = s->status_fd = s->msgs_fd = s->ctl_fd = s->ctl_peer_fd = -1;
-	s->pidfd = s->shim_pidfd = s->report_fd = -1;
+	s->pidfd = s->shim_pidfd = s->report_fd = s->restart_timer = -1;
 	s->exit_code = INT_MIN;
+	s->restart = req->restart;
+	s->max_restarts = (int)req->max_restarts;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		s->region_chunk[i] = -1;
 	base_format_wallclock(s->created, sizeof(s->created));
-	s->argv = calloc((size_t)req->argc + 1, sizeof(char *));
-	for (int i = 0; s->argv && i < req->argc; i++)
-		s->argv[i] = strdup(req->argv[i]);
-	if (!s->id || !s->argv) {
+	if (keep_program(s, req) || !s->id) {
 		rfd_subos_free(d, s);
 		return NULL;
 	}
@@ -146,8 +169,7 @@ env_add(struct rfd_env_vars *e, const char *fmt, ...)
 }
 
 /* Program start for both kinds; libos passes its pages and regions. */
-static int start_program(struct rfd *d, struct rfd_subos *s, const struct base_request *req,
-			 struct base_err *err)
+static int start_program(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
 	char log_path[PATH_MAX], exit_path[PATH_MAX], regions[4096] = "";
 	struct rfd_env_vars env = { .used = 0 };
@@ -179,18 +201,22 @@ static int start_program(struct rfd *d, struct rfd_subos *s, const struct base_r
 	env_add(&env, "RF_SOCKET=%s", d->socket_path);
 	int ncores = base_cpuset_count(&s->cpus);
 	struct rfd_confine_opts conf = {
-		.kind = s->kind, .caps = req->caps, .ncaps = req->ncaps, .root = req->fs_root,
-		.binds = req->binds, .nbinds = req->nbinds, .ro_binds = req->ro_binds,
-		.nro_binds = req->nro_binds, .state_dir = d->state_dir,
+		.kind = s->kind, .caps = (const char *const *)s->caps,
+		.ncaps = base_strv_len(s->caps), .root = s->fs_root,
+		.binds = (const char *const *)s->binds, .nbinds = base_strv_len(s->binds),
+		.ro_binds = (const char *const *)s->ro_binds,
+		.nro_binds = base_strv_len(s->ro_binds), .state_dir = d->state_dir,
 		.socket_path = d->socket_path,
 		.memlock = s->kind == RF_KIND_LIBOS ? rfd_confine_mem_limit(s->kind, s->mem, ncores)
 						    : 0,
 	};
 	struct rfd_spawn sp = {
-		.argv = (const char *const *)s->argv, .env = req->env, .rf_env = env.v,
+		.argv = (const char *const *)s->argv, .env = (const char *const *)s->env,
+		.rf_env = env.v,
 		.pass_fds = pass, .npass = npass, .log_path = log_path, .exit_path = exit_path,
 		.hostname = s->name, .cpus = &s->cpus, .confine = &conf,
 	};
+	s->started_ns = base_now_ns();
 	return rfd_spawn(d, s, &sp, err);
 }
 
@@ -237,16 +263,46 @@ static void kill_and_reap(struct rfd *d, struct rfd_subos *s)
 
 static struct json_object *create_record(struct rfd *d, const struct rfd_subos *s)
 {
-	struct json_object *x = json_object_new_object(), *argv = json_object_new_array();
+	struct json_object *x = json_object_new_object();
 	json_object_object_add(x, "kind", json_object_new_string(base_kind_name(s->kind)));
 	json_object_object_add(x, "pid", json_object_new_int(s->pid));
 	json_object_object_add(x, "shim_pid", json_object_new_int(s->shim_pid));
 	json_object_object_add(x, "cgroup", json_object_new_string(s->cgroup));
-	for (int i = 0; s->argv[i]; i++)
-		json_object_array_add(argv, json_object_new_string(s->argv[i]));
-	json_object_object_add(x, "argv", argv);
+	json_object_object_add(x, "argv", base_strv_to_json(s->argv));
 	rfd_place_chunks_json(d, s, x);
+	/* what a restart needs, also after rfd itself restarted (recover.c) */
+	static const char *const keys[] = { "env", "caps", "binds", "ro_binds" };
+	char *const *vals[] = { s->env, s->caps, s->binds, s->ro_binds };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (base_strv_len(vals[i]))
+			json_object_object_add(x, keys[i], base_strv_to_json(vals[i]));
+	if (s->fs_root)
+		json_object_object_add(x, "root", json_object_new_string(s->fs_root));
+	if (s->restart != RF_RESTART_NO) {
+		json_object_object_add(x, "restart",
+				       json_object_new_string(base_restart_name(s->restart)));
+		if (s->max_restarts >= 0)
+			json_object_object_add(x, "max_restarts",
+					       json_object_new_int(s->max_restarts));
+	}
 	return x;
+}
+
+/* A libos subOS's pages, describing its cores and memory, and its first
+ * regions; undone on failure. */
+static int provision_libos(struct rfd *d, struct rfd_subos *s, struct base_err *err)
+{
+	if (rfd_libos_setup(d, s, err))
+		return -1;
+	for_each_cpu(c, &s->cpus)
+		s->desc->cpu[c] = RF_CPU_ACTIVE;
+	s->desc->ncpus = (uint32_t)base_cpuset_count(&s->cpus);
+	s->desc->mem_bytes = s->mem;
+	if (give_regions(d, s, err)) {
+		rfd_libos_teardown(s);
+		return -1;
+	}
+	return 0;
 }
 
 /* cgroups, and for a libos subOS its pages and first memory regions; on
@@ -260,22 +316,11 @@ static int confine(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot confine \"%s\" (%s): %s", s->name,
 				 s->cgroup, strerror(-rc));
-	if (s->kind != RF_KIND_LIBOS)
-		return 0;
-	if (rfd_libos_setup(d, s, err))
-		goto fail_cgroup;
-	for_each_cpu(c, &s->cpus)
-		s->desc->cpu[c] = RF_CPU_ACTIVE;
-	s->desc->ncpus = (uint32_t)base_cpuset_count(&s->cpus);
-	s->desc->mem_bytes = s->mem;
-	if (give_regions(d, s, err))
-		goto fail_pages;
+	if (s->kind == RF_KIND_LIBOS && provision_libos(d, s, err)) {
+		rfd_enforce_destroy(&d->enf, s->name);
+		return -1;
+	}
 	return 0;
-fail_pages:
-	rfd_libos_teardown(s);
-fail_cgroup:
-	rfd_enforce_destroy(&d->enf, s->name);
-	return -1;
 }
 
 int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_subos **out,
@@ -300,7 +345,7 @@ int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_s
 	if (confine(d, s, err))
 		goto fail_table;
 	t[1] = base_now_ns();
-	if (start_program(d, s, req, err))
+	if (start_program(d, s, err))
 		goto fail_release;
 	t[2] = base_now_ns();
 	if (s->kind == RF_KIND_LIBOS && wait_attached(d, s, err))
@@ -349,7 +394,13 @@ int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **r
 	const char *how = "exited";
 	uint64_t t[5] = { base_now_ns() };  /* marks between stop, reap, release, journal */
 	t[1] = t[2] = t[3] = t[0];
-	if (s->life != RF_LIFE_EXITED) {
+	if (s->life == RF_LIFE_RESTARTING) {
+		release(d, s); /* nothing runs: the timer, the partition */
+		s->life = RF_LIFE_EXITED;
+	} else if (s->life != RF_LIFE_EXITED) {
+		/* An intent: if rfd dies before the destroy record, the restarted
+		 * rfd finishes the destroy (recover.c) instead of adopting. */
+		rfd_journal_subos_intent(d, "destroying", s);
 		rfd_unwatch_subos(d, s);
 		if (s->kind == RF_KIND_LIBOS && s->desc) {
 			rfd_desc_begin(s);
@@ -397,17 +448,84 @@ int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **r
 	return 0;
 }
 
+static void log_end(const struct rfd_subos *s, const char *what)
+{
+	if (s->exit_code == INT_MIN)
+		rfd_log("subOS %s %s (status unknown)", s->name, what);
+	else
+		rfd_log("subOS %s %s (%s %d)", s->name, what, s->exit_code < 0 ? "signal" : "status",
+			s->exit_code < 0 ? -s->exit_code : s->exit_code);
+}
+
+/* Its program ended (s->exit_code says how) and nothing runs in it: park
+ * it until its restart timer fires, or release it for good.  Journalled
+ * either way as "exit" (with the delay, if it will start again). */
+static void program_ended(struct rfd *d, struct rfd_subos *s)
+{
+	struct json_object *extra = json_object_new_object();
+	base_exit_status_to_json(extra, s->exit_code);
+	rfd_chan_subos_ended(d, s->name); /* peers get EPIPE, not a hang */
+	park(d, s);
+	int64_t delay = rfd_restart_wanted(s) ? rfd_restart_arm(d, s) : -1;
+	if (delay >= 0) {
+		s->life = RF_LIFE_RESTARTING;
+		json_object_object_add(extra, "restart_in_ms", json_object_new_int64(delay));
+		log_end(s, "exited, restarting");
+	} else {
+		release(d, s);
+		s->life = RF_LIFE_EXITED;
+		log_end(s, "exited");
+	}
+	rfd_journal_subos(d, "exit", s, extra);
+}
+
 void rfd_subos_exited(struct rfd *d, struct rfd_subos *s)
 {
 	s->exit_code = reap(d, s);
-	struct json_object *extra = json_object_new_object();
-	base_exit_status_to_json(extra, s->exit_code);
-	release(d, s);
-	s->life = RF_LIFE_EXITED;
-	rfd_journal_subos(d, "exit", s, extra);
-	if (s->exit_code == INT_MIN)
-		rfd_log("subOS %s exited (status unknown)", s->name);
-	else
-		rfd_log("subOS %s exited (%s %d)", s->name, s->exit_code < 0 ? "signal" : "status",
-			s->exit_code < 0 ? -s->exit_code : s->exit_code);
+	program_ended(d, s);
+}
+
+/* Start a parked subOS's program again, on the partition it kept. */
+static int relaunch(struct rfd *d, struct rfd_subos *s, struct base_err *err)
+{
+	if (s->kind == RF_KIND_LIBOS && provision_libos(d, s, err))
+		return -1;
+	if (start_program(d, s, err))
+		goto fail_pages;
+	if (s->kind == RF_KIND_LIBOS && wait_attached(d, s, err))
+		goto fail_program;
+	if (s->ctl_peer_fd >= 0) {
+		close(s->ctl_peer_fd);
+		s->ctl_peer_fd = -1;
+	}
+	return 0;
+fail_program:
+	kill_and_reap(d, s);
+fail_pages:
+	park(d, s);
+	return -1;
+}
+
+void rfd_subos_restart_due(struct rfd *d, struct rfd_subos *s)
+{
+	struct base_err err = { 0 };
+	rfd_restart_disarm(d, s);
+	s->restarts++;
+	struct json_object *x = json_object_new_object();
+	json_object_object_add(x, "attempt", json_object_new_int(s->restarts));
+	json_object_object_add(x, "after_ms", json_object_new_int64(s->backoff_ms));
+	if (relaunch(d, s, &err)) {
+		rfd_log("subOS %s: restart %d failed: %s", s->name, s->restarts, err.msg);
+		json_object_object_add(x, "error", json_object_new_string(err.msg));
+		rfd_journal_subos(d, "restart_failed", s, x);
+		s->exit_code = BASE_EXIT_UNKNOWN;
+		program_ended(d, s);
+		return;
+	}
+	s->life = RF_LIFE_RUNNING;
+	json_object_object_add(x, "pid", json_object_new_int(s->pid));
+	json_object_object_add(x, "shim_pid", json_object_new_int(s->shim_pid));
+	rfd_journal_subos(d, "restart", s, x);
+	rfd_watch_subos(d, s);
+	rfd_log("subOS %s restarted (attempt %d, pid %d)", s->name, s->restarts, (int)s->pid);
 }

@@ -24,8 +24,12 @@ int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_s
  * and free it; *result is the answer (name, status, timing_us). */
 int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **result,
 		      struct base_err *err);
-/* Its program ended by itself: reap, release, journal; s stays listed as
- * exited until destroyed. */
+/* Its program ended by itself: reap, close its channels, journal; then it
+ * waits to restart (its policy says so, restart.h) or is released and
+ * stays listed as exited until destroyed. */
 void rfd_subos_exited(struct rfd *d, struct rfd_subos *s);
+/* Its restart timer fired (restart.h): start the program again on the
+ * partition it kept, or, if that fails, treat it as another end. */
+void rfd_subos_restart_due(struct rfd *d, struct rfd_subos *s);
 
 #endif

@@ -53,6 +53,7 @@ static void usage(FILE *f)
 "  --hugepages MODE    auto, on or off (default auto)\n"
 "  --enforce MODE      auto, cgroup2, cpuset1 or affinity (default auto)\n"
 "  --deadline-ms N     handshake deadline before forcing (default 100)\n"
+"  --journal-max SIZE  compact the journal into a snapshot past this (default 1M, 0: never)\n"
 "  --cleanup           destroy every subOS when rfd exits (tests, demos)\n"
 "  --no-rt             do not run the main thread SCHED_FIFO\n"
 "  --shield            cgroup v1: move host tasks off the managed cores while rfd runs\n"
@@ -66,12 +67,13 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		{ "host-cores", 1, 0, 'H' }, { "cores", 1, 0, 'c' }, { "mem", 1, 0, 'm' },
 		{ "chunk", 1, 0, 'k' }, { "hugepages", 1, 0, 'p' }, { "enforce", 1, 0, 'e' },
 		{ "deadline-ms", 1, 0, 'D' }, { "no-rt", 0, 0, 'R' }, { "shield", 0, 0, 'S' },
-		{ "cleanup", 0, 0, 'C' }, { "group", 1, 0, 'g' }, { "help", 0, 0, 'h' },
+		{ "cleanup", 0, 0, 'C' }, { "group", 1, 0, 'g' }, { "journal-max", 1, 0, 'J' },
+		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	*o = (struct rfd_opts){ .state_dir = "/var/lib/rfd", .host_cores = "0", .mem = "1G",
 			    .chunk = "64M", .hugepages = "auto", .enforce = "auto",
-			    .deadline_ms = 100 };
+			    .deadline_ms = 100, .journal_max = "1M" };
 	o->socket = base_client_socket_path(NULL);
 	int c;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -90,6 +92,7 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		case 'R': o->no_rt = true; break;
 		case 'S': o->shield = true; break;
 		case 'g': o->group = optarg; break;
+		case 'J': o->journal_max = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}

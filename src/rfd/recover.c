@@ -25,9 +25,11 @@
 #include "rfd/spawn.h"
 #include "rfd/subos.h"
 #include "base/exitstatus.h"
+#include "base/strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,7 @@ struct entry {
 	char cores[4096];
 	uint64_t mem;
 	bool exited;
+	bool destroying; /* a destroy was under way when rfd died */
 	int exit_code;
 };
 
@@ -97,6 +100,7 @@ static int on_record(struct json_object *rec, void *arg)
 	struct entry *e = name[0] ? lookup(r, name, strcmp(op, "create") == 0) : NULL;
 	if (!e)
 		return 0;
+	e->destroying = strcmp(op, "destroying") == 0;
 	if (strcmp(op, "create") == 0) {
 		json_object_put(e->create);
 		e->create = json_object_get(rec);
@@ -194,6 +198,24 @@ static void *grab_page(pid_t pid, int pidfd, int fd, const char *name, size_t si
 	return m == MAP_FAILED ? NULL : m;
 }
 
+/* What starting the program again needs (its environment additions and
+ * confinement) and the restart policy, so that it restarts as it would
+ * have under the rfd that created it. */
+static void adopt_restart(struct rfd_subos *s, struct json_object *create)
+{
+	struct json_object *v;
+	static const char *const keys[] = { "env", "caps", "binds", "ro_binds" };
+	char ***vals[] = { &s->env, &s->caps, &s->binds, &s->ro_binds };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		*vals[i] = base_strv_from_json(
+			json_object_object_get_ex(create, keys[i], &v) ? v : NULL);
+	if (json_object_object_get_ex(create, "root", &v))
+		s->fs_root = strdup(json_object_get_string(v));
+	if (base_restart_parse(str(create, "restart"), &s->restart) < 0)
+		s->restart = RF_RESTART_NO;
+	s->max_restarts = (int)num(create, "max_restarts", -1);
+}
+
 static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
 {
 	struct rfd_subos *s = calloc(1, sizeof(*s));
@@ -209,14 +231,13 @@ static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
 	base_cpuset_parse(&s->cpus, e->cores);
 	s->mem = e->mem;
 	s->desc_fd = s->status_fd = s->msgs_fd = s->ctl_fd = s->ctl_peer_fd = s->report_fd = -1;
+	s->restart_timer = -1;
+	adopt_restart(s, e->create);
 	s->exit_code = e->exited ? e->exit_code : INT_MIN;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		s->region_chunk[i] = -1;
 	json_object_object_get_ex(e->create, "argv", &argv);
-	int argc = argv ? (int)json_object_array_length(argv) : 0;
-	s->argv = calloc((size_t)argc + 1, sizeof(char *));
-	for (int i = 0; s->argv && i < argc; i++)
-		s->argv[i] = strdup(json_object_get_string(json_object_array_get_idx(argv, i)));
+	s->argv = base_strv_from_json(argv);
 	if (json_object_object_get_ex(e->create, "chunks", &chunks))
 		for (int i = 0; i < (int)json_object_array_length(chunks) && i < RF_MAX_REGIONS; i++)
 			s->region_chunk[i] = json_object_get_int(json_object_array_get_idx(chunks, i));
@@ -258,15 +279,55 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 	/* Watched once the event loop exists (rfd_server_listen). */
 }
 
+/* The destroy rfd died in: end the program if it still runs, remove its
+ * cgroups, and write the destroy record the caller never got. */
+static void finish_destroy(struct rfd *d, const struct entry *e, struct rfd_subos *s)
+{
+	if (!e->exited && still_ours(d, e, s->pid)) {
+		int pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+		kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
+		if (pidfd >= 0) {
+			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+			poll(&p, 1, 5000);
+			close(pidfd);
+		}
+	}
+	rfd_enforce_destroy(&d->enf, s->name);
+	struct json_object *x = json_object_new_object();
+	json_object_object_add(x, "status", json_object_new_string("killed"));
+	json_object_object_add(x, "recovered", json_object_new_boolean(1));
+	rfd_journal_subos(d, "destroy", s, x);
+	rfd_log("subOS %s: finished the destroy the previous rfd began", s->name);
+	rfd_subos_free(d, s);
+}
+
+static bool known_subos(const char *name, void *ctx)
+{
+	return rfd_subos_find(ctx, name) != NULL;
+}
+
+/* Cgroups the journal does not account for: creates rfd died in. */
+static void sweep_orphans(struct rfd *d)
+{
+	int n = rfd_enforce_sweep(&d->enf, known_subos, d);
+	if (n > 0)
+		rfd_log("removed %d partition(s) the journal does not name "
+			"(a create interrupted by rfd's death)", n);
+}
+
 int rfd_recover(struct rfd *d)
 {
 	struct replay r = { 0 };
-	int rc = rfd_journal_replay(d->journal.path, on_record, &r);
+	int rc = rfd_journal_replay(&d->journal, on_record, &r);
 	for (int i = 0; rc == 0 && i < r.n; i++) {
 		struct entry *e = &r.e[i];
 		struct rfd_subos *s = e->create ? adopt_one(d, e) : NULL;
 		if (!s)
 			continue;
+		if (e->destroying) {
+			finish_destroy(d, e, s);
+			continue;
+		}
 		if (!e->exited && still_ours(d, e, s->pid)) {
 			s->life = RF_LIFE_RUNNING;
 			claim(d, s);
@@ -282,13 +343,17 @@ int rfd_recover(struct rfd *d)
 			struct json_object *x = json_object_new_object();
 			base_exit_status_to_json(x, s->exit_code);
 			rfd_journal_subos(d, "exit", s, x);
-			rfd_enforce_destroy(&d->enf, s->name);
 		}
+		/* Its cgroups, if kept for a restart the old rfd had planned (a
+		 * pending restart is not resumed: the subOS stays exited). */
+		rfd_enforce_destroy(&d->enf, s->name);
 		s->life = RF_LIFE_EXITED;
 		claim(d, s);
 	}
 	for (int i = 0; i < r.n; i++)
 		json_object_put(r.e[i].create);
 	free(r.e);
+	if (rc == 0)
+		sweep_orphans(d);
 	return rc < 0 ? -1 : 0;
 }

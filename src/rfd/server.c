@@ -255,9 +255,14 @@ static void dispatch(struct rfd *d, uint64_t tag)
 		if (conns[val])
 			do_read(d, conns[val]);
 		break;
+	case RFD_EV_TIMER:
+		s = rfd_subos_by_id(d, (int)val);
+		if (s && s->life == RF_LIFE_RESTARTING)
+			rfd_subos_restart_due(d, s);
+		break;
 	case RFD_EV_SHIM:
 		s = rfd_subos_by_id(d, (int)val);
-		if (s && s->life != RF_LIFE_EXITED) {
+		if (s && (s->life == RF_LIFE_RUNNING || s->life == RF_LIFE_STARTING)) {
 			rfd_unwatch_subos(d, s);
 			rfd_subos_exited(d, s);
 		}

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/setup.h"
+#include "rfd/snapshot.h"
 #include "rfd/chan.h"
 #include "rfd/lifecycle.h"
 #include "rfd/recover.h"
@@ -72,7 +73,7 @@ static int last_start(struct json_object *rec, void *arg)
 static long orphaned_hugepages(struct rfd *d)
 {
 	long added = 0;
-	rfd_journal_replay(d->journal.path, last_start, &added);
+	rfd_journal_replay(&d->journal, last_start, &added);
 	return added > 0 ? added : 0;
 }
 
@@ -99,7 +100,7 @@ static int shield_host(struct rfd *d, const struct base_cpuset *managed, struct 
 int rfd_setup(struct rfd *d, const struct rfd_opts *o, struct base_err *err)
 {
 	struct base_cpuset managed;
-	uint64_t mem, chunk;
+	uint64_t mem, chunk, jmax = 0;
 	int rc;
 
 	err->code = BASE_E_OK;
@@ -110,6 +111,10 @@ int rfd_setup(struct rfd *d, const struct rfd_opts *o, struct base_err *err)
 		return -1;
 	if (base_parse_size(o->mem, &mem) || base_parse_size(o->chunk, &chunk)) {
 		base_errf(err, BASE_E_BAD_REQUEST, "--mem/--chunk: not a size");
+		return -1;
+	}
+	if (strcmp(o->journal_max, "0") && base_parse_size(o->journal_max, &jmax)) {
+		base_errf(err, BASE_E_BAD_REQUEST, "--journal-max %s: not a size", o->journal_max);
 		return -1;
 	}
 	if (mem > d->topo.mem_total / 4 * 3) {
@@ -129,6 +134,8 @@ int rfd_setup(struct rfd *d, const struct rfd_opts *o, struct base_err *err)
 			  strerror(-rc));
 		return -1;
 	}
+	d->journal.max_bytes = (off_t)jmax;
+	d->journal.reduce = rfd_snapshot_reduce;
 	long orphaned = orphaned_hugepages(d);
 	if (rfd_pool_init(&d->pool, mem, chunk, o->hugepages, err))
 		return -1;

@@ -16,6 +16,7 @@ struct rfd;
 struct rfd_opts {
 	const char *state_dir, *socket, *cores, *host_cores, *mem, *chunk, *hugepages, *enforce;
 	const char *group;           /* --group: who besides rfd's user may connect */
+	const char *journal_max;
 	long deadline_ms;
 	bool foreground, cleanup, no_rt, shield;
 };

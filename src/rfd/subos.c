@@ -10,6 +10,7 @@
 #include "rfd/subos.h"
 #include "rfd/log.h"
 #include "base/exitstatus.h"
+#include "base/strv.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -54,15 +55,41 @@ void rfd_subos_free(struct rfd *d, struct rfd_subos *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; s->argv && s->argv[i]; i++)
-		free(s->argv[i]);
-	free(s->argv);
+	char **v[] = { s->argv, s->env, s->caps, s->binds, s->ro_binds };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		base_strv_free(v[i]);
+	free(s->fs_root);
 	free(s);
 }
 
 static const char *life_name(enum rfd_subos_life l)
 {
-	return l == RF_LIFE_STARTING ? "starting" : l == RF_LIFE_RUNNING ? "running" : "exited";
+	static const char *const names[] = {
+		[RF_LIFE_STARTING] = "starting", [RF_LIFE_RUNNING] = "running",
+		[RF_LIFE_RESTARTING] = "restarting", [RF_LIFE_EXITED] = "exited",
+	};
+	return names[l];
+}
+
+/* Whether a program of s runs now (its pid means something). */
+static bool has_program(const struct rfd_subos *s)
+{
+	return s->life == RF_LIFE_STARTING || s->life == RF_LIFE_RUNNING;
+}
+
+/* The restart policy and how far it went; nothing for "no". */
+static void restart_json(struct json_object *o, const struct rfd_subos *s)
+{
+	if (s->restart == RF_RESTART_NO)
+		return;
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "policy", json_object_new_string(base_restart_name(s->restart)));
+	json_object_object_add(r, "max", s->max_restarts < 0 ? NULL
+							     : json_object_new_int(s->max_restarts));
+	json_object_object_add(r, "count", json_object_new_int(s->restarts));
+	if (s->life == RF_LIFE_RESTARTING)
+		json_object_object_add(r, "delay_ms", json_object_new_int64(s->backoff_ms));
+	json_object_object_add(o, "restart", r);
 }
 
 static const char *core_state_name(uint32_t st)
@@ -86,7 +113,7 @@ static struct json_object *cores_detail(const struct rfd_subos *s)
 			json_object_object_add(o, "idle_ns", json_object_new_int64((int64_t)sc->idle_ns));
 		} else {
 			json_object_object_add(o, "state", json_object_new_string(
-				s->life == RF_LIFE_EXITED ? "off" : "running"));
+				has_program(s) ? "running" : "off"));
 		}
 		json_object_array_add(arr, o);
 	}
@@ -101,7 +128,7 @@ struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, boo
 	json_object_object_add(o, "name", json_object_new_string(s->name));
 	json_object_object_add(o, "kind", json_object_new_string(base_kind_name(s->kind)));
 	json_object_object_add(o, "state", json_object_new_string(life_name(s->life)));
-	json_object_object_add(o, "pid", json_object_new_int(s->life == RF_LIFE_EXITED ? 0 : s->pid));
+	json_object_object_add(o, "pid", json_object_new_int(has_program(s) ? s->pid : 0));
 	json_object_object_add(o, "cores", json_object_new_string(cpus));
 	json_object_object_add(o, "ncores", json_object_new_int(base_cpuset_count(&s->cpus)));
 	json_object_object_add(o, "mem", json_object_new_int64((int64_t)s->mem));
@@ -112,15 +139,16 @@ struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, boo
 	json_object_object_add(o, "argv", argv);
 	json_object_object_add(o, "created", json_object_new_string(s->created));
 	json_object_object_add(o, "cgroup", json_object_new_string(s->cgroup));
-	if (s->life == RF_LIFE_EXITED)
+	if (!has_program(s))
 		base_exit_status_to_json(o, s->exit_code);
+	restart_json(o, s);
 	if (detail)
 		json_object_object_add(o, "cores_detail", cores_detail(s));
 	return o;
 }
 
-int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
-		      struct json_object *extra)
+static struct json_object *subos_record(const char *op, const struct rfd_subos *s,
+					struct json_object *extra)
 {
 	char cpus[4096];
 	struct json_object *rec = json_object_new_object();
@@ -134,11 +162,27 @@ int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 			json_object_object_add(rec, k, json_object_get(v));
 		json_object_put(extra);
 	}
+	return rec;
+}
+
+int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
+		      struct json_object *extra)
+{
+	struct json_object *rec = subos_record(op, s, extra);
 	int64_t seq = rfd_journal_append(&d->journal, rec);
 	json_object_put(rec);
 	if (seq < 0)
 		rfd_log("journal write failed: %s", strerror((int)-seq));
 	return seq < 0 ? (int)seq : 0;
+}
+
+void rfd_journal_subos_intent(struct rfd *d, const char *op, const struct rfd_subos *s)
+{
+	struct json_object *rec = subos_record(op, s, NULL);
+	int64_t seq = rfd_journal_append_nosync(&d->journal, rec);
+	json_object_put(rec);
+	if (seq < 0)
+		rfd_log("journal write failed (%s %s): %s", op, s->name, strerror((int)-seq));
 }
 
 void rfd_subos_exit_path(struct rfd *d, const struct rfd_subos *s, char *buf, size_t len)

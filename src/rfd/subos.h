@@ -22,7 +22,9 @@
 
 struct rfd;
 
-enum rfd_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_EXITED };
+/* RESTARTING: its program ended and will start again (restart.h); it
+ * keeps its cores, memory and cgroups meanwhile. */
+enum rfd_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_RESTARTING, RF_LIFE_EXITED };
 
 struct rfd_subos {
 	int id;                      /* owner id in the partition table */
@@ -40,10 +42,22 @@ struct rfd_subos {
 	int nregions;
 	int region_chunk[RF_MAX_REGIONS]; /* desc slot -> pool chunk id, -1 free */
 	char **argv;
+	/* What starting the program again needs (a restart), from create; each
+	 * a NULL-terminated vector (base/strv.h). */
+	char **env;                  /* KEY=VALUE additions */
+	char **caps, **binds, **ro_binds; /* confinement (confine.h) */
+	char *fs_root;               /* --root, or NULL */
 	char cgroup[PATH_MAX];
 	char created[40];
 	int exit_code;               /* >= 0 exit status, or -signal */
 	uint64_t create_us[4];       /* setup, spawn, attach, journal */
+	/* restart policy (restart.h) */
+	enum base_restart restart;
+	int max_restarts;            /* -1: no limit */
+	int restarts;                /* done so far */
+	uint32_t backoff_ms;         /* the last delay */
+	uint64_t started_ns;         /* when the program last started */
+	int restart_timer;           /* timerfd while restarting, else -1 */
 	/* libos only */
 	int desc_fd, status_fd, ctl_fd;
 	int ctl_peer_fd;             /* the subOS's end, until it is passed */
@@ -78,5 +92,8 @@ void rfd_subos_exit_path(struct rfd *d, const struct rfd_subos *s, char *buf, si
  * extra (may be NULL) is consumed.  0 or -errno. */
 int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 		      struct json_object *extra);
+/* An intent record (op "destroying", ...): not fsync'd, since it guards
+ * against rfd's death only (journal.h); a failed write is logged. */
+void rfd_journal_subos_intent(struct rfd *d, const char *op, const struct rfd_subos *s);
 
 #endif

@@ -168,7 +168,7 @@ static struct json_object *do_log(struct rfd *d, const char *name, bool own,
 				  struct base_err *err)
 {
 	struct log_ctx lc = { name, own, json_object_new_array() };
-	int rc = rfd_journal_replay(d->journal.path, log_one, &lc);
+	int rc = rfd_journal_history(&d->journal, log_one, &lc);
 	if (rc < 0) {
 		json_object_put(lc.arr);
 		base_errf(err, BASE_E_INTERNAL, "cannot read the journal: %s", strerror(-rc));

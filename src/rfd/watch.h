@@ -13,7 +13,10 @@
 struct rfd;
 struct rfd_subos;
 
-enum rfd_ev { RFD_EV_LISTEN = 1, RFD_EV_CONN = 2, RFD_EV_SIGNAL = 3, RFD_EV_SHIM = 4 };
+enum rfd_ev {
+	RFD_EV_LISTEN = 1, RFD_EV_CONN = 2, RFD_EV_SIGNAL = 3, RFD_EV_SHIM = 4,
+	RFD_EV_TIMER = 5, /* a subOS's restart timer (restart.h) */
+};
 
 /* An epoll tag: the kind of source in the high half, its index below. */
 static inline uint64_t rfd_ev_tag(enum rfd_ev type, uint32_t val)

@@ -23,7 +23,8 @@
 
 enum opt_id {
 	O_HELP = 1, O_JSON, O_SOCKET, O_VERSION, O_KIND, O_CORES, O_CPUS, O_MEM, O_ENV,
-	O_CLIENT, O_BETWEEN, O_SLOTS, O_SIZE, O_CAP, O_ROOT, O_BIND, O_RO_BIND,
+	O_CLIENT, O_BETWEEN, O_SLOTS, O_SIZE, O_CAP, O_ROOT, O_BIND, O_RO_BIND, O_RESTART,
+	O_MAX_RESTARTS,
 };
 
 struct opt {
@@ -354,8 +355,32 @@ static const struct opt create_opts[] = {
 	COMMON_OPTS, {"kind", 0, true, O_KIND}, {"cores", 0, true, O_CORES},
 	{"cpus", 0, true, O_CPUS}, {"mem", 0, true, O_MEM}, {"env", 0, true, O_ENV},
 	{"cap", 0, true, O_CAP}, {"root", 0, true, O_ROOT}, {"bind", 0, true, O_BIND},
-	{"ro-bind", 0, true, O_RO_BIND}, {0},
+	{"ro-bind", 0, true, O_RO_BIND},
+	{"restart", 0, true, O_RESTART}, {"max-restarts", 0, true, O_MAX_RESTARTS}, {0},
 };
+
+/* --restart POLICY and --max-restarts N (a count; only with a policy,
+ * which create_check verifies once every option is read). */
+static int put_restart(struct scan *s)
+{
+	struct base_request *req = &s->cmd->req;
+	char *end;
+	if (s->id == O_RESTART) {
+		if (base_restart_parse(s->val, &req->restart) < 0) {
+			set_err(s->cmd, "--restart: \"%s\" is not no, on-failure or always",
+				s->val);
+			return -1;
+		}
+		return once(s, O_RESTART, "--restart");
+	}
+	long n = strtol(s->val, &end, 10);
+	if (!*s->val || *end || n < 0 || n > INT32_MAX) {
+		set_err(s->cmd, "--max-restarts: \"%s\" is not a count (0 or more)", s->val);
+		return -1;
+	}
+	req->max_restarts = n;
+	return once(s, O_MAX_RESTARTS, "--max-restarts");
+}
 
 static enum opt_result create_option(struct scan *s)
 {
@@ -368,6 +393,8 @@ static enum opt_result create_option(struct scan *s)
 		return done_if(add_env(s, s->val));
 	if ((r = confine_option(s)) != OPT_UNHANDLED)
 		return r;
+	if (s->id == O_RESTART || s->id == O_MAX_RESTARTS)
+		return done_if(put_restart(s));
 	return resource_option(s, false);
 }
 
@@ -389,6 +416,10 @@ static int create_check(struct scan *s, bool named, bool program)
 	}
 	if (!program) {
 		set_err(cmd, "create: missing PROGRAM (after the options, or after --)");
+		return -1;
+	}
+	if ((s->given & (1u << O_MAX_RESTARTS)) && cmd->req.restart == RF_RESTART_NO) {
+		set_err(cmd, "create: --max-restarts needs --restart on-failure or always");
 		return -1;
 	}
 	return 0;

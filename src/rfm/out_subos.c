@@ -171,8 +171,25 @@ static void show_cores(struct json_object *res)
 /* Fields show prints itself; any other is printed generically after them. */
 static const char *const show_known[] = {
 	"name", "kind", "state", "exit_code", "signal", "pid", "cores", "ncores", "mem",
-	"regions", "chan_mem", "argv", "created", "cgroup", "cores_detail", NULL,
+	"regions", "chan_mem", "argv", "created", "cgroup", "cores_detail", "restart", NULL,
 };
+
+/* "on-failure, 2 of 3 restarts done, next in 400 ms" */
+static void show_restart(struct json_object *res)
+{
+	struct json_object *r = rfm_field(res, "restart", json_type_object);
+	int64_t count = 0, max, delay;
+	char lim[32] = "", next[48] = "";
+	if (!r)
+		return;
+	rfm_int(r, "count", &count);
+	if (rfm_int(r, "max", &max))
+		snprintf(lim, sizeof(lim), " of %lld", (long long)max);
+	if (rfm_int(r, "delay_ms", &delay))
+		snprintf(next, sizeof(next), ", next in %lld ms", (long long)delay);
+	rfm_kv("Restart", "%s, %lld%s restart%s done%s", rfm_str(r, "policy", "-"),
+	       (long long)count, lim, count == 1 && !lim[0] ? "" : "s", next);
+}
 
 static void show_extra(struct json_object *res)
 {
@@ -223,6 +240,7 @@ int rfm_print_show(struct json_object *res)
 	else
 		rfm_kv("Created", "%s", when);
 	rfm_kv("Cgroup", "%s", rfm_str(res, "cgroup", "-"));
+	show_restart(res);
 	show_extra(res);
 	show_cores(res);
 	return 0;

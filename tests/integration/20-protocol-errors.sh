@@ -91,6 +91,12 @@ raw "{$C,\"name\":\"x\",\"argv\":\"/bin/true\"}" bad_request
 expect_output_contains 'argv'
 raw "{$C,\"name\":\"x\",\"argv\":[]}" bad_request
 raw "{$C,\"name\":\"x\",\"argv\":[\"/bin/sleep\",5]}" bad_request
+raw "{$C,\"name\":\"x\",\"argv\":[\"/bin/true\"],\"restart\":\"sometimes\"}" bad_request
+expect_output_contains "is not no, on-failure or always"
+raw "{$C,\"name\":\"x\",\"argv\":[\"/bin/true\"],\"max_restarts\":2}" bad_request
+expect_output_contains "only with restart on-failure or always"
+raw "{$C,\"name\":\"x\",\"argv\":[\"/bin/true\"],\"restart\":\"always\",\"max_restarts\":-1}" \
+	bad_request
 raw "{$C,\"name\":7,\"argv\":[\"/bin/true\"]}" bad_request
 raw "{$C,\"argv\":[\"/bin/true\"]}" bad_request
 expect_output_contains '"name'

@@ -9,7 +9,12 @@
  * ignored by replay; lines that are not JSON objects are skipped by replay;
  * replay stops early with the callback's value; replay of a missing file
  * returns 0 without calls; opening in a missing directory fails with
- * -ENOENT.
+ * -ENOENT.  Compaction: the snapshot keeps exactly the records that still
+ * hold (latest create and latest later record per subOS, open channels,
+ * the last start), state replay is the same before and after, history
+ * still has everything, the sequence continues, a crash between snapshot
+ * and archive replays nothing twice, and automatic compaction keeps the
+ * live journal and the archives bounded.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +32,7 @@
 #include <cmocka.h>
 
 #include "rfd/journal.h"
+#include "rfd/snapshot.h"
 
 struct fixture {
 	char dir[64];
@@ -184,7 +190,7 @@ static void test_stale_seq_replaced(void **state)
 	json_object_put(r);
 	rfd_journal_close(&j);
 	struct seen s = { 0 };
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 1);
 	assert_true(s.seq[0] == 1);
 }
@@ -207,7 +213,7 @@ static void test_reopen_continues(void **state)
 	rfd_journal_close(&j);
 
 	struct seen s = { 0 };
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 3);
 	for (int i = 0; i < 3; i++)
 		assert_true(s.seq[i] == i + 1);
@@ -240,7 +246,7 @@ static void test_torn_tail_cut(void **state)
 
 	/* Replay of the torn file sees the two whole records only. */
 	struct seen s = { 0 };
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 2);
 
 	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
@@ -251,7 +257,7 @@ static void test_torn_tail_cut(void **state)
 	rfd_journal_close(&j);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 3);
 	assert_true(s.seq[2] == 3);
 	assert_string_equal(s.op[2], "c");
@@ -262,7 +268,7 @@ static void test_torn_tail_even_if_valid_json(void **state)
 	struct fixture *f = *state;
 	write_raw(f->path, "{\"seq\":1,\"op\":\"a\"}\n{\"seq\":2,\"op\":\"b\"}", false);
 	struct seen s = { 0 };
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 1); /* no newline: not a whole record */
 
 	struct rfd_journal j;
@@ -283,7 +289,7 @@ static void test_non_json_lines_skipped(void **state)
 			   "{\"seq\":2,\"op\":\"b\"}\n";
 	write_raw(f->path, good, false);
 	struct seen s = { 0 };
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 2);
 	assert_true(s.seq[0] == 1 && s.seq[1] == 2);
 	assert_string_equal(s.op[0], "a");
@@ -297,7 +303,7 @@ static void test_non_json_lines_skipped(void **state)
 	assert_true(append_op(&j, "c") == 3);
 	rfd_journal_close(&j);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 3);
 }
 
@@ -310,10 +316,10 @@ static void test_replay_early_stop(void **state)
 		assert_true(append_op(&j, "x") == i + 1);
 	rfd_journal_close(&j);
 	struct seen s = { .stop_at = 2 };
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 42);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 42);
 	assert_int_equal(s.n, 2);
 	s = (struct seen){ .stop_at = 0 };
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 5);
 }
 
@@ -321,11 +327,11 @@ static void test_replay_missing_file(void **state)
 {
 	struct fixture *f = *state;
 	struct seen s = { 0 };
-	assert_int_equal(rfd_journal_replay(f->path, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(f->path, collect, &s), 0);
 	assert_int_equal(s.n, 0);
 	char nodir[256];
 	snprintf(nodir, sizeof(nodir), "%s/no/such/journal", f->dir);
-	assert_int_equal(rfd_journal_replay(nodir, collect, &s), 0);
+	assert_int_equal(rfd_journal_replay_file(nodir, collect, &s), 0);
 	assert_int_equal(s.n, 0);
 }
 
@@ -337,6 +343,114 @@ static void test_open_missing_dir(void **state)
 	struct rfd_journal j;
 	assert_int_equal(rfd_journal_open(&j, nodir), -ENOENT);
 	assert_int_equal(j.fd, -1);
+}
+
+/* ---- compaction ---------------------------------------------------------- */
+
+static int64_t append_named(struct rfd_journal *j, const char *op, const char *key,
+			    const char *name)
+{
+	struct json_object *r = json_object_new_object();
+	json_object_object_add(r, "op", json_object_new_string(op));
+	if (key)
+		json_object_object_add(r, key, json_object_new_string(name));
+	int64_t seq = rfd_journal_append(j, r);
+	json_object_put(r);
+	return seq;
+}
+
+/* create a(1) resize a(2) create b(3) exit b(4) destroy b(5) chan_create c(6)
+ * chan_create d(7) chan_close d(8) start(9) stop(10) start(11) resize a(12) */
+static void fill_history(struct rfd_journal *j)
+{
+	append_named(j, "create", "name", "a");
+	append_named(j, "resize", "name", "a");
+	append_named(j, "create", "name", "b");
+	append_named(j, "exit", "name", "b");
+	append_named(j, "destroy", "name", "b");
+	append_named(j, "chan_create", "chan", "c");
+	append_named(j, "chan_create", "chan", "d");
+	append_named(j, "chan_close", "chan", "d");
+	append_named(j, "start", NULL, NULL);
+	append_named(j, "stop", NULL, NULL);
+	append_named(j, "start", NULL, NULL);
+	append_named(j, "resize", "name", "a");
+}
+
+static void assert_state(const struct rfd_journal *j)
+{
+	static const int64_t want[] = { 1, 6, 11, 12 };
+	struct seen s = { 0 };
+	assert_int_equal(rfd_journal_replay(j, collect, &s), 0);
+	assert_int_equal(s.n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(s.seq[i], want[i]);
+}
+
+static void test_compact_keeps_state(void **state)
+{
+	struct fixture *f = *state;
+	struct rfd_journal j;
+	struct seen h = { 0 };
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
+	j.reduce = rfd_snapshot_reduce;
+	fill_history(&j);
+	assert_int_equal(rfd_journal_compact(&j), 0);
+	assert_int_equal(j.snap_upto, 12);
+	assert_int_equal(file_size(f->path), 0);
+	assert_state(&j);
+	assert_int_equal(rfd_journal_history(&j, collect, &h), 0);
+	assert_int_equal(h.n, 12);
+	assert_int_equal(append_op(&j, "x"), 13);
+	rfd_journal_close(&j);
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
+	assert_int_equal(j.snap_upto, 12);
+	assert_int_equal(append_op(&j, "y"), 14);
+	rfd_journal_close(&j);
+}
+
+static void test_compact_crash_before_archive(void **state)
+{
+	struct fixture *f = *state;
+	struct rfd_journal j;
+	char old[160];
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
+	j.reduce = rfd_snapshot_reduce;
+	fill_history(&j);
+	assert_int_equal(rfd_journal_compact(&j), 0);
+	rfd_journal_close(&j);
+	/* As if rfd died after the snapshot, before archiving the journal. */
+	snprintf(old, sizeof(old), "%s.1", f->path);
+	assert_int_equal(rename(old, f->path), 0);
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
+	assert_state(&j);
+	assert_int_equal(append_op(&j, "x"), 13);
+	rfd_journal_close(&j);
+}
+
+static void test_compact_automatic_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct rfd_journal j;
+	char old[160];
+	struct seen s = { 0 };
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
+	j.reduce = rfd_snapshot_reduce;
+	j.max_bytes = 1024;
+	append_named(&j, "create", "name", "a");
+	for (int i = 0; i < 500; i++)
+		append_named(&j, "resize", "name", "a");
+	assert_true(j.compactions > 10);
+	assert_true(file_size(f->path) <= 1024 + 200);
+	assert_int_equal(rfd_journal_replay(&j, collect, &s), 0);
+	/* the create, the resize the last snapshot kept, the live tail */
+	assert_true(s.n >= 2 && s.n < 20);
+	assert_int_equal(s.seq[0], 1);
+	assert_string_equal(s.op[0], "create");
+	assert_int_equal(s.seq[s.n - 1], 501);
+	snprintf(old, sizeof(old), "%s.%d", f->path, RFD_JOURNAL_ARCHIVES + 1);
+	assert_int_equal(access(old, F_OK), -1);
+	rfd_journal_close(&j);
 }
 
 int main(void)
@@ -352,6 +466,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_early_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_missing_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compact_keeps_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compact_crash_before_archive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compact_automatic_bounded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,8 +80,11 @@ static void expect_roundtrip(struct base_request *in)
 	assert_int_equal(out.verb, in->verb);
 	assert_true(out.has_id && out.id == 42);
 	same_str(in->name, out.name);
-	if (in->verb == RF_VERB_CREATE)
+	if (in->verb == RF_VERB_CREATE) {
 		assert_int_equal(out.kind, in->kind);
+		assert_int_equal(out.restart, in->restart);
+		assert_true(out.max_restarts == in->max_restarts);
+	}
 	same_cores(&in->cores, &out.cores);
 	assert_int_equal(out.has_mem, in->has_mem);
 	assert_true(out.mem == in->mem);
@@ -134,6 +137,13 @@ static void test_create(void **state)
 	r.cores.form = RF_CORES_LIST;
 	assert_int_equal(base_cpuset_parse(&r.cores.set, "1-3,5,1023"), 0);
 	r.mem = (1ull << 62) + 1;
+	expect_roundtrip(&r);
+	r.restart = RF_RESTART_ON_FAILURE; /* a restart policy, without and with a limit */
+	expect_roundtrip(&r);
+	r.restart = RF_RESTART_ALWAYS;
+	r.max_restarts = 0;
+	expect_roundtrip(&r);
+	r.max_restarts = INT32_MAX;
 	expect_roundtrip(&r);
 }
 

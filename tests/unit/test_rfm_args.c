@@ -121,6 +121,30 @@ static void test_create_program_args(void **state)
 		   "x", NULL);
 }
 
+static void test_create_restart(void **state)
+{
+	expect_req("{\"verb\":\"create\",\"name\":\"kv\",\"kind\":\"libos\",\"cores\":1,"
+		   "\"mem\":1024,\"argv\":[\"x\"],\"restart\":\"on-failure\"}",
+		   CREATE, "--cores", "1", "--mem", "1K", "--restart", "on-failure", "x", NULL);
+	expect_req("{\"verb\":\"create\",\"name\":\"kv\",\"kind\":\"libos\",\"cores\":1,"
+		   "\"mem\":1024,\"argv\":[\"x\"],\"restart\":\"always\",\"max_restarts\":3}",
+		   CREATE, "--max-restarts=3", "--cores", "1", "--mem", "1K", "--restart", "always",
+		   "x", NULL);
+	expect_req("{\"verb\":\"create\",\"name\":\"kv\",\"kind\":\"libos\",\"cores\":1,"
+		   "\"mem\":1024,\"argv\":[\"x\"]}",
+		   CREATE, "--cores", "1", "--mem", "1K", "--restart", "no", "x", NULL);
+	expect_usage("--restart: \"sometimes\" is not no, on-failure or always", CREATE,
+		     "--restart", "sometimes", NULL);
+	expect_usage("--max-restarts: \"-1\" is not a count (0 or more)", CREATE,
+		     "--max-restarts", "-1", NULL);
+	expect_usage("--max-restarts: \"x\" is not a count (0 or more)", CREATE,
+		     "--max-restarts", "x", NULL);
+	expect_usage("create: --max-restarts needs --restart on-failure or always", CREATE,
+		     "--cores", "1", "--mem", "1K", "--max-restarts", "2", "x", NULL);
+	expect_usage("--restart given twice", CREATE, "--restart", "always", "--restart", "no",
+		     NULL);
+}
+
 static void test_create_global_opts(void **state)
 {
 	struct rfm_cmd cmd;
@@ -486,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_create_count),
 		cmocka_unit_test(test_create_lists),
 		cmocka_unit_test(test_create_program_args),
+		cmocka_unit_test(test_create_restart),
 		cmocka_unit_test(test_create_global_opts),
 		cmocka_unit_test(test_create_resolves_program),
 		cmocka_unit_test(test_create_missing),

@@ -1,0 +1,21 @@
+/*
+ * fault.h - fault injection for the crash tests: rfd kills itself with
+ * SIGKILL at the Nth point of a kind, so a test can walk every step of an
+ * operation in turn and check that a restarted rfd rolls it forward or
+ * back.
+ *
+ * Only the test build of rfd (build/tests/rfd-faults, whose fault.c is
+ * compiled with -DRFD_FAULTS) acts on the points; in rfd itself the call
+ * returns at once.  The test build reads RFD_FAULT=KIND:N from its
+ * environment once (KIND "journal": before and after every journal
+ * write, and between a snapshot and its archive step) and, with
+ * RFD_FAULT_TRACE=1, logs every point it passes so a test can count them.
+ */
+#ifndef RF_RFD_FAULT_H
+#define RF_RFD_FAULT_H
+
+enum rfd_fault_kind { RFD_FAULT_JOURNAL, RFD_FAULT_KINDS };
+
+void rfd_fault_point(enum rfd_fault_kind kind);
+
+#endif
