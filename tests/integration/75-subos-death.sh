@@ -8,7 +8,8 @@
 #   2. --restart on-failure --max-restarts 2: a program that keeps failing
 #      is started twice more on the same cores, after 100 then 200 ms
 #      (journalled as restart, attempt 1 and 2, each with a new pid), then
-#      left exited with its status; a success is not restarted.
+#      left exited with its status; a success is not restarted; a restarted
+#      program is confined as the first run was.
 #   3. --restart always restarts a program that succeeded; destroying it
 #      while it waits to restart cancels the restart and leaves nothing.
 #   4. rfm refuses an unknown policy and --max-restarts without --restart
@@ -33,7 +34,7 @@ expect_ok rfm chan create ch --between a,b
 b_pid=$(subos b .pid)
 # a is blocked in rf_read once it mapped the channel: wait for that.
 a_pid=$(subos a .pid)
-wait_until 5 "a to open ch" grep -q "memfd:rf-chan:ch " "/proc/$a_pid/maps"
+wait_until 5 "a to open ch" grep -q "memfd:rf-chunk" "/proc/$a_pid/maps"
 kill -KILL "$b_pid"
 wait_eq 5 "b to be reported dead" exited subos b .state
 [ "$(subos b .signal)" = 9 ] || fail "b's end is not reported as SIGKILL"
@@ -76,6 +77,16 @@ got=$(journal f | grep '"op":"restart"' | while read -r r; do json .attempt .aft
 expect_ok rfm show f
 expect_output_contains "on-failure, 2 of 2 restarts done"
 expect_ok rfm destroy f
+# A restarted program is confined as the first was (no_new_privs, seccomp,
+# the capability it was given back and no other).
+expect_ok rfm create cf --kind linux --cpus 1 --mem 64M --cap NET_RAW --restart on-failure \
+	--max-restarts 1 -- /bin/sh -c 'grep -E "^(NoNewPrivs|Seccomp|CapBnd):" /proc/self/status; exit 1'
+wait_eq 10 "cf to give up" "exited 1" subos cf .state .exit_code
+[ "$(grep -c '^NoNewPrivs:.*1$' "$STATE/logs/cf.log")" -eq 2 ] &&
+	[ "$(grep -c '^Seccomp:.*2$' "$STATE/logs/cf.log")" -eq 2 ] &&
+	[ "$(grep '^CapBnd:' "$STATE/logs/cf.log" | sort -u | wc -l)" -eq 1 ] ||
+	fail "cf's restart was not confined as its first run: $(cat "$STATE/logs/cf.log")"
+expect_ok rfm destroy cf
 expect_ok rfm create ok --kind linux --cpus 1 --mem 64M --restart on-failure -- /bin/true
 wait_eq 5 "ok to end" "exited 0" subos ok .state .exit_code
 [ "$(journal_count restart ok)" -eq 0 ] || fail "a success was restarted under on-failure"
