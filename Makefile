@@ -60,7 +60,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(1)))
 san = $(patsubst %.c,$(B)/san/%.o,$(patsubst %.S,$(B)/san/%.o,$(1)))
 pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
-.PHONY: all deps demo test unit integration clean
+.PHONY: all deps demo test unit integration soak clean
 all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) \
      $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults
 
@@ -194,6 +194,10 @@ test: deps
 	@bash tests/check-exports.sh $(B)
 	@bash tests/run-unit.sh $(UNIT_TESTS)
 	@bash tests/run-integration.sh
+
+# The long soak (bench/soak.c): minutes; results/soak.{csv,png}.
+soak: all
+	@$(B)/rfbench soak --json
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -22,6 +22,7 @@ struct bench_opts {
 	int iterations;
 	const char *results_dir;  /* NULL: no CSV/PNG */
 	const char *build_dir;    /* where rfd and the examples are */
+	bool quick;               /* --quick: a short run (soak, for make test) */
 };
 
 struct private_rfd {
@@ -34,6 +35,14 @@ struct private_rfd {
 /* Start rfd with extra arguments (NULL-terminated); waits for its socket. */
 int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra);
 void prfd_stop(struct private_rfd *p);
+/* Stop p's rfd (SIGTERM; a dead one is just reaped) and start `bin` (NULL:
+ * rfd; "tests/rfd-faults" for the fault build, with RFD_FAULT=fault) on
+ * the same state directory.  0 once it answers (*ns: how long that took),
+ * 1 if it died first, -1 otherwise. */
+int prfd_restart(struct private_rfd *p, const struct bench_opts *o, const char *bin,
+		 const char *fault, const char *const *extra, uint64_t *ns);
+/* Is p's rfd still running (reaps it if not)? */
+bool prfd_alive(struct private_rfd *p);
 /* Call a verb; returns the answer (caller puts) or NULL.  Times it. */
 struct json_object *prfd_call(struct private_rfd *p, const struct base_request *req, uint64_t *ns);
 /* Requests (base/proto.h), borrowing the strings given: `verb` on `name`
@@ -81,6 +90,7 @@ int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
 int bench_ficm(const struct bench_opts *o, struct json_object *out);
 int bench_syscalls(const struct bench_opts *o, struct json_object *out);
 int bench_rfloop(const struct bench_opts *o, struct json_object *out);
+int bench_soak(const struct bench_opts *o, struct json_object *out);
 /* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
 int rfloop_peer_main(int argc, char **argv);
 /* bench_ficm's headline: the ping-pong between two subOSes of a private rfd

@@ -24,11 +24,14 @@ static const struct bench benches[] = {
 	  bench_syscalls },
 	{ "rfloop",    "TCP request/response, connect and stream: RFloop vs kernel loopback",
 	  bench_rfloop },
+	{ "soak",      "10,000 create/destroy cycles, 100,000 resizes, rfd killed at random "
+		       "journal points: leaks, journal size, replay time (--quick: short)",
+	  bench_soak },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rfbench NAME [--json] [-n ITERATIONS] [--results DIR]\n\nbenchmarks:\n");
+	fprintf(f, "usage: rfbench NAME [--json] [--quick] [-n ITERATIONS] [--results DIR]\n\nbenchmarks:\n");
 	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
 		fprintf(f, "  %-12s %s\n", benches[i].name, benches[i].what);
 }
@@ -51,6 +54,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			o.json = true;
+		else if (strcmp(argv[i], "--quick") == 0)
+			o.quick = true;
 		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
 			o.iterations = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--results") == 0 && i + 1 < argc)

@@ -36,17 +36,15 @@ static void at_exit(void)
 		prfd_stop(live);
 }
 
-int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra)
+/* Exec `bin` (a path under the build directory) on p's state directory,
+ * with RFD_FAULT=fault in its environment if fault is set. */
+static pid_t exec_rfd(struct private_rfd *p, const struct bench_opts *o, const char *bin,
+		      const char *fault, const char *const *extra)
 {
 	char rfd[PATH_MAX];
 	const char *argv[40];
 	int n = 0;
-
-	snprintf(p->dir, sizeof(p->dir), "/tmp/rfbench.XXXXXX");
-	if (!mkdtemp(p->dir))
-		return -errno;
-	snprintf(p->sock, sizeof(p->sock), "%s/rfd.sock", p->dir);
-	snprintf(rfd, sizeof(rfd), "%s/rfd", o->build_dir);
+	snprintf(rfd, sizeof(rfd), "%s/%s", o->build_dir, bin ? bin : "rfd");
 	argv[n++] = rfd;
 	argv[n++] = "--state-dir";
 	argv[n++] = p->dir;
@@ -60,31 +58,74 @@ int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *co
 	if (getenv("RFBENCH_RFD_ARG") && *getenv("RFBENCH_RFD_ARG"))
 		argv[n++] = getenv("RFBENCH_RFD_ARG");
 	argv[n] = NULL;
-	p->pid = fork();
-	if (p->pid == 0) {
+	pid_t pid = fork();
+	if (pid == 0) {
 		char log[300];
 		snprintf(log, sizeof(log), "%s/rfd.out", p->dir);
-		if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
+		if (!freopen(log, "a", stderr) || !freopen("/dev/null", "w", stdout))
 			_exit(126);
+		if (fault)
+			setenv("RFD_FAULT", fault, 1);
 		execv(rfd, (char *const *)argv);
 		_exit(127);
 	}
-	live = p;
-	atexit(at_exit);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	for (int i = 0; i < 500; i++) { /* up to 5 s */
+	return pid;
+}
+
+/* Wait (5 s at most) until rfd answers: 0; 1 if it died first; -1. */
+static int await_rfd(struct private_rfd *p)
+{
+	for (int i = 0; i < 500; i++) {
 		if (base_client_connect(&p->cl, p->sock) == 0)
 			return 0;
 		if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
 			p->pid = 0;
-			break;
+			return 1;
 		}
 		struct timespec ts = { 0, 10000000 };
 		nanosleep(&ts, NULL);
 	}
+	return -1;
+}
+
+int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra)
+{
+	snprintf(p->dir, sizeof(p->dir), "/tmp/rfbench.XXXXXX");
+	if (!mkdtemp(p->dir))
+		return -errno;
+	snprintf(p->sock, sizeof(p->sock), "%s/rfd.sock", p->dir);
+	live = p;
+	atexit(at_exit);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	p->pid = exec_rfd(p, o, NULL, NULL, extra);
+	if (p->pid > 0 && await_rfd(p) == 0)
+		return 0;
 	fprintf(stderr, "rfbench: rfd did not start; see %s/rfd.out\n", p->dir);
 	return -1;
+}
+
+int prfd_restart(struct private_rfd *p, const struct bench_opts *o, const char *bin,
+		 const char *fault, const char *const *extra, uint64_t *ns)
+{
+	base_client_close(&p->cl);
+	if (p->pid > 0) {
+		kill(p->pid, SIGTERM);
+		waitpid(p->pid, NULL, 0);
+	}
+	uint64_t t0 = base_now_ns();
+	p->pid = exec_rfd(p, o, bin, fault, extra);
+	int rc = p->pid > 0 ? await_rfd(p) : -1;
+	if (ns)
+		*ns = base_now_ns() - t0;
+	return rc;
+}
+
+bool prfd_alive(struct private_rfd *p)
+{
+	if (p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == p->pid)
+		p->pid = 0;
+	return p->pid > 0;
 }
 
 void prfd_stop(struct private_rfd *p)

@@ -1,0 +1,108 @@
+/*
+ * soak_fault.c - the crash part of `rfbench soak`: the fault build of rfd
+ * (build/tests/rfd-faults, src/rfd/fault.h) killed at a random journal
+ * point while subOSes come and go, a normal rfd restarted on its state
+ * directory, and the table it rebuilt checked against the host.
+ *
+ * A fault counts as survived when the restarted rfd starts, every subOS it
+ * lists as running is alive, the instance's cgroup directories are
+ * exactly the running subOSes (a create rfd died in was rolled back, not
+ * leaked), and its free memory plus the memory the listed subOSes hold is
+ * all it manages.
+ */
+#define _GNU_SOURCE
+#include "soak.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct json_object *call(struct soak *k, enum base_verb verb, const char *name)
+{
+	struct base_request req = req_named(verb, name);
+	struct json_object *a = prfd_call(&k->p, &req, NULL);
+	if (a && base_answer_ok(a))
+		return a;
+	json_object_put(a);
+	return NULL;
+}
+
+static int64_t i64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+/* One listed subOS: alive if running, its cgroup there; adds its memory. */
+static bool subos_ok(struct soak *k, struct json_object *s, uint64_t *held, int *running)
+{
+	char dir[400];
+	struct stat st;
+	*held += (uint64_t)i64(s, "mem");
+	if (strcmp(str(s, "state"), "running"))
+		return true;
+	(*running)++;
+	snprintf(dir, sizeof(dir), "%s/%s", k->cg[0], str(s, "name"));
+	return kill((pid_t)i64(s, "pid"), 0) == 0 && stat(dir, &st) == 0;
+}
+
+static bool table_ok(struct soak *k)
+{
+	struct json_object *list = call(k, RF_VERB_LIST, NULL), *info = call(k, RF_VERB_INFO, NULL);
+	struct json_object *arr = NULL;
+	uint64_t held = 0;
+	int running = 0;
+	bool ok = list && info &&
+		  json_object_object_get_ex(base_answer_result(list), "subos", &arr);
+	for (size_t i = 0; ok && i < json_object_array_length(arr); i++)
+		ok = subos_ok(k, json_object_array_get_idx(arr, i), &held, &running);
+	/* no cgroup but the running subOSes' (cpuset and memory hierarchies) */
+	ok = ok && soak_count_dir(k->cg[0], true) == running &&
+	     (!k->cg[1][0] || soak_count_dir(k->cg[1], true) == running);
+	ok = ok && (uint64_t)i64(base_answer_result(info), "mem_free") + held == MEM_MANAGED;
+	json_object_put(list);
+	json_object_put(info);
+	return ok;
+}
+
+/* Destroy whatever the restarted rfd lists. */
+static void destroy_all(struct soak *k)
+{
+	struct json_object *list = call(k, RF_VERB_LIST, NULL), *arr;
+	if (list && json_object_object_get_ex(base_answer_result(list), "subos", &arr))
+		for (size_t i = 0; i < json_object_array_length(arr); i++)
+			json_object_put(call(k, RF_VERB_DESTROY,
+					     str(json_object_array_get_idx(arr, i), "name")));
+	json_object_put(list);
+}
+
+int soak_fault(struct soak *k, int i)
+{
+	char fault[32];
+	(void)i;
+	/* Points 1-2 are the start record; each cycle passes about six. */
+	snprintf(fault, sizeof(fault), "journal:%ld", 3 + random() % 18);
+	if (prfd_restart(&k->p, k->o, "tests/rfd-faults", fault, extra, NULL) == 0)
+		soak_cycles(k, 20, false);
+	if (prfd_alive(&k->p))
+		kill(k->p.pid, SIGKILL); /* past its point: a crash all the same */
+	k->injected++;
+	if (prfd_restart(&k->p, k->o, NULL, NULL, extra, NULL))
+		return -1;
+	if (table_ok(k))
+		k->survived++;
+	else
+		fprintf(stderr, "rfbench soak: after fault %s the table is inconsistent\n", fault);
+	destroy_all(k);
+	return 0;
+}
