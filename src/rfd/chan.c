@@ -466,3 +466,14 @@ void rfd_chan_recover(struct rfd *d)
 	}
 	json_object_put(os.open);
 }
+
+uint64_t rfd_chan_holdings(struct rfd *d, int *holds, int nchunks)
+{
+	uint64_t charged = 0;
+	for (struct rfd_chan *c = d->chans; c; c = c->next) {
+		if (c->chunk >= 0 && c->chunk < nchunks)
+			holds[c->chunk]++;
+		charged += 2 * c->charge; /* one share per side */
+	}
+	return charged;
+}

@@ -235,26 +235,12 @@ static bool applied(struct rfd_subos *s, uint32_t gen)
 	return (int32_t)(s->acked_gen - gen) >= 0;
 }
 
-static bool running(struct rfd_subos *s, uint32_t unused)
-{
-	uint32_t st = atomic_load((_Atomic uint32_t *)&s->status->state);
-	return st == RF_SUBOS_RUNNING || st == RF_SUBOS_FAILED;
-}
-
 int rfd_libos_kick_and_wait(struct rfd *d, struct rfd_subos *s, uint32_t gen, struct rfd_aside *a)
 {
 	rfd_libos_ring(s);
 	int rc = wait_for(s, applied, gen, d->deadline_ns, a ? a->spin : 0);
 	if (a && a->moved)
 		sched_setaffinity(0, sizeof(a->saved), &a->saved);
-	return rc;
-}
-
-int rfd_libos_wait_running(struct rfd *d, struct rfd_subos *s, uint64_t timeout_ns)
-{
-	int rc = wait_for(s, running, 0, timeout_ns, 0);
-	if (rc == 0 && atomic_load((_Atomic uint32_t *)&s->status->state) == RF_SUBOS_FAILED)
-		return -ESRCH;
 	return rc;
 }
 
@@ -265,4 +251,13 @@ int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd)
 		.id = s->desc->region[slot].id, .size = s->desc->region[slot].size,
 	};
 	return base_send_fd(s->ctl_fd, &m, sizeof(m), fd, MSG_DONTWAIT) == sizeof(m) ? 0 : -errno;
+}
+
+int rfd_libos_attached(struct rfd_subos *s)
+{
+	rfd_libos_take_replies(s);
+	uint32_t st = atomic_load((_Atomic uint32_t *)&s->status->state);
+	if (st == RF_SUBOS_RUNNING)
+		return 0;
+	return st == RF_SUBOS_FAILED || !alive(s) ? -ESRCH : -EAGAIN;
 }

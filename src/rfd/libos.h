@@ -56,8 +56,9 @@ void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
  * Returns 0, -ETIMEDOUT or -ESRCH. */
 int rfd_libos_kick_and_wait(struct rfd *d, struct rfd_subos *s, uint32_t gen,
 			    struct rfd_aside *a);
-/* Wait for librf to report RUNNING; -ESRCH if the program died first. */
-int rfd_libos_wait_running(struct rfd *d, struct rfd_subos *s, uint64_t timeout_ns);
+/* Has librf reported RUNNING (0)?  Not yet: -EAGAIN; it failed or the
+ * program died: -ESRCH.  Never waits. */
+int rfd_libos_attached(struct rfd_subos *s);
 /* Pass region `slot`'s memfd over the control socket.  0 or -errno. */
 int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd);
 /* Wake the subOS's sleeping cores (its doorbell). */

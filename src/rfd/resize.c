@@ -292,3 +292,19 @@ int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_reque
 	}
 	return rc;
 }
+
+/* One step: a resize's handshake is still waited for here, bounded by
+ * the deadline (README, Known limits); as an op it queues behind the other
+ * ops on its subOS, so it never acts on one being created or destroyed. */
+enum rfd_op_rc rfd_subos_resize_step(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_subos *s;
+	if (op->state == RFD_OP_CANCEL)
+		return RFD_OP_DONE;
+	if (!(s = rfd_subos_find(d, op->name))) {
+		base_errf(&op->err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"", op->name);
+		return RFD_OP_DONE;
+	}
+	rfd_subos_resize(d, s, &op->req, &op->result, &op->err);
+	return RFD_OP_DONE;
+}

@@ -11,10 +11,13 @@
 #include <json-c/json.h>
 #include "base/err.h"
 #include "base/proto.h"
+#include "rfd/op.h"
 
 struct rfd;
 struct rfd_subos;
 
+/* The op step (op.h) of resize: the subOS op->name, as op->req asks. */
+enum rfd_op_rc rfd_subos_resize_step(struct rfd *d, struct rfd_op *op);
 int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_request *req,
 		     struct json_object **result, struct base_err *err);
 
