@@ -235,13 +235,22 @@ static bool applied(struct rfd_subos *s, uint32_t gen)
 	return (int32_t)(s->acked_gen - gen) >= 0;
 }
 
-int rfd_libos_kick_and_wait(struct rfd *d, struct rfd_subos *s, uint32_t gen, struct rfd_aside *a)
+int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, struct rfd_aside *a)
 {
+	uint64_t spin = a ? a->spin : 0;
 	rfd_libos_ring(s);
-	int rc = wait_for(s, applied, gen, d->deadline_ns, a ? a->spin : 0);
+	int rc = wait_for(s, applied, gen, spin, spin);
 	if (a && a->moved)
 		sched_setaffinity(0, sizeof(a->saved), &a->saved);
-	return rc;
+	return rc == -ETIMEDOUT ? -EAGAIN : rc;
+}
+
+int rfd_libos_acked(struct rfd_subos *s, uint32_t gen)
+{
+	rfd_libos_take_replies(s);
+	if (applied(s, gen))
+		return 0;
+	return alive(s) ? -EAGAIN : -ESRCH;
 }
 
 int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd)

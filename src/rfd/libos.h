@@ -51,11 +51,14 @@ struct rfd_aside {
 };
 void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
 			  struct rfd_aside *a);
-/* Ring the subOS's cores about `gen` and wait until it applied it, died,
- * or the deadline passed; then undo step_aside (a may be NULL: sleep).
- * Returns 0, -ETIMEDOUT or -ESRCH. */
-int rfd_libos_kick_and_wait(struct rfd *d, struct rfd_subos *s, uint32_t gen,
-			    struct rfd_aside *a);
+/* Ring the subOS's cores about `gen` and poll for its acknowledgement for
+ * the spin step_aside granted (a NULL: look once), then undo step_aside.
+ * Returns 0 (applied), -ESRCH (the program died) or -EAGAIN (not yet:
+ * the caller's op waits, polling rfd_libos_acked on a tick). */
+int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, struct rfd_aside *a);
+/* Has the subOS applied `gen`?  0, -EAGAIN (not yet) or -ESRCH (died).
+ * Never waits. */
+int rfd_libos_acked(struct rfd_subos *s, uint32_t gen);
 /* Has librf reported RUNNING (0)?  Not yet: -EAGAIN; it failed or the
  * program died: -ESRCH.  Never waits. */
 int rfd_libos_attached(struct rfd_subos *s);

@@ -430,13 +430,7 @@ static int attach_poll(struct rfd *d, struct rfd_op *op)
 			  s->argv[0], ATTACH_TIMEOUT_NS / 1000000000ull);
 		return -ETIMEDOUT;
 	}
-	if (s->pidfd >= 0)
-		rfd_op_watch(d, op, s->pidfd);
-	op->tick_ns = op->tick_ns ? op->tick_ns * 2 : ATTACH_TICK_MIN_NS;
-	if (op->tick_ns > ATTACH_TICK_MAX_NS)
-		op->tick_ns = ATTACH_TICK_MAX_NS;
-	rfd_op_timer(d, op, now + op->tick_ns < op->deadline_ns ? now + op->tick_ns
-								 : op->deadline_ns);
+	rfd_op_tick(d, op, s->pidfd, ATTACH_TICK_MIN_NS, ATTACH_TICK_MAX_NS, op->deadline_ns);
 	return 1;
 }
 
@@ -549,8 +543,28 @@ static void program_ended(struct rfd *d, struct rfd_subos *s)
 	rfd_journal_subos(d, "exit", s, extra);
 }
 
+/* An end seen while an op worked on the subOS, handled after it. */
+static enum rfd_op_rc exited_step(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_subos *s = rfd_subos_find(d, op->name);
+	if (op->state == RFD_OP_CANCEL)
+		return RFD_OP_DONE;
+	if (s && (s->life == RF_LIFE_RUNNING || s->life == RF_LIFE_STARTING)) {
+		s->exit_code = rfd_lc_reap(d, s, 0); /* its shim ended: the report is there */
+		program_ended(d, s);
+	}
+	return RFD_OP_DONE;
+}
+
 void rfd_subos_exited(struct rfd *d, struct rfd_subos *s)
 {
+	struct rfd_op *op;
+	/* A resize waiting for librf would go on with pages park() unmaps:
+	 * the end waits its turn behind it, as any op on the subOS does. */
+	if (rfd_op_busy(d, s->name) && (op = rfd_op_new(s->name, exited_step))) {
+		rfd_op_submit(d, op);
+		return;
+	}
 	s->exit_code = rfd_lc_reap(d, s, 0); /* its shim ended: the report is there */
 	program_ended(d, s);
 }

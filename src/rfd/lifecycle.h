@@ -29,7 +29,8 @@ enum rfd_op_rc rfd_subos_create_step(struct rfd *d, struct rfd_op *op);
 enum rfd_op_rc rfd_subos_destroy_step(struct rfd *d, struct rfd_op *op);
 /* Its program ended by itself: reap, close its channels, journal; then it
  * waits to restart (its policy says so, restart.h) or is released and
- * stays listed as exited until destroyed. */
+ * stays listed as exited until destroyed.  While an op works on the
+ * subOS (a resize), this waits behind it as an op of its own. */
 void rfd_subos_exited(struct rfd *d, struct rfd_subos *s);
 /* Its restart timer fired (restart.h): start the program again on the
  * partition it kept, or, if that fails, treat it as another end. */

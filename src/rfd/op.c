@@ -87,6 +87,18 @@ int rfd_op_timer(struct rfd *d, struct rfd_op *op, uint64_t at_ns)
 	return timerfd_settime(op->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) ? -errno : 0;
 }
 
+void rfd_op_tick(struct rfd *d, struct rfd_op *op, int fd, uint64_t min_ns, uint64_t max_ns,
+		 uint64_t until)
+{
+	uint64_t now = base_now_ns();
+	if (fd >= 0)
+		rfd_op_watch(d, op, fd);
+	op->tick_ns = op->tick_ns ? op->tick_ns * 2 : min_ns;
+	if (op->tick_ns > max_ns)
+		op->tick_ns = max_ns;
+	rfd_op_timer(d, op, now + op->tick_ns < until ? now + op->tick_ns : until);
+}
+
 static void op_free(struct rfd *d, struct rfd_op *op)
 {
 	quiet(d, op);

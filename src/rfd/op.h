@@ -53,6 +53,7 @@ struct rfd_op {
 	 * (a restart: nobody to answer). */
 	void (*finish)(struct rfd *d, struct rfd_op *op);
 	void *ctx;                  /* finish's own */
+	void *own;                  /* the step's own (freed by the step) */
 	struct rfd_op *next;
 };
 
@@ -72,6 +73,13 @@ bool rfd_op_busy(struct rfd *d, const char *name);
  * one timer per op, the later call wins).  0 or -errno. */
 int rfd_op_watch(struct rfd *d, struct rfd_op *op, int fd);
 int rfd_op_timer(struct rfd *d, struct rfd_op *op, uint64_t at_ns);
+
+/* Poll something no descriptor signals: watch fd (if >= 0), and fire the
+ * timer after op->tick_ns, which grows from min_ns (the first look soon)
+ * by doubling to max_ns, but never after `until`.  Reset op->tick_ns to 0
+ * to start over. */
+void rfd_op_tick(struct rfd *d, struct rfd_op *op, int fd, uint64_t min_ns, uint64_t max_ns,
+		 uint64_t until);
 
 /* Run op to its end here and now, on an epoll set of its own: for rfd's
  * teardown (--cleanup), after the loop stopped, where waiting is fine. */

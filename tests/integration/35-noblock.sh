@@ -10,8 +10,9 @@
 #  - 200 clients at once, 20 requests each, all answered in order;
 #  - while a libos subOS's program delays its librf attach (create in
 #    flight), 200 clients are answered, and the create still succeeds;
-#  - while a libos subOS that ignores the shutdown is destroyed (deadline,
-#    then SIGKILL), other clients are answered at once.
+#  - while a libos subOS that never acknowledges is resized (forced at the
+#    deadline) and destroyed (deadline, then SIGKILL), other clients are
+#    answered at once.
 . "$(dirname "$0")/lib.sh"
 CLIENTS=$ROOT/build/tests/rfclients   # tests/helpers/rfclients.c
 need_helpers "$CLIENTS"
@@ -28,6 +29,27 @@ stop_bg() {
 	cleanup
 }
 trap stop_bg EXIT
+# say what a client run measured (shown when the test fails, or run by hand)
+said() {
+	echo "35-noblock: $1: $(cat "$OUT")"
+}
+# in_flight WHAT OUTFILE RFM-ARGS...: run rfm in the background; while it is
+# in flight (it must still be), another client's requests take < 50 ms
+# each; then it must succeed, and take at least the 2 s deadline.
+in_flight() {
+	local what=$1 out=$2 pid t0
+	shift 2
+	t0=$(now_ms)
+	rfm "$@" >"$out" 2>&1 &
+	pid=$!
+	BG+=($pid)
+	run "$CLIENTS" "$SOCK" latency 20 50
+	said "latency while a $what is in flight"
+	[ "$STATUS" -eq 0 ] || { show_last; fail "a client waited behind a $what in flight"; }
+	kill -0 "$pid" 2>/dev/null || fail "the $what ended before the deadline"
+	wait "$pid" || { cat "$out"; fail "the $what failed"; }
+	[ $(($(now_ms) - t0)) -ge 2000 ] || fail "the $what did not wait for the deadline"
+}
 
 start_rfd
 
@@ -39,10 +61,12 @@ BG+=($!)
 wait_until 10 "the stalled clients to send" grep -q ready "$T/half.out"
 wait_until 10 "the flood to be sent" grep -q ready "$T/flood.out"
 run "$CLIENTS" "$SOCK" latency 50 50
+said "latency while two clients stall"
 [ "$STATUS" -eq 0 ] || { show_last; fail "a client waited behind the stalled ones"; }
 wait_until 10 "rfd to drop the flooder" grep -q "does not read its answers" "$T/rfd.log"
 
 run "$CLIENTS" "$SOCK" many 200 20 20000
+said "200 clients x 20 requests"
 [ "$STATUS" -eq 0 ] || { show_last; fail "200 clients were not all answered in order"; }
 expect_ok rfm info
 
@@ -64,9 +88,11 @@ create_pid=$!
 BG+=($create_pid)
 wait_eq 5 "slow to be starting" starting subos slow .state
 run "$CLIENTS" "$SOCK" many 200 10 2500
+said "200 clients x 10 requests while a create is in flight"
 [ "$STATUS" -eq 0 ] || { show_last; fail "clients waited behind a create in flight"; }
 kill -0 "$create_pid" 2>/dev/null || fail "the create ended before the clients were served"
 run "$CLIENTS" "$SOCK" latency 20 50
+said "latency while a create is in flight"
 [ "$STATUS" -eq 0 ] || { show_last; fail "a client waited behind a create in flight"; }
 # Its name and its core are taken from the first step on.
 expect_fail_with name_exists rfm create slow --kind libos --cores 1 --mem 64M -- "$SLOW" 0
@@ -86,14 +112,12 @@ expect_fail_with no_such_subos rfm show slow
 # SIGKILL): other clients are answered at once meanwhile.
 expect_ok rfm create hog --kind libos --cores 1 --mem 64M -- "$HOG" 1
 wait_until 10 "hog to spin" grep -q "rfhog: hogging" "$STATE/logs/hog.log"
-t0=$(now_ms)
-rfm destroy hog >"$T/destroy.out" 2>&1 &
-destroy_pid=$!
-BG+=($destroy_pid)
-run "$CLIENTS" "$SOCK" latency 20 50
-[ "$STATUS" -eq 0 ] || { show_last; fail "a client waited behind a destroy in flight"; }
-kill -0 "$destroy_pid" 2>/dev/null || fail "the destroy ended before the deadline"
-wait "$destroy_pid" || { cat "$T/destroy.out"; fail "the destroy failed"; }
+
+# A resize in flight (the hog never acknowledges: forced after 2 s): other
+# clients are answered meanwhile.
+in_flight resize "$T/resize.out" --json resize hog --mem 128M
+[ "$(json .forced .mem <"$T/resize.out" | tr '\n' ' ')" = "true $((128 << 20)) " ] ||
+	{ cat "$T/resize.out"; fail "the resize was not forced to 128M"; }
+in_flight destroy "$T/destroy.out" destroy hog
 grep -q "destroyed hog: killed" "$T/destroy.out" || { cat "$T/destroy.out"; fail "hog was not killed"; }
-[ $(($(now_ms) - t0)) -ge 2000 ] || fail "the destroy did not wait for the deadline"
 [ "$(journal_count destroy hog)" -eq 1 ] || fail "no destroy record"
