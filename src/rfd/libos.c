@@ -266,7 +266,10 @@ int rfd_libos_attached(struct rfd_subos *s)
 {
 	rfd_libos_take_replies(s);
 	uint32_t st = atomic_load((_Atomic uint32_t *)&s->status->state);
-	if (st == RF_SUBOS_RUNNING)
+	/* EXITING comes only after RUNNING: a program quick to finish (it may
+	 * talk to rfd meanwhile) attached all the same, and its end is an
+	 * exit like any other. */
+	if (st == RF_SUBOS_RUNNING || st == RF_SUBOS_EXITING)
 		return 0;
 	return st == RF_SUBOS_FAILED || !alive(s) ? -ESRCH : -EAGAIN;
 }

@@ -59,7 +59,7 @@ int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, struct rfd_aside 
 /* Has the subOS applied `gen`?  0, -EAGAIN (not yet) or -ESRCH (died).
  * Never waits. */
 int rfd_libos_acked(struct rfd_subos *s, uint32_t gen);
-/* Has librf reported RUNNING (0)?  Not yet: -EAGAIN; it failed or the
+/* Has librf reported RUNNING, or EXITING after it (0)?  Not yet: -EAGAIN; it failed or the
  * program died: -ESRCH.  Never waits. */
 int rfd_libos_attached(struct rfd_subos *s);
 /* Pass region `slot`'s memfd over the control socket.  0 or -errno. */

@@ -42,8 +42,8 @@
 #define POOL_TICK_NS (10ull * 1000000)      /* the pool's readiness, without its eventfd */
 
 /* create's states (op.h); the stop's follow (lifecycle_impl.h) */
-enum { CR_BEGIN = 0, CR_POOL, CR_ATTACH, CR_DIED, CR_FAILED };
-enum { RS_BEGIN = 0, RS_POOL, RS_ATTACH, RS_DIED, RS_FAILED };
+enum { CR_BEGIN = 0, CR_POOL, CR_SPAWN, CR_ATTACH, CR_DIED, CR_FAILED };
+enum { RS_BEGIN = 0, RS_POOL, RS_SPAWN, RS_ATTACH, RS_DIED, RS_FAILED };
 
 /* What a program held, once it ended: its pidfd, its regions (back to the
  * pool) and a libos subOS's pages.  The partition itself (cores, memory,
@@ -174,8 +174,10 @@ env_add(struct rfd_env_vars *e, const char *fmt, ...)
 	e->used += (size_t)len + 1;
 }
 
-/* Program start for both kinds; libos passes its pages and regions. */
-static int start_program(struct rfd *d, struct rfd_subos *s, struct base_err *err)
+/* Program start for both kinds; libos passes its pages and regions.  The
+ * shim's answer is waited for by the op (op->own: the spawning). */
+static int start_program(struct rfd *d, struct rfd_subos *s, struct rfd_op *op,
+			 struct base_err *err)
 {
 	char log_path[PATH_MAX], exit_path[PATH_MAX], regions[4096] = "";
 	struct rfd_env_vars env = { .used = 0 };
@@ -223,7 +225,21 @@ static int start_program(struct rfd *d, struct rfd_subos *s, struct base_err *er
 		.hostname = s->name, .cpus = &s->cpus, .confine = &conf,
 	};
 	s->started_ns = base_now_ns();
-	return rfd_spawn(d, s, &sp, err);
+	s->pid = 0; /* a restart's last program is gone: never signal its pid again */
+	return rfd_spawn_start(d, s, &sp, (struct rfd_spawning **)&op->own, err);
+}
+
+/* The shim's answer: 0 the program runs; 1 waiting (armed); -1 it did
+ * not start (op->err), what is left to stop is in s. */
+static int spawn_wait(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_spawning *h = op->own;
+	int rc = rfd_spawn_poll(op->s, (struct rfd_spawning **)&op->own, &op->err);
+	if (rc == 1) {
+		rfd_op_watch(d, op, rfd_spawn_fd(h));
+		rfd_op_timer(d, op, rfd_spawn_deadline(h));
+	}
+	return rc;
 }
 
 static void log_tail(struct rfd *d, const struct rfd_subos *s, char *buf, size_t len)
@@ -366,9 +382,8 @@ static int create_start(struct rfd *d, struct rfd_op *op, struct base_err *err)
 	if (confine(d, s, err))
 		goto fail_table;
 	op->t[1] = base_now_ns();
-	if (start_program(d, s, err))
+	if (start_program(d, s, op, err))
 		goto fail_release;
-	op->t[2] = base_now_ns();
 	return 0;
 fail_release:
 	rfd_lc_release(d, s); /* regions, cgroups, pages, table, memory */
@@ -476,6 +491,7 @@ enum rfd_op_rc rfd_subos_create_step(struct rfd *d, struct rfd_op *op)
 {
 	int rc;
 	if (op->state == RFD_OP_CANCEL) { /* rfd stops: no create record, the sweep cleans up */
+		rfd_spawn_abandon(op->own);
 		if (op->s && op->s->pid > 0)
 			kill(op->s->pid, SIGKILL);
 		return RFD_OP_DONE;
@@ -497,6 +513,14 @@ enum rfd_op_rc rfd_subos_create_step(struct rfd *d, struct rfd_op *op)
 		}
 		if (create_start(d, op, &op->err))
 			return RFD_OP_DONE;
+		op->state = CR_SPAWN;
+		/* fall through */
+	case CR_SPAWN:
+		if ((rc = spawn_wait(d, op)) > 0)
+			return RFD_OP_WAIT;
+		if (rc < 0)
+			return rfd_lc_stop_start(d, op, RFD_STOP_KILL, CR_FAILED);
+		op->t[2] = base_now_ns();
 		if (op->s->kind != RF_KIND_LIBOS)
 			return create_commit(d, op);
 		op->state = CR_ATTACH;
@@ -611,9 +635,18 @@ static enum rfd_op_rc restart_begin(struct rfd *d, struct rfd_op *op)
 	struct rfd_subos *s = op->s;
 	if (s->kind == RF_KIND_LIBOS && provision_libos(d, s, &op->err))
 		return restart_failed(d, op);
-	if (start_program(d, s, &op->err))
+	if (start_program(d, s, op, &op->err))
 		return restart_failed(d, op);
-	if (s->kind != RF_KIND_LIBOS)
+	op->state = RS_SPAWN;
+	return op->step(d, op);
+}
+
+/* The shim answered (rc of spawn_wait, not 1). */
+static enum rfd_op_rc restart_spawned(struct rfd *d, struct rfd_op *op, int rc)
+{
+	if (rc < 0)
+		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, RS_FAILED);
+	if (op->s->kind != RF_KIND_LIBOS)
 		return restart_commit(d, op);
 	op->state = RS_ATTACH;
 	op->deadline_ns = base_now_ns() + ATTACH_TIMEOUT_NS;
@@ -625,6 +658,7 @@ static enum rfd_op_rc restart_step(struct rfd *d, struct rfd_op *op)
 {
 	int rc;
 	if (op->state == RFD_OP_CANCEL) {
+		rfd_spawn_abandon(op->own);
 		if (op->s && op->s->pid > 0)
 			kill(op->s->pid, SIGKILL); /* not journalled: recover sees the exit */
 		return RFD_OP_DONE;
@@ -643,6 +677,8 @@ static enum rfd_op_rc restart_step(struct rfd *d, struct rfd_op *op)
 			return RFD_OP_WAIT;
 		return rc < 0 ? restart_failed(d, op) : restart_begin(d, op);
 	}
+	if (op->state == RS_SPAWN)
+		return (rc = spawn_wait(d, op)) > 0 ? RFD_OP_WAIT : restart_spawned(d, op, rc);
 	if (op->state == RS_DIED) {
 		died_error(d, op);
 		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, RS_FAILED);
