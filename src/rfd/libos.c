@@ -235,14 +235,19 @@ static bool applied(struct rfd_subos *s, uint32_t gen)
 	return (int32_t)(s->acked_gen - gen) >= 0;
 }
 
-int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, struct rfd_aside *a)
+int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, const struct rfd_aside *a)
 {
 	uint64_t spin = a ? a->spin : 0;
 	rfd_libos_ring(s);
 	int rc = wait_for(s, applied, gen, spin, spin);
-	if (a && a->moved)
-		sched_setaffinity(0, sizeof(a->saved), &a->saved);
 	return rc == -ETIMEDOUT ? -EAGAIN : rc;
+}
+
+void rfd_libos_step_back(struct rfd_aside *a)
+{
+	if (a->moved)
+		sched_setaffinity(0, sizeof(a->saved), &a->saved);
+	a->moved = false;
 }
 
 int rfd_libos_acked(struct rfd_subos *s, uint32_t gen)
@@ -264,6 +269,10 @@ int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd)
 
 int rfd_libos_attached(struct rfd_subos *s)
 {
+	char buf[16];
+	/* librf's wake-up byte (attach.c): taken, so the socket goes quiet */
+	while (s->ctl_fd >= 0 && recv(s->ctl_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
 	rfd_libos_take_replies(s);
 	uint32_t st = atomic_load((_Atomic uint32_t *)&s->status->state);
 	/* EXITING comes only after RUNNING: a program quick to finish (it may

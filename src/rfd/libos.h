@@ -52,14 +52,18 @@ struct rfd_aside {
 void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
 			  struct rfd_aside *a);
 /* Ring the subOS's cores about `gen` and poll for its acknowledgement for
- * the spin step_aside granted (a NULL: look once), then undo step_aside.
- * Returns 0 (applied), -ESRCH (the program died) or -EAGAIN (not yet:
- * the caller's op waits, polling rfd_libos_acked on a tick). */
-int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, struct rfd_aside *a);
+ * the spin step_aside granted (a NULL: look once).  Returns 0 (applied),
+ * -ESRCH (the program died) or -EAGAIN (not yet: the caller's op waits,
+ * polling rfd_libos_acked on a tick, still aside: its wake-ups must not
+ * take the time slice of a core's thread that has to act). */
+int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, const struct rfd_aside *a);
+/* The handshake is over: undo step_aside. */
+void rfd_libos_step_back(struct rfd_aside *a);
 /* Has the subOS applied `gen`?  0, -EAGAIN (not yet) or -ESRCH (died).
  * Never waits. */
 int rfd_libos_acked(struct rfd_subos *s, uint32_t gen);
-/* Has librf reported RUNNING, or EXITING after it (0)?  Not yet: -EAGAIN; it failed or the
+/* Has librf reported RUNNING, or EXITING after it (0)?  librf also sends
+ * a byte on the control socket (s->ctl_fd) when it runs: wait on that.  Not yet: -EAGAIN; it failed or the
  * program died: -ESRCH.  Never waits. */
 int rfd_libos_attached(struct rfd_subos *s);
 /* Pass region `slot`'s memfd over the control socket.  0 or -errno. */

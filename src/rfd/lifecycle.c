@@ -37,8 +37,10 @@
 #include "base/units.h"
 
 #define ATTACH_TIMEOUT_NS (10ull * 1000000000ull)
-#define ATTACH_TICK_MIN_NS (20ull * 1000)   /* first look at librf's status */
-#define ATTACH_TICK_MAX_NS (2ull * 1000000) /* at most this long unseen */
+/* librf's RUNNING wakes rfd through the control socket; the status page is
+ * looked at on a tick too, for a program whose byte did not come. */
+#define ATTACH_TICK_MIN_NS (1ull * 1000000)
+#define ATTACH_TICK_MAX_NS (10ull * 1000000)
 #define POOL_TICK_NS (10ull * 1000000)      /* the pool's readiness, without its eventfd */
 
 /* create's states (op.h); the stop's follow (lifecycle_impl.h) */
@@ -422,10 +424,9 @@ static enum rfd_op_rc create_commit(struct rfd *d, struct rfd_op *op)
 	return RFD_OP_DONE;
 }
 
-/* Waiting for librf to report RUNNING: the status page cannot signal, so
- * poll it on a tick that starts short (an attach that is nearly done is
- * seen within tens of microseconds) and grows to ATTACH_TICK_MAX_NS; the
- * program's pidfd tells its death at once.  0: attached; 1: waiting
+/* Waiting for librf to report RUNNING: its byte on the control socket
+ * wakes the loop, the program's pidfd tells its death at once, and a
+ * growing tick looks at the status page in case neither comes.  0: attached; 1: waiting
  * (armed); -ESRCH: it died (the timer armed to let its last words reach
  * its log); -ETIMEDOUT (op->err filled). */
 static int attach_poll(struct rfd *d, struct rfd_op *op)
@@ -445,6 +446,8 @@ static int attach_poll(struct rfd *d, struct rfd_op *op)
 			  s->argv[0], ATTACH_TIMEOUT_NS / 1000000000ull);
 		return -ETIMEDOUT;
 	}
+	if (s->ctl_fd >= 0)
+		rfd_op_watch(d, op, s->ctl_fd);
 	rfd_op_tick(d, op, s->pidfd, ATTACH_TICK_MIN_NS, ATTACH_TICK_MAX_NS, op->deadline_ns);
 	return 1;
 }

@@ -11,9 +11,9 @@
  * A resize is an op (op.h): after publishing a change rfd polls for the
  * acknowledgement for the spin libos.c grants (a busy librf answers within
  * it, so the common case ends in this turn of the loop), then leaves it to
- * the loop: a tick, growing from ACK_TICK_MIN_NS, looks at the reply ring
- * again and the program's pidfd tells its death, until the deadline forces
- * the change.
+ * the loop: a tick looks at the reply ring again (it cannot wake the loop),
+ * often at first, and the program's pidfd tells its death, until the
+ * deadline forces the change.
  *
  * Memory: growth hands pool chunks over as new regions; a shrink asks
  * librf for its highest regions back and takes those it says it returned.
@@ -46,8 +46,13 @@ struct resize_out {
 	uint64_t cores_ns, mem_ns;
 };
 
-#define ACK_TICK_MIN_NS (50ull * 1000)   /* first look after the spin */
-#define ACK_TICK_MAX_NS (1000ull * 1000) /* at most this long unseen */
+/* After the spin: look every ACK_TICK_NS for ACK_FINE_NS (a core's thread
+ * woken from its sleep answers within that), then on a tick growing to
+ * ACK_TICK_MAX_NS until the deadline. */
+#define ACK_TICK_NS     (50ull * 1000)
+#define ACK_TICK_COARSE_NS (100ull * 1000) /* first tick where rfd could not step aside */
+#define ACK_FINE_NS     (2ull * 1000000)
+#define ACK_TICK_MAX_NS (1000ull * 1000)
 
 /* A resize in flight (op->own). */
 struct rz {
@@ -60,6 +65,7 @@ struct rz {
 	int asked[RF_MAX_REGIONS];   /* a shrink: the regions asked back */
 	int nasked;
 	int rc;                      /* -1: refused after something changed */
+	struct rfd_aside aside;      /* where rfd waits for a core handshake */
 };
 
 enum { RZ_BEGIN, RZ_CORES_WAIT, RZ_MEM, RZ_GROW_WAIT, RZ_SHRINK_WAIT };
@@ -106,15 +112,14 @@ static int cores_publish(struct rfd *d, struct rfd_subos *s, struct rz *z, struc
 	struct base_cpuset kept = s->cpus;
 	base_cpuset_and_into(&kept, &z->want);
 	base_cpuset_andnot(&acting, &kept);
-	struct rfd_aside aside;
-	rfd_libos_step_aside(s, &acting, &aside);
+	rfd_libos_step_aside(s, &acting, &z->aside);
 	z->t0 = base_now_ns();
 	rfd_desc_begin(s);
 	for_each_cpu(c, &z->both)
 		s->desc->cpu[c] = base_cpuset_has(&z->want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
 	s->desc->ncpus = (uint32_t)base_cpuset_count(&z->want);
 	z->gen = rfd_desc_end(s, RF_CMD_APPLY);
-	op->how = rfd_libos_kick_and_spin(s, z->gen, &aside);
+	op->how = rfd_libos_kick_and_spin(s, z->gen, &z->aside);
 	return 0;
 }
 
@@ -124,6 +129,7 @@ static int cores_finish(struct rfd *d, struct rfd_subos *s, struct rz *z, int ac
 {
 	z->ro.cores_ns = base_now_ns() - z->t0;
 	z->ro.forced = ack != 0;
+	rfd_libos_step_back(&z->aside);
 	rfd_desc_begin(s);
 	for_each_cpu(c, &z->both) if (!base_cpuset_has(&z->want, c)) s->desc->cpu[c] = RF_CPU_NONE;
 	rfd_desc_end(s, RF_CMD_APPLY);
@@ -153,7 +159,10 @@ static int ack_poll(struct rfd *d, struct rfd_op *op, struct rfd_subos *s, struc
 		return rc;
 	if (now >= until)
 		return -ETIMEDOUT;
-	rfd_op_tick(d, op, s->pidfd, ACK_TICK_MIN_NS, ACK_TICK_MAX_NS, until);
+	/* Fine ticks only where rfd sits on no core that has to act. */
+	bool fine = z->aside.spin && now - z->t0 < ACK_FINE_NS;
+	rfd_op_tick(d, op, s->pidfd, fine ? ACK_TICK_NS : ACK_TICK_COARSE_NS,
+		    fine ? ACK_TICK_NS : ACK_TICK_MAX_NS, until);
 	return 1;
 }
 
@@ -412,6 +421,8 @@ enum rfd_op_rc rfd_subos_resize_step(struct rfd *d, struct rfd_op *op)
 	struct rfd_subos *s = rfd_subos_find(d, op->name);
 	enum rfd_op_rc rc;
 	if (op->state == RFD_OP_CANCEL) {
+		if (op->own)
+			rfd_libos_step_back(&((struct rz *)op->own)->aside);
 		free(op->own);
 		op->own = NULL;
 		return RFD_OP_DONE;
