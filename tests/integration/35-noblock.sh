@@ -94,7 +94,8 @@ kill -0 "$create_pid" 2>/dev/null || fail "the create ended before the clients w
 run "$CLIENTS" "$SOCK" latency 20 50
 said "latency while a create is in flight"
 [ "$STATUS" -eq 0 ] || { show_last; fail "a client waited behind a create in flight"; }
-# Its name and its core are taken from the first step on.
+# Its core is taken from the first step on; a create of its name waits for
+# it (ops on one name run in order), then finds the name taken.
 expect_fail_with name_exists rfm create slow --kind libos --cores 1 --mem 64M -- "$SLOW" 0
 expect_fail_with cores_busy rfm create other --kind linux --cpus 1 --mem 64M -- /bin/sleep 60
 # A destroy of it waits for the create to end, then destroys what it made.
