@@ -219,6 +219,8 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 $(B)/fuzz/fuzz_ficm_ring: src/ficm/ring.c src/ficm/wait.c src/ficm/group.c
 $(B)/fuzz/fuzz_proto: src/base/proto.c src/base/err.c src/base/cpuset.c src/base/units.c
 $(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
+$(B)/fuzz/fuzz_rfd_conn: src/rfd/conn.c src/base/proto.c src/base/err.c src/base/cpuset.c \
+		src/base/units.c
 $(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
 $(B)/fuzz/fuzz_rfm_args: src/rfm/args.c src/rfm/forms.c src/base/proto.c src/base/err.c \
 		src/base/cpuset.c src/base/units.c

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "librf/internal.h"
@@ -205,11 +206,16 @@ int lrf_attach_env(void)
 
 /* ---- starting and stopping the cores --------------------------------- */
 
-/* RUNNING, in the status page and as a reply (rfd waits for it). */
+/* RUNNING, in the status page and as a reply (rfd waits for it), and a
+ * byte on the control socket: rfd's event loop can wait on a socket, not
+ * on the page or the ring (once per program, never on a hot path). */
 static void now_running(void)
 {
 	__atomic_store_n(&lrf_g.status->state, RF_SUBOS_RUNNING, __ATOMIC_RELEASE);
 	lrf_link_reply(RF_REPLY_STATE, RF_SUBOS_RUNNING);
+	if (lrf_g.ctl_fd >= 0 && send(lrf_g.ctl_fd, "R", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* rfd still looks at the status page, on a slower tick */
+	}
 }
 
 static void main_fiber(void *arg)

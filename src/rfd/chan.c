@@ -250,6 +250,10 @@ static struct json_object *chan_create(struct rfd *d, const struct base_request 
 		if (s[i]->life == RF_LIFE_EXITED) {
 			base_errf(err, BASE_E_NOT_RUNNING, "subOS \"%s\" has exited", s[i]->name);
 			return NULL;
+		} else if (s[i]->life == RF_LIFE_STARTING) { /* its create may yet fail */
+			base_errf(err, BASE_E_NOT_RUNNING, "subOS \"%s\" is still starting",
+				  s[i]->name);
+			return NULL;
 		}
 	if (chan_count(d) >= RF_MAX_CHAN) {
 		base_errf(err, BASE_E_INTERNAL, "rfd brokers at most %d channels", RF_MAX_CHAN);
@@ -465,4 +469,15 @@ void rfd_chan_recover(struct rfd *d)
 		}
 	}
 	json_object_put(os.open);
+}
+
+uint64_t rfd_chan_holdings(struct rfd *d, int *holds, int nchunks)
+{
+	uint64_t charged = 0;
+	for (struct rfd_chan *c = d->chans; c; c = c->next) {
+		if (c->chunk >= 0 && c->chunk < nchunks)
+			holds[c->chunk]++;
+		charged += 2 * c->charge; /* one share per side */
+	}
+	return charged;
 }

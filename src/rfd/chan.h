@@ -31,6 +31,9 @@ void rfd_chan_subos_ended(struct rfd *d, const char *name);
 void rfd_chan_recover(struct rfd *d);
 /* Free the table at exit (the rings stay open: subOSes outlive rfd). */
 void rfd_chan_fini(struct rfd *d);
+/* For the invariant checker (check.h): count each channel's pool chunk in
+ * holds[] (nchunks entries) and return the memory charged for channels. */
+uint64_t rfd_chan_holdings(struct rfd *d, int *holds, int nchunks);
 /* chan_caller.c: the running subOS process `pid` belongs to, or NULL. */
 struct rfd_subos *rfd_chan_caller(struct rfd *d, pid_t pid);
 

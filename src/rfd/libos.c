@@ -235,27 +235,27 @@ static bool applied(struct rfd_subos *s, uint32_t gen)
 	return (int32_t)(s->acked_gen - gen) >= 0;
 }
 
-static bool running(struct rfd_subos *s, uint32_t unused)
+int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, const struct rfd_aside *a)
 {
-	uint32_t st = atomic_load((_Atomic uint32_t *)&s->status->state);
-	return st == RF_SUBOS_RUNNING || st == RF_SUBOS_FAILED;
-}
-
-int rfd_libos_kick_and_wait(struct rfd *d, struct rfd_subos *s, uint32_t gen, struct rfd_aside *a)
-{
+	uint64_t spin = a ? a->spin : 0;
 	rfd_libos_ring(s);
-	int rc = wait_for(s, applied, gen, d->deadline_ns, a ? a->spin : 0);
-	if (a && a->moved)
-		sched_setaffinity(0, sizeof(a->saved), &a->saved);
-	return rc;
+	int rc = wait_for(s, applied, gen, spin, spin);
+	return rc == -ETIMEDOUT ? -EAGAIN : rc;
 }
 
-int rfd_libos_wait_running(struct rfd *d, struct rfd_subos *s, uint64_t timeout_ns)
+void rfd_libos_step_back(struct rfd_aside *a)
 {
-	int rc = wait_for(s, running, 0, timeout_ns, 0);
-	if (rc == 0 && atomic_load((_Atomic uint32_t *)&s->status->state) == RF_SUBOS_FAILED)
-		return -ESRCH;
-	return rc;
+	if (a->moved)
+		sched_setaffinity(0, sizeof(a->saved), &a->saved);
+	a->moved = false;
+}
+
+int rfd_libos_acked(struct rfd_subos *s, uint32_t gen)
+{
+	rfd_libos_take_replies(s);
+	if (applied(s, gen))
+		return 0;
+	return alive(s) ? -EAGAIN : -ESRCH;
 }
 
 int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd)
@@ -265,4 +265,20 @@ int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd)
 		.id = s->desc->region[slot].id, .size = s->desc->region[slot].size,
 	};
 	return base_send_fd(s->ctl_fd, &m, sizeof(m), fd, MSG_DONTWAIT) == sizeof(m) ? 0 : -errno;
+}
+
+int rfd_libos_attached(struct rfd_subos *s)
+{
+	char buf[16];
+	/* librf's wake-up byte (attach.c): taken, so the socket goes quiet */
+	while (s->ctl_fd >= 0 && recv(s->ctl_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	rfd_libos_take_replies(s);
+	uint32_t st = atomic_load((_Atomic uint32_t *)&s->status->state);
+	/* EXITING comes only after RUNNING: a program quick to finish (it may
+	 * talk to rfd meanwhile) attached all the same, and its end is an
+	 * exit like any other. */
+	if (st == RF_SUBOS_RUNNING || st == RF_SUBOS_EXITING)
+		return 0;
+	return st == RF_SUBOS_FAILED || !alive(s) ? -ESRCH : -EAGAIN;
 }

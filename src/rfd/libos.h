@@ -51,13 +51,21 @@ struct rfd_aside {
 };
 void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
 			  struct rfd_aside *a);
-/* Ring the subOS's cores about `gen` and wait until it applied it, died,
- * or the deadline passed; then undo step_aside (a may be NULL: sleep).
- * Returns 0, -ETIMEDOUT or -ESRCH. */
-int rfd_libos_kick_and_wait(struct rfd *d, struct rfd_subos *s, uint32_t gen,
-			    struct rfd_aside *a);
-/* Wait for librf to report RUNNING; -ESRCH if the program died first. */
-int rfd_libos_wait_running(struct rfd *d, struct rfd_subos *s, uint64_t timeout_ns);
+/* Ring the subOS's cores about `gen` and poll for its acknowledgement for
+ * the spin step_aside granted (a NULL: look once).  Returns 0 (applied),
+ * -ESRCH (the program died) or -EAGAIN (not yet: the caller's op waits,
+ * polling rfd_libos_acked on a tick, still aside: its wake-ups must not
+ * take the time slice of a core's thread that has to act). */
+int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, const struct rfd_aside *a);
+/* The handshake is over: undo step_aside. */
+void rfd_libos_step_back(struct rfd_aside *a);
+/* Has the subOS applied `gen`?  0, -EAGAIN (not yet) or -ESRCH (died).
+ * Never waits. */
+int rfd_libos_acked(struct rfd_subos *s, uint32_t gen);
+/* Has librf reported RUNNING, or EXITING after it (0)?  librf also sends
+ * a byte on the control socket (s->ctl_fd) when it runs: wait on that.  Not yet: -EAGAIN; it failed or the
+ * program died: -ESRCH.  Never waits. */
+int rfd_libos_attached(struct rfd_subos *s);
 /* Pass region `slot`'s memfd over the control socket.  0 or -errno. */
 int rfd_libos_send_region(struct rfd_subos *s, int slot, int fd);
 /* Wake the subOS's sleeping cores (its doorbell). */

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/lifecycle.h"
+#include "rfd/lifecycle_impl.h"
+#include "rfd/op.h"
 #include "rfd/chan.h"
 #include "rfd/confine.h"
 #include "rfd/libos.h"
@@ -35,6 +37,15 @@
 #include "base/units.h"
 
 #define ATTACH_TIMEOUT_NS (10ull * 1000000000ull)
+/* librf's RUNNING wakes rfd through the control socket; the status page is
+ * looked at on a tick too, for a program whose byte did not come. */
+#define ATTACH_TICK_MIN_NS (1ull * 1000000)
+#define ATTACH_TICK_MAX_NS (10ull * 1000000)
+#define POOL_TICK_NS (10ull * 1000000)      /* the pool's readiness, without its eventfd */
+
+/* create's states (op.h); the stop's follow (lifecycle_impl.h) */
+enum { CR_BEGIN = 0, CR_POOL, CR_SPAWN, CR_ATTACH, CR_DIED, CR_FAILED };
+enum { RS_BEGIN = 0, RS_POOL, RS_SPAWN, RS_ATTACH, RS_DIED, RS_FAILED };
 
 /* What a program held, once it ended: its pidfd, its regions (back to the
  * pool) and a libos subOS's pages.  The partition itself (cores, memory,
@@ -54,7 +65,7 @@ static void park(struct rfd *d, struct rfd_subos *s)
 }
 
 /* Give everything the subOS held back to the host. */
-static void release(struct rfd *d, struct rfd_subos *s)
+void rfd_lc_release(struct rfd *d, struct rfd_subos *s)
 {
 	park(d, s);
 	rfd_restart_disarm(d, s);
@@ -63,21 +74,18 @@ static void release(struct rfd *d, struct rfd_subos *s)
 	rfd_ptable_mem_release(&d->pt, s->mem);
 }
 
-/* The program's exit status: from the shim's report pipe at once, or (a
- * subOS adopted after a restart) from the file the shim writes before it
- * exits.  Shims are reaped by the kernel (SA_NOCLDWAIT in main.c). */
-static int reap(struct rfd *d, struct rfd_subos *s)
+int rfd_lc_reap(struct rfd *d, struct rfd_subos *s, int timeout_ms)
 {
 	char path[PATH_MAX];
 	int code = INT_MIN;
 	if (s->report_fd >= 0) {
-		code = rfd_spawn_report_exit(s->report_fd, 5000);
+		code = rfd_spawn_report_exit(s->report_fd, timeout_ms);
 		close(s->report_fd);
 		s->report_fd = -1;
 	}
 	if (code == INT_MIN && s->shim_pidfd >= 0) {
 		struct pollfd p = { .fd = s->shim_pidfd, .events = POLLIN };
-		poll(&p, 1, 5000);
+		poll(&p, 1, timeout_ms);
 	}
 	if (s->shim_pidfd >= 0)
 		close(s->shim_pidfd);
@@ -168,8 +176,10 @@ env_add(struct rfd_env_vars *e, const char *fmt, ...)
 	e->used += (size_t)len + 1;
 }
 
-/* Program start for both kinds; libos passes its pages and regions. */
-static int start_program(struct rfd *d, struct rfd_subos *s, struct base_err *err)
+/* Program start for both kinds; libos passes its pages and regions.  The
+ * shim's answer is waited for by the op (op->own: the spawning). */
+static int start_program(struct rfd *d, struct rfd_subos *s, struct rfd_op *op,
+			 struct base_err *err)
 {
 	char log_path[PATH_MAX], exit_path[PATH_MAX], regions[4096] = "";
 	struct rfd_env_vars env = { .used = 0 };
@@ -217,7 +227,21 @@ static int start_program(struct rfd *d, struct rfd_subos *s, struct base_err *er
 		.hostname = s->name, .cpus = &s->cpus, .confine = &conf,
 	};
 	s->started_ns = base_now_ns();
-	return rfd_spawn(d, s, &sp, err);
+	s->pid = 0; /* a restart's last program is gone: never signal its pid again */
+	return rfd_spawn_start(d, s, &sp, (struct rfd_spawning **)&op->own, err);
+}
+
+/* The shim's answer: 0 the program runs; 1 waiting (armed); -1 it did
+ * not start (op->err), what is left to stop is in s. */
+static int spawn_wait(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_spawning *h = op->own;
+	int rc = rfd_spawn_poll(op->s, (struct rfd_spawning **)&op->own, &op->err);
+	if (rc == 1) {
+		rfd_op_watch(d, op, rfd_spawn_fd(h));
+		rfd_op_timer(d, op, rfd_spawn_deadline(h));
+	}
+	return rc;
 }
 
 static void log_tail(struct rfd *d, const struct rfd_subos *s, char *buf, size_t len)
@@ -233,32 +257,6 @@ static void log_tail(struct rfd *d, const struct rfd_subos *s, char *buf, size_t
 			snprintf(buf, len, "%s", line);
 	fclose(f);
 	buf[strcspn(buf, "\n")] = '\0';
-}
-
-static int wait_attached(struct rfd *d, struct rfd_subos *s, struct base_err *err)
-{
-	int rc = rfd_libos_wait_running(d, s, ATTACH_TIMEOUT_NS);
-	if (rc == 0)
-		return 0;
-	char tail[400];
-	usleep(2000); /* let the failing program's last words reach its log */
-	log_tail(d, s, tail, sizeof(tail));
-	if (rc == -ETIMEDOUT)
-		return base_errf(err, BASE_E_SPAWN_FAILED,
-				 "%s did not attach to librf within %llu s (is it "
-				 "linked with librf?)",
-				 s->argv[0], ATTACH_TIMEOUT_NS / 1000000000ull);
-	return base_errf(err, BASE_E_SPAWN_FAILED, "%s exited before librf attached%s%s",
-			 s->argv[0], tail[0] ? ": " : "", tail);
-}
-
-static void kill_and_reap(struct rfd *d, struct rfd_subos *s)
-{
-	if (s->pid > 0)
-		kill(s->pid, SIGKILL);
-	if (s->shim_pid > 0)
-		waitpid(s->shim_pid, NULL, 0);
-	reap(d, s);
 }
 
 static struct json_object *create_record(struct rfd *d, const struct rfd_subos *s)
@@ -323,12 +321,36 @@ static int confine(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 	return 0;
 }
 
-int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_subos **out,
-		     struct base_err *err)
+/* Enough pool chunks ready for a libos subOS's regions?  0: yes; 1:
+ * waiting for the pool's worker (armed, up to RFD_POOL_WAIT_MS from
+ * op->deadline_ns's start); -1: it did not refill in time (op->err). */
+static int pool_wait(struct rfd *d, struct rfd_op *op)
 {
-	uint64_t t[5];  /* marks between the steps of s->create_us */
+	struct rfd_subos *s = op->s;
+	if (s->kind != RF_KIND_LIBOS ||
+	    rfd_pool_ready(&d->pool, (int)(s->mem / d->pool.chunk_size)))
+		return 0;
+	if (base_now_ns() >= op->deadline_ns) {
+		base_errf(&op->err, BASE_E_MEM_UNAVAILABLE,
+			  "cannot prepare memory: the pool did not refill within %d ms",
+			  RFD_POOL_WAIT_MS);
+		return -1;
+	}
+	uint64_t at = op->deadline_ns;
+	if (d->pool.ready_fd >= 0)
+		rfd_op_watch(d, op, d->pool.ready_fd);
+	else if (at > base_now_ns() + POOL_TICK_NS) /* no eventfd: look again on a tick */
+		at = base_now_ns() + POOL_TICK_NS;
+	rfd_op_timer(d, op, at);
+	return 1;
+}
+
+/* Create, first step: checks, then its name, cores and memory in the
+ * table.  0, or -1 with err filled and nothing left. */
+static int create_reserve(struct rfd *d, struct rfd_op *op, struct base_err *err)
+{
+	const struct base_request *req = &op->req;
 	struct rfd_subos *s;
-	int rc;
 
 	if (rfd_subos_find(d, req->name))
 		return base_errf(err, BASE_E_NAME_EXISTS, "a subOS named \"%s\" already exists",
@@ -340,112 +362,181 @@ int rfd_subos_create(struct rfd *d, const struct base_request *req, struct rfd_s
 	if (rfd_place_pick_cores(d, s->id, &req->cores, &s->cpus, err) ||
 	    rfd_place_reserve_chunks(d, req->mem, &s->mem, err))
 		goto fail_free;
+	/* Its name, cores and memory are its own from here: a create that
+	 * starts while this one waits for librf cannot take them. */
 	rfd_ptable_assign(&d->pt, s->id, &s->cpus);
-	t[0] = base_now_ns();
+	rfd_subos_insert(d, s);
+	op->s = s;
+	op->t[0] = base_now_ns();
+	op->deadline_ns = op->t[0] + RFD_POOL_WAIT_MS * BASE_NS_PER_MS; /* pool_wait */
+	return 0;
+fail_free:
+	rfd_subos_free(d, s);
+	return -1;
+}
+
+/* Then, the pool being ready: cgroups, memory, program, in this order,
+ * unwound in reverse on failure.  0, or -1 with err filled and nothing
+ * left (the subOS is freed). */
+static int create_start(struct rfd *d, struct rfd_op *op, struct base_err *err)
+{
+	struct rfd_subos *s = op->s;
 	if (confine(d, s, err))
 		goto fail_table;
-	t[1] = base_now_ns();
-	if (start_program(d, s, err))
+	op->t[1] = base_now_ns();
+	if (start_program(d, s, op, err))
 		goto fail_release;
-	t[2] = base_now_ns();
-	if (s->kind == RF_KIND_LIBOS && wait_attached(d, s, err))
-		goto fail_program;
-	t[3] = base_now_ns();
+	return 0;
+fail_release:
+	rfd_lc_release(d, s); /* regions, cgroups, pages, table, memory */
+	goto fail_free;
+fail_table:
+	rfd_ptable_release(&d->pt, s->id);
+	rfd_ptable_mem_release(&d->pt, s->mem);
+fail_free:
+	rfd_subos_remove(d, s);
+	rfd_subos_free(d, s);
+	op->s = NULL;
+	return -1;
+}
+
+/* Running: journal it, watch its end, answer. */
+static enum rfd_op_rc create_commit(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_subos *s = op->s;
+	static const char *const steps[] = { "setup", "spawn", "attach", "journal" };
+	int rc;
+	op->t[3] = base_now_ns();
 	if (s->ctl_peer_fd >= 0) {
 		close(s->ctl_peer_fd);
 		s->ctl_peer_fd = -1;
 	}
 	s->life = RF_LIFE_RUNNING;
 	if ((rc = rfd_journal_subos(d, "create", s, create_record(d, s)))) {
-		base_errf(err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
-		goto fail_program;
+		base_errf(&op->err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
+		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, CR_FAILED);
 	}
-	t[4] = base_now_ns();
-	base_steps_us(t, 4, s->create_us); /* setup, spawn, attach, journal */
-	rfd_subos_insert(d, s);
+	op->t[4] = base_now_ns();
+	base_steps_us(op->t, 4, s->create_us); /* setup, spawn, attach, journal */
 	rfd_watch_subos(d, s);
-	*out = s;
-	return 0;
-
-fail_program:
-	kill_and_reap(d, s);
-fail_release:
-	release(d, s); /* regions, cgroups, pages, table, memory */
-	rfd_subos_free(d, s);
-	return -1;
-fail_table:
-	rfd_ptable_release(&d->pt, s->id);
-	rfd_ptable_mem_release(&d->pt, s->mem);
-fail_free:
-	rfd_subos_free(d, s);
-	return -1;
+	op->result = rfd_subos_json(d, s, false);
+	base_timing_us_add(op->result, steps, s->create_us, 4);
+	return RFD_OP_DONE;
 }
 
-/* Wait for a process to end, up to timeout_ms; true if it did. */
-static bool wait_gone(int pidfd, int timeout_ms)
+/* Waiting for librf to report RUNNING: its byte on the control socket
+ * wakes the loop, the program's pidfd tells its death at once, and a
+ * growing tick looks at the status page in case neither comes.  0: attached; 1: waiting
+ * (armed); -ESRCH: it died (the timer armed to let its last words reach
+ * its log); -ETIMEDOUT (op->err filled). */
+static int attach_poll(struct rfd *d, struct rfd_op *op)
 {
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-	return pidfd < 0 || poll(&p, 1, timeout_ms) == 1;
-}
-
-int rfd_subos_destroy(struct rfd *d, struct rfd_subos *s, struct json_object **result,
-		      struct base_err *err)
-{
-	const char *how = "exited";
-	uint64_t t[5] = { base_now_ns() };  /* marks between stop, reap, release, journal */
-	t[1] = t[2] = t[3] = t[0];
-	if (s->life == RF_LIFE_RESTARTING) {
-		release(d, s); /* nothing runs: the timer, the partition */
-		s->life = RF_LIFE_EXITED;
-	} else if (s->life != RF_LIFE_EXITED) {
-		/* An intent: if rfd dies before the destroy record, the restarted
-		 * rfd finishes the destroy (recover.c) instead of adopting. */
-		rfd_journal_subos_intent(d, "destroying", s);
-		rfd_unwatch_subos(d, s);
-		if (s->kind == RF_KIND_LIBOS && s->desc) {
-			rfd_desc_begin(s);
-			s->desc->shutdown = 1;
-			rfd_desc_end(s, RF_CMD_SHUTDOWN);
-			rfd_libos_ring(s);
-			if (!wait_gone(s->pidfd, (int)(d->deadline_ns / 1000000)))
-				how = "killed";
-		} else {
-			how = "killed";
-		}
-		if (s->pid > 0)
-			kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
-		wait_gone(s->pidfd, 5000);
-		t[1] = base_now_ns();
-		s->exit_code = reap(d, s);
-		t[2] = base_now_ns();
-		release(d, s);
-		s->life = RF_LIFE_EXITED;
-		t[3] = base_now_ns();
+	struct rfd_subos *s = op->s;
+	int rc = rfd_libos_attached(s);
+	uint64_t now = base_now_ns();
+	if (rc == 0)
+		return 0;
+	if (rc == -ESRCH) {
+		rfd_op_timer(d, op, now + 2 * BASE_NS_PER_MS);
+		return -ESRCH;
 	}
-	struct json_object *x = json_object_new_object();
-	json_object_object_add(x, "status", json_object_new_string(how));
-	if (s->exit_code != BASE_EXIT_UNKNOWN) /* destroy says nothing of an unseen end */
-		base_exit_status_to_json(x, s->exit_code);
-	*result = json_object_new_object();
-	json_object_object_add(*result, "name", json_object_new_string(s->name));
-	json_object_object_foreach(x, k, v)
-		json_object_object_add(*result, k, json_object_get(v));
-	rfd_chan_subos_gone(d, s->name); /* its channels, journalled before the destroy */
-	int rc = rfd_journal_subos(d, "destroy", s, x);
-	static const char *const steps[] = { "stop", "reap", "release", "journal" };
-	uint64_t us[4];
-	t[4] = base_now_ns();
-	base_steps_us(t, 4, us);
-	base_timing_us_add(*result, steps, us, 4);
+	if (now >= op->deadline_ns) {
+		base_errf(&op->err, BASE_E_SPAWN_FAILED,
+			  "%s did not attach to librf within %llu s (is it linked with librf?)",
+			  s->argv[0], ATTACH_TIMEOUT_NS / 1000000000ull);
+		return -ETIMEDOUT;
+	}
+	if (s->ctl_fd >= 0)
+		rfd_op_watch(d, op, s->ctl_fd);
+	rfd_op_tick(d, op, s->pidfd, ATTACH_TICK_MIN_NS, ATTACH_TICK_MAX_NS, op->deadline_ns);
+	return 1;
+}
+
+/* The program died before librf attached: say so with its last words. */
+static void died_error(struct rfd *d, struct rfd_op *op)
+{
+	char tail[400];
+	log_tail(d, op->s, tail, sizeof(tail));
+	base_errf(&op->err, BASE_E_SPAWN_FAILED, "%s exited before librf attached%s%s",
+		  op->s->argv[0], tail[0] ? ": " : "", tail);
+}
+
+/* Waiting for the attach (create's and a restart's): then `commit`, or
+ * state `died` (after its log settles) or a kill and state `failed`. */
+static enum rfd_op_rc attach_step(struct rfd *d, struct rfd_op *op, rfd_op_step commit, int died,
+				  int failed)
+{
+	int rc = attach_poll(d, op);
+	if (rc == 0)
+		return commit(d, op);
+	if (rc == 1)
+		return RFD_OP_WAIT;
+	if (rc == -ESRCH) {
+		op->state = died;
+		return RFD_OP_WAIT;
+	}
+	return rfd_lc_stop_start(d, op, RFD_STOP_KILL, failed);
+}
+
+
+/* The program is stopped and reaped: give everything back. */
+static enum rfd_op_rc create_failed(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_subos *s = op->s;
+	rfd_lc_release(d, s);
 	rfd_subos_remove(d, s);
 	rfd_subos_free(d, s);
-	if (rc) {
-		json_object_put(*result);
-		*result = NULL;
-		return base_errf(err, BASE_E_INTERNAL,
-				 "destroyed, but the journal write failed: %s", strerror(-rc));
+	op->s = NULL;
+	return RFD_OP_DONE;
+}
+
+enum rfd_op_rc rfd_subos_create_step(struct rfd *d, struct rfd_op *op)
+{
+	int rc;
+	if (op->state == RFD_OP_CANCEL) { /* rfd stops: no create record, the sweep cleans up */
+		rfd_spawn_abandon(op->own);
+		if (op->s && op->s->pid > 0)
+			kill(op->s->pid, SIGKILL);
+		return RFD_OP_DONE;
 	}
-	return 0;
+	if (op->state >= RFD_STOP_GRACE && rfd_lc_stop_step(d, op) == RFD_OP_WAIT)
+		return RFD_OP_WAIT;
+	switch (op->state) {
+	case CR_BEGIN:
+		if (create_reserve(d, op, &op->err))
+			return RFD_OP_DONE;
+		op->state = CR_POOL;
+		/* fall through */
+	case CR_POOL:
+		if ((rc = pool_wait(d, op)) > 0)
+			return RFD_OP_WAIT;
+		if (rc < 0) {
+			op->state = CR_FAILED; /* nothing started: release at once */
+			return create_failed(d, op);
+		}
+		if (create_start(d, op, &op->err))
+			return RFD_OP_DONE;
+		op->state = CR_SPAWN;
+		/* fall through */
+	case CR_SPAWN:
+		if ((rc = spawn_wait(d, op)) > 0)
+			return RFD_OP_WAIT;
+		if (rc < 0)
+			return rfd_lc_stop_start(d, op, RFD_STOP_KILL, CR_FAILED);
+		op->t[2] = base_now_ns();
+		if (op->s->kind != RF_KIND_LIBOS)
+			return create_commit(d, op);
+		op->state = CR_ATTACH;
+		op->deadline_ns = base_now_ns() + ATTACH_TIMEOUT_NS;
+		return attach_step(d, op, create_commit, CR_DIED, CR_FAILED);
+	case CR_ATTACH:
+		return attach_step(d, op, create_commit, CR_DIED, CR_FAILED);
+	case CR_DIED:
+		died_error(d, op);
+		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, CR_FAILED);
+	default:
+		return create_failed(d, op);
+	}
 }
 
 static void log_end(const struct rfd_subos *s, const char *what)
@@ -472,60 +563,144 @@ static void program_ended(struct rfd *d, struct rfd_subos *s)
 		json_object_object_add(extra, "restart_in_ms", json_object_new_int64(delay));
 		log_end(s, "exited, restarting");
 	} else {
-		release(d, s);
+		rfd_lc_release(d, s);
 		s->life = RF_LIFE_EXITED;
 		log_end(s, "exited");
 	}
 	rfd_journal_subos(d, "exit", s, extra);
 }
 
+/* An end seen while an op worked on the subOS, handled after it. */
+static enum rfd_op_rc exited_step(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_subos *s = rfd_subos_find(d, op->name);
+	if (op->state == RFD_OP_CANCEL)
+		return RFD_OP_DONE;
+	if (s && (s->life == RF_LIFE_RUNNING || s->life == RF_LIFE_STARTING)) {
+		s->exit_code = rfd_lc_reap(d, s, 0); /* its shim ended: the report is there */
+		program_ended(d, s);
+	}
+	return RFD_OP_DONE;
+}
+
 void rfd_subos_exited(struct rfd *d, struct rfd_subos *s)
 {
-	s->exit_code = reap(d, s);
+	struct rfd_op *op;
+	/* A resize waiting for librf would go on with pages park() unmaps:
+	 * the end waits its turn behind it, as any op on the subOS does. */
+	if (rfd_op_busy(d, s->name) && (op = rfd_op_new(s->name, exited_step))) {
+		rfd_op_submit(d, op);
+		return;
+	}
+	s->exit_code = rfd_lc_reap(d, s, 0); /* its shim ended: the report is there */
 	program_ended(d, s);
 }
 
-/* Start a parked subOS's program again, on the partition it kept. */
-static int relaunch(struct rfd *d, struct rfd_subos *s, struct base_err *err)
+/* A restart failed (op->err): the program, if it started, is stopped;
+ * treat it as another end. */
+static enum rfd_op_rc restart_failed(struct rfd *d, struct rfd_op *op)
 {
-	if (s->kind == RF_KIND_LIBOS && provision_libos(d, s, err))
-		return -1;
-	if (start_program(d, s, err))
-		goto fail_pages;
-	if (s->kind == RF_KIND_LIBOS && wait_attached(d, s, err))
-		goto fail_program;
+	struct rfd_subos *s = op->s;
+	struct json_object *x = json_object_new_object();
+	park(d, s);
+	rfd_log("subOS %s: restart %d failed: %s", s->name, s->restarts, op->err.msg);
+	json_object_object_add(x, "attempt", json_object_new_int(s->restarts));
+	json_object_object_add(x, "after_ms", json_object_new_int64(s->backoff_ms));
+	json_object_object_add(x, "error", json_object_new_string(op->err.msg));
+	rfd_journal_subos(d, "restart_failed", s, x);
+	s->exit_code = BASE_EXIT_UNKNOWN;
+	program_ended(d, s);
+	return RFD_OP_DONE;
+}
+
+static enum rfd_op_rc restart_commit(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_subos *s = op->s;
+	struct json_object *x = json_object_new_object();
 	if (s->ctl_peer_fd >= 0) {
 		close(s->ctl_peer_fd);
 		s->ctl_peer_fd = -1;
 	}
-	return 0;
-fail_program:
-	kill_and_reap(d, s);
-fail_pages:
-	park(d, s);
-	return -1;
-}
-
-void rfd_subos_restart_due(struct rfd *d, struct rfd_subos *s)
-{
-	struct base_err err = { 0 };
-	rfd_restart_disarm(d, s);
-	s->restarts++;
-	struct json_object *x = json_object_new_object();
+	s->life = RF_LIFE_RUNNING;
 	json_object_object_add(x, "attempt", json_object_new_int(s->restarts));
 	json_object_object_add(x, "after_ms", json_object_new_int64(s->backoff_ms));
-	if (relaunch(d, s, &err)) {
-		rfd_log("subOS %s: restart %d failed: %s", s->name, s->restarts, err.msg);
-		json_object_object_add(x, "error", json_object_new_string(err.msg));
-		rfd_journal_subos(d, "restart_failed", s, x);
-		s->exit_code = BASE_EXIT_UNKNOWN;
-		program_ended(d, s);
-		return;
-	}
-	s->life = RF_LIFE_RUNNING;
 	json_object_object_add(x, "pid", json_object_new_int(s->pid));
 	json_object_object_add(x, "shim_pid", json_object_new_int(s->shim_pid));
 	rfd_journal_subos(d, "restart", s, x);
 	rfd_watch_subos(d, s);
 	rfd_log("subOS %s restarted (attempt %d, pid %d)", s->name, s->restarts, (int)s->pid);
+	return RFD_OP_DONE;
+}
+
+/* Start the parked program again, on the partition it kept. */
+static enum rfd_op_rc restart_begin(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_subos *s = op->s;
+	if (s->kind == RF_KIND_LIBOS && provision_libos(d, s, &op->err))
+		return restart_failed(d, op);
+	if (start_program(d, s, op, &op->err))
+		return restart_failed(d, op);
+	op->state = RS_SPAWN;
+	return op->step(d, op);
+}
+
+/* The shim answered (rc of spawn_wait, not 1). */
+static enum rfd_op_rc restart_spawned(struct rfd *d, struct rfd_op *op, int rc)
+{
+	if (rc < 0)
+		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, RS_FAILED);
+	if (op->s->kind != RF_KIND_LIBOS)
+		return restart_commit(d, op);
+	op->state = RS_ATTACH;
+	op->deadline_ns = base_now_ns() + ATTACH_TIMEOUT_NS;
+	return op->step(d, op);
+}
+
+/* The restart op (no client to answer): its timer fired. */
+static enum rfd_op_rc restart_step(struct rfd *d, struct rfd_op *op)
+{
+	int rc;
+	if (op->state == RFD_OP_CANCEL) {
+		rfd_spawn_abandon(op->own);
+		if (op->s && op->s->pid > 0)
+			kill(op->s->pid, SIGKILL); /* not journalled: recover sees the exit */
+		return RFD_OP_DONE;
+	}
+	if (op->state >= RFD_STOP_GRACE && rfd_lc_stop_step(d, op) == RFD_OP_WAIT)
+		return RFD_OP_WAIT;
+	if (op->state == RS_BEGIN) {
+		/* destroyed, or already running again, while this op waited its turn */
+		if (!(op->s = rfd_subos_find(d, op->name)) || op->s->life != RF_LIFE_RESTARTING)
+			return RFD_OP_DONE;
+		op->state = RS_POOL;
+		op->deadline_ns = base_now_ns() + RFD_POOL_WAIT_MS * BASE_NS_PER_MS;
+	}
+	if (op->state == RS_POOL) {
+		if ((rc = pool_wait(d, op)) > 0)
+			return RFD_OP_WAIT;
+		return rc < 0 ? restart_failed(d, op) : restart_begin(d, op);
+	}
+	if (op->state == RS_SPAWN)
+		return (rc = spawn_wait(d, op)) > 0 ? RFD_OP_WAIT : restart_spawned(d, op, rc);
+	if (op->state == RS_DIED) {
+		died_error(d, op);
+		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, RS_FAILED);
+	}
+	if (op->state == RS_FAILED)
+		return restart_failed(d, op);
+	return attach_step(d, op, restart_commit, RS_DIED, RS_FAILED);
+}
+
+void rfd_subos_restart_due(struct rfd *d, struct rfd_subos *s)
+{
+	struct rfd_op *op = rfd_op_new(s->name, restart_step);
+	rfd_restart_disarm(d, s);
+	s->restarts++;
+	if (!op) {
+		rfd_log("subOS %s: no memory to restart it", s->name);
+		s->exit_code = BASE_EXIT_UNKNOWN;
+		program_ended(d, s);
+		return;
+	}
+	rfd_op_submit(d, op);
 }

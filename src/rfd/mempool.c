@@ -22,6 +22,7 @@
 #include "rfd/mempool.h"
 
 #include <errno.h>
+#include <sys/eventfd.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,9 @@ static void do_job(struct rfd_pool *p, struct rfd_chunk *c)
 		p->refill_ns += ns;
 	}
 	pthread_cond_broadcast(&p->done);
+	if (p->ready_fd >= 0 && eventfd_write(p->ready_fd, 1)) {
+		/* cannot overflow in practice: the loop drains it */
+	}
 }
 
 static void *worker_main(void *arg)
@@ -219,6 +223,7 @@ int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const
 		  struct base_err *err)
 {
 	memset(p, 0, sizeof(*p));
+	p->ready_fd = -1;
 	if (chunk_size < HUGE_2M || chunk_size % HUGE_2M) {
 		base_errf(err, BASE_E_BAD_REQUEST, "chunk size must be a multiple of 2M");
 		return -1;
@@ -242,6 +247,8 @@ int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const
 			  p->huge_added, (unsigned long long)(total / HUGE_2M));
 		goto fail;
 	}
+	/* Without it (out of descriptors) the loop looks again on a tick. */
+	p->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (start_worker(p)) {
 		base_errf(err, BASE_E_INTERNAL, "cannot start the pool worker");
 		goto fail;
@@ -249,6 +256,9 @@ int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const
 	p->started = true;
 	return 0;
 fail:
+	if (p->ready_fd >= 0)
+		if (p->ready_fd >= 0)
+		close(p->ready_fd);
 	release_hugepages(p->huge_added);
 	free(p->chunk);
 	return -1;
@@ -268,6 +278,7 @@ void rfd_pool_fini(struct rfd_pool *p)
 	for (int i = 0; i < p->nchunks; i++)
 		if (p->chunk[i].fd >= 0)
 			close(p->chunk[i].fd);
+	close(p->ready_fd);
 	release_hugepages(p->huge_added);
 	free(p->chunk);
 	p->started = false;
@@ -299,6 +310,24 @@ static int wait_ready(struct rfd_pool *p, int n)
 			return -ETIMEDOUT;
 	}
 	return 0;
+}
+
+bool rfd_pool_ready(struct rfd_pool *p, int n)
+{
+	uint64_t v;
+	if (p->ready_fd >= 0 && eventfd_read(p->ready_fd, &v)) {
+		/* nothing signalled since the last look */
+	}
+	pthread_mutex_lock(&p->lock);
+	bool ok = count_state(p, RF_CHUNK_READY) >= n ||
+		  p->nchunks - count_state(p, RF_CHUNK_OWNED) < n; /* take refuses at once */
+	if (!ok) { /* a take is a reason to try filling again */
+		p->stalled = false;
+		p->fill_err = 0;
+		pthread_cond_broadcast(&p->work);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ok;
 }
 
 int rfd_pool_take(struct rfd_pool *p, int n, int owner, int *ids)
@@ -429,4 +458,12 @@ struct json_object *rfd_pool_json(struct rfd_pool *p)
 	json_object_object_add(o, "refill_mib_s",
 			       json_object_new_int64((int64_t)(c.refill_mib_s + 0.5)));
 	return o;
+}
+
+void rfd_pool_owners(struct rfd_pool *p, int *owner)
+{
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->nchunks; i++)
+		owner[i] = p->chunk[i].state == RF_CHUNK_OWNED ? p->chunk[i].owner : -1;
+	pthread_mutex_unlock(&p->lock);
 }

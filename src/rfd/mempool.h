@@ -61,6 +61,7 @@ struct rfd_pool {
 	bool stalled;         /* the last fill failed: no filling until a take asks */
 	int fill_err;         /* -errno of that failure */
 	uint64_t refills, retired, refill_bytes, refill_ns;
+	int ready_fd;         /* eventfd: the worker finished a job (rfd_pool_ready); -1 */
 };
 
 /* hugepages: "auto" (reserve if possible), "on" (fail without), "off". */
@@ -73,6 +74,11 @@ void rfd_pool_fini(struct rfd_pool *p);
  * ids to ids[].  Returns 0 or -errno (nothing taken): -ENOMEM when the
  * pool cannot hold n more, -ETIMEDOUT, or why filling failed. */
 #define RFD_POOL_WAIT_MS 5000
+/* Would a take of n chunks get them without waiting (or be refused at
+ * once)?  If not, the worker is asked to fill, and p->ready_fd becomes
+ * readable when it has done a job: look again then (the event loop waits
+ * on it, never on the pool). */
+bool rfd_pool_ready(struct rfd_pool *p, int n);
 int rfd_pool_take(struct rfd_pool *p, int n, int owner, int *ids);
 /* Give a chunk back: it is retired (memory punched out, memfd dropped) and
  * replaced by a fresh one in the background. */
@@ -91,6 +97,9 @@ void rfd_pool_adopt(struct rfd_pool *p, int id, int owner);
 void rfd_pool_hold(struct rfd_pool *p, int id, int fd);
 
 int rfd_pool_fd(const struct rfd_pool *p, int id);
+/* owner[i] (nchunks entries): chunk i's owner if it is OWNED, else -1
+ * (for the invariant checker, check.h). */
+void rfd_pool_owners(struct rfd_pool *p, int *owner);
 /* The inode of chunk id's memfd, 0 if rfd holds none. */
 uint64_t rfd_pool_inode(const struct rfd_pool *p, int id);
 void rfd_pool_counts(struct rfd_pool *p, struct rfd_pool_counts *c);

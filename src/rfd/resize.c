@@ -8,6 +8,13 @@
  * the mechanism alone, from publishing the description to the
  * acknowledgement; journalling comes after.
  *
+ * A resize is an op (op.h): after publishing a change rfd polls for the
+ * acknowledgement for the spin libos.c grants (a busy librf answers within
+ * it, so the common case ends in this turn of the loop), then leaves it to
+ * the loop: a tick looks at the reply ring again (it cannot wake the loop),
+ * often at first, and the program's pidfd tells its death, until the
+ * deadline forces the change.
+ *
  * Memory: growth hands pool chunks over as new regions; a shrink asks
  * librf for its highest regions back and takes those it says it returned.
  * Its word (the status page) is only a hint of which regions to take:
@@ -24,8 +31,10 @@
 #include "rfd/libos.h"
 #include "rfd/placement.h"
 #include "rfd/subos.h"
+#include "rfd/op.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +45,30 @@ struct resize_out {
 	bool forced;
 	uint64_t cores_ns, mem_ns;
 };
+
+/* After the spin: look every ACK_TICK_NS for ACK_FINE_NS (a core's thread
+ * woken from its sleep answers within that), then on a tick growing to
+ * ACK_TICK_MAX_NS until the deadline. */
+#define ACK_TICK_NS     (50ull * 1000)
+#define ACK_TICK_COARSE_NS (100ull * 1000) /* first tick where rfd could not step aside */
+#define ACK_FINE_NS     (2ull * 1000000)
+#define ACK_TICK_MAX_NS (1000ull * 1000)
+
+/* A resize in flight (op->own). */
+struct rz {
+	struct resize_out ro;
+	struct base_cpuset want, both; /* cores: the target; target and current */
+	uint64_t mem, mem_before;    /* memory: the target; before */
+	bool cores_changed;
+	uint32_t gen;                /* the change librf is to acknowledge */
+	uint64_t t0;                 /* when it was published */
+	int asked[RF_MAX_REGIONS];   /* a shrink: the regions asked back */
+	int nasked;
+	int rc;                      /* -1: refused after something changed */
+	struct rfd_aside aside;      /* where rfd waits for a core handshake */
+};
+
+enum { RZ_BEGIN, RZ_CORES_WAIT, RZ_MEM, RZ_GROW_WAIT, RZ_SHRINK_WAIT };
 
 static int target_cores(struct rfd *d, struct rfd_subos *s, const struct base_cores_arg *ca,
 			struct base_cpuset *out, struct base_err *err)
@@ -64,39 +97,73 @@ static int cores_linux(struct rfd *d, struct rfd_subos *s, const struct base_cpu
 	return 0;
 }
 
-static int cores_libos(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *want,
-		       struct resize_out *ro, struct base_err *err)
+/* Widen the cpuset, publish the change; 0 (z->gen published, the spin
+ * spent: op->how holds its outcome) or -1 with err. */
+static int cores_publish(struct rfd *d, struct rfd_subos *s, struct rz *z, struct rfd_op *op,
+			 struct base_err *err)
 {
-	struct base_cpuset both = s->cpus;
-	base_cpuset_or(&both, want);
-	int rc = rfd_place_enforce_cpus(d, s, &both);
+	z->both = s->cpus;
+	base_cpuset_or(&z->both, &z->want);
+	int rc = rfd_place_enforce_cpus(d, s, &z->both);
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot widen the cpuset of \"%s\": %s",
 				 s->name, strerror(-rc));
-	struct base_cpuset acting = both;  /* added and leaving cores: not kept ones */
+	struct base_cpuset acting = z->both;  /* added and leaving cores: not kept ones */
 	struct base_cpuset kept = s->cpus;
-	base_cpuset_and_into(&kept, want);
+	base_cpuset_and_into(&kept, &z->want);
 	base_cpuset_andnot(&acting, &kept);
-	struct rfd_aside aside;
-	rfd_libos_step_aside(s, &acting, &aside);
-	uint64_t t0 = base_now_ns();
+	rfd_libos_step_aside(s, &acting, &z->aside);
+	z->t0 = base_now_ns();
 	rfd_desc_begin(s);
-	for_each_cpu(c, &both)
-		s->desc->cpu[c] = base_cpuset_has(want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
-	s->desc->ncpus = (uint32_t)base_cpuset_count(want);
-	uint32_t gen = rfd_desc_end(s, RF_CMD_APPLY);
-	rc = rfd_libos_kick_and_wait(d, s, gen, &aside);
-	ro->cores_ns = base_now_ns() - t0;
-	ro->forced = rc != 0;
-	/* Acknowledged or not, the leaving cores go now (forced on timeout). */
+	for_each_cpu(c, &z->both)
+		s->desc->cpu[c] = base_cpuset_has(&z->want, c) ? RF_CPU_ACTIVE : RF_CPU_LEAVING;
+	s->desc->ncpus = (uint32_t)base_cpuset_count(&z->want);
+	z->gen = rfd_desc_end(s, RF_CMD_APPLY);
+	op->how = rfd_libos_kick_and_spin(s, z->gen, &z->aside);
+	return 0;
+}
+
+/* Acknowledged (ack 0) or not, the leaving cores go now (forced). */
+static int cores_finish(struct rfd *d, struct rfd_subos *s, struct rz *z, int ack,
+			struct base_err *err)
+{
+	z->ro.cores_ns = base_now_ns() - z->t0;
+	z->ro.forced = ack != 0;
+	rfd_libos_step_back(&z->aside);
 	rfd_desc_begin(s);
-	for_each_cpu(c, &both) if (!base_cpuset_has(want, c)) s->desc->cpu[c] = RF_CPU_NONE;
+	for_each_cpu(c, &z->both) if (!base_cpuset_has(&z->want, c)) s->desc->cpu[c] = RF_CPU_NONE;
 	rfd_desc_end(s, RF_CMD_APPLY);
-	rc = rfd_place_enforce_cpus(d, s, want);
+	int rc = rfd_place_enforce_cpus(d, s, &z->want);
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot narrow the cpuset of \"%s\": %s",
 				 s->name, strerror(-rc));
 	return 0;
+}
+
+/* The cores are the subOS's now: the table, the record, its allowance. */
+static void cores_apply(struct rfd *d, struct rfd_subos *s, struct rz *z)
+{
+	rfd_ptable_assign(&d->pt, s->id, &z->want);
+	s->cpus = z->want;
+	z->cores_changed = true;
+	rfd_confine_set_mem(d, s, s->mem); /* libos: its allowance per core */
+}
+
+/* librf's acknowledgement of z->gen: 0, -ESRCH (it died) or -ETIMEDOUT
+ * (both force the change), or 1: waiting (armed). */
+static int ack_poll(struct rfd *d, struct rfd_op *op, struct rfd_subos *s, struct rz *z)
+{
+	int rc = rfd_libos_acked(s, z->gen);
+	uint64_t now = base_now_ns(), until = z->t0 + d->deadline_ns;
+	if (rc != -EAGAIN)
+		return rc;
+	if (now >= until)
+		return -ETIMEDOUT;
+	/* Fine ticks only where rfd sits on no core that has to act. */
+	bool fine = z->aside.spin && now - z->t0 < ACK_FINE_NS;
+	rfd_op_tick(d, op, s->pidfd, fine ? ACK_TICK_NS : ACK_TICK_COARSE_NS,
+		    fine ? ACK_TICK_NS : ACK_TICK_MAX_NS, until);
+	return 1;
 }
 
 static int free_slot(const struct rfd_subos *s)
@@ -107,13 +174,15 @@ static int free_slot(const struct rfd_subos *s)
 	return -1;
 }
 
-static int mem_grow(struct rfd *d, struct rfd_subos *s, int n, struct resize_out *ro,
-		    struct base_err *err)
+/* Hand n chunks over as new regions and publish; op->how: the spin's
+ * outcome.  0, or -1 with err (nothing changed). */
+static int grow_publish(struct rfd *d, struct rfd_subos *s, struct rz *z, int n,
+			struct rfd_op *op, struct base_err *err)
 {
 	int ids[RF_MAX_REGIONS], slots[RF_MAX_REGIONS];
 	if (rfd_place_take_chunks(d, s, n, ids, err))
 		return -1;
-	uint64_t t0 = base_now_ns();
+	z->t0 = base_now_ns();
 	rfd_desc_begin(s);
 	for (int i = 0; i < n; i++) {
 		slots[i] = free_slot(s);
@@ -127,32 +196,35 @@ static int mem_grow(struct rfd *d, struct rfd_subos *s, int n, struct resize_out
 	s->desc->mem_bytes = s->mem;
 	for (int i = 0; i < n; i++)
 		rfd_libos_send_region(s, slots[i], rfd_pool_fd(&d->pool, ids[i]));
-	uint32_t gen = rfd_desc_end(s, RF_CMD_APPLY);
-	int rc = rfd_libos_kick_and_wait(d, s, gen, NULL);
-	ro->mem_ns = base_now_ns() - t0;
-	if (rc)
-		ro->forced = true; /* the regions are its own either way: it holds the fds */
+	z->gen = rfd_desc_end(s, RF_CMD_APPLY);
+	op->how = rfd_libos_kick_and_spin(s, z->gen, NULL);
 	return 0;
 }
 
-static int mem_shrink(struct rfd *d, struct rfd_subos *s, int n, struct resize_out *ro,
-		      struct base_err *err)
+/* Ask librf for its highest regions back and publish. */
+static void shrink_publish(struct rfd_subos *s, struct rz *z, int n, struct rfd_op *op)
 {
-	int asked[RF_MAX_REGIONS], nasked = 0;
-	uint64_t t0 = base_now_ns();
+	z->t0 = base_now_ns();
+	z->nasked = 0;
 	rfd_desc_begin(s);
-	for (int i = RF_MAX_REGIONS - 1; i >= 0 && nasked < n; i--)
+	for (int i = RF_MAX_REGIONS - 1; i >= 0 && z->nasked < n; i--)
 		if (s->region_chunk[i] >= 0) {
 			s->desc->region[i].state = RF_REGION_RECLAIM;
-			asked[nasked++] = i;
+			z->asked[z->nasked++] = i;
 		}
-	uint32_t gen = rfd_desc_end(s, RF_CMD_APPLY);
-	int rc = rfd_libos_kick_and_wait(d, s, gen, NULL);
-	ro->mem_ns = base_now_ns() - t0;
+	z->gen = rfd_desc_end(s, RF_CMD_APPLY);
+	op->how = rfd_libos_kick_and_spin(s, z->gen, NULL);
+}
+
+/* Take the regions it says it returned (ack: the handshake's outcome). */
+static int shrink_finish(struct rfd *d, struct rfd_subos *s, struct rz *z, int ack,
+			 struct base_err *err)
+{
 	int got = 0;
+	z->ro.mem_ns = base_now_ns() - z->t0;
 	rfd_desc_begin(s);
-	for (int k = 0; k < nasked; k++) {
-		int i = asked[k];
+	for (int k = 0; k < z->nasked; k++) {
+		int i = z->asked[k];
 		/* one read: the subOS may change the word under us */
 		uint32_t said = atomic_load_explicit((_Atomic uint32_t *)&s->status->region[i],
 						     memory_order_acquire);
@@ -170,34 +242,36 @@ static int mem_shrink(struct rfd *d, struct rfd_subos *s, int n, struct resize_o
 	rfd_ptable_mem_release(&d->pt, (uint64_t)got * d->pool.chunk_size);
 	s->desc->mem_bytes = s->mem;
 	rfd_desc_end(s, RF_CMD_APPLY);
-	if (got < n) {
+	if (got < z->nasked) {
 		char h[32];
 		base_format_size(s->mem, h, sizeof(h));
-		return base_errf(err, rc == -ETIMEDOUT ? BASE_E_TIMEOUT : BASE_E_MEM_BUSY,
+		return base_errf(err, ack == -ETIMEDOUT ? BASE_E_TIMEOUT : BASE_E_MEM_BUSY,
 				 "\"%s\" returned %d of %d regions (its memory is in use); it now "
-				 "holds %s", s->name, got, n, h);
+				 "holds %s", s->name, got, z->nasked, h);
 	}
 	return 0;
 }
 
-static int mem_libos(struct rfd *d, struct rfd_subos *s, uint64_t want, struct resize_out *ro,
-		     struct base_err *err)
+/* Start a libos memory change: the state to wait in, RZ_MEM (nothing to
+ * wait for: done or refused) with z->rc set on refusal. */
+static int mem_libos_begin(struct rfd *d, struct rfd_subos *s, struct rz *z, struct rfd_op *op)
 {
-	int delta = (int)((int64_t)(want - s->mem) / (int64_t)d->pool.chunk_size), rc = 0;
+	int64_t delta = ((int64_t)z->mem - (int64_t)s->mem) / (int64_t)d->pool.chunk_size;
 	if (delta > 0) {
-		if (rfd_place_reserve_mem(d, (uint64_t)delta * d->pool.chunk_size, err))
-			return -1;
+		uint64_t bytes = (uint64_t)delta * d->pool.chunk_size;
+		if (rfd_place_reserve_mem(d, bytes, &op->err))
+			return z->rc = -1, RZ_MEM;
 		/* Its memory limits (confine.h) first: librf locks what it maps. */
-		rfd_confine_set_mem(d, s, want);
-		if (mem_grow(d, s, delta, ro, err)) {
-			rfd_ptable_mem_release(&d->pt, (uint64_t)delta * d->pool.chunk_size);
-			rc = -1;
+		rfd_confine_set_mem(d, s, z->mem);
+		if (grow_publish(d, s, z, (int)delta, op, &op->err)) {
+			rfd_ptable_mem_release(&d->pt, bytes);
+			rfd_confine_set_mem(d, s, s->mem);
+			return z->rc = -1, RZ_MEM;
 		}
-	} else if (delta < 0) {
-		rc = mem_shrink(d, s, -delta, ro, err);
+		return RZ_GROW_WAIT;
 	}
-	rfd_confine_set_mem(d, s, s->mem);
-	return rc;
+	shrink_publish(s, z, (int)-delta, op);
+	return RZ_SHRINK_WAIT;
 }
 
 static int mem_linux(struct rfd *d, struct rfd_subos *s, uint64_t want, struct resize_out *ro,
@@ -231,15 +305,13 @@ static struct json_object *resize_extra(const struct resize_out *ro)
 	return x;
 }
 
-int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_request *req,
-		     struct json_object **result, struct base_err *err)
+/* The checks and targets; 0, or -1 with err (nothing changed). */
+static int resize_check(struct rfd *d, struct rfd_subos *s, const struct base_request *req,
+			struct rz *z, struct base_err *err)
 {
-	struct resize_out ro = { 0 };
-	struct base_cpuset want = s->cpus;
-	uint64_t mem = s->mem, cs = d->pool.chunk_size;
-	int rc = 0;
-	bool cores_changed = false;
-
+	uint64_t cs = d->pool.chunk_size;
+	z->want = s->cpus;
+	z->mem = z->mem_before = s->mem;
 	if (s->life != RF_LIFE_RUNNING)
 		return base_errf(err, BASE_E_NOT_RUNNING, "\"%s\" is not running", s->name);
 	/* An adopted libos subOS (recover.c) may lack its description pages or
@@ -255,40 +327,119 @@ int rfd_subos_resize(struct rfd *d, struct rfd_subos *s, const struct base_reque
 				 "\"%s\" was adopted by a restarted rfd and "
 				 "cannot receive new memory (no control channel); destroy and "
 				 "create it anew", s->name);
-	if (req->cores.form != RF_CORES_NONE && target_cores(d, s, &req->cores, &want, err))
+	if (req->cores.form != RF_CORES_NONE && target_cores(d, s, &req->cores, &z->want, err))
 		return -1;
 	if (req->has_mem)
-		mem = base_round_up(req->mem, cs);
-	if (!base_cpuset_equal(&want, &s->cpus)) {
-		rc = s->kind == RF_KIND_LIBOS ? cores_libos(d, s, &want, &ro, err)
-					      : cores_linux(d, s, &want, &ro, err);
-		if (rc)
-			return -1;
-		rfd_ptable_assign(&d->pt, s->id, &want);
-		s->cpus = want;
-		cores_changed = true;
-		rfd_confine_set_mem(d, s, s->mem); /* libos: its allowance per core */
-	}
-	uint64_t mem_before = s->mem;
-	if (mem != s->mem)
-		rc = s->kind == RF_KIND_LIBOS ? mem_libos(d, s, mem, &ro, err)
-					      : mem_linux(d, s, mem, &ro, err);
+		z->mem = base_round_up(req->mem, cs);
+	return 0;
+}
+
+/* Journal it and make the answer (op->result), or the refusal. */
+static enum rfd_op_rc resize_end(struct rfd *d, struct rfd_subos *s, struct rz *z,
+				 struct rfd_op *op)
+{
 	/* A refused request that changed nothing leaves no journal record. */
-	if (rc && !cores_changed && s->mem == mem_before)
-		return rc;
-	struct json_object *x = resize_extra(&ro);
-	if (s->kind == RF_KIND_LIBOS && s->mem != mem_before)
+	if (z->rc && !z->cores_changed && s->mem == z->mem_before)
+		return RFD_OP_DONE;
+	struct json_object *x = resize_extra(&z->ro);
+	if (s->kind == RF_KIND_LIBOS && s->mem != z->mem_before)
 		rfd_place_chunks_json(d, s, x);
-	*result = rfd_subos_json(d, s, false);
+	struct json_object *res = rfd_subos_json(d, s, false);
 	json_object_object_foreach(x, k, v)
-		json_object_object_add(*result, k, json_object_get(v));
-	if (ro.forced)
+		json_object_object_add(res, k, json_object_get(v));
+	if (z->ro.forced)
 		rfd_journal_subos(d, "force", s, json_object_get(x));
-	if (rfd_journal_subos(d, "resize", s, x) && !rc)
-		rc = base_errf(err, BASE_E_INTERNAL, "resized, but the journal write failed");
-	if (rc) {
-		json_object_put(*result);
-		*result = NULL;
+	if (rfd_journal_subos(d, "resize", s, x) && !z->rc)
+		z->rc = base_errf(&op->err, BASE_E_INTERNAL,
+				  "resized, but the journal write failed");
+	if (z->rc)
+		json_object_put(res);
+	else
+		op->result = res;
+	return RFD_OP_DONE;
+}
+
+/* Cores first (their handshake may wait), then memory (so may its). */
+static enum rfd_op_rc resize_run(struct rfd *d, struct rfd_op *op, struct rfd_subos *s,
+				 struct rz *z)
+{
+	int ack;
+	switch (op->state) {
+	case RZ_BEGIN:
+		if (resize_check(d, s, &op->req, z, &op->err))
+			return RFD_OP_DONE;
+		if (base_cpuset_equal(&z->want, &s->cpus))
+			goto mem;
+		if (s->kind != RF_KIND_LIBOS) {
+			if (cores_linux(d, s, &z->want, &z->ro, &op->err))
+				return RFD_OP_DONE;
+			cores_apply(d, s, z);
+			goto mem;
+		}
+		if (cores_publish(d, s, z, op, &op->err))
+			return RFD_OP_DONE;
+		op->state = RZ_CORES_WAIT;
+		ack = op->how;
+		goto cores;
+	case RZ_CORES_WAIT:
+		ack = -EAGAIN;
+	cores:
+		if (ack == -EAGAIN && (ack = ack_poll(d, op, s, z)) == 1)
+			return RFD_OP_WAIT;
+		if (cores_finish(d, s, z, ack, &op->err))
+			return RFD_OP_DONE;
+		cores_apply(d, s, z);
+	mem:
+		op->state = RZ_MEM;
+		op->tick_ns = 0;
+		if (z->mem == s->mem)
+			return resize_end(d, s, z, op);
+		if (s->kind != RF_KIND_LIBOS) {
+			z->rc = mem_linux(d, s, z->mem, &z->ro, &op->err);
+			return resize_end(d, s, z, op);
+		}
+		if ((op->state = mem_libos_begin(d, s, z, op)) == RZ_MEM)
+			return resize_end(d, s, z, op);
+		ack = op->how;
+		break;
+	default:
+		ack = -EAGAIN;
+	}
+	if (ack == -EAGAIN && (ack = ack_poll(d, op, s, z)) == 1)
+		return RFD_OP_WAIT;
+	z->ro.mem_ns = base_now_ns() - z->t0;
+	if (op->state == RZ_GROW_WAIT)
+		z->ro.forced |= ack != 0; /* the regions are its own either way: it holds the fds */
+	else
+		z->rc = shrink_finish(d, s, z, ack, &op->err);
+	rfd_confine_set_mem(d, s, s->mem);
+	return resize_end(d, s, z, op);
+}
+
+enum rfd_op_rc rfd_subos_resize_step(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_subos *s = rfd_subos_find(d, op->name);
+	enum rfd_op_rc rc;
+	if (op->state == RFD_OP_CANCEL) {
+		if (op->own)
+			rfd_libos_step_back(&((struct rz *)op->own)->aside);
+		free(op->own);
+		op->own = NULL;
+		return RFD_OP_DONE;
+	}
+	if (!op->own && !(op->own = calloc(1, sizeof(struct rz)))) {
+		base_errf(&op->err, BASE_E_INTERNAL, "out of memory");
+		return RFD_OP_DONE;
+	}
+	if (!s) {
+		base_errf(&op->err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"", op->name);
+		rc = RFD_OP_DONE;
+	} else {
+		rc = resize_run(d, op, s, op->own);
+	}
+	if (rc == RFD_OP_DONE) {
+		free(op->own);
+		op->own = NULL;
 	}
 	return rc;
 }

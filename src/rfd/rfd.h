@@ -5,14 +5,25 @@
  *
  *   main.c        options, daemon, start-up and shutdown
  *   setup.h       setup.c: state directory, lock, the pieces below in order
- *   server.h      server.c: the event loop, the control socket, connections
+ *   server.h      server.c: the event loop, the control socket, signals
+ *   server_conn.h server_conn.c: the connections: non-blocking, read and
+ *                 answered in order, each with its output queue
+ *   conn.h        conn.c: a connection's framing and output queue, with
+ *                 no system call (unit-tested and fuzzed)
  *   watch.h       watch.c: the epoll set and its tags, watching subOSes
  *   verbs.h       verbs.c: one handler per protocol verb
  *   caller.h      caller.c: who a connection's peer is (the host, which
  *                 subOS, or unknown), placed once at accept
  *   authority.h   authority.c: the one table of who may run which verb
  *   subos.h       subos.c: the subOS record and table, its JSON, journal records
- *   lifecycle.h   lifecycle.c: create, destroy, and a program's own exit
+ *   op.h          op.c: operations (create, destroy, resize, a restart) as
+ *                 state machines the loop advances on pidfd, pipe and timer
+ *                 events; ops on one subOS run in order, others side by side
+ *   lifecycle.h   lifecycle.c: create, a program's own exit, its restart;
+ *                 lifecycle_stop.c: stopping a program, destroy
+ *                 (lifecycle_impl.h: what the two share)
+ *   check.h       check.c: the partition table's invariants, checked after
+ *                 every step
  *   resize.h      resize.c: moving cores and memory of a running subOS
  *   placement.h   placement.c: picking and reserving cores and memory
  *                 (shared by create and resize)
@@ -35,8 +46,10 @@
  *   journal.h     journal.c: the append-only record of every change
  *
  * Dependencies run one way: server -> verbs -> authority/caller ->
- * lifecycle/resize/chan -> placement/libos/spawn/subos/watch -> confine ->
- * ptable/enforce/mempool/journal.
+ * lifecycle/resize/chan -> op/check -> placement/libos/spawn/subos/watch ->
+ * confine -> ptable/enforce/mempool/journal.  An op answers its client
+ * through d->answer (server_conn.c), set by the server, never by a call
+ * back up.
  */
 #ifndef RF_RFD_RFD_H
 #define RF_RFD_RFD_H
@@ -57,6 +70,16 @@
 
 struct rfd_subos;
 struct rfd_chan;
+struct rfd_op;
+struct json_object;
+
+/* Whom to answer when a request's operation ends later (op.h): the
+ * connection (its descriptor and the serial it got at accept, so an
+ * answer never reaches a later connection on a reused descriptor). */
+struct rfd_reply_to {
+	int conn;
+	uint64_t serial;
+};
 
 struct rfd {
 	char state_dir[PATH_MAX];
@@ -78,6 +101,11 @@ struct rfd {
 	uint64_t tsc_hz;
 	struct rfd_subos *subos[RF_MAX_SUBOS]; /* subos.h: by owner id */
 	struct rfd_chan *chans;      /* chan.c: the channels rfd brokers */
+	struct rfd_op *ops;          /* op.c: operations in flight or waiting */
+	/* server_conn.c: queue an answer (consumed) and a descriptor to pass
+	 * (or -1, closed after sending) for a request answered later. */
+	void (*answer)(struct rfd *d, const struct rfd_reply_to *to, struct json_object *ans,
+		       int pass_fd);
 };
 
 #endif

@@ -7,6 +7,8 @@
 #include "rfd/snapshot.h"
 #include "rfd/chan.h"
 #include "rfd/lifecycle.h"
+#include "rfd/op.h"
+#include "rfd/subos.h"
 #include "rfd/recover.h"
 
 #include <errno.h>
@@ -162,10 +164,10 @@ int rfd_setup(struct rfd *d, const struct rfd_opts *o, struct base_err *err)
 void rfd_teardown(struct rfd *d, bool cleanup)
 {
 	for (int i = 0; cleanup && i < RF_MAX_SUBOS; i++) {
-		struct json_object *res = NULL;
-		struct base_err err;
-		if (d->subos[i] && rfd_subos_destroy(d, d->subos[i], &res, &err) == 0)
-			json_object_put(res);
+		struct rfd_op *op = d->subos[i] ? rfd_op_new(d->subos[i]->name,
+							     rfd_subos_destroy_step) : NULL;
+		if (op)
+			rfd_op_drive(d, op);
 	}
 	if (d->journal.fd >= 0) {
 		struct json_object *rec = json_object_new_object();

@@ -21,6 +21,7 @@
 #include "rfd/spawn.h"
 #include "rfd/subos.h"
 #include "base/exitstatus.h"
+#include "base/time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,8 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+
+#define SHIM_ANSWER_NS (10ull * 1000000000ull) /* exec reported, or the shim is lost */
 
 extern char **environ;
 
@@ -259,39 +262,26 @@ static int shim_failed(struct rfd_subos *s, const struct prepared *pr,
 			 strerror(m->val));
 }
 
-/* Read the shim's reports until exec succeeded or failed. */
-static int await_shim(struct rfd_subos *s, const struct prepared *pr, int fd,
-		      struct base_err *err)
-{
-	struct shim_msg m;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	for (;;) {
-		if (poll(&pfd, 1, 10000) <= 0)
-			return base_errf(err, BASE_E_SPAWN_FAILED,
-					 "the shim for \"%s\" did not answer", s->name);
-		ssize_t n = read(fd, &m, sizeof(m));
-		if (n != sizeof(m))
-			return base_errf(err, BASE_E_SPAWN_FAILED, "the shim for \"%s\" died",
-					 s->name);
-		if (m.type == MSG_PID)
-			s->pid = m.val;
-		else if (m.type == MSG_EXEC_OK)
-			return 0;
-		else
-			return shim_failed(s, pr, &m, err);
-	}
-}
+/* A program being started: what telling its outcome needs. */
+struct rfd_spawning {
+	struct prepared pr;  /* only its confinement is still needed */
+	int report_fd;       /* the shim's reports */
+	uint64_t deadline_ns;
+};
 
-int rfd_spawn(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp, struct base_err *err)
+int rfd_spawn_start(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp,
+		    struct rfd_spawning **out, struct base_err *err)
 {
-	struct prepared pr = { .log_fd = -1, .null_fd = -1 };
-	int report[2] = { -1, -1 }, rc = -1;
-
-	if (prepare(sp, &pr, err))
-		goto out;
-	if (pipe2(report, O_CLOEXEC)) {
+	struct rfd_spawning *h = calloc(1, sizeof(*h));
+	int report[2] = { -1, -1 };
+	if (!h)
+		return base_errf(err, BASE_E_INTERNAL, "out of memory");
+	h->pr = (struct prepared){ .log_fd = -1, .null_fd = -1 };
+	if (prepare(sp, &h->pr, err))
+		goto fail;
+	if (pipe2(report, O_CLOEXEC | O_NONBLOCK)) {
 		base_errf(err, BASE_E_INTERNAL, "pipe: %s", strerror(errno));
-		goto out;
+		goto fail;
 	}
 	/* With a cpuset the cgroup alone confines the program.  Its own mask
 	 * must then be "everything": since Linux 6.2 a mask set with
@@ -300,39 +290,93 @@ int rfd_spawn(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp, st
 	 * would never run on the cores a resize adds. */
 	if (d->enf.kind != RF_ENF_AFFINITY)
 		for (int c = 0; c < CPU_SETSIZE; c++)
-			CPU_SET(c, &pr.mask);
+			CPU_SET(c, &h->pr.mask);
 	pid_t shim = fork();
 	if (shim < 0) {
 		base_errf(err, BASE_E_INTERNAL, "fork: %s", strerror(errno));
-		goto out;
+		goto fail;
 	}
 	if (shim == 0) {
 		close(report[0]);
-		shim_main(d, s, sp, &pr, report[1]);
+		fcntl(report[1], F_SETFL, 0); /* the shim writes blocking */
+		shim_main(d, s, sp, &h->pr, report[1]);
 	}
 	close(report[1]);
-	report[1] = -1;
 	s->shim_pid = shim;
 	s->shim_pidfd = pidfd_open_(shim);
-	if (await_shim(s, &pr, report[0], err)) {
-		if (s->pid > 0)
-			kill(s->pid, SIGKILL);
-		waitpid(shim, NULL, 0);
-		close(s->shim_pidfd);
-		s->shim_pidfd = -1;
-		goto out;
-	}
-	s->pidfd = pidfd_open_(s->pid);
-	s->report_fd = report[0];
-	report[0] = -1;
-	rc = 0;
-out:
+	h->report_fd = report[0];
+	h->deadline_ns = base_now_ns() + SHIM_ANSWER_NS;
+	*out = h;
+	return 0;
+fail:
 	if (report[0] >= 0)
 		close(report[0]);
 	if (report[1] >= 0)
 		close(report[1]);
-	unprepare(&pr);
+	unprepare(&h->pr);
+	free(h);
+	return -1;
+}
+
+int rfd_spawn_fd(const struct rfd_spawning *h)
+{
+	return h->report_fd;
+}
+
+uint64_t rfd_spawn_deadline(const struct rfd_spawning *h)
+{
+	return h->deadline_ns;
+}
+
+/* The outcome is known: the handle goes; the pipe stays the subOS's (the
+ * exit status comes on it), and so does a program to stop on failure. */
+static int spawn_done(struct rfd_subos *s, struct rfd_spawning **hp, int rc)
+{
+	struct rfd_spawning *h = *hp;
+	if (s->pid > 0)
+		s->pidfd = pidfd_open_(s->pid);
+	s->report_fd = h->report_fd;
+	unprepare(&h->pr);
+	free(h);
+	*hp = NULL;
 	return rc;
+}
+
+int rfd_spawn_poll(struct rfd_subos *s, struct rfd_spawning **hp, struct base_err *err)
+{
+	struct rfd_spawning *h = *hp;
+	struct shim_msg m;
+	for (;;) {
+		ssize_t n = read(h->report_fd, &m, sizeof(m));
+		if (n < 0 && errno == EAGAIN) {
+			if (base_now_ns() < h->deadline_ns)
+				return 1;
+			base_errf(err, BASE_E_SPAWN_FAILED, "the shim for \"%s\" did not answer",
+				  s->name);
+			return spawn_done(s, hp, -1);
+		}
+		if (n != sizeof(m)) { /* a message is written whole, or the shim died */
+			base_errf(err, BASE_E_SPAWN_FAILED, "the shim for \"%s\" died", s->name);
+			return spawn_done(s, hp, -1);
+		}
+		if (m.type == MSG_PID) {
+			s->pid = m.val;
+		} else if (m.type == MSG_EXEC_OK) {
+			return spawn_done(s, hp, 0);
+		} else {
+			shim_failed(s, &h->pr, &m, err);
+			return spawn_done(s, hp, -1);
+		}
+	}
+}
+
+void rfd_spawn_abandon(struct rfd_spawning *h)
+{
+	if (!h)
+		return;
+	close(h->report_fd);
+	unprepare(&h->pr);
+	free(h);
 }
 
 int rfd_spawn_report_exit(int report_fd, int timeout_ms)

@@ -17,12 +17,15 @@
 #include "rfd/chan.h"
 #include "rfd/lifecycle.h"
 #include "rfd/log.h"
+#include "rfd/op.h"
+#include "rfd/check.h"
 #include "rfd/resize.h"
 #include "rfd/rfloop_reg.h"
 #include "rfd/subos.h"
 #include "base/timing.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -210,8 +213,7 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 {
 	struct rfd_subos *s = NULL;
 	struct json_object *res = NULL;
-	if (req->verb == RF_VERB_DESTROY || req->verb == RF_VERB_RESIZE ||
-	    req->verb == RF_VERB_SHOW) {
+	if (req->verb == RF_VERB_SHOW) {
 		if (!(s = rfd_subos_find(d, req->name))) {
 			base_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"", req->name);
 			return NULL;
@@ -219,18 +221,9 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 	}
 	switch (req->verb) {
 	case RF_VERB_CREATE:
-		if (rfd_subos_create(d, req, &s, err))
-			return NULL;
-		res = rfd_subos_json(d, s, false);
-		static const char *const steps[] = { "setup", "spawn", "attach", "journal" };
-		base_timing_us_add(res, steps, s->create_us, 4);
-		return res;
 	case RF_VERB_DESTROY:
-		rfd_subos_destroy(d, s, &res, err);
-		return res;
 	case RF_VERB_RESIZE:
-		rfd_subos_resize(d, s, req, &res, err);
-		return res;
+		break; /* ops: start_op */
 	case RF_VERB_LIST:
 		return do_list(d, only);
 	case RF_VERB_SHOW:
@@ -277,10 +270,80 @@ static void log_outcome(const struct base_request *req, const struct rfd_caller 
 		res ? "" : err->msg);
 }
 
+/* The answer to req: res (consumed) or err; logged. */
+static struct json_object *answer_of(const struct base_request *req, const struct rfd_caller *c,
+				     struct json_object *res, struct base_err *err)
+{
+	struct json_object *ans;
+	if (!res && err->code == BASE_E_OK) /* a handler that forgot its code */
+		err->code = BASE_E_INTERNAL;
+	log_outcome(req, c, res, err);
+	if (res)
+		ans = base_answer_new_ok(req, res);
+	else
+		ans = base_answer_new_err(req->has_id, req->id, err->code, "%s", err->msg);
+	return ans;
+}
+
+/* Whom an op answers: the connection, or (while its first step runs
+ * inside rfd_handle_request) the answer slot of that call. */
+struct op_ctx {
+	struct rfd_caller caller;
+	struct rfd_reply_to to;
+	struct json_object **sync;
+};
+
+static void op_finish(struct rfd *d, struct rfd_op *op)
+{
+	struct op_ctx *x = op->ctx;
+	struct json_object *ans = answer_of(&op->req, &x->caller, op->result, &op->err);
+	op->result = NULL; /* consumed */
+	if (x->sync)
+		*x->sync = ans;
+	else
+		d->answer(d, &x->to, ans, -1);
+	free(x);
+}
+
+static rfd_op_step op_step(enum base_verb v)
+{
+	return v == RF_VERB_CREATE ? rfd_subos_create_step :
+	       v == RF_VERB_DESTROY ? rfd_subos_destroy_step : rfd_subos_resize_step;
+}
+
+/* Create, destroy and resize run as ops (op.h), which may answer later:
+ * *answer is the answer if the op ended at once, else NULL.  The request
+ * moves into the op.  -1: no memory (req untouched). */
+static int start_op(struct rfd *d, struct base_request *req, const struct rfd_caller *c,
+		    const struct rfd_reply_to *to, struct json_object **answer)
+{
+	struct rfd_op *op = rfd_op_new(req->name, op_step(req->verb));
+	struct op_ctx *x = malloc(sizeof(*x));
+	if (!op || !x) {
+		free(op);
+		free(x);
+		return -1;
+	}
+	*x = (struct op_ctx){ .caller = *c, .to = *to, .sync = answer };
+	op->req = *req;
+	memset(req, 0, sizeof(*req));
+	op->ctx = x;
+	op->finish = op_finish;
+	*answer = NULL;
+	if (rfd_op_submit(d, op) == RFD_OP_WAIT)
+		x->sync = NULL; /* still running: it answers the connection */
+	return 0;
+}
+
+static bool is_op(enum base_verb v)
+{
+	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE;
+}
+
 /* *pass_fd: a descriptor to send with the answer (chan_open), else -1. */
 void rfd_handle_request(struct rfd *d, const char *line, size_t len,
 			const struct rfd_caller *caller, const int *fds, int nfds,
-			struct json_object **answer, int *pass_fd)
+			const struct rfd_reply_to *to, struct json_object **answer, int *pass_fd)
 {
 	struct base_request req;
 	struct base_err perr;
@@ -297,16 +360,20 @@ void rfd_handle_request(struct rfd *d, const char *line, size_t len,
 	caller_now(d, caller, &c);
 	if (rfd_authorize(&c, d->owner_uid, req.verb, req.name, &scope, &err) == 0) {
 		rfd_caller_set_current(&c);
-		res = dispatch(d, &req, &c, scope == RFD_SCOPE_SELF ? c.subos : NULL, fds, nfds,
-			       pass_fd, &err);
+		if (is_op(req.verb)) {
+			if (start_op(d, &req, &c, to, answer) == 0) {
+				rfd_caller_set_current(NULL);
+				return;
+			}
+			base_errf(&err, BASE_E_INTERNAL, "out of memory");
+		} else {
+			res = dispatch(d, &req, &c, scope == RFD_SCOPE_SELF ? c.subos : NULL, fds,
+				       nfds, pass_fd, &err);
+			if (mutates(req.verb))
+				rfd_check(d); /* chan_create, chan_close */
+		}
 		rfd_caller_set_current(NULL);
-		if (!res && err.code == BASE_E_OK) /* a handler that forgot its code */
-			err.code = BASE_E_INTERNAL;
 	}
-	if (res)
-		*answer = base_answer_new_ok(&req, res);
-	else
-		*answer = base_answer_new_err(req.has_id, req.id, err.code, "%s", err.msg);
-	log_outcome(&req, &c, res, &err);
+	*answer = answer_of(&req, &c, res, &err);
 	base_request_free(&req);
 }

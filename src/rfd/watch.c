@@ -17,6 +17,12 @@ int rfd_watch_fd(struct rfd *d, int fd, uint64_t tag)
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+int rfd_watch_mod(struct rfd *d, int fd, uint64_t tag, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+	return epoll_ctl(d->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
 void rfd_unwatch_fd(struct rfd *d, int fd)
 {
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);

@@ -16,6 +16,7 @@ struct rfd_subos;
 enum rfd_ev {
 	RFD_EV_LISTEN = 1, RFD_EV_CONN = 2, RFD_EV_SIGNAL = 3, RFD_EV_SHIM = 4,
 	RFD_EV_TIMER = 5, /* a subOS's restart timer (restart.h) */
+	RFD_EV_OP = 6,    /* an operation's descriptor or timer (op.h), by op id */
 };
 
 /* An epoll tag: the kind of source in the high half, its index below. */
@@ -29,6 +30,8 @@ static inline uint32_t rfd_ev_val(uint64_t tag) { return (uint32_t)tag; }
 /* Watch fd for input under `tag` / stop.  0 or -1 with errno. */
 int rfd_watch_fd(struct rfd *d, int fd, uint64_t tag);
 void rfd_unwatch_fd(struct rfd *d, int fd);
+/* Watch fd (already watched) for `events` (EPOLLIN, EPOLLOUT) instead. */
+int rfd_watch_mod(struct rfd *d, int fd, uint64_t tag, uint32_t events);
 
 /* Be told (RFD_EV_SHIM, s->id) when the subOS's shim (or, adopted, its
  * program) exits / stop being told. */

@@ -359,6 +359,10 @@ cleanup() {
 	for name in $(rfd_cgroup_names); do
 		left+=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$name" 2>/dev/null)
 	done
+	if grep -h "partition table invariant broken" "$T/rfd.log" "$STATE/rfd.log" 2>/dev/null; then
+		echo "FAIL: rfd found its partition table broken (above)" >&2
+		[ "$rc" -ne 0 ] || rc=1
+	fi
 	if [ -n "$left" ]; then
 		echo "FAIL: cgroup directories left behind: $left" >&2
 		[ "$rc" -ne 0 ] || rc=1
