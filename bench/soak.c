@@ -251,6 +251,8 @@ int bench_soak(const struct bench_opts *o, struct json_object *out)
 	struct soak_result r = { 0 };
 	int ncycles = o->quick ? 100 : 10000, nresizes = o->quick ? 1000 : 100000;
 	int nfaults = o->quick ? 3 : 20;
+	if (getenv("RFBENCH_SOAK_FAULTS")) /* more crashes, fewer cycles: to chase one */
+		ncycles = 20, nresizes = 4, nfaults = atoi(getenv("RFBENCH_SOAK_FAULTS"));
 	k.o = o;
 	snprintf(k.hello, sizeof(k.hello), "%s/rfhello", o->build_dir);
 	series_init(&k.s[0], "create_destroy", "ms", ncycles);

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "soak.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,20 +57,48 @@ static bool subos_ok(struct soak *k, struct json_object *s, uint64_t *held, int 
 	return kill((pid_t)i64(s, "pid"), 0) == 0 && stat(dir, &st) == 0;
 }
 
+static bool says(bool ok, const char *what)
+{
+	if (!ok)
+		fprintf(stderr, "rfbench soak: after a crash: %s\n", what);
+	return ok;
+}
+
+/* What is there, for the report of an inconsistency. */
+static void list_dirs(struct soak *k)
+{
+	for (int h = 0; h < 2; h++) {
+		DIR *d = opendir(k->cg[h]);
+		struct dirent *e;
+		fprintf(stderr, "rfbench soak:   %s:", k->cg[h]);
+		while (d && (e = readdir(d)))
+			if (e->d_type == DT_DIR && e->d_name[0] != '.')
+				fprintf(stderr, " %s", e->d_name);
+		fputc('\n', stderr);
+		if (d)
+			closedir(d);
+	}
+}
+
 static bool table_ok(struct soak *k)
 {
 	struct json_object *list = call(k, RF_VERB_LIST, NULL), *info = call(k, RF_VERB_INFO, NULL);
 	struct json_object *arr = NULL;
 	uint64_t held = 0;
 	int running = 0;
-	bool ok = list && info &&
-		  json_object_object_get_ex(base_answer_result(list), "subos", &arr);
+	bool ok = says(list && info && json_object_object_get_ex(base_answer_result(list), "subos",
+								  &arr), "rfd does not answer");
 	for (size_t i = 0; ok && i < json_object_array_length(arr); i++)
-		ok = subos_ok(k, json_object_array_get_idx(arr, i), &held, &running);
+		ok = says(subos_ok(k, json_object_array_get_idx(arr, i), &held, &running),
+			  "a running subOS is dead or has no cgroup");
 	/* no cgroup but the running subOSes' (cpuset and memory hierarchies) */
-	ok = ok && soak_count_dir(k->cg[0], true) == running &&
-	     (!k->cg[1][0] || soak_count_dir(k->cg[1], true) == running);
-	ok = ok && (uint64_t)i64(base_answer_result(info), "mem_free") + held == MEM_MANAGED;
+	ok = ok && says(soak_count_dir(k->cg[0], true) == running &&
+			(!k->cg[1][0] || soak_count_dir(k->cg[1], true) == running),
+			"cgroups that no running subOS owns");
+	if (!ok)
+		list_dirs(k);
+	ok = ok && says((uint64_t)i64(base_answer_result(info), "mem_free") + held == MEM_MANAGED,
+			"free and held memory are not the whole");
 	json_object_put(list);
 	json_object_put(info);
 	return ok;
