@@ -110,7 +110,7 @@ void soak_find_cgroups(struct soak *k)
 		for (int i = 0; i < 2; i++) {
 			const char *at = strstr(json_object_get_string(d), roots[i]);
 			if (at)
-				snprintf(k->cg[i], sizeof(k->cg[i]), "%.*s", (int)strcspn(at, ", "),
+				snprintf(k->cg[i], sizeof(k->cg[i]), "%.*s", (int)strcspn(at, ",; "),
 					 at);
 		}
 	json_object_put(a);
