@@ -168,8 +168,10 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
-# sanitized rfd objects other than main; the RFloop ring test its ring.
+# sanitized rfd objects other than main; the RFloop ring test its ring, the
+# benchmark merge test rfbench's median merge.
 $(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
+$(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
 RFD_LIB_SRC := $(filter-out src/rfd/main.c,$(RFD_SRC))
 $(B)/san/librfd.a: $(call san,$(RFD_LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
