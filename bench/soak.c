@@ -221,7 +221,8 @@ void soak_targets(struct json_object *fig, struct json_object *t)
 	bench_target(t, "replay_ms <= 2 x fresh_start_ms",
 		     bench_fig(fig, "replay_ms") <= 2 * bench_fig(fig, "fresh_start_ms"));
 	bench_target(t, "faults_survived == faults_injected",
-		     bench_fig_min(fig, "faults_survived") == bench_fig_max(fig, "faults_injected"));
+		     bench_fig_min(fig, "faults_survived") ==
+			     bench_fig_max(fig, "faults_injected"));
 }
 
 /* Cycles (a tenth of them as warm-up), resizes, the probes of that one

@@ -161,7 +161,8 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	json_object_object_add(out, "syscalls", calls);
 	json_object_object_add(out, "syscalls_total", json_object_new_int64(total));
 	json_object_object_add(out, "syscalls_per_request",
-			       json_object_new_double(total > 0 ? (double)total / (RATE * window) : 0));
+			       json_object_new_double(total > 0 ? (double)total / (RATE * window)
+							      : 0));
 	json_object_object_add(out, "other_syscalls", json_object_new_int64(other));
 	rc = total > 0 ? 0 : -1;
 out:

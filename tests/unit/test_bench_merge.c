@@ -75,7 +75,8 @@ static void test_even_median(void **state)
 static void test_nested_and_others(void **state)
 {
 	const char *t[] = { "{\"s\": \"x\", \"l\": [1], \"ok\": true, \"c\": {\"f\": 3}}",
-			    "{\"s\": \"y\", \"l\": [2], \"ok\": false, \"c\": {\"f\": 1, \"g\": 4}}",
+			    "{\"s\": \"y\", \"l\": [2], \"ok\": false,"
+			    " \"c\": {\"f\": 1, \"g\": 4}}",
 			    "{\"s\": \"z\", \"l\": [3], \"ok\": false, \"c\": {\"f\": 2}}", NULL };
 	struct json_object *sp, *m = merge(t, &sp);
 	assert_string_equal(json_object_get_string(get(m, "s")), "x");
