@@ -60,7 +60,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(1)))
 san = $(patsubst %.c,$(B)/san/%.o,$(patsubst %.S,$(B)/san/%.o,$(1)))
 pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
-.PHONY: all deps demo test unit integration soak clean
+.PHONY: all deps demo test unit integration soak bench clean
 all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) \
      $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults
 
@@ -200,6 +200,12 @@ test: deps
 # The long soak (bench/soak.c): minutes; results/soak.{csv,png}.
 soak: all
 	@$(B)/rfbench soak --json
+
+# Every benchmark with its defaults (--runs 3): results/NAME.{json,csv,png},
+# results/summary.json, results/report.html and the tables on stdout
+# (mk/bench.py).  Minutes; run it on a quiet machine.
+bench: all
+	@python3 mk/bench.py --build $(B) --results results
 
 demo: deps
 	@$(MAKE) --no-print-directory all
