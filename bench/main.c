@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 		o.iterations = b->quick_n;
 	if (o.quick && !runs_given)
 		o.runs = 1;
-	if (!b || o.iterations < 1 || o.runs < 1) {
+	if (!b || o.iterations < 1 || o.runs < 1 || o.runs > 99) {  /* runs: kept on the stack */
 		usage(stderr);
 		return 2;
 	}
