@@ -118,7 +118,8 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	char kv[512], load[512], port_s[16], rate_s[16], trace[] = "/tmp/rfbench-strace.XXXXXX";
 	char pid_s[16];
 	pid_t srv = -1, gen = -1, tr = -1;
-	int rc = -1, port = 20000 + (int)(getpid() % 20000);
+	/* A port of its own per run: the last run's may still be held. */
+	int rc = -1, port = 20000 + (int)((getpid() + 101 * o->run) % 20000);
 
 	if (system("command -v strace >/dev/null 2>&1") != 0) {
 		json_object_object_add(out, "error", json_object_new_string("strace is not installed"));
