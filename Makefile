@@ -60,7 +60,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(1)))
 san = $(patsubst %.c,$(B)/san/%.o,$(patsubst %.S,$(B)/san/%.o,$(1)))
 pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
-.PHONY: all deps demo test unit integration soak clean
+.PHONY: all deps demo test unit integration soak bench clean
 all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) \
      $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults
 
@@ -168,8 +168,10 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
-# sanitized rfd objects other than main; the RFloop ring test its ring.
+# sanitized rfd objects other than main; the RFloop ring test its ring, the
+# benchmark merge test rfbench's median merge.
 $(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
+$(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
 RFD_LIB_SRC := $(filter-out src/rfd/main.c,$(RFD_SRC))
 $(B)/san/librfd.a: $(call san,$(RFD_LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
@@ -198,6 +200,12 @@ test: deps
 # The long soak (bench/soak.c): minutes; results/soak.{csv,png}.
 soak: all
 	@$(B)/rfbench soak --json
+
+# Every benchmark with its defaults (--runs 3): results/NAME.{json,csv,png},
+# results/summary.json, results/report.html and the tables on stdout
+# (mk/bench.py).  Minutes; run it on a quiet machine.
+bench: all
+	@python3 mk/bench.py --build $(B) --results results
 
 demo: deps
 	@$(MAKE) --no-print-directory all

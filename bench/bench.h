@@ -1,9 +1,11 @@
 /*
- * bench.h - shared pieces of rfbench: a private rfd, timing, reports.
+ * bench.h - shared pieces of rfbench: a private rfd, timing, reports, runs.
  *
  * Every benchmark starts its own rfd in a temporary state directory, runs
- * its baselines in the same run, prints one JSON object on stdout and can
- * write raw samples as CSV (and a gnuplot PNG) under results/.
+ * its baselines in the same run, and can write raw samples as CSV (and a
+ * gnuplot PNG) under results/.  rfbench repeats a benchmark's run --runs
+ * times (bench/runs.c) and prints one JSON object: the median of the runs,
+ * their spread, and the targets judged on the medians.
  */
 #ifndef RF_BENCH_H
 #define RF_BENCH_H
@@ -22,8 +24,35 @@ struct bench_opts {
 	int iterations;
 	const char *results_dir;  /* NULL: no CSV/PNG */
 	const char *build_dir;    /* where rfd and the examples are */
-	bool quick;               /* --quick: a short run (soak, for make test) */
+	bool quick;               /* --quick: a short run (for make test) */
+	int runs;                 /* --runs N: how many times the measurement is repeated */
+	int run;                  /* the run under way, 1..runs (series_write appends) */
 };
+
+/* One benchmark.  run() makes one complete measurement, baselines included,
+ * and adds its figures to an object (no targets: runs.c merges the runs'
+ * figures by median first); targets() then judges the merged figures (with
+ * their "spread"), adding "target" -> met for each to t (bench_target). */
+struct bench {
+	const char *name;
+	const char *what;
+	int (*run)(const struct bench_opts *, struct json_object *);
+	void (*targets)(struct json_object *fig, struct json_object *t);
+	int quick_n;              /* -n under --quick unless -n is given */
+};
+
+/* Run b o->runs times and put the merged report into out (runs.c): bench,
+ * runs, the median figures, spread, targets, targets_met, per_run.  0, or
+ * -1 if a run failed (out then says which, with the runs before it). */
+int bench_runs(const struct bench *b, struct bench_opts *o, struct json_object *out);
+/* A merged figure (NAN if missing, so every comparison with it fails). */
+double bench_fig(struct json_object *fig, const char *key);
+/* A figure's least and greatest value across the runs (from fig's spread;
+ * NAN if missing): for what one bad run must fail, as a leak. */
+double bench_fig_min(struct json_object *fig, const char *key);
+double bench_fig_max(struct json_object *fig, const char *key);
+/* Add target `name`, met or not, to t. */
+void bench_target(struct json_object *t, const char *name, bool met);
 
 struct private_rfd {
 	char dir[256];
@@ -82,25 +111,34 @@ void series_init(struct series *s, const char *name, const char *unit, int cap);
 void series_add(struct series *s, uint64_t ns);
 double series_pct(const struct series *s, double p);   /* in the series' unit */
 void series_free(struct series *s);
-/* Write results/NAME.csv (one column per series) and, if gnuplot exists,
- * results/NAME.png. */
+/* Write this run's samples to results/NAME.csv: a `run` column, then one
+ * column per series; run 1 starts the file, later runs append to it. */
 void series_write(const struct bench_opts *o, const char *bench, struct series *s, int n);
+/* results/NAME.png from results/NAME.csv (every run's samples), if gnuplot
+ * exists and the CSV does. */
+void series_plot(const struct bench_opts *o, const char *bench);
 
 int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
+void lifecycle_targets(struct json_object *fig, struct json_object *t);
 int bench_ficm(const struct bench_opts *o, struct json_object *out);
+void ficm_targets(struct json_object *fig, struct json_object *t);
 int bench_syscalls(const struct bench_opts *o, struct json_object *out);
+void syscalls_targets(struct json_object *fig, struct json_object *t);
 int bench_rfloop(const struct bench_opts *o, struct json_object *out);
+void rfloop_targets(struct json_object *fig, struct json_object *t);
 int bench_soak(const struct bench_opts *o, struct json_object *out);
+void soak_targets(struct json_object *fig, struct json_object *t);
 /* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
 int rfloop_peer_main(int argc, char **argv);
 /* bench_ficm's headline: the ping-pong between two subOSes of a private rfd
  * over rfd-granted channels, on cpu[0] and cpu[1], with its cache-line
  * floor interleaved: n round trips of each kind; adds rtt_ns_*,
- * cacheline_rtt_ns_* and the targets to out (unix_ns: the Unix socket
- * round trip on the same CPUs).  And `rfbench ficm-peer ...`, the programs
- * it runs inside the subOSes. */
+ * cacheline_rtt_ns_* and their ratios to out (unix_ns: the Unix socket
+ * round trip on the same CPUs), and the raw trips to raw[0..2] (line, 56-
+ * and 64-byte payloads).  And `rfbench ficm-peer ...`, the programs it
+ * runs inside the subOSes. */
 int ficm_subos(const struct bench_opts *o, const int cpu[2], int n, uint64_t unix_ns,
-	       struct json_object *out);
+	       struct json_object *out, struct series raw[3]);
 int ficm_peer_main(int argc, char **argv);
 
 #endif

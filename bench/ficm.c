@@ -381,7 +381,9 @@ static int run_stream(struct ctx *c, double *msgs_per_s)
 
 /* ---- the run --------------------------------------------------------------- */
 
-enum { S_CACHELINE, S_FICM, S_UNIX, S_PIPE, S_WAKE, S_N };
+/* The series of results/ficm.csv: those measured here, then the subOSes'
+ * (ficm_subos.c: line floor, 56- and 64-byte payloads). */
+enum { S_CACHELINE, S_FICM, S_UNIX, S_PIPE, S_WAKE, S_SUBOS_LINE, S_SUBOS_56, S_SUBOS_64, S_N };
 
 /* The first two CPUs we may run on (the same one twice if only one). */
 static int pick_cpus(int cpu[2])
@@ -517,6 +519,9 @@ int bench_ficm(const struct bench_opts *o, struct json_object *out)
 	series_init(&s[S_UNIX], "unix_socket", "ns", kern_n);
 	series_init(&s[S_PIPE], "pipe", "ns", kern_n);
 	series_init(&s[S_WAKE], "ficm_wake", "ns", wake_n);
+	series_init(&s[S_SUBOS_LINE], "subos_cacheline", "ns", poll_n);
+	series_init(&s[S_SUBOS_56], "subos_ficm", "ns", poll_n);
+	series_init(&s[S_SUBOS_64], "subos_ficm_64b_payload", "ns", poll_n);
 	phase(&c, &s[S_CACHELINE], poll_n);
 	rc |= run_cacheline(&c);
 	phase(&c, &s[S_FICM], poll_n);
@@ -532,7 +537,7 @@ int bench_ficm(const struct bench_opts *o, struct json_object *out)
 	report(out, &c, s, mps, asleep, wake_n);
 	/* rfd and its subOSes must not inherit the pinning to one CPU. */
 	sched_setaffinity(0, sizeof(allowed), &allowed);
-	rc |= ficm_subos(o, c.cpu, poll_n, pct(&s[S_UNIX], 50), out);
+	rc |= ficm_subos(o, c.cpu, poll_n, pct(&s[S_UNIX], 50), out, &s[S_SUBOS_LINE]);
 	series_write(o, "ficm", s, S_N);
 	for (int k = 0; k < S_N; k++)
 		series_free(&s[k]);

@@ -1,5 +1,6 @@
 /*
- * main.c - rfbench: `rfbench NAME [--json] [-n N] [--results DIR]`.
+ * main.c - rfbench: `rfbench NAME [--json] [--quick] [--runs N] [-n N]
+ * [--results DIR]`, and `rfbench --list` (the names, for make bench).
  */
 #include <libgen.h>
 #include <limits.h>
@@ -9,29 +10,26 @@
 #include <unistd.h>
 #include "bench.h"
 
-struct bench {
-	const char *name;
-	const char *what;
-	int (*run)(const struct bench_opts *, struct json_object *);
-};
-
+/* quick_n: -n under --quick, a few seconds each (make test checks shapes). */
 static const struct bench benches[] = {
-	{ "lifecycle", "create/destroy/resize latencies of subOSes (Table 4)", bench_lifecycle },
+	{ "lifecycle", "create/destroy/resize latencies of subOSes (Table 4)", bench_lifecycle,
+	  lifecycle_targets, 3 },
 	{ "ficm",      "FICM round trips (two processes, and two subOSes over RFcom), wake-ups and "
 		       "throughput vs cache line and kernel IPC",
-	  bench_ficm },
+	  bench_ficm, ficm_targets, 1 },
 	{ "syscalls",  "system calls a librf service makes per request (strace -c over rfkv)",
-	  bench_syscalls },
+	  bench_syscalls, syscalls_targets, 1 },
 	{ "rfloop",    "TCP request/response, connect and stream: RFloop vs kernel loopback",
-	  bench_rfloop },
+	  bench_rfloop, rfloop_targets, 5 },
 	{ "soak",      "10,000 create/destroy cycles, 100,000 resizes, rfd killed at random "
 		       "journal points: leaks, journal size, replay time (--quick: short)",
-	  bench_soak },
+	  bench_soak, soak_targets, 1 },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: rfbench NAME [--json] [--quick] [-n ITERATIONS] [--results DIR]\n\nbenchmarks:\n");
+	fprintf(f, "usage: rfbench NAME [--json] [--quick] [--runs N] [-n ITERATIONS] "
+		   "[--results DIR]\n       rfbench --list\n\nbenchmarks:\n");
 	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
 		fprintf(f, "  %-12s %s\n", benches[i].name, benches[i].what);
 }
@@ -39,8 +37,9 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static char self[PATH_MAX];
-	struct bench_opts o = { .iterations = 100, .results_dir = "results" };
+	struct bench_opts o = { .iterations = 100, .results_dir = "results", .runs = 3 };
 	const struct bench *b = NULL;
+	bool n_given = false, runs_given = false;
 
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
@@ -57,7 +56,14 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--quick") == 0)
 			o.quick = true;
 		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-			o.iterations = atoi(argv[++i]);
+			o.iterations = atoi(argv[++i]), n_given = true;
+		else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+			o.runs = atoi(argv[++i]), runs_given = true;
+		else if (strcmp(argv[i], "--list") == 0) {
+			for (size_t k = 0; k < sizeof(benches) / sizeof(benches[0]); k++)
+				printf("%s\n", benches[k].name);
+			return 0;
+		}
 		else if (strcmp(argv[i], "--results") == 0 && i + 1 < argc)
 			o.results_dir = argv[++i];
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -77,13 +83,18 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!b || o.iterations < 1) {
+	/* --quick: one short run, unless asked otherwise. */
+	if (b && o.quick && !n_given)
+		o.iterations = b->quick_n;
+	if (o.quick && !runs_given)
+		o.runs = 1;
+	if (!b || o.iterations < 1 || o.runs < 1 || o.runs > 99) {  /* runs: kept on the stack */
 		usage(stderr);
 		return 2;
 	}
 	struct json_object *out = json_object_new_object();
 	json_object_object_add(out, "bench", json_object_new_string(b->name));
-	int rc = b->run(&o, out);
+	int rc = bench_runs(b, &o, out);
 	printf("%s\n", json_object_to_json_string_ext(out, o.json ? JSON_C_TO_STRING_PLAIN
 								   : JSON_C_TO_STRING_PRETTY));
 	json_object_put(out);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -66,6 +67,12 @@ static pid_t exec_rfd(struct private_rfd *p, const struct bench_opts *o, const c
 			_exit(126);
 		if (fault)
 			setenv("RFD_FAULT", fault, 1);
+		/* Nothing of rfbench's but stdio goes to rfd: an inherited
+		 * descriptor (flock's, on the benchmarks' lock file) would stay
+		 * held by an rfd outliving a killed rfbench, and lock everyone
+		 * out.  And rfd (--cleanup) ends when rfbench does, however. */
+		close_range(3, ~0U, 0);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execv(rfd, (char *const *)argv);
 		_exit(127);
 	}

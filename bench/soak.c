@@ -184,12 +184,6 @@ static void put_int(struct json_object *out, const char *k, int64_t v)
 	json_object_object_add(out, k, json_object_new_int64(v));
 }
 
-static void put_target(struct json_object *t, const char *k, bool met, bool *all)
-{
-	json_object_object_add(t, k, json_object_new_boolean(met));
-	*all = *all && met;
-}
-
 struct soak_result {
 	int cycles, resizes;
 	struct probe warm, end;
@@ -198,8 +192,6 @@ struct soak_result {
 
 static void report(struct soak *k, const struct soak_result *r, struct json_object *out)
 {
-	struct json_object *t = json_object_new_object();
-	bool all = true;
 	double fresh_ms = (double)r->fresh_ns / 1e6, replay_ms = (double)r->replay_ns / 1e6;
 	put_int(out, "cycles", r->cycles);
 	put_int(out, "resizes", r->resizes);
@@ -214,14 +206,23 @@ static void report(struct soak *k, const struct soak_result *r, struct json_obje
 	json_object_object_add(out, "create_destroy_ms_p50",
 			       json_object_new_double(series_pct(&k->s[0], 50)));
 	json_object_object_add(out, "resize_us_p50", json_object_new_double(series_pct(&k->s[1], 50)));
-	put_target(t, "fd_growth == 0", r->end.fds == r->warm.fds, &all);
-	put_target(t, "cgroup_growth == 0", r->end.cgroups == r->warm.cgroups, &all);
-	put_target(t, "rss_growth_kb <= 1024", r->end.rss_kb - r->warm.rss_kb <= 1024, &all);
-	put_target(t, "journal_bytes <= 6 x journal_max", r->journal <= 6 * JOURNAL_MAX_BYTES, &all);
-	put_target(t, "replay_ms <= 2 x fresh_start_ms", replay_ms <= 2 * fresh_ms, &all);
-	put_target(t, "faults_survived == faults_injected", k->survived == k->injected, &all);
-	json_object_object_add(out, "targets", t);
-	json_object_object_add(out, "targets_met", json_object_new_boolean(all));
+}
+
+/* A leak or a lost crash in any run is a failure, not noise: those are
+ * judged on the worst run (the spread's bound); the replay time, a timing,
+ * on the median (runs.c).  With one run (--quick) all are that run. */
+void soak_targets(struct json_object *fig, struct json_object *t)
+{
+	bench_target(t, "fd_growth == 0", bench_fig_max(fig, "fd_growth") == 0);
+	bench_target(t, "cgroup_growth == 0", bench_fig_max(fig, "cgroup_growth") == 0);
+	bench_target(t, "rss_growth_kb <= 1024", bench_fig_max(fig, "rss_growth_kb") <= 1024);
+	bench_target(t, "journal_bytes <= 6 x journal_max",
+		     bench_fig_max(fig, "journal_bytes") <= 6 * JOURNAL_MAX_BYTES);
+	bench_target(t, "replay_ms <= 2 x fresh_start_ms",
+		     bench_fig(fig, "replay_ms") <= 2 * bench_fig(fig, "fresh_start_ms"));
+	bench_target(t, "faults_survived == faults_injected",
+		     bench_fig_min(fig, "faults_survived") ==
+			     bench_fig_max(fig, "faults_injected"));
 }
 
 /* Cycles (a tenth of them as warm-up), resizes, the probes of that one
@@ -253,11 +254,12 @@ int bench_soak(const struct bench_opts *o, struct json_object *out)
 	int nfaults = o->quick ? 3 : 20;
 	if (getenv("RFBENCH_SOAK_FAULTS")) /* more crashes, fewer cycles: to chase one */
 		ncycles = 20, nresizes = 4, nfaults = atoi(getenv("RFBENCH_SOAK_FAULTS"));
+	memset(&k, 0, sizeof(k)); /* a fresh count of faults for every run */
 	k.o = o;
 	snprintf(k.hello, sizeof(k.hello), "%s/rfhello", o->build_dir);
 	series_init(&k.s[0], "create_destroy", "ms", ncycles);
 	series_init(&k.s[1], "resize", "us", nresizes);
-	srandom(42);
+	srandom(41 + (unsigned)o->run); /* run 1 as before --runs; others elsewhere */
 	int rc = prfd_start(&k.p, o, extra) ? -1 : run(&k, ncycles, nresizes, nfaults, &r);
 	if (rc == 0) {
 		report(&k, &r, out);

@@ -97,6 +97,14 @@ static long parse_counts(const char *path, struct json_object *calls, long *othe
 	return total;
 }
 
+/* A system call the rule forbids is not noise: judged on the worst run (the
+ * spread's bound, runs.c), not the median. */
+void syscalls_targets(struct json_object *fig, struct json_object *t)
+{
+	bench_target(t, "only_io_uring_and_futex", bench_fig_min(fig, "syscalls_total") > 0 &&
+						   bench_fig_max(fig, "other_syscalls") == 0);
+}
+
 static void stop(pid_t pid, int sig)
 {
 	if (pid > 0) {
@@ -110,7 +118,8 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	char kv[512], load[512], port_s[16], rate_s[16], trace[] = "/tmp/rfbench-strace.XXXXXX";
 	char pid_s[16];
 	pid_t srv = -1, gen = -1, tr = -1;
-	int rc = -1, port = 20000 + (int)(getpid() % 20000);
+	/* A port of its own per run: the last run's may still be held. */
+	int rc = -1, port = 20000 + (int)((getpid() + 101 * o->run) % 20000);
 
 	if (system("command -v strace >/dev/null 2>&1") != 0) {
 		json_object_object_add(out, "error", json_object_new_string("strace is not installed"));
@@ -129,8 +138,10 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	srv = start(kv_argv, kv_env, 1, -1);
 	if (wait_port(port))
 		goto out;
+	/* --quick: a one-second window (the load outlasts it by as much). */
+	int window = o->quick ? 1 : WINDOW_S;
 	const char *load_argv[] = { load, "--port", port_s, "--rate", rate_s, "--seconds",
-				    "5", "--conns", "8", "--json", NULL };
+				    o->quick ? "3" : "5", "--conns", "8", "--json", NULL };
 	char *no_env[] = { NULL };
 	gen = start(load_argv, no_env, 0, -1);
 	sleep(1); /* connections up, steady state */
@@ -138,7 +149,7 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	const char *tr_argv[] = { "/usr/bin/strace", "-f", "-c", "-q", "-o", trace, "-p", pid_s,
 				  NULL };
 	tr = start(tr_argv, no_env, 0, -1);
-	sleep(WINDOW_S);
+	sleep((unsigned)window);
 	stop(tr, SIGINT);
 	tr = -1;
 	waitpid(gen, NULL, 0);
@@ -147,16 +158,13 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	long other, total = parse_counts(trace, calls, &other);
 	json_object_object_add(out, "server", json_object_new_string("rfkv, standalone librf on cpu 1"));
 	json_object_object_add(out, "rate_per_s", json_object_new_int(RATE));
-	json_object_object_add(out, "window_s", json_object_new_int(WINDOW_S));
+	json_object_object_add(out, "window_s", json_object_new_int(window));
 	json_object_object_add(out, "syscalls", calls);
 	json_object_object_add(out, "syscalls_total", json_object_new_int64(total));
 	json_object_object_add(out, "syscalls_per_request",
-			       json_object_new_double(total > 0 ? (double)total / (RATE * WINDOW_S) : 0));
+			       json_object_new_double(total > 0 ? (double)total / (RATE * window)
+							      : 0));
 	json_object_object_add(out, "other_syscalls", json_object_new_int64(other));
-	struct json_object *t = json_object_new_object();
-	json_object_object_add(t, "only_io_uring_and_futex", json_object_new_boolean(total > 0 &&
-										    other == 0));
-	json_object_object_add(out, "targets_met", t);
 	rc = total > 0 ? 0 : -1;
 out:
 	stop(tr, SIGINT);

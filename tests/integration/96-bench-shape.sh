@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# 96-bench-shape.sh - every benchmark's short mode (`rfbench NAME --quick`,
+# bench/): it finishes, and its JSON has the framework's shape (bench/runs.c:
+# bench, runs = 1, targets as an object, targets_met a boolean, spread,
+# per_run) and the benchmark's key figures as numbers, and
+# results/NAME.csv holds its raw samples.  Only the shape: a shared 2-core
+# CI machine cannot judge the targets.  The soak's short mode is run (and
+# judged: leaks are not noise) by 95-soak-quick.sh, so it is left out here.
+. "$(dirname "$0")/lib.sh"
+need_helpers
+need_libos || exit 0
+
+declare -A figures=(
+	[lifecycle]="create_ms_p50 destroy_ms_p50 core_add_us_p50 core_remove_us_p50
+		core_add_rtt_us_p50 mem_add_ms_p50 mem_add_rtt_ms_p50 spawn_ms_p50
+		create_over_spawn"
+	[ficm]="rtt_ns_p50 cacheline_rtt_ns_p50 rtt_64b_payload_ns_p50 process_rtt_ns_p50
+		process_cacheline_rtt_ns_p50 unix_socket_rtt_ns_p50 pipe_rtt_ns_p50
+		wake_rtt_ns_p50 msgs_per_s"
+	[syscalls]="syscalls_total syscalls_per_request other_syscalls"
+	[rfloop]="tcp_rr_per_s_rfloop tcp_rr_per_s_loopback tcp_crr_per_s_rfloop
+		tcp_crr_per_s_loopback tcp_stream_gbps_rfloop tcp_stream_gbps_loopback
+		rr_ratio stream_ratio"
+)
+
+is_number() {
+	[[ $1 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]
+}
+
+# check_shape NAME: the JSON in $OUT and results/NAME.csv.
+check_shape() {
+	local name=$1 f
+	[ "$(json .bench <"$OUT")" = "$name" ] || fail "$name: no bench field"
+	[ "$(json .runs <"$OUT")" = 1 ] || fail "$name: runs is not 1 under --quick"
+	[ "$(json '.per_run#' <"$OUT")" = 1 ] || fail "$name: per_run does not hold one run"
+	[[ $(json .targets <"$OUT") == "{"* ]] || fail "$name: targets is not an object"
+	[ "$(json '.targets#' <"$OUT")" -gt 0 ] || fail "$name: no target"
+	[[ $(json .targets_met <"$OUT") =~ ^(true|false)$ ]] ||
+		fail "$name: targets_met is not a boolean"
+	[[ $(json .spread <"$OUT") == "{"* ]] || fail "$name: no spread object"
+	for f in ${figures[$name]}; do
+		is_number "$(json ".$f" <"$OUT")" || fail "$name: figure $f missing or not a number"
+		[ "$(json ".spread.$f#" <"$OUT")" = 2 ] || fail "$name: no [min, max] spread of $f"
+	done
+	[ -s "$T/results/$name.csv" ] || fail "$name: results/$name.csv missing or empty"
+	[ "$(head -c 4 "$T/results/$name.csv")" = "run," ] || fail "$name: CSV without a run column"
+	[ "$(wc -l <"$T/results/$name.csv")" -ge 2 ] || fail "$name: CSV without samples"
+}
+
+for name in lifecycle ficm syscalls rfloop; do
+	run "$ROOT/build/rfbench" "$name" --quick --json --results "$T/results"
+	[ "$STATUS" -eq 0 ] || { show_last; fail "rfbench $name --quick failed"; }
+	check_shape "$name"
+	echo "ok $name: $(json .targets <"$OUT")"
+done
+# The subOS FICM round trips are among the raw samples too.
+head -1 "$T/results/ficm.csv" | grep -q subos_ficm_ns || fail "ficm.csv lacks the subOS trips"
+echo "PASS"
