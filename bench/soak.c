@@ -218,12 +218,26 @@ void soak_targets(struct json_object *fig, struct json_object *t)
 	bench_target(t, "rss_growth_kb <= 1024", bench_fig_max(fig, "rss_growth_kb") <= 1024);
 	bench_target(t, "journal_bytes <= 6 x journal_max",
 		     bench_fig_max(fig, "journal_bytes") <= 6 * JOURNAL_MAX_BYTES);
-	/* 3x: both are single ~20-40 ms starts, whose noise alone is +-20 ms */
-	bench_target(t, "replay_ms <= 3 x fresh_start_ms",
-		     bench_fig(fig, "replay_ms") <= 3 * bench_fig(fig, "fresh_start_ms"));
+	/* each the quickest of three starts (restart_min) */
+	bench_target(t, "replay_ms <= 2 x fresh_start_ms",
+		     bench_fig(fig, "replay_ms") <= 2 * bench_fig(fig, "fresh_start_ms"));
 	bench_target(t, "faults_survived == faults_injected",
 		     bench_fig_min(fig, "faults_survived") ==
 			     bench_fig_max(fig, "faults_injected"));
+}
+
+/* Restart rfd three times; *ns the quickest (a start is tens of ms, and
+ * a loaded machine adds as much to any one of them). */
+static int restart_min(struct soak *k, uint64_t *ns)
+{
+	uint64_t t;
+	*ns = UINT64_MAX;
+	for (int i = 0; i < 3; i++) {
+		if (prfd_restart(&k->p, k->o, NULL, NULL, extra, &t))
+			return -1;
+		*ns = t < *ns ? t : *ns;
+	}
+	return 0;
 }
 
 /* Cycles (a tenth of them as warm-up), resizes, the probes of that one
@@ -231,7 +245,7 @@ void soak_targets(struct json_object *fig, struct json_object *t)
 static int run(struct soak *k, int ncycles, int nresizes, int nfaults, struct soak_result *r)
 {
 	int warm = ncycles / 10;
-	if (prfd_restart(&k->p, k->o, NULL, NULL, extra, &r->fresh_ns) || soak_cycles(k, warm, true) < 0)
+	if (restart_min(k, &r->fresh_ns) || soak_cycles(k, warm, true) < 0)
 		return -1;
 	soak_find_cgroups(k);
 	probe(k, &r->warm);
@@ -244,7 +258,7 @@ static int run(struct soak *k, int ncycles, int nresizes, int nfaults, struct so
 	for (int i = 0; i < nfaults; i++)
 		if (soak_fault(k, i))
 			return -1;
-	return prfd_restart(&k->p, k->o, NULL, NULL, extra, &r->replay_ns) ? -1 : 0;
+	return restart_min(k, &r->replay_ns);
 }
 
 int bench_soak(const struct bench_opts *o, struct json_object *out)
