@@ -4,8 +4,7 @@
 # journal points, after which rfd's descriptors and cgroups have not grown,
 # its RSS grew less than 1 MiB, the journal stays compacted, a restart's
 # replay costs at most twice a fresh start (the quickest of three each),
-# and every crash was survived
-# with a consistent table.  The long run is `make soak`.
+# and every crash was survived with a consistent table.  The long run is `make soak`.
 . "$(dirname "$0")/lib.sh"
 [ -x "$ROOT/build/tests/rfd-faults" ] || fail "build/tests/rfd-faults is not built (make all)"
 need_libos || exit 0
