@@ -10,6 +10,7 @@
 #include "rfd/op.h"
 #include "rfd/subos.h"
 #include "rfd/recover.h"
+#include "rfd/log.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -71,11 +72,44 @@ static int last_start(struct json_object *rec, void *arg)
 	return 0;
 }
 
-/* Huge pages reserved by an rfd that died without its "stop" record. */
+/*
+ * The huge pages this instance added to the host's reservation, in
+ * STATE_DIR/hugepages, rewritten right after every change: a "start"
+ * record comes too late to cover an rfd killed between reserving and
+ * journalling (or between its "stop" record and the release), so the file,
+ * not the journal, tells a successor what to give back.
+ */
+static void hugepages_path(const struct rfd *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/hugepages", d->state_dir);
+}
+
+static void hugepages_record(const struct rfd *d, long added)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 32];
+	hugepages_path(d, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	if (!f || fprintf(f, "%ld\n", added) < 0 || fclose(f) || rename(tmp, path))
+		rfd_log("cannot record the huge pages added (%ld) in %s", added, path);
+}
+
+/* Huge pages reserved by an rfd that died before releasing them: the
+ * file's count, or (a state directory from before the file) the last
+ * "start" record without a "stop". */
 static long orphaned_hugepages(struct rfd *d)
 {
+	char path[PATH_MAX + 16];
 	long added = 0;
-	rfd_journal_replay(&d->journal, last_start, &added);
+	hugepages_path(d, path, sizeof(path));
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%ld", &added) != 1)
+			added = 0;
+		fclose(f);
+	} else {
+		rfd_journal_replay(&d->journal, last_start, &added);
+	}
 	return added > 0 ? added : 0;
 }
 
@@ -142,6 +176,7 @@ int rfd_setup(struct rfd *d, const struct rfd_opts *o, struct base_err *err)
 	if (rfd_pool_init(&d->pool, mem, chunk, o->hugepages, err))
 		return -1;
 	d->pool.huge_added += orphaned; /* a killed predecessor's reservation is ours to undo */
+	hugepages_record(d, d->pool.huge_added);
 	if (rfd_recover(d)) {
 		base_errf(err, BASE_E_INTERNAL, "cannot recover from the journal");
 		return -1;
@@ -177,6 +212,9 @@ void rfd_teardown(struct rfd *d, bool cleanup)
 	}
 	rfd_journal_close(&d->journal);
 	rfd_chan_fini(d);
+	bool pool_up = d->pool.started;
 	rfd_pool_fini(&d->pool);
+	if (pool_up) /* it gave back what it had added, a predecessor's included */
+		hugepages_record(d, 0);
 	rfd_enforce_fini(&d->enf);
 }

@@ -15,7 +15,8 @@
 #     (a create rfd died in is rolled back, not leaked);
 #   - a destroy rfd died in is finished (the subOS is gone, not adopted);
 #   - free cores and memory plus what listed subOSes hold make the whole;
-# then destroy everything and check no cgroup and no subOS process is left.
+# then destroy everything and check no cgroup, no subOS process and no huge
+# page reservation is left (STATE_DIR/hugepages tells the successor).
 . "$(dirname "$0")/lib.sh"
 need_helpers
 FAULTY=$ROOT/build/tests/rfd-faults
@@ -102,6 +103,9 @@ check_recovered() {
 		fail "point $n: free memory plus held memory is not the whole"
 }
 
+# Huge pages reserved before: every crash's reservation must be given back.
+hp0=$(cat /proc/sys/vm/nr_hugepages)
+
 # How many points a clean run passes.
 start_faulty 0
 scenario
@@ -127,5 +131,7 @@ for ((n = 1; n <= points; n++)); do
 	[ -z "$(rfm list | awk 'NR > 1')" ] || fail "point $n: subOSes left after destroy"
 	[ -z "$(cgroup_names "$(instance_dir)")" ] || fail "point $n: cgroups left after destroy"
 	stop_rfd
+	[ "$(cat /proc/sys/vm/nr_hugepages)" = "$hp0" ] ||
+		fail "point $n: $(($(cat /proc/sys/vm/nr_hugepages) - hp0)) huge pages left reserved"
 done
 echo "PASS: $points crash points, every one recovered without a leak"
