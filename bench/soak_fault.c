@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "base/json.h"
 
 static struct json_object *call(struct soak *k, enum base_verb verb, const char *name)
 {
@@ -32,29 +33,17 @@ static struct json_object *call(struct soak *k, enum base_verb verb, const char 
 	return NULL;
 }
 
-static int64_t i64(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
-}
-
-static const char *str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
-}
-
 /* One listed subOS: alive if running, its cgroup there; adds its memory. */
 static bool subos_ok(struct soak *k, struct json_object *s, uint64_t *held, int *running)
 {
 	char dir[400];
 	struct stat st;
-	*held += (uint64_t)i64(s, "mem");
-	if (strcmp(str(s, "state"), "running"))
+	*held += (uint64_t)base_json_i64(s, "mem", -1);
+	if (strcmp(base_json_str(s, "state", ""), "running"))
 		return true;
 	(*running)++;
-	snprintf(dir, sizeof(dir), "%s/%s", k->cg[0], str(s, "name"));
-	return kill((pid_t)i64(s, "pid"), 0) == 0 && stat(dir, &st) == 0;
+	snprintf(dir, sizeof(dir), "%s/%s", k->cg[0], base_json_str(s, "name", ""));
+	return kill((pid_t)base_json_i64(s, "pid", -1), 0) == 0 && stat(dir, &st) == 0;
 }
 
 static bool says(bool ok, const char *what)
@@ -97,7 +86,8 @@ static bool table_ok(struct soak *k)
 			"cgroups that no running subOS owns");
 	if (!ok)
 		list_dirs(k);
-	ok = ok && says((uint64_t)i64(base_answer_result(info), "mem_free") + held == MEM_MANAGED,
+	int64_t mem_free = ok ? base_json_i64(base_answer_result(info), "mem_free", -1) : -1;
+	ok = ok && says((uint64_t)mem_free + held == MEM_MANAGED,
 			"free and held memory are not the whole");
 	json_object_put(list);
 	json_object_put(info);
@@ -109,9 +99,10 @@ static void destroy_all(struct soak *k)
 {
 	struct json_object *list = call(k, RF_VERB_LIST, NULL), *arr;
 	if (list && json_object_object_get_ex(base_answer_result(list), "subos", &arr))
-		for (size_t i = 0; i < json_object_array_length(arr); i++)
-			json_object_put(call(k, RF_VERB_DESTROY,
-					     str(json_object_array_get_idx(arr, i), "name")));
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct json_object *s = json_object_array_get_idx(arr, i);
+			json_object_put(call(k, RF_VERB_DESTROY, base_json_str(s, "name", "")));
+		}
 	json_object_put(list);
 }
 

@@ -25,6 +25,7 @@
 #include "rfd/spawn.h"
 #include "rfd/subos.h"
 #include "base/exitstatus.h"
+#include "base/json.h"
 #include "base/strv.h"
 
 #include <errno.h>
@@ -74,19 +75,6 @@ static struct entry *lookup(struct replay *r, const char *name, bool add)
 	return e;
 }
 
-static const char *str(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
-}
-
-static int64_t num(struct json_object *o, const char *k, int64_t dflt)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, k, &v) && !json_object_is_type(v, json_type_null)
-		? json_object_get_int64(v) : dflt;
-}
-
 static void drop(struct replay *r, struct entry *e)
 {
 	json_object_put(e->create);
@@ -96,7 +84,7 @@ static void drop(struct replay *r, struct entry *e)
 static int on_record(struct json_object *rec, void *arg)
 {
 	struct replay *r = arg;
-	const char *op = str(rec, "op"), *name = str(rec, "name");
+	const char *op = base_json_str(rec, "op", ""), *name = base_json_str(rec, "name", "");
 	struct entry *e = name[0] ? lookup(r, name, strcmp(op, "create") == 0) : NULL;
 	if (!e)
 		return 0;
@@ -118,8 +106,8 @@ static int on_record(struct json_object *rec, void *arg)
 		if (json_object_object_get_ex(rec, k ? "chunk_inodes" : "chunks", &v))
 			json_object_object_add(e->create, k ? "chunk_inodes" : "chunks",
 					       json_object_get(v));
-	snprintf(e->cores, sizeof(e->cores), "%s", str(rec, "cores"));
-	e->mem = (uint64_t)num(rec, "mem", 0);
+	snprintf(e->cores, sizeof(e->cores), "%s", base_json_str(rec, "cores", ""));
+	e->mem = (uint64_t)base_json_i64(rec, "mem", 0);
 	return 0;
 }
 
@@ -211,9 +199,9 @@ static void adopt_restart(struct rfd_subos *s, struct json_object *create)
 			json_object_object_get_ex(create, keys[i], &v) ? v : NULL);
 	if (json_object_object_get_ex(create, "root", &v))
 		s->fs_root = strdup(json_object_get_string(v));
-	if (base_restart_parse(str(create, "restart"), &s->restart) < 0)
+	if (base_restart_parse(base_json_str(create, "restart", ""), &s->restart) < 0)
 		s->restart = RF_RESTART_NO;
-	s->max_restarts = (int)num(create, "max_restarts", -1);
+	s->max_restarts = (int)base_json_i64(create, "max_restarts", -1);
 }
 
 static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
@@ -223,11 +211,12 @@ static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
 	if (!s)
 		return NULL;
 	snprintf(s->name, sizeof(s->name), "%s", e->name);
-	s->kind = strcmp(str(e->create, "kind"), "libos") == 0 ? RF_KIND_LIBOS : RF_KIND_LINUX;
-	s->pid = (pid_t)num(e->create, "pid", 0);
-	s->shim_pid = (pid_t)num(e->create, "shim_pid", 0);
-	snprintf(s->cgroup, sizeof(s->cgroup), "%s", str(e->create, "cgroup"));
-	snprintf(s->created, sizeof(s->created), "%s", str(e->create, "time"));
+	s->kind = strcmp(base_json_str(e->create, "kind", ""), "libos") == 0 ? RF_KIND_LIBOS
+									     : RF_KIND_LINUX;
+	s->pid = (pid_t)base_json_i64(e->create, "pid", 0);
+	s->shim_pid = (pid_t)base_json_i64(e->create, "shim_pid", 0);
+	snprintf(s->cgroup, sizeof(s->cgroup), "%s", base_json_str(e->create, "cgroup", ""));
+	snprintf(s->created, sizeof(s->created), "%s", base_json_str(e->create, "time", ""));
 	base_cpuset_parse(&s->cpus, e->cores);
 	s->mem = e->mem;
 	s->desc_fd = s->status_fd = s->msgs_fd = s->ctl_fd = s->ctl_peer_fd = s->report_fd = -1;

@@ -17,18 +17,13 @@
 
 #include <string.h>
 
+#include "base/json.h"
+
 struct reduce {
 	struct json_object *subos; /* name -> [create or null, latest or null] */
 	struct json_object *chans; /* chan -> chan_create */
 	struct json_object *start; /* the latest start, or NULL */
 };
-
-static const char *get_str(struct json_object *rec, const char *k)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(rec, k, &v) && json_object_is_type(v, json_type_string)
-		? json_object_get_string(v) : NULL;
-}
 
 static void fold_subos(struct reduce *r, const char *name, const char *op,
 		       struct json_object *rec)
@@ -53,8 +48,8 @@ static void fold_subos(struct reduce *r, const char *name, const char *op,
 static int fold(struct json_object *rec, void *arg)
 {
 	struct reduce *r = arg;
-	const char *op = get_str(rec, "op"), *name = get_str(rec, "name");
-	const char *chan = get_str(rec, "chan");
+	const char *op = base_json_str(rec, "op", NULL), *name = base_json_str(rec, "name", NULL);
+	const char *chan = base_json_str(rec, "chan", NULL);
 	if (!op)
 		return 0;
 	if (chan && strcmp(op, "chan_create") == 0)
