@@ -28,6 +28,7 @@
 #include "rfd/rfd.h"
 #include "rfd/chan.h"
 #include "rfd/log.h"
+#include "rfd/placement.h"
 #include "rfd/subos.h"
 
 #include <errno.h>
@@ -37,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "base/time.h"
 #include "base/units.h"
 #include "rf/ficm.h"
 
@@ -228,37 +230,40 @@ static int chan_journal(struct rfd *d, const char *op, const struct rfd_chan *c,
 	return seq < 0 ? (int)seq : 0;
 }
 
+/* May the channel be made now?  s[] gets the two subOSes.  0, or -1
+ * with err. */
+static int chan_check(struct rfd *d, const struct base_request *req, struct rfd_subos **s,
+		      struct base_err *err)
+{
+	if (chan_find(d, req->name))
+		return base_errf(err, BASE_E_NAME_EXISTS, "a channel named \"%s\" already exists",
+				 req->name);
+	for (int i = 0; i < 2; i++)
+		if (!(s[i] = rfd_subos_find(d, req->between[i])))
+			return base_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"",
+					 req->between[i]);
+	for (int i = 0; i < 2; i++)
+		if (s[i]->life == RF_LIFE_EXITED)
+			return base_errf(err, BASE_E_NOT_RUNNING, "subOS \"%s\" has exited",
+					 s[i]->name);
+		else if (s[i]->life == RF_LIFE_STARTING) /* its create may yet fail */
+			return base_errf(err, BASE_E_NOT_RUNNING, "subOS \"%s\" is still starting",
+					 s[i]->name);
+	if (chan_count(d) >= RF_MAX_CHAN)
+		return base_errf(err, BASE_E_INTERNAL, "rfd brokers at most %d channels",
+				 RF_MAX_CHAN);
+	return 0;
+}
+
 static struct json_object *chan_create(struct rfd *d, const struct base_request *req,
 				       struct base_err *err)
 {
+	struct rfd_subos *s[2];
 	struct rfd_chan *c;
 	int rc;
 
-	if (chan_find(d, req->name)) {
-		base_errf(err, BASE_E_NAME_EXISTS, "a channel named \"%s\" already exists",
-			  req->name);
+	if (chan_check(d, req, s, err))
 		return NULL;
-	}
-	struct rfd_subos *s[2];
-	for (int i = 0; i < 2; i++)
-		if (!(s[i] = rfd_subos_find(d, req->between[i]))) {
-			base_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"",
-				  req->between[i]);
-			return NULL;
-		}
-	for (int i = 0; i < 2; i++)
-		if (s[i]->life == RF_LIFE_EXITED) {
-			base_errf(err, BASE_E_NOT_RUNNING, "subOS \"%s\" has exited", s[i]->name);
-			return NULL;
-		} else if (s[i]->life == RF_LIFE_STARTING) { /* its create may yet fail */
-			base_errf(err, BASE_E_NOT_RUNNING, "subOS \"%s\" is still starting",
-				  s[i]->name);
-			return NULL;
-		}
-	if (chan_count(d) >= RF_MAX_CHAN) {
-		base_errf(err, BASE_E_INTERNAL, "rfd brokers at most %d channels", RF_MAX_CHAN);
-		return NULL;
-	}
 	if (!(c = calloc(1, sizeof(*c)))) {
 		base_errf(err, BASE_E_INTERNAL, "out of memory");
 		return NULL;
@@ -290,6 +295,29 @@ static struct json_object *chan_create(struct rfd *d, const struct base_request 
 fail:
 	chan_free(d, c, false);
 	return NULL;
+}
+
+/* chan_create as an op (op.h): refused at once if it cannot be made;
+ * else made once the pool has a chunk ready, which may mean waiting for
+ * its worker (on its eventfd, never in the loop).  Checked again then:
+ * a subOS may have gone meanwhile. */
+enum rfd_op_rc rfd_chan_create_step(struct rfd *d, struct rfd_op *op)
+{
+	struct rfd_subos *s[2];
+	if (op->state == RFD_OP_CANCEL)
+		return RFD_OP_DONE;
+	if (op->state == 0) {
+		if (chan_check(d, &op->req, s, &op->err))
+			return RFD_OP_DONE;
+		op->deadline_ns = base_now_ns() + RFD_POOL_WAIT_MS * BASE_NS_PER_MS;
+		op->state = 1;
+	}
+	int w = rfd_place_pool_wait(d, op, 1);
+	if (w > 0)
+		return RFD_OP_WAIT;
+	if (w == 0)
+		op->result = chan_create(d, &op->req, &op->err);
+	return RFD_OP_DONE;
 }
 
 static struct json_object *chan_list(struct rfd *d)
@@ -375,8 +403,6 @@ struct json_object *rfd_chan_verb(struct rfd *d, const struct base_request *req,
 				  int *pass_fd, struct base_err *err)
 {
 	switch (req->verb) {
-	case RF_VERB_CHAN_CREATE:
-		return chan_create(d, req, err);
 	case RF_VERB_CHAN_LIST:
 		return chan_list(d);
 	case RF_VERB_CHAN_CLOSE:

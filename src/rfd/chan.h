@@ -10,11 +10,16 @@
 #include <json-c/json.h>
 #include "base/err.h"
 #include "base/proto.h"
+#include "rfd/op.h"
 
 struct rfd;
 struct rfd_subos;
 
-/* Run a chan_* request from process `pid`.  chan_open may hand back a
+/* chan_create, an op (op.h) on RFD_CHAN_OP_PREFIX + the channel's name:
+ * it queues behind nothing a subOS does. */
+#define RFD_CHAN_OP_PREFIX "chan:"
+enum rfd_op_rc rfd_chan_create_step(struct rfd *d, struct rfd_op *op);
+/* Run another chan_* request from process `pid`.  chan_open may hand back a
  * descriptor to pass with the answer (*pass_fd, closed by the caller after
  * sending).  NULL with err filled on refusal. */
 struct json_object *rfd_chan_verb(struct rfd *d, const struct base_request *req, pid_t pid,

@@ -107,7 +107,7 @@ int rfd_check_invariants(struct rfd *d, char *why, size_t len)
 		return -1;
 	for (int i = 0; i < RF_MAX_SUBOS; i++)
 		if (live(d->subos[i]))
-			held += d->subos[i]->mem;
+			held += d->subos[i]->mem + d->subos[i]->mem_growing;
 	if (held + charged != d->pt.mem_used)
 		return breach(why, len, "the table counts %llu bytes used; subOSes hold %llu and "
 				  "channels are charged %llu", (unsigned long long)d->pt.mem_used,

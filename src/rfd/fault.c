@@ -12,7 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const kind_names[RFD_FAULT_KINDS] = { [RFD_FAULT_JOURNAL] = "journal" };
+static const char *const kind_names[RFD_FAULT_KINDS] = { [RFD_FAULT_JOURNAL] = "journal",
+							  [RFD_FAULT_POOL_SLOW] = "pool_slow" };
 
 static struct {
 	int init;
@@ -49,9 +50,22 @@ void rfd_fault_point(enum rfd_fault_kind kind)
 		kill(getpid(), SIGKILL);
 	}
 }
+
+long rfd_fault_value(enum rfd_fault_kind kind)
+{
+	if (!fp.init)
+		arm();
+	return (int)kind == fp.kind ? fp.at : 0;
+}
 #else
 void rfd_fault_point(enum rfd_fault_kind kind)
 {
 	(void)kind;
+}
+
+long rfd_fault_value(enum rfd_fault_kind kind)
+{
+	(void)kind;
+	return 0;
 }
 #endif

@@ -10,12 +10,19 @@
  * environment once (KIND "journal": before and after every journal
  * write, and between a snapshot and its archive step) and, with
  * RFD_FAULT_TRACE=1, logs every point it passes so a test can count them.
+ *
+ * KIND "pool_slow" is no point but a setting: RFD_FAULT=pool_slow:MS makes
+ * the memory pool's worker take MS longer over every chunk it fills, so a
+ * test can keep the pool short and watch requests wait for it.
  */
 #ifndef RF_RFD_FAULT_H
 #define RF_RFD_FAULT_H
 
-enum rfd_fault_kind { RFD_FAULT_JOURNAL, RFD_FAULT_KINDS };
+enum rfd_fault_kind { RFD_FAULT_JOURNAL, RFD_FAULT_POOL_SLOW, RFD_FAULT_KINDS };
 
 void rfd_fault_point(enum rfd_fault_kind kind);
+/* The N of RFD_FAULT=KIND:N if that kind is armed, else 0 (always 0 in
+ * rfd itself).  Call it from the main thread. */
+long rfd_fault_value(enum rfd_fault_kind kind);
 
 #endif

@@ -41,7 +41,6 @@
  * looked at on a tick too, for a program whose byte did not come. */
 #define ATTACH_TICK_MIN_NS (1ull * 1000000)
 #define ATTACH_TICK_MAX_NS (10ull * 1000000)
-#define POOL_TICK_NS (10ull * 1000000)      /* the pool's readiness, without its eventfd */
 
 /* create's states (op.h); the stop's follow (lifecycle_impl.h) */
 enum { CR_BEGIN = 0, CR_POOL, CR_SPAWN, CR_ATTACH, CR_DIED, CR_FAILED };
@@ -321,28 +320,14 @@ static int confine(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 	return 0;
 }
 
-/* Enough pool chunks ready for a libos subOS's regions?  0: yes; 1:
- * waiting for the pool's worker (armed, up to RFD_POOL_WAIT_MS from
- * op->deadline_ns's start); -1: it did not refill in time (op->err). */
+/* Enough pool chunks ready for a libos subOS's regions?  (placement.h;
+ * the deadline runs from op->deadline_ns's start) */
 static int pool_wait(struct rfd *d, struct rfd_op *op)
 {
 	struct rfd_subos *s = op->s;
-	if (s->kind != RF_KIND_LIBOS ||
-	    rfd_pool_ready(&d->pool, (int)(s->mem / d->pool.chunk_size)))
+	if (s->kind != RF_KIND_LIBOS)
 		return 0;
-	if (base_now_ns() >= op->deadline_ns) {
-		base_errf(&op->err, BASE_E_MEM_UNAVAILABLE,
-			  "cannot prepare memory: the pool did not refill within %d ms",
-			  RFD_POOL_WAIT_MS);
-		return -1;
-	}
-	uint64_t at = op->deadline_ns;
-	if (d->pool.ready_fd >= 0)
-		rfd_op_watch(d, op, d->pool.ready_fd);
-	else if (at > base_now_ns() + POOL_TICK_NS) /* no eventfd: look again on a tick */
-		at = base_now_ns() + POOL_TICK_NS;
-	rfd_op_timer(d, op, at);
-	return 1;
+	return rfd_place_pool_wait(d, op, (int)(s->mem / d->pool.chunk_size));
 }
 
 /* Create, first step: checks, then its name, cores and memory in the

@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include "rfd/mempool.h"
+#include "rfd/fault.h"
 
 #include <errno.h>
 #include <sys/eventfd.h>
@@ -170,6 +171,8 @@ static void do_job(struct rfd_pool *p, struct rfd_chunk *c)
 	}
 	c->state = RF_CHUNK_FILLING;
 	pthread_mutex_unlock(&p->lock);
+	if (p->fill_delay_ms) /* the crash-test build only (fault.h) */
+		usleep((useconds_t)p->fill_delay_ms * 1000);
 	uint64_t t0 = base_now_ns();
 	int err = fill_chunk(p, c);
 	uint64_t ns = base_now_ns() - t0;
@@ -224,6 +227,7 @@ int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const
 {
 	memset(p, 0, sizeof(*p));
 	p->ready_fd = -1;
+	p->fill_delay_ms = rfd_fault_value(RFD_FAULT_POOL_SLOW);
 	if (chunk_size < HUGE_2M || chunk_size % HUGE_2M) {
 		base_errf(err, BASE_E_BAD_REQUEST, "chunk size must be a multiple of 2M");
 		return -1;
@@ -292,24 +296,13 @@ static int count_state(const struct rfd_pool *p, enum rfd_chunk_state st)
 	return n;
 }
 
-/* Under the lock: wait until n chunks are READY, the worker failed after
- * being asked to retry, or the wait ran out.  0 or -errno. */
-static int wait_ready(struct rfd_pool *p, int n)
+/* Under the lock: a take or a look found too few READY chunks, which is
+ * a reason to try filling again after a failure. */
+static void ask_fill(struct rfd_pool *p)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += RFD_POOL_WAIT_MS / 1000;
-	p->stalled = false; /* a take is a reason to try filling again */
+	p->stalled = false;
 	p->fill_err = 0;
 	pthread_cond_broadcast(&p->work);
-	while (count_state(p, RF_CHUNK_READY) < n) {
-		if (p->stalled)
-			return p->fill_err;
-		if (pthread_cond_timedwait(&p->done, &p->lock, &until) == ETIMEDOUT &&
-		    count_state(p, RF_CHUNK_READY) < n)
-			return -ETIMEDOUT;
-	}
-	return 0;
 }
 
 bool rfd_pool_ready(struct rfd_pool *p, int n)
@@ -319,13 +312,10 @@ bool rfd_pool_ready(struct rfd_pool *p, int n)
 		/* nothing signalled since the last look */
 	}
 	pthread_mutex_lock(&p->lock);
-	bool ok = count_state(p, RF_CHUNK_READY) >= n ||
-		  p->nchunks - count_state(p, RF_CHUNK_OWNED) < n; /* take refuses at once */
-	if (!ok) { /* a take is a reason to try filling again */
-		p->stalled = false;
-		p->fill_err = 0;
-		pthread_cond_broadcast(&p->work);
-	}
+	bool ok = count_state(p, RF_CHUNK_READY) >= n || p->stalled || /* take answers at once */
+		  p->nchunks - count_state(p, RF_CHUNK_OWNED) < n;
+	if (!ok)
+		ask_fill(p);
 	pthread_mutex_unlock(&p->lock);
 	return ok;
 }
@@ -334,10 +324,16 @@ int rfd_pool_take(struct rfd_pool *p, int n, int owner, int *ids)
 {
 	int err = 0, got = 0;
 	pthread_mutex_lock(&p->lock);
-	if (p->nchunks - count_state(p, RF_CHUNK_OWNED) < n)
+	if (p->nchunks - count_state(p, RF_CHUNK_OWNED) < n) {
 		err = -ENOMEM; /* the pool cannot hold that many more */
-	else if (count_state(p, RF_CHUNK_READY) < n)
-		err = wait_ready(p, n);
+	} else if (count_state(p, RF_CHUNK_READY) < n && p->stalled) {
+		err = p->fill_err; /* said once; the next look asks the worker again */
+		p->stalled = false;
+		p->fill_err = 0;
+	} else if (count_state(p, RF_CHUNK_READY) < n) {
+		err = -EAGAIN; /* never waits: the caller's op waits on ready_fd */
+		ask_fill(p);
+	}
 	for (int i = 0; i < p->nchunks && got < n && !err; i++)
 		if (p->chunk[i].state == RF_CHUNK_READY) {
 			p->chunk[i].state = RF_CHUNK_OWNED;

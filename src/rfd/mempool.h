@@ -58,10 +58,11 @@ struct rfd_pool {
 	pthread_cond_t done;  /* takers: a chunk became READY or a fill failed */
 	pthread_t worker;
 	bool stop, started;
-	bool stalled;         /* the last fill failed: no filling until a take asks */
+	bool stalled;         /* the last fill failed: no filling until a look asks */
 	int fill_err;         /* -errno of that failure */
 	uint64_t refills, retired, refill_bytes, refill_ns;
 	int ready_fd;         /* eventfd: the worker finished a job (rfd_pool_ready); -1 */
+	long fill_delay_ms;   /* added to every fill (fault.h's pool_slow; tests only) */
 };
 
 /* hugepages: "auto" (reserve if possible), "on" (fail without), "off". */
@@ -69,17 +70,19 @@ int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const
 		  struct base_err *err);
 void rfd_pool_fini(struct rfd_pool *p);
 
-/* Take n READY chunks for `owner`; if fewer are ready but enough are being
- * refilled, wait for the worker (at most RFD_POOL_WAIT_MS).  Writes chunk
- * ids to ids[].  Returns 0 or -errno (nothing taken): -ENOMEM when the
- * pool cannot hold n more, -ETIMEDOUT, or why filling failed. */
+/* Take n READY chunks for `owner`; never waits.  Writes chunk ids to
+ * ids[].  Returns 0 or -errno (nothing taken): -ENOMEM when the pool
+ * cannot hold n more, -EAGAIN when fewer are READY now (the worker is
+ * asked to fill; wait on ready_fd as rfd_pool_ready says), or why the
+ * worker's last fill failed (said once: the next look asks it again). */
+int rfd_pool_take(struct rfd_pool *p, int n, int owner, int *ids);
+/* How long an op waits for the pool to refill before it gives up. */
 #define RFD_POOL_WAIT_MS 5000
 /* Would a take of n chunks get them without waiting (or be refused at
  * once)?  If not, the worker is asked to fill, and p->ready_fd becomes
  * readable when it has done a job: look again then (the event loop waits
  * on it, never on the pool). */
 bool rfd_pool_ready(struct rfd_pool *p, int n);
-int rfd_pool_take(struct rfd_pool *p, int n, int owner, int *ids);
 /* Give a chunk back: it is retired (memory punched out, memfd dropped) and
  * replaced by a fresh one in the background. */
 void rfd_pool_give_back(struct rfd_pool *p, int id);

@@ -34,7 +34,8 @@ typedef enum rfd_op_rc (*rfd_op_step)(struct rfd *d, struct rfd_op *op);
 
 struct rfd_op {
 	uint32_t id;                /* its epoll tag's value (RFD_EV_OP) */
-	char name[RF_NAME_MAX];     /* the subOS it acts on: ops on it queue */
+	char name[RF_NAME_MAX + 8]; /* the subOS it acts on (ops on it queue), or
+				     * "chan:NAME" for a channel (chan.h) */
 	struct rfd_subos *s;        /* set by the op's own steps */
 	rfd_op_step step;
 	int state;                  /* the step's own */

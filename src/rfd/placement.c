@@ -1,6 +1,6 @@
 /*
  * placement.c - choosing and claiming cores and memory for a subOS, the
- * part create (lifecycle.c) and resize (resize.c) share.
+ * part create (lifecycle.c), resize (resize.c) and channels (chan.c) share.
  *
  * The partition table decides (ptable.c); this file turns its refusals
  * into messages that say what was asked, what is free and who holds it,
@@ -9,9 +9,33 @@
 #include "rfd/placement.h"
 #include "rfd/rfd.h"
 #include "rfd/subos.h"
+#include "rfd/op.h"
 
+#include <errno.h>
 #include <string.h>
+#include "base/time.h"
 #include "base/units.h"
+
+#define POOL_TICK_NS (10ull * 1000000) /* the pool's readiness, without its eventfd */
+
+int rfd_place_pool_wait(struct rfd *d, struct rfd_op *op, int n)
+{
+	if (rfd_pool_ready(&d->pool, n))
+		return 0;
+	uint64_t now = base_now_ns(), at = op->deadline_ns;
+	if (now >= at) {
+		base_errf(&op->err, BASE_E_MEM_UNAVAILABLE,
+			  "cannot prepare memory: the pool did not refill within %d ms",
+			  RFD_POOL_WAIT_MS);
+		return -1;
+	}
+	if (d->pool.ready_fd >= 0)
+		rfd_op_watch(d, op, d->pool.ready_fd);
+	else if (at > now + POOL_TICK_NS) /* no eventfd: look again on a tick */
+		at = now + POOL_TICK_NS;
+	rfd_op_timer(d, op, at);
+	return 1;
+}
 
 /* On refusal, say how much was asked and how much is free. */
 int rfd_place_reserve_mem(struct rfd *d, uint64_t bytes, struct base_err *err)
@@ -40,7 +64,7 @@ int rfd_place_take_chunks(struct rfd *d, struct rfd_subos *s, int n, int *ids,
 	int rc = rfd_pool_take(&d->pool, n, s->id, ids);
 	if (rc)
 		return base_errf(err, BASE_E_MEM_UNAVAILABLE, "cannot prepare memory: %s",
-				 strerror(-rc));
+				 rc == -EAGAIN ? "the pool is refilling" : strerror(-rc));
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * placement.h - choosing and claiming a subOS's cores and memory, shared
- * by create (lifecycle.c) and resize (resize.c) (placement.c).
+ * by create (lifecycle.c), resize (resize.c) and channels (chan.c)
+ * (placement.c).
  *
  * Error contract: 0, or -1 with err filled in words a user can act on
  * (what was asked, what is free, who holds it).
@@ -16,6 +17,7 @@
 
 struct rfd;
 struct rfd_subos;
+struct rfd_op;
 
 /* The cores `ca` names (a count or a list) for owner `id`, in *out;
  * nothing is assigned yet. */
@@ -26,8 +28,15 @@ int rfd_place_reserve_mem(struct rfd *d, uint64_t bytes, struct base_err *err);
 /* The same for `want` rounded up to whole pool chunks (*rounded). */
 int rfd_place_reserve_chunks(struct rfd *d, uint64_t want, uint64_t *rounded,
 			     struct base_err *err);
+/* Are n pool chunks ready to take?  For an op's step (op.h): 0 yes;
+ * 1 not yet: the op is armed on the pool's ready_fd (or a tick) and its
+ * timer, never after op->deadline_ns; -1 the deadline passed (op->err).
+ * The loop never waits on the pool, only this op does. */
+int rfd_place_pool_wait(struct rfd *d, struct rfd_op *op, int n);
 /* Take n pool chunks for s (ids[n] gets their ids), within the regions
- * a subOS may hold; they are s's once the caller records them. */
+ * a subOS may hold; they are s's once the caller records them.  Never
+ * waits: a take the pool cannot serve now is refused (the caller asked
+ * rfd_place_pool_wait first). */
 int rfd_place_take_chunks(struct rfd *d, struct rfd_subos *s, int n, int *ids,
 			  struct base_err *err);
 /* Add to journal record x what a restarted rfd needs to adopt s's

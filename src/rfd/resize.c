@@ -15,7 +15,9 @@
  * often at first, and the program's pidfd tells its death, until the
  * deadline forces the change.
  *
- * Memory: growth hands pool chunks over as new regions; a shrink asks
+ * Memory: growth hands pool chunks over as new regions, once the pool has
+ * them ready (a step waiting on the pool's eventfd, never a wait inside
+ * the loop: a pool being refilled delays only this resize); a shrink asks
  * librf for its highest regions back and takes those it says it returned.
  * Its word (the status page) is only a hint of which regions to take:
  * taking one is rfd's own act (the pool punches the chunk out and drops its
@@ -64,11 +66,12 @@ struct rz {
 	uint64_t t0;                 /* when it was published */
 	int asked[RF_MAX_REGIONS];   /* a shrink: the regions asked back */
 	int nasked;
+	int ngrow;                   /* a growth: the chunks to hand over */
 	int rc;                      /* -1: refused after something changed */
 	struct rfd_aside aside;      /* where rfd waits for a core handshake */
 };
 
-enum { RZ_BEGIN, RZ_CORES_WAIT, RZ_MEM, RZ_GROW_WAIT, RZ_SHRINK_WAIT };
+enum { RZ_BEGIN, RZ_CORES_WAIT, RZ_MEM, RZ_POOL, RZ_GROW_WAIT, RZ_SHRINK_WAIT };
 
 static int target_cores(struct rfd *d, struct rfd_subos *s, const struct base_cores_arg *ca,
 			struct base_cpuset *out, struct base_err *err)
@@ -253,25 +256,43 @@ static int shrink_finish(struct rfd *d, struct rfd_subos *s, struct rz *z, int a
 }
 
 /* Start a libos memory change: the state to wait in, RZ_MEM (nothing to
- * wait for: done or refused) with z->rc set on refusal. */
+ * wait for: done or refused) with z->rc set on refusal.  A growth first
+ * reserves the memory in the table: no other op can take it while this
+ * one waits for the pool. */
 static int mem_libos_begin(struct rfd *d, struct rfd_subos *s, struct rz *z, struct rfd_op *op)
 {
 	int64_t delta = ((int64_t)z->mem - (int64_t)s->mem) / (int64_t)d->pool.chunk_size;
 	if (delta > 0) {
-		uint64_t bytes = (uint64_t)delta * d->pool.chunk_size;
-		if (rfd_place_reserve_mem(d, bytes, &op->err))
+		if (rfd_place_reserve_mem(d, (uint64_t)delta * d->pool.chunk_size, &op->err))
 			return z->rc = -1, RZ_MEM;
-		/* Its memory limits (confine.h) first: librf locks what it maps. */
-		rfd_confine_set_mem(d, s, z->mem);
-		if (grow_publish(d, s, z, (int)delta, op, &op->err)) {
-			rfd_ptable_mem_release(&d->pt, bytes);
-			rfd_confine_set_mem(d, s, s->mem);
-			return z->rc = -1, RZ_MEM;
-		}
-		return RZ_GROW_WAIT;
+		z->ngrow = (int)delta;
+		s->mem_growing = (uint64_t)delta * d->pool.chunk_size;
+		op->deadline_ns = base_now_ns() + RFD_POOL_WAIT_MS * BASE_NS_PER_MS;
+		return RZ_POOL;
 	}
 	shrink_publish(s, z, (int)-delta, op);
 	return RZ_SHRINK_WAIT;
+}
+
+/* The pool has the chunks (0: its limits raised (confine.h: librf locks
+ * what it maps), then published, op->how the spin's outcome), is
+ * refilling (1: armed), or did not refill in time or the take failed (-1:
+ * refused, the reservation and limits given back, z->rc set). */
+static int grow_when_ready(struct rfd *d, struct rfd_subos *s, struct rz *z, struct rfd_op *op)
+{
+	int w = rfd_place_pool_wait(d, op, z->ngrow);
+	if (w > 0)
+		return 1;
+	s->mem_growing = 0; /* held from here (grow_publish), or given back */
+	if (w == 0) {
+		rfd_confine_set_mem(d, s, z->mem);
+		if (!grow_publish(d, s, z, z->ngrow, op, &op->err))
+			return 0;
+		rfd_confine_set_mem(d, s, s->mem);
+	}
+	rfd_ptable_mem_release(&d->pt, (uint64_t)z->ngrow * d->pool.chunk_size);
+	z->rc = -1;
+	return -1;
 }
 
 static int mem_linux(struct rfd *d, struct rfd_subos *s, uint64_t want, struct resize_out *ro,
@@ -359,6 +380,22 @@ static enum rfd_op_rc resize_end(struct rfd *d, struct rfd_subos *s, struct rz *
 	return RFD_OP_DONE;
 }
 
+/* A memory change published: librf's acknowledgement (ack, or -EAGAIN:
+ * look), then the end. */
+static enum rfd_op_rc mem_ack(struct rfd *d, struct rfd_op *op, struct rfd_subos *s,
+			      struct rz *z, int ack)
+{
+	if (ack == -EAGAIN && (ack = ack_poll(d, op, s, z)) == 1)
+		return RFD_OP_WAIT;
+	z->ro.mem_ns = base_now_ns() - z->t0;
+	if (op->state == RZ_GROW_WAIT)
+		z->ro.forced |= ack != 0; /* the regions are its own either way: it holds the fds */
+	else
+		z->rc = shrink_finish(d, s, z, ack, &op->err);
+	rfd_confine_set_mem(d, s, s->mem);
+	return resize_end(d, s, z, op);
+}
+
 /* Cores first (their handshake may wait), then memory (so may its). */
 static enum rfd_op_rc resize_run(struct rfd *d, struct rfd_op *op, struct rfd_subos *s,
 				 struct rz *z)
@@ -400,20 +437,22 @@ static enum rfd_op_rc resize_run(struct rfd *d, struct rfd_op *op, struct rfd_su
 		}
 		if ((op->state = mem_libos_begin(d, s, z, op)) == RZ_MEM)
 			return resize_end(d, s, z, op);
+		if (op->state == RZ_SHRINK_WAIT) {
+			ack = op->how;
+			break;
+		}
+		/* a growth waits for the pool */
+		/* fall through */
+	case RZ_POOL:
+		if ((ack = grow_when_ready(d, s, z, op)) != 0)
+			return ack > 0 ? RFD_OP_WAIT : resize_end(d, s, z, op);
+		op->state = RZ_GROW_WAIT;
 		ack = op->how;
 		break;
 	default:
 		ack = -EAGAIN;
 	}
-	if (ack == -EAGAIN && (ack = ack_poll(d, op, s, z)) == 1)
-		return RFD_OP_WAIT;
-	z->ro.mem_ns = base_now_ns() - z->t0;
-	if (op->state == RZ_GROW_WAIT)
-		z->ro.forced |= ack != 0; /* the regions are its own either way: it holds the fds */
-	else
-		z->rc = shrink_finish(d, s, z, ack, &op->err);
-	rfd_confine_set_mem(d, s, s->mem);
-	return resize_end(d, s, z, op);
+	return mem_ack(d, op, s, z, ack);
 }
 
 enum rfd_op_rc rfd_subos_resize_step(struct rfd *d, struct rfd_op *op)
@@ -421,6 +460,10 @@ enum rfd_op_rc rfd_subos_resize_step(struct rfd *d, struct rfd_op *op)
 	struct rfd_subos *s = rfd_subos_find(d, op->name);
 	enum rfd_op_rc rc;
 	if (op->state == RFD_OP_CANCEL) {
+		if (s && s->mem_growing) { /* a growth waiting on the pool */
+			rfd_ptable_mem_release(&d->pt, s->mem_growing);
+			s->mem_growing = 0;
+		}
 		if (op->own)
 			rfd_libos_step_back(&((struct rz *)op->own)->aside);
 		free(op->own);

@@ -39,6 +39,7 @@ struct rfd_subos {
 	struct base_cpuset cpus;
 	uint64_t mem;                /* bytes held (a multiple of the chunk size) */
 	uint64_t chan_mem;           /* its share of its channels' memory (chan.c) */
+	uint64_t mem_growing;        /* reserved for a growth waiting on the pool (resize.c) */
 	int nregions;
 	int region_chunk[RF_MAX_REGIONS]; /* desc slot -> pool chunk id, -1 free */
 	char **argv;

@@ -223,6 +223,7 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 	case RF_VERB_CREATE:
 	case RF_VERB_DESTROY:
 	case RF_VERB_RESIZE:
+	case RF_VERB_CHAN_CREATE:
 		break; /* ops: start_op */
 	case RF_VERB_LIST:
 		return do_list(d, only);
@@ -235,7 +236,6 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 	case RF_VERB_CHAN_LIST:
 		res = rfd_chan_verb(d, req, caller->pid, pass_fd, err);
 		return only ? own_channels(res, only) : res;
-	case RF_VERB_CHAN_CREATE:
 	case RF_VERB_CHAN_CLOSE:
 	case RF_VERB_CHAN_OPEN:
 		return rfd_chan_verb(d, req, caller->pid, pass_fd, err);
@@ -308,16 +308,26 @@ static void op_finish(struct rfd *d, struct rfd_op *op)
 static rfd_op_step op_step(enum base_verb v)
 {
 	return v == RF_VERB_CREATE ? rfd_subos_create_step :
-	       v == RF_VERB_DESTROY ? rfd_subos_destroy_step : rfd_subos_resize_step;
+	       v == RF_VERB_DESTROY ? rfd_subos_destroy_step :
+	       v == RF_VERB_CHAN_CREATE ? rfd_chan_create_step : rfd_subos_resize_step;
 }
 
-/* Create, destroy and resize run as ops (op.h), which may answer later:
+/* What an op queues on: its subOS, or its channel (chan.h). */
+static void op_name(const struct base_request *req, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s", req->verb == RF_VERB_CHAN_CREATE ? RFD_CHAN_OP_PREFIX : "",
+		 req->name);
+}
+
+/* Create, destroy, resize and chan_create run as ops (op.h), which may answer later:
  * *answer is the answer if the op ended at once, else NULL.  The request
  * moves into the op.  -1: no memory (req untouched). */
 static int start_op(struct rfd *d, struct base_request *req, const struct rfd_caller *c,
 		    const struct rfd_reply_to *to, struct json_object **answer)
 {
-	struct rfd_op *op = rfd_op_new(req->name, op_step(req->verb));
+	char name[sizeof(((struct rfd_op *)0)->name)];
+	op_name(req, name, sizeof(name));
+	struct rfd_op *op = rfd_op_new(name, op_step(req->verb));
 	struct op_ctx *x = malloc(sizeof(*x));
 	if (!op || !x) {
 		free(op);
@@ -337,7 +347,8 @@ static int start_op(struct rfd *d, struct base_request *req, const struct rfd_ca
 
 static bool is_op(enum base_verb v)
 {
-	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE;
+	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE ||
+	       v == RF_VERB_CHAN_CREATE;
 }
 
 /* *pass_fd: a descriptor to send with the answer (chan_open), else -1. */
@@ -370,7 +381,7 @@ void rfd_handle_request(struct rfd *d, const char *line, size_t len,
 			res = dispatch(d, &req, &c, scope == RFD_SCOPE_SELF ? c.subos : NULL, fds,
 				       nfds, pass_fd, &err);
 			if (mutates(req.verb))
-				rfd_check(d); /* chan_create, chan_close */
+				rfd_check(d); /* chan_close */
 		}
 		rfd_caller_set_current(NULL);
 	}

@@ -378,5 +378,38 @@ cleanup() {
 	rm -rf "$T"
 	exit "$rc"
 }
+# A test that starts processes in the background adds their pids to BG
+# and traps stop_bg instead: they are killed before the cleanup.
+BG=()
+stop_bg() {
+	local rc=$? p
+	set +e
+	for p in "${BG[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	(exit "$rc")
+	cleanup
+}
+
+# in_flight WHAT OUTFILE MIN_MS RFM-ARGS...: run rfm in the background;
+# while it is in flight (it must still be), another client's requests take
+# < 50 ms each (tests/helpers/rfclients.c); then it must succeed, having
+# taken at least MIN_MS (what it waits for).
+in_flight() {
+	local what=$1 out=$2 min_ms=$3 pid t0
+	shift 3
+	t0=$(now_ms)
+	rfm "$@" >"$out" 2>&1 &
+	pid=$!
+	BG+=($pid)
+	run "$ROOT/build/tests/rfclients" "$SOCK" latency 20 50
+	echo "$(basename "$0" .sh): latency while a $what is in flight: $(cat "$OUT")"
+	[ "$STATUS" -eq 0 ] || { show_last; fail "a client waited behind a $what in flight"; }
+	kill -0 "$pid" 2>/dev/null || { cat "$out"; fail "the $what ended too soon"; }
+	wait "$pid" || { cat "$out"; fail "the $what failed"; }
+	[ $(($(now_ms) - t0)) -ge "$min_ms" ] || fail "the $what took less than $min_ms ms"
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,6 +35,7 @@
 #include <cmocka.h>
 
 #include "rfd/mempool.h"
+#include "base/time.h"
 
 #define CHUNK (2ull << 20)
 
@@ -61,6 +63,17 @@ static void wait_ready(struct rfd_pool *p, int ready)
 		usleep(1000);
 	}
 	fail_msg("only %d chunks READY after 5 s, want %d", counts(p).ready, ready);
+}
+
+/* Take n chunks the way rfd's ops do: ask rfd_pool_ready, and while it
+ * says no, wait on ready_fd (at most 5 s in all), never in the take. */
+static int take_ready(struct rfd_pool *p, int n, int owner, int *ids)
+{
+	for (int i = 0; i < 50 && !rfd_pool_ready(p, n); i++) {
+		struct pollfd pf = { .fd = p->ready_fd, .events = POLLIN };
+		poll(&pf, 1, 100);
+	}
+	return rfd_pool_take(p, n, owner, ids);
 }
 
 /* Wait (at most 5 s) until `n` chunks have been retired since start. */
@@ -225,7 +238,7 @@ static void test_never_the_same_memfd_twice(void **state)
 	int n = 0;
 	for (int round = 0; round < ROUNDS; round++) {
 		int ids[4];
-		assert_int_equal(rfd_pool_take(p, 4, 1 + round, ids), 0);
+		assert_int_equal(take_ready(p, 4, 1 + round, ids), 0);
 		for (int i = 0; i < 4; i++) {
 			kept[n] = dup(rfd_pool_fd(p, ids[i]));
 			seen[n] = inode_of(kept[n]);
@@ -240,6 +253,32 @@ static void test_never_the_same_memfd_twice(void **state)
 	}
 	for (int i = 0; i < n; i++)
 		close(kept[i]);
+}
+
+/* A take the READY chunks cannot serve is refused at once with -EAGAIN,
+ * takes nothing, and sets the worker filling: ready_fd tells when to look
+ * again (rfd's ops wait on it, the loop never waits on the pool). */
+static void test_take_never_waits(void **state)
+{
+	struct rfd_pool *p = *state;
+	int ids[4];
+	wait_ready(p, 4);
+	assert_int_equal(rfd_pool_take(p, 4, 1, ids), 0);
+	p->fill_delay_ms = 300; /* as fault.h's pool_slow: the refill is slow */
+	rfd_pool_give_back(p, ids[0]);
+	rfd_pool_give_back(p, ids[1]);
+	int more[2] = { -1, -1 };
+	uint64_t t0 = base_now_ns();
+	assert_int_equal(rfd_pool_take(p, 2, 2, more), -EAGAIN);
+	assert_false(rfd_pool_ready(p, 2));
+	assert_true(base_now_ns() - t0 < 100 * BASE_NS_PER_MS); /* at once */
+	assert_int_equal(more[0], -1);
+	assert_int_equal(counts(p).owned, 2);
+	struct pollfd pf = { .fd = p->ready_fd, .events = POLLIN };
+	assert_int_equal(poll(&pf, 1, 5000), 1); /* the worker says when to look */
+	assert_int_equal(take_ready(p, 2, 2, more), 0);
+	assert_true(base_now_ns() - t0 >= 2 * 300 * BASE_NS_PER_MS);
+	p->fill_delay_ms = 0;
 }
 
 static void test_take_too_many_takes_nothing(void **state)
@@ -300,9 +339,9 @@ static void test_returned_chunk_is_punched_out(void **state)
 	close(kept);
 }
 
-/* A take right after a give back waits for the refill (bounded) rather
- * than failing or handing out the returned memfd. */
-static void test_take_waits_for_refill(void **state)
+/* A take right after a give back gets the chunk once it is refilled,
+ * never the returned memfd. */
+static void test_take_after_refill(void **state)
 {
 	struct rfd_pool *p = *state;
 	int ids[4];
@@ -313,7 +352,7 @@ static void test_take_waits_for_refill(void **state)
 		fill_pattern(p, ids[0]);
 		rfd_pool_give_back(p, ids[0]);
 		int again = -1;
-		assert_int_equal(rfd_pool_take(p, 1, 9, &again), 0);
+		assert_int_equal(take_ready(p, 1, 9, &again), 0);
 		assert_int_equal(again, ids[0]);
 		assert_int_not_equal(inode_of(rfd_pool_fd(p, again)), old);
 		assert_zero(p, again);
@@ -326,7 +365,7 @@ static void test_refill_restores_readiness(void **state)
 {
 	struct rfd_pool *p = *state;
 	int ids[4];
-	assert_int_equal(rfd_pool_take(p, 4, 1, ids), 0);
+	assert_int_equal(take_ready(p, 4, 1, ids), 0);
 	assert_counts(p, 0, 4, 0);
 	for (int i = 0; i < 4; i++)
 		rfd_pool_give_back(p, ids[i]);
@@ -344,7 +383,7 @@ static void test_take_before_worker_filled(void **state)
 	struct base_err why = { 0 };
 	assert_int_equal(rfd_pool_init(&p, 6 * CHUNK, CHUNK, "off", &why), 0);
 	int ids[6];
-	assert_int_equal(rfd_pool_take(&p, 6, 4, ids), 0); /* fills or waits as needed */
+	assert_int_equal(take_ready(&p, 6, 4, ids), 0); /* as the worker fills them */
 	assert_counts(&p, 0, 6, 0);
 	for (int i = 0; i < 6; i++) {
 		assert_int_equal(p.chunk[ids[i]].owner, 4);
@@ -434,7 +473,7 @@ static void test_fill_failure_takes_nothing(void **state)
 
 	int rc = rfd_pool_init(&p, 4 * CHUNK, CHUNK, "off", &why);
 	int ids[4] = { -1, -1, -1, -1 };
-	int taken = rc == 0 ? rfd_pool_take(&p, 2, 3, ids) : 1;
+	int taken = rc == 0 ? take_ready(&p, 2, 3, ids) : 1;
 	struct rfd_pool_counts c = rc == 0 ? counts(&p) : (struct rfd_pool_counts){ 0 };
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 
@@ -443,8 +482,8 @@ static void test_fill_failure_takes_nothing(void **state)
 	assert_int_equal(c.ready + c.owned, 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(p.chunk[i].owner, -1);
-	/* Descriptors again: the take asks the worker to fill once more. */
-	assert_int_equal(rfd_pool_take(&p, 4, 3, ids), 0);
+	/* Descriptors again: the next look asks the worker to fill once more. */
+	assert_int_equal(take_ready(&p, 4, 3, ids), 0);
 	assert_counts(&p, 0, 4, 0);
 	for (int i = 0; i < 4; i++)
 		assert_zero(&p, ids[i]);
@@ -457,11 +496,12 @@ int main(void)
 		cmocka_unit_test(test_bad_chunk_size),
 		cmocka_unit_test_setup_teardown(test_init_fills_ready, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_take_and_give_back, setup4, teardown),
+		cmocka_unit_test_setup_teardown(test_take_never_waits, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_take_too_many_takes_nothing, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_never_the_same_memfd_twice, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_returned_chunk_is_punched_out, setup4,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_take_waits_for_refill, setup4, teardown),
+		cmocka_unit_test_setup_teardown(test_take_after_refill, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_refill_restores_readiness, setup4, teardown),
 		cmocka_unit_test(test_take_before_worker_filled),
 		cmocka_unit_test_setup_teardown(test_adopt_and_bad_ids, setup4, teardown),
