@@ -266,7 +266,6 @@ static struct json_object *create_record(struct rfd *d, const struct rfd_subos *
 	json_object_object_add(x, "shim_pid", json_object_new_int(s->shim_pid));
 	json_object_object_add(x, "cgroup", json_object_new_string(s->cgroup));
 	json_object_object_add(x, "argv", base_strv_to_json(s->argv));
-	rfd_place_chunks_json(d, s, x);
 	/* what a restart needs, also after rfd itself restarted (recover.c) */
 	static const char *const keys[] = { "env", "caps", "binds", "ro_binds" };
 	char *const *vals[] = { s->env, s->caps, s->binds, s->ro_binds };

@@ -68,22 +68,6 @@ int rfd_place_take_chunks(struct rfd *d, struct rfd_subos *s, int n, int *ids,
 	return 0;
 }
 
-void rfd_place_chunks_json(struct rfd *d, const struct rfd_subos *s, struct json_object *x)
-{
-	struct json_object *ids = json_object_new_array(), *inodes = json_object_new_array();
-	int top = RF_MAX_REGIONS;
-	while (top > 0 && s->region_chunk[top - 1] < 0)
-		top--;
-	for (int i = 0; i < top; i++) {
-		int id = s->region_chunk[i];
-		json_object_array_add(ids, json_object_new_int(id));
-		json_object_array_add(inodes, json_object_new_int64(
-						      (int64_t)rfd_pool_inode(&d->pool, id)));
-	}
-	json_object_object_add(x, "chunks", ids);
-	json_object_object_add(x, "chunk_inodes", inodes);
-}
-
 static const char *owner_name(struct rfd *d, int owner)
 {
 	struct rfd_subos *o = rfd_subos_by_id(d, owner);

@@ -39,11 +39,6 @@ int rfd_place_pool_wait(struct rfd *d, struct rfd_op *op, int n);
  * rfd_place_pool_wait first). */
 int rfd_place_take_chunks(struct rfd *d, struct rfd_subos *s, int n, int *ids,
 			  struct base_err *err);
-/* Add to journal record x what a restarted rfd needs to adopt s's
- * regions (recover.c): "chunks", the chunk of every region slot up to the
- * highest held (-1 for a free slot), and "chunk_inodes", the inode of each
- * one's memfd (0 unknown), by which rfd finds the memfds in the subOS. */
-void rfd_place_chunks_json(struct rfd *d, const struct rfd_subos *s, struct json_object *x);
 /* Mirror `cpus` as s's cores into the enforcement back end. */
 int rfd_place_enforce_cpus(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *cpus);
 

@@ -22,6 +22,7 @@
 #include "rfd/recover.h"
 #include "rfd/libos.h"
 #include "rfd/log.h"
+#include "rfd/restart.h"
 #include "rfd/spawn.h"
 #include "rfd/subos.h"
 #include "base/exitstatus.h"
@@ -45,8 +46,10 @@ struct entry {
 	char cores[4096];
 	uint64_t mem;
 	bool exited;
+	bool restarting; /* exited, and the old rfd planned to start it again */
 	bool destroying; /* a destroy was under way when rfd died */
 	int exit_code;
+	int restarts;    /* restarts done since its create */
 };
 
 struct replay {
@@ -81,6 +84,21 @@ static void drop(struct replay *r, struct entry *e)
 	*e = r->e[--r->n];
 }
 
+/* A record after the create says which program runs (pid, shim_pid:
+ * another after a restart), how many restarts were made, and which chunks
+ * a libos subOS holds (by region slot) since. */
+static void latest_program(struct entry *e, struct json_object *rec)
+{
+	static const char *const keys[] = { "pid", "shim_pid", "chunks", "chunk_inodes" };
+	struct json_object *v;
+	if (!e->create)
+		return;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (json_object_object_get_ex(rec, keys[k], &v))
+			json_object_object_add(e->create, keys[k], json_object_get(v));
+	e->restarts = (int)base_json_i64(rec, "restarts", e->restarts);
+}
+
 static int on_record(struct json_object *rec, void *arg)
 {
 	struct replay *r = arg;
@@ -92,20 +110,20 @@ static int on_record(struct json_object *rec, void *arg)
 	if (strcmp(op, "create") == 0) {
 		json_object_put(e->create);
 		e->create = json_object_get(rec);
-		e->exited = false;
+		e->exited = e->restarting = false;
+		e->restarts = 0;
 	} else if (strcmp(op, "destroy") == 0) {
 		drop(r, e);
 		return 0;
 	} else if (strcmp(op, "exit") == 0) {
 		e->exited = true;
+		e->restarting = json_object_object_get_ex(rec, "restart_in_ms", NULL);
 		e->exit_code = base_exit_status_from_json(rec);
+	} else if (strcmp(op, "restart") == 0) {
+		e->exited = e->restarting = false; /* running again, as another program */
 	}
-	/* A resize says which chunks the subOS holds since (by region slot). */
-	struct json_object *v;
-	for (int k = 0; k < 2 && e->create && strcmp(op, "create"); k++)
-		if (json_object_object_get_ex(rec, k ? "chunk_inodes" : "chunks", &v))
-			json_object_object_add(e->create, k ? "chunk_inodes" : "chunks",
-					       json_object_get(v));
+	if (strcmp(op, "create"))
+		latest_program(e, rec);
 	snprintf(e->cores, sizeof(e->cores), "%s", base_json_str(rec, "cores", ""));
 	e->mem = (uint64_t)base_json_i64(rec, "mem", 0);
 	return 0;
@@ -250,6 +268,8 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 			rfd_pool_adopt(&d->pool, s->region_chunk[i], s->id);
 			s->nregions++;
 		}
+	if (s->life == RF_LIFE_RESTARTING)
+		return; /* nothing runs: its restart starts a program anew */
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	s->shim_pidfd = s->shim_pid > 0 ? (int)syscall(SYS_pidfd_open, s->shim_pid, 0) : -1;
 	if (s->kind == RF_KIND_LIBOS && s->pidfd >= 0) {
@@ -304,6 +324,25 @@ static void sweep_orphans(struct rfd *d)
 			"(a create interrupted by rfd's death)", n);
 }
 
+/* It exited and was waiting for its restart when the old rfd died: keep
+ * its partition (cores, memory, the cgroups the old rfd kept) and restart
+ * it as planned, if its policy still wants that (rfd_server_listen arms
+ * the timer).  Its regions went back at the exit; no program runs. */
+static bool resume_restart(struct rfd *d, const struct entry *e, struct rfd_subos *s)
+{
+	s->restarts = e->restarts;
+	if (!rfd_restart_wanted(s))
+		return false;
+	s->pid = s->shim_pid = 0;
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		s->region_chunk[i] = -1;
+	s->life = RF_LIFE_RESTARTING;
+	claim(d, s);
+	rfd_log("subOS %s: resuming the restart the previous rfd planned (attempt %d)", s->name,
+		s->restarts + 1);
+	return true;
+}
+
 int rfd_recover(struct rfd *d)
 {
 	struct replay r = { 0 };
@@ -333,8 +372,9 @@ int rfd_recover(struct rfd *d)
 			base_exit_status_to_json(x, s->exit_code);
 			rfd_journal_subos(d, "exit", s, x);
 		}
-		/* Its cgroups, if kept for a restart the old rfd had planned (a
-		 * pending restart is not resumed: the subOS stays exited). */
+		if (e->exited && e->restarting && resume_restart(d, e, s))
+			continue;
+		/* Its cgroups, if kept for a restart its policy no longer wants. */
 		rfd_enforce_destroy(&d->enf, s->name);
 		s->life = RF_LIFE_EXITED;
 		claim(d, s);

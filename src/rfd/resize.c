@@ -363,8 +363,6 @@ static enum rfd_op_rc resize_end(struct rfd *d, struct rfd_subos *s, struct rz *
 	if (z->rc && !z->cores_changed && s->mem == z->mem_before)
 		return RFD_OP_DONE;
 	struct json_object *x = resize_extra(&z->ro);
-	if (s->kind == RF_KIND_LIBOS && s->mem != z->mem_before)
-		rfd_place_chunks_json(d, s, x);
 	struct json_object *res = rfd_subos_json(d, s, false);
 	json_object_object_foreach(x, k, v)
 		json_object_object_add(res, k, json_object_get(v));

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/server.h"
+#include "rfd/restart.h"
 #include "rfd/server_conn.h"
 #include "rfd/op.h"
 #include "rfd/check.h"
@@ -101,9 +102,13 @@ int rfd_server_listen(struct rfd *d)
 	}
 	/* The subOSes adopted at start-up (rfd_recover ran before the epoll set
 	 * existed): watch them now, or their end would go unnoticed. */
-	for (int i = 0; i < RF_MAX_SUBOS; i++)
-		if (d->subos[i] && d->subos[i]->life != RF_LIFE_EXITED)
-			rfd_watch_subos(d, d->subos[i]);
+	for (int i = 0; i < RF_MAX_SUBOS; i++) {
+		struct rfd_subos *s = d->subos[i];
+		if (s && s->life == RF_LIFE_RESTARTING && rfd_restart_arm(d, s) < 0)
+			rfd_log("subOS %s: cannot arm its restart: %s", s->name, strerror(errno));
+		else if (s && s->life != RF_LIFE_EXITED && s->life != RF_LIFE_RESTARTING)
+			rfd_watch_subos(d, s);
+	}
 	return 0;
 }
 

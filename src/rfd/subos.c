@@ -147,7 +147,31 @@ struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, boo
 	return o;
 }
 
-static struct json_object *subos_record(const char *op, const struct rfd_subos *s,
+/* What a restarted rfd needs to adopt s's regions (recover.c): "chunks",
+ * the chunk of every region slot up to the highest held (-1 for a free
+ * slot), and "chunk_inodes", the inode of each one's memfd (0 unknown), by
+ * which rfd finds the memfds in the subOS. */
+static void chunks_json(struct rfd *d, const struct rfd_subos *s, struct json_object *x)
+{
+	struct json_object *ids = json_object_new_array(), *inodes = json_object_new_array();
+	int top = RF_MAX_REGIONS;
+	while (top > 0 && s->region_chunk[top - 1] < 0)
+		top--;
+	for (int i = 0; i < top; i++) {
+		int id = s->region_chunk[i];
+		json_object_array_add(ids, json_object_new_int(id));
+		json_object_array_add(inodes, json_object_new_int64(
+						      (int64_t)rfd_pool_inode(&d->pool, id)));
+	}
+	json_object_object_add(x, "chunks", ids);
+	json_object_object_add(x, "chunk_inodes", inodes);
+}
+
+/* Every record of a subOS says where it stands now: its partition, and
+ * while a program runs, which one (pid, restarts) and a libos subOS's
+ * regions.  A journal compacted to a subOS's create and latest record
+ * (snapshot.c) so loses nothing recover.c needs. */
+static struct json_object *subos_record(struct rfd *d, const char *op, const struct rfd_subos *s,
 					struct json_object *extra)
 {
 	char cpus[4096];
@@ -157,6 +181,14 @@ static struct json_object *subos_record(const char *op, const struct rfd_subos *
 	json_object_object_add(rec, "name", json_object_new_string(s->name));
 	json_object_object_add(rec, "cores", json_object_new_string(cpus));
 	json_object_object_add(rec, "mem", json_object_new_int64((int64_t)s->mem));
+	if (s->pid > 0 && strcmp(op, "create")) {
+		json_object_object_add(rec, "pid", json_object_new_int(s->pid));
+		json_object_object_add(rec, "shim_pid", json_object_new_int(s->shim_pid));
+	}
+	if (s->restarts > 0)
+		json_object_object_add(rec, "restarts", json_object_new_int(s->restarts));
+	if (s->kind == RF_KIND_LIBOS)
+		chunks_json(d, s, rec);
 	if (extra) {
 		json_object_object_foreach(extra, k, v)
 			json_object_object_add(rec, k, json_object_get(v));
@@ -168,7 +200,7 @@ static struct json_object *subos_record(const char *op, const struct rfd_subos *
 int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 		      struct json_object *extra)
 {
-	struct json_object *rec = subos_record(op, s, extra);
+	struct json_object *rec = subos_record(d, op, s, extra);
 	int64_t seq = rfd_journal_append(&d->journal, rec);
 	json_object_put(rec);
 	if (seq < 0)
@@ -178,7 +210,7 @@ int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 
 void rfd_journal_subos_intent(struct rfd *d, const char *op, const struct rfd_subos *s)
 {
-	struct json_object *rec = subos_record(op, s, NULL);
+	struct json_object *rec = subos_record(d, op, s, NULL);
 	int64_t seq = rfd_journal_append_nosync(&d->journal, rec);
 	json_object_put(rec);
 	if (seq < 0)

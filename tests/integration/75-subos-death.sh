@@ -12,6 +12,9 @@
 #      program is confined as the first run was.
 #   3. --restart always restarts a program that succeeded; destroying it
 #      while it waits to restart cancels the restart and leaves nothing.
+#   3b. rfd killed (SIGKILL) while a subOS waits for its restart: the new
+#      rfd resumes the restart the old one planned, counts on from the
+#      attempts already made, and stops at --max-restarts.
 #   4. rfm refuses an unknown policy and --max-restarts without --restart
 #      (the protocol's refusals are in 20-protocol-errors.sh).
 #
@@ -101,6 +104,22 @@ expect_ok rfm destroy al
 n=$(journal_count restart al)
 sleep 1.2 # longer than al's next delay: a cancelled restart must not happen
 [ "$(journal_count restart al)" -eq "$n" ] || fail "al restarted after its destroy"
+
+# --- 3b. rfd dies while a restart is pending ------------------------------------
+expect_ok rfm create rs --kind linux --cpus 1 --mem 64M --restart on-failure --max-restarts 5 \
+	-- /bin/sh -c 'exit 3'
+# after three restarts the next waits 800 ms: time to kill rfd meanwhile
+wait_until 10 "rs to restart three times" eval "[ \$(journal_count restart rs) -ge 3 ]"
+wait_eq 10 "rs to wait for a restart" restarting subos rs .state
+n=$(journal_count restart rs)
+kill_rfd_hard
+revive_rfd
+grep -q "subOS rs: resuming the restart the previous rfd planned (attempt $((n + 1)))" \
+	"$T/rfd.log" || fail "the new rfd did not resume rs's restart: $(tail -n 5 "$T/rfd.log")"
+wait_eq 10 "rs to be restarted up to its limit" "exited 5" subos rs .state .restart.count
+got=$(journal rs | grep '"op":"restart"' | while read -r r; do json .attempt <<<"$r"; done)
+[ "$(echo $got)" = "1 2 3 4 5" ] || fail "rs's restart attempts across rfd's death: $(echo $got)"
+expect_ok rfm destroy rs
 
 # --- 4. refusals ------------------------------------------------------------------
 expect_usage rfm create x --kind linux --cpus 1 --mem 64M --restart sometimes -- /bin/true
