@@ -330,17 +330,35 @@ out:
 	return rc;
 }
 
-/* The device files a program may use, from the host's /dev; the
- * directories are shared with the host (POSIX shared memory, huge pages,
- * message queues). */
+/* The device files a program may use, from the host's /dev. */
 static const char *const dev_files[] = { "null", "zero", "full", "random", "urandom", "tty" };
-static const char *const dev_dirs[] = { "shm", "hugepages", "mqueue" };
-#define NDEV (sizeof(dev_files) / sizeof(dev_files[0]) + sizeof(dev_dirs) / sizeof(dev_dirs[0]))
+#define NDEV (sizeof(dev_files) / sizeof(dev_files[0]))
+/* Shared-memory file systems: fresh instances of its own, never the
+ * host's, whose files would be other programs' memory (POSIX shared
+ * memory, huge page files, message queues: mqueue shows the queues of the
+ * IPC namespace that mounts it, the program's own).  What it writes there
+ * is charged to its own memory cgroup.  `--bind /dev/shm` brings the
+ * host's back when a program needs it. */
+static const struct {
+	const char *name, *fstype, *opts;
+} dev_fs[] = {
+	{ "shm", "tmpfs", "mode=1777" },
+	{ "mqueue", "mqueue", NULL },
+	{ "hugepages", "hugetlbfs", "mode=1777" },
+};
 
-static const char *dev_name(size_t i)
+static void dev_own_fs(const char *path)
 {
-	size_t nf = sizeof(dev_files) / sizeof(dev_files[0]);
-	return i < nf ? dev_files[i] : dev_dirs[i - nf];
+	char p[PATH_MAX];
+	for (size_t i = 0; i < sizeof(dev_fs) / sizeof(dev_fs[0]); i++) {
+		join(p, path, "/");
+		join(p, p, dev_fs[i].name);
+		if (mkdir(p, 0755) == 0 &&
+		    mount(dev_fs[i].fstype, p, dev_fs[i].fstype, MS_NOSUID | MS_NODEV,
+			  dev_fs[i].opts)) {
+			rmdir(p); /* a kernel without it: the program does without */
+		}
+	}
 }
 
 /* Links and a pty instance of the program's own in the new /dev. */
@@ -372,7 +390,7 @@ static int make_dev(const char *path, bool make, size_t trusted)
 	int fds[NDEV], rc = 0;
 	char p[PATH_MAX];
 	for (size_t i = 0; i < NDEV; i++) {
-		join(p, "/dev/", dev_name(i));
+		join(p, "/dev/", dev_files[i]);
 		fds[i] = open(p, O_PATH | O_CLOEXEC);
 	}
 	if (make && (rc = make_target(path, true, trusted)))
@@ -383,11 +401,12 @@ static int make_dev(const char *path, bool make, size_t trusted)
 	}
 	for (size_t i = 0; i < NDEV && !rc; i++) {
 		join(p, path, "/");
-		join(p, p, dev_name(i));
+		join(p, p, dev_files[i]);
 		if (fds[i] >= 0)
 			rc = bind_fd(fds[i], p);
 	}
 	dev_extras(path);
+	dev_own_fs(path);
 	if (!rc)
 		rc = remount_ro(path);
 out:

@@ -176,6 +176,14 @@ static void attack_files(void)
 		snprintf(name, sizeof(name), "read_path%d", i);
 		report(name, read_file(paths[i]), paths[i]);
 	}
+	/* Its shared-memory file systems are its own: what it plants there the
+	 * test must not find in the host's (left in place, on purpose). */
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? "/dev/hugepages/rfconfine-planted" : "/dev/shm/rfconfine-planted";
+		int fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 }
 
 /* ---- namespaces, processes -------------------------------------------- */

@@ -37,7 +37,7 @@ ATTACKS=(
 	read_shadow read_gshadow write_proc_sys_core_pattern write_proc_sys_domainname
 	write_sysrq_trigger read_kcore write_etc create_cron open_mem open_kmem open_port
 	open_sda open_vda open_loop0 open_kmsg mknod_block see_run_systemd list_root_home
-	read_path0 read_path1 unshare_mount unshare_user unshare_cgroup clone_newpid
+	read_path0 read_path1 read_path2 unshare_mount unshare_user unshare_cgroup clone_newpid
 	setns_pid1_mnt setns_self_pid
 	read_mem_pid0 ptrace_pid0 vm_readv_pid0 kill_pid0
 	read_mem_pid1 ptrace_pid1 vm_readv_pid1 kill_pid1
@@ -123,18 +123,32 @@ check_attacks() {
 	alive "$pid" || fail "$name's program died"
 }
 
+# The host's POSIX shared memory is other programs' memory: not readable
+# from inside (read_path2), and what a subOS writes in its /dev/shm or
+# /dev/hugepages never appears in the host's.
+HOST_SHM=/dev/shm/rf41-host-secret.$$
+echo secret >"$HOST_SHM"
+trap 'rc=$?; rm -f "$HOST_SHM"; (exit $rc); cleanup' EXIT
+planted() {
+	local f
+	for f in /dev/shm/rfconfine-planted /dev/hugepages/rfconfine-planted; do
+		[ ! -e "$f" ] || { rm -f "$f"; fail "$1 planted $f in the host's"; }
+	done
+}
 attack_args=(--pid "$RFD_PID" --pid "$other_pid" --pid "$other_shim"
-	--path "$STATE/journal" --path "$STATE/logs/other.log")
+	--path "$STATE/journal" --path "$STATE/logs/other.log" --path "$HOST_SHM")
 
 # --- from a linux subOS -------------------------------------------------------
 expect_ok rfm create esc --kind linux --cpus 1 --mem 64M -- "$ESC" "${attack_args[@]}"
 check_attacks esc "$(subos esc .pid)"
+planted esc
 unharmed "after the linux attacks"
 expect_ok rfm destroy esc
 
 # --- from a libos subOS -------------------------------------------------------
 expect_ok rfm create lesc --kind libos --cpus 1 --mem 64M -- "$ESC" --libos "${attack_args[@]}"
 check_attacks lesc "$(subos lesc .pid)"
+planted lesc
 unharmed "after the libos attacks"
 if [ -n "$(mem_dir lesc)" ]; then
 	# memory + 64 MiB + 8 MiB per core, following a resize
