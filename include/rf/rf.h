@@ -38,9 +38,12 @@
 /*
  * Attach to the partition described by the environment (RF_DESC_FD etc.,
  * see rf/desc.h) or, without it, build a standalone one (env RF_CORES: a
- * cpu list, default the affinity mask; RF_MEM: a size, default 64M), start
- * one pinned thread per core and run app_main(argc, argv) in a fiber on the
- * first core.  Call it once, from main(), before any other librf call.
+ * cpu list, default the affinity mask; RF_MEM: a size, default 64M;
+ * RF_TSC_HZ: the TSC frequency, as rfd passes it, to skip the calibration;
+ * RF_CTL_FD: a socket told one byte once app_main is called, as rfd is),
+ * start one pinned thread per core and run app_main(argc, argv) in a fiber
+ * on the first core.  Call it once, from main(), before any other librf
+ * call.
  *
  * Never returns: when app_main returns, the shutdown hooks run and the
  * process exits with app_main's value; when rfd asks for shutdown, the

@@ -43,7 +43,7 @@ static int fail(const char *fmt, ...)
 	return -1;
 }
 
-static int env_fd(const char *name, bool required)
+int lrf_env_fd(const char *name, bool required)
 {
 	const char *s = getenv(name);
 	char *end;
@@ -141,7 +141,7 @@ static void *map_msgs(void)
 {
 	struct stat st;
 	void *m;
-	int fd = env_fd(RF_ENV_MSGS, true);
+	int fd = lrf_env_fd(RF_ENV_MSGS, true);
 
 	if (fd < 0)
 		return NULL;
@@ -173,14 +173,14 @@ int lrf_attach_env(void)
 	void *d, *s, *m;
 
 	reset_globals();
-	if ((sfd = env_fd(RF_ENV_STATUS, true)) < 0)
+	if ((sfd = lrf_env_fd(RF_ENV_STATUS, true)) < 0)
 		return -1;
 	s = mmap(NULL, RF_STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
 	if (s == MAP_FAILED)
 		return fail("mmap status: %s", strerror(errno));
 	lrf_g.status = s;
 	lrf_g.status_map = s;
-	if ((dfd = env_fd(RF_ENV_DESC, true)) < 0)
+	if ((dfd = lrf_env_fd(RF_ENV_DESC, true)) < 0)
 		return -1;
 	d = mmap(NULL, RF_DESC_SIZE, PROT_READ, MAP_SHARED, dfd, 0);
 	if (d == MAP_FAILED)
@@ -188,7 +188,7 @@ int lrf_attach_env(void)
 	lrf_g.desc_map = d;
 	if (!(m = map_msgs()))
 		return -1;
-	cfd = env_fd(RF_ENV_CTL, false);
+	cfd = lrf_env_fd(RF_ENV_CTL, false);
 	if (cfd < -1)
 		return -1;
 	close(dfd);

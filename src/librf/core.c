@@ -64,6 +64,18 @@ static int pin_self(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
+/* Still pinned to exactly `cpu`?  A cpuset change may have widened a
+ * parked thread's mask (cgroup v1 before Linux 6.2 rewrote it); reading it
+ * costs far less than setting it (about 10 us on a VM, on the path of a
+ * core's return). */
+static bool pinned_to(int cpu)
+{
+	cpu_set_t set;
+
+	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) == 1 &&
+	       CPU_ISSET(cpu, &set);
+}
+
 static void *thread_main(void *arg)
 {
 	lrf_core_thread_body(arg);
@@ -163,7 +175,7 @@ static bool park_until_resumed(struct lrf_core *c)
 		else
 			lrf_futex_wait(&c->st->doorbell, bell, -1);
 	}
-	if (pin_self(c->cpu) < 0)
+	if (!pinned_to(c->cpu) && pin_self(c->cpu) < 0)
 		fprintf(stderr, "librf: cannot pin to cpu %d on resume\n", c->cpu);
 	return true;
 }

@@ -449,6 +449,9 @@ int  lrf_link_drain(bool *shutdown);                             /* under reconf
 
 int  lrf_attach_env(void);
 int  lrf_attach_standalone(void);
+/* The fd number in env `name`, or -1: unset (said on stderr if required),
+ * or naming no open fd (said, and the status marked FAILED). */
+int  lrf_env_fd(const char *name, bool required);
 void lrf_attach_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int  lrf_start_cores(bool main_thread_is_core0);
 void lrf_stop_all(void);

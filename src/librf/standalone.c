@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,12 +73,50 @@ static int choose_mem(uint64_t *bytes)
 	return 0;
 }
 
+/* RF_TSC_HZ: a frequency measured as rfd measures the one it passes in
+ * desc.tsc_hz (rfbench's baseline), so the start skips the calibration a
+ * subOS skips; 0 (calibrate) without it. */
+static uint64_t given_tsc_hz(void)
+{
+	const char *env = getenv("RF_TSC_HZ");
+	char *end;
+	unsigned long long v;
+
+	if (!env)
+		return 0;
+	errno = 0;
+	v = strtoull(env, &end, 10);
+	if (errno || end == env || *end || v < 1000000ull) {
+		fprintf(stderr, "librf: RF_TSC_HZ=\"%s\" is not a frequency; calibrating\n", env);
+		return 0;
+	}
+	return v;
+}
+
+/* The optional variables, read and dropped (children we may exec are not
+ * part of this partition).  RF_CTL_FD: a socket told the moment the
+ * application starts (attach.c), as rfd is, so a start can be timed the
+ * same way with and without rfd.  0, or -1 if it names no open fd. */
+static int take_optional_env(uint64_t *tsc_hz)
+{
+	lrf_g.ctl_fd = -1;
+	if (getenv(RF_ENV_CTL)) {
+		if ((lrf_g.ctl_fd = lrf_env_fd(RF_ENV_CTL, false)) < 0)
+			return -1;
+		fcntl(lrf_g.ctl_fd, F_SETFD, FD_CLOEXEC);
+	}
+	*tsc_hz = given_tsc_hz();
+	unsetenv(RF_ENV_CTL);
+	unsetenv("RF_TSC_HZ");
+	return 0;
+}
+
 int lrf_attach_standalone(void)
 {
 	struct rf_desc *d;
 	struct rf_status *s;
 	void *m;
-	uint64_t mem;
+	uint64_t mem, tsc_hz;
 	char *base;
 
 	d = mmap(NULL, RF_DESC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -99,7 +138,7 @@ int lrf_attach_standalone(void)
 	d->gen = 1;
 	s->magic = RF_STATUS_MAGIC;
 	s->pid = (uint32_t)getpid();
-	if (choose_cpus(d) < 0 || choose_mem(&mem) < 0)
+	if (choose_cpus(d) < 0 || choose_mem(&mem) < 0 || take_optional_env(&tsc_hz) < 0)
 		goto fail;
 	d->mem_bytes = mem;
 	d->region[0] = (struct rf_desc_region){ .size = mem, .id = 0, .state = RF_REGION_OFFERED };
@@ -112,7 +151,7 @@ int lrf_attach_standalone(void)
 	s->region[0] = RF_REGION_MAPPED;
 	memcpy(&lrf_g.snap, d, sizeof(*d));
 	lrf_g.standalone = true;
-	lrf_clock_init(0);
+	lrf_clock_init(tsc_hz);
 	return 0;
 fail:
 	s->state = RF_SUBOS_FAILED;

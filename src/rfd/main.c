@@ -27,8 +27,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <x86intrin.h>
 #include "base/client.h"
+#include "base/tsc.h"
 #include "base/units.h"
 
 
@@ -138,15 +138,6 @@ static void instance_name(const char *dir, char *out, size_t len)
 	snprintf(out, len, "rf.%08x", h);
 }
 
-static uint64_t measure_tsc_hz(void)
-{
-	uint64_t t0 = base_now_ns(), c0 = __rdtsc();
-	struct timespec ts = { 0, 5000000 };
-	nanosleep(&ts, NULL);
-	uint64_t t1 = base_now_ns(), c1 = __rdtsc();
-	return t1 > t0 ? (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0)) : 0;
-}
-
 static int make_dirs(struct rfd *d)
 {
 	char p[PATH_MAX];
@@ -250,7 +241,7 @@ int main(int argc, char **argv)
 		write_lock_pid(); /* the daemon's pid, not the parent's */
 	}
 	instance_name(d.state_dir, d.instance, sizeof(d.instance));
-	d.tsc_hz = measure_tsc_hz();
+	d.tsc_hz = base_tsc_hz_measure();
 	sigset_t sigs;
 	rfd_server_signals(&sigs);
 	/* Shims are rfd's children only until rfd restarts; their status
