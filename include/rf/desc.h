@@ -11,7 +11,8 @@
  *   struct rf_status  written by the subOS (librf), read by rfd.  rfd treats
  *                     every value in it as untrusted input.  The only words
  *                     rfd writes there are the per-core doorbells, which
- *                     either side may ring.
+ *                     either side may ring.  The same mapping carries the
+ *                     stats page (per-core latency histograms, below).
  *
  * Handshakes (core add/remove, memory add/remove, shutdown) travel as FICM
  * messages (rf/ficm.h) on two rings in a third shared mapping, the control
@@ -45,7 +46,7 @@
 
 #define RF_DESC_MAGIC    0x31444652u /* "RFD1" little endian */
 #define RF_STATUS_MAGIC  0x31535452u /* "RTS1" */
-#define RF_DESC_ABI      2
+#define RF_DESC_ABI      3
 #define RF_MAX_CPUS      1024        /* machine CPUs rfd can describe */
 #define RF_MAX_REGIONS   256         /* memory regions one subOS can hold */
 #define RF_NAME_MAX      48          /* subOS name, including the NUL */
@@ -131,12 +132,55 @@ struct rf_status {
 	struct rf_status_core core[RF_MAX_CPUS];
 };
 
-/* Mapping sizes: page-rounded, so both sides agree without sizeof games. */
+/*
+ * The stats page: RF_STATS_SLOTS slots of struct rf_stats_core after the
+ * status proper, in the same mapping (at RF_STATS_OFF).  Slot c (< RF_MAX_CPUS)
+ * is written only by the librf thread running on machine CPU c, with plain
+ * stores (no lock, no read-modify-write shared with anyone); slot
+ * RF_STATS_FOREIGN by foreign threads, with atomic adds.  rfd reads the
+ * slots of the CPUs it gave the subOS and merges them; it bounds-checks
+ * every word (base/lathist.h) and never trusts a count for anything but
+ * reporting.  One slot is one 4 KiB page, touched by its core when the
+ * core starts, so the pages of CPUs a subOS never ran on cost no memory.
+ *
+ * A histogram: bucket[b] counts values in bucket b of the log-linear
+ * geometry below (8 buckets per power of two, 12.5 % wide, from 16 ns;
+ * the last bucket takes everything from ~240 s up), sum_ns their sum.
+ * The count is the sum of the buckets (there is no count word to disagree
+ * with them).  See base/lathist.h for the mapping value <-> bucket.
+ */
+#define RF_LAT_BUCKETS   255
+#define RF_LAT_UNIT_SHIFT 4   /* values are bucketed in 16 ns units */
+#define RF_LAT_SUB_BITS  3    /* 2^3 linear buckets per power of two */
+
+struct rf_stats_hist {
+	uint64_t sum_ns;
+	uint64_t bucket[RF_LAT_BUCKETS];
+};
+
+struct rf_stats_core {
+	struct rf_stats_hist lat;  /* rf_latency_record: arrival to reply */
+	struct rf_stats_hist wait; /* librf: runnable until it ran (queueing) */
+};
+
+#define RF_STATS_FOREIGN RF_MAX_CPUS
+#define RF_STATS_SLOTS   (RF_MAX_CPUS + 1)
+
+/* Mapping sizes: page-rounded, so both sides agree without sizeof games.
+ * The status mapping holds struct rf_status, then the stats slots. */
 #define RF_DESC_SIZE   (16u * 1024)
-#define RF_STATUS_SIZE (80u * 1024)
+#define RF_STATS_OFF   (80u * 1024)
+#define RF_STATUS_SIZE (RF_STATS_OFF + RF_STATS_SLOTS * 4096u)
 
 _Static_assert(sizeof(struct rf_desc) <= RF_DESC_SIZE, "rf_desc too big");
-_Static_assert(sizeof(struct rf_status) <= RF_STATUS_SIZE, "rf_status too big");
+_Static_assert(sizeof(struct rf_status) <= RF_STATS_OFF, "rf_status too big");
+_Static_assert(sizeof(struct rf_stats_core) == 4096, "rf_stats_core: one page");
+
+/* The stats slots of a status mapping. */
+static inline struct rf_stats_core *rf_status_stats(void *status_map)
+{
+	return (struct rf_stats_core *)((char *)status_map + RF_STATS_OFF);
+}
 
 /*
  * Environment a libos subOS is started with.  Each holds a file descriptor

@@ -163,6 +163,17 @@ void  rf_free(void *p);
 uint64_t rf_mem_total(void);
 uint64_t rf_mem_free(void);
 
+/* ---- the latency signal ---------------------------------------------------- */
+
+/* Record one request that took ns nanoseconds from its arrival to its reply
+ * (services call it once per request).  It counts the request and adds it
+ * to the subOS's latency histogram on its stats page, which rfd reads for
+ * `rfm top`, its /metrics and its policy (per core, lock-free: a few plain
+ * stores, no system call).  Any thread (foreign threads use an atomic add);
+ * before rf_main it does nothing.  librf itself records, with no call from
+ * the application, how long runnable fibers wait before they run. */
+void rf_latency_record(uint64_t ns);
+
 /* ---- introspection -------------------------------------------------------- */
 
 /* The calling core's index, or -1 on a foreign thread. */

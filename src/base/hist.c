@@ -64,20 +64,27 @@ uint64_t base_hist_percentile(const struct base_hist *h, double p)
 		return 0;
 	if (p <= 0)
 		return h->min;
-	uint64_t rank = (uint64_t)((p / 100.0) * (double)h->count + 0.999999);
+	unsigned i = base_hist_rank_bucket(h->bucket, RF_HIST_BUCKETS, h->count, p / 100.0);
+	if (i == RF_HIST_BUCKETS)
+		return h->max;
+	uint64_t v = bucket_top(i);
+	return v < h->min ? h->min : v > h->max ? h->max : v;
+}
+
+unsigned base_hist_rank_bucket(const uint64_t *bucket, unsigned n, uint64_t count, double q)
+{
+	uint64_t rank = (uint64_t)(q * (double)count + 0.999999);
 	if (rank < 1)
 		rank = 1;
-	if (rank > h->count)
-		rank = h->count;
+	if (rank > count)
+		rank = count;
 	uint64_t seen = 0;
-	for (unsigned i = 0; i < RF_HIST_BUCKETS; i++) {
-		seen += h->bucket[i];
-		if (seen >= rank) {
-			uint64_t v = bucket_top(i);
-			return v < h->min ? h->min : v > h->max ? h->max : v;
-		}
+	for (unsigned i = 0; i < n; i++) {
+		seen += bucket[i];
+		if (seen >= rank)
+			return i;
 	}
-	return h->max;
+	return n;
 }
 
 double base_hist_mean(const struct base_hist *h)

@@ -30,5 +30,9 @@ void base_hist_merge(struct base_hist *into, const struct base_hist *from);
  * clamped to [min, max].  0 for an empty histogram. */
 uint64_t base_hist_percentile(const struct base_hist *h, double p);
 double base_hist_mean(const struct base_hist *h);
+/* The bucket of bucket[0..n) holding the nearest-rank sample at quantile q
+ * (0..1) of `count` samples, or n if the buckets hold fewer (count > 0).
+ * Shared with the stats page's histograms (lathist.c). */
+unsigned base_hist_rank_bucket(const uint64_t *bucket, unsigned n, uint64_t count, double q);
 
 #endif

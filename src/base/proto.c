@@ -61,6 +61,7 @@ static const char *const verb_names[] = {
 	[RF_VERB_CHAN_CREATE] = "chan_create", [RF_VERB_CHAN_LIST] = "chan_list",
 	[RF_VERB_CHAN_CLOSE] = "chan_close",   [RF_VERB_CHAN_OPEN] = "chan_open",
 	[RF_VERB_RFLOOP_LISTEN] = "rfloop_listen", [RF_VERB_RFLOOP_TABLE] = "rfloop_table",
+	[RF_VERB_STATS] = "stats",
 };
 
 const char *base_verb_name(enum base_verb v)

@@ -31,6 +31,9 @@ enum base_verb {
 	/* RFloop (src/rfd/rfloop_reg.c): register a listener, passing its
 	 * sockets; get the registry's read-only table. */
 	RF_VERB_RFLOOP_LISTEN, RF_VERB_RFLOOP_TABLE,
+	/* Activity (src/rfd/stats.c): requests, latency and queueing-delay
+	 * histograms, busy time, recent records; for rfm top. */
+	RF_VERB_STATS,
 };
 
 enum base_kind { RF_KIND_LIBOS, RF_KIND_LINUX };

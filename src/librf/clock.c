@@ -54,6 +54,11 @@ uint64_t lrf_clock_tsc_hz(void)
 	return clk.hz;
 }
 
+uint64_t lrf_clock_ticks_ns(uint64_t ticks)
+{
+	return (uint64_t)(((unsigned __int128)ticks * clk.mult) >> 32);
+}
+
 uint64_t rf_now_ns(void)
 {
 	uint64_t d = lrf_rdtsc() - clk.base_tsc;

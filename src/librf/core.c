@@ -112,6 +112,7 @@ static void core_up(struct lrf_core *c, bool announce)
 	lrf_mbox_reopen(c);
 	__atomic_store_n(&c->running, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&lrf_g.nrunning, 1, __ATOMIC_RELAXED);
+	lrf_stats_core_up(c);
 	__atomic_store_n(&c->st->state, RF_CORE_RUNNING, __ATOMIC_RELEASE);
 	if (announce)
 		lrf_run_cores_hooks(c, true);

@@ -99,6 +99,7 @@ struct rf_fiber *lrf_fiber_new(struct lrf_core *c, void (*fn)(void *), void *arg
 	f->arg = arg;
 	f->msg.kind = RF_MSG_FIBER;
 	f->canary = RF_FIBER_CANARY;
+	f->ready_tsc = lrf_rdtsc();  /* runnable from birth (rf_spawn queues it) */
 	*(uint64_t *)lo = RF_FIBER_CANARY;
 	stack_prepare(f);
 	return f;

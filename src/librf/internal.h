@@ -76,6 +76,13 @@ void lrf_futex_wake(uint32_t *word, int n);
 void lrf_clock_begin(void);
 void lrf_clock_init(uint64_t tsc_hz);
 uint64_t lrf_clock_tsc_hz(void);
+uint64_t lrf_clock_ticks_ns(uint64_t ticks);  /* a TSC interval in ns */
+
+/* ---- the stats page (stats.c) -------------------------------------------- */
+struct lrf_core;
+void lrf_stats_core_up(struct lrf_core *c);  /* the core's thread, at start */
+/* A fiber that became runnable at ready_tsc starts running at now_tsc. */
+void lrf_stats_wait(struct lrf_core *c, uint64_t ready_tsc, uint64_t now_tsc);
 
 /* ---- messages (mailbox.c) ----------------------------------------------- */
 enum lrf_msg_kind {
@@ -147,6 +154,7 @@ struct rf_fiber {
 	size_t stack_size;
 	void *asan_fake;          /* ASan fake-stack handle across switches */
 	uint64_t canary;
+	uint64_t ready_tsc;       /* when it last became runnable (stats.c) */
 };
 
 /* switch.S: save callee-saved state on the current stack, store rsp in

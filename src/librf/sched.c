@@ -11,6 +11,10 @@
  * io_ring.c).  A pass that found nothing to do goes idle (idle.c).  The
  * run queue is touched only by its own core, so it needs no
  * atomics; other cores reach it through the mailbox.
+ *
+ * Every fiber carries the TSC of the moment it became runnable (spawned,
+ * unparked, yielded); when it is switched in, the difference is its
+ * queueing delay, recorded on the core's stats page (stats.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,16 +51,18 @@ void lrf_make_runnable(struct rf_fiber *f)
 	struct lrf_core *self = lrf_self();
 	struct lrf_core *to = __atomic_load_n(&f->core, __ATOMIC_RELAXED);
 
+	f->ready_tsc = lrf_rdtsc();  /* its queueing delay starts now */
 	if (to == self && self && __atomic_load_n(&self->running, __ATOMIC_RELAXED))
 		lrf_runq_push(self, f);
 	else
 		lrf_mbox_send(to, &f->msg);
 }
 
-static void fiber_stopped(struct lrf_core *c, struct rf_fiber *f)
+static void fiber_stopped(struct lrf_core *c, struct rf_fiber *f, uint64_t now)
 {
 	switch (f->after) {
 	case RF_AFTER_YIELD:
+		f->ready_tsc = now;
 		lrf_runq_push(c, f);
 		break;
 	case RF_AFTER_PARK:
@@ -69,16 +75,22 @@ static void fiber_stopped(struct lrf_core *c, struct rf_fiber *f)
 	}
 }
 
+/* Run the fibers ready now.  One TSC read per fiber: the end of one is the
+ * start of the next (its queueing delay ends) and, if it yielded, the
+ * start of its own next wait. */
 static int run_ready(struct lrf_core *c)
 {
 	struct rf_fiber *f = c->runq_head;
+	uint64_t now = lrf_rdtsc();
 	int n = 0;
 
 	c->runq_head = c->runq_tail = NULL;
 	while (f) {
 		struct rf_fiber *next = f->next;
+		lrf_stats_wait(c, f->ready_tsc, now);
 		lrf_fiber_switch_in(c, f);
-		fiber_stopped(c, f);
+		now = lrf_rdtsc();
+		fiber_stopped(c, f, now);
 		n++;
 		f = next;
 	}

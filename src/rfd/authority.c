@@ -49,9 +49,10 @@ static const struct rule {
 	[RF_VERB_CHAN_OPEN] = { HOST_NEVER, SUBOS_GRANTED, false },
 	[RF_VERB_RFLOOP_LISTEN] = { HOST_ANYONE, SUBOS_ANY, true },
 	[RF_VERB_RFLOOP_TABLE] = { HOST_ANYONE, SUBOS_ANY, true },
+	[RF_VERB_STATS] = { HOST_ANYONE, SUBOS_SELF, false },
 };
 
-#define SUBOS_MAY "from inside a subOS only show, log, list and chan_list of that subOS, " \
+#define SUBOS_MAY "from inside a subOS only show, log, list, stats and chan_list of that subOS, " \
 		  "info, chan_open of a channel granted to it, rfloop_listen and rfloop_table " \
 		  "are allowed"
 

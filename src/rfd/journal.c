@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/json.h"
 #include "base/units.h"
 
 struct scan {
@@ -201,6 +202,10 @@ static int64_t append(struct rfd_journal *j, struct json_object *rec, bool sync)
 	if (n == (ssize_t)len + 1 && (!sync || fdatasync(j->fd) == 0)) {
 		int64_t seq = j->next_seq++;
 		j->size += n;
+		j->appended++;
+		j->appended_bytes += (uint64_t)n;
+		if (strcmp(base_json_str(rec, "op", ""), "policy") == 0)
+			j->policy_records++;
 		rfd_fault_point(RFD_FAULT_JOURNAL); /* ... or right after it */
 		if (j->reduce && j->max_bytes && j->size > j->max_bytes)
 			rfd_journal_compact(j);

@@ -42,6 +42,9 @@ struct rfd_journal {
 	off_t max_bytes;   /* compact past this (0: never) */
 	rfd_journal_reduce_fn reduce;
 	int compactions;   /* since open */
+	/* since open, for /metrics: records and bytes appended, and records
+	 * of op "policy" (the policy's moves) */
+	uint64_t appended, appended_bytes, policy_records;
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
 };

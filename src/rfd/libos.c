@@ -45,9 +45,13 @@ static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *
  * added after rfd's own writable mapping exists, refuses every new
  * writable shared mapping, mprotect to write, write(2), for every holder of
  * the memfd, root included (an O_RDONLY reopen would not do: the subOS
- * could reopen /proc/self/fd/N read-write).
+ * could reopen /proc/self/fd/N read-write).  The first `populate` bytes
+ * are faulted in now (rfd's handshakes must not fault); the rest (the
+ * status mapping's stats slots, one page per CPU) only when a core of the
+ * subOS touches its own slot, so a CPU it never ran on costs nothing.
  */
-static void *map_memfd(const char *name, size_t size, bool read_only, int *fd_out)
+static void *map_memfd(const char *name, size_t size, size_t populate, bool read_only,
+		       int *fd_out)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
@@ -57,7 +61,9 @@ static void *map_memfd(const char *name, size_t size, bool read_only, int *fd_ou
 	if (fd < 0)
 		return NULL;
 	if (ftruncate(fd, (off_t)size) == 0)
-		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m != MAP_FAILED)
+		memset(m, 0, populate); /* a new memfd reads as zeros: this only faults */
 	if (m != MAP_FAILED && fcntl(fd, F_ADD_SEALS, seals) < 0) {
 		munmap(m, size);
 		m = MAP_FAILED;
@@ -73,9 +79,9 @@ static void *map_memfd(const char *name, size_t size, bool read_only, int *fd_ou
 int rfd_libos_setup(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
 	int sv[2];
-	s->desc = map_memfd("rf-desc", RF_DESC_SIZE, true, &s->desc_fd);
-	s->status = map_memfd("rf-status", RF_STATUS_SIZE, false, &s->status_fd);
-	s->msgs = map_memfd("rf-msgs", RF_MSGS_SIZE, false, &s->msgs_fd);
+	s->desc = map_memfd("rf-desc", RF_DESC_SIZE, RF_DESC_SIZE, true, &s->desc_fd);
+	s->status = map_memfd("rf-status", RF_STATUS_SIZE, RF_STATS_OFF, false, &s->status_fd);
+	s->msgs = map_memfd("rf-msgs", RF_MSGS_SIZE, RF_MSGS_SIZE, false, &s->msgs_fd);
 	if (!s->desc || !s->status || !s->msgs || rfd_libos_msgs_attach(s, true) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		base_errf(err, BASE_E_INTERNAL, "cannot create the description of \"%s\": %s",

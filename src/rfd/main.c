@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/log.h"
+#include "rfd/metrics.h"
 #include "rfd/server.h"
 #include "rfd/setup.h"
 
@@ -57,6 +58,8 @@ static void usage(FILE *f)
 "  --cleanup           destroy every subOS when rfd exits (tests, demos)\n"
 "  --no-rt             do not run the main thread SCHED_FIFO\n"
 "  --shield            cgroup v1: move host tasks off the managed cores while rfd runs\n"
+"  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics (PORT\n"
+"                      alone: 127.0.0.1:PORT)\n"
 "  -h, --help          this text\n");
 }
 
@@ -68,7 +71,7 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		{ "chunk", 1, 0, 'k' }, { "hugepages", 1, 0, 'p' }, { "enforce", 1, 0, 'e' },
 		{ "deadline-ms", 1, 0, 'D' }, { "no-rt", 0, 0, 'R' }, { "shield", 0, 0, 'S' },
 		{ "cleanup", 0, 0, 'C' }, { "group", 1, 0, 'g' }, { "journal-max", 1, 0, 'J' },
-		{ "help", 0, 0, 'h' },
+		{ "metrics", 1, 0, 'M' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	*o = (struct rfd_opts){ .state_dir = "/var/lib/rfd", .host_cores = "0", .mem = "1G",
@@ -93,6 +96,7 @@ static int parse_opts(int argc, char **argv, struct rfd_opts *o)
 		case 'S': o->shield = true; break;
 		case 'g': o->group = optarg; break;
 		case 'J': o->journal_max = optarg; break;
+		case 'M': o->metrics = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -248,9 +252,11 @@ int main(int argc, char **argv)
 	 * comes through a pipe, so let the kernel reap them. */
 	struct sigaction sa = { .sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT };
 	sigaction(SIGCHLD, &sa, NULL);
-	if (rfd_setup(&d, &o, &err) || rfd_server_listen(&d)) {
+	if (rfd_setup(&d, &o, &err) || rfd_server_listen(&d) ||
+	    (o.metrics && rfd_metrics_listen(&d, o.metrics))) {
 		if (err.msg[0])
 			fprintf(stderr, "rfd: %s\n", err.msg);
+		rfd_server_close(&d);
 		rfd_teardown(&d, false);
 		return 1;
 	}

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -197,8 +198,13 @@ static int find_memfd(pid_t pid, int pidfd, int fd, const char *name)
 static void *grab_page(pid_t pid, int pidfd, int fd, const char *name, size_t size,
 		       int *out_fd)
 {
+	struct stat st;
 	*out_fd = find_memfd(pid, pidfd, fd, name);
 	if (*out_fd < 0)
+		return NULL;
+	/* Smaller than this ABI's page (an older rfd made it): touching the
+	 * missing part would be SIGBUS in rfd. */
+	if (fstat(*out_fd, &st) < 0 || (uint64_t)st.st_size < size)
 		return NULL;
 	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *out_fd, 0);
 	return m == MAP_FAILED ? NULL : m;

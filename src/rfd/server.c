@@ -22,6 +22,7 @@
 #include "rfd/check.h"
 #include "rfd/lifecycle.h"
 #include "rfd/log.h"
+#include "rfd/metrics.h"
 #include "rfd/subos.h"
 #include "rfd/watch.h"
 
@@ -145,6 +146,9 @@ static void dispatch(struct rfd *d, uint64_t tag, uint32_t events)
 	case RFD_EV_OP:
 		rfd_op_event(d, val);
 		break;
+	case RFD_EV_METRICS:
+		rfd_metrics_event(d, val, events);
+		break;
 	case RFD_EV_SHIM:
 		s = rfd_subos_by_id(d, (int)val);
 		if (s && (s->life == RF_LIFE_RUNNING || s->life == RF_LIFE_STARTING)) {
@@ -173,6 +177,7 @@ void rfd_server_close(struct rfd *d)
 {
 	rfd_op_cancel_all(d);
 	rfd_conns_close_all(d);
+	rfd_metrics_close(d);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		unlink(d->socket_path);

@@ -17,6 +17,7 @@ struct rfd_opts {
 	const char *state_dir, *socket, *cores, *host_cores, *mem, *chunk, *hugepages, *enforce;
 	const char *group;           /* --group: who besides rfd's user may connect */
 	const char *journal_max;
+	const char *metrics;         /* --metrics ADDR:PORT, or NULL */
 	long deadline_ms;
 	bool foreground, cleanup, no_rt, shield;
 };

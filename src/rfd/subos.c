@@ -59,6 +59,8 @@ void rfd_subos_free(struct rfd *d, struct rfd_subos *s)
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		base_strv_free(v[i]);
 	free(s->fs_root);
+	for (int i = 0; i < RFD_RECENT; i++)
+		json_object_put(s->recent[i]);
 	free(s);
 }
 
@@ -197,11 +199,22 @@ static struct json_object *subos_record(struct rfd *d, const char *op, const str
 	return rec;
 }
 
+/* rec among s's last RFD_RECENT records, newest last. */
+static void keep_recent(struct rfd_subos *s, struct json_object *rec)
+{
+	json_object_put(s->recent[0]);
+	memmove(&s->recent[0], &s->recent[1], sizeof(s->recent[0]) * (RFD_RECENT - 1));
+	s->recent[RFD_RECENT - 1] = json_object_get(rec);
+}
+
 int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 		      struct json_object *extra)
 {
 	struct json_object *rec = subos_record(d, op, s, extra);
 	int64_t seq = rfd_journal_append(&d->journal, rec);
+	struct rfd_subos *held = rfd_subos_by_id(d, s->id);
+	if (seq >= 0 && held == s)
+		keep_recent(held, rec);
 	json_object_put(rec);
 	if (seq < 0)
 		rfd_log("journal write failed: %s", strerror((int)-seq));

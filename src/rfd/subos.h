@@ -22,6 +22,8 @@
 
 struct rfd;
 
+#define RFD_RECENT 3  /* journal records kept per subOS */
+
 /* RESTARTING: its program ended and will start again (restart.h); it
  * keeps its cores, memory and cgroups meanwhile. */
 enum rfd_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_RESTARTING, RF_LIFE_EXITED };
@@ -74,6 +76,8 @@ struct rfd_subos {
 	uint32_t acked_gen;          /* highest generation acknowledged */
 	bool acks_bad;               /* reply ring unusable: no acks from it */
 	bool cmds_bad;               /* command ring broken (reported) */
+	/* its last journal records, oldest first (for rfm top, stats.c) */
+	struct json_object *recent[RFD_RECENT];
 };
 
 /* Lookups: NULL when there is no such subOS. */

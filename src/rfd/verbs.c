@@ -21,6 +21,7 @@
 #include "rfd/check.h"
 #include "rfd/resize.h"
 #include "rfd/rfloop_reg.h"
+#include "rfd/stats.h"
 #include "rfd/subos.h"
 #include "base/timing.h"
 
@@ -213,7 +214,7 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 {
 	struct rfd_subos *s = NULL;
 	struct json_object *res = NULL;
-	if (req->verb == RF_VERB_SHOW) {
+	if (req->verb == RF_VERB_SHOW || (req->verb == RF_VERB_STATS && req->name)) {
 		if (!(s = rfd_subos_find(d, req->name))) {
 			base_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"", req->name);
 			return NULL;
@@ -227,6 +228,8 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 		break; /* ops: start_op */
 	case RF_VERB_LIST:
 		return do_list(d, only);
+	case RF_VERB_STATS:
+		return rfd_stats_json(d, only ? only : req->name);
 	case RF_VERB_SHOW:
 		return rfd_subos_json(d, s, true);
 	case RF_VERB_INFO:

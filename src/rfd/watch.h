@@ -17,6 +17,7 @@ enum rfd_ev {
 	RFD_EV_LISTEN = 1, RFD_EV_CONN = 2, RFD_EV_SIGNAL = 3, RFD_EV_SHIM = 4,
 	RFD_EV_TIMER = 5, /* a subOS's restart timer (restart.h) */
 	RFD_EV_OP = 6,    /* an operation's descriptor or timer (op.h), by op id */
+	RFD_EV_METRICS = 7, /* the /metrics listener (0) or a connection (slot + 1) */
 };
 
 /* An epoll tag: the kind of source in the high half, its index below. */

@@ -24,7 +24,7 @@
 enum opt_id {
 	O_HELP = 1, O_JSON, O_SOCKET, O_VERSION, O_KIND, O_CORES, O_CPUS, O_MEM, O_ENV,
 	O_CLIENT, O_BETWEEN, O_SLOTS, O_SIZE, O_CAP, O_ROOT, O_BIND, O_RO_BIND, O_RESTART,
-	O_MAX_RESTARTS,
+	O_MAX_RESTARTS, O_ONCE, O_INTERVAL,
 };
 
 struct opt {
@@ -467,6 +467,10 @@ static const struct opt chan_create_opts[] = {
 
 static const struct opt version_opts[] = { COMMON_OPTS, {"client", 0, false, O_CLIENT}, {0} };
 
+static const struct opt top_opts[] = {
+	COMMON_OPTS, {"once", 0, false, O_ONCE}, {"interval", 0, true, O_INTERVAL}, {0},
+};
+
 /*
  * The verbs other than create: options, then `nargs_min`..`nargs_max`
  * positional arguments (only ever a NAME).  `chan` takes a subcommand:
@@ -489,6 +493,7 @@ static const struct verb verbs[] = {
 	{ "info",    plain_opts,   0, 0, RF_VERB_INFO },
 	{ "log",     plain_opts,   0, 1, RF_VERB_LOG },
 	{ "version", version_opts, 0, 0, RF_VERB_INFO },
+	{ "top",     top_opts,     0, 0, RF_VERB_STATS },
 	{ "chan",    plain_opts,   0, 0, RF_VERB_CHAN_LIST }, /* help only: needs a subcommand */
 	{ "chan list",   plain_opts,       0, 0, RF_VERB_CHAN_LIST },
 	{ "chan create", chan_create_opts, 1, 1, RF_VERB_CHAN_CREATE },
@@ -564,8 +569,26 @@ static enum opt_result chan_option(struct scan *s)
 	}
 }
 
+/* top's --once and --interval SECS (0.05 to 3600). */
+static int top_option(struct scan *s)
+{
+	char *end;
+	if (s->id == O_ONCE) {
+		s->cmd->top_once = true;
+		return 0;
+	}
+	double v = strtod(s->val, &end);
+	if (end == s->val || *end || !(v >= 0.05 && v <= 3600)) {
+		set_err(s->cmd, "--interval: \"%s\" is not a number of seconds (0.05 to 3600)",
+			s->val);
+		return -1;
+	}
+	s->cmd->top_interval = v;
+	return once(s, O_INTERVAL, "--interval");
+}
+
 /* A verb option that is not common: resize's resources, version's --client,
- * chan create's channel. */
+ * top's, chan create's channel. */
 static enum opt_result verb_option(struct scan *s)
 {
 	enum opt_result r = common_option(s);
@@ -575,6 +598,8 @@ static enum opt_result verb_option(struct scan *s)
 		s->cmd->client_only = true;
 		return OPT_DONE;
 	}
+	if (s->id == O_ONCE || s->id == O_INTERVAL)
+		return done_if(top_option(s));
 	if ((r = chan_option(s)) != OPT_UNHANDLED)
 		return r;
 	return resource_option(s, true);

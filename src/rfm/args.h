@@ -36,6 +36,8 @@ struct rfm_cmd {
 	bool json;                 /* --json */
 	bool client_only;          /* `version --client` or `--version` */
 	bool help;                 /* print usage of `verb` (NULL: global) to stdout */
+	bool top_once;             /* top --once */
+	double top_interval;       /* top --interval SECS, 0 if not given */
 	const char *verb;          /* canonical verb, NULL if none was given */
 	bool has_req;              /* req is the request to send */
 	struct base_request req;

@@ -134,6 +134,8 @@ int main(int argc, char **argv)
 	} else if (cmd.help) {
 		rfm_usage(cmd.verb, stdout);
 		status = EXIT_OK;
+	} else if (strcmp(cmd.verb, "top") == 0) {
+		status = rfm_top(&cmd);
 	} else {
 		status = run(&cmd);
 	}

@@ -28,6 +28,10 @@ int rfm_print_show(struct json_object *res);
 int rfm_print_info(struct json_object *res);
 int rfm_print_log(struct json_object *res);
 int rfm_print_version(struct json_object *res);
+/* top.c: `rfm top` (its own loop of stats requests).  Returns the exit
+ * status. */
+struct rfm_cmd;
+int rfm_top(const struct rfm_cmd *cmd);
 /* out_chan.c */
 int rfm_print_chan_list(struct json_object *res);
 int rfm_print_chan_create(struct json_object *res);

@@ -21,6 +21,7 @@ static const char global_usage[] =
 	"  show NAME           describe one subOS and its cores\n"
 	"  info                describe rfd, the machine and what is free\n"
 	"  log [NAME]          show the journal of adjustments\n"
+	"  top                 watch every subOS's load and latency, live\n"
 	"  version             show the versions of rfm and rfd\n"
 	"  chan list|create|close\n"
 	"                      show and manage the channels between subOSes\n"
@@ -122,6 +123,18 @@ static const char version_usage[] =
 	"Show the versions of rfm and of the rfd it talks to.\n"
 	"  --client            rfm's version only, without asking rfd\n";
 
+static const char top_usage[] =
+	"Usage: rfm top [--interval SECS] [--once] [--json]\n"
+	"\n"
+	"Every subOS with its kind, cores, memory and, over the last interval,\n"
+	"requests/s, the p50 and p99 of request time and the p99 of queueing delay\n"
+	"(libos subOSes: what the service recorded with rf_latency_record and what\n"
+	"librf measured), core busy %, policy state and its last journal records.\n"
+	"Refreshes in place; q (or ^C) quits.\n"
+	"  --interval SECS     seconds between refreshes (default 1; 0.05 to 3600)\n"
+	"  --once              one view over one interval, then exit (for scripts)\n"
+	"  --json              the same as --once, as JSON\n";
+
 static const char chan_usage[] =
 	"Usage: rfm chan list [--json]\n"
 	"       rfm chan create NAME --between A,B [--kind msg|map] [--slots N] [--size SIZE]\n"
@@ -171,6 +184,7 @@ void rfm_usage(const char *verb, FILE *f)
 		{ "resize", resize_usage, true }, { "list", list_usage, false },
 		{ "show", show_usage, false },   { "info", info_usage, false },
 		{ "log", log_usage, false },     { "version", version_usage, false },
+		{ "top", top_usage, false },
 		{ "chan", chan_usage, false },   { "chan list", chan_list_usage, false },
 		{ "chan create", chan_create_usage, false },
 		{ "chan close", chan_close_usage, false },

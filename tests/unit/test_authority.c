@@ -110,7 +110,7 @@ static void test_messages(void **state)
 	assert_string_equal(rows[1].expect, "AADDDD"); /* rows[1] is destroy */
 	decide(SUBOS_SELF, &rows[1], &err);
 	assert_non_null(strstr(err.msg, "pid 4242 inside subOS \"a\" may not destroy subOS \"a\""));
-	assert_non_null(strstr(err.msg, "only show, log, list and chan_list of that subOS"));
+	assert_non_null(strstr(err.msg, "only show, log, list, stats and chan_list of that subOS"));
 	decide(HOST_OTHER, &rows[1], &err);
 	assert_non_null(strstr(err.msg, "uid 2000 on the host"));
 	assert_non_null(strstr(err.msg, "root and uid 1000"));

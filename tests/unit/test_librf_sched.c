@@ -1,9 +1,11 @@
 /*
  * test_librf_sched.c - the scheduler: spawn/yield order, sleeping and
  * timers, mailboxes between cores, park/unpark, wait queues, posting from
- * a foreign thread.
+ * a foreign thread; the stats page (requests recorded per core and from a
+ * foreign thread, the scheduler's queueing delay).
  */
 #include "librf_harness.h"
+#include "base/lathist.h"
 
 static int setup_two(void **state)
 {
@@ -322,6 +324,42 @@ static void test_idle_core_sleeps(void **state)
 	assert_true(st->loops > 0);
 }
 
+/* ---- the stats page ------------------------------------------------------ */
+
+static void record_and_yield(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 10; i++) {
+		rf_latency_record(40000);
+		rf_yield();
+	}
+}
+
+static uint64_t slot_count(const struct rf_stats_hist *h)
+{
+	struct base_lat sum = { 0 };
+	assert_int_equal(base_lat_add_slot(&sum, h), 0);
+	return sum.count;
+}
+
+static void test_stats_page(void **state)
+{
+	struct rf_stats_core *slots = rf_status_stats(lrf_g.status);
+	const struct rf_stats_hist *lat = &slots[rf_core_cpu(1)].lat, *wait = &slots[rf_core_cpu(1)].wait;
+	uint64_t waits = slot_count(wait);
+	(void)state;
+	/* Recorded on core 1: that core's slot, and no other. */
+	h_run_on(1, record_and_yield, NULL);
+	assert_true(slot_count(lat) == 10);
+	assert_true(lat->bucket[base_lat_bucket(40000)] == 10 && lat->sum_ns == 400000);
+	assert_true(slot_count(&slots[rf_core_cpu(0)].lat) == 0);
+	/* Each of its ten yields made it runnable again: queueing delays. */
+	assert_true(slot_count(wait) >= waits + 10);
+	/* A foreign thread (this one) shares the foreign slot. */
+	rf_latency_record(7);
+	assert_true(slot_count(&slots[RF_STATS_FOREIGN].lat) == 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_waitq, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_post_from_foreign, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_core_sleeps, setup_two, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_page, setup_two, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

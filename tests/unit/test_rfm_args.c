@@ -393,6 +393,23 @@ static void test_version(void **state)
 	expect_usage("version: unexpected argument \"x\"", "version", "x", NULL);
 }
 
+/* top: a stats request; --once and --interval are rfm's own. */
+static void test_top(void **state)
+{
+	struct rfm_cmd cmd;
+	expect_req("{\"verb\":\"stats\"}", "top", NULL);
+	assert_int_equal(parse(&cmd, "top", "--once", "--interval", "0.5", "--json", NULL), 0);
+	assert_true(cmd.top_once && cmd.json && cmd.has_req);
+	assert_true(cmd.top_interval == 0.5);
+	rfm_cmd_free(&cmd);
+	expect_usage("--interval: \"0\" is not a number of seconds (0.05 to 3600)",
+		     "top", "--interval", "0", NULL);
+	expect_usage("--interval: \"x\" is not a number of seconds (0.05 to 3600)",
+		     "top", "--interval", "x", NULL);
+	expect_usage("--interval given twice", "top", "--interval", "1", "--interval", "2", NULL);
+	expect_usage("top: unexpected argument \"kv\"", "top", "kv", NULL);
+}
+
 static void expect_help(const char *verb, const char *first, ...)
 {
 	struct rfm_cmd cmd;
@@ -521,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_resize),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_top),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_global_errors),
 		cmocka_unit_test(test_chan),
