@@ -171,7 +171,8 @@ static void show_cores(struct json_object *res)
 /* Fields show prints itself; any other is printed generically after them. */
 static const char *const show_known[] = {
 	"name", "kind", "state", "exit_code", "signal", "pid", "cores", "ncores", "mem",
-	"regions", "chan_mem", "argv", "created", "cgroup", "cores_detail", "restart", NULL,
+	"regions", "chan_mem", "argv", "created", "cgroup", "cores_detail", "restart", "policy",
+	NULL,
 };
 
 /* "on-failure, 2 of 3 restarts done, next in 400 ms" */
@@ -241,6 +242,11 @@ int rfm_print_show(struct json_object *res)
 		rfm_kv("Created", "%s", when);
 	rfm_kv("Cgroup", "%s", rfm_str(res, "cgroup", "-"));
 	show_restart(res);
+	struct json_object *pol = rfm_field(res, "policy", json_type_object);
+	if (pol) {
+		rfm_policy_summary(pol, buf, sizeof(buf));
+		rfm_kv("Policy", "%s", buf);
+	}
 	show_extra(res);
 	show_cores(res);
 	return 0;
