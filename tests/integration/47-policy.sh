@@ -20,6 +20,8 @@
 #     batch runs again;
 #   - the policies survive an rfd restart (journal); a 20 ms window works,
 #     and the controller's cost per tick is printed (and bounded);
+#   - a libos batch subOS (rfbatch) paused (librf's core parks holding the
+#     work), resumed, and destroyed while paused (it shuts down itself);
 #   - --off, and the error paths: unknown subOS, lt >= ut, min > max,
 #     latency on a linux subOS, usage errors.
 . "$(dirname "$0")/lib.sh"
@@ -138,10 +140,37 @@ read -r t2 avg max <<<"$vals"
 [ "$avg" -lt 1000000 ] || fail "the controller costs $avg ns per tick"
 echo "controller: $((t2 - t1)) ticks/s at a 20 ms window, ${avg} ns per tick on average, ${max} ns at most"
 
+# --- a libos batch subOS paused and resumed (librf parks holding its work) ----------------
+# kv's thresholds are set so that every window is over ut (it takes lb's
+# core), then so that every window is under lt (it gives it back).
+expect_ok rfm destroy batch
+expect_ok rfm create lb --kind libos --cpus 0 --mem 64M -- "$ROOT/build/rfbatch"
+expect_ok rfm policy lb --priority batch
+n=$(moves)
+expect_ok rfm policy kv --priority latency --lt 0.001 --ut 0.002 --window 20
+wait_moves 3 $((n + 1)) "lb's core for kv"
+wait_eq 2 "lb paused" "0 running" subos lb .ncores .state
+lfrz=$(subos lb .cgroup | sed 's|/cpuset/|/freezer/|')
+wait_eq 2 "lb frozen" FROZEN cat "$lfrz/freezer.state"
+! grep -q "staying" "$STATE/logs/lb.log" || fail "librf refused to park its last core"
+expect_ok rfm policy kv --priority latency --lt 50 --ut 100 --window 20
+wait_moves 3 $((n + 2)) "lb's core back"
+wait_eq 2 "lb resumed" "1 running" subos lb .ncores .state
+b0=$(subos lb '.cores_detail[0].busy_ns')
+wait_until 2 "lb to work again" test "$(subos lb '.cores_detail[0].busy_ns')" -gt "$b0"
+# paused, then destroyed: it thaws and librf's parked core shuts it down
+expect_ok rfm policy kv --priority latency --lt 0.001 --ut 0.002 --window 20
+wait_moves 3 $((n + 3)) "lb's core for kv again"
+wait_eq 2 "lb paused again" 0 subos lb .ncores
+expect_ok rfm destroy lb
+expect_output_contains "destroyed lb: exited (exit code 0)"
+grep -q "rfbatch: total" "$STATE/logs/lb.log" || fail "lb did not end by its own shutdown"
+
 # --- off ----------------------------------------------------------------------------------
 expect_ok rfm policy kv --off
 expect_output_contains "Policy:"
 ! subos kv .policy >/dev/null || fail "kv still shows a policy"
 [ "$(journal_count policy_set kv)" -ge 3 ] || fail "the policy settings are not journalled"
-expect_ok rfm --json policy batch
+expect_ok rfm policy kv --priority batch
+expect_ok rfm --json policy kv
 [ "$(json .controller.period_ms <"$OUT")" = 0 ] || { show_last; fail "the timer ticks without a latency subOS"; }
