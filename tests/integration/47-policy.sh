@@ -3,7 +3,7 @@
 # src/rfd/policy*.c).
 #
 # rfd runs with --host-cores "": two subOSes take both cores of a 2-core
-# machine.  "kv" (libos, cpu 1) runs tests/helpers/rfload: Poisson arrivals
+# machine.  "kv" (libos, cpu 1) runs tests/helpers/rfstep: Poisson arrivals
 # of 500 us requests at 400/s (a fifth of its one core), then 4400/s (more
 # than even two cores serve: its queue and p99 grow without bound, so no
 # window of the step can look calm), then 400/s again.  "batch" (linux,
@@ -25,9 +25,9 @@
 #   - --off, and the error paths: unknown subOS, lt >= ut, min > max,
 #     latency on a linux subOS, usage errors.
 . "$(dirname "$0")/lib.sh"
-need_helpers "$ROOT/build/tests/rfload"
+need_helpers "$ROOT/build/tests/rfstep"
 need_libos || exit 0
-LOAD=$ROOT/build/tests/rfload
+LOAD=$ROOT/build/tests/rfstep
 trap cleanup EXIT
 [ -d /sys/fs/cgroup/freezer ] || { echo "SKIP: no v1 freezer hierarchy: nothing can pause" >&2; exit 0; }
 
@@ -64,7 +64,7 @@ expect_ok rfm policy kv --priority latency --lt 20 --ut 60 --window 100
 expect_output_contains "latency, lt 20ms ut 60ms over 100 ms of latency, cores 1-1024"
 [ "$(subos kv .policy.ut_us .policy.lt_us .policy.window_ms | tr '\n' ' ')" = "60000 20000 100 " ] ||
 	fail "show kv: its policy"
-wait_until 5 "kv's first phase" grep -q "rfload: phase 0" "$STATE/logs/kv.log"
+wait_until 5 "kv's first phase" grep -q "rfstep: phase 0" "$STATE/logs/kv.log"
 moves() { journal_count policy; }
 wait_moves() { # wait_moves SECS N WHAT: until N moves, else fail showing kv's policy
 	local end=$(($(now_ms) + $1 * 1000))
@@ -75,13 +75,13 @@ wait_moves() { # wait_moves SECS N WHAT: until N moves, else fail showing kv's p
 	done
 }
 sleep 1.5 # low load for 1.5 s (15 windows): nothing may move
-grep -q "rfload: phase 1" "$STATE/logs/kv.log" && fail "phase 0 too short to judge"
+grep -q "rfstep: phase 1" "$STATE/logs/kv.log" && fail "phase 0 too short to judge"
 [ "$(moves)" = 0 ] || { journal >&2; fail "a core moved under low load"; }
 [ "$(subos kv .ncores)" = 1 ] || fail "kv does not have one core"
 expect_ok rfm --json policy kv
 [ "$(json .last_window.signal <"$OUT")" = latency ] || { show_last; fail "kv's window signal"; }
 
-wait_until 5 "the load step" grep -q "rfload: phase 1" "$STATE/logs/kv.log"
+wait_until 5 "the load step" grep -q "rfstep: phase 1" "$STATE/logs/kv.log"
 step=$(now_ms)
 wait_moves 3 1 "a core for kv"
 react=$(($(now_ms) - step))
@@ -108,7 +108,7 @@ grep -Eq '^batch .* batch:paused' "$OUT" || { show_last; fail "top's POLICY of b
 grep -Eq '^kv .* latency:' "$OUT" || { show_last; fail "top's POLICY of kv"; }
 
 # --- the load drops ----------------------------------------------------------------
-wait_until 5 "the load to drop" grep -q "rfload: phase 2" "$STATE/logs/kv.log"
+wait_until 5 "the load to drop" grep -q "rfstep: phase 2" "$STATE/logs/kv.log"
 [ "$(moves)" = 1 ] || { journal >&2; fail "cores moved more than once under the step"; }
 wait_moves 15 2 "the core back to batch"
 rec=$(journal | grep '"op":"policy"' | tail -n 1)

@@ -1,5 +1,5 @@
 /*
- * rfload - a libos test service whose request latency depends on how many
+ * rfstep - a libos test service whose request latency depends on how many
  * cores it has, for the policy test (tests/integration/47-policy.sh).
  *
  * Requests arrive open-loop, at random (Poisson) times at the rate of the
@@ -12,9 +12,9 @@
  * times are the intended ones, not when the generator got to run, so a
  * busy core delays no request's clock.
  *
- *   rfload WORK_US RATE:MS[,RATE:MS...]
+ *   rfstep WORK_US RATE:MS[,RATE:MS...]
  *
- * prints "rfload: phase N rate R" as each phase starts; after the last it
+ * prints "rfstep: phase N rate R" as each phase starts; after the last it
  * keeps that rate until rfd ends it.
  */
 #include <math.h>
@@ -107,7 +107,7 @@ static void generate(void)
 	for (int p = 0; p < nphases; p++) {
 		bool last = p + 1 == nphases;
 		uint64_t end = rf_now_ns() + phase[p].ms * 1000000ull;
-		printf("rfload: phase %d rate %.0f\n", p, phase[p].rate);
+		printf("rfstep: phase %d rate %.0f\n", p, phase[p].rate);
 		fflush(stdout);
 		while (last || rf_now_ns() < end) {
 			uint64_t now = rf_now_ns();
@@ -136,7 +136,7 @@ static int parse(int argc, char **argv)
 static int app(int argc, char **argv)
 {
 	if (parse(argc, argv)) {
-		fprintf(stderr, "usage: rfload WORK_US RATE:MS[,RATE:MS...]\n");
+		fprintf(stderr, "usage: rfstep WORK_US RATE:MS[,RATE:MS...]\n");
 		return 2;
 	}
 	rf_on_cores_changed(on_cores);
