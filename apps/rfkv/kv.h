@@ -142,6 +142,7 @@ struct kv_shard *kv_shard_at(int i);
 void kv_run(struct kv_req *r);               /* fiber: run r on its shard's owner */
 void kv_shards_core_changed(int core, bool added);
 void kv_shards_crawl(uint64_t at_ns);        /* every core drops dead items at at_ns */
+void kv_shards_reclaim(void);                /* rf_on_mem_reclaim hook */
 
 /* store.c (on the owning core) */
 int kv_store_init(struct kv_shard *s, uint64_t limit);
@@ -159,6 +160,7 @@ void kv_lru_bump(struct kv_shard *s, struct kv_item *it, uint32_t now);
 struct kv_item *kv_lru_alloc(struct kv_shard *s, uint32_t ntotal, size_t size);
 void kv_lru_shrink(struct kv_shard *s, uint64_t target);
 void kv_lru_crawl(struct kv_shard *s, uint32_t now);
+void kv_lru_reclaim(struct kv_shard *s);
 
 /* flush_all: items stored at or before oldest_live (or older than
  * oldest_cas) are dead once oldest_live has come (memcached's rule). */

@@ -8,9 +8,12 @@
  * first reclaims dead items from the tail (expired or flushed), then
  * evicts live ones, counting both the way memcached's "stats" and "stats
  * items" report them.  When librf's allocator itself fails (the subOS's
- * memory is smaller than -m, or was taken away by a resize) the same tail
- * is evicted until the allocation succeeds or the shard is empty, so a
- * shrinking partition costs items, not errors.
+ * memory is smaller than -m, or was taken away by a resize), or would
+ * leave less than a small reserve for everything else, the same tail is
+ * evicted until the allocation succeeds or the shard is empty; and
+ * when rfd takes memory back, the items in the leaving regions are
+ * evicted (kv_lru_reclaim), so a shrinking partition costs items, not
+ * a refused resize or failed stores.
  */
 #include <stdlib.h>
 #include "kv.h"
@@ -48,10 +51,9 @@ void kv_lru_bump(struct kv_shard *s, struct kv_item *it, uint32_t now)
 	kv_lru_link(s, it);
 }
 
-/* Drop the tail item: reclaimed if dead, evicted if alive. */
-static void drop_tail(struct kv_shard *s, uint32_t now)
+/* Drop it: reclaimed if dead, evicted if alive. */
+static void drop(struct kv_shard *s, struct kv_item *it, uint32_t now)
 {
-	struct kv_item *it = s->lru_tail;
 	struct kv_cls_items *ci = &s->cls[it->clsid];
 
 	if (!kv_item_live(it, now)) {
@@ -69,6 +71,14 @@ static void drop_tail(struct kv_shard *s, uint32_t now)
 	kv_store_unlink(s, it);
 }
 
+/* Free partition memory items must leave: 1/8 of it, at most 8 MiB. */
+static uint64_t reserve(void)
+{
+	uint64_t r = rf_mem_total() / 8;
+
+	return r < (8u << 20) ? r : (8u << 20);
+}
+
 /* Memory for an item of memcached size ntotal and `size` real bytes, or
  * NULL (counted as outofmemory) when even an empty shard cannot hold it. */
 struct kv_item *kv_lru_alloc(struct kv_shard *s, uint32_t ntotal, size_t size)
@@ -79,14 +89,18 @@ struct kv_item *kv_lru_alloc(struct kv_shard *s, uint32_t ntotal, size_t size)
 	while (s->bytes + ntotal > s->limit && s->lru_tail) {
 		if (!kv_settings.evict && kv_item_live(s->lru_tail, now))
 			goto oom;
-		drop_tail(s, now);
+		drop(s, s->lru_tail, now);
 	}
 	if (s->bytes + ntotal > s->limit)
 		goto oom;
+	/* Keep librf's partition from filling up with items: connections,
+	 * messages and fibers need memory too. */
+	while (rf_mem_free() < reserve() && s->lru_tail)
+		drop(s, s->lru_tail, now);
 	while (!(it = rf_malloc(size))) {
 		if (!s->lru_tail)
 			goto oom;
-		drop_tail(s, now);
+		drop(s, s->lru_tail, now);
 	}
 	return it;
 oom:
@@ -100,7 +114,7 @@ void kv_lru_shrink(struct kv_shard *s, uint64_t target)
 	uint32_t now = kv_now();
 
 	while (s->bytes > target && s->lru_tail)
-		drop_tail(s, now);
+		drop(s, s->lru_tail, now);
 }
 
 /* Drop every dead item (flushed or expired), oldest first. */
@@ -112,5 +126,18 @@ void kv_lru_crawl(struct kv_shard *s, uint32_t now)
 			s->cls[it->clsid].reclaimed++;
 			kv_store_unlink(s, it);
 		}
+	}
+}
+
+/* The subOS is giving memory back (rf_on_mem_reclaim): evict every item
+ * that lies in a leaving region, so the region can go. */
+void kv_lru_reclaim(struct kv_shard *s)
+{
+	uint32_t now = kv_now();
+
+	for (struct kv_item *it = s->lru_tail, *prev; it; it = prev) {
+		prev = it->prev;
+		if (rf_mem_reclaiming(it))
+			drop(s, it, now);
 	}
 }

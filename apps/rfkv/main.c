@@ -222,6 +222,7 @@ static int app(int argc, char **argv)
 		return 1;
 	}
 	rf_on_cores_changed(cores_changed);  /* before starting: no core missed */
+	rf_on_mem_reclaim(kv_shards_reclaim);
 	for (int i = 0; i < rf_ncores_max(); i++)
 		if (rf_core_running(i))
 			start_acceptor(i);

@@ -213,3 +213,14 @@ void kv_shards_crawl(uint64_t at_ns)
 		if (rf_core_running(c))
 			rf_post(c, crawl_at, (void *)(uintptr_t)at_ns);
 }
+
+/* librf's reclaim hook, on every core: evict the items of the shards it
+ * owns that lie in memory rfd is taking back. */
+void kv_shards_reclaim(void)
+{
+	uint32_t self = (uint32_t)rf_core_self();
+
+	for (int s = 0; s < nshards; s++)
+		if (__atomic_load_n(&owner[s], __ATOMIC_ACQUIRE) == self)
+			kv_lru_reclaim(&shards[s]);
+}

@@ -35,6 +35,10 @@
 #define NCLS_ITEMS (sizeof(struct kv_cls_items) / sizeof(uint64_t))
 
 static struct kv_core_stats core_stats[KV_MAX_CORES];
+/* Per-core scratch for an answer's sums: too big for a fiber's stack, and
+ * from the heap an answer would fail just when memory is full. */
+static struct kv_core_stats sum_core[KV_MAX_CORES + 1];
+static struct kv_cls_items sum_cls[KV_MAX_CORES + 1][KV_CLASSES];
 static struct kv_core_stats foreign_stats;   /* never used by a core */
 static uint32_t cls_size[KV_CLASSES];
 static int cls_largest;
@@ -321,6 +325,8 @@ void kv_stats_answer(struct kv_out *o, const char *sub, const char *arg)
 	struct kv_core_stats *c;
 	struct kv_cls_items *it;
 	uint64_t total_items, bytes, buckets;
+	int self = rf_core_self() >= 0 && rf_core_self() < KV_MAX_CORES ? rf_core_self()
+									: KV_MAX_CORES;
 
 	if (sub && !strcmp(sub, "reset")) {
 		stats_reset();
@@ -340,13 +346,8 @@ void kv_stats_answer(struct kv_out *o, const char *sub, const char *arg)
 		kv_out_str(o, "ERROR");
 		return;
 	}
-	/* Big: from the heap, not a fiber's stack. */
-	c = rf_malloc(sizeof(*c));
-	it = rf_malloc(sizeof(*it) * KV_CLASSES);
-	if (!c || !it) {
-		kv_out_str(o, "SERVER_ERROR out of memory writing stats");
-		goto out;
-	}
+	c = &sum_core[self];
+	it = sum_cls[self];
 	sum_cores(c);
 	sum_items(it, &total_items, &bytes, &buckets);
 	since_reset(c, it, &total_items);
@@ -359,7 +360,4 @@ void kv_stats_answer(struct kv_out *o, const char *sub, const char *arg)
 	else
 		slabs(o, c, it, bytes);
 	kv_out_str(o, "END");
-out:
-	rf_free(c);
-	rf_free(it);
 }

@@ -7,7 +7,8 @@
 # (so keys are served by their owning core through mailboxes), and
 # compares the answers.  Then: keys survive the subOS losing and regaining
 # a core (their shards move), and the -m limit evicts (LRU) rather than
-# refusing.  rfd runs with --host-cores "" (a 2-core machine has no
+# refusing, also when the subOS's memory shrinks below it while full.
+# rfd runs with --host-cores "" (a 2-core machine has no
 # second core otherwise).
 . "$(dirname "$0")/lib.sh"
 need_helpers
@@ -47,4 +48,9 @@ expect_ok rfm resize kv --cores +1
 python3 "$DRIVER" --keys "$port" check 2000 || fail "keys lost when a core came back"
 
 python3 "$DRIVER" --evict "$port" 100 || fail "no LRU eviction at the -m limit"
+# The subOS shrinks below -m while full: librf's reclaim hook evicts what
+# lies in the leaving memory (the resize would be refused as mem_busy
+# otherwise), and stores go on, evicting when librf's allocator is full.
+expect_ok rfm resize kv --mem 64M
+python3 "$DRIVER" --evict "$port" 30 || fail "stores failed after the memory shrank"
 expect_ok rfm destroy kv
