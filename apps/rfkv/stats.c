@@ -182,17 +182,13 @@ static void general(struct kv_out *o, const struct kv_core_stats *c,
 		    uint64_t buckets)
 {
 	struct rusage ru;
-	uint64_t curr = 0, evicted = 0, reclaimed = 0, exp_unf = 0, ev_unf = 0;
+	struct kv_cls_items t = { 0 };
 	int hp = 0;
 
 	getrusage(RUSAGE_SELF, &ru);
-	for (int k = 0; k < KV_CLASSES; k++) {
-		curr += it[k].number;
-		evicted += it[k].evicted;
-		reclaimed += it[k].reclaimed;
-		exp_unf += it[k].expired_unfetched;
-		ev_unf += it[k].evicted_unfetched;
-	}
+	for (int k = 0; k < KV_CLASSES; k++)
+		for (size_t i = 0; i < NCLS_ITEMS; i++)
+			((uint64_t *)&t)[i] += ((const uint64_t *)&it[k])[i];
 	while ((1ull << hp) < buckets)
 		hp++;
 	stat(o, "pid", "%d", (int)getpid());
@@ -240,12 +236,12 @@ static void general(struct kv_out *o, const struct kv_core_stats *c,
 	U(o, "hash_bytes", buckets * sizeof(void *));
 	U(o, "hash_is_expanding", 0);
 	U(o, "bytes", bytes);
-	U(o, "curr_items", curr);
+	U(o, "curr_items", t.number);
 	U(o, "total_items", total_items);
-	U(o, "expired_unfetched", exp_unf);
-	U(o, "evicted_unfetched", ev_unf);
-	U(o, "evictions", evicted);
-	U(o, "reclaimed", reclaimed);
+	U(o, "expired_unfetched", t.expired_unfetched);
+	U(o, "evicted_unfetched", t.evicted_unfetched);
+	U(o, "evictions", t.evicted);
+	U(o, "reclaimed", t.reclaimed);
 }
 
 static void settings(struct kv_out *o)
