@@ -11,7 +11,8 @@
 #                the base pieces it uses); src/rfcom -> librfcom.so
 #   src/rfloop -> librfloop.so (LD_PRELOAD; header-only base pieces, and
 #                fdpass.c built in)
-#   src/rfd, src/rfm, bench/ -> programs; examples/*.c -> one libos program each.
+#   src/rfd, src/rfm, bench/ -> programs; examples/*.c -> one libos program each;
+#   apps/rfkv/*.c -> build/rfkv, the memcached-compatible KV service.
 # Unit tests (tests/unit/test_*.c) are built a second time with ASan+UBSan.
 
 CC      ?= cc
@@ -50,6 +51,10 @@ RFD_SRC    := $(wildcard src/rfd/*.c)
 RFM_SRC    := $(wildcard src/rfm/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
+# apps/rfkv: the memcached-compatible KV service (build/rfkv); its unit
+# tests (tests/unit/test_kv_*.c) link all but its main and its sockets.
+KV_SRC     := $(wildcard apps/rfkv/*.c)
+KV_LIB_SRC := $(filter-out apps/rfkv/main.c apps/rfkv/conn.c,$(KV_SRC))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(wildcard tests/helpers/*.c))
 
@@ -61,7 +66,7 @@ san = $(patsubst %.c,$(B)/san/%.o,$(patsubst %.S,$(B)/san/%.o,$(1)))
 pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
 .PHONY: all deps demo test unit integration soak bench clean
-all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) \
+all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) $(B)/rfkv \
      $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults
 
 deps:
@@ -154,6 +159,9 @@ $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libbase.a
 $(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libficm.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+$(B)/rfkv: $(call obj,$(KV_SRC)) $(B)/librf.a $(B)/libbase.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 $(B)/%: $(B)/obj/examples/%.o $(B)/librf.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
@@ -172,6 +180,8 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 # benchmark merge test rfbench's median merge.
 $(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
 $(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
+$(B)/tests/test_kv_proto $(B)/tests/test_kv_store: $(call san,$(KV_LIB_SRC))
+$(B)/san/tests/unit/test_kv_%.o: CFLAGS += -Iapps/rfkv
 RFD_LIB_SRC := $(filter-out src/rfd/main.c,$(RFD_SRC))
 $(B)/san/librfd.a: $(call san,$(RFD_LIB_SRC))
 	@rm -f $@; ar rcs $@ $^

@@ -282,6 +282,27 @@ int rf_on_cores_changed(void (*fn)(int, int, bool))
 	return 0;
 }
 
+int rf_on_mem_reclaim(void (*fn)(void))
+{
+	int i = hook_slot(&lrf_g.nreclaim_hooks);
+	if (i < 0)
+		return -1;
+	__atomic_store_n(&lrf_g.reclaim_hooks[i], fn, __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool lrf_run_reclaim_hooks(void)
+{
+	int n = __atomic_load_n(&lrf_g.nreclaim_hooks, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n && i < RF_MAX_HOOKS; i++) {
+		void (*fn)(void) = __atomic_load_n(&lrf_g.reclaim_hooks[i], __ATOMIC_ACQUIRE);
+		if (fn)
+			fn();
+	}
+	return n > 0;
+}
+
 void lrf_run_cores_hooks(struct lrf_core *c, bool added)
 {
 	int n = __atomic_load_n(&lrf_g.ncores_hooks, __ATOMIC_ACQUIRE);

@@ -353,6 +353,7 @@ void lrf_core_ring(struct lrf_core *c);
 void lrf_core_thread_body(struct lrf_core *c);
 void lrf_core_leave(struct lrf_core *c);
 void lrf_run_cores_hooks(struct lrf_core *c, bool added);
+bool lrf_run_reclaim_hooks(void);   /* false if none registered */
 _Noreturn void lrf_do_exit(int code);
 bool lrf_run_exit_hooks(void);
 
@@ -419,7 +420,8 @@ struct rf_sys {
 
 	void (*shutdown_hooks[RF_MAX_HOOKS])(void);
 	void (*cores_hooks[RF_MAX_HOOKS])(int, int, bool);
-	int nshutdown_hooks, ncores_hooks;   /* atomic */
+	void (*reclaim_hooks[RF_MAX_HOOKS])(void);
+	int nshutdown_hooks, ncores_hooks, nreclaim_hooks;   /* atomic */
 	uint32_t exiting;              /* atomic */
 	uint32_t stopped;              /* atomic: tests' shutdown happened */
 	int exit_code;
