@@ -16,7 +16,7 @@
 
 CC      ?= cc
 B       := build
-PKGS    := hwloc json-c liburing
+PKGS    := hwloc json-c liburing yaml-0.1
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation \
            -fno-strict-aliasing -pthread -Iinclude -Isrc
@@ -24,6 +24,8 @@ CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_JSON  := $(shell pkg-config --libs json-c 2>/dev/null)
 LDLIBS_HWLOC := $(shell pkg-config --libs hwloc 2>/dev/null)
 LDLIBS_URING := $(shell pkg-config --libs liburing 2>/dev/null)
+# rfm reads deployment files (src/rfm/deploy_yaml.c) with libyaml.
+LDLIBS_YAML  := $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 # rfd's confinement builds each program's seccomp filter (src/rfd/confine_seccomp.c).
 LDLIBS_SECCOMP := $(shell pkg-config --libs libseccomp 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -148,7 +150,7 @@ $(B)/tests/rfd-faults: $(call obj,$(filter-out src/rfd/fault.c,$(RFD_SRC))) \
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_SECCOMP) -lm
 $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libbase.a
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) $(LDLIBS_YAML) -lm
 # rfbench runs itself in subOSes as a plain RFcom program (`rfbench ficm`):
 # it links RFcom's plain-program objects (those of librfcom.so).
 $(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libficm.a $(B)/libbase.a
@@ -183,7 +185,7 @@ $(B)/tests/test_%: $(B)/san/tests/unit/test_%.o $(B)/san/librfd.a $(B)/san/librf
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_URING) \
-		$(LDLIBS_SECCOMP) -lm
+		$(LDLIBS_SECCOMP) $(LDLIBS_YAML) -lm
 
 unit: $(UNIT_TESTS)
 	@bash tests/run-unit.sh $(UNIT_TESTS)
