@@ -232,12 +232,15 @@ $(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
 $(B)/fuzz/fuzz_rfd_conn: src/rfd/conn.c src/base/proto.c src/base/err.c src/base/cpuset.c \
 		src/base/units.c
 $(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
+$(B)/fuzz/fuzz_deploy_yaml: src/rfm/deploy_yaml.c src/rfm/deploy_subos.c src/rfm/deploy_plan.c \
+		src/rfm/forms.c src/rfm/format.c src/base/proto.c src/base/err.c src/base/cpuset.c \
+		src/base/units.c src/base/confine_spec.c src/base/exitstatus.c
 $(B)/fuzz/fuzz_rfm_args: src/rfm/args.c src/rfm/forms.c src/base/proto.c src/base/err.c \
 		src/base/cpuset.c src/base/units.c
 $(B)/fuzz/%: fuzz/%.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"
-	@$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS_JSON) $(LDLIBS_YAML) -lm
 
 .PHONY: fuzz fuzz-deps
 fuzz-deps:
