@@ -4,7 +4,8 @@
 #   - a file with a YAML error, and one with a schema error, are refused
 #     naming the file and line, and start nothing;
 #   - diff lists what apply would do and changes nothing;
-#   - apply starts two linux subOSes in start order: "batch" (after: web)
+#   - apply starts two linux subOSes in start order: "batch" (after: web,
+#     rfloop: true, so LD_PRELOAD of the librfloop.so beside rfm)
 #     is created only once "web" (a shell that waits a second, then a
 #     Python HTTP server) accepts connections on its ready: port; then the
 #     channel between them; the policy block gets "policy: not supported by
@@ -46,6 +47,7 @@ subos:
     cores: 1
     memory: $2
     program: [/bin/sleep, "$3"]
+    rfloop: true
     after: [web]
   web:
     kind: linux
@@ -99,6 +101,8 @@ gap=$(($(ms "$(subos batch .created)") - $(ms "$(subos web .created)")))
 [ "$gap" -ge 900 ] || fail "batch was created ${gap} ms after web, before web's port opened"
 [ "$(rfm --json chan list | json '.channels[].name' '.channels[].slots' | tr '\n' ' ')" = "ch 64 " ] ||
 	fail "channel ch is not there with 64 slots"
+[ "$(subos batch '.env[]')" = "LD_PRELOAD=$ROOT/build/librfloop.so" ] ||
+	fail "rfloop: true did not preload librfloop.so beside rfm"
 web_pid=$(subos web .pid) batch_pid=$(subos batch .pid)
 
 # --- the same file again changes nothing ---------------------------------------------
