@@ -17,7 +17,7 @@
 
 CC      ?= cc
 B       := build
-PKGS    := hwloc json-c liburing
+PKGS    := hwloc json-c liburing yaml-0.1
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation \
            -fno-strict-aliasing -pthread -Iinclude -Isrc
@@ -25,6 +25,8 @@ CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_JSON  := $(shell pkg-config --libs json-c 2>/dev/null)
 LDLIBS_HWLOC := $(shell pkg-config --libs hwloc 2>/dev/null)
 LDLIBS_URING := $(shell pkg-config --libs liburing 2>/dev/null)
+# rfm reads deployment files (src/rfm/deploy_yaml.c) with libyaml.
+LDLIBS_YAML  := $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 # rfd's confinement builds each program's seccomp filter (src/rfd/confine_seccomp.c).
 LDLIBS_SECCOMP := $(shell pkg-config --libs libseccomp 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -153,7 +155,7 @@ $(B)/tests/rfd-faults: $(call obj,$(filter-out src/rfd/fault.c,$(RFD_SRC))) \
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_SECCOMP) -lm
 $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libbase.a
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) $(LDLIBS_YAML) -lm
 # rfbench runs itself in subOSes as a plain RFcom program (`rfbench ficm`):
 # it links RFcom's plain-program objects (those of librfcom.so).
 $(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libficm.a $(B)/libbase.a
@@ -193,7 +195,7 @@ $(B)/tests/test_%: $(B)/san/tests/unit/test_%.o $(B)/san/librfd.a $(B)/san/librf
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_URING) \
-		$(LDLIBS_SECCOMP) -lm
+		$(LDLIBS_SECCOMP) $(LDLIBS_YAML) -lm
 
 unit: $(UNIT_TESTS)
 	@bash tests/run-unit.sh $(UNIT_TESTS)
@@ -240,12 +242,15 @@ $(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
 $(B)/fuzz/fuzz_rfd_conn: src/rfd/conn.c src/base/proto.c src/base/err.c src/base/cpuset.c \
 		src/base/units.c
 $(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
+$(B)/fuzz/fuzz_deploy_yaml: src/rfm/deploy_yaml.c src/rfm/deploy_subos.c src/rfm/deploy_plan.c \
+		src/rfm/forms.c src/rfm/format.c src/base/proto.c src/base/err.c src/base/cpuset.c \
+		src/base/units.c src/base/confine_spec.c src/base/exitstatus.c
 $(B)/fuzz/fuzz_rfm_args: src/rfm/args.c src/rfm/forms.c src/base/proto.c src/base/err.c \
 		src/base/cpuset.c src/base/units.c
 $(B)/fuzz/%: fuzz/%.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"
-	@$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS_JSON) $(LDLIBS_YAML) -lm
 
 .PHONY: fuzz fuzz-deps
 fuzz-deps:
