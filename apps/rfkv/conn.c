@@ -4,7 +4,10 @@
  * core's io_uring: no other system call per request).
  *
  * Everything that arrived in one receive is handled before anything is
- * sent, so pipelined requests get their answers in one send.  The input
+ * sent, so pipelined requests get their answers in one send.  Each request
+ * completed by a receive is recorded (rf_latency_record) with the time from
+ * that receive to the end of the send that answers it: the latency signal
+ * rfd's monitoring and policy read.  The input
  * buffer grows to hold a whole value (up to -I) or a long multiget line;
  * buffers that grew past BUF_KEEP are given back once drained, so a
  * connection that once moved a large value does not keep it.
@@ -13,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 #include <rf/io.h>
+#include <rf/rf.h>
 #include "kv.h"
 
 #define BUF_START 16384u
@@ -78,6 +82,12 @@ static int handle(struct conn *c)
 	return grow_in(c, need > c->inlen + 1 ? need : c->inlen + 1);
 }
 
+static void record_latency(struct kv_conn_state *st, uint64_t ns)
+{
+	for (; st->done; st->done--)
+		rf_latency_record(ns);
+}
+
 static void conn_main(void *arg)
 {
 	struct conn c = { .fd = (int)(intptr_t)arg, .incap = BUF_START };
@@ -90,10 +100,12 @@ static void conn_main(void *arg)
 		n = rf_recv(c.fd, c.in + c.inlen, c.incap - c.inlen, 0);
 		if (n <= 0)
 			break;
+		uint64_t t0 = rf_now_ns();
 		kv_stats_self()->bytes_read += (uint64_t)n;
 		c.inlen += (size_t)n;
 		if (handle(&c) < 0 || c.st.close_now || flush_out(&c) < 0)
 			break;
+		record_latency(&c.st, rf_now_ns() - t0);
 	}
 out:
 	kv_stats_self()->curr_connections--;

@@ -204,6 +204,7 @@ struct kv_conn_state {
 	bool quit;                    /* "quit": close once answered */
 	bool close_now;               /* close without answering */
 	bool noreply;                 /* the current command said noreply */
+	uint32_t done;                /* requests complete since the last reply (conn.c) */
 	struct kv_pending {           /* a storage command waiting for its value */
 		bool active, noreply;
 		enum kv_op op;

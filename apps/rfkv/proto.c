@@ -328,6 +328,7 @@ size_t kv_proto_process(struct kv_conn_state *st, char *in, size_t len, struct k
 			}
 			kv_cmd_nread_done(st, out, line);
 			pos += st->nread.nbytes;
+			st->done++;
 			continue;
 		}
 		nl = memchr(line, '\n', len - pos);
@@ -339,6 +340,7 @@ size_t kv_proto_process(struct kv_conn_state *st, char *in, size_t len, struct k
 		*el = 0;
 		pos += (size_t)(nl - line) + 1;
 		process_line(st, out, line);
+		st->done += !st->nread.active; /* a storage command ends with its value */
 	}
 	return pos;
 }
