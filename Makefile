@@ -12,7 +12,10 @@
 #   src/rfloop -> librfloop.so (LD_PRELOAD; header-only base pieces, and
 #                fdpass.c built in)
 #   src/rfd, src/rfm, bench/ -> programs; examples/*.c -> one libos program each;
-#   apps/rfkv/*.c -> build/rfkv, the memcached-compatible KV service.
+#   apps/rfkv/*.c -> build/rfkv, the memcached-compatible KV service;
+#   apps/rfload, apps/rfinterfere -> plain Linux programs on libbase.a: the
+#                load generator and the interference workloads of the
+#                experiments (one folder, several files each).
 # Unit tests (tests/unit/test_*.c) are built a second time with ASan+UBSan.
 
 CC      ?= cc
@@ -57,6 +60,8 @@ EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 # tests (tests/unit/test_kv_*.c) link all but its main and its sockets.
 KV_SRC     := $(wildcard apps/rfkv/*.c)
 KV_LIB_SRC := $(filter-out apps/rfkv/main.c apps/rfkv/conn.c,$(KV_SRC))
+RFLOAD_SRC := $(wildcard apps/rfload/*.c)
+RFINTERFERE_SRC := $(wildcard apps/rfinterfere/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(wildcard tests/helpers/*.c))
 
@@ -69,7 +74,7 @@ pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
 .PHONY: all deps demo test unit integration soak bench clean
 all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) $(B)/rfkv \
-     $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults
+     $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults $(B)/rfload $(B)/rfinterfere
 
 deps:
 	@bash mk/deps.sh
@@ -164,6 +169,13 @@ $(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libficm.a $
 $(B)/rfkv: $(call obj,$(KV_SRC)) $(B)/librf.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
+# The experiments' plain programs (no librf).
+$(B)/rfload: $(call obj,$(RFLOAD_SRC)) $(B)/libbase.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+$(B)/rfinterfere: $(call obj,$(RFINTERFERE_SRC)) $(B)/libbase.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
 $(B)/%: $(B)/obj/examples/%.o $(B)/librf.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
@@ -179,11 +191,14 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
 # sanitized rfd objects other than main; the RFloop ring test its ring, the
-# benchmark merge test rfbench's median merge.
+# benchmark merge test rfbench's median merge, the load generator's test
+# its schedule, workload and protocol.
 $(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
 $(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
 $(B)/tests/test_kv_proto $(B)/tests/test_kv_store: $(call san,$(KV_LIB_SRC))
 $(B)/san/tests/unit/test_kv_%.o: CFLAGS += -Iapps/rfkv
+$(B)/tests/test_rfload: $(call san,apps/rfload/sched.c apps/rfload/workload.c apps/rfload/proto.c)
+$(B)/san/tests/unit/test_rfload.o: CFLAGS += -Iapps/rfload
 RFD_LIB_SRC := $(filter-out src/rfd/main.c,$(RFD_SRC))
 $(B)/san/librfd.a: $(call san,$(RFD_LIB_SRC))
 	@rm -f $@; ar rcs $@ $^

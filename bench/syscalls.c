@@ -4,7 +4,7 @@
  * DESIGN.md's rule for librf: on a serving core the only system calls are
  * batched I/O submissions to the core's own io_uring (and futex/io_uring
  * sleeps when idle).  This benchmark checks it on the example service:
- * build/rfkv runs standalone on one CPU, build/rfkv-load drives it open
+ * build/rfkv runs standalone on one CPU, build/rfload drives it open
  * loop from another, and `strace -c` counts every system call of every
  * rfkv thread over a steady-state window.  Reported: calls per syscall,
  * calls per request, and how many calls were anything other than
@@ -130,7 +130,7 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 		return -1;
 	close(tfd);
 	snprintf(kv, sizeof(kv), "%s/rfkv", o->build_dir);
-	snprintf(load, sizeof(load), "%s/rfkv-load", o->build_dir);
+	snprintf(load, sizeof(load), "%s/rfload", o->build_dir);
 	snprintf(port_s, sizeof(port_s), "%d", port);
 	snprintf(rate_s, sizeof(rate_s), "%d", RATE);
 	const char *kv_argv[] = { kv, "--port", port_s, NULL };
