@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 82-rfload.sh - the load generator (build/rfload) measures what it claims,
+# 81-rfload.sh - the load generator (build/rfload) measures what it claims,
 # against tests/helpers/rfdelayd, a server that answers every request
 # exactly D microseconds after reading it (a delay line: no queueing):
 #
