@@ -17,7 +17,7 @@ static const struct bench benches[] = {
 	{ "ficm",      "FICM round trips (two processes, and two subOSes over RFcom), wake-ups and "
 		       "throughput vs cache line and kernel IPC",
 	  bench_ficm, ficm_targets, 1 },
-	{ "syscalls",  "system calls a librf service makes per request (strace -c over rfkv)",
+	{ "syscalls",  "system calls and page faults per request of rfkv as a 2-core libos subOS (strace -c)",
 	  bench_syscalls, syscalls_targets, 1 },
 	{ "rfloop",    "TCP request/response, connect and stream: RFloop vs kernel loopback",
 	  bench_rfloop, rfloop_targets, 5 },

@@ -17,7 +17,7 @@ declare -A figures=(
 	[ficm]="rtt_ns_p50 cacheline_rtt_ns_p50 rtt_64b_payload_ns_p50 process_rtt_ns_p50
 		process_cacheline_rtt_ns_p50 unix_socket_rtt_ns_p50 pipe_rtt_ns_p50
 		wake_rtt_ns_p50 msgs_per_s"
-	[syscalls]="syscalls_total syscalls_per_request other_syscalls"
+	[syscalls]="cores requests syscalls_total syscalls_per_request futex_per_request other_syscalls page_faults"
 	[rfloop]="tcp_rr_per_s_rfloop tcp_rr_per_s_loopback tcp_crr_per_s_rfloop
 		tcp_crr_per_s_loopback tcp_stream_gbps_rfloop tcp_stream_gbps_loopback
 		rr_ratio stream_ratio"
