@@ -18,9 +18,10 @@ declare -A figures=(
 		process_cacheline_rtt_ns_p50 unix_socket_rtt_ns_p50 pipe_rtt_ns_p50
 		wake_rtt_ns_p50 msgs_per_s"
 	[syscalls]="cores requests syscalls_total syscalls_per_request futex_per_request other_syscalls page_faults"
-	[rfloop]="tcp_rr_per_s_rfloop tcp_rr_per_s_loopback tcp_crr_per_s_rfloop
-		tcp_crr_per_s_loopback tcp_stream_gbps_rfloop tcp_stream_gbps_loopback
-		rr_ratio stream_ratio"
+	[rfloop]="tcp_rr_per_s_rfloop tcp_rr_per_s_loopback tcp_rr_per_s_loopback_busypoll
+		tcp_rr_per_s_rfloop_nospin tcp_crr_per_s_rfloop tcp_crr_per_s_loopback
+		tcp_stream_gbps_rfloop tcp_stream_gbps_loopback rr_ratio rr_busypoll_ratio
+		crr_ratio stream_ratio regions_reused"
 )
 
 is_number() {
