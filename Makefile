@@ -11,12 +11,16 @@
 #                the base pieces it uses); src/rfcom -> librfcom.so
 #   src/rfloop -> librfloop.so (LD_PRELOAD; header-only base pieces, and
 #                fdpass.c built in)
-#   src/rfd, src/rfm, bench/ -> programs; examples/*.c -> one libos program each.
+#   src/rfd, src/rfm, bench/ -> programs; examples/*.c -> one libos program each;
+#   apps/rfkv/*.c -> build/rfkv, the memcached-compatible KV service;
+#   apps/rfload, apps/rfinterfere -> plain Linux programs on libbase.a: the
+#                load generator and the interference workloads of the
+#                experiments (one folder, several files each).
 # Unit tests (tests/unit/test_*.c) are built a second time with ASan+UBSan.
 
 CC      ?= cc
 B       := build
-PKGS    := hwloc json-c liburing
+PKGS    := hwloc json-c liburing yaml-0.1
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation \
            -fno-strict-aliasing -pthread -Iinclude -Isrc
@@ -24,6 +28,8 @@ CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_JSON  := $(shell pkg-config --libs json-c 2>/dev/null)
 LDLIBS_HWLOC := $(shell pkg-config --libs hwloc 2>/dev/null)
 LDLIBS_URING := $(shell pkg-config --libs liburing 2>/dev/null)
+# rfm reads deployment files (src/rfm/deploy_yaml.c) with libyaml.
+LDLIBS_YAML  := $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 # rfd's confinement builds each program's seccomp filter (src/rfd/confine_seccomp.c).
 LDLIBS_SECCOMP := $(shell pkg-config --libs libseccomp 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -51,6 +57,12 @@ RFD_SRC    := $(wildcard src/rfd/*.c)
 RFM_SRC    := $(wildcard src/rfm/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
+# apps/rfkv: the memcached-compatible KV service (build/rfkv); its unit
+# tests (tests/unit/test_kv_*.c) link all but its main and its sockets.
+KV_SRC     := $(wildcard apps/rfkv/*.c)
+KV_LIB_SRC := $(filter-out apps/rfkv/main.c apps/rfkv/conn.c,$(KV_SRC))
+RFLOAD_SRC := $(wildcard apps/rfload/*.c)
+RFINTERFERE_SRC := $(wildcard apps/rfinterfere/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(wildcard tests/helpers/*.c))
 
@@ -62,8 +74,8 @@ san = $(patsubst %.c,$(B)/san/%.o,$(patsubst %.S,$(B)/san/%.o,$(1)))
 pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
 .PHONY: all deps demo test unit integration soak bench clean
-all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) \
-     $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults
+all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) $(B)/rfkv \
+     $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults $(B)/rfload $(B)/rfinterfere
 
 deps:
 	@bash mk/deps.sh
@@ -149,10 +161,20 @@ $(B)/tests/rfd-faults: $(call obj,$(filter-out src/rfd/fault.c,$(RFD_SRC))) \
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_SECCOMP) -lm
 $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libbase.a
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) $(LDLIBS_YAML) -lm
 # rfbench runs itself in subOSes as a plain RFcom program (`rfbench ficm`):
 # it links RFcom's plain-program objects (those of librfcom.so).
 $(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libficm.a $(B)/libbase.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+$(B)/rfkv: $(call obj,$(KV_SRC)) $(B)/librf.a $(B)/libbase.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
+# The experiments' plain programs (no librf).
+$(B)/rfload: $(call obj,$(RFLOAD_SRC)) $(B)/libbase.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+$(B)/rfinterfere: $(call obj,$(RFINTERFERE_SRC)) $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
 $(B)/%: $(B)/obj/examples/%.o $(B)/librf.a $(B)/libbase.a
@@ -170,9 +192,14 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
 # sanitized rfd objects other than main; the RFloop ring test its ring, the
-# benchmark merge test rfbench's median merge.
+# benchmark merge test rfbench's median merge, the load generator's test
+# its schedule, workload and protocol.
 $(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
 $(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
+$(B)/tests/test_kv_proto $(B)/tests/test_kv_store: $(call san,$(KV_LIB_SRC))
+$(B)/san/tests/unit/test_kv_%.o: CFLAGS += -Iapps/rfkv
+$(B)/tests/test_rfload: $(call san,apps/rfload/sched.c apps/rfload/workload.c apps/rfload/proto.c)
+$(B)/san/tests/unit/test_rfload.o: CFLAGS += -Iapps/rfload
 RFD_LIB_SRC := $(filter-out src/rfd/main.c,$(RFD_SRC))
 $(B)/san/librfd.a: $(call san,$(RFD_LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
@@ -184,7 +211,7 @@ $(B)/tests/test_%: $(B)/san/tests/unit/test_%.o $(B)/san/librfd.a $(B)/san/librf
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lcmocka $(LDLIBS_HWLOC) $(LDLIBS_JSON) $(LDLIBS_URING) \
-		$(LDLIBS_SECCOMP) -lm
+		$(LDLIBS_SECCOMP) $(LDLIBS_YAML) -lm
 
 unit: $(UNIT_TESTS)
 	@bash tests/run-unit.sh $(UNIT_TESTS)
@@ -231,13 +258,16 @@ $(B)/fuzz/fuzz_proto: src/base/proto.c src/base/proto_policy.c src/base/err.c sr
 $(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
 $(B)/fuzz/fuzz_rfd_conn: src/rfd/conn.c src/base/proto.c src/base/proto_policy.c src/base/err.c \
 		src/base/cpuset.c src/base/units.c
+$(B)/fuzz/fuzz_deploy_yaml: src/rfm/deploy_yaml.c src/rfm/deploy_subos.c src/rfm/deploy_plan.c \
+		src/rfm/forms.c src/rfm/format.c src/base/proto.c src/base/proto_policy.c src/base/err.c \
+		src/base/cpuset.c src/base/units.c src/base/confine_spec.c src/base/exitstatus.c
 $(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
 $(B)/fuzz/fuzz_rfm_args: src/rfm/args.c src/rfm/args_policy.c src/rfm/forms.c src/base/proto.c \
 		src/base/proto_policy.c src/base/err.c src/base/cpuset.c src/base/units.c
 $(B)/fuzz/%: fuzz/%.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"
-	@$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS_JSON) $(LDLIBS_YAML) -lm
 
 .PHONY: fuzz fuzz-deps
 fuzz-deps:

@@ -139,13 +139,14 @@ void soak_targets(struct json_object *fig, struct json_object *t);
 int rfloop_peer_main(int argc, char **argv);
 /* bench_ficm's headline: the ping-pong between two subOSes of a private rfd
  * over rfd-granted channels, on cpu[0] and cpu[1], with its cache-line
- * floor interleaved: n round trips of each kind; adds rtt_ns_*,
- * cacheline_rtt_ns_* and their ratios to out (unix_ns: the Unix socket
- * round trip on the same CPUs), and the raw trips to raw[0..2] (line, 56-
- * and 64-byte payloads).  And `rfbench ficm-peer ...`, the programs it
- * runs inside the subOSes. */
-int ficm_subos(const struct bench_opts *o, const int cpu[2], int n, uint64_t unix_ns,
-	       struct json_object *out, struct series raw[3]);
+ * floors interleaved: n round trips of each kind; adds rtt_ns_*,
+ * cacheline_rtt_ns_*, cacheline_pair_rtt_ns_* and their ratios to out
+ * (which holds the process figures already; busy_ns: the busy-polling Unix
+ * socket round trip on the same CPUs), and the raw trips to raw[0..3]
+ * (line, pair, 56- and 64-byte payloads).  And `rfbench ficm-peer ...`,
+ * the programs it runs inside the subOSes. */
+int ficm_subos(const struct bench_opts *o, const int cpu[2], int n, uint64_t busy_ns,
+	       struct json_object *out, struct series raw[4]);
 int ficm_peer_main(int argc, char **argv);
 
 #endif

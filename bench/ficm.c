@@ -16,7 +16,11 @@
  *               (process_cacheline_rtt_ns_*)
  *   ficm        a 64-byte message on a bare FICM ring A, echoed back on
  *               ring B, both sides polling (process_rtt_ns_*)
- *   unix        64 bytes over a Unix stream socketpair and back
+ *   unix        64 bytes over a Unix stream socketpair and back, each side
+ *               blocking in read (it sleeps between messages)
+ *   unix_busypoll  the same, each side spinning on recv(MSG_DONTWAIT) with
+ *               the pause FICM's pollers use: the kernel's IPC on the same
+ *               terms as ours (both spin), so the fair one to compare with
  *   pipe        64 bytes over a pipe and back on another
  *   wake        the child sleeps on ring A's futex between messages
  *               (rf_ficm_wait with no spinning); the parent sends at a slow
@@ -70,6 +74,7 @@ struct ctx {
 	int n;                     /* recorded iterations of this phase */
 	int warm;                  /* unrecorded ones before them */
 	int fd[4];                 /* kernel phases: parent's then child's ends */
+	bool busy;                 /* kernel phases: spin on MSG_DONTWAIT */
 	struct series *s;
 };
 
@@ -206,19 +211,35 @@ static int run_ficm(struct ctx *c)
 
 /* ---- kernel IPC: Unix socket and pipe ------------------------------------- */
 
-static int xfer(int rfd, int wfd, char *buf, bool first_write)
+/* Read exactly 64 bytes: blocking, or spinning on MSG_DONTWAIT (busy). */
+static int read64(int fd, char *buf, bool busy)
+{
+	unsigned spins = 0;
+	uint64_t since = 0;
+	for (int got = 0; got < 64;) {
+		ssize_t k = busy ? recv(fd, buf + got, (size_t)(64 - got), MSG_DONTWAIT)
+			       : read(fd, buf + got, (size_t)(64 - got));
+		if (k > 0) {
+			got += (int)k;
+			continue;
+		}
+		if (!busy || k == 0 || errno != EAGAIN)
+			return -1;
+		base_cpu_relax();
+		if (stalled(&spins, &since))
+			return -1;
+	}
+	return 0;
+}
+
+static int xfer(const struct ctx *c, int rfd, int wfd, char *buf, bool first_write)
 {
 	for (int step = 0; step < 2; step++) {
 		if (first_write == (step == 0)) {
 			if (write(wfd, buf, 64) != 64)
 				return -1;
-			continue;
-		}
-		for (int got = 0; got < 64;) {
-			ssize_t k = read(rfd, buf + got, (size_t)(64 - got));
-			if (k <= 0)
-				return -1;
-			got += (int)k;
+		} else if (read64(rfd, buf, c->busy)) {
+			return -1;
 		}
 	}
 	return 0;
@@ -230,12 +251,13 @@ static int child_kernel(struct ctx *c)
 	close(c->fd[0]);
 	close(c->fd[1]);
 	for (int i = 0; i < c->n + c->warm; i++)
-		if (xfer(c->fd[2], c->fd[3], buf, false))
+		if (xfer(c, c->fd[2], c->fd[3], buf, false))
 			return 1;
 	return 0;
 }
 
-/* fd[0] parent reads, fd[1] parent writes, fd[2] child reads, fd[3] child writes. */
+/* fd[0] parent reads, fd[1] parent writes, fd[2] child reads, fd[3] child
+ * writes.  c->busy: both sides spin instead of blocking (sockets only). */
 static int run_kernel(struct ctx *c, bool unix_socket)
 {
 	int a[2], b[2];
@@ -255,7 +277,7 @@ static int run_kernel(struct ctx *c, bool unix_socket)
 	int rc = 0;
 	uint64_t prev = base_now_ns();
 	for (int i = 0; i < c->n + c->warm && !rc; i++) {
-		rc = xfer(c->fd[0], c->fd[1], buf, true);
+		rc = xfer(c, c->fd[0], c->fd[1], buf, true);
 		uint64_t t = base_now_ns();
 		if (i >= c->warm)
 			series_add(c->s, t - prev);
@@ -264,7 +286,9 @@ static int run_kernel(struct ctx *c, bool unix_socket)
 	close(c->fd[0]);
 	if (c->fd[1] != c->fd[0])
 		close(c->fd[1]);
-	return child_end(pid, rc, unix_socket ? "unix socket ping-pong" : "pipe ping-pong");
+	return child_end(pid, rc, !unix_socket ? "pipe ping-pong" :
+				  c->busy ? "busy-polling unix socket ping-pong" :
+					    "unix socket ping-pong");
 }
 
 /* ---- wake-up of a sleeping receiver --------------------------------------- */
@@ -382,8 +406,16 @@ static int run_stream(struct ctx *c, double *msgs_per_s)
 /* ---- the run --------------------------------------------------------------- */
 
 /* The series of results/ficm.csv: those measured here, then the subOSes'
- * (ficm_subos.c: line floor, 56- and 64-byte payloads). */
-enum { S_CACHELINE, S_FICM, S_UNIX, S_PIPE, S_WAKE, S_SUBOS_LINE, S_SUBOS_56, S_SUBOS_64, S_N };
+ * (ficm_subos.c, in its order: the line floor, the two-line floor, 56- and
+ * 64-byte payloads). */
+enum {
+	S_CACHELINE, S_FICM, S_UNIX, S_UNIX_BUSY, S_PIPE, S_WAKE,
+	S_SUBOS_LINE, S_SUBOS_PAIR, S_SUBOS_56, S_SUBOS_64, S_N
+};
+static const char *const series_name[S_N] = {
+	"cacheline", "ficm", "unix_socket", "unix_socket_busypoll", "pipe", "ficm_wake",
+	"subos_cacheline", "subos_cacheline_pair", "subos_ficm", "subos_ficm_64b_payload",
+};
 
 /* The first two CPUs we may run on (the same one twice if only one). */
 static int pick_cpus(int cpu[2])
@@ -486,6 +518,7 @@ static void report(struct json_object *out, const struct ctx *c, struct series *
 	add_pcts(out, "process_rtt_ns", &s[S_FICM], true);
 	add_pcts(out, "process_cacheline_rtt_ns", &s[S_CACHELINE], true);
 	add_pcts(out, "unix_socket_rtt_ns", &s[S_UNIX], true);
+	add_pcts(out, "unix_socket_busypoll_rtt_ns", &s[S_UNIX_BUSY], true);
 	add_pcts(out, "pipe_rtt_ns", &s[S_PIPE], true);
 	add_pcts(out, "wake_rtt_ns", &s[S_WAKE], true);
 	add_dbl(out, "wake_receiver_asleep", n_wake ? (double)asleep / n_wake : 0);
@@ -499,13 +532,36 @@ static void report(struct json_object *out, const struct ctx *c, struct series *
 	add_dbl(out, "process_rtt_over_cacheline", floor > 0 ? rtt / floor : -1);
 }
 
+/* Every measurement without rfd, in order, on fresh rings; then the
+ * pinning undone. */
+static int run_processes(struct ctx *c, struct series *s, int scale, double *mps, int *asleep)
+{
+	int poll_n = scale * 1000, kern_n = scale * 200, rc = 0;
+	phase(c, &s[S_CACHELINE], poll_n);
+	rc |= run_cacheline(c);
+	phase(c, &s[S_FICM], poll_n);
+	rc |= run_ficm(c);
+	phase(c, &s[S_UNIX], kern_n);
+	rc |= run_kernel(c, true);
+	phase(c, &s[S_UNIX_BUSY], kern_n);
+	c->busy = true;
+	rc |= run_kernel(c, true);
+	c->busy = false;
+	phase(c, &s[S_PIPE], kern_n);
+	rc |= run_kernel(c, false);
+	phase(c, &s[S_WAKE], scale * 10);
+	rc |= run_wake(c, asleep);
+	phase(c, NULL, scale * 100000);
+	rc |= run_stream(c, mps);
+	return rc;
+}
+
 int bench_ficm(const struct bench_opts *o, struct json_object *out)
 {
 	struct ctx c = { 0 };
 	struct series s[S_N];
 	int scale = o->iterations < 10000 ? o->iterations : 10000;   /* counts fit an int */
-	int poll_n = scale * 1000, kern_n = scale * 200, wake_n = scale * 10;
-	int asleep = 0, rc = 0;
+	int poll_n = scale * 1000, asleep = 0, rc = 0;
 	double mps = 0;
 
 	cpu_set_t allowed;
@@ -514,30 +570,15 @@ int bench_ficm(const struct bench_opts *o, struct json_object *out)
 		fprintf(stderr, "rfbench ficm: setup failed: %s\n", strerror(errno));
 		return -1;
 	}
-	series_init(&s[S_CACHELINE], "cacheline", "ns", poll_n);
-	series_init(&s[S_FICM], "ficm", "ns", poll_n);
-	series_init(&s[S_UNIX], "unix_socket", "ns", kern_n);
-	series_init(&s[S_PIPE], "pipe", "ns", kern_n);
-	series_init(&s[S_WAKE], "ficm_wake", "ns", wake_n);
-	series_init(&s[S_SUBOS_LINE], "subos_cacheline", "ns", poll_n);
-	series_init(&s[S_SUBOS_56], "subos_ficm", "ns", poll_n);
-	series_init(&s[S_SUBOS_64], "subos_ficm_64b_payload", "ns", poll_n);
-	phase(&c, &s[S_CACHELINE], poll_n);
-	rc |= run_cacheline(&c);
-	phase(&c, &s[S_FICM], poll_n);
-	rc |= run_ficm(&c);
-	phase(&c, &s[S_UNIX], kern_n);
-	rc |= run_kernel(&c, true);
-	phase(&c, &s[S_PIPE], kern_n);
-	rc |= run_kernel(&c, false);
-	phase(&c, &s[S_WAKE], wake_n);
-	rc |= run_wake(&c, &asleep);
-	phase(&c, NULL, scale * 100000);
-	rc |= run_stream(&c, &mps);
-	report(out, &c, s, mps, asleep, wake_n);
+	for (int k = 0; k < S_N; k++)
+		series_init(&s[k], series_name[k], "ns",
+			    k == S_WAKE ? scale * 10 :
+			    k == S_UNIX || k == S_UNIX_BUSY || k == S_PIPE ? scale * 200 : poll_n);
+	rc |= run_processes(&c, s, scale, &mps, &asleep);
+	report(out, &c, s, mps, asleep, scale * 10);
 	/* rfd and its subOSes must not inherit the pinning to one CPU. */
 	sched_setaffinity(0, sizeof(allowed), &allowed);
-	rc |= ficm_subos(o, c.cpu, poll_n, pct(&s[S_UNIX], 50), out, &s[S_SUBOS_LINE]);
+	rc |= ficm_subos(o, c.cpu, poll_n, pct(&s[S_UNIX_BUSY], 50), out, &s[S_SUBOS_LINE]);
 	series_write(o, "ficm", s, S_N);
 	for (int k = 0; k < S_N; k++)
 		series_free(&s[k]);

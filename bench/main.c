@@ -15,9 +15,9 @@ static const struct bench benches[] = {
 	{ "lifecycle", "create/destroy/resize latencies of subOSes (Table 4)", bench_lifecycle,
 	  lifecycle_targets, 3 },
 	{ "ficm",      "FICM round trips (two processes, and two subOSes over RFcom), wake-ups and "
-		       "throughput vs cache line and kernel IPC",
+		       "throughput vs the cache-line floors and kernel IPC (blocking, busy-polling)",
 	  bench_ficm, ficm_targets, 1 },
-	{ "syscalls",  "system calls a librf service makes per request (strace -c over rfkv)",
+	{ "syscalls",  "system calls and page faults per request of rfkv as a 2-core libos subOS (strace -c)",
 	  bench_syscalls, syscalls_targets, 1 },
 	{ "rfloop",    "TCP request/response, connect and stream: RFloop vs kernel loopback",
 	  bench_rfloop, rfloop_targets, 5 },

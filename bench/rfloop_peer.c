@@ -2,9 +2,14 @@
  * rfloop_peer.c - the two programs of `rfbench rfloop`: a TCP server and a
  * TCP client in plain socket code (socket, connect, accept, read, write,
  * close; blocking, TCP_NODELAY), knowing nothing of RFloop.  rfloop.c runs
- * them twice, re-executing rfbench as `rfbench rfloop-peer server|client`,
- * once with LD_PRELOAD=librfloop.so and once without; what differs between
- * the two runs is only the preload.
+ * them once per transport, re-executing rfbench as `rfbench rfloop-peer
+ * server|client`, with LD_PRELOAD=librfloop.so or without; what differs
+ * between the runs is only the preload, its spin setting, and SPIN_US.
+ *
+ * SPIN_US (default 0) makes both programs busy-poll as a blocking RFloop
+ * read does: a read first tries recv(MSG_DONTWAIT) for up to SPIN_US
+ * microseconds, then sleeps in poll() and reads.  That is the kernel
+ * loopback peer with RFloop's spin budget (run without the preload only).
  *
  * The server serves one connection at a time.  A connection whose first
  * byte is 'S' is a stream sink: it counts the bytes until EOF and answers
@@ -16,7 +21,11 @@
  *   crr     connect, 1-byte request, 1-byte response, close, repeated
  *   stream  one connection, 64 KiB writes, then the sink's count
  * (crr for half as long) and prints one line:
- * "rr_per_s=N crr_per_s=N stream_gbps=X".
+ * "rr_per_s=N crr_per_s=N stream_gbps=X"; with TESTS "rr", only rr
+ * ("rr_per_s=N").
+ *
+ *   rfbench rfloop-peer server PORT [SPIN_US]
+ *   rfbench rfloop-peer client PORT MS [SPIN_US [rr|all]]
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -25,6 +34,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +43,26 @@
 #include "base/units.h"
 
 #define CHUNK (64 << 10)
+
+static uint64_t spin_ns;   /* SPIN_US: the busy-polling peer's budget */
+
+/* read(), after spinning on recv(MSG_DONTWAIT) for spin_ns and sleeping in
+ * poll() if that is set (a blocking RFloop read's spin, in plain code). */
+static ssize_t rd(int fd, void *buf, size_t len)
+{
+	if (spin_ns) {
+		uint64_t until = base_now_ns() + spin_ns;
+		do {
+			ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
+			if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+				return n;
+		} while (base_now_ns() < until);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, -1) < 0)
+			return -1;
+	}
+	return read(fd, buf, len);
+}
 
 static int full_write(int fd, const void *buf, size_t len)
 {
@@ -57,12 +87,12 @@ static int nodelay(int fd)
 
 static void serve(int c, char *buf)
 {
-	ssize_t n = read(c, buf, CHUNK);
+	ssize_t n = rd(c, buf, CHUNK);
 	if (n <= 0)
 		return;
 	if (buf[0] == 'S') {
 		uint64_t total = (uint64_t)n - 1;
-		while ((n = read(c, buf, CHUNK)) > 0)
+		while ((n = rd(c, buf, CHUNK)) > 0)
 			total += (uint64_t)n;
 		full_write(c, &total, sizeof(total));
 		return;
@@ -70,7 +100,7 @@ static void serve(int c, char *buf)
 	do {
 		if (full_write(c, buf, (size_t)n))
 			return;
-	} while ((n = read(c, buf, CHUNK)) > 0);
+	} while ((n = rd(c, buf, CHUNK)) > 0);
 }
 
 static int server(int port)
@@ -116,7 +146,7 @@ static int dial(int port)
 static int exchange(int fd)
 {
 	char c = 'x';
-	return write(fd, &c, 1) == 1 && read(fd, &c, 1) == 1 ? 0 : -1;
+	return write(fd, &c, 1) == 1 && rd(fd, &c, 1) == 1 ? 0 : -1;
 }
 
 static long run_rr(int port, uint64_t ns)
@@ -170,7 +200,7 @@ static int run_stream(int port, uint64_t ns, uint64_t *bytes, uint64_t *took)
 		sent += CHUNK;
 	}
 	shutdown(fd, SHUT_WR);
-	if (read(fd, &total, sizeof(total)) != (ssize_t)sizeof(total) || total != sent)
+	if (rd(fd, &total, sizeof(total)) != (ssize_t)sizeof(total) || total != sent)
 		goto fail;
 	*took = base_now_ns() - t0;
 	*bytes = total;
@@ -186,10 +216,14 @@ fail:
 	return -1;
 }
 
-static int client(int port, uint64_t ns)
+static int client(int port, uint64_t ns, bool rr_only)
 {
 	uint64_t bytes = 0, took = 0;
 	long rr = run_rr(port, ns);
+	if (rr >= 0 && rr_only) {
+		printf("rr_per_s=%.0f\n", (double)rr * 1e9 / (double)ns);
+		return 0;
+	}
 	long crr = rr < 0 ? -1 : run_crr(port, ns / 2);
 	if (rr < 0 || crr < 0 || run_stream(port, ns, &bytes, &took)) {
 		fprintf(stderr, "rfbench rfloop-peer client: %s failed: %s\n",
@@ -203,10 +237,17 @@ static int client(int port, uint64_t ns)
 
 int rfloop_peer_main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[0], "server") == 0)
+	bool srv = argc >= 2 && strcmp(argv[0], "server") == 0;
+	bool cli = argc >= 3 && strcmp(argv[0], "client") == 0;
+	int spin_at = srv ? 2 : 3;
+	if (argc > spin_at)
+		spin_ns = (uint64_t)atoll(argv[spin_at]) * 1000;
+	if (srv)
 		return server(atoi(argv[1]));
-	if (argc >= 3 && strcmp(argv[0], "client") == 0)
-		return client(atoi(argv[1]), (uint64_t)atoll(argv[2]) * 1000000ull);
-	fprintf(stderr, "usage: rfbench rfloop-peer server PORT | client PORT MS\n");
+	if (cli)
+		return client(atoi(argv[1]), (uint64_t)atoll(argv[2]) * 1000000ull,
+			      argc > 4 && strcmp(argv[4], "rr") == 0);
+	fprintf(stderr, "usage: rfbench rfloop-peer server PORT [SPIN_US] | "
+			"client PORT MS [SPIN_US [rr|all]]\n");
 	return 2;
 }

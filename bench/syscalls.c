@@ -1,24 +1,32 @@
 /*
- * syscalls.c - `rfbench syscalls`: what a librf service asks of the kernel.
+ * syscalls.c - `rfbench syscalls`: what a librf service asks of the kernel
+ * per request, served the way it is deployed.
  *
  * DESIGN.md's rule for librf: on a serving core the only system calls are
  * batched I/O submissions to the core's own io_uring (and futex/io_uring
- * sleeps when idle).  This benchmark checks it on the example service:
- * build/rfkv runs standalone on one CPU, build/rfkv-load drives it open
- * loop from another, and `strace -c` counts every system call of every
- * rfkv thread over a steady-state window.  Reported: calls per syscall,
- * calls per request, and how many calls were anything other than
- * io_uring_enter or futex.  strace slows the traced calls, not their
- * number; the rate is kept modest so the server keeps up while traced.
+ * sleeps when idle), and no page faults: its memory was pre-faulted by rfd.
+ * This benchmark checks it on build/rfkv run as a libos subOS under a
+ * private rfd on both cores of the machine (--host-cores "": the host, and
+ * so build/rfload, shares core 0 with it, as the JSON says), driven open
+ * loop by build/rfload.  Over a steady-state window:
+ *   - `strace -f -c` counts every system call of every rfkv thread;
+ *   - the threads' minor and major fault counts (/proc/PID/task/TID/stat)
+ *     give the page faults;
+ *   - rfkv's own `stats` (cmd_get + cmd_set, read over its protocol before
+ *     and after) give the requests it answered in the window: calls are
+ *     divided by answered requests, not by the target rate.
+ * futex (wake-ups between cores, sleeps) is reported apart from
+ * io_uring_enter.  strace slows the traced calls, not their number; the
+ * rate is kept modest so the server keeps up while traced.
  */
 #define _GNU_SOURCE
 #include "bench.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,79 +38,136 @@
 
 #define RATE     10000
 #define WINDOW_S 2
+#define CORES    "0-1"
+#define MEM      (128ull << 20)
 
-static void pin(int cpu)
-{
-	cpu_set_t s;
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	sched_setaffinity(0, sizeof(s), &s);
-}
-
-static pid_t start(const char *const *argv, char *const *env, int cpu, int out_fd)
+static pid_t start(const char *const *argv)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
-		pin(cpu);
 		dup2(null, 0);
-		dup2(out_fd >= 0 ? out_fd : null, 1);
+		dup2(null, 1);
 		dup2(null, 2);
-		execve(argv[0], (char *const *)argv, env);
+		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	return pid;
 }
 
-static int wait_port(int port)
+static int connect_port(int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (int i = 0; i < 500; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	if (fd >= 0)
 		close(fd);
-		if (ok)
-			return 0;
+	return -1;
+}
+
+/* Requests rfkv answered so far (its stats: cmd_get + cmd_set), or -1. */
+static long answered(int port)
+{
+	char buf[8192];
+	size_t len = 0;
+	int fd = connect_port(port);
+	if (fd < 0)
+		return -1;
+	if (write(fd, "stats\r\n", 7) == 7)
+		while (len < sizeof(buf) - 1) {
+			ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			buf[len] = '\0';
+			if (strstr(buf, "END\r\n"))
+				break;
+		}
+	close(fd);
+	buf[len] = '\0';
+	const char *g = strstr(buf, "STAT cmd_get "), *s = strstr(buf, "STAT cmd_set ");
+	return g && s ? atol(g + 13) + atol(s + 13) : -1;
+}
+
+static int wait_port(int port)
+{
+	for (int i = 0; i < 500; i++) {
+		int fd = connect_port(port);
+		if (fd >= 0)
+			return close(fd), 0;
 		struct timespec ts = { 0, 10000000 };
 		nanosleep(&ts, NULL);
 	}
 	return -1;
 }
 
+/* Minor + major faults of every thread of pid so far. */
+static long faults(pid_t pid)
+{
+	char path[64], line[1024];
+	long total = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		char *p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+		unsigned long minflt = 0, majflt = 0;
+		/* after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt */
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %lu %*u %lu", &minflt,
+				&majflt) == 2)
+			total += (long)(minflt + majflt);
+		fclose(f);
+	}
+	closedir(d);
+	return total;
+}
+
 /* Parse `strace -c` output: "% time seconds usecs/call calls [errors] syscall". */
-static long parse_counts(const char *path, struct json_object *calls, long *other)
+static long parse_counts(const char *path, struct json_object *calls, long *futex, long *other)
 {
 	char line[256];
 	long total = 0;
 	FILE *f = fopen(path, "r");
-	*other = 0;
+	*futex = *other = 0;
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		char name[64], *tok[8];
+		char *tok[8];
 		int n = 0;
 		for (char *t = strtok(line, " \t\n"); t && n < 8; t = strtok(NULL, " \t\n"))
 			tok[n++] = t;
 		if (n < 5 || !strchr(tok[0], '.') || !strcmp(tok[n - 1], "total"))
 			continue;
-		snprintf(name, sizeof(name), "%s", tok[n - 1]);
 		long c = atol(tok[3]);
-		json_object_object_add(calls, name, json_object_new_int64(c));
+		json_object_object_add(calls, tok[n - 1], json_object_new_int64(c));
 		total += c;
-		if (strcmp(name, "io_uring_enter") && strcmp(name, "futex"))
+		if (!strcmp(tok[n - 1], "futex"))
+			*futex += c;
+		else if (strcmp(tok[n - 1], "io_uring_enter"))
 			*other += c;
 	}
 	fclose(f);
 	return total;
 }
 
-/* A system call the rule forbids is not noise: judged on the worst run (the
- * spread's bound, runs.c), not the median. */
+/* Forbidden calls and page faults are not noise: judged on the worst run
+ * (the spread's bound, runs.c); the calls per request on the median. */
 void syscalls_targets(struct json_object *fig, struct json_object *t)
 {
+	bench_target(t, "no_page_faults", bench_fig_max(fig, "page_faults") == 0);
 	bench_target(t, "only_io_uring_and_futex", bench_fig_min(fig, "syscalls_total") > 0 &&
 						   bench_fig_max(fig, "other_syscalls") == 0);
+	bench_target(t, "syscalls_per_request_le_0.5",
+		     bench_fig(fig, "syscalls_per_request") <= 0.5);
 }
 
 static void stop(pid_t pid, int sig)
@@ -113,13 +178,89 @@ static void stop(pid_t pid, int sig)
 	}
 }
 
+/* The service as a libos subOS on both cores; its pid, or -1. */
+static pid_t start_service(struct private_rfd *p, const struct bench_opts *o, int port)
+{
+	char kv[512], port_s[16];
+	snprintf(kv, sizeof(kv), "%s/rfkv", o->build_dir);
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	const char *argv[] = { kv, "-p", port_s, NULL };
+	struct base_request create = req_create("kv", RF_KIND_LIBOS, CORES, MEM, argv);
+	struct json_object *a = prfd_call(p, &create, NULL), *res, *pid;
+	pid_t got = -1;
+	if (a && json_object_object_get_ex(a, "result", &res) &&
+	    json_object_object_get_ex(res, "pid", &pid))
+		got = (pid_t)json_object_get_int(pid);
+	else
+		fprintf(stderr, "rfbench syscalls: create: %s\n",
+			a ? json_object_to_json_string(a) : "no answer");
+	json_object_put(a);
+	return got > 0 && wait_port(port) == 0 ? got : -1;
+}
+
+struct window {
+	long calls, futex, other, requests, faults;
+	struct json_object *by_call;
+};
+
+/* strace every thread of srv for `secs`, with requests and faults around it. */
+static int measure(pid_t srv, int port, int secs, const char *trace, struct window *w)
+{
+	char pid_s[16];
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)srv);
+	const char *tr_argv[] = { "/usr/bin/strace", "-f", "-c", "-q", "-o", trace, "-p", pid_s,
+				  NULL };
+	long r0 = answered(port);
+	pid_t tr = start(tr_argv);
+	sleep(1); /* attached to every thread */
+	long f0 = faults(srv);
+	sleep((unsigned)secs);
+	long f1 = faults(srv);
+	stop(tr, SIGINT);
+	long r1 = answered(port);
+	w->by_call = json_object_new_object();
+	w->calls = parse_counts(trace, w->by_call, &w->futex, &w->other);
+	w->faults = f0 < 0 || f1 < 0 ? -1 : f1 - f0;
+	/* the window's requests: strace's 1 s of attaching included (it counts
+	 * calls from its attach), the two stats requests excluded */
+	w->requests = r0 < 0 || r1 < 0 ? -1 : r1 - r0 - 1;
+	return w->calls > 0 && w->requests > 0 && w->faults >= 0 ? 0 : -1;
+}
+
+static void report(struct json_object *out, const struct window *w, int secs)
+{
+	double req = (double)w->requests;
+	json_object_object_add(out, "server",
+			       json_object_new_string("rfkv, a libos subOS under a private rfd"));
+	json_object_object_add(out, "cores", json_object_new_int(2));
+	json_object_object_add(out, "host_shares_core",
+			       json_object_new_string("0 (rfd --host-cores \"\"; rfload runs there)"));
+	json_object_object_add(out, "rate_per_s", json_object_new_int(RATE));
+	json_object_object_add(out, "window_s", json_object_new_int(secs + 1));
+	json_object_object_add(out, "requests", json_object_new_int64(w->requests));
+	json_object_object_add(out, "syscalls", w->by_call);
+	json_object_object_add(out, "syscalls_total", json_object_new_int64(w->calls));
+	json_object_object_add(out, "syscalls_per_request",
+			       json_object_new_double((double)w->calls / req));
+	json_object_object_add(out, "futex_per_request",
+			       json_object_new_double((double)w->futex / req));
+	json_object_object_add(out, "io_uring_enter_per_request",
+			       json_object_new_double((double)(w->calls - w->futex - w->other) /
+						      req));
+	json_object_object_add(out, "other_syscalls", json_object_new_int64(w->other));
+	json_object_object_add(out, "page_faults", json_object_new_int64(w->faults));
+}
+
 int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 {
-	char kv[512], load[512], port_s[16], rate_s[16], trace[] = "/tmp/rfbench-strace.XXXXXX";
-	char pid_s[16];
-	pid_t srv = -1, gen = -1, tr = -1;
+	char load[512], port_s[16], rate_s[16], trace[] = "/tmp/rfbench-strace.XXXXXX";
+	const char *extra[] = { "--host-cores", "", NULL };
+	struct private_rfd p = { 0 };
+	struct window w = { 0 };
+	pid_t gen = -1;
 	/* A port of its own per run: the last run's may still be held. */
 	int rc = -1, port = 20000 + (int)((getpid() + 101 * o->run) % 20000);
+	int secs = o->quick ? 1 : WINDOW_S;
 
 	if (system("command -v strace >/dev/null 2>&1") != 0) {
 		json_object_object_add(out, "error", json_object_new_string("strace is not installed"));
@@ -129,47 +270,33 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	if (tfd < 0)
 		return -1;
 	close(tfd);
-	snprintf(kv, sizeof(kv), "%s/rfkv", o->build_dir);
-	snprintf(load, sizeof(load), "%s/rfkv-load", o->build_dir);
+	if (prfd_start(&p, o, extra))
+		goto out;
+	pid_t srv = start_service(&p, o, port);
+	if (srv < 0) {
+		json_object_object_add(out, "error", json_object_new_string("rfkv did not start"));
+		goto out;
+	}
+	snprintf(load, sizeof(load), "%s/rfload", o->build_dir);
 	snprintf(port_s, sizeof(port_s), "%d", port);
 	snprintf(rate_s, sizeof(rate_s), "%d", RATE);
-	const char *kv_argv[] = { kv, "--port", port_s, NULL };
-	char *kv_env[] = { "RF_CORES=1", "RF_MEM=64M", NULL };
-	srv = start(kv_argv, kv_env, 1, -1);
-	if (wait_port(port))
-		goto out;
-	/* --quick: a one-second window (the load outlasts it by as much). */
-	int window = o->quick ? 1 : WINDOW_S;
 	const char *load_argv[] = { load, "--port", port_s, "--rate", rate_s, "--seconds",
-				    o->quick ? "3" : "5", "--conns", "8", "--json", NULL };
-	char *no_env[] = { NULL };
-	gen = start(load_argv, no_env, 0, -1);
-	sleep(1); /* connections up, steady state */
-	snprintf(pid_s, sizeof(pid_s), "%d", (int)srv);
-	const char *tr_argv[] = { "/usr/bin/strace", "-f", "-c", "-q", "-o", trace, "-p", pid_s,
-				  NULL };
-	tr = start(tr_argv, no_env, 0, -1);
-	sleep((unsigned)window);
-	stop(tr, SIGINT);
-	tr = -1;
-	waitpid(gen, NULL, 0);
-	gen = -1;
-	struct json_object *calls = json_object_new_object();
-	long other, total = parse_counts(trace, calls, &other);
-	json_object_object_add(out, "server", json_object_new_string("rfkv, standalone librf on cpu 1"));
-	json_object_object_add(out, "rate_per_s", json_object_new_int(RATE));
-	json_object_object_add(out, "window_s", json_object_new_int(window));
-	json_object_object_add(out, "syscalls", calls);
-	json_object_object_add(out, "syscalls_total", json_object_new_int64(total));
-	json_object_object_add(out, "syscalls_per_request",
-			       json_object_new_double(total > 0 ? (double)total / (RATE * window)
-							      : 0));
-	json_object_object_add(out, "other_syscalls", json_object_new_int64(other));
-	rc = total > 0 ? 0 : -1;
+				    o->quick ? "4" : "6", "--conns", "8", NULL };
+	gen = start(load_argv);
+	sleep(2); /* preloaded, connections up, steady state */
+	if (measure(srv, port, secs, trace, &w) == 0) {
+		report(out, &w, secs);
+		rc = 0;
+	} else {
+		char why[160];
+		snprintf(why, sizeof(why), "nothing to divide: %ld calls, %ld requests, %ld faults",
+			 w.calls, w.requests, w.faults);
+		json_object_object_add(out, "error", json_object_new_string(why));
+		json_object_put(w.by_call);
+	}
 out:
-	stop(tr, SIGINT);
 	stop(gen, SIGTERM);
-	stop(srv, SIGKILL);
+	prfd_stop(&p);
 	unlink(trace);
 	return rc;
 }

@@ -6,7 +6,7 @@
 # cores, then lets a latency-critical key-value service (libos subOS,
 # build/rfkv) arrive: the batch job gives up a core through the hot-remove
 # handshake, the service starts on it and serves an open-loop load
-# (build/rfkv-load), memory moves between the two, the service leaves and
+# (build/rfload), memory moves between the two, the service leaves and
 # the batch job takes its core back.  It prints the subOSes with their
 # resources and the journal.  Everything is removed at the end, also on
 # Ctrl-C or failure.
@@ -71,7 +71,7 @@ say "open-loop load on the service for 3 s (latency from the intended send time)
 # The generator stands in for remote clients: it stays off the service's
 # core (on the batch job's, at a higher priority, so that it measures the
 # service and not its own wait for the CPU).
-load() { taskset -c "$batch_cpu" nice -n -15 "$B/rfkv-load" "$@"; }
+load() { taskset -c "$batch_cpu" nice -n -15 "$B/rfload" "$@"; }
 load --port "$kv_port" --rate 20000 --seconds 3 --conns 8
 
 say "memory moves: the service grows, the batch job shrinks"

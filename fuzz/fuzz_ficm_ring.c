@@ -55,7 +55,7 @@ static void step(struct rf_ficm_ring *c, struct rf_ficm_ring *p, uint8_t *mem, s
 	case 2:
 		memset(m, 0, sizeof(m));
 		for (int i = 0; i < 8; i++)
-			m[i].len = (uint16_t)(i * 7), m[i].tag = (uint32_t)i;
+			m[i].len = (uint8_t)(i * 7), m[i].tag = (uint32_t)i;
 		n = rf_ficm_send(p, m, s[3] % 8);
 		if (n > s[3] % 8)
 			abort();

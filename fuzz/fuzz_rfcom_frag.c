@@ -84,7 +84,7 @@ static void slots(struct rfcom_rx *rx, const uint8_t *p, const uint8_t *end, uin
 		struct rf_ficm_msg m;
 		size_t msglen = 0;
 		memset(&m, 0, sizeof(m));
-		m.len = (uint16_t)le(p, 2);
+		m.len = (uint8_t)le(p, 2);   /* the low byte: len is 8 bits wide */
 		m.type = (uint16_t)le(p + 2, 2);
 		m.tag = le(p + 4, 4);
 		p += 8;

@@ -40,7 +40,7 @@ static void fill(struct rf_ficm_ring *p, int n)
 	struct rf_ficm_msg m[16];
 	memset(m, 0, sizeof(m));
 	for (int i = 0; i < n; i++) {
-		m[i].len = (uint16_t)(i * 5);
+		m[i].len = (uint8_t)(i * 5);
 		m[i].tag = (uint32_t)i;
 		memset(m[i].data, 'a' + i, m[i].len);
 	}

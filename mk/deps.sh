@@ -4,7 +4,7 @@
 # Debian 12.
 set -euo pipefail
 pkgs=(build-essential pkg-config libhwloc-dev liburing-dev libjson-c-dev
-      libcmocka-dev libseccomp-dev gnuplot-nox strace   # strace: rfbench syscalls
+      libcmocka-dev libseccomp-dev libyaml-dev gnuplot-nox strace   # strace: rfbench syscalls
       memcached libmemcached-tools python3    # unmodified programs for the RFloop test
       prometheus curl)                        # 45-monitor: Prometheus scrapes rfd --metrics
 # `mk/deps.sh fuzz` (make fuzz): also clang and its libFuzzer runtime.

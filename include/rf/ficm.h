@@ -10,14 +10,21 @@
  * receiver said it sleeps (the NAPI pattern).  Multicast and broadcast
  * groups are a set of such rings, one per member.
  *
+ * A message carries its own valid mark (`seq`, a lap number) in its line,
+ * so a polling receiver reads nothing but the slot it waits for: one
+ * cache-line transfer per message, as a raw shared variable costs.  The
+ * producer's published tail remains (a hint for pollers, the sleep
+ * protocol, attaching), but the receive path does not wait on it.
+ *
  * Trust: the peer may write anything into the shared region at any time.
  * Every index and length read from it is checked; the ring geometry in the
  * region must match what the caller expects and is never re-read after
  * attaching.  A ring found corrupt is marked so (in the region, and
  * locally for good) and every later call returns -EBADMSG: never a crash,
- * a hang or an access outside the region.  A message becomes visible only
- * when the producer publishes its tail after writing the payload, so a
- * producer that dies mid-batch leaves only whole messages behind.
+ * a hang or an access outside the region.  A batch becomes visible only
+ * when the producer writes the valid mark of its first slot, after every
+ * payload and the other marks, so a producer that dies mid-batch leaves
+ * only whole batches behind.
  *
  * Errors are negative errno values:
  *   -EINVAL     bad arguments, or (attach) a region whose header does not
@@ -43,9 +50,15 @@
 #define RF_FICM_HDR_SIZE   512     /* ring header before the slots */
 #define RF_FICM_ALIGN      64      /* regions must be this aligned */
 
-/* One message: exactly one cache line. */
+/* One message: exactly one cache line.  `seq` belongs to the ring: it is
+ * the slot's valid mark, written by rf_ficm_send/rf_ficm_commit after the
+ * rest of the message.  rf_ficm_send ignores the caller's, a zero-copy
+ * producer must not write it into a reserved slot (a slot whose mark looks
+ * valid too early could be read half-written), and rf_ficm_recv returns 0
+ * in it. */
 struct rf_ficm_msg {
-	uint16_t len;                   /* bytes of data used, <= RF_FICM_PAYLOAD */
+	uint8_t  len;                   /* bytes of data used, <= RF_FICM_PAYLOAD */
+	uint8_t  seq;                   /* the ring's; see above */
 	uint16_t type;                  /* free for the application */
 	uint32_t tag;                   /* free for the application */
 	uint8_t  data[RF_FICM_PAYLOAD];
@@ -62,14 +75,15 @@ enum rf_ficm_role { RF_FICM_PRODUCER = 1, RF_FICM_CONSUMER = 2 };
  * internal (listed so handles can live on the stack or in arrays).
  *
  * Only the thread using this side touches it; the peer never sees it.
- * Everything up to `role` is fixed at attach and read on every call;
- * `pos`, `peer` and `reserved` are written on every call.  `peer` is this side's
- * cached copy of the other side's index in the shared region: the shared
- * line is read only when the cache says full (producer) or empty
- * (consumer), so a streaming ring does not bounce the index lines on
- * every message (ring.c).  The handle fits one cache line; a program
- * that uses two handles from two threads (one sends, one receives) should
- * keep them on different lines, as librf does (struct rf_sys). */
+ * Everything up to `role` is fixed at attach and read on every call (and
+ * `shift`, log2 of slots); `pos`, `peer` and `reserved` are written on
+ * every call.  The producer's `peer` is its cached copy of the consumer's
+ * head, re-read from the shared line only when the cache says full; the
+ * consumer's is how far it has seen valid marks (messages known ready),
+ * found by reading the slots themselves (ring.c).  The handle fits one
+ * cache line; a program that uses two handles from two threads (one
+ * sends, one receives) should keep them on different lines, as librf does
+ * (struct rf_sys). */
 struct rf_ficm_ring {
 	/* fixed at attach */
 	struct rf_ficm_shm *shm;
@@ -79,8 +93,9 @@ struct rf_ficm_ring {
 	/* this side's state */
 	int err;              /* sticky: 0 or a negative errno */
 	uint64_t pos;         /* producer: local tail; consumer: local head */
-	uint64_t peer;        /* cached copy of the other side's index */
+	uint64_t peer;        /* producer: cached head; consumer: end of the marks seen */
 	uint32_t reserved;    /* producer: slots handed out by rf_ficm_reserve */
+	uint32_t shift;       /* fixed at attach: slots == 1 << shift */
 };
 
 _Static_assert(offsetof(struct rf_ficm_ring, pos) == 32 &&

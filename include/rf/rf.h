@@ -159,6 +159,18 @@ void *rf_calloc(size_t n, size_t size);
 void *rf_realloc(void *p, size_t size);
 void  rf_free(void *p);
 
+/* Register fn to be called when rfd asks for memory back (a resize
+ * shrinking the subOS), on every running core in scheduler context,
+ * before librf checks whether the regions asked for are free: a region
+ * still holding an allocation is refused (rfd reports the resize as
+ * mem_busy).  fn should free what it can spare among the blocks for which
+ * rf_mem_reclaiming() is true (a cache evicts them); it must not block,
+ * and has about 50 ms.  Up to 16; returns 0 or -1. */
+int rf_on_mem_reclaim(void (*fn)(void));
+
+/* Does p (from rf_malloc) lie in a region rfd is asking back right now? */
+bool rf_mem_reclaiming(const void *p);
+
 /* Bytes in the partition's mapped regions / not handed out as spans. */
 uint64_t rf_mem_total(void);
 uint64_t rf_mem_free(void);

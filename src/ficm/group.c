@@ -9,7 +9,7 @@
  *
  * The group's one sender produces into every ring; member i consumes ring
  * i and nothing else, so each ring keeps its single producer and single
- * consumer and everything in ficm_ring.c holds per member: batching,
+ * consumer and everything in ring.c holds per member: batching,
  * validation, sleeping.  Sending to a set walks its bits and gives each
  * member the whole batch or nothing.  The joined set in the region is
  * written by members and so is untrusted: the sender masks it to the
@@ -102,14 +102,12 @@ static int claim(struct rf_ficm_member *m, void *mem, uint32_t slots, int id)
 							memory_order_acquire));
 	int rc = rf_ficm_attach(r, ring_at(mem, slots, id), rf_ficm_ring_size(slots), slots,
 				RF_FICM_CONSUMER);
-	if (!rc && (rc = rf_ficm_ready(r)) > 0)
-		rc = 0;
+	if (!rc)
+		rc = ficm_skip_all(r);
 	if (rc) {
 		atomic_fetch_and_explicit(&h->joined, ~bit, memory_order_acq_rel);
 		return rc;
 	}
-	r->pos = r->peer;
-	atomic_store_explicit(&r->shm->head, r->pos, memory_order_release);
 	m->mem = mem;
 	m->id = id;
 	return id;
@@ -176,7 +174,7 @@ static int send_one(struct rf_ficm_group *g, int i, const struct rf_ficm_msg *m,
 		return 0;
 	}
 	for (int j = 0; j < n; j++)
-		memcpy(rf_ficm_slot(r, j), &m[j], sizeof(*m));
+		ficm_slot_fill(rf_ficm_slot(r, j), &m[j]);
 	if (rf_ficm_commit(r, n) != n) {
 		g->dead |= 1ull << i;
 		return 0;

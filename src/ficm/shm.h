@@ -14,10 +14,16 @@
  *   256  head      (consumer: index of the next slot it will read)
  *   384  sleeping  (consumer: 1 while it sleeps or is about to)
  *        bell      (producer: bumped before a FUTEX_WAKE; the futex word)
- *   512  slots     (slots x 64 bytes)
+ *   512  slots     (slots x 64 bytes; each message's `seq` byte is its
+ *                  valid mark)
  *
  * Indices are free-running 64-bit counters; slot = index & (slots - 1).
- * Nothing here is trusted by the reader: see ring.c.
+ * The message of index i is valid when its `seq` equals ficm_mark(i): the
+ * lap (i / slots) modulo 255, plus one.  A slot still holds the previous
+ * lap's mark until the producer rewrites it, and a freshly formatted
+ * (zeroed) slot holds 0, which no lap uses, so the consumer tells a new
+ * message from an old one by the slot alone.  Nothing here is trusted by
+ * the reader: see ring.c.
  */
 #ifndef RF_FICM_SHM_H
 #define RF_FICM_SHM_H
@@ -29,7 +35,7 @@
 #include "rf/ficm.h"
 
 #define RF_FICM_MAGIC 0x4d434946u /* "FICM" little endian */
-#define RF_FICM_ABI   1
+#define RF_FICM_ABI   2   /* 2: valid marks in the slots */
 
 enum ficm_state {
 	RF_FICM_OPEN    = 1,
@@ -44,12 +50,15 @@ enum ficm_state {
  *                  sides at attach only.  `state` is written on close or
  *                  corruption and read when a side finds the ring empty or
  *                  full, never per message.
- *   128  tail      P writes once per batch (commit); C reads it only when
- *                  its cached copy says empty (and rfd's and librf's cores
- *                  poll it through rf_ficm_tail_word: a line C never
- *                  writes).
+ *   128  tail      P writes once per batch (commit), after the marks; C
+ *                  reads it only before it sleeps (wait.c) and at attach,
+ *                  never to receive (and rfd's and librf's cores poll it
+ *                  through rf_ficm_tail_word: a line C never writes).
  *   256  head      C writes once per batch (recv); P reads it only when its
  *                  cached copy says full.
+ *   512  slots     P writes a batch's payloads and marks; C polls the mark
+ *                  of the next slot and copies the messages out: the one
+ *                  line a message needs.
  *   384  sleeping  C writes when it goes to sleep, P clears it to wake C;
  *        bell      P bumps it (and C re-reads it) only around a sleep.  P
  *                  reads `sleeping` after every commit, so this line is read
@@ -98,11 +107,34 @@ _Static_assert(offsetof(struct rf_ficm_shm, bell) + 4 <= 384 + 64, "wake words f
 /* Slots follow the header, each exactly one line. */
 _Static_assert(RF_FICM_HDR_SIZE % 128 == 0 && sizeof(struct rf_ficm_msg) == 64, "layout");
 
+/* The valid mark of the message of index i in a ring of 1 << shift slots
+ * (never 0, and never the same for two consecutive laps). */
+static inline uint8_t ficm_mark(uint64_t i, uint32_t shift)
+{
+	return (uint8_t)((i >> shift) % 255 + 1);
+}
+
+/* The mark in slot m, as the consumer reads it (acquire: the payload the
+ * producer wrote before it is visible once it is seen). */
+static inline uint8_t ficm_mark_load(const struct rf_ficm_msg *m)
+{
+	return __atomic_load_n(&m->seq, __ATOMIC_ACQUIRE);
+}
+
 /* Mark the ring corrupt, locally for good and in the region for the peer. */
 int ficm_corrupt(struct rf_ficm_ring *r);
 /* Wake the consumer if it sleeps (producer, after publishing). */
 void ficm_notify(struct rf_ficm_shm *shm);
 /* Wake the consumer whatever the flag says (close, corruption). */
 void ficm_kick(struct rf_ficm_shm *shm);
+/* The consumer about to sleep: 1 if a message is ready after all, 0 if it
+ * may sleep, -EBADMSG if the tail contradicts the marks (ring.c). */
+int ficm_may_sleep(struct rf_ficm_ring *r);
+/* Consumer: skip every message the producer has published (its tail,
+ * validated), as a joining group member does.  0 or -EBADMSG. */
+int ficm_skip_all(struct rf_ficm_ring *r);
+/* Copy m into a reserved slot, all but the mark (the producer's commit
+ * writes that last). */
+void ficm_slot_fill(struct rf_ficm_msg *slot, const struct rf_ficm_msg *m);
 
 #endif

@@ -7,21 +7,25 @@
  * region that two processes map, so the kernel keys it by the page, not by
  * the address space.
  *
- * Why no wake-up is lost.  Two words, both sequentially consistent:
+ * Why no wake-up is lost.  Two words, both sequentially consistent: the
+ * valid mark of the slot the consumer expects next (the first slot of the
+ * producer's next batch, whose mark commit writes last) and `sleeping`:
  *
  *   consumer (going to sleep)          producer (after writing payloads)
- *   C1 b = bell                        P1 tail = t         (seq_cst RMW)
+ *   C1 b = bell                        P1 mark[first] = m  (seq_cst)
  *   C2 sleeping = 1   (seq_cst)        P2 s = sleeping     (seq_cst)
- *   C3 x = tail       (seq_cst)        P3 if s and exchange(sleeping, 0):
- *   C4 if x == head: futex_wait(bell, b)     bell += 1; futex_wake(bell)
+ *   C3 x = mark[head] (seq_cst)        P3 if s and exchange(sleeping, 0):
+ *   C4 if x != m: futex_wait(bell, b)        bell += 1; futex_wake(bell)
  *
  * C2, C3, P1 and P2 are in one total order S.  If C2 precedes P2 in S, P2
  * reads 1 and the producer wakes.  Otherwise P2 precedes C2, so P1 (before
- * P2) precedes C3 (after C2) and C3 reads the new tail: the consumer does
+ * P2) precedes C3 (after C2) and C3 reads the new mark: the consumer does
  * not sleep.  (Both reading old values is the store-buffering outcome that
- * seq_cst forbids.)  When the producer wakes, its bell increment comes
- * after C1 (C1 is before C2 whose value it read), so futex_wait(bell, b)
- * either finds bell != b and returns at once, or is already queued and
+ * seq_cst forbids.)  C3 also checks the tail against the mark
+ * (ficm_may_sleep), for validation only.  When the producer wakes, its
+ * bell increment comes after C1 (C1 is before C2 whose value it read), so
+ * futex_wait(bell, b) either finds bell != b and returns at once, or is
+ * already queued and
  * gets the FUTEX_WAKE: the kernel checks the word and queues the waiter
  * under the same lock the wake takes.  A spurious or extra wake costs a
  * loop, nothing more; the exchange keeps a burst of sends to one sleeper
@@ -86,11 +90,11 @@ static int sleep_once(struct rf_ficm_ring *r, int64_t left_ns)
 	struct rf_ficm_shm *shm = r->shm;
 	uint32_t b = atomic_load_explicit(&shm->bell, memory_order_seq_cst);
 	atomic_store_explicit(&shm->sleeping, 1, memory_order_seq_cst);
-	uint64_t tail = atomic_load_explicit(&shm->tail, memory_order_seq_cst);
-	if (tail == r->pos && atomic_load_explicit(&shm->state, memory_order_acquire) == RF_FICM_OPEN)
+	int st = ficm_may_sleep(r);
+	if (st == 0 && atomic_load_explicit(&shm->state, memory_order_acquire) == RF_FICM_OPEN)
 		futex_wait(&shm->bell, b, left_ns);
 	atomic_store_explicit(&shm->sleeping, 0, memory_order_relaxed);
-	return rf_ficm_ready(r);
+	return st < 0 ? st : rf_ficm_ready(r);
 }
 
 int rf_ficm_wait(struct rf_ficm_ring *r, uint64_t spin_ns, int64_t timeout_ns)

@@ -260,7 +260,7 @@ int lrf_start_cores(bool main_thread_is_core0)
 		if (lrf_core_start_thread(lrf_g.cores[i]) < 0)
 			return fail("cannot start core threads");
 	if (main_thread_is_core0)
-		lrf_core_thread_body(first);  /* does not return */
+		lrf_core_run_main(first);  /* does not return */
 	return 0;
 }
 

@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "librf/internal.h"
+#ifdef RF_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 static struct lrf_core *core_alloc(void)
 {
@@ -76,6 +79,24 @@ static bool pinned_to(int cpu)
 	       CPU_ISSET(cpu, &set);
 }
 
+static void main_body(void *arg)
+{
+#ifdef RF_ASAN
+	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+	lrf_core_thread_body(arg);
+	exit(0); /* not reached: the main fiber's end exits */
+}
+
+_Noreturn void lrf_core_run_main(struct lrf_core *c)
+{
+#ifdef RF_ASAN
+	/* the main thread's own stack is left for good (NULL: not kept) */
+	__sanitizer_start_switch_fiber(NULL, c->thread_stack, RF_THREAD_STACK);
+#endif
+	lrf_run_on_stack((char *)c->thread_stack + RF_THREAD_STACK, main_body, c);
+}
+
 static void *thread_main(void *arg)
 {
 	lrf_core_thread_body(arg);
@@ -119,27 +140,13 @@ static void core_up(struct lrf_core *c, bool announce)
 	lrf_reconfig_try_complete();
 }
 
-static void stack_bounds(struct lrf_core *c)
-{
-	pthread_attr_t a;
-	void *lo;
-	size_t sz;
-
-	if (c->is_main_thread && !pthread_getattr_np(pthread_self(), &a)) {
-		pthread_attr_getstack(&a, &lo, &sz);
-		pthread_attr_destroy(&a);
-		c->stack_lo = lo;
-		c->stack_size = sz;
-		return;
-	}
-	c->stack_lo = c->thread_stack;
-	c->stack_size = RF_THREAD_STACK;
-}
-
 void lrf_core_thread_body(struct lrf_core *c)
 {
 	lrf_self_tls = c;
-	stack_bounds(c);
+	/* every core's scheduler runs on its thread stack from the partition
+	 * (the main thread's too: lrf_core_run_main), locked, never faulting */
+	c->stack_lo = c->thread_stack;
+	c->stack_size = RF_THREAD_STACK;
 	if (c->is_main_thread && pin_self(c->cpu) < 0)
 		fprintf(stderr, "librf: cannot pin to cpu %d\n", c->cpu);
 	lrf_io_core_init(c);  /* failure is reported; I/O calls then fail */
@@ -346,6 +353,27 @@ int rf_on_cores_changed(void (*fn)(int, int, bool))
 		return -1;
 	__atomic_store_n(&lrf_g.cores_hooks[i], fn, __ATOMIC_RELEASE);
 	return 0;
+}
+
+int rf_on_mem_reclaim(void (*fn)(void))
+{
+	int i = hook_slot(&lrf_g.nreclaim_hooks);
+	if (i < 0)
+		return -1;
+	__atomic_store_n(&lrf_g.reclaim_hooks[i], fn, __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool lrf_run_reclaim_hooks(void)
+{
+	int n = __atomic_load_n(&lrf_g.nreclaim_hooks, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n && i < RF_MAX_HOOKS; i++) {
+		void (*fn)(void) = __atomic_load_n(&lrf_g.reclaim_hooks[i], __ATOMIC_ACQUIRE);
+		if (fn)
+			fn();
+	}
+	return n > 0;
 }
 
 void lrf_run_cores_hooks(struct lrf_core *c, bool added)

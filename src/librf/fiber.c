@@ -12,6 +12,15 @@
  * exact number of pages.  Each core keeps a small pool of finished fibers
  * so spawning rarely reaches the allocator's page heap.
  *
+ * Below each stack lies a guard page (PROT_NONE): an overflow faults at
+ * once instead of writing over the block below it.  Setting and clearing
+ * it is an mprotect when a block comes from or goes back to the page heap,
+ * never when a pooled fiber is reused; the page stays resident and locked
+ * (it is partition memory), so making it writable again costs no fault.
+ * The canary at the stack's bottom stays, for a frame that jumps the guard,
+ * and is all there is where mprotect cannot split the mapping (partition
+ * memory backed by 2 MiB huge pages) or the mapping count ran out.
+ *
  * Under ASan every switch is announced with
  * __sanitizer_start/finish_switch_fiber, and a stack is unpoisoned before it
  * is reused: frames of a finished fiber never return, so their redzones
@@ -20,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "librf/internal.h"
 #ifdef RF_ASAN
 #include <sanitizer/asan_interface.h>
@@ -59,13 +69,37 @@ static void stack_prepare(struct rf_fiber *f)
 	f->sp = sp;
 }
 
+#define GUARD 4096u
+
+/* A fresh block: the guard is its first whole page (the allocator's
+ * header sits before `block`, in the page below it). */
+static struct rf_fiber *fiber_carve(char *block)
+{
+	char *guard = (char *)(((uintptr_t)block + GUARD - 1) & ~(uintptr_t)(GUARD - 1));
+	struct rf_fiber *f = (struct rf_fiber *)(((uintptr_t)block + RF_FIBER_BLOCK -
+						  RF_LARGE_HDR - sizeof(*f)) &
+						 ~(uintptr_t)(RF_CACHELINE - 1));
+	f->block = block;
+	/* without a guard (mprotect refused: too many mappings) the canary
+	 * is all that is left */
+	f->stack_lo = mprotect(guard, GUARD, PROT_NONE) ? block : guard + GUARD;
+	f->stack_size = (size_t)((char *)f - f->stack_lo);
+	return f;
+}
+
+static void fiber_free(struct rf_fiber *f)
+{
+	if (f->stack_lo != f->block)
+		mprotect(f->stack_lo - GUARD, GUARD, PROT_READ | PROT_WRITE);
+	rf_free(f->block);
+}
+
 static struct rf_fiber *fiber_alloc(struct lrf_core *c)
 {
-	struct rf_fiber *f;
 	char *block;
 
 	if (c && c->pool) {
-		f = c->pool;
+		struct rf_fiber *f = c->pool;
 		c->pool = f->next;
 		c->npool--;
 		stack_unpoison(f);
@@ -73,26 +107,22 @@ static struct rf_fiber *fiber_alloc(struct lrf_core *c)
 	}
 	/* Large blocks carry a header: ask for what fills the pages exactly. */
 	block = rf_malloc(RF_FIBER_BLOCK - RF_LARGE_HDR);
-	if (!block)
-		return NULL;
-	f = (struct rf_fiber *)(((uintptr_t)block + RF_FIBER_BLOCK - RF_LARGE_HDR -
-				 sizeof(*f)) & ~(uintptr_t)(RF_CACHELINE - 1));
-	f->stack_lo = block;
-	f->stack_size = (size_t)((char *)f - block);
-	return f;
+	return block ? fiber_carve(block) : NULL;
 }
 
 struct rf_fiber *lrf_fiber_new(struct lrf_core *c, void (*fn)(void *), void *arg)
 {
 	struct rf_fiber *f = fiber_alloc(c);
-	char *lo;
+	char *lo, *block;
 	size_t size;
 
 	if (!f)
 		return NULL;
 	lo = f->stack_lo;
 	size = f->stack_size;
+	block = f->block;
 	memset(f, 0, sizeof(*f));
+	f->block = block;
 	f->stack_lo = lo;
 	f->stack_size = size;
 	f->fn = fn;
@@ -114,7 +144,7 @@ void lrf_fiber_release(struct lrf_core *c, struct rf_fiber *f)
 		c->npool++;
 		return;
 	}
-	rf_free(f->stack_lo);
+	fiber_free(f);
 }
 
 void lrf_fiber_pool_trim(struct lrf_core *c)
@@ -122,7 +152,7 @@ void lrf_fiber_pool_trim(struct lrf_core *c)
 	while (c->pool) {
 		struct rf_fiber *f = c->pool;
 		c->pool = f->next;
-		rf_free(f->stack_lo);
+		fiber_free(f);
 	}
 	c->npool = 0;
 }

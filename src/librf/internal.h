@@ -150,6 +150,7 @@ struct rf_fiber {
 	uint32_t after;           /* enum lrf_fiber_after, set before switching */
 	uint32_t is_main;         /* app_main's fiber: its end ends the subOS */
 	struct lrf_msg msg;        /* RF_MSG_FIBER, for cross-core wake-ups */
+	char *block;              /* its allocation: [block, guard page, stack_lo) */
 	char *stack_lo;           /* stack: [stack_lo, this struct) */
 	size_t stack_size;
 	void *asan_fake;          /* ASan fake-stack handle across switches */
@@ -161,6 +162,7 @@ struct rf_fiber {
  * *save, load new_sp and resume whatever was saved there. */
 void lrf_ctx_switch(void **save, void *new_sp);
 void lrf_ctx_trampoline(void);
+_Noreturn void lrf_run_on_stack(void *top, void (*fn)(void *), void *arg);
 
 /* A fiber waiting on an rf_waitq; lives on the waiter's stack. */
 struct rf_waiter {
@@ -351,8 +353,11 @@ int  lrf_core_start_thread(struct lrf_core *c);
 void lrf_core_resume(struct lrf_core *c);
 void lrf_core_ring(struct lrf_core *c);
 void lrf_core_thread_body(struct lrf_core *c);
+/* The main thread becomes core c's thread, on c's thread stack. */
+_Noreturn void lrf_core_run_main(struct lrf_core *c);
 void lrf_core_leave(struct lrf_core *c);
 void lrf_run_cores_hooks(struct lrf_core *c, bool added);
+bool lrf_run_reclaim_hooks(void);   /* false if none registered */
 _Noreturn void lrf_do_exit(int code);
 bool lrf_run_exit_hooks(void);
 
@@ -419,7 +424,8 @@ struct rf_sys {
 
 	void (*shutdown_hooks[RF_MAX_HOOKS])(void);
 	void (*cores_hooks[RF_MAX_HOOKS])(int, int, bool);
-	int nshutdown_hooks, ncores_hooks;   /* atomic */
+	void (*reclaim_hooks[RF_MAX_HOOKS])(void);
+	int nshutdown_hooks, ncores_hooks, nreclaim_hooks;   /* atomic */
 	uint32_t exiting;              /* atomic */
 	uint32_t stopped;              /* atomic: tests' shutdown happened */
 	int exit_code;

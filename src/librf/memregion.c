@@ -130,10 +130,13 @@ static void receive_fds(const struct rf_desc *d, uint64_t deadline)
 }
 
 /* Wait (bounded) until every running core has trimmed its caches for this
- * generation, so empty slabs do not make a region look busy. */
+ * generation, so empty slabs do not make a region look busy.  2 ms, or
+ * 50 ms when the application registered reclaim hooks: they walk its own
+ * data to free what lies in the leaving regions. */
 static void wait_trims(uint32_t gen)
 {
-	uint64_t until = rf_now_ns() + 2000000;
+	uint64_t wait = __atomic_load_n(&lrf_g.nreclaim_hooks, __ATOMIC_ACQUIRE) ? 50000000 : 2000000;
+	uint64_t until = rf_now_ns() + wait;
 
 	if (lrf_self())
 		lrf_reconfig_trim(lrf_self(), gen);
@@ -167,6 +170,19 @@ static void reclaim(int slot, const struct rf_desc *d, bool *trimmed)
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
 	__atomic_store_n(st, RF_REGION_RETURNED, __ATOMIC_RELEASE);
+}
+
+bool rf_mem_reclaiming(const void *p)
+{
+	const char *q = p;
+
+	for (int i = 0; i < RF_MAX_REGIONS; i++) {
+		const struct lrf_region *r = &lrf_regions[i];
+		if (r->base && q >= r->base && q < r->base + r->size)
+			return __atomic_load_n(&lrf_g.desc->region[i].state, __ATOMIC_RELAXED) ==
+			       RF_REGION_RECLAIM;
+	}
+	return false;
 }
 
 int lrf_regions_apply(const struct rf_desc *d, uint64_t deadline)

@@ -214,12 +214,25 @@ void lrf_reconfig_set_seen(uint32_t gen)
 	shutdown_asked = false;
 }
 
+/* Is rfd asking for a region back in the current desc? */
+static bool reclaiming(void)
+{
+	for (int i = 0; i < RF_MAX_REGIONS; i++)
+		if (lrf_regions[i].base && rf_mem_reclaiming(lrf_regions[i].base))
+			return true;
+	return false;
+}
+
 /* Give back empty slabs and pooled stacks once per generation, so a
- * region reclaim is not refused because of a cache. */
+ * region reclaim is not refused because of a cache; when a region is
+ * being reclaimed, the application's reclaim hooks free what they can of
+ * it first (rf_on_mem_reclaim), so their frees are trimmed too. */
 void lrf_reconfig_trim(struct lrf_core *c, uint32_t gen)
 {
 	if (__atomic_load_n(&c->trim_gen, __ATOMIC_RELAXED) == gen)
 		return;
+	if (reclaiming())
+		lrf_run_reclaim_hooks();
 	lrf_heap_trim(c->heap);
 	lrf_fiber_pool_trim(c);
 	__atomic_store_n(&c->trim_gen, gen, __ATOMIC_RELEASE);

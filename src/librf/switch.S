@@ -14,6 +14,13 @@
  * A new fiber's stack is prepared by fiber.c to look like a switched-out
  * one whose return address is lrf_ctx_trampoline, with the fiber pointer in
  * the r12 slot.
+ *
+ *   _Noreturn void lrf_run_on_stack(void *top, void (*fn)(void *), void *arg)
+ *
+ * moves the calling thread onto the stack that ends at `top` and calls
+ * fn(arg) there, never to come back: the main thread, which runs core 0's
+ * scheduler, leaves its ordinary (unlocked, grown by page faults) stack
+ * for one from the partition (core.c).
  */
 	.text
 	.globl	lrf_ctx_switch
@@ -58,4 +65,19 @@ lrf_ctx_trampoline:
 	.cfi_endproc
 	.size	lrf_ctx_trampoline, .-lrf_ctx_trampoline
 
+	.globl	lrf_run_on_stack
+	.type	lrf_run_on_stack, @function
+lrf_run_on_stack:
+	.cfi_startproc
+	.cfi_undefined rip
+	movq	%rdi, %rsp
+	andq	$-16, %rsp
+	xorl	%ebp, %ebp
+	movq	%rdx, %rdi
+	call	*%rsi
+	ud2
+	.cfi_endproc
+	.size	lrf_run_on_stack, .-lrf_run_on_stack
+
 	.section .note.GNU-stack,"",@progbits
+

@@ -27,7 +27,7 @@ void rfcom__frag_fill(struct rf_ficm_msg *m, const void *buf, size_t len, uint32
 	uint32_t k = rfcom__frag_count(len);
 	size_t off = (size_t)i * RF_FICM_PAYLOAD;
 	size_t n = len - off < RF_FICM_PAYLOAD ? len - off : RF_FICM_PAYLOAD;
-	m->len = (uint16_t)n;
+	m->len = (uint8_t)n;
 	m->type = i + 1 < k ? RFCOM_FRAG_MORE : RFCOM_FRAG_LAST;
 	m->tag = (uint32_t)len;
 	if (n)

@@ -56,6 +56,32 @@ static int corrupt(struct rfcom_chan *ch)
 	return ch->err = -EBADMSG;
 }
 
+/* Up to `want` slots of the message: at once, or (blocking) as soon as they
+ * come.  > 0 slots in m, or a negative errno (-EAGAIN: none, non-blocking). */
+static int take_slots(struct rfcom_chan *ch, struct rf_ficm_msg *m, int want)
+{
+	for (;;) {
+		int n = rf_ficm_recv(&ch->rx, m, want);
+		if (n == 0 && !(ch->flags & RFCOM_NONBLOCK)) {
+			int rc = rfcom__can_block();
+			if (rc)
+				return rc;
+			n = rfcom__spin_rx(&ch->rx, m, want);
+		}
+		if (n == -EBADMSG)
+			return corrupt(ch);
+		if (n != 0)
+			return n;   /* slots, or -EPIPE: closed (a partial message is lost) */
+		if (ch->flags & RFCOM_NONBLOCK)
+			return -EAGAIN;
+		int rc = rfcom__wait_rx(&ch->rx);
+		if (rc == -EBADMSG)
+			return corrupt(ch);
+		if (rc < 0)
+			return rc;
+	}
+}
+
 ssize_t rfcom__read(struct rfcom_chan *ch, void *buf, size_t len)
 {
 	struct rf_ficm_msg m[RX_BATCH];
@@ -70,24 +96,9 @@ ssize_t rfcom__read(struct rfcom_chan *ch, void *buf, size_t len)
 			want = 1;           /* the first slot tells how many follow */
 		if (want > RX_BATCH)
 			want = RX_BATCH;
-		int n = rf_ficm_recv(&ch->rx, m, (int)want);
-		if (n == -EBADMSG)
-			return corrupt(ch);
+		int n = take_slots(ch, m, (int)want);
 		if (n < 0)
-			return n;           /* -EPIPE: closed (a partial message is lost) */
-		if (n == 0) {
-			if (ch->flags & RFCOM_NONBLOCK)
-				return -EAGAIN;
-			int rc = rfcom__can_block();
-			if (rc)
-				return rc;
-			rc = rfcom__wait_rx(&ch->rx);
-			if (rc == -EBADMSG)
-				return corrupt(ch);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
+			return n;
 		for (int i = 0; i < n; i++) {
 			int rc = rfcom__rx_push(&ch->asm_, &m[i], buf, len, &msglen);
 			if (rc < 0 || (rc == 1 && i + 1 < n))

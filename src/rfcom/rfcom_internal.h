@@ -70,7 +70,12 @@ ssize_t rfcom__write(struct rfcom_chan *ch, const void *buf, size_t len);
 /* May the caller block here?  0, or -EWOULDBLOCK (librf scheduler context). */
 int rfcom__can_block(void);
 
-/* Wait until the consumer ring has a message: > 0, -EPIPE, -EBADMSG. */
+/* Spin receiving up to `want` slots into m for the reader's spin budget:
+ * > 0 slots, 0 when the budget is spent, or rf_ficm_recv's error. */
+int rfcom__spin_rx(struct rf_ficm_ring *r, struct rf_ficm_msg *m, int want);
+
+/* After the spin: wait until the consumer ring has a message (sleeping on
+ * its futex, or in librf yielding and napping): > 0, -EPIPE, -EBADMSG. */
 int rfcom__wait_rx(struct rf_ficm_ring *r);
 
 /* One step of waiting for room on a producer ring; *round counts the

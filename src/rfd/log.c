@@ -17,12 +17,20 @@ void rfd_log_stamp(bool on)
 
 void rfd_log(const char *fmt, ...)
 {
-	char when[40];
+	char line[1024], when[40];
 	va_list ap;
-	base_format_wallclock(when, sizeof(when));
-	fprintf(stderr, "%s%srfd: ", log_stamp ? when : "", log_stamp ? " " : "");
+	int n = 0;
+	if (log_stamp) {
+		base_format_wallclock(when, sizeof(when));
+		n = snprintf(line, sizeof(line), "%s ", when);
+	}
+	n += snprintf(line + n, sizeof(line) - (size_t)n, "rfd: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	n = m < 0 ? n : n + m >= (int)sizeof(line) - 1 ? (int)sizeof(line) - 2 : n + m;
+	line[n++] = '\n';
+	/* one write a line: stderr is unbuffered, and a line in pieces costs
+	 * a system call each (and interleaves with a shim's output) */
+	fwrite(line, 1, (size_t)n, stderr);
 }

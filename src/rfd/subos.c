@@ -95,6 +95,19 @@ static void restart_json(struct json_object *o, const struct rfd_subos *s)
 	json_object_object_add(o, "restart", r);
 }
 
+/* What create was given beyond argv, as create's keys (an empty list
+ * and no root included): `rfm apply` compares a file against it (the
+ * journal's create record holds the same, but `log` grows with every
+ * resize past what one answer line may carry). */
+static void spec_json(struct json_object *o, const struct rfd_subos *s)
+{
+	static const char *const keys[] = { "env", "caps", "binds", "ro_binds" };
+	char *const *vals[] = { s->env, s->caps, s->binds, s->ro_binds };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		json_object_object_add(o, keys[i], base_strv_to_json(vals[i]));
+	json_object_object_add(o, "root", s->fs_root ? json_object_new_string(s->fs_root) : NULL);
+}
+
 static const char *core_state_name(uint32_t st)
 {
 	return st == RF_CORE_RUNNING ? "running" : st == RF_CORE_PARKED ? "parked" : "off";
@@ -147,8 +160,10 @@ struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, boo
 	restart_json(o, s);
 	if (s->policy.priority != RF_PRIO_OFF)
 		json_object_object_add(o, "policy", base_policy_json(&s->policy));
-	if (detail)
+	if (detail) {
+		spec_json(o, s);
 		json_object_object_add(o, "cores_detail", cores_detail(s));
+	}
 	return o;
 }
 

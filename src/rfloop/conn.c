@@ -64,7 +64,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define LD(p, mo)    atomic_load_explicit((p), memory_order_##mo)
@@ -72,18 +71,17 @@
 
 _Atomic int rfl_unsignalled;
 
-struct rfl_conn *rfl_conn_new(void *mem, size_t len, uint32_t size, int dir_rx, int hidden)
+struct rfl_conn *rfl_conn_new(struct rfl_region *r, uint32_t size, int dir_rx, int hidden)
 {
 	struct rfl_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	if (rfl_ring_attach(&c->rx, mem, len, size, dir_rx, RFL_READER) ||
-	    rfl_ring_attach(&c->tx, mem, len, size, 1 - dir_rx, RFL_WRITER)) {
+	if (rfl_ring_attach(&c->rx, r->mem, r->len, size, dir_rx, RFL_READER) ||
+	    rfl_ring_attach(&c->tx, r->mem, r->len, size, 1 - dir_rx, RFL_WRITER)) {
 		free(c);
 		return NULL;
 	}
-	c->mem = mem;
-	c->len = len;
+	c->reg = r;
 	c->hidden = hidden;
 	c->epoch = LD(&rfl_fork_epoch, relaxed);
 	pthread_mutex_init(&c->rxl, NULL);
@@ -111,7 +109,7 @@ void rfl_conn_free(struct rfl_conn *c)
 		ST(&c->tx.d->wr_closed, 1, release);
 	}
 	set_unsignalled(c, false);
-	munmap(c->mem, c->len);
+	rfl_region_put(c->reg);   /* kept for the pair's next connection, or unmapped */
 	REAL(close)(c->hidden);
 	pthread_mutex_destroy(&c->rxl);
 	pthread_mutex_destroy(&c->txl);

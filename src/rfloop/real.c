@@ -18,7 +18,10 @@
  *                         1 MiB on the 2-core test machines; memory is only
  *                         touched as far as a connection's data reaches)
  *   RF_LOOP_STATS=FILE    append one line of counters to FILE at exit (if
- *                         any is not zero)
+ *                         any is not zero; regions_fresh and
+ *                         regions_reused count the connection regions
+ *                         made or mapped anew and those taken again,
+ *                         pool.c)
  *   RF_LOOP_DEBUG=1       one stderr line per connection event
  */
 #define _GNU_SOURCE
@@ -43,7 +46,8 @@ static const char *const stat_names[ST_COUNT] = {
 	[ST_LISTEN_RFLOOP] = "listen_rfloop",   [ST_TX_BYTES] = "tx_bytes",
 	[ST_RX_BYTES] = "rx_bytes",             [ST_BELLS] = "bells",
 	[ST_SLEEPS] = "sleeps",                 [ST_CORRUPT] = "corrupt",
-	[ST_REJECTED] = "rejected",
+	[ST_REJECTED] = "rejected",             [ST_REGION_FRESH] = "regions_fresh",
+	[ST_REGION_REUSED] = "regions_reused",
 };
 
 #define FIND(name) rfl_real.name = (__typeof__(rfl_real.name))dlsym(RTLD_NEXT, #name)

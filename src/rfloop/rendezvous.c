@@ -15,11 +15,12 @@
  *
  * Request.  connect() to a local address (loopback, or an address of one
  * of this machine's interfaces) whose port is registered builds the whole
- * connection on the client side: a sealed memfd with both rings (sealed
- * against shrinking, so the listener can map it without fearing SIGBUS)
- * and two socketpairs, and sends the listener one datagram carrying the
- * addresses and, as SCM_RIGHTS, the memfd, the server's doorbell end of
- * the client's socketpair and the server's socket of the other one.  A
+ * connection on the client side: a region with both rings in a sealed
+ * memfd (pool.c: one this client and this listener kept from an earlier
+ * connection, or a new one) and two socketpairs, and sends the listener
+ * one datagram carrying the addresses and, as SCM_RIGHTS, the memfd, the
+ * server's doorbell end of the client's socketpair and the server's
+ * socket of the other one.  A
  * datagram arrives whole or not at all; the client never waits for the
  * listener (as the kernel completes a TCP handshake before accept), so
  * connect() returns 0 at once, also on a non-blocking socket.  If the send
@@ -39,9 +40,10 @@
  *
  * Validation of a request (the client may be hostile): exact datagram
  * size, no truncation, exactly three descriptors, magic and ABI, a ring
- * size within bounds, a memfd sealed against shrinking whose real size is
- * the region's, a region header that agrees (ring.c), Unix stream sockets
- * for the two sockets, sane addresses.  A bad request is dropped and
+ * size within bounds, a region this process kept under the token the
+ * memfd's region bears, or else a memfd sealed against shrinking whose
+ * real size is the region's (pool.c), a region header that agrees
+ * (ring.c), Unix stream sockets for the two sockets, sane addresses.  A bad request is dropped and
  * counted ("rejected"); the next one is served.
  */
 #define _GNU_SOURCE
@@ -57,8 +59,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -258,6 +258,7 @@ static struct rfl_listener *listener_new(int tcp, int bell, bool nonblock, int f
 	l->nonblock = nonblock;
 	l->family = family;
 	l->port = port;
+	l->pool = rfl_pool_open();   /* NULL: every region is mapped anew */
 	atomic_store(&l->refs, 1);
 	return l;
 }
@@ -309,6 +310,8 @@ int rfl_listen_setup(int fd)
 	DBG("rfloop: listen fd %d: port %u registered with rfd", fd, d.port);
 	return 0;
 fail:
+	if (l)
+		rfl_pool_close(l->pool);
 	free(l);
 	if (ep >= 0)
 		REAL(close)(ep);
@@ -323,30 +326,11 @@ void rfl_listener_free(struct rfl_listener *l)
 {
 	REAL(close)(l->tcp);   /* first: the entry is dead before its name is free */
 	REAL(close)(l->bell);
+	rfl_pool_close(l->pool);   /* no longer a holder of the listener: nothing kept */
 	free(l);
 }
 
 /* ---- accept ---------------------------------------------------------------- */
-
-/* Map the request's memfd; NULL if it is not what the request says. */
-static void *map_region(int memfd, uint32_t size, size_t *len)
-{
-	struct stat st;
-	size_t need = rfl_region_size(size);
-	int seals = REAL(fcntl)(memfd, F_GET_SEALS);
-	if (!need || seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(memfd, &st) ||
-	    !S_ISREG(st.st_mode) || (size_t)st.st_size != need)
-		return NULL;
-	void *mem = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	if (mem == MAP_FAILED)
-		return NULL;
-	if (rfl_region_check(mem, need) != (long)size) {
-		munmap(mem, need);
-		return NULL;
-	}
-	*len = need;
-	return mem;
-}
 
 /* Receive one request; its descriptors in fds (the count returned), or
  * -errno.  With MSG_TRUNC recvmsg returns the datagram's real length, so a
@@ -381,17 +365,17 @@ static bool req_ok(const struct rfl_req *req, int hidden, int sock)
 /* The connection a request describes, its socket given accept4's flags;
  * NULL (nothing kept) if anything is wrong with it.  The descriptors stay
  * the caller's. */
-static struct rfl_conn *accept_conn(const struct rfl_req *req, const int *fds, int flags)
+static struct rfl_conn *accept_conn(struct rfl_listener *l, const struct rfl_req *req,
+				    const int *fds, int flags)
 {
 	int memfd = fds[0], hidden = fds[1], sock = fds[2];
+	struct rfl_region *r;
 	struct rfl_conn *c;
-	size_t len = 0;
-	void *mem;
 
-	if (!req_ok(req, hidden, sock) || !(mem = map_region(memfd, req->size, &len)))
+	if (!req_ok(req, hidden, sock) || !(r = rfl_region_accept(l->pool, memfd, req->size)))
 		return NULL;
-	if (!(c = rfl_conn_new(mem, len, req->size, 0, hidden))) {
-		munmap(mem, len);
+	if (!(c = rfl_conn_new(r, req->size, 0, hidden))) {
+		rfl_region_put(r);
 		return NULL;
 	}
 	if ((!(flags & SOCK_CLOEXEC) && REAL(fcntl)(sock, F_SETFD, 0)) ||
@@ -410,7 +394,7 @@ static struct rfl_conn *accept_conn(const struct rfl_req *req, const int *fds, i
 
 /* Hand an accepted connection to the application: the server's socket
  * (fds[2]) is the new descriptor, the doorbell end (fds[1]) our hidden
- * one; the memfd is no longer needed (the mapping keeps the region). */
+ * one; the memfd is no longer needed (a mapping holds the region). */
 static int accept_install(struct rfl_conn *c, const int *fds, struct sockaddr *addr,
 			  socklen_t *alen)
 {
@@ -437,7 +421,7 @@ int rfl_accept_rfloop(struct rfl_listener *l, struct sockaddr *addr, socklen_t *
 		int n = recv_req(l->bell, &req, fds);
 		if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
 			return n;
-		struct rfl_conn *c = n < 0 ? NULL : accept_conn(&req, fds, flags);
+		struct rfl_conn *c = n < 0 ? NULL : accept_conn(l, &req, fds, flags);
 		if (c)
 			return accept_install(c, fds, addr, alen);
 		for (int i = 0; i < n; i++)
@@ -494,25 +478,17 @@ static bool connect_target(int fd, const struct sockaddr *addr, socklen_t alen, 
 /* What the client builds before it asks: the region and two socketpairs.
  * a: our doorbell (a[0], becomes fd) and its far end for the server;
  * b: the server's socket (b[0]) and its far end, our hidden fd.  -1 (and
- * MAP_FAILED) for what is not made or no longer ours. */
+ * NULL) for what is not made or no longer ours. */
 struct conn_parts {
-	int memfd, a[2], b[2];
-	void *mem;
-	size_t len;
+	struct rfl_region *reg;
+	int a[2], b[2];
 };
-#define CONN_PARTS_NONE { .memfd = -1, .a = { -1, -1 }, .b = { -1, -1 }, .mem = MAP_FAILED }
+#define CONN_PARTS_NONE { .reg = NULL, .a = { -1, -1 }, .b = { -1, -1 } }
 
-/* The region in a memfd sealed against shrinking (so the listener can map
- * it without fearing SIGBUS) and formatted, and the socketpairs. */
-static int parts_make(struct conn_parts *p)
+/* The region for the listener of entry e (pool.c), and the socketpairs. */
+static int parts_make(struct conn_parts *p, const struct base_rfl_entry *e)
 {
-	p->len = rfl_region_size(rfl_cfg.ring_size);
-	if ((p->memfd = memfd_create("rfloop", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0 ||
-	    ftruncate(p->memfd, (off_t)p->len) ||
-	    REAL(fcntl)(p->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
-		return -1;
-	p->mem = mmap(NULL, p->len, PROT_READ | PROT_WRITE, MAP_SHARED, p->memfd, 0);
-	if (p->mem == MAP_FAILED || rfl_region_format(p->mem, p->len, rfl_cfg.ring_size))
+	if (!(p->reg = rfl_region_take(e->bell_ino, e->tcp_cookie, rfl_cfg.ring_size)))
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->a) ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->b) ||
@@ -521,43 +497,49 @@ static int parts_make(struct conn_parts *p)
 	return 0;
 }
 
+/* Undo what parts_make made and is still ours; the region was never
+ * offered to anyone (or its request failed): retired. */
 static void parts_close(struct conn_parts *p)
 {
-	int fds[] = { p->memfd, p->a[0], p->a[1], p->b[0], p->b[1] };
+	int fds[] = { p->a[0], p->a[1], p->b[0], p->b[1] };
 
-	if (p->mem != MAP_FAILED)
-		munmap(p->mem, p->len);
+	if (p->reg)
+		rfl_region_drop(p->reg);
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			REAL(close)(fds[i]);
 	*p = (struct conn_parts)CONN_PARTS_NONE;
 }
 
-/* A port for our end, as the kernel would pick an ephemeral one. */
+/* A port for our end, as the kernel would pick an ephemeral one (only
+ * getsockname shows it: a forked child may repeat its parent's). */
 static uint16_t client_port(void)
 {
 	static _Atomic uint32_t next_port;
-	return (uint16_t)(40000 + ((uint32_t)getpid() * 131u + atomic_fetch_add(&next_port, 1)) %
-				      20000u);
+	uint32_t n = atomic_fetch_add(&next_port, 1);
+	if (n == 0)   /* first use in this process: start somewhere of its own */
+		atomic_store(&next_port, (n = (uint32_t)getpid() * 131u) + 1);
+	return (uint16_t)(40000 + n % 20000u);
 }
 
 /* Ask the listener of entry e: one datagram with the request and, as
- * SCM_RIGHTS, the memfd, the server's doorbell end and the server's
- * socket, sent only on a socket the kernel confirmed reaches e's
- * rendezvous.  Those three are the listener's once sent: closed here. */
+ * SCM_RIGHTS, the region's memfd, the server's doorbell end and the
+ * server's socket, sent only on a socket the kernel confirmed reaches e's
+ * rendezvous.  The two sockets are the listener's once sent: closed here;
+ * the memfd stays the region's (its next request sends it again). */
 static bool send_req(const struct base_rfl_entry *e, const struct dest *d, uint16_t port,
 		     struct conn_parts *p)
 {
 	struct rfl_req req = { .magic = REQ_MAGIC, .abi = RFL_ABI, .size = rfl_cfg.ring_size };
-	int give[REQ_FDS] = { p->memfd, p->a[1], p->b[0] };
+	int give[REQ_FDS] = { p->reg->memfd, p->a[1], p->b[0] };
 
 	req.server_len = make_addr(&req.server, d->family, d->a, d->port);
 	req.client_len = make_addr(&req.client, d->family, d->a, port);
 	if (rfl_reg_send(e, d->family, d->a, d->port, &req, sizeof(req), give, REQ_FDS))
 		return false;
-	for (int i = 0; i < REQ_FDS; i++)
-		REAL(close)(give[i]);
-	p->memfd = p->a[1] = p->b[0] = -1;
+	REAL(close)(p->a[1]);
+	REAL(close)(p->b[0]);
+	p->a[1] = p->b[0] = -1;
 	return true;
 }
 
@@ -605,10 +587,10 @@ int rfl_connect_try(int fd, const struct sockaddr *addr, socklen_t alen)
 	int fl = REAL(fcntl)(fd, F_GETFL), fdfl = REAL(fcntl)(fd, F_GETFD);
 	if (fl < 0 || fdfl < 0)
 		return 0;
-	if (parts_make(&p) < 0)
+	if (parts_make(&p, &e) < 0)
 		goto fallback;
 	uint16_t port = client_port();
-	if (!(c = rfl_conn_new(p.mem, p.len, rfl_cfg.ring_size, 1, p.b[1])))
+	if (!(c = rfl_conn_new(p.reg, rfl_cfg.ring_size, 1, p.b[1])))
 		goto fallback;
 	if (!send_req(&e, &d, port, &p)) {
 		DBG("rfloop: connect fd %d: port %u: %s; kernel TCP", fd, d.port, strerror(errno));
@@ -622,8 +604,8 @@ int rfl_connect_try(int fd, const struct sockaddr *addr, socklen_t alen)
 
 fallback:
 	if (c) {
-		conn_discard(c);   /* unmaps the region */
-		p.mem = MAP_FAILED;
+		c->reg = NULL;     /* never offered: retired with the parts, not kept */
+		conn_discard(c);
 	}
 	parts_close(&p);
 	return 0;

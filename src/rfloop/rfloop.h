@@ -4,7 +4,8 @@
  * API of its own: it is loaded with LD_PRELOAD and changes what the
  * socket calls of an unmodified program do).
  *
- * Files: ring.c (the byte rings), conn.c (one connection's data path and
+ * Files: ring.c (the byte rings), pool.c (connection regions: made,
+ * kept, handed over again), conn.c (one connection's data path and
  * doorbells), table.c (fd -> object, dup, fork, close), rendezvous.c
  * (registry of listeners, connection requests), wrap_io.c and
  * wrap_sock.c (the wrapped calls), epoll.c (the epoll calls, and what
@@ -83,13 +84,53 @@ extern struct rfl_config rfl_cfg;
 
 enum rfl_stat {
 	ST_CONNECT_RFLOOP, ST_CONNECT_TCP, ST_ACCEPT_RFLOOP, ST_ACCEPT_TCP, ST_LISTEN_RFLOOP,
-	ST_TX_BYTES, ST_RX_BYTES, ST_BELLS, ST_SLEEPS, ST_CORRUPT, ST_REJECTED, ST_COUNT
+	ST_TX_BYTES, ST_RX_BYTES, ST_BELLS, ST_SLEEPS, ST_CORRUPT, ST_REJECTED,
+	ST_REGION_FRESH, ST_REGION_REUSED, ST_COUNT
 };
 extern _Atomic uint64_t rfl_stats[ST_COUNT];
 #define STAT_ADD(s, n) atomic_fetch_add_explicit(&rfl_stats[(s)], (uint64_t)(n), memory_order_relaxed)
 
 void rfl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define DBG(...) do { if (rfl_cfg.debug) rfl_log(__VA_ARGS__); } while (0)
+
+/* ---- connection regions (pool.c) ------------------------------------------ */
+
+struct rfl_pool;
+
+/* One mapped region (ring.h) and what its side knows of it. */
+struct rfl_region {
+	void *mem;
+	size_t len;
+	uint64_t token;           /* its name (ring.h); 0: never kept */
+	int memfd;                /* the creator's, sent with each request; -1 on the attacher's side */
+	enum rfl_side side;
+	bool kept;                /* in its pool's kept list (else in use) */
+	bool tainted;             /* in use at a fork: never kept again */
+	struct rfl_pool *pool;    /* where it goes when its connection ends; NULL: unmapped then */
+	struct rfl_region *prev, *next;   /* in its pool's kept list, or the list in use */
+};
+
+/* The client: a formatted region of `size`-byte rings for a connection to
+ * the listener of registry entry e (bell_ino, tcp_cookie): one this
+ * process and that listener both keep, or a new one.  NULL on failure. */
+struct rfl_region *rfl_region_take(uint64_t bell_ino, uint64_t tcp_cookie, uint32_t size);
+/* The listener: the region a request's memfd holds - the mapping p kept
+ * under the token the memfd's region bears, or the memfd mapped and
+ * checked - if it has `size`-byte rings; NULL if not.  memfd stays the
+ * caller's. */
+struct rfl_region *rfl_region_accept(struct rfl_pool *p, int memfd, uint32_t size);
+/* Its connection is gone: kept for the pair's next one, or unmapped. */
+void rfl_region_put(struct rfl_region *r);
+/* Unmapped at once, and retired (a request that was never sent). */
+void rfl_region_drop(struct rfl_region *r);
+/* A listener's pool of kept mappings; closing it unmaps them. */
+struct rfl_pool *rfl_pool_open(void);
+void rfl_pool_close(struct rfl_pool *p);
+/* fork (table.c's handlers, the table lock held): regions in use become
+ * inheritable and tainted; a child forgets the kept ones (never mapped in
+ * it) and closes their memfds. */
+void rfl_pool_prefork(void);
+void rfl_pool_postfork(bool child);
 
 /* ---- connections (conn.c) ------------------------------------------------ */
 
@@ -105,8 +146,7 @@ struct rfl_conn {
 	_Atomic int refs;         /* app fds in this process naming it */
 	int hidden;               /* the other end of the peer's doorbell socket */
 	uint64_t epoch;           /* rfl_fork_epoch when made: shared after a fork */
-	void *mem;
-	size_t len;
+	struct rfl_region *reg;   /* the shared region of its rings */
 	struct rfl_ring tx, rx;
 	pthread_mutex_t rxl, txl;
 	bool nonblock;
@@ -125,9 +165,10 @@ struct rfl_conn {
 	struct rfl_opt opts[RFL_MAX_OPTS];
 };
 
-/* Attach a mapped, checked region: `dir_rx` is the direction it reads. */
-struct rfl_conn *rfl_conn_new(void *mem, size_t len, uint32_t size, int dir_rx, int hidden);
-/* Last reference gone: release the region and the hidden fd. */
+/* Attach a mapped, checked region: `dir_rx` is the direction it reads.
+ * The connection owns the region from then on. */
+struct rfl_conn *rfl_conn_new(struct rfl_region *r, uint32_t size, int dir_rx, int hidden);
+/* Last reference gone: give back the region (if any) and close the hidden fd. */
 void rfl_conn_free(struct rfl_conn *c);
 
 ssize_t rfl_conn_read(struct rfl_conn *c, int fd, const struct iovec *iov, int n, int flags);
@@ -147,6 +188,7 @@ struct rfl_listener {
 	bool nonblock;
 	int family;
 	uint16_t port;
+	struct rfl_pool *pool;    /* the mappings this process keeps for its clients */
 };
 
 /* listen() was called on fd (a kernel socket): register it. */
@@ -198,6 +240,9 @@ struct rfl_listener *rfl_listener_of(int fd);
 bool rfl_is_hidden(int fd);
 bool rfl_any(int fd);             /* anything of ours at fd */
 
+/* Forget hidden fd `fd` if it still is the one at *num (lock-free: for
+ * callers that may hold the table lock or not); the caller closes it. */
+void rfl_table_unhide(int fd, int *num);
 /* Install (takes a reference the caller made); false if fd is too big. */
 bool rfl_table_set(int fd, enum rfl_kind kind, void *obj);
 /* close(fd) for one of ours: drops the reference, closes; -1/errno style. */

@@ -1,6 +1,7 @@
 /*
- * ring.c - RFloop byte-stream rings: format, check, attach, write, read
- * (layout and contract in ring.h).
+ * ring.c - RFloop byte-stream rings: format, check, attach, write, read,
+ * and the words by which the two sides let go of a region (layout and
+ * contract in ring.h).
  *
  * A writer copies bytes in at its private tail and then publishes the tail
  * once per call; a reader copies bytes out at its private head and then
@@ -47,6 +48,35 @@ int rfl_region_format(void *mem, size_t len, uint32_t size)
 	ST(&h->bytes, need, relaxed);
 	ST(&h->magic, RFL_MAGIC, release);
 	return 0;
+}
+
+void rfl_region_set_token(void *mem, uint64_t token)
+{
+	ST(&((struct rfl_hdr *)mem)->token, token, release);
+}
+
+uint64_t rfl_region_token(void *mem)
+{
+	return LD(&((struct rfl_hdr *)mem)->token, acquire);
+}
+
+/* A side's word; a value no side writes (a lying peer) means never again. */
+static enum rfl_gone gone_of(struct rfl_hdr *h, enum rfl_side side)
+{
+	uint32_t v = LD(&h->gone[side], seq_cst);
+	return v == RFL_LIVE || v == RFL_RELEASED ? (enum rfl_gone)v : RFL_RETIRED;
+}
+
+enum rfl_gone rfl_region_leave(void *mem, enum rfl_side side, enum rfl_gone how)
+{
+	struct rfl_hdr *h = mem;
+	ST(&h->gone[side], (uint32_t)how, seq_cst);
+	return gone_of(h, 1 - side);
+}
+
+enum rfl_gone rfl_region_peer(void *mem, enum rfl_side side)
+{
+	return gone_of(mem, 1 - side);
 }
 
 long rfl_region_check(void *mem, size_t len)

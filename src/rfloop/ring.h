@@ -10,14 +10,16 @@
  * own pair of cache lines (the adjacent-line prefetcher pulls lines in
  * pairs), as FICM does:
  *
- *      0  region header: magic, abi, ring size, total bytes (written once
- *         by the creator, read once by the attacher)
+ *      0  region header: magic, abi, ring size, total bytes, token (written
+ *         by the creator each time it hands the region to a connection,
+ *         read once by the attacher)
  *    128  direction 0 (client -> server):
  *            +0    tail, rings      (writer)
  *            +128  head             (reader)
  *            +256  armed, want_space, rd_closed, wr_closed  (flags, rarely
  *                  written)
  *    512  direction 1 (server -> client), same shape
+ *    896  gone[2]: how each side let go of the region (creator, attacher)
  *   4096  data of direction 0 (size bytes), then data of direction 1
  *
  * Indices are free-running 64-bit byte counters; offset = index & (size-1).
@@ -32,6 +34,12 @@
  * seen by a spinning reader without a system call.  (The kernel says the
  * same through the doorbell socket's EOF; the flags only make it cheap.
  * A peer that lies with them only ends its own connection.)
+ *
+ * A region outlives its connection (pool.c): `token` is the creator's
+ * random name for it, by which the attacher finds the mapping it kept;
+ * `gone[side]` says whether that side released the region (it keeps it
+ * mapped, the pair may use it again) or retired it (never again).  Any
+ * other value reads as retired.
  *
  * Nothing read from the region is trusted: ring.c validates every index
  * (0 <= tail - head <= size), keeps its own side's index privately and
@@ -50,7 +58,7 @@
 #include <sys/uio.h>
 
 #define RFL_MAGIC     0x504f4c52u  /* "RLOP" little endian */
-#define RFL_ABI       1
+#define RFL_ABI       2
 #define RFL_DATA_OFF  4096
 #define RFL_SIZE_MIN  4096u
 #define RFL_SIZE_MAX  (16u << 20)
@@ -71,12 +79,21 @@ struct rfl_hdr {
 	_Atomic uint32_t size;      /* bytes of one direction's data */
 	_Atomic uint32_t pad;
 	_Atomic uint64_t bytes;     /* rfl_region_size(size) */
+	_Atomic uint64_t token;     /* the creator's name for the region; 0: none */
 	alignas(128) struct rfl_dir dir[2];
+	alignas(128) _Atomic uint32_t gone[2];   /* enum rfl_gone, per side */
 };
 
 _Static_assert(offsetof(struct rfl_hdr, dir) == 128, "layout");
 _Static_assert(sizeof(struct rfl_dir) == 384, "layout");
+_Static_assert(offsetof(struct rfl_hdr, gone) == 896, "layout");
 _Static_assert(sizeof(struct rfl_hdr) <= RFL_DATA_OFF, "layout");
+
+/* The two sides of a region: its creator (the client) and its attacher. */
+enum rfl_side { RFL_CREATOR = 0, RFL_ATTACHER = 1 };
+
+/* How a side let go of a region (gone[side]). */
+enum rfl_gone { RFL_LIVE = 0, RFL_RELEASED = 1, RFL_RETIRED = 2 };
 
 enum rfl_role { RFL_WRITER = 1, RFL_READER = 2 };
 
@@ -95,8 +112,21 @@ struct rfl_ring {
  * power of two in [RFL_SIZE_MIN, RFL_SIZE_MAX]. */
 size_t rfl_region_size(uint32_t size);
 
-/* Write an empty region (both directions) into mem. */
+/* Write an empty region (both directions, both sides live, token 0)
+ * into mem. */
 int rfl_region_format(void *mem, size_t len, uint32_t size);
+
+/* The creator names a formatted region (before handing it over). */
+void rfl_region_set_token(void *mem, uint64_t token);
+uint64_t rfl_region_token(void *mem);
+
+/* Side `side` lets go of the region for good or not (`how`: RFL_RELEASED
+ * or RFL_RETIRED); returns what the other side said so far
+ * (sequentially consistent: of two sides letting go at once, at least
+ * one sees the other's word). */
+enum rfl_gone rfl_region_leave(void *mem, enum rfl_side side, enum rfl_gone how);
+/* What the other side of `side` said so far. */
+enum rfl_gone rfl_region_peer(void *mem, enum rfl_side side);
 
 /* Read the header once and check it against the region's real length;
  * returns the ring size (> 0) or -EINVAL. */

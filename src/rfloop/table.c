@@ -19,7 +19,8 @@
  * fork: the child inherits the table as it inherits the fds.  A fork bumps
  * rfl_fork_epoch, so a connection made before it knows it may be shared
  * with another process and, when closed here, does not tell the peer that
- * its reader is gone (the other process may still read).  exec: an RFloop
+ * its reader is gone (the other process may still read), and the regions
+ * in use become inheritable and are never kept again (pool.c).  exec: an RFloop
  * descriptor inherited across exec is a bare Unix socket to the new
  * program (not supported; hidden fds are closed by exec).
  */
@@ -82,6 +83,13 @@ bool rfl_is_hidden(int fd)
 bool rfl_any(int fd)
 {
 	return get(fd) != 0;
+}
+
+void rfl_table_unhide(int fd, int *num)
+{
+	uintptr_t want = (uintptr_t)num | (uintptr_t)K_HIDDEN;
+	if ((unsigned)fd < RFL_MAX_FDS)
+		atomic_compare_exchange_strong(&tab[fd], &want, 0);
 }
 
 bool rfl_table_set(int fd, enum rfl_kind kind, void *obj)
@@ -180,14 +188,22 @@ static void before_fork(void)
 {
 	pthread_mutex_lock(&tlock);
 	atomic_fetch_add(&rfl_fork_epoch, 1);
+	rfl_pool_prefork();
 }
 
-static void after_fork(void)
+static void after_fork_parent(void)
 {
+	rfl_pool_postfork(false);
+	pthread_mutex_unlock(&tlock);
+}
+
+static void after_fork_child(void)
+{
+	rfl_pool_postfork(true);
 	pthread_mutex_unlock(&tlock);
 }
 
 __attribute__((constructor(102))) static void table_init(void)
 {
-	pthread_atfork(before_fork, after_fork, after_fork);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }

@@ -24,7 +24,7 @@
 enum opt_id {
 	O_HELP = 1, O_JSON, O_SOCKET, O_VERSION, O_KIND, O_CORES, O_CPUS, O_MEM, O_ENV,
 	O_CLIENT, O_BETWEEN, O_SLOTS, O_SIZE, O_CAP, O_ROOT, O_BIND, O_RO_BIND, O_RESTART,
-	O_MAX_RESTARTS, O_ONCE, O_INTERVAL,
+	O_MAX_RESTARTS, O_ONCE, O_INTERVAL, O_RECREATE,
 	/* policy's, in the order of enum rfm_policy_opt (args_policy.c) */
 	O_PRIORITY, O_LT, O_UT, O_WINDOW, O_MIN_CORES, O_MAX_CORES, O_SIGNAL, O_OFF,
 };
@@ -187,56 +187,12 @@ static int put_name(struct rfm_cmd *cmd, const char *name)
 	return 0;
 }
 
-/*
- * argv[0] as rfd should see it: rfd has another working directory, so a
- * relative path with a '/' becomes absolute.  Only the directory is
- * canonicalised: the file keeps its own name, because multi-call programs
- * (busybox) look at the name they were started by.  A bare name is left
- * for rfd to find in its $PATH.
- */
-static char *resolve_program(struct rfm_cmd *cmd, const char *prog)
-{
-	char dir[PATH_MAX], real[PATH_MAX], *out = NULL;
-	struct stat st;
-
-	if (prog[0] == '\0') {
-		set_err(cmd, "the program name is empty");
-		return NULL;
-	}
-	if (prog[0] == '/' || !strchr(prog, '/'))
-		return strdup(prog);
-	const char *base = strrchr(prog, '/') + 1;
-	if (*base == '\0') {
-		errno = EISDIR;
-		goto bad;
-	}
-	snprintf(dir, sizeof(dir), "%.*s", (int)(base - prog), prog);
-	if (!realpath(dir, real))
-		goto bad;
-	if (asprintf(&out, "%s/%s", strcmp(real, "/") ? real : "", base) < 0) {
-		out = NULL;
-		goto bad;
-	}
-	if (stat(out, &st) < 0)
-		goto bad_free;
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		goto bad_free;
-	}
-	return out;
-bad_free:
-	free(out); /* free() keeps errno (POSIX 2024, glibc) */
-bad:
-	set_err(cmd, "program \"%s\": %s", prog, strerror(errno));
-	return NULL;
-}
-
 /* PROGRAM ARGS... from argv[first] to the end: the request's argv, in a
  * vector cmd owns (argv[first] itself is replaced by the resolved path). */
 static int put_program(struct rfm_cmd *cmd, int argc, char **argv, int first)
 {
 	int n = argc - first;
-	if (!(cmd->prog = resolve_program(cmd, argv[first])))
+	if (!(cmd->prog = rfm_resolve_program(argv[first], &cmd->err)))
 		return -1;
 	if (!(cmd->args = calloc((size_t)n + 1, sizeof(*cmd->args)))) {
 		set_err(cmd, "out of memory");
@@ -479,6 +435,14 @@ static const struct opt policy_opts[] = {
 static const struct opt top_opts[] = {
 	COMMON_OPTS, {"once", 0, false, O_ONCE}, {"interval", 0, true, O_INTERVAL}, {0},
 };
+/* apply, diff, delete: several requests, no one answer to print as JSON. */
+static const struct opt deploy_opts[] = {
+	{"help", 'h', false, O_HELP}, {"socket", 0, true, O_SOCKET},
+	{"recreate", 0, false, O_RECREATE}, {0},
+};
+static const struct opt delete_opts[] = {
+	{"help", 'h', false, O_HELP}, {"socket", 0, true, O_SOCKET}, {0},
+};
 
 /*
  * The verbs other than create: options, then `nargs_min`..`nargs_max`
@@ -508,7 +472,16 @@ static const struct verb verbs[] = {
 	{ "chan list",   plain_opts,       0, 0, RF_VERB_CHAN_LIST },
 	{ "chan create", chan_create_opts, 1, 1, RF_VERB_CHAN_CREATE },
 	{ "chan close",  plain_opts,       1, 1, RF_VERB_CHAN_CLOSE },
+	/* run by rfm itself (deploy_apply.c): `req` is unused */
+	{ "apply",   deploy_opts,  1, 1, RF_VERB_INFO },
+	{ "diff",    deploy_opts,  1, 1, RF_VERB_INFO },
+	{ "delete",  delete_opts,  1, 1, RF_VERB_INFO },
 };
+
+static bool is_deploy(const struct verb *v)
+{
+	return v->opts == deploy_opts || v->opts == delete_opts;
+}
 
 static const struct verb *find_verb(const char *name)
 {
@@ -611,8 +584,8 @@ static enum opt_result verb_option(struct scan *s)
 	enum opt_result r = common_option(s);
 	if (r != OPT_UNHANDLED)
 		return r;
-	if (s->id == O_CLIENT) {
-		s->cmd->client_only = true;
+	if (s->id == O_CLIENT || s->id == O_RECREATE) {
+		*(s->id == O_CLIENT ? &s->cmd->client_only : &s->cmd->recreate) = true;
 		return OPT_DONE;
 	}
 	if (s->id == O_ONCE || s->id == O_INTERVAL)
@@ -627,7 +600,7 @@ static enum opt_result verb_option(struct scan *s)
 static int check_nargs(struct rfm_cmd *cmd, const struct verb *v, int nargs)
 {
 	if (nargs < v->nargs_min) {
-		set_err(cmd, "%s: missing NAME", v->name);
+		set_err(cmd, "%s: missing %s", v->name, is_deploy(v) ? "FILE" : "NAME");
 		return -1;
 	}
 	if (strcmp(v->name, "chan create") == 0 && !cmd->req.between[0]) {
@@ -662,13 +635,17 @@ static int parse_simple(struct scan *s, const struct verb *v)
 			set_err(s->cmd, "%s: unexpected argument \"%s\"", v->name, s->val);
 			return -1;
 		}
-		if (put_name(s->cmd, s->val) < 0)
+		if (is_deploy(v))
+			s->cmd->file = s->val;
+		else if (put_name(s->cmd, s->val) < 0)
 			return -1;
 		nargs++;
 	}
 	if (check_nargs(s->cmd, v, nargs) < 0)
 		return -1;
-	s->cmd->has_req = !s->cmd->client_only; /* `version --client` asks rfd nothing */
+	s->cmd->deploy = is_deploy(v);
+	/* `version --client` asks rfd nothing; a deployment asks several times */
+	s->cmd->has_req = !s->cmd->client_only && !s->cmd->deploy;
 	return 0;
 }
 

@@ -40,6 +40,9 @@ struct rfm_cmd {
 	double top_interval;       /* top --interval SECS, 0 if not given */
 	const char *verb;          /* canonical verb, NULL if none was given */
 	bool has_req;              /* req is the request to send */
+	bool deploy;               /* apply|diff|delete FILE: rfm_deploy_run */
+	const char *file;          /* their FILE */
+	bool recreate;             /* apply/diff --recreate */
 	struct base_request req;
 	struct base_err err;         /* usage error (msg without "rfm: "); exit status 2 */
 	/* storage the request points into */
@@ -100,6 +103,10 @@ int rfm_policy_check(struct rfm_cmd *cmd);
 int rfm_parse_cap(const char *opt, const char *arg, struct base_err *err);
 /* --bind / --ro-bind SRC[:DST]: absolute paths (base_bind_parse). */
 int rfm_parse_bind(const char *opt, const char *arg, struct base_err *err);
+/* PROGRAM as rfd should see it (rfd runs elsewhere): a relative path with
+ * a '/' made absolute (its directory canonicalised, its name kept), a bare
+ * name left for rfd's $PATH.  A new string, or NULL with err filled. */
+char *rfm_resolve_program(const char *prog, struct base_err *err);
 /* --root DIR: an existing directory, made absolute (a new string the
  * caller frees), or NULL with err filled. */
 char *rfm_resolve_dir(const char *opt, const char *arg, struct base_err *err);

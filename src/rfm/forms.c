@@ -10,6 +10,7 @@
  * and the value it did not understand, before anything reaches rfd.  Each
  * form fills its typed field of the request (struct base_request).
  */
+#define _GNU_SOURCE
 #include "rfm/args.h"
 
 #include <ctype.h>
@@ -208,4 +209,51 @@ char *rfm_resolve_dir(const char *opt, const char *arg, struct base_err *err)
 	if (!out)
 		base_errf(err, BASE_E_INTERNAL, "out of memory");
 	return out;
+}
+
+/*
+ * argv[0] as rfd should see it: rfd has another working directory, so a
+ * relative path with a '/' becomes absolute.  Only the directory is
+ * canonicalised: the file keeps its own name, because multi-call programs
+ * (busybox) look at the name they were started by.  A bare name is left
+ * for rfd to find in its $PATH.
+ */
+char *rfm_resolve_program(const char *prog, struct base_err *err)
+{
+	char dir[PATH_MAX], real[PATH_MAX], *out = NULL;
+	struct stat st;
+
+	if (prog[0] == '\0') {
+		base_errf(err, BASE_E_BAD_REQUEST, "the program name is empty");
+		return NULL;
+	}
+	if (prog[0] == '/' || !strchr(prog, '/')) {
+		if (!(out = strdup(prog)))
+			base_errf(err, BASE_E_INTERNAL, "out of memory");
+		return out;
+	}
+	const char *base = strrchr(prog, '/') + 1;
+	if (*base == '\0') {
+		errno = EISDIR;
+		goto bad;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - prog), prog);
+	if (!realpath(dir, real))
+		goto bad;
+	if (asprintf(&out, "%s/%s", strcmp(real, "/") ? real : "", base) < 0) {
+		out = NULL;
+		goto bad;
+	}
+	if (stat(out, &st) < 0)
+		goto bad_free;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto bad_free;
+	}
+	return out;
+bad_free:
+	free(out); /* free() keeps errno (POSIX 2024, glibc) */
+bad:
+	base_errf(err, BASE_E_BAD_REQUEST, "program \"%s\": %s", prog, strerror(errno));
+	return NULL;
 }

@@ -1,6 +1,7 @@
 /*
  * main.c - rfm, the management tool of RainForest: parse the command line,
- * send one request to rfd, print the answer.
+ * send one request to rfd, print the answer (apply, diff and delete send
+ * several: deploy_apply.c).
  *
  * Exit status: 0 on success; 1 when rfd refused the request, could not be
  * reached or answered something unreadable; 2 on a usage error.  Errors go
@@ -13,6 +14,7 @@
 
 #include "base/client.h"
 #include "rfm/args.h"
+#include "rfm/deploy.h"
 #include "rfm/rfm.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -136,6 +138,8 @@ int main(int argc, char **argv)
 		status = EXIT_OK;
 	} else if (strcmp(cmd.verb, "top") == 0) {
 		status = rfm_top(&cmd);
+	} else if (cmd.deploy) {
+		status = rfm_deploy_run(&cmd);
 	} else {
 		status = run(&cmd);
 	}

@@ -84,7 +84,9 @@ int rfm_print_info(struct json_object *res)
 	return 0;
 }
 
-/* Everything in a journal record but seq, time, op and name (or chan), as k=v. */
+/* Everything in a journal record but seq, time, op and name (or chan), as
+ * k=v; also not what only a restarted rfd needs to find its subOSes again
+ * (chunk_inodes, shim_pid: in --json). */
 static void log_details(struct json_object *e, char *buf, size_t len)
 {
 	char val[512];
@@ -94,7 +96,8 @@ static void log_details(struct json_object *e, char *buf, size_t len)
 		return;
 	json_object_object_foreach(e, key, v) {
 		if (!strcmp(key, "seq") || !strcmp(key, "time") || !strcmp(key, "op") ||
-		    !strcmp(key, "name") || !strcmp(key, "chan"))
+		    !strcmp(key, "name") || !strcmp(key, "chan") || !strcmp(key, "chunk_inodes") ||
+		    !strcmp(key, "shim_pid"))
 			continue;
 		if (!strcmp(key, "mem") || !strcmp(key, "mem_managed"))
 			rfm_fmt_size(e, key, val, sizeof(val));

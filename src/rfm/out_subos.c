@@ -171,9 +171,29 @@ static void show_cores(struct json_object *res)
 /* Fields show prints itself; any other is printed generically after them. */
 static const char *const show_known[] = {
 	"name", "kind", "state", "exit_code", "signal", "pid", "cores", "ncores", "mem",
-	"regions", "chan_mem", "argv", "created", "cgroup", "cores_detail", "restart", "policy",
-	NULL,
+	"regions", "chan_mem", "argv", "created", "cgroup", "cores_detail", "restart",
+	"env", "caps", "binds", "ro_binds", "root", "policy", NULL,
 };
+
+/* What create was given beyond the program: a line for each given. */
+static void show_spec(struct json_object *res)
+{
+	static const struct { const char *key, *label; } spec[] = {
+		{ "env", "Env" }, { "caps", "Caps" }, { "root", "Root" },
+		{ "binds", "Binds" }, { "ro_binds", "Read-only" },
+	};
+	char val[1024];
+	for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
+		struct json_object *v = rfm_field(res, spec[i].key, json_type_array);
+		if (!v)
+			v = rfm_field(res, spec[i].key, json_type_string);
+		if (!v || (json_object_is_type(v, json_type_array) &&
+			   json_object_array_length(v) == 0))
+			continue;
+		rfm_fmt_value(v, val, sizeof(val));
+		rfm_kv(spec[i].label, "%s", val);
+	}
+}
 
 /* "on-failure, 2 of 3 restarts done, next in 400 ms" */
 static void show_restart(struct json_object *res)
@@ -242,6 +262,7 @@ int rfm_print_show(struct json_object *res)
 		rfm_kv("Created", "%s", when);
 	rfm_kv("Cgroup", "%s", rfm_str(res, "cgroup", "-"));
 	show_restart(res);
+	show_spec(res);
 	struct json_object *pol = rfm_field(res, "policy", json_type_object);
 	if (pol) {
 		rfm_policy_summary(pol, buf, sizeof(buf));

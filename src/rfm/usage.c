@@ -26,6 +26,9 @@ static const char global_usage[] =
 	"  version             show the versions of rfm and rfd\n"
 	"  chan list|create|close\n"
 	"                      show and manage the channels between subOSes\n"
+	"  apply FILE          start or update the deployment a YAML file declares\n"
+	"  diff FILE           say what apply would do, doing nothing\n"
+	"  delete FILE         stop what the file declares\n"
 	"  help [VERB]         show this help, or a verb's\n"
 	"\n"
 	"Options (before or after the verb):\n"
@@ -196,6 +199,35 @@ static const char chan_close_usage[] =
 	"it read what was sent, then get EPIPE) and rfd forgets it.  Destroying\n"
 	"one of its subOSes closes a channel too.\n";
 
+static const char apply_usage[] =
+	"Usage: rfm apply FILE [--recreate]\n"
+	"       rfm diff FILE [--recreate]\n"
+	"\n"
+	"Make what runs match the deployment FILE declares (YAML: subOSes,\n"
+	"channels, start order; docs/rfm.md, Deployments).  A subOS of the file\n"
+	"that does not run is created, in start order (after:, waiting for its\n"
+	"ready: port); a change of cores or memory is a resize (the program keeps\n"
+	"running); channels are created and closed to match.  Applying the same\n"
+	"file twice does nothing and says \"unchanged\".  A change rfd cannot make\n"
+	"live (kind, program, env, caps, root, binds, restart, a channel's shape)\n"
+	"is refused and nothing is applied, unless --recreate is given: then that\n"
+	"subOS or channel is destroyed and made anew.  A failure part-way undoes\n"
+	"what this apply did.  SubOSes not named in FILE are left alone.\n"
+	"\n"
+	"diff prints what apply would do, one line per action, and changes nothing.\n"
+	"\n"
+	"  --recreate          re-create what cannot change live\n"
+	"  --socket PATH       rfd's control socket\n";
+
+static const char delete_usage[] =
+	"Usage: rfm delete FILE\n"
+	"\n"
+	"Stop the deployment FILE declares: close the channels between its\n"
+	"subOSes, then destroy its subOSes in reverse start order.  Those that do\n"
+	"not exist are skipped.\n"
+	"\n"
+	"  --socket PATH       rfd's control socket\n";
+
 static const char common_usage[] =
 	"Every verb also takes --socket PATH, --json and -h/--help.\n";
 
@@ -213,6 +245,8 @@ void rfm_usage(const char *verb, FILE *f)
 		{ "chan", chan_usage, false },   { "chan list", chan_list_usage, false },
 		{ "chan create", chan_create_usage, false },
 		{ "chan close", chan_close_usage, false },
+		{ "apply", apply_usage, false }, { "diff", apply_usage, false },
+		{ "delete", delete_usage, false },
 	};
 	for (size_t i = 0; verb && i < sizeof(texts) / sizeof(texts[0]); i++) {
 		if (strcmp(texts[i].verb, verb) != 0)
@@ -220,8 +254,10 @@ void rfm_usage(const char *verb, FILE *f)
 		fputs(texts[i].text, f);
 		if (texts[i].cores)
 			fputs(cores_forms, f);
-		fputc('\n', f);
-		fputs(common_usage, f);
+		if (texts[i].text != apply_usage && texts[i].text != delete_usage) {
+			fputc('\n', f);
+			fputs(common_usage, f);
+		}
 		return;
 	}
 	fputs(global_usage, f);

@@ -13,6 +13,10 @@
 #     (its listener accepts kernel TCP too: accept_tcp > 0);
 #   - a preloaded client talking to a memcached that is not preloaded
 #     falls back to real TCP (connect_tcp > 0, connect_rfloop = 0);
+#   - connection regions are kept and handed over again (rfloop_pool.py):
+#     40 connections in a row, every byte checked, most of them on a
+#     reused region (regions_reused), none of the kept regions mapped in a
+#     forked child, the region in use mapped in it and usable;
 #   - socket semantics an epoll program relies on (rfloop_semantics.py):
 #     exact level-triggered readability and writability, EAGAIN, wake-up,
 #     EOF and EPIPE after the peer is killed;
@@ -106,6 +110,16 @@ same_blob || fail "the fallback to TCP returned other bytes"
 kill -TERM "$PLAIN_PID"
 wait "$PLAIN_PID" 2>/dev/null || true
 PLAIN_PID=
+
+# --- regions kept and handed over again ----------------------------------------------
+reused_before=$(stat_of python3 regions_reused || :)   # no python3 line yet: 0
+expect_ok timeout 30 env LD_PRELOAD="$LIB" RF_LOOP_STATS="$STATS" \
+	python3 "$ROOT/tests/integration/rfloop_pool.py" "$(free_port)"
+expect_output_contains OK
+reused=$(($(stat_of python3 regions_reused) - reused_before))
+# The client's count (its server is killed, and reports nothing): of 46
+# connections, only the first two or three need a new region.
+[ "$reused" -ge 40 ] || fail "only $reused regions were handed over again: $(cat "$STATS")"
 
 # --- semantics seen by an epoll program ------------------------------------------------
 expect_ok timeout 20 env LD_PRELOAD="$LIB" RF_LOOP_STATS="$STATS" \

@@ -14,13 +14,15 @@ declare -A figures=(
 	[lifecycle]="create_ms_p50 destroy_ms_p50 core_add_us_p50 core_remove_us_p50
 		core_add_rtt_us_p50 core_add_cold_us_p50 mem_add_ms_p50 mem_add_rtt_ms_p50
 		spawn_ms_p50 wake_rtt_us_p50 fsync_us_p50 mem_fresh_ms_p50 create_over_spawn"
-	[ficm]="rtt_ns_p50 cacheline_rtt_ns_p50 rtt_64b_payload_ns_p50 process_rtt_ns_p50
-		process_cacheline_rtt_ns_p50 unix_socket_rtt_ns_p50 pipe_rtt_ns_p50
-		wake_rtt_ns_p50 msgs_per_s"
-	[syscalls]="syscalls_total syscalls_per_request other_syscalls"
-	[rfloop]="tcp_rr_per_s_rfloop tcp_rr_per_s_loopback tcp_crr_per_s_rfloop
-		tcp_crr_per_s_loopback tcp_stream_gbps_rfloop tcp_stream_gbps_loopback
-		rr_ratio stream_ratio"
+	[ficm]="rtt_ns_p50 cacheline_rtt_ns_p50 cacheline_pair_rtt_ns_p50 rtt_64b_payload_ns_p50
+		process_rtt_ns_p50 process_cacheline_rtt_ns_p50 unix_socket_rtt_ns_p50
+		unix_socket_busypoll_rtt_ns_p50 pipe_rtt_ns_p50 wake_rtt_ns_p50 msgs_per_s
+		rtt_over_process_rtt"
+	[syscalls]="cores requests syscalls_total syscalls_per_request futex_per_request other_syscalls page_faults"
+	[rfloop]="tcp_rr_per_s_rfloop tcp_rr_per_s_loopback tcp_rr_per_s_loopback_busypoll
+		tcp_rr_per_s_rfloop_nospin tcp_crr_per_s_rfloop tcp_crr_per_s_loopback
+		tcp_stream_gbps_rfloop tcp_stream_gbps_loopback rr_ratio rr_busypoll_ratio
+		crr_ratio stream_ratio regions_reused"
 )
 
 is_number() {
@@ -53,6 +55,9 @@ for name in lifecycle ficm syscalls rfloop; do
 	check_shape "$name"
 	echo "ok $name: $(json .targets <"$OUT")"
 done
-# The subOS FICM round trips are among the raw samples too.
-head -1 "$T/results/ficm.csv" | grep -q subos_ficm_ns || fail "ficm.csv lacks the subOS trips"
+# The subOS FICM round trips and the busy-polling socket are among the raw
+# samples too.
+for col in subos_ficm_ns subos_cacheline_pair_ns unix_socket_busypoll_ns; do
+	head -1 "$T/results/ficm.csv" | grep -q "$col" || fail "ficm.csv lacks $col"
+done
 echo "PASS"

@@ -1,4 +1,5 @@
-"""rfloop_echo.py - the real server and its client for 91-escape-rfloop.sh.
+"""rfloop_echo.py - the real server and its client for 91-escape-rfloop.sh
+(and the listening socket rfloop_pool.py's server uses).
 
     python3 rfloop_echo.py serve PORT    answer "REAL:<what came>" to every client
     python3 rfloop_echo.py ask PORT      print the answer to "hi" (exit 1 if none)
@@ -7,12 +8,18 @@ import socket
 import sys
 
 
-def serve(port):
+def listener(port):
+    """A listening socket on 127.0.0.1:port, said on stdout ("listening")."""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port))
     s.listen(16)
     print("listening", flush=True)
+    return s
+
+
+def serve(port):
+    s = listener(port)
     while True:
         c, _ = s.accept()
         c.sendall(b"REAL:" + c.recv(100))

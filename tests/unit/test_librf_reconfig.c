@@ -376,6 +376,37 @@ static void test_reclaim_busy_region(void **state)
 	assert_null(lrf_regions[1].base);
 }
 
+/* A reclaim hook (rf_on_mem_reclaim) frees the blocks in the leaving
+ * region, on whichever core runs it: the region goes back at once. */
+static int hook_freed;
+static void free_leaving(void)
+{
+	for (int i = 0; i < MAXB; i++) {
+		void *p = __atomic_load_n(&blocks[i], __ATOMIC_ACQUIRE);
+		if (p && rf_mem_reclaiming(p) &&
+		    __atomic_compare_exchange_n(&blocks[i], &p, NULL, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED)) {
+			rf_free(p);
+			__atomic_fetch_add(&hook_freed, 1, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+static void test_reclaim_hook_frees(void **state)
+{
+	(void)state;
+	wait_ack(1, base_now_ns());
+	offer(1, 400, 4u << 20);
+	h_run_on(0, fill, NULL);
+	assert_true(nblocks > 1 && nblocks < MAXB);
+	assert_false(rf_mem_reclaiming(blocks[nblocks - 1]));   /* not asked back yet */
+	assert_int_equal(rf_on_mem_reclaim(free_leaving), 0);
+	reclaim(1);
+	assert_int_equal(S->region[1], RF_REGION_RETURNED);
+	assert_true(hook_freed >= 1);
+	h_run_on(0, unfill, NULL);                      /* the rest, in region 0 */
+}
+
 /* ---- shutdown and bad input ------------------------------------------- */
 
 static volatile int hook_ran;
@@ -499,6 +530,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_work_moves_off_leaving_core, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_add_and_reclaim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_busy_region, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim_hook_frees, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_desc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_rings, setup, teardown),

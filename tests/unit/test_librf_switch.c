@@ -1,10 +1,13 @@
 /*
  * test_librf_switch.c - the hand-written context switch: callee-saved and
  * floating-point control state survive switches and stay per fiber, deep
- * stacks work, a fiber resumes exactly where it yielded; and what one
- * switch costs (printed, not asserted).
+ * stacks work, a fiber resumes exactly where it yielded, a fiber's stack
+ * has a guard page below it and the scheduler runs on its core's locked
+ * thread stack; and what one switch costs (printed, not asserted).
  */
 #include "librf_harness.h"
+#include <errno.h>
+#include <unistd.h>
 #include <fenv.h>
 #include <xmmintrin.h>
 
@@ -124,6 +127,45 @@ static void test_deep_stack(void **state)
 	assert_int_equal(out, 5050);
 }
 
+/* Is the byte at p unreadable?  (write(2) from it says EFAULT, where a
+ * load would kill the test.) */
+static bool unreadable(const void *p)
+{
+	int fds[2];
+	if (pipe(fds))
+		return false;
+	bool fault = write(fds[1], p, 1) < 0 && errno == EFAULT;
+	close(fds[0]);
+	close(fds[1]);
+	return fault;
+}
+
+struct guard_seen {
+	bool below_guarded, stack_ok, sched_in_partition;
+};
+
+static void guard_fiber(void *arg)
+{
+	struct guard_seen *g = arg;
+	struct rf_fiber *f = rf_fiber_self();
+	struct lrf_core *c = lrf_self();
+	g->below_guarded = unreadable(f->stack_lo - 1);
+	g->stack_ok = !unreadable(f->stack_lo);
+	/* where the scheduler switched from to run this fiber */
+	g->sched_in_partition = (char *)c->sched_sp >= (char *)c->thread_stack &&
+				(char *)c->sched_sp < (char *)c->thread_stack + RF_THREAD_STACK;
+}
+
+static void test_stack_guard(void **state)
+{
+	struct guard_seen g = { 0 };
+	(void)state;
+	h_run_on(0, guard_fiber, &g);
+	assert_true(g.below_guarded);
+	assert_true(g.stack_ok);
+	assert_true(g.sched_in_partition);
+}
+
 /* Two fibers ping-pong with yields: cost of one switch pair. */
 static volatile int bench_done;
 static void yielder(void *arg)
@@ -153,6 +195,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fp_state_per_fiber, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registers_and_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_stack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stack_guard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_switch_cost, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

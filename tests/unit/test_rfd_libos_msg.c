@@ -3,8 +3,8 @@
  * (src/rfd/libos_msg.c, src/ficm/ctlmsg.c), with this test playing a
  * subOS that may be hostile: commands arrive in order; acknowledgements
  * raise acked_gen; an acknowledgement from the future, a message with a
- * length or an unknown type, or ring indices scribbled over make the reply
- * ring unusable for good (never a crash: ASan and UBSan run this), after
+ * length or an unknown type, ring indices or a slot's valid mark scribbled
+ * over make the reply ring unusable for good (never a crash: ASan and UBSan run this), after
  * which waits just sleep out their time; a flooded reply ring is drained
  * before each command; a reply sent by another thread wakes a sleeping
  * wait; the rings are found again (attached without formatting) as after
@@ -130,6 +130,8 @@ static void test_bad_state(void **state)
 	expect_unusable(RF_REPLY_STATE, 99, 0);
 }
 
+/* rfd receives by the slots' valid marks and reads the reply ring's tail
+ * only before it sleeps: a scribbled tail is caught there. */
 static void test_scribbled_indices(void **state)
 {
 	struct rf_ficm_shm *shm = (void *)((char *)S->msgs + RF_MSGS_ACK_OFF);
@@ -137,9 +139,21 @@ static void test_scribbled_indices(void **state)
 	rfd_libos_send(S, RF_CMD_APPLY, 5);
 	atomic_store(&shm->tail, 12345678);
 	rfd_libos_take_replies(S);
-	assert_true(S->acks_bad);
+	assert_false(S->acks_bad);
 	rfd_libos_wait_reply(S, 0, 1000000);  /* returns, does not spin forever */
+	assert_true(S->acks_bad);
 	assert_int_equal(S->acked_gen, 1);
+}
+
+/* A slot marked valid whose length no message has. */
+static void test_scribbled_mark(void **state)
+{
+	struct rf_ficm_msg *slot = (void *)((char *)S->msgs + RF_MSGS_ACK_OFF + RF_FICM_HDR_SIZE);
+	(void)state;
+	slot[0].len = 0xff;
+	slot[0].seq = ficm_mark(0, (uint32_t)__builtin_ctz(RF_MSGS_SLOTS));
+	rfd_libos_take_replies(S);
+	assert_true(S->acks_bad);
 }
 
 /* A subOS that fills its reply ring does not block the next command's ack. */
@@ -212,6 +226,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scribbled_indices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scribbled_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flooded_reply_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sleeping_wait_is_woken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),

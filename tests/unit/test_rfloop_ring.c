@@ -11,7 +11,13 @@
  * tail behind the head, a head ahead of the tail): an error, sticky, never
  * an access outside the region (ASan and UBSan run this, and the region
  * is followed by an unmapped guard page); two threads streaming 64 MiB
- * through a small ring with every byte checked.
+ * through a small ring with every byte checked.  A region used again
+ * (src/rfloop/pool.c): the token, the release words of both sides (a
+ * value no side writes reads as retired), a format that starts the
+ * indices and words afresh however far the old ones wrapped, and a peer
+ * process killed in the middle of a message (what it published stays
+ * readable and whole, what it had not published never appears, and its
+ * side never reads as released).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,7 +28,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -333,6 +341,97 @@ static void test_two_threads(void **state)
 	assert_null(rc);
 }
 
+/* A region handed over again: token, release words, a fresh format. */
+static void test_release_words(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(rfl_region_token(f->mem), 0);
+	rfl_region_set_token(f->mem, 0x1234567890abcdefull);
+	assert_int_equal(rfl_region_token(f->mem), 0x1234567890abcdefull);
+	assert_int_equal(rfl_region_peer(f->mem, RFL_CREATOR), RFL_LIVE);
+	assert_int_equal(rfl_region_leave(f->mem, RFL_CREATOR, RFL_RELEASED), RFL_LIVE);
+	assert_int_equal(rfl_region_peer(f->mem, RFL_ATTACHER), RFL_RELEASED);
+	assert_int_equal(rfl_region_leave(f->mem, RFL_ATTACHER, RFL_RELEASED), RFL_RELEASED);
+	assert_int_equal(rfl_region_leave(f->mem, RFL_ATTACHER, RFL_RETIRED), RFL_RELEASED);
+	assert_int_equal(rfl_region_peer(f->mem, RFL_CREATOR), RFL_RETIRED);
+	/* A lying side's word is never taken for a release. */
+	atomic_store(&f->h->gone[RFL_ATTACHER], 7);
+	assert_int_equal(rfl_region_peer(f->mem, RFL_CREATOR), RFL_RETIRED);
+	/* Formatting again clears words and token; the creator names it anew. */
+	assert_int_equal(rfl_region_format(f->mem, f->len, SIZE), 0);
+	assert_int_equal(rfl_region_token(f->mem), 0);
+	assert_int_equal(rfl_region_peer(f->mem, RFL_CREATOR), RFL_LIVE);
+	assert_int_equal(rfl_region_peer(f->mem, RFL_ATTACHER), RFL_LIVE);
+	assert_int_equal(rfl_region_check(f->mem, f->len), SIZE);
+}
+
+/* Old indices many laps on, old bytes in the data: a format starts both
+ * directions empty, and the new connection wraps around correctly. */
+static void test_reuse_after_wrap(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[3000], out[3000];
+	for (int lap = 0; lap < 7; lap++) {   /* 7 x 3000 bytes through 4096 */
+		memset(buf, 'a' + lap, sizeof(buf));
+		assert_int_equal(put(&f->w, buf, sizeof(buf)), sizeof(buf));
+		assert_int_equal(get(&f->r, out, sizeof(out)), sizeof(out));
+	}
+	assert_int_equal(put(&f->w, "left", 4), 4);   /* unread when the connection ends */
+	assert_int_equal(rfl_region_format(f->mem, f->len, SIZE), 0);
+	struct rfl_ring w, r;
+	assert_int_equal(rfl_ring_attach(&w, f->mem, f->len, SIZE, 0, RFL_WRITER), 0);
+	assert_int_equal(rfl_ring_attach(&r, f->mem, f->len, SIZE, 0, RFL_READER), 0);
+	assert_int_equal(rfl_ring_ready(&r), 0);      /* the old bytes are not data */
+	assert_int_equal(rfl_ring_space(&w), SIZE);
+	for (int lap = 0; lap < 5; lap++) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = (uint8_t)(i * 7 + lap);
+		assert_int_equal(put(&w, buf, sizeof(buf)), sizeof(buf));
+		assert_int_equal(get(&r, out, sizeof(out)), sizeof(out));
+		assert_memory_equal(buf, out, sizeof(buf));
+	}
+}
+
+/* The writer is another process, killed in the middle of a message: it
+ * published the first half and was copying the second.  The reader gets
+ * the first half whole, nothing of the second, no error; the dead side
+ * never said it released the region, so it is not used again. */
+static void test_peer_killed_mid_message(void **state)
+{
+	struct fx *f = *state;
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rfl_ring w;
+		if (rfl_ring_attach(&w, f->mem, f->len, SIZE, 0, RFL_WRITER) ||
+		    put(&w, "first half|", 11) != 11)
+			_exit(1);
+		/* The second half copied in, its tail not yet published. */
+		memcpy((uint8_t *)f->mem + RFL_DATA_OFF + 11, "second half", 11);
+		if (write(go[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(go[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	close(go[0]);
+	close(go[1]);
+	char out[64];
+	assert_int_equal(rfl_ring_ready(&f->r), 11);
+	assert_int_equal(get(&f->r, out, sizeof(out)), 11);
+	assert_memory_equal(out, "first half|", 11);
+	assert_int_equal(get(&f->r, out, sizeof(out)), 0);
+	assert_int_equal(f->r.err, 0);
+	assert_int_equal(rfl_region_leave(f->mem, RFL_ATTACHER, RFL_RELEASED), RFL_LIVE);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -348,6 +447,9 @@ int main(void)
 		T(test_corrupt_head),
 		T(test_garbage),
 		T(test_two_threads),
+		T(test_release_words),
+		T(test_reuse_after_wrap),
+		T(test_peer_killed_mid_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
