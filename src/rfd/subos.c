@@ -158,8 +158,8 @@ struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, boo
 	if (!has_program(s))
 		base_exit_status_to_json(o, s->exit_code);
 	restart_json(o, s);
-	if (s->policy.priority != RF_PRIO_OFF)
-		json_object_object_add(o, "policy", base_policy_json(&s->policy));
+	json_object_object_add(o, "policy", s->policy.priority != RF_PRIO_OFF
+						     ? base_policy_json(&s->policy) : NULL); /* null: none */
 	if (detail) {
 		spec_json(o, s);
 		json_object_object_add(o, "cores_detail", cores_detail(s));
