@@ -40,13 +40,14 @@ LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
 # The base pieces librf uses (RFcom's open asks rfd through the client,
 # with a request encoded by the protocol codec, and takes the channel's
 # memfd with fdpass; memregion.c takes regions).
-LIBRF_BASE := src/base/client.c src/base/proto.c src/base/err.c src/base/cpuset.c \
-              src/base/units.c src/base/fdpass.c
+LIBRF_BASE := src/base/client.c src/base/proto.c src/base/proto_policy.c src/base/err.c \
+              src/base/cpuset.c src/base/units.c src/base/fdpass.c
 # RFcom: in librf.a (built with -DRFCOM_LIBRF: fibers wait without blocking
 # their core) and in librfcom.so for plain programs (with the FICM rings,
 # the protocol client).  Both export the paper's names (src/rfcom/names.c).
 RFCOM_SRC  := $(wildcard src/rfcom/*.c)
-RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/proto.c src/base/err.c \
+RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/proto.c \
+                src/base/proto_policy.c src/base/err.c \
                 src/base/cpuset.c src/base/fdpass.c
 # RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase):
 # the header-only base pieces, and fd passing and sock_diag built into it
@@ -252,16 +253,17 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wshadow -Wno-unused-param
 FUZZ_TARGETS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
 $(B)/fuzz/fuzz_ficm_ring: src/ficm/ring.c src/ficm/wait.c src/ficm/group.c
-$(B)/fuzz/fuzz_proto: src/base/proto.c src/base/err.c src/base/cpuset.c src/base/units.c
-$(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
-$(B)/fuzz/fuzz_rfd_conn: src/rfd/conn.c src/base/proto.c src/base/err.c src/base/cpuset.c \
+$(B)/fuzz/fuzz_proto: src/base/proto.c src/base/proto_policy.c src/base/err.c src/base/cpuset.c \
 		src/base/units.c
-$(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
-$(B)/fuzz/fuzz_deploy_yaml: src/rfm/deploy_yaml.c src/rfm/deploy_subos.c src/rfm/deploy_plan.c \
-		src/rfm/forms.c src/rfm/format.c src/base/proto.c src/base/err.c src/base/cpuset.c \
-		src/base/units.c src/base/confine_spec.c src/base/exitstatus.c
-$(B)/fuzz/fuzz_rfm_args: src/rfm/args.c src/rfm/forms.c src/base/proto.c src/base/err.c \
+$(B)/fuzz/fuzz_rfcom_frag: src/rfcom/frag.c
+$(B)/fuzz/fuzz_rfd_conn: src/rfd/conn.c src/base/proto.c src/base/proto_policy.c src/base/err.c \
 		src/base/cpuset.c src/base/units.c
+$(B)/fuzz/fuzz_deploy_yaml: src/rfm/deploy_yaml.c src/rfm/deploy_subos.c src/rfm/deploy_plan.c \
+		src/rfm/forms.c src/rfm/format.c src/base/proto.c src/base/proto_policy.c src/base/err.c \
+		src/base/cpuset.c src/base/units.c src/base/confine_spec.c src/base/exitstatus.c
+$(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
+$(B)/fuzz/fuzz_rfm_args: src/rfm/args.c src/rfm/args_policy.c src/rfm/forms.c src/base/proto.c \
+		src/base/proto_policy.c src/base/err.c src/base/cpuset.c src/base/units.c
 $(B)/fuzz/%: fuzz/%.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"

@@ -22,7 +22,7 @@
 enum key {
 	K_VERSION, K_ID, K_VERB, K_NAME, K_KIND, K_CORES, K_MEM, K_ARGV, K_ENV,
 	K_BETWEEN, K_SLOTS, K_SIZE, K_CAPS, K_ROOT, K_BINDS, K_RO_BINDS, K_RESTART,
-	K_MAX_RESTARTS,
+	K_MAX_RESTARTS, K_POLICY,
 };
 
 static const char *const keys[] = {
@@ -30,7 +30,7 @@ static const char *const keys[] = {
 	[K_KIND] = "kind", [K_CORES] = "cores", [K_MEM] = "mem", [K_ARGV] = "argv",
 	[K_ENV] = "env", [K_BETWEEN] = "between", [K_SLOTS] = "slots", [K_SIZE] = "size",
 	[K_CAPS] = "caps", [K_ROOT] = "root", [K_BINDS] = "binds", [K_RO_BINDS] = "ro_binds",
-	[K_RESTART] = "restart", [K_MAX_RESTARTS] = "max_restarts",
+	[K_RESTART] = "restart", [K_MAX_RESTARTS] = "max_restarts", [K_POLICY] = "policy",
 };
 
 static const char *const restart_names[] = {
@@ -61,7 +61,7 @@ static const char *const verb_names[] = {
 	[RF_VERB_CHAN_CREATE] = "chan_create", [RF_VERB_CHAN_LIST] = "chan_list",
 	[RF_VERB_CHAN_CLOSE] = "chan_close",   [RF_VERB_CHAN_OPEN] = "chan_open",
 	[RF_VERB_RFLOOP_LISTEN] = "rfloop_listen", [RF_VERB_RFLOOP_TABLE] = "rfloop_table",
-	[RF_VERB_STATS] = "stats",
+	[RF_VERB_STATS] = "stats", [RF_VERB_POLICY] = "policy",
 };
 
 const char *base_verb_name(enum base_verb v)
@@ -448,7 +448,17 @@ static bool verb_named(enum base_verb v)
 {
 	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE ||
 	       v == RF_VERB_SHOW || v == RF_VERB_CHAN_CREATE || v == RF_VERB_CHAN_CLOSE ||
-	       v == RF_VERB_CHAN_OPEN;
+	       v == RF_VERB_CHAN_OPEN || v == RF_VERB_POLICY;
+}
+
+/* policy: its settings (proto_policy.c), if given; none asks for them. */
+static int parse_policy(struct json_object *o, struct base_request *req, struct base_err *err)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, keys[K_POLICY], &v))
+		return 0;
+	req->has_policy = true;
+	return base_policy_decode(v, &req->policy, err);
 }
 
 static int parse_fields(struct json_object *o, struct base_request *req, struct base_err *err)
@@ -461,6 +471,8 @@ static int parse_fields(struct json_object *o, struct base_request *req, struct 
 		return parse_create(o, req, err);
 	case RF_VERB_CHAN_CREATE:
 		return parse_chan_create(o, req, err);
+	case RF_VERB_POLICY:
+		return parse_policy(o, req, err);
 	case RF_VERB_RESIZE:
 		if (req->cores.form == RF_CORES_NONE && !req->has_mem)
 			return base_errf(err, BASE_E_BAD_REQUEST, "resize needs \"%s\" or \"%s\"",
@@ -626,6 +638,9 @@ static int encode_fields(struct json_object *o, const struct base_request *req)
 		return -1;
 	if ((req->has_slots && put(o, K_SLOTS, json_object_new_int64((int64_t)req->slots))) ||
 	    (req->has_size && put(o, K_SIZE, json_object_new_int64((int64_t)req->size))))
+		return -1;
+	if (req->verb == RF_VERB_POLICY && req->has_policy &&
+	    put(o, K_POLICY, base_policy_encode(&req->policy)))
 		return -1;
 	return 0;
 }

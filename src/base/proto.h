@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 #include "base/cpuset.h"
 #include "base/err.h"
+#include "base/proto_policy.h"
 
 #define RF_PROTO_VERSION_CUR 1
 #define RF_PROTO_LINE_MAX    65536
@@ -34,6 +35,9 @@ enum base_verb {
 	/* Activity (src/rfd/stats.c): requests, latency and queueing-delay
 	 * histograms, busy time, recent records; for rfm top. */
 	RF_VERB_STATS,
+	/* The elastic policy (src/rfd/policy.c): set, turn off or show a
+	 * subOS's (base/proto_policy.h). */
+	RF_VERB_POLICY,
 };
 
 enum base_kind { RF_KIND_LIBOS, RF_KIND_LINUX };
@@ -109,6 +113,9 @@ struct base_request {
 	const char *between[2];   /* the two subOSes granted the channel */
 	uint64_t slots;           /* msg: ring slots, a power of two */
 	uint64_t size;            /* map: bytes */
+	/* policy: the settings (has_policy), or none to show the current */
+	bool has_policy;
+	struct base_policy policy;
 };
 
 /* An empty request for `verb`, ready to fill and encode. */

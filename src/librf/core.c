@@ -215,26 +215,13 @@ struct lrf_core *lrf_core_any_running(struct lrf_core * not )
 	return NULL;
 }
 
-/* Move everything off this core, park, and come back when resumed.  Runs
- * on the leaving core's own thread, in scheduler context. */
-void lrf_core_leave(struct lrf_core *c)
+/* Hand the work of this core (no longer running) to `to`: timers, mailbox,
+ * run queue and heap.  On the core's own thread, in scheduler context. */
+static void hand_over(struct lrf_core *c, struct lrf_core *to)
 {
-	struct lrf_core *to = lrf_core_any_running(c);
 	struct lrf_msg *m;
 
-	if (!to) {
-		fprintf(stderr, "librf: cpu %d asked to leave but no other core runs; "
-			"staying\n", c->cpu);
-		__atomic_fetch_and(&c->req, ~RF_REQ_LEAVE, __ATOMIC_ACQ_REL);
-		return;
-	}
-	lrf_run_cores_hooks(c, false);
-	/* Cancel in-flight I/O while still running: the fibers it wakes land
-	 * on our run queue and move with it below (io_ring.c, "Leaving"). */
-	lrf_io_leave(c);
 	__atomic_store_n(&c->heir, to, __ATOMIC_RELEASE);
-	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
-	__atomic_fetch_sub(&lrf_g.nrunning, 1, __ATOMIC_RELAXED);
 	/* Timers first: a moved fiber must find its timer already re-armed. */
 	lrf_timers_move(c, to);
 	for (m = lrf_mbox_take(c, true); m;) {
@@ -250,11 +237,90 @@ void lrf_core_leave(struct lrf_core *c)
 	c->runq_tail = NULL;
 	lrf_heap_give_away(c, to);
 	lrf_fiber_pool_trim(c);
+}
+
+/* Has rfd taken every CPU (a pause, not a shutdown)?  From the live desc,
+ * as a hint like wanted_back. */
+static bool pause_asked(void)
+{
+	const struct rf_desc *d = lrf_g.desc;
+
+	return !__atomic_load_n(&d->ncpus, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&d->shutdown, __ATOMIC_ACQUIRE);
+}
+
+enum hold { HOLD_STOP, HOLD_BACK, HOLD_GONE };
+
+/* Paused (rfd took every CPU, so there is no heir): the core keeps its work
+ * and sleeps on its doorbell, which rfd rings for a paused subOS's parked
+ * cores (rfd/libos.c), until a CPU comes back.  Its own: it runs on, work
+ * and all (HOLD_BACK).  Another, or a shutdown: it applies the change itself
+ * (nobody else runs to), hands its work to the first core running and parks
+ * like any core that left (HOLD_GONE). */
+static enum hold hold_paused(struct lrf_core *c)
+{
+	for (;;) {
+		uint32_t bell = __atomic_load_n(&c->st->doorbell, __ATOMIC_SEQ_CST);
+		struct lrf_core *to;
+		if (__atomic_load_n(&c->req, __ATOMIC_ACQUIRE) & RF_REQ_STOP)
+			return HOLD_STOP;
+		if (wanted_back(c)) {
+			if (!pinned_to(c->cpu) && pin_self(c->cpu) < 0)
+				fprintf(stderr, "librf: cannot pin to cpu %d on resume\n", c->cpu);
+			return HOLD_BACK;
+		}
+		if (!pause_asked()) {
+			lrf_reconfig_check(c); /* starts the new CPUs' threads, or shuts down */
+			if ((to = lrf_core_any_running(c))) {
+				lrf_run_cores_hooks(c, false);
+				hand_over(c, to);
+				return HOLD_GONE;
+			}
+			lrf_futex_wait(&c->st->doorbell, bell, 1000000); /* a thread starting */
+		} else if (lrf_io_sleeps_in_ring(c)) {
+			lrf_io_park_sleep(c, bell);
+		} else {
+			lrf_futex_wait(&c->st->doorbell, bell, -1);
+		}
+	}
+}
+
+/* Move everything off this core, park, and come back when resumed.  Runs
+ * on the leaving core's own thread, in scheduler context.  With no other
+ * core running it either stays (a desc that is wrong) or, when rfd paused
+ * the subOS, parks holding its work (hold_paused). */
+void lrf_core_leave(struct lrf_core *c)
+{
+	struct lrf_core *to = lrf_core_any_running(c);
+
+	if (!to && !pause_asked()) {
+		fprintf(stderr, "librf: cpu %d asked to leave but no other core runs; "
+			"staying\n", c->cpu);
+		__atomic_fetch_and(&c->req, ~RF_REQ_LEAVE, __ATOMIC_ACQ_REL);
+		return;
+	}
+	if (to)
+		lrf_run_cores_hooks(c, false);
+	/* Cancel in-flight I/O while still running: the fibers it wakes land
+	 * on our run queue and move with it below (io_ring.c, "Leaving"). */
+	lrf_io_leave(c);
+	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&lrf_g.nrunning, 1, __ATOMIC_RELAXED);
+	if (to)
+		hand_over(c, to);
 	lrf_core_account(c, true);
 	__atomic_store_n(&c->st->sleeping, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_and(&c->req, ~RF_REQ_LEAVE, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&c->st->state, RF_CORE_PARKED, __ATOMIC_RELEASE);
 	lrf_reconfig_try_complete();
+	if (!to) {
+		enum hold h = hold_paused(c);
+		if (h != HOLD_GONE) {
+			if (h == HOLD_BACK)
+				core_up(c, false); /* its work never left */
+			return;
+		}
+	}
 	if (park_until_resumed(c))
 		core_up(c, true);
 }

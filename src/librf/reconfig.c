@@ -67,8 +67,7 @@ int lrf_desc_validate(const struct rf_desc *d, char *why, size_t len)
 	}
 	if (active != d->ncpus)
 		return snprintf(why, len, "ncpus %u but %u cpus active", d->ncpus, active), -1;
-	if (!active && !d->shutdown)
-		return snprintf(why, len, "no active cpu"), -1;
+	/* No active cpu and no shutdown: a pause (core.c, hold_paused). */
 	for (int r = 0; r < RF_MAX_REGIONS; r++) {
 		const struct rf_desc_region *g = &d->region[r];
 		if (g->state > RF_REGION_RECLAIM)

@@ -50,6 +50,7 @@ static const struct rule {
 	[RF_VERB_RFLOOP_LISTEN] = { HOST_ANYONE, SUBOS_ANY, true },
 	[RF_VERB_RFLOOP_TABLE] = { HOST_ANYONE, SUBOS_ANY, true },
 	[RF_VERB_STATS] = { HOST_ANYONE, SUBOS_SELF, false },
+	[RF_VERB_POLICY] = { HOST_ADMIN, SUBOS_NEVER, false },
 };
 
 #define SUBOS_MAY "from inside a subOS only show, log, list, stats and chan_list of that subOS, " \

@@ -27,6 +27,7 @@ struct rfd_enforcer {
 	char detail[512];          /* human description for rfm info */
 	char cpu_root[PATH_MAX];   /* instance cgroup holding the subOS cpusets */
 	char mem_root[PATH_MAX];   /* instance memory cgroup ("" if none) */
+	char freeze_root[PATH_MAX]; /* v1: instance freezer cgroup ("" if none) */
 	char mems[64];             /* NUMA nodes for cpuset.mems */
 	bool exclusive;            /* v1: cpu_exclusive took effect */
 	bool owns_root;            /* we created cpu_root (remove at exit) */
@@ -60,6 +61,19 @@ int rfd_enforce_destroy(struct rfd_enforcer *e, const char *name);
  * died in the middle of).  Returns how many were swept (0 for affinity). */
 typedef bool (*rfd_enforce_known_fn)(const char *name, void *ctx);
 int rfd_enforce_sweep(struct rfd_enforcer *e, rfd_enforce_known_fn known, void *ctx);
+
+/* Pausing (enforce_pause.c): a subOS the policy left with no core.  Its
+ * tasks are frozen (the v1 freezer cgroup every subOS's tasks join at
+ * attach), and since a v1 cpuset with tasks cannot be empty, they wait in
+ * the instance's own cpuset, frozen, while the subOS's cpuset is emptied;
+ * resume gives the cpuset its cores, moves the tasks back and thaws them.
+ * Only cpuset1 with a freezer hierarchy can pause (can_pause says so);
+ * elsewhere the policy keeps a batch subOS at one core.  thaw: for a stop
+ * (its tasks must run to die), without a core to move them back to. */
+bool rfd_enforce_can_pause(const struct rfd_enforcer *e);
+int rfd_enforce_pause(struct rfd_enforcer *e, const char *name);
+int rfd_enforce_resume(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus);
+int rfd_enforce_thaw(struct rfd_enforcer *e, const char *name);
 
 /* What is enforced, for people (rfm info). */
 void rfd_enforce_describe(const struct rfd_enforcer *e, char *buf, size_t len);

@@ -121,6 +121,8 @@ static int cg1_make_root(struct rfd_enforcer *e, const struct base_cpuset *manag
 	e->exclusive = rfd_cg_write(e->cpu_root, "cpuset.cpu_exclusive", "1") == 0;
 	if (e->mem_root[0] && rfd_cg_mkdir(e->mem_root))
 		e->mem_root[0] = '\0';
+	if (e->freeze_root[0] && rfd_cg_mkdir(e->freeze_root))
+		e->freeze_root[0] = '\0';
 	return 0;
 }
 
@@ -138,6 +140,8 @@ int rfd_cg1_init(struct rfd_enforcer *e, const char *instance, const struct base
 	sub_dir(cpu, instance, e->cpu_root, sizeof(e->cpu_root));
 	if (find_mount("memory", mem, sizeof(mem)) == 0)
 		sub_dir(mem, instance, e->mem_root, sizeof(e->mem_root));
+	if (find_mount("freezer", mem, sizeof(mem)) == 0)
+		sub_dir(mem, instance, e->freeze_root, sizeof(e->freeze_root));
 	if ((rc = cg1_make_root(e, managed))) {
 		if (rc == -EINVAL)
 			base_errf(err, BASE_E_INTERNAL,
@@ -163,6 +167,8 @@ void rfd_cg_fini(struct rfd_enforcer *e)
 	rfd_cg_rmdir(e->cpu_root);
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root))
 		rfd_cg_rmdir(e->mem_root);
+	if (e->freeze_root[0])
+		rfd_cg_rmdir(e->freeze_root);
 	e->owns_root = false;
 }
 
@@ -215,6 +221,9 @@ int rfd_cg_create(struct rfd_enforcer *e, const char *name, const struct base_cp
 	}
 	if ((err = rfd_cg_set_mem(e, name, mem_limit)))
 		goto fail;
+	sub_dir(e->freeze_root, name, dir, sizeof(dir));
+	if (e->freeze_root[0] && (err = rfd_cg_mkdir(dir)))
+		goto fail;
 	return 0;
 fail:
 	rfd_cg_destroy(e, name);
@@ -231,9 +240,11 @@ int rfd_cg_attach(struct rfd_enforcer *e, const char *name, pid_t pid)
 		return err;
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {
 		sub_dir(e->mem_root, name, dir, sizeof(dir));
-		return rfd_cg_write(dir, "cgroup.procs", val);
+		if ((err = rfd_cg_write(dir, "cgroup.procs", val)))
+			return err;
 	}
-	return 0;
+	sub_dir(e->freeze_root, name, dir, sizeof(dir));
+	return e->freeze_root[0] ? rfd_cg_write(dir, "cgroup.procs", val) : 0;
 }
 
 int rfd_cg_destroy(struct rfd_enforcer *e, const char *name)
@@ -243,6 +254,11 @@ int rfd_cg_destroy(struct rfd_enforcer *e, const char *name)
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {
 		sub_dir(e->mem_root, name, dir, sizeof(dir));
 		err2 = rfd_cg_rmdir(dir);
+	}
+	if (e->freeze_root[0]) {
+		sub_dir(e->freeze_root, name, dir, sizeof(dir));
+		if (!err2)
+			err2 = rfd_cg_rmdir(dir);
 	}
 	sub_dir(e->cpu_root, name, dir, sizeof(dir));
 	err = rfd_cg_rmdir(dir);

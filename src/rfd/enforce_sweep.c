@@ -53,6 +53,7 @@ static int sweep_root(const char *root, rfd_enforce_known_fn known, void *ctx)
 		if (e->d_type != DT_DIR || e->d_name[0] == '.' || known(e->d_name, ctx))
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name);
+		rfd_cg_write(dir, "freezer.state", "THAWED"); /* a frozen task dies only thawed */
 		kill_all(dir);
 		rfd_cg_rmdir(dir);
 		n++;
@@ -65,7 +66,9 @@ int rfd_enforce_sweep(struct rfd_enforcer *e, rfd_enforce_known_fn known, void *
 {
 	if (e->kind == RF_ENF_AFFINITY)
 		return 0;
-	int n = sweep_root(e->cpu_root, known, ctx);
+	/* The freezer first: it thaws, so the kills elsewhere take effect. */
+	int n = e->freeze_root[0] ? sweep_root(e->freeze_root, known, ctx) : 0;
+	n += sweep_root(e->cpu_root, known, ctx);
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root))
 		n += sweep_root(e->mem_root, known, ctx);
 	return n;

@@ -137,11 +137,17 @@ uint32_t rfd_desc_end(struct rfd_subos *s, enum rf_ctl_type cmd)
 }
 
 /* Wake every core of the subOS that sleeps: the new ones and the leaving
- * ones included, since any of them may apply the change. */
+ * ones included, since any of them may apply the change.  A paused subOS
+ * (it holds no CPU) has only parked cores, which hold its work: they apply
+ * a resume or a shutdown (librf core.c, hold_paused), so they are rung. */
 void rfd_libos_ring(struct rfd_subos *s)
 {
+	bool paused = base_cpuset_empty(&s->cpus);
 	for (int c = 0; c < RF_MAX_CPUS; c++) {
-		if (s->desc->cpu[c] == RF_CPU_NONE)
+		_Atomic uint32_t *state = (_Atomic uint32_t *)&s->status->core[c].state;
+		bool parked = paused && atomic_load_explicit(state, memory_order_acquire) ==
+						RF_CORE_PARKED;
+		if (s->desc->cpu[c] == RF_CPU_NONE && !parked)
 			continue;
 		struct rf_status_core *sc = &s->status->core[c];
 		atomic_fetch_add_explicit((_Atomic uint32_t *)&sc->doorbell, 1, memory_order_seq_cst);

@@ -16,6 +16,7 @@
 #include "rfd/lifecycle_impl.h"
 #include "rfd/chan.h"
 #include "rfd/libos.h"
+#include "rfd/log.h"
 #include "rfd/subos.h"
 #include "rfd/watch.h"
 #include "base/exitstatus.h"
@@ -106,6 +107,11 @@ static enum rfd_op_rc destroy_begin(struct rfd *d, struct rfd_op *op)
 	}
 	rfd_journal_subos_intent(d, "destroying", s);
 	rfd_unwatch_subos(d, s);
+	/* Paused (no core): its tasks must run to stop, even where they wait
+	 * (the instance's cpuset, enforce.h), since a frozen task ignores even
+	 * SIGKILL. */
+	if (base_cpuset_empty(&s->cpus) && rfd_enforce_thaw(&d->enf, s->name))
+		rfd_log("subOS %s: cannot thaw it to stop it", s->name);
 	if (s->kind != RF_KIND_LIBOS || !s->desc)
 		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, DS_STOPPED);
 	rfd_desc_begin(s);

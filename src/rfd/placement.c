@@ -107,7 +107,13 @@ int rfd_place_pick_cores(struct rfd *d, int id, const struct base_cores_arg *ca,
 			 owner_name(d, holder));
 }
 
+/* No core is a pause, and the first core after one a resume (enforce.h):
+ * the policy's moves (policy.c) pass through resize.c like any other. */
 int rfd_place_enforce_cpus(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *cpus)
 {
+	if (base_cpuset_empty(cpus))
+		return rfd_enforce_pause(&d->enf, s->name);
+	if (base_cpuset_empty(&s->cpus))
+		return rfd_enforce_resume(&d->enf, s->name, cpus);
 	return rfd_enforce_set_cpus(&d->enf, s->name, cpus, s->pid);
 }

@@ -51,6 +51,7 @@ struct entry {
 	bool destroying; /* a destroy was under way when rfd died */
 	int exit_code;
 	int restarts;    /* restarts done since its create */
+	struct json_object *policy; /* its latest record's, or NULL: none */
 };
 
 struct replay {
@@ -82,6 +83,7 @@ static struct entry *lookup(struct replay *r, const char *name, bool add)
 static void drop(struct replay *r, struct entry *e)
 {
 	json_object_put(e->create);
+	json_object_put(e->policy);
 	*e = r->e[--r->n];
 }
 
@@ -125,6 +127,11 @@ static int on_record(struct json_object *rec, void *arg)
 	}
 	if (strcmp(op, "create"))
 		latest_program(e, rec);
+	/* Every record says the policy that holds (subos.c): none if absent. */
+	struct json_object *pol = NULL;
+	json_object_object_get_ex(rec, "policy", &pol);
+	json_object_put(e->policy);
+	e->policy = json_object_get(pol);
 	snprintf(e->cores, sizeof(e->cores), "%s", base_json_str(rec, "cores", ""));
 	e->mem = (uint64_t)base_json_i64(rec, "mem", 0);
 	return 0;
@@ -228,6 +235,17 @@ static void adopt_restart(struct rfd_subos *s, struct json_object *create)
 	s->max_restarts = (int)base_json_i64(create, "max_restarts", -1);
 }
 
+/* The policy its records carry, checked as the verb would check it. */
+static void adopt_policy(struct rfd_subos *s, struct json_object *pol)
+{
+	struct base_err err;
+	if (pol && base_policy_decode(pol, &s->policy, &err)) {
+		rfd_log("subOS %s: its journalled policy is refused (%s); it has none now",
+			s->name, err.msg);
+		memset(&s->policy, 0, sizeof(s->policy));
+	}
+}
+
 static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
 {
 	struct rfd_subos *s = calloc(1, sizeof(*s));
@@ -246,6 +264,7 @@ static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
 	s->desc_fd = s->status_fd = s->msgs_fd = s->ctl_fd = s->ctl_peer_fd = s->report_fd = -1;
 	s->restart_timer = -1;
 	adopt_restart(s, e->create);
+	adopt_policy(s, e->policy);
 	s->exit_code = e->exited ? e->exit_code : INT_MIN;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		s->region_chunk[i] = -1;
@@ -385,8 +404,10 @@ int rfd_recover(struct rfd *d)
 		s->life = RF_LIFE_EXITED;
 		claim(d, s);
 	}
-	for (int i = 0; i < r.n; i++)
+	for (int i = 0; i < r.n; i++) {
 		json_object_put(r.e[i].create);
+		json_object_put(r.e[i].policy);
+	}
 	free(r.e);
 	if (rc == 0)
 		sweep_orphans(d);

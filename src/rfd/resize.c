@@ -15,6 +15,11 @@
  * often at first, and the program's pidfd tells its death, until the
  * deadline forces the change.
  *
+ * No core is a pause (enforce.h): a libos subOS's cores park holding its
+ * work (librf acknowledges that like any leave), then its tasks are
+ * frozen; a linux subOS is frozen at once.  The first core back resumes it
+ * (placement.c) before librf is told.
+ *
  * Memory: growth hands pool chunks over as new regions, once the pool has
  * them ready (a step waiting on the pool's eventfd, never a wait inside
  * the loop: a pool being refilled delays only this resize); a shrink asks
@@ -77,6 +82,16 @@ static int target_cores(struct rfd *d, struct rfd_subos *s, const struct base_co
 			struct base_cpuset *out, struct base_err *err)
 {
 	struct base_cores_arg abs = *ca;
+	/* No core at all: a pause, which only the policy asks (the codec never
+	 * decodes an empty list) and only where the host can freeze. */
+	if (ca->form == RF_CORES_LIST && base_cpuset_empty(&ca->set)) {
+		if (!rfd_enforce_can_pause(&d->enf))
+			return base_errf(err, BASE_E_BAD_REQUEST, "\"%s\" cannot be paused: "
+					 "enforcement %s has no freezer", s->name,
+					 rfd_enforce_name(d->enf.kind));
+		base_cpuset_zero(out);
+		return 0;
+	}
 	if (ca->form == RF_CORES_DELTA) {
 		abs.form = RF_CORES_COUNT;
 		abs.n = base_cpuset_count(&s->cpus) + ca->n;

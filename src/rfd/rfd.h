@@ -44,6 +44,9 @@
  *   mempool.h     mempool.c: pre-faulted memory chunks
  *   ptable.h      ptable.c: the partition table (who owns which core, memory)
  *   journal.h     journal.c: the append-only record of every change
+ *   policy.h      policy.c: the elastic policy (the `policy` verb, its
+ *                 timer, its moves as resize ops); policy_decide.c: its
+ *                 decisions, with no rfd state
  *
  * Dependencies run one way: server -> verbs -> authority/caller ->
  * lifecycle/resize/chan -> op/check -> placement/libos/spawn/subos/watch ->
@@ -102,6 +105,13 @@ struct rfd {
 	struct rfd_subos *subos[RF_MAX_SUBOS]; /* subos.h: by owner id */
 	struct rfd_chan *chans;      /* chan.c: the channels rfd brokers */
 	struct rfd_op *ops;          /* op.c: operations in flight or waiting */
+	/* policy.c: the controller's timerfd (-1: none yet), its period (0:
+	 * disarmed) and its own cost, for `rfm policy` and the report */
+	int policy_timer;
+	uint64_t policy_period_ns;
+	struct {
+		uint64_t ticks, ns_total, ns_max, reads;
+	} policy_cost;
 	/* server_conn.c: queue an answer (consumed) and a descriptor to pass
 	 * (or -1, closed after sending) for a request answered later. */
 	void (*answer)(struct rfd *d, const struct rfd_reply_to *to, struct json_object *ans,

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/server.h"
+#include "rfd/policy.h"
 #include "rfd/restart.h"
 #include "rfd/server_conn.h"
 #include "rfd/op.h"
@@ -110,6 +111,10 @@ int rfd_server_listen(struct rfd *d)
 		else if (s && s->life != RF_LIFE_EXITED && s->life != RF_LIFE_RESTARTING)
 			rfd_watch_subos(d, s);
 	}
+	if (rfd_policy_start(d) < 0) { /* the policies recovered need their timer */
+		fprintf(stderr, "rfd: cannot make the policy's timer: %s\n", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -149,6 +154,9 @@ static void dispatch(struct rfd *d, uint64_t tag, uint32_t events)
 	case RFD_EV_METRICS:
 		rfd_metrics_event(d, val, events);
 		break;
+	case RFD_EV_POLICY:
+		rfd_policy_tick(d);
+		break;
 	case RFD_EV_SHIM:
 		s = rfd_subos_by_id(d, (int)val);
 		if (s && (s->life == RF_LIFE_RUNNING || s->life == RF_LIFE_STARTING)) {
@@ -176,6 +184,7 @@ int rfd_server_run(struct rfd *d)
 void rfd_server_close(struct rfd *d)
 {
 	rfd_op_cancel_all(d);
+	rfd_policy_stop(d);
 	rfd_conns_close_all(d);
 	rfd_metrics_close(d);
 	if (d->listen_fd >= 0) {

@@ -11,6 +11,7 @@
  * pages, of the subOS's own memfd).
  */
 #include "rfd/rfd.h"
+#include "rfd/policy.h"
 #include "rfd/stats.h"
 #include "rfd/subos.h"
 
@@ -122,7 +123,7 @@ static struct json_object *subos_stats(struct rfd *d, const struct rfd_subos *s)
 		if (s->recent[i])
 			json_object_array_add(recent, json_object_get(s->recent[i]));
 	json_object_object_add(o, "recent", recent);
-	json_object_object_add(o, "policy", NULL); /* none yet: the policy comes later */
+	json_object_object_add(o, "policy", rfd_policy_json(d, s)); /* null: none */
 	return o;
 }
 

@@ -61,6 +61,7 @@ void rfd_subos_free(struct rfd *d, struct rfd_subos *s)
 	free(s->fs_root);
 	for (int i = 0; i < RFD_RECENT; i++)
 		json_object_put(s->recent[i]);
+	free(s->prun);
 	free(s);
 }
 
@@ -157,6 +158,8 @@ struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, boo
 	if (!has_program(s))
 		base_exit_status_to_json(o, s->exit_code);
 	restart_json(o, s);
+	json_object_object_add(o, "policy", s->policy.priority != RF_PRIO_OFF
+						     ? base_policy_json(&s->policy) : NULL); /* null: none */
 	if (detail) {
 		spec_json(o, s);
 		json_object_object_add(o, "cores_detail", cores_detail(s));
@@ -206,6 +209,8 @@ static struct json_object *subos_record(struct rfd *d, const char *op, const str
 		json_object_object_add(rec, "restarts", json_object_new_int(s->restarts));
 	if (s->kind == RF_KIND_LIBOS)
 		chunks_json(d, s, rec);
+	if (s->policy.priority != RF_PRIO_OFF) /* recover.c: the latest record has it */
+		json_object_object_add(rec, "policy", base_policy_json(&s->policy));
 	if (extra) {
 		json_object_object_foreach(extra, k, v)
 			json_object_object_add(rec, k, json_object_get(v));
@@ -215,7 +220,7 @@ static struct json_object *subos_record(struct rfd *d, const char *op, const str
 }
 
 /* rec among s's last RFD_RECENT records, newest last. */
-static void keep_recent(struct rfd_subos *s, struct json_object *rec)
+void rfd_subos_keep_recent(struct rfd_subos *s, struct json_object *rec)
 {
 	json_object_put(s->recent[0]);
 	memmove(&s->recent[0], &s->recent[1], sizeof(s->recent[0]) * (RFD_RECENT - 1));
@@ -229,7 +234,7 @@ int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 	int64_t seq = rfd_journal_append(&d->journal, rec);
 	struct rfd_subos *held = rfd_subos_by_id(d, s->id);
 	if (seq >= 0 && held == s)
-		keep_recent(held, rec);
+		rfd_subos_keep_recent(held, rec);
 	json_object_put(rec);
 	if (seq < 0)
 		rfd_log("journal write failed: %s", strerror((int)-seq));

@@ -17,10 +17,12 @@
 
 #include "base/cpuset.h"
 #include "base/proto.h"
+#include "base/proto_policy.h"
 #include "rf/desc.h"
 #include "rf/ficm.h"
 
 struct rfd;
+struct rfd_policy_run;
 
 #define RFD_RECENT 3  /* journal records kept per subOS */
 
@@ -78,6 +80,11 @@ struct rfd_subos {
 	bool cmds_bad;               /* command ring broken (reported) */
 	/* its last journal records, oldest first (for rfm top, stats.c) */
 	struct json_object *recent[RFD_RECENT];
+	/* the elastic policy (policy.h): its settings (priority off: none),
+	 * which every journal record of the subOS carries, and the
+	 * controller's state of it (policy.c's own, freed with the record) */
+	struct base_policy policy;
+	struct rfd_policy_run *prun;
 };
 
 /* Lookups: NULL when there is no such subOS. */
@@ -97,6 +104,8 @@ void rfd_subos_exit_path(struct rfd *d, const struct rfd_subos *s, char *buf, si
  * extra (may be NULL) is consumed.  0 or -errno. */
 int rfd_journal_subos(struct rfd *d, const char *op, const struct rfd_subos *s,
 		      struct json_object *extra);
+/* rec (a record about s, such as a policy move) among s's recent ones. */
+void rfd_subos_keep_recent(struct rfd_subos *s, struct json_object *rec);
 /* An intent record (op "destroying", ...): not fsync'd, since it guards
  * against rfd's death only (journal.h); a failed write is logged. */
 void rfd_journal_subos_intent(struct rfd *d, const char *op, const struct rfd_subos *s);

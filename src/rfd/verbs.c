@@ -18,6 +18,7 @@
 #include "rfd/lifecycle.h"
 #include "rfd/log.h"
 #include "rfd/op.h"
+#include "rfd/policy.h"
 #include "rfd/check.h"
 #include "rfd/resize.h"
 #include "rfd/rfloop_reg.h"
@@ -183,10 +184,14 @@ static struct json_object *do_log(struct rfd *d, const char *name, bool own,
 	return r;
 }
 
-static bool mutates(enum base_verb v)
+/* Does req change the table or the journal (logged, and checked after)?
+ * policy does with settings; without, it shows them. */
+static bool mutates(const struct base_request *req)
 {
+	enum base_verb v = req->verb;
 	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE ||
-	       v == RF_VERB_CHAN_CREATE || v == RF_VERB_CHAN_CLOSE;
+	       v == RF_VERB_CHAN_CREATE || v == RF_VERB_CHAN_CLOSE ||
+	       (v == RF_VERB_POLICY && req->has_policy);
 }
 
 /* chan_list for a caller that may see only subOS `only`: the channels
@@ -245,6 +250,8 @@ static struct json_object *dispatch(struct rfd *d, const struct base_request *re
 	case RF_VERB_RFLOOP_LISTEN:
 	case RF_VERB_RFLOOP_TABLE:
 		return rfd_rfloop_verb(req, fds, nfds, pass_fd, err);
+	case RF_VERB_POLICY:
+		return rfd_policy_verb(d, req, err);
 	}
 	base_errf(err, BASE_E_BAD_REQUEST, "unknown verb");
 	return NULL;
@@ -265,7 +272,7 @@ static void log_outcome(const struct base_request *req, const struct rfd_caller 
 			const struct json_object *res, const struct base_err *err)
 {
 	char who[256];
-	if (!mutates(req->verb) && (res || err->code != BASE_E_PERMISSION_DENIED))
+	if (!mutates(req) && (res || err->code != BASE_E_PERMISSION_DENIED))
 		return;
 	rfd_caller_describe(c, who, sizeof(who));
 	rfd_log("%s %s from %s: %s%s%s", base_verb_name(req->verb), req->name ? req->name : "-",
@@ -383,7 +390,7 @@ void rfd_handle_request(struct rfd *d, const char *line, size_t len,
 		} else {
 			res = dispatch(d, &req, &c, scope == RFD_SCOPE_SELF ? c.subos : NULL, fds,
 				       nfds, pass_fd, &err);
-			if (mutates(req.verb))
+			if (mutates(&req))
 				rfd_check(d); /* chan_close */
 		}
 		rfd_caller_set_current(NULL);

@@ -18,6 +18,7 @@ enum rfd_ev {
 	RFD_EV_TIMER = 5, /* a subOS's restart timer (restart.h) */
 	RFD_EV_OP = 6,    /* an operation's descriptor or timer (op.h), by op id */
 	RFD_EV_METRICS = 7, /* the /metrics listener (0) or a connection (slot + 1) */
+	RFD_EV_POLICY = 8,  /* the policy's timer (policy.h) */
 };
 
 /* An epoll tag: the kind of source in the high half, its index below. */

@@ -25,6 +25,8 @@ enum opt_id {
 	O_HELP = 1, O_JSON, O_SOCKET, O_VERSION, O_KIND, O_CORES, O_CPUS, O_MEM, O_ENV,
 	O_CLIENT, O_BETWEEN, O_SLOTS, O_SIZE, O_CAP, O_ROOT, O_BIND, O_RO_BIND, O_RESTART,
 	O_MAX_RESTARTS, O_ONCE, O_INTERVAL, O_RECREATE,
+	/* policy's, in the order of enum rfm_policy_opt (args_policy.c) */
+	O_PRIORITY, O_LT, O_UT, O_WINDOW, O_MIN_CORES, O_MAX_CORES, O_SIGNAL, O_OFF,
 };
 
 struct opt {
@@ -423,6 +425,13 @@ static const struct opt chan_create_opts[] = {
 
 static const struct opt version_opts[] = { COMMON_OPTS, {"client", 0, false, O_CLIENT}, {0} };
 
+static const struct opt policy_opts[] = {
+	COMMON_OPTS, {"priority", 0, true, O_PRIORITY}, {"lt", 0, true, O_LT},
+	{"ut", 0, true, O_UT}, {"window", 0, true, O_WINDOW}, {"min-cores", 0, true, O_MIN_CORES},
+	{"max-cores", 0, true, O_MAX_CORES}, {"signal", 0, true, O_SIGNAL},
+	{"off", 0, false, O_OFF}, {0},
+};
+
 static const struct opt top_opts[] = {
 	COMMON_OPTS, {"once", 0, false, O_ONCE}, {"interval", 0, true, O_INTERVAL}, {0},
 };
@@ -458,6 +467,7 @@ static const struct verb verbs[] = {
 	{ "log",     plain_opts,   0, 1, RF_VERB_LOG },
 	{ "version", version_opts, 0, 0, RF_VERB_INFO },
 	{ "top",     top_opts,     0, 0, RF_VERB_STATS },
+	{ "policy",  policy_opts,  1, 1, RF_VERB_POLICY },
 	{ "chan",    plain_opts,   0, 0, RF_VERB_CHAN_LIST }, /* help only: needs a subcommand */
 	{ "chan list",   plain_opts,       0, 0, RF_VERB_CHAN_LIST },
 	{ "chan create", chan_create_opts, 1, 1, RF_VERB_CHAN_CREATE },
@@ -560,6 +570,13 @@ static int top_option(struct scan *s)
 	return once(s, O_INTERVAL, "--interval");
 }
 
+static int policy_option(struct scan *s, enum rfm_policy_opt o)
+{
+	if (once(s, s->id, rfm_policy_opt_name(o)) < 0)
+		return -1;
+	return rfm_policy_arg(s->cmd, o, s->val);
+}
+
 /* A verb option that is not common: resize's resources, version's --client,
  * top's, chan create's channel. */
 static enum opt_result verb_option(struct scan *s)
@@ -573,6 +590,8 @@ static enum opt_result verb_option(struct scan *s)
 	}
 	if (s->id == O_ONCE || s->id == O_INTERVAL)
 		return done_if(top_option(s));
+	if (s->id >= O_PRIORITY && s->id <= O_OFF)
+		return done_if(policy_option(s, (enum rfm_policy_opt)(s->id - O_PRIORITY)));
 	if ((r = chan_option(s)) != OPT_UNHANDLED)
 		return r;
 	return resource_option(s, true);
@@ -588,6 +607,8 @@ static int check_nargs(struct rfm_cmd *cmd, const struct verb *v, int nargs)
 		set_err(cmd, "chan create: --between A,B is required");
 		return -1;
 	}
+	if (strcmp(v->name, "policy") == 0 && rfm_policy_check(cmd) < 0)
+		return -1;
 	if (strcmp(v->name, "resize") == 0 && cmd->req.cores.form == RF_CORES_NONE &&
 	    !cmd->req.has_mem) {
 		set_err(cmd, "resize: give --cores, --cpus or --mem");

@@ -54,6 +54,7 @@ struct rfm_cmd {
 	const char **ro_binds;     /* --ro-bind values */
 	char *root;                /* --root made absolute */
 	char between[2][RF_NAME_MAX + 1];
+	bool policy_set, policy_off; /* policy: --priority given; --off */
 };
 
 /* Parse argv (argv[0] is the program name).  Returns 0 (a request to send,
@@ -87,6 +88,16 @@ int rfm_parse_between(const char *opt, const char *arg, char out[2][RF_NAME_MAX 
 /* --slots N: a positive number (rfd checks the range and that it is a
  * power of two). */
 int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct base_err *err);
+
+/* args_policy.c: one option of `policy` (its value, or NULL for --off)
+ * into cmd->req.policy, and the check of them all once scanned. */
+enum rfm_policy_opt {
+	RFM_POL_PRIORITY, RFM_POL_LT, RFM_POL_UT, RFM_POL_WINDOW, RFM_POL_MIN, RFM_POL_MAX,
+	RFM_POL_SIGNAL, RFM_POL_OFF,
+};
+int rfm_policy_arg(struct rfm_cmd *cmd, enum rfm_policy_opt o, const char *val);
+const char *rfm_policy_opt_name(enum rfm_policy_opt o); /* "--lt" */
+int rfm_policy_check(struct rfm_cmd *cmd);
 
 /* --cap NAME: a capability name (base_cap_parse). */
 int rfm_parse_cap(const char *opt, const char *arg, struct base_err *err);

@@ -36,11 +36,9 @@ struct run {
 
 /* Send req; the answer's result (a reference the caller puts), or NULL
  * with r->err filled. */
-static struct json_object *call(struct run *r, const struct base_request *req,
-				struct json_object *raw)
+static struct json_object *call(struct run *r, const struct base_request *req)
 {
-	struct json_object *ans = raw ? base_client_call(&r->c, raw)
-				      : base_client_request(&r->c, req, NULL);
+	struct json_object *ans = base_client_request(&r->c, req, NULL);
 	struct json_object *res = NULL;
 	r->unknown_verb = false;
 	if (!ans) {
@@ -67,7 +65,7 @@ static int call_named(struct run *r, enum base_verb verb, const char *name)
 	struct base_request req;
 	base_request_init(&req, verb);
 	req.name = name;
-	struct json_object *res = call(r, &req, NULL);
+	struct json_object *res = call(r, &req);
 	json_object_put(res);
 	return res ? 0 : -1;
 }
@@ -80,13 +78,13 @@ static int read_state(struct run *r, struct deploy_state *st)
 	int64_t chunk = 0;
 	memset(st, 0, sizeof(*st));
 	base_request_init(&req, RF_VERB_INFO);
-	if (!(res = call(r, &req, NULL)))
+	if (!(res = call(r, &req)))
 		return -1;
 	rfm_int(res, "chunk_size", &chunk);
 	st->chunk = chunk > 0 ? (uint64_t)chunk : 0;
 	json_object_put(res);
 	base_request_init(&req, RF_VERB_CHAN_LIST);
-	if (!(res = call(r, &req, NULL)))
+	if (!(res = call(r, &req)))
 		return -1;
 	st->chans = json_object_get(rfm_field(res, "channels", json_type_array));
 	json_object_put(res);
@@ -94,7 +92,7 @@ static int read_state(struct run *r, struct deploy_state *st)
 	for (int i = 0; i < r->d->nsubos; i++) {
 		base_request_init(&req, RF_VERB_SHOW);
 		req.name = r->d->subos[i].name;
-		if ((res = call(r, &req, NULL)))
+		if ((res = call(r, &req)))
 			json_object_object_add(st->subos, req.name, res);
 		else if (!strstr(r->err, "(no_such_subos)"))
 			return -1;
@@ -151,7 +149,7 @@ static int create(struct run *r, const struct deploy_subos *s)
 	req.fs_root = s->root;
 	req.restart = s->restart;
 	req.max_restarts = s->max_restarts;
-	struct json_object *res = call(r, &req, NULL);
+	struct json_object *res = call(r, &req);
 	if (!res)
 		return -1;
 	json_object_put(res);
@@ -171,7 +169,7 @@ static int chan_create(struct run *r, const struct deploy_chan *c)
 	req.slots = c->slots;
 	req.has_size = c->kind == RF_CHAN_MAP;
 	req.size = c->size;
-	struct json_object *res = call(r, &req, NULL);
+	struct json_object *res = call(r, &req);
 	json_object_put(res);
 	return res ? 0 : -1;
 }
@@ -191,35 +189,43 @@ static int resize(struct run *r, const struct deploy_action *a, bool back)
 	}
 	req.has_mem = a->mem;
 	req.mem = back ? a->from_mem : a->to_mem;
-	struct json_object *res = call(r, &req, NULL);
+	struct json_object *res = call(r, &req);
 	json_object_put(res);
 	return res ? 0 : -1;
 }
 
+/* The file's policy fields (milliseconds, -1: not given) as the `policy`
+ * verb takes them (base/proto_policy.h: microseconds, only what is given). */
+static void policy_fields(const struct deploy_policy *p, struct base_policy *out)
+{
+	if (p->lt_ms >= 0)
+		out->lt_us = (uint32_t)(p->lt_ms * 1000), out->given |= RF_POL_LT;
+	if (p->ut_ms >= 0)
+		out->ut_us = (uint32_t)(p->ut_ms * 1000), out->given |= RF_POL_UT;
+	if (p->window_ms >= 0)
+		out->window_ms = (uint32_t)p->window_ms, out->given |= RF_POL_WINDOW;
+	if (p->min_cores >= 0)
+		out->min_cores = (int)p->min_cores, out->given |= RF_POL_MIN;
+	if (p->max_cores >= 0)
+		out->max_cores = (int)p->max_cores, out->given |= RF_POL_MAX;
+}
+
 /*
- * The policy of issue 12's `rfm policy` verb, which this rfd may not have
- * yet: the fields are the file's under the names the verb will take.  An
- * rfd that does not know the verb is not an error of the deployment: apply
+ * The policy (rfm policy, src/rfd/policy.c), set or turned off.  An rfd
+ * that does not know the verb is not an error of the deployment: apply
  * says so and goes on.
  */
 static int policy(struct run *r, const struct deploy_subos *s)
 {
 	const struct deploy_policy *p = &s->policy;
-	const char *keys[] = { "lt_ms", "ut_ms", "window_ms", "min_cores", "max_cores" };
-	const int64_t vals[] = { p->lt_ms, p->ut_ms, p->window_ms, p->min_cores, p->max_cores };
-	struct json_object *req = json_object_new_object();
-	json_object_object_add(req, "verb", json_object_new_string("policy"));
-	json_object_object_add(req, "name", json_object_new_string(s->name));
-	if (!p->set)
-		json_object_object_add(req, "off", json_object_new_boolean(1));
-	else
-		json_object_object_add(req, "priority",
-				       json_object_new_string(p->latency ? "latency" : "batch"));
-	for (size_t i = 0; p->set && i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (vals[i] >= 0)
-			json_object_object_add(req, keys[i], json_object_new_int64(vals[i]));
-	struct json_object *res = call(r, NULL, req);
-	json_object_put(req);
+	struct base_request req;
+	base_request_init(&req, RF_VERB_POLICY);
+	req.name = s->name;
+	req.has_policy = true;
+	req.policy.priority = !p->set ? RF_PRIO_OFF : p->latency ? RF_PRIO_LATENCY : RF_PRIO_BATCH;
+	if (p->set)
+		policy_fields(p, &req.policy);
+	struct json_object *res = call(r, &req);
 	json_object_put(res);
 	if (!res && r->unknown_verb) {
 		fprintf(stderr, "rfm: policy: not supported by this rfd (%s's policy not set)\n",

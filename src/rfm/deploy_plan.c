@@ -154,15 +154,17 @@ static void live_diff(const struct deploy_subos *s, struct json_object *cur, uin
 
 static bool same_policy(const struct deploy_policy *p, struct json_object *cur)
 {
-	const char *keys[] = { "lt_ms", "ut_ms", "window_ms", "min_cores", "max_cores" };
+	/* rfd shows the verb's fields: lt and ut in microseconds */
+	const char *keys[] = { "lt_us", "ut_us", "window_ms", "min_cores", "max_cores" };
 	const int64_t vals[] = { p->lt_ms, p->ut_ms, p->window_ms, p->min_cores, p->max_cores };
+	const int64_t scale[] = { 1000, 1000, 1, 1, 1 };
 	if (!cur || !p->set)
 		return !cur && !p->set;
 	if (strcmp(rfm_str(cur, "priority", ""), p->latency ? "latency" : "batch") != 0)
 		return false;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		int64_t v = -1;
-		if (vals[i] >= 0 && (!rfm_int(cur, keys[i], &v) || v != vals[i]))
+		if (vals[i] >= 0 && (!rfm_int(cur, keys[i], &v) || v != vals[i] * scale[i]))
 			return false;
 	}
 	return true;

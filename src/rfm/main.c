@@ -28,7 +28,7 @@ static const struct {
 	{ "show", rfm_print_show },     { "info", rfm_print_info },
 	{ "log", rfm_print_log },       { "version", rfm_print_version },
 	{ "chan list", rfm_print_chan_list }, { "chan create", rfm_print_chan_create },
-	{ "chan close", rfm_print_chan_close },
+	{ "chan close", rfm_print_chan_close }, { "policy", rfm_print_policy },
 };
 
 static void print_json(struct json_object *o)

@@ -130,7 +130,10 @@ int rfm_print_log(struct json_object *res)
 		struct json_object *e = json_object_array_get_idx(arr, i);
 		rfm_fmt_int(e, "seq", seq, sizeof(seq));
 		rfm_fmt_time(rfm_str(e, "time", NULL), when, sizeof(when));
-		log_details(e, details, sizeof(details));
+		if (strcmp(rfm_str(e, "op", ""), "policy") == 0)
+			rfm_policy_sentence(e, details, sizeof(details));
+		else
+			log_details(e, details, sizeof(details));
 		rfm_table_cell(t, "%s", seq);
 		rfm_table_cell(t, "%s", when);
 		rfm_table_cell(t, "%s", rfm_str(e, "op", "-"));

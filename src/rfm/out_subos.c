@@ -172,7 +172,7 @@ static void show_cores(struct json_object *res)
 static const char *const show_known[] = {
 	"name", "kind", "state", "exit_code", "signal", "pid", "cores", "ncores", "mem",
 	"regions", "chan_mem", "argv", "created", "cgroup", "cores_detail", "restart",
-	"env", "caps", "binds", "ro_binds", "root", NULL,
+	"env", "caps", "binds", "ro_binds", "root", "policy", NULL,
 };
 
 /* What create was given beyond the program: a line for each given. */
@@ -263,6 +263,11 @@ int rfm_print_show(struct json_object *res)
 	rfm_kv("Cgroup", "%s", rfm_str(res, "cgroup", "-"));
 	show_restart(res);
 	show_spec(res);
+	struct json_object *pol = rfm_field(res, "policy", json_type_object);
+	if (pol) {
+		rfm_policy_summary(pol, buf, sizeof(buf));
+		rfm_kv("Policy", "%s", buf);
+	}
 	show_extra(res);
 	show_cores(res);
 	return 0;

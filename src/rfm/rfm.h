@@ -32,6 +32,13 @@ int rfm_print_version(struct json_object *res);
  * status. */
 struct rfm_cmd;
 int rfm_top(const struct rfm_cmd *cmd);
+/* out_policy.c: `rfm policy`; a policy's settings on one line ("latency,
+ * lt 500us ut 1ms over 20 ms of latency, cores 1-4"); the POLICY cell of
+ * top ("latency:over_ut"); a move's journal record as a sentence. */
+int rfm_print_policy(struct json_object *res);
+void rfm_policy_summary(struct json_object *p, char *buf, size_t len);
+void rfm_policy_cell(struct json_object *p, char *buf, size_t len);
+void rfm_policy_sentence(struct json_object *rec, char *buf, size_t len);
 /* out_chan.c */
 int rfm_print_chan_list(struct json_object *res);
 int rfm_print_chan_create(struct json_object *res);

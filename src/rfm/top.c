@@ -188,7 +188,7 @@ static void print_view(struct json_object *v, FILE *f)
 		rfm_table_right(t, c);
 	for (size_t i = 0; rows && i < json_object_array_length(rows); i++) {
 		struct json_object *row = json_object_array_get_idx(rows, i);
-		char mem[64], recent[256];
+		char mem[64], recent[256], pol[64];
 		bool libos = json_object_object_get_ex(row, "requests_per_s", &x);
 		rfm_fmt_size(row, "mem", mem, sizeof(mem));
 		recent_text(row, recent, sizeof(recent));
@@ -207,7 +207,8 @@ static void print_view(struct json_object *v, FILE *f)
 			rfm_table_cell(t, "%.1f", json_object_get_double(x));
 		else
 			rfm_table_cell(t, "-");
-		rfm_table_cell(t, "%s", rfm_str(row, "policy", "-"));
+		rfm_policy_cell(rfm_field(row, "policy", json_type_object), pol, sizeof(pol));
+		rfm_table_cell(t, "%s", pol);
 		rfm_table_cell(t, "%s", recent);
 	}
 	rfm_table_print(t, f);

@@ -22,6 +22,7 @@ static const char global_usage[] =
 	"  info                describe rfd, the machine and what is free\n"
 	"  log [NAME]          show the journal of adjustments\n"
 	"  top                 watch every subOS's load and latency, live\n"
+	"  policy NAME ...     set, show or turn off a subOS's elastic core policy\n"
 	"  version             show the versions of rfm and rfd\n"
 	"  chan list|create|close\n"
 	"                      show and manage the channels between subOSes\n"
@@ -138,6 +139,30 @@ static const char top_usage[] =
 	"  --once              one view over one interval, then exit (for scripts)\n"
 	"  --json              the same as --once, as JSON\n";
 
+static const char policy_usage[] =
+	"Usage: rfm policy NAME --priority latency [--lt MS] [--ut MS] [--window MS]\n"
+	"                  [--signal latency|queue] [--min-cores N] [--max-cores N]\n"
+	"       rfm policy NAME --priority batch [--min-cores N] [--max-cores N]\n"
+	"       rfm policy NAME --off\n"
+	"       rfm policy NAME\n"
+	"\n"
+	"rfd's elastic policy moves one core at a time between subOSes.  Every\n"
+	"window it reads each latency subOS's p99: above ut it takes a core (a free\n"
+	"one, else from a batch subOS, which may go to zero cores: paused, frozen,\n"
+	"not killed); below lt for 3 windows in a row it gives one back.  After a\n"
+	"move the next window is not acted on.  Every move is journalled with why\n"
+	"(rfm log).  Without options: show the policy and the controller's state.\n"
+	"  --priority P        latency (takes cores) or batch (gives them)\n"
+	"  --lt MS, --ut MS    thresholds on the window's p99, in milliseconds\n"
+	"                      (lt < ut; default ut 1, lt ut/2)\n"
+	"  --window MS         the window, 5 to 600000 ms (default 100)\n"
+	"  --signal S          latency: the requests' (rf_latency_record, default);\n"
+	"                      queue: librf's queueing delay (also used in a window\n"
+	"                      without requests)\n"
+	"  --min-cores N       never fewer (default: latency 1, batch 0)\n"
+	"  --max-cores N       never more (default: no limit)\n"
+	"  --off               no policy: its cores stay as they are\n";
+
 static const char chan_usage[] =
 	"Usage: rfm chan list [--json]\n"
 	"       rfm chan create NAME --between A,B [--kind msg|map] [--slots N] [--size SIZE]\n"
@@ -216,7 +241,7 @@ void rfm_usage(const char *verb, FILE *f)
 		{ "resize", resize_usage, true }, { "list", list_usage, false },
 		{ "show", show_usage, false },   { "info", info_usage, false },
 		{ "log", log_usage, false },     { "version", version_usage, false },
-		{ "top", top_usage, false },
+		{ "top", top_usage, false },     { "policy", policy_usage, false },
 		{ "chan", chan_usage, false },   { "chan list", chan_list_usage, false },
 		{ "chan create", chan_create_usage, false },
 		{ "chan close", chan_close_usage, false },

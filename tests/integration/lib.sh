@@ -298,6 +298,8 @@ kill_leftovers() {
 	local name dir pid i
 	for name in $(rfd_cgroup_names); do
 		for dir in $(find /sys/fs/cgroup -maxdepth 3 -type d -name "$name" 2>/dev/null); do
+			# a paused subOS's tasks are frozen: a frozen task ignores SIGKILL
+			find "$dir" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null
 			for pid in $(find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null); do
 				started_by_test "$pid" && kill -KILL "$pid" 2>/dev/null || true
 			done

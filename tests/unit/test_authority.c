@@ -71,6 +71,8 @@ static const struct row {
 	{ RF_VERB_CHAN_OPEN, "ch", "ch", "DDDAAD" },
 	{ RF_VERB_RFLOOP_LISTEN, NULL, NULL, "AAAAAS" },
 	{ RF_VERB_RFLOOP_TABLE, NULL, NULL, "AAAAAS" },
+	{ RF_VERB_STATS, "a", "b", "AAASDD" },
+	{ RF_VERB_POLICY, "a", "b", "AADDDD" },
 };
 
 static char decide(int who, const struct row *r, struct base_err *err)
@@ -100,7 +102,7 @@ static void test_every_verb_every_caller(void **state)
 				assert_int_equal(err.code, BASE_E_PERMISSION_DENIED);
 		}
 	}
-	assert_int_equal(verbs_seen, (1 << (RF_VERB_RFLOOP_TABLE + 1)) - 1); /* none left out */
+	assert_int_equal(verbs_seen, (1 << (RF_VERB_POLICY + 1)) - 1); /* none left out */
 }
 
 /* A refusal says who the caller is and what it may do instead. */

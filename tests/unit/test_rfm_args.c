@@ -410,6 +410,37 @@ static void test_top(void **state)
 	expect_usage("top: unexpected argument \"kv\"", "top", "kv", NULL);
 }
 
+static void test_policy(void **state)
+{
+	expect_req("{\"verb\":\"policy\",\"name\":\"kv\"}", "policy", "kv", NULL);
+	expect_req("{\"verb\":\"policy\",\"name\":\"kv\",\"policy\":{\"priority\":\"latency\","
+		   "\"lt_us\":500,\"ut_us\":1500,\"window_ms\":20,\"signal\":\"queue\"}}",
+		   "policy", "kv", "--priority", "latency", "--lt", "0.5", "--ut=1.5", "--window", "20",
+		   "--signal", "queue", NULL);
+	expect_req("{\"verb\":\"policy\",\"name\":\"b\",\"policy\":{\"priority\":\"batch\","
+		   "\"min_cores\":0,\"max_cores\":2}}",
+		   "policy", "--priority", "batch", "b", "--min-cores", "0", "--max-cores", "2", NULL);
+	expect_req("{\"verb\":\"policy\",\"name\":\"kv\",\"policy\":{\"priority\":\"off\"}}",
+		   "policy", "kv", "--off", NULL);
+	expect_usage("policy: --off takes no other option", "policy", "kv", "--off", "--priority",
+		     "batch", NULL);
+	expect_usage("policy: give --priority latency or batch (or --off)", "policy", "kv", "--ut",
+		     "1", NULL);
+	expect_usage("policy: --lt must be below --ut", "policy", "kv", "--priority", "latency",
+		     "--lt", "2", "--ut", "2", NULL);
+	expect_usage("policy: --min-cores must not be above --max-cores", "policy", "kv",
+		     "--priority", "batch", "--min-cores", "3", "--max-cores", "2", NULL);
+	expect_usage("--priority: \"off\" is not latency or batch", "policy", "kv", "--priority",
+		     "off", NULL);
+	expect_usage("--window: \"2.5\" is not a whole number from 5 to 600000", "policy", "kv",
+		     "--priority", "latency", "--window", "2.5", NULL);
+	expect_usage("--lt: \"0\" is not a number of milliseconds from 0.001 to 60000", "policy",
+		     "kv", "--priority", "latency", "--lt", "0", NULL);
+	expect_usage("--ut given twice", "policy", "kv", "--priority", "latency", "--ut", "1",
+		     "--ut", "2", NULL);
+	expect_usage("policy: missing NAME", "policy", "--priority", "batch", NULL);
+}
+
 static void expect_help(const char *verb, const char *first, ...)
 {
 	struct rfm_cmd cmd;
@@ -524,6 +555,7 @@ static void test_chan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_create_count),
 		cmocka_unit_test(test_create_lists),
 		cmocka_unit_test(test_create_program_args),

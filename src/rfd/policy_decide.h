@@ -1,0 +1,87 @@
+/*
+ * policy_decide.h - the elastic policy's decisions, apart from rfd's state
+ * (policy_decide.c): given each subOS's settings, cores and last window's
+ * p99, which core moves go where.  Pure functions over plain structs, so a
+ * unit test can drive them with synthetic signals; the timer, the stats
+ * reads and the resize ops that carry a decision out are policy.c's.
+ *
+ * The rules (the RainForest paper's scheduler, section 6.3.2, with a window
+ * of milliseconds instead of ten seconds):
+ *   - a latency subOS whose window p99 is above ut takes one core: a free
+ *     core if there is one, else from the batch subOS with the most cores
+ *     above its min_cores (a batch subOS may go to zero: paused), else from
+ *     another latency subOS that is calm (its last p99 below its lt) and
+ *     above its min; never beyond its own max_cores;
+ *   - one whose p99 stayed below lt for RF_POLICY_HOLD_WINDOWS windows in a
+ *     row gives one core back (down to its min_cores): to the batch subOS
+ *     with the fewest cores below its max (a paused one first), else to
+ *     the free cores;
+ *   - between lt and ut nothing happens (hysteresis), and after a move the
+ *     next RF_POLICY_COOLDOWN_WINDOWS windows of both sides are not acted
+ *     on (cooldown): a window still full of the old allocation's samples
+ *     must not cause a second move;
+ *   - a subOS with an operation in flight (busy) is left alone.
+ */
+#ifndef RF_RFD_POLICY_DECIDE_H
+#define RF_RFD_POLICY_DECIDE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "base/lathist.h"
+#include "base/proto_policy.h"
+
+#define RF_POLICY_HOLD_WINDOWS     3
+#define RF_POLICY_COOLDOWN_WINDOWS 1
+
+/* One window of a latency subOS, as policy_signal computed it. */
+struct policy_window {
+	bool fresh;            /* it ended at this tick (else: the last one, for calm) */
+	bool seen;             /* there was a window at all */
+	uint64_t p99_ns;       /* 0 without samples: idle counts as below lt */
+	uint64_t samples;      /* in the window, of the signal used */
+	enum base_signal used; /* queue when asked, or when no request ended */
+};
+
+/* The controller's memory of a latency subOS; zero to start. */
+struct policy_track {
+	int under;             /* windows in a row below lt */
+	int cooldown;          /* windows still to ignore after a move */
+};
+
+struct policy_member {
+	const struct base_policy *pol; /* priority batch or latency */
+	int cores;
+	bool busy;
+	struct policy_window win;      /* latency only */
+	struct policy_track *tr;       /* latency only; updated by policy_decide */
+};
+
+enum policy_rule { POLICY_OVER_UT = 1, POLICY_UNDER_LT = 2 };
+#define POLICY_FREE (-1) /* the free cores, as a move's source or destination */
+
+struct policy_move {
+	int from, to;            /* member indices, or POLICY_FREE */
+	int cause;               /* the latency member whose window decided it */
+	enum policy_rule rule;
+	struct policy_window win; /* the cause's window */
+	int windows;             /* windows the rule held: 1, or the hold */
+};
+
+/* The window's signal from cumulative histograms now and at its start
+ * (the requests' latency, and librf's queueing delay): the p99 of the
+ * interval difference of the one p->signal names, or of the queueing delay
+ * when no request ended in it.  Sets everything but `fresh`. */
+void policy_signal(const struct base_policy *p, const struct base_lat *lat_now,
+		   const struct base_lat *lat_before, const struct base_lat *wait_now,
+		   const struct base_lat *wait_before, struct policy_window *w);
+
+/* The moves of this tick into out (at most max_out), given n members and
+ * the free cores.  Updates the members' tracks and busy flags (a member
+ * moved is busy for the rest of the tick).  Returns how many. */
+int policy_decide(struct policy_member *m, int n, int free_cores, struct policy_move *out,
+		  int max_out);
+
+/* "p99_over_ut" / "p99_under_lt": the rule's name in the journal. */
+const char *policy_rule_name(enum policy_rule r);
+
+#endif
