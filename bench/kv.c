@@ -69,83 +69,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SERVER_CPU     1
-#define SERVER_CPUS    "1"
-#define SUBOS_MEM      (256ull << 20)
 #define SLO_FACTOR     5
 #define UNLOADED_RATE  5000.0
-#define MEMCACHED      "/usr/bin/memcached"
-
-/* One server instance: a system, and for memcached whether it runs under
- * librfloop.so (its RFloop session). */
-enum kv_session { S_RAINFOREST, S_MEMCACHED_TCP, S_MEMCACHED_RFLOOP, S_COUNT };
 
 struct kv_run {
 	const struct bench_opts *o;
 	struct private_rfd p;
 	char stats[320];
-	int port;                     /* the live instance's */
-	pid_t mc;                     /* memcached's pid, or 0 */
-	bool subos;                   /* rfkv's subOS exists */
+	struct kv_server srv;         /* the live instance */
 	struct kv_search search;
 	struct kv_curve unloaded[KV_SYSTEMS];
 	struct kv_curve curve[KV_SYSTEMS][KV_CLIENTS];
 };
 
-/* memcached pinned to the server CPU, under librfloop.so if rfloop. */
-static pid_t memcached_start(struct kv_run *r, bool rfloop)
-{
-	char port[16], pre[400], sock[400];
-	snprintf(port, sizeof(port), "%d", r->port);
-	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s/librfloop.so", r->o->build_dir);
-	snprintf(sock, sizeof(sock), "RF_SOCKET=%s", r->p.sock);
-	const char *argv[] = { MEMCACHED, "-u", "root", "-l", "127.0.0.1", "-p", port, "-U", "0",
-			       "-t", "1", "-m", "64", "-c", "4096", NULL };
-	const char *env[] = { pre, sock, NULL };
-	pid_t pid = bench_spawn(argv, rfloop ? env : NULL, SERVER_CPU, NULL);
-
-	if (pid > 0 && bench_wait_port(r->port) == 0) {
-		/* librfloop registers the port with rfd right after the real
-		 * listen(): one round trip, long over once the port answers. */
-		struct timespec ts = { 0, 100000000 };
-		if (rfloop)
-			nanosleep(&ts, NULL);
-		return pid;
-	}
-	fprintf(stderr, "rfbench kv: %s did not start on port %d\n", MEMCACHED, r->port);
-	bench_stop(pid, SIGKILL);
-	return -1;
-}
-
-static int session_start(struct kv_run *r, enum kv_session s)
-{
-	r->port = bench_free_port();
-	if (r->port < 0)
-		return -1;
-	if (s == S_RAINFOREST) {
-		r->subos = bench_kv_subos(&r->p, r->o, "kv", SERVER_CPUS, SUBOS_MEM, r->port) > 0;
-		return r->subos ? 0 : -1;
-	}
-	r->mc = memcached_start(r, s == S_MEMCACHED_RFLOOP);
-	return r->mc > 0 ? 0 : -1;
-}
-
-static void session_stop(struct kv_run *r)
-{
-	if (r->subos) {
-		struct base_request d = req_named(RF_VERB_DESTROY, "kv");
-		json_object_put(prfd_call(&r->p, &d, NULL));
-		r->subos = false;
-	}
-	if (r->mc > 0)
-		bench_stop(r->mc, SIGTERM);
-	r->mc = 0;
-}
-
 static struct kv_load load_for(struct kv_run *r, enum kv_client cl)
 {
 	bool quick = r->o->quick;
-	return (struct kv_load){ .o = r->o, .port = r->port, .client = cl, .rf_socket = r->p.sock,
+	return (struct kv_load){ .o = r->o, .srv = &r->srv, .client = cl, .rf_socket = r->p.sock,
 				 .stats = r->stats, .seconds = r->o->iterations / 100.0,
 				 .warmup = quick ? 0.1 : 0.3, .preload = true };
 }
@@ -158,12 +98,12 @@ static int unloaded(struct kv_run *r)
 
 	for (int sys = 0; sys < KV_SYSTEMS; sys++) {
 		struct kv_curve *c = &r->unloaded[sys];
-		if (session_start(r, first[sys]))
+		if (kv_server_start(&r->srv, first[sys]))
 			return -1;
 		struct kv_load l = load_for(r, KV_TCP);
 		l.seconds = r->o->quick ? 0.3 : 3;
 		int rc = kv_load_point(&l, UNLOADED_RATE, &c->pt[0]);
-		session_stop(r);
+		kv_server_stop(&r->srv);
 		if (rc || c->pt[0].failed)
 			return -1;
 		c->n = 1;
@@ -182,7 +122,7 @@ static int unloaded(struct kv_run *r)
 static int session_sweeps(struct kv_run *r, enum kv_session s)
 {
 	enum kv_system sys = s == S_RAINFOREST ? KV_RAINFOREST : KV_MEMCACHED;
-	int rc = session_start(r, s);
+	int rc = kv_server_start(&r->srv, s);
 
 	for (int cl = 0; rc == 0 && cl < KV_CLIENTS; cl++) {
 		if ((s == S_MEMCACHED_TCP && cl == KV_RFLOOP) ||
@@ -193,7 +133,7 @@ static int session_sweeps(struct kv_run *r, enum kv_session s)
 		rc = kv_sweep(&l, &r->search, &r->curve[sys][cl]);
 		kv_csv_write(r->o, sys, (enum kv_client)cl, &r->curve[sys][cl], r->search.slo_us);
 	}
-	session_stop(r);
+	kv_server_stop(&r->srv);
 	return rc;
 }
 
@@ -310,12 +250,13 @@ int bench_kv(const struct bench_opts *o, struct json_object *out)
 	if (!r)
 		return -1;
 	r->o = o;
+	r->srv = (struct kv_server){ .o = o, .p = &r->p, .pid = -1 };
 	r->search = (struct kv_search){ .start = 20000, .factor = o->quick ? 3 : 2,
 					.precision = o->quick ? 0.5 : 0.05,
 					.rate_max = o->quick ? 6e5 : 4e6, .retry = !o->quick };
-	if (access(MEMCACHED, X_OK) != 0) {
+	if (access(KV_MEMCACHED_BIN, X_OK) != 0) {
 		json_object_object_add(out, "error", json_object_new_string(
-			MEMCACHED " is not installed (mk/deps.sh)"));
+			KV_MEMCACHED_BIN " is not installed (mk/deps.sh)"));
 		goto out;
 	}
 	if (prfd_start(&r->p, o, NULL))
@@ -329,7 +270,7 @@ int bench_kv(const struct bench_opts *o, struct json_object *out)
 	report(r, out);
 	rc = 0;
 out:
-	session_stop(r);
+	kv_server_stop(&r->srv);
 	prfd_stop(&r->p);
 	free(r);
 	return rc;

@@ -120,7 +120,7 @@ static void args(const struct kv_load *l, const char **argv, char bufs[6][300], 
 	int n = 0;
 
 	snprintf(bufs[0], 300, "%s/rfload", l->o->build_dir);
-	snprintf(bufs[1], 300, "%d", l->port);
+	snprintf(bufs[1], 300, "%d", l->srv->port);
 	snprintf(bufs[2], 300, "%.0f", rate);
 	snprintf(bufs[3], 300, "%g", l->seconds);
 	snprintf(bufs[4], 300, "%g", l->warmup);
@@ -155,12 +155,16 @@ int kv_load_point(struct kv_load *l, double rate, struct kv_point *pt)
 		env[1] = stats_env;
 		unlink(l->stats);
 	}
+	int64_t b0 = kv_server_busy_ns(l->srv);
+	uint64_t t0 = base_now_ns();
 	pid_t pid = bench_spawn(argv, env, GEN_CPU, &out);
 	if (pid < 0)
 		return -1;
 	char *text = slurp(out);
 	close(out);
 	st = bench_stop(pid, 0);   /* signal 0: only reaps, rfload ends by itself */
+	int64_t b1 = kv_server_busy_ns(l->srv);
+	pt->server_busy = b0 < 0 || b1 < b0 ? -1 : (double)(b1 - b0) / (double)(base_now_ns() - t0);
 	int rc = parse(text, pt);
 	free(text);
 	pt->failed = !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -172,6 +176,6 @@ int kv_load_point(struct kv_load *l, double rate, struct kv_point *pt)
 		l->preload = false;   /* the keys are in the server now */
 	else
 		fprintf(stderr, "rfbench kv: rfload gave no report at %.0f/s (port %d)\n", rate,
-			l->port);
+			l->srv->port);
 	return rc;
 }

@@ -8,8 +8,9 @@
  * can redo the search's decisions: run, system, client (what rfload was
  * asked: tcp, or rfloop for --rfloop), carried (what librfloop's counters
  * say carried the point's connections: tcp, rfloop or mixed), the offered
- * and achieved rates, p50/p99/p99.9, the generator's send lag, the run's
- * objective and whether the point met it.  The plot is drawn from the CSV
+ * and achieved rates, p50/p99/p99.9, the generator's send lag, the
+ * server's busy share of its CPU meanwhile (kv_server.c; -1: unknown), the
+ * run's objective and whether the point met it.  The plot is drawn from the CSV
  * itself (so it shows what the CSV holds), and a curve's title says what
  * carried it: an RFloop client whose connections fell back to TCP is
  * labelled so, never as RFloop.
@@ -23,7 +24,7 @@
 #include <sys/stat.h>
 
 #define CSV_HEAD "run,system,client,carried,offered_rate,achieved_rate,p50_us,p99_us," \
-		 "p999_us,send_lag_p99_us,slo_us,meets_slo"
+		 "p999_us,send_lag_p99_us,server_busy,slo_us,meets_slo"
 #define MAX_RUNS 99
 
 static const char *carried(const struct kv_point *pt, enum kv_client cl)
@@ -51,10 +52,10 @@ void kv_csv_write(const struct bench_opts *o, enum kv_system sys, enum kv_client
 		fprintf(f, CSV_HEAD "\n");
 	for (int i = 0; i < c->n; i++) {
 		const struct kv_point *p = &c->pt[i];
-		fprintf(f, "%d,%s,%s,%s,%.0f,%.0f,%.1f,%.1f,%.1f,%.1f,%.1f,%d\n", o->run,
+		fprintf(f, "%d,%s,%s,%s,%.0f,%.0f,%.1f,%.1f,%.1f,%.1f,%.3f,%.1f,%d\n", o->run,
 			kv_system_name[sys], kv_client_name[cl], carried(p, cl), p->rate,
-			p->achieved, p->p50_us, p->p99_us, p->p999_us, p->lag_p99_us, slo_us,
-			p->ok ? 1 : 0);
+			p->achieved, p->p50_us, p->p99_us, p->p999_us, p->lag_p99_us,
+			p->server_busy, slo_us, p->ok ? 1 : 0);
 	}
 	fclose(f);
 }
@@ -85,7 +86,7 @@ static int scan(const char *csv, struct seen *sn)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%d,%31[^,],%31[^,],%31[^,],%*f,%*f,%*f,%*f,%*f,%*f,%lf", &run, sys,
+		if (sscanf(line, "%d,%31[^,],%31[^,],%31[^,],%*f,%*f,%*f,%*f,%*f,%*f,%*f,%lf", &run, sys,
 			   cl, car, &slo) != 5 || run < 1 || run > MAX_RUNS)
 			continue;
 		int s = index_of(kv_system_name, KV_SYSTEMS, sys);

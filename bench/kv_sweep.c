@@ -18,12 +18,15 @@
  * a failing point is measured once more (`retry`) and fails only if it
  * fails twice; both measurements go into the curve.
  *
- * Generator.  rfload is one thread on one core; when it cannot send at
- * the offered rate its own lateness (send lag) shows in every latency, and
- * a point would fail for the generator's sake, not the server's.  A
- * failing point whose send lag p99 alone is half the objective or more
- * ends the sweep with `generator_bound` set: the figure is then a lower
- * bound of what the server sustains, and the JSON says so; so it is when
+ * Generator.  rfload is one thread on one core; when it cannot keep up
+ * its own lateness (send lag) shows in every latency, and a point would
+ * fail for the generator's sake, not the server's.  But a saturated
+ * server makes the generator late too (its sends back up), so lateness
+ * alone proves nothing; the server's own busy time does (kv_server.c).  A
+ * failing point whose send lag p99 is half the objective or more while the
+ * server was busy less than BUSY_SATURATED of the time ends the sweep with
+ * `generator_bound` set: the figure is then a lower bound of what the
+ * server sustains, and the JSON says so; so it is when
  * the search reached its highest rate (rate_max) with every point passing
  * (`rate_capped`).
  */
@@ -32,6 +35,7 @@
 #include <time.h>
 
 #define SETTLE_NS 200000000L   /* after a failing point: the server drops its backlog */
+#define BUSY_SATURATED 0.8     /* a server busier than this may be what failed */
 
 bool kv_point_judge(struct kv_point *pt, double slo_us)
 {
@@ -57,7 +61,8 @@ static int measure(struct kv_load *l, const struct kv_search *s, struct kv_curve
 				c->max_rate = pt->achieved;
 			return 1;
 		}
-		*gen = !pt->failed && pt->lag_p99_us >= s->slo_us / 2;
+		*gen = !pt->failed && pt->server_busy >= 0 && pt->server_busy < BUSY_SATURATED &&
+		       pt->lag_p99_us >= s->slo_us / 2;
 		struct timespec ts = { 0, SETTLE_NS };
 		nanosleep(&ts, NULL);
 	}
