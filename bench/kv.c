@@ -31,7 +31,7 @@
  * machine's own (these virtual machines lose milliseconds to the
  * hypervisor now and then, which sets their tail) and the same for both
  * systems.  Then, for each system, the search of kv_sweep.c: coarse steps
- * x2 from 20000/s (up to 4M/s), then bisection to within 5 %, a point
+ * x2 from 20000/s (up to 3M/s), then bisection to within 5 %, a point
  * passing when p99 <= slo_us and the achieved rate is >= 95 % of the
  * offered one.
  *
@@ -163,6 +163,14 @@ static double ratio(double a, double b)
 	return b > 0 ? a / b : 0;
 }
 
+/* Were c's connections carried by RFloop?  Nearly all, not all: one
+ * connection of hundreds that found the rendezvous busy and fell back does
+ * not make the curve a TCP one (kv.csv says so per point). */
+static bool carried(const struct kv_curve *c)
+{
+	return c->conn_rfloop > 0 && c->conn_rfloop >= 0.95 * (double)(c->conn_rfloop + c->conn_tcp);
+}
+
 /* The RFloop figures: what carried each system's --rfloop connections. */
 static void report_rfloop(const struct kv_run *r, struct json_object *out)
 {
@@ -173,9 +181,10 @@ static void report_rfloop(const struct kv_run *r, struct json_object *out)
 	put_d(out, "max_rate_rainforest_rfloop", rf->max_rate);
 	put_d(out, "max_rate_memcached_rfloop", mc->max_rate);
 	put_d(out, "ratio_rfloop", ratio(rf->max_rate, mc->max_rate));
-	json_object_object_add(out, "rfloop_carried",
-			       pair_b(rf->conn_rfloop > 0 && rf->conn_tcp == 0,
-				      mc->conn_rfloop > 0 && mc->conn_tcp == 0));
+	json_object_object_add(out, "rfloop_carried", pair_b(carried(rf), carried(mc)));
+	json_object_object_add(out, "rfloop_carried_rule", json_object_new_string(
+		"at least 95 % of the generator's --rfloop connections went over RFloop "
+		"(librfloop's connect_rfloop against connect_tcp, summed over the sweep)"));
 	json_object_object_add(conns, kv_system_name[KV_RAINFOREST], connections(rf));
 	json_object_object_add(conns, kv_system_name[KV_MEMCACHED], connections(mc));
 	json_object_object_add(out, "rfloop_connections", conns);
@@ -253,7 +262,7 @@ int bench_kv(const struct bench_opts *o, struct json_object *out)
 	r->srv = (struct kv_server){ .o = o, .p = &r->p, .pid = -1 };
 	r->search = (struct kv_search){ .start = 20000, .factor = o->quick ? 3 : 2,
 					.precision = o->quick ? 0.5 : 0.05,
-					.rate_max = o->quick ? 6e5 : 4e6, .retry = !o->quick };
+					.rate_max = o->quick ? 6e5 : 3e6, .retry = !o->quick };
 	if (access(KV_MEMCACHED_BIN, X_OK) != 0) {
 		json_object_object_add(out, "error", json_object_new_string(
 			KV_MEMCACHED_BIN " is not installed (mk/deps.sh)"));

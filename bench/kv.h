@@ -54,7 +54,8 @@ struct kv_point {
 	double server_busy;       /* the server's busy share of its CPU meanwhile; -1: unknown */
 	long unanswered, errors;
 	long conn_rfloop, conn_tcp;   /* rfload's connections by carrier (--rfloop only) */
-	bool failed;              /* rfload exited with an error */
+	bool failed;              /* rfload exited with an error, or was killed */
+	bool timed_out;           /* killed: it had not finished in time (kv_load.c) */
 	bool ok;                  /* within the objective (kv_sweep.c) */
 };
 

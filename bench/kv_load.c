@@ -17,11 +17,18 @@
  * (RF_LOOP_STATS, written by rfload at exit) say how many of rfload's
  * connections went over RFloop (connect_rfloop) and how many over TCP
  * (connect_tcp), and the driver reports those, not what was asked.
+ *
+ * A generator that cannot issue its schedule (an open loop sends every
+ * request it was due to, however late) would run on for as long as its
+ * backlog takes; rfload gets its schedule, its drain and SLACK_NS (three
+ * times that when it stores the keys first), then is killed and the point
+ * counts as failed (`timed_out`, latencies unknown: -1).
  */
 #define _GNU_SOURCE
 #include "kv.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +44,8 @@
 #define VAL_MAX   "4096"
 #define SEED      "1"
 #define DRAIN     "0.5"           /* s: replies still awaited after the last send */
+#define SPIN_US   "1000"          /* rfload polls when its next send is this close */
+#define SLACK_NS  1500000000ull   /* rfload's run beyond its schedule and drain */
 
 const char *const kv_system_name[KV_SYSTEMS] = { "rainforest", "memcached" };
 const char *const kv_client_name[KV_CLIENTS] = { "tcp", "rfloop" };
@@ -64,13 +73,18 @@ struct json_object *kv_load_describe(const struct kv_load *l)
 	return d;
 }
 
-/* Read the child's stdout to its end into a growing buffer (caller frees). */
-static char *slurp(int fd)
+/* Read the child's stdout to its end into a growing buffer (caller frees);
+ * NULL if deadline (base_now_ns) passes first. */
+static char *slurp(int fd, uint64_t deadline)
 {
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap);
 
 	while (buf) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		uint64_t now = base_now_ns();
+		if (now >= deadline || poll(&pf, 1, (int)((deadline - now) / 1000000 + 1)) == 0)
+			break;
 		if (len + 1 == cap) {
 			char *b = realloc(buf, cap *= 2);
 			if (!b)
@@ -129,7 +143,7 @@ static void args(const struct kv_load *l, const char **argv, char bufs[6][300], 
 				bufs[3], "--warmup", bufs[4], "--drain", DRAIN, "--conns", bufs[5],
 				"--threads", "1", "--keys", KEYS, "--key-dist", KEY_DIST,
 				"--get-ratio", GET_RATIO, "--value-dist", VAL_DIST, "--value-max",
-				VAL_MAX, "--seed", SEED, "--json", NULL };
+				VAL_MAX, "--seed", SEED, "--spin-us", SPIN_US, "--json", NULL };
 	for (; fixed[n]; n++)
 		argv[n] = fixed[n];
 	if (!l->preload)
@@ -160,21 +174,26 @@ int kv_load_point(struct kv_load *l, double rate, struct kv_point *pt)
 	pid_t pid = bench_spawn(argv, env, GEN_CPU, &out);
 	if (pid < 0)
 		return -1;
-	char *text = slurp(out);
+	char *text = slurp(out, t0 + (uint64_t)((l->warmup + l->seconds + atof(DRAIN)) * 1e9) +
+				     SLACK_NS + (l->preload ? 2 * SLACK_NS : 0));
 	close(out);
-	st = bench_stop(pid, 0);   /* signal 0: only reaps, rfload ends by itself */
+	/* No report in time: a generator that could not issue its schedule. */
+	st = bench_stop(pid, text ? 0 : SIGKILL);   /* 0: only reaps */
+	pt->timed_out = !text;
+	if (!text)
+		pt->p50_us = pt->p99_us = pt->p999_us = pt->lag_p99_us = -1;   /* unknown */
 	int64_t b1 = kv_server_busy_ns(l->srv);
 	pt->server_busy = b0 < 0 || b1 < b0 ? -1 : (double)(b1 - b0) / (double)(base_now_ns() - t0);
-	int rc = parse(text, pt);
+	int rc = text ? parse(text, pt) : 0;
 	free(text);
 	pt->failed = !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	if (l->client == KV_RFLOOP) {
 		pt->conn_rfloop = bench_rfloop_stat(l->stats, "rfload", "connect_rfloop");
 		pt->conn_tcp = bench_rfloop_stat(l->stats, "rfload", "connect_tcp");
 	}
-	if (rc == 0)
+	if (text && rc == 0)
 		l->preload = false;   /* the keys are in the server now */
-	else
+	else if (rc)
 		fprintf(stderr, "rfbench kv: rfload gave no report at %.0f/s (port %d)\n", rate,
 			l->srv->port);
 	return rc;

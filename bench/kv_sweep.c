@@ -23,8 +23,9 @@
  * fail for the generator's sake, not the server's.  But a saturated
  * server makes the generator late too (its sends back up), so lateness
  * alone proves nothing; the server's own busy time does (kv_server.c).  A
- * failing point whose send lag p99 is half the objective or more while the
- * server was busy less than BUSY_SATURATED of the time ends the sweep with
+ * failing point whose send lag p99 is half the objective or more, or whose
+ * rfload could not finish in time (kv_load.c), while the server was busy
+ * less than BUSY_SATURATED of the time ends the sweep with
  * `generator_bound` set: the figure is then a lower bound of what the
  * server sustains, and the JSON says so; so it is when
  * the search reached its highest rate (rate_max) with every point passing
@@ -61,8 +62,8 @@ static int measure(struct kv_load *l, const struct kv_search *s, struct kv_curve
 				c->max_rate = pt->achieved;
 			return 1;
 		}
-		*gen = !pt->failed && pt->server_busy >= 0 && pt->server_busy < BUSY_SATURATED &&
-		       pt->lag_p99_us >= s->slo_us / 2;
+		*gen = pt->server_busy >= 0 && pt->server_busy < BUSY_SATURATED &&
+		       (pt->timed_out || (!pt->failed && pt->lag_p99_us >= s->slo_us / 2));
 		struct timespec ts = { 0, SETTLE_NS };
 		nanosleep(&ts, NULL);
 	}
