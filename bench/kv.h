@@ -82,6 +82,7 @@ struct kv_search {
 	double rate_max;          /* never offer more */
 	double slo_us;
 	bool retry;               /* a failing point is measured once more */
+	long settle_ns;           /* pause after a failing point (the server drains) */
 };
 
 struct kv_curve {

@@ -35,7 +35,6 @@
 
 #include <time.h>
 
-#define SETTLE_NS 200000000L   /* after a failing point: the server drops its backlog */
 #define BUSY_SATURATED 0.8     /* a server busier than this may be what failed */
 
 bool kv_point_judge(struct kv_point *pt, double slo_us)
@@ -64,7 +63,7 @@ static int measure(struct kv_load *l, const struct kv_search *s, struct kv_curve
 		}
 		*gen = pt->server_busy >= 0 && pt->server_busy < BUSY_SATURATED &&
 		       (pt->timed_out || (!pt->failed && pt->lag_p99_us >= s->slo_us / 2));
-		struct timespec ts = { 0, SETTLE_NS };
+		struct timespec ts = { s->settle_ns / 1000000000L, s->settle_ns % 1000000000L };
 		nanosleep(&ts, NULL);
 	}
 	return 0;
