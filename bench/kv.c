@@ -53,7 +53,8 @@
  * slo_us and how it was chosen, unloaded_p99_us, cores, placement, load
  * (the generator's settings and where it ran), rfloop_carried,
  * rfloop_connections, generator_bound and rate_capped (a figure that is
- * only a lower bound: rfload fell behind, or the search reached its
+ * only a lower bound: rfload could not finish its schedule while the
+ * server had spare time, or the search reached its
  * highest rate), points.  Curves: results/kv.csv and
  * results/kv.png (kv_plot.c).  Target: ratio >= 1.5.  -n N: each point
  * measures N x 10 ms (default 1 s); --quick: shorter points, coarser
