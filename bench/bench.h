@@ -11,6 +11,7 @@
 #define RF_BENCH_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
@@ -105,6 +106,9 @@ int bench_wait_port(int port);
  * `mem` bytes, once its port answers: its pid, or -1 (said on stderr). */
 pid_t bench_kv_subos(struct private_rfd *p, const struct bench_opts *o, const char *name,
 		     const char *cpus, uint64_t mem, int port);
+/* The sum of value(f) over /proc/PID/task/TID/<file> of pid's threads
+ * (one opened for reading each), or -1 if pid is gone. */
+int64_t bench_threads_sum(pid_t pid, const char *file, int64_t (*value)(FILE *));
 /* The sum of counter `key` over the lines of an RF_LOOP_STATS file
  * (src/rfloop/real.c) of the processes named comm (NULL: every one). */
 long bench_rfloop_stat(const char *path, const char *comm, const char *key);

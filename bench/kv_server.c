@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #include "kv.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,29 +80,11 @@ void kv_server_stop(struct kv_server *s)
 	s->pid = -1;
 }
 
-/* Sum of the first field (on-CPU ns) of every thread's schedstat. */
-static int64_t threads_ns(pid_t pid)
+/* A thread's on-CPU time (ns), the first field of its schedstat. */
+static int64_t thread_ns(FILE *f)
 {
-	char path[96];
-	int64_t sum = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	for (struct dirent *e; (e = readdir(d));) {
-		unsigned long long ns;
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", (int)pid, e->d_name);
-		FILE *f = fopen(path, "re");
-		if (f && fscanf(f, "%llu", &ns) == 1)
-			sum += (int64_t)ns;
-		if (f)
-			fclose(f);
-	}
-	closedir(d);
-	return sum;
+	unsigned long long ns;
+	return fscanf(f, "%llu", &ns) == 1 ? (int64_t)ns : 0;
 }
 
 /* librf's busy time of the subOS's cores, from rfd's stats. */
@@ -126,5 +107,5 @@ int64_t kv_server_busy_ns(struct kv_server *s)
 {
 	if (s->pid <= 0)
 		return -1;
-	return s->kind == S_RAINFOREST ? subos_busy_ns(s) : threads_ns(s->pid);
+	return s->kind == S_RAINFOREST ? subos_busy_ns(s) : bench_threads_sum(s->pid, "schedstat", thread_ns);
 }

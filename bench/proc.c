@@ -2,7 +2,8 @@
  * proc.c - the child processes and ports of rfbench's service benchmarks
  * (syscalls, kv, rfloop): starting a program pinned to one CPU with some
  * environment, stopping it, finding a free port, waiting for a server's
- * port, the rfkv service as a libos subOS, and RFloop's counters.
+ * port, the rfkv service as a libos subOS, a sum over a process's
+ * threads (/proc/PID/task), and RFloop's counters.
  *
  * Kept in one place because every benchmark that runs servers and load
  * generators needs the same care: a child gets nothing of rfbench's but
@@ -15,6 +16,7 @@
 #include "bench.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -139,6 +141,29 @@ pid_t bench_kv_subos(struct private_rfd *p, const struct bench_opts *o, const ch
 			a ? json_object_to_json_string(a) : "no answer");
 	json_object_put(a);
 	return got > 0 && bench_wait_port(port) == 0 ? got : -1;
+}
+
+int64_t bench_threads_sum(pid_t pid, const char *file, int64_t (*value)(FILE *))
+{
+	char path[96];
+	int64_t sum = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/%s", (int)pid, e->d_name, file);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;   /* the thread ended meanwhile */
+		sum += value(f);
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
 }
 
 long bench_rfloop_stat(const char *path, const char *comm, const char *key)

@@ -23,7 +23,6 @@
 #include "bench.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -65,32 +64,23 @@ static long answered(int port)
 	return g && s ? atol(g + 13) + atol(s + 13) : -1;
 }
 
+/* Minor + major faults of one thread, from its stat line. */
+static int64_t thread_faults(FILE *f)
+{
+	char line[1024];
+	char *p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	unsigned long minflt = 0, majflt = 0;
+
+	/* after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt */
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %lu %*u %lu", &minflt, &majflt) == 2)
+		return (int64_t)(minflt + majflt);
+	return 0;
+}
+
 /* Minor + major faults of every thread of pid so far. */
 static long faults(pid_t pid)
 {
-	char path[64], line[1024];
-	long total = 0;
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	for (struct dirent *e; (e = readdir(d));) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		char *p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-		unsigned long minflt = 0, majflt = 0;
-		/* after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt */
-		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %lu %*u %lu", &minflt,
-				&majflt) == 2)
-			total += (long)(minflt + majflt);
-		fclose(f);
-	}
-	closedir(d);
-	return total;
+	return (long)bench_threads_sum(pid, "stat", thread_faults);
 }
 
 /* Parse `strace -c` output: "% time seconds usecs/call calls [errors] syscall". */

@@ -60,6 +60,22 @@ int kv_load_point(struct kv_load *l, double rate, struct kv_point *pt)
 static const struct kv_search search = { .start = 20000, .factor = 2, .precision = 0.05,
 					 .rate_max = 3e6, .slo_us = 1000, .retry = true };
 
+/* A sweep of the model with capacity cap: kv_sweep's result; *c fresh. */
+static int sweep(struct kv_curve *c, double cap)
+{
+	struct kv_load l = { 0 };
+	memset(c, 0, sizeof(*c));
+	model.cap = cap;
+	return kv_sweep(&l, &search, c);
+}
+
+/* The figure is a passing rate within the precision below the capacity. */
+static void assert_found(const struct kv_curve *c)
+{
+	assert_true(c->max_rate <= model.cap);
+	assert_true(c->max_rate >= model.cap / 1.05 * 0.999 * 0.999);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -89,12 +105,8 @@ static void test_finds_capacity(void **state)
 {
 	(void)state;
 	static struct kv_curve c;
-	struct kv_load l = { 0 };
-	memset(&c, 0, sizeof(c));
-	model.cap = 150000;
-	assert_int_equal(kv_sweep(&l, &search, &c), 0);
-	assert_true(c.max_rate <= model.cap);
-	assert_true(c.max_rate >= model.cap / 1.05 * 0.999 * 0.999);
+	assert_int_equal(sweep(&c, 150000), 0);
+	assert_found(&c);
 	assert_false(c.generator_bound);
 	assert_false(c.rate_capped);
 	/* every failing rate was tried twice */
@@ -110,54 +122,41 @@ static void test_noise_retried(void **state)
 {
 	(void)state;
 	static struct kv_curve c;
-	struct kv_load l = { 0 };
-	memset(&c, 0, sizeof(c));
-	model.cap = 150000;
 	model.noisy_calls = 1;   /* the first point (20000/s) stalls once */
-	assert_int_equal(kv_sweep(&l, &search, &c), 0);
+	assert_int_equal(sweep(&c, 150000), 0);
 	assert_false(c.pt[0].ok);
 	assert_true(c.pt[1].ok && c.pt[1].rate == 20000);
-	assert_true(c.max_rate >= model.cap / 1.05 * 0.999 * 0.999);
+	assert_found(&c);
 }
 
 static void test_generator_bound(void **state)
 {
 	(void)state;
 	static struct kv_curve c;
-	struct kv_load l = { 0 };
-	memset(&c, 0, sizeof(c));
-	model.cap = 300000;
 	model.gen_behind = true;
-	assert_int_equal(kv_sweep(&l, &search, &c), 0);
+	assert_int_equal(sweep(&c, 300000), 0);
 	assert_true(c.generator_bound);
 	assert_true(c.max_rate > 0 && c.max_rate <= model.cap);
 	assert_false(c.pt[c.n - 1].ok);
 	/* Late but finishing (a stalled core): a failure, the search goes on. */
-	memset(&c, 0, sizeof(c));
 	model.lag_only = true;
-	assert_int_equal(kv_sweep(&l, &search, &c), 0);
+	assert_int_equal(sweep(&c, 300000), 0);
 	assert_false(c.generator_bound);
-	assert_true(c.max_rate >= model.cap / 1.05 * 0.999 * 0.999);
+	assert_found(&c);
 }
 
 static void test_capped_and_none(void **state)
 {
 	(void)state;
 	static struct kv_curve c;
-	struct kv_load l = { 0 };
-	memset(&c, 0, sizeof(c));
-	model.cap = 1e9;
-	assert_int_equal(kv_sweep(&l, &search, &c), 0);
+	assert_int_equal(sweep(&c, 1e9), 0);
 	assert_true(c.rate_capped);
 	assert_true(c.pt[c.n - 1].rate == search.rate_max);
-	memset(&c, 0, sizeof(c));
-	model.cap = 10;
-	assert_int_equal(kv_sweep(&l, &search, &c), 0);
+	assert_int_equal(sweep(&c, 10), 0);
 	assert_true(c.max_rate == 0);
 	assert_false(c.rate_capped);
-	memset(&c, 0, sizeof(c));
 	model.no_report = true;
-	assert_int_equal(kv_sweep(&l, &search, &c), -1);
+	assert_int_equal(sweep(&c, 150000), -1);
 }
 
 int main(void)
