@@ -193,9 +193,10 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
 # sanitized rfd objects other than main; the RFloop ring test its ring, the
 # benchmark merge test rfbench's median merge, the load generator's test
-# its schedule, workload and protocol.
+# its schedule, workload and protocol, rfbench kv's search its sweep.
 $(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
 $(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
+$(B)/tests/test_bench_kv_sweep: $(B)/san/bench/kv_sweep.o
 $(B)/tests/test_kv_proto $(B)/tests/test_kv_store: $(call san,$(KV_LIB_SRC))
 $(B)/san/tests/unit/test_kv_%.o: CFLAGS += -Iapps/rfkv
 $(B)/tests/test_rfload: $(call san,apps/rfload/sched.c apps/rfload/workload.c apps/rfload/proto.c)

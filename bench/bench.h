@@ -11,6 +11,7 @@
 #define RF_BENCH_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
@@ -39,6 +40,9 @@ struct bench {
 	int (*run)(const struct bench_opts *, struct json_object *);
 	void (*targets)(struct json_object *fig, struct json_object *t);
 	int quick_n;              /* -n under --quick unless -n is given */
+	/* results/NAME.png from results/NAME.csv when the latency CDFs of
+	 * series_plot do not fit the benchmark's CSV (NULL: series_plot). */
+	void (*plot)(const struct bench_opts *);
 };
 
 /* Run b o->runs times and put the merged report into out (runs.c): bench,
@@ -82,6 +86,32 @@ struct base_request req_create(const char *name, enum base_kind kind, const char
 			       uint64_t mem, const char **argv);
 /* `cpus` (a CPU list) as the cores of a request. */
 struct base_cores_arg req_cpus(const char *cpus);
+
+/* Child processes and ports (proc.c).  bench_spawn: fork + exec argv
+ * (argv[0] a path) with stdin and stderr on /dev/null, stdout to a new
+ * pipe whose read end goes to *out (NULL: /dev/null), the "NAME=VALUE"
+ * strings of env (NULL-terminated, may be NULL) added to the environment,
+ * pinned to cpu (< 0: not pinned), no other descriptor of rfbench's, and
+ * killed if rfbench dies; its pid or -1.  bench_stop: signal and reap; the
+ * wait status, or -1. */
+pid_t bench_spawn(const char *const *argv, const char *const *env, int cpu, int *out);
+int bench_stop(pid_t pid, int sig);
+/* A port free right now on 127.0.0.1 (asked of the kernel), or -1. */
+int bench_free_port(void);
+/* A TCP connection to 127.0.0.1:port, or -1; wait (5 s at most) until one
+ * succeeds: 0, or -1. */
+int bench_connect_port(int port);
+int bench_wait_port(int port);
+/* build/rfkv -p port as libos subOS `name` of p on the CPUs of `cpus` with
+ * `mem` bytes, once its port answers: its pid, or -1 (said on stderr). */
+pid_t bench_kv_subos(struct private_rfd *p, const struct bench_opts *o, const char *name,
+		     const char *cpus, uint64_t mem, int port);
+/* The sum of value(f) over /proc/PID/task/TID/<file> of pid's threads
+ * (one opened for reading each), or -1 if pid is gone. */
+int64_t bench_threads_sum(pid_t pid, const char *file, int64_t (*value)(FILE *));
+/* The sum of counter `key` over the lines of an RF_LOOP_STATS file
+ * (src/rfloop/real.c) of the processes named comm (NULL: every one). */
+long bench_rfloop_stat(const char *path, const char *comm, const char *key);
 
 /* Spin waits between two pinned peers: a side that hears nothing for
  * BENCH_STALL_NS takes the other for gone and gives up. */
@@ -134,6 +164,10 @@ void syscalls_targets(struct json_object *fig, struct json_object *t);
 int bench_rfloop(const struct bench_opts *o, struct json_object *out);
 void rfloop_targets(struct json_object *fig, struct json_object *t);
 int bench_soak(const struct bench_opts *o, struct json_object *out);
+int bench_kv(const struct bench_opts *o, struct json_object *out);
+void kv_targets(struct json_object *fig, struct json_object *t);
+/* results/kv.png from results/kv.csv: p99 against achieved rate (kv_plot.c). */
+void kv_plot(const struct bench_opts *o);
 void soak_targets(struct json_object *fig, struct json_object *t);
 /* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
 int rfloop_peer_main(int argc, char **argv);

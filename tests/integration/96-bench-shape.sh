@@ -23,6 +23,8 @@ declare -A figures=(
 		tcp_rr_per_s_rfloop_nospin tcp_crr_per_s_rfloop tcp_crr_per_s_loopback
 		tcp_stream_gbps_rfloop tcp_stream_gbps_loopback rr_ratio rr_busypoll_ratio
 		crr_ratio stream_ratio regions_reused"
+	[kv]="max_rate_rainforest max_rate_memcached ratio slo_us cores max_rate_rainforest_rfloop
+		max_rate_memcached_rfloop ratio_rfloop points"
 )
 
 is_number() {
@@ -49,7 +51,7 @@ check_shape() {
 	[ "$(wc -l <"$T/results/$name.csv")" -ge 2 ] || fail "$name: CSV without samples"
 }
 
-for name in lifecycle ficm syscalls rfloop; do
+for name in lifecycle ficm syscalls rfloop kv; do
 	run "$ROOT/build/rfbench" "$name" --quick --json --results "$T/results"
 	[ "$STATUS" -eq 0 ] || { show_last; fail "rfbench $name --quick failed"; }
 	check_shape "$name"
@@ -60,4 +62,18 @@ done
 for col in subos_ficm_ns subos_cacheline_pair_ns unix_socket_busypoll_ns; do
 	head -1 "$T/results/ficm.csv" | grep -q "$col" || fail "ficm.csv lacks $col"
 done
+# kv (the last one run: its JSON is in $OUT): both systems' curves in
+# kv.csv, their unloaded p99s and what carried their RFloop clients (said
+# per system, with the connection counts), and where the load ran.
+for sys in rainforest memcached; do
+	[[ $(json ".rfloop_carried.$sys" <"$OUT") =~ ^(true|false)$ ]] ||
+		fail "kv: rfloop_carried.$sys is not a boolean"
+	for f in "unloaded_p99_us.$sys" "rfloop_connections.$sys.rfloop" \
+		"rfloop_connections.$sys.tcp"; do
+		is_number "$(json ".$f" <"$OUT")" || fail "kv: $f missing or not a number"
+	done
+	grep -q "^1,$sys,tcp," "$T/results/kv.csv" || fail "kv.csv has no $sys curve"
+done
+[ "$(json .load.cpu <"$OUT")" = 0 ] || fail "kv: load does not say where the generator ran"
+[ -n "$(json .slo_rule <"$OUT")" ] || fail "kv: no slo_rule"
 echo "PASS"
