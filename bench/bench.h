@@ -118,6 +118,38 @@ void series_write(const struct bench_opts *o, const char *bench, struct series *
  * exists and the CSV does. */
 void series_plot(const struct bench_opts *o, const char *bench);
 
+/* A plain process of an experiment (proc.c): argv[0] a path; cpu -1 for
+ * every CPU (unpinned); fifo > 0 a SCHED_FIFO priority; cgroups a
+ * NULL-terminated list of cgroup directories to join (or NULL); env extra
+ * "K=V" strings (or NULL). */
+struct proc_spec {
+	const char *const *argv;
+	int cpu, fifo;
+	const char *const *cgroups;
+	const char *const *env;
+};
+/* Start it; with out, its stdout comes on *out (a pipe), else /dev/null. */
+pid_t proc_spawn(const struct proc_spec *spec, int *out);
+/* Read fd to its end, reap pid (*status), return what was read (free it). */
+char *proc_output(pid_t pid, int fd, int *status);
+/* SIGTERM, 2 s, then SIGKILL; reaps; *pid = 0.  Nothing if *pid <= 0. */
+void proc_stop(pid_t *pid);
+/* A subOS of p running argv on cpus with mem bytes: its pid, or -1 (said
+ * on stderr).  Destroy: 0 or -1. */
+pid_t subos_create(struct private_rfd *p, const char *name, enum base_kind kind, const char *cpus,
+		   uint64_t mem, const char **argv);
+int subos_destroy(struct private_rfd *p, const char *name);
+
+/* A cgroup v1 cpuset + memory group pair of one unique name (cgv1.c),
+ * removed by cgv1_remove, or at exit or SIGINT/SIGTERM if still there. */
+struct cgv1_group {
+	char cpuset[300], memory[300];
+	const char *dirs[3];      /* for proc_spec.cgroups */
+	bool made_cpuset, made_memory;
+};
+int cgv1_create(struct cgv1_group *g, const char *role, const char *cpus, uint64_t mem);
+int cgv1_remove(struct cgv1_group *g);
+
 int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
 /* lifecycle's floors (floors.c), n samples each into s; 0 or -1 (said on
  * stderr): a futex wake-up round trip between threads on cpu[0] and
@@ -135,6 +167,10 @@ int bench_rfloop(const struct bench_opts *o, struct json_object *out);
 void rfloop_targets(struct json_object *fig, struct json_object *t);
 int bench_soak(const struct bench_opts *o, struct json_object *out);
 void soak_targets(struct json_object *fig, struct json_object *t);
+int bench_isolation(const struct bench_opts *o, struct json_object *out);
+void isolation_targets(struct json_object *fig, struct json_object *t);
+int bench_microtail(const struct bench_opts *o, struct json_object *out);
+void microtail_targets(struct json_object *fig, struct json_object *t);
 /* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
 int rfloop_peer_main(int argc, char **argv);
 /* bench_ficm's headline: the ping-pong between two subOSes of a private rfd

@@ -1,0 +1,158 @@
+/*
+ * proc.c - the programs an experiment runs on each system, started the
+ * same way whatever the system: `rfbench isolation` and `rfbench
+ * microtail` compare one workload under rfd (a subOS) with the same
+ * program as a plain process (unpinned, pinned, or in cgroups), so the
+ * starting and stopping live here once.
+ *
+ * A plain process gets, in the child before exec: an affinity (one CPU,
+ * or every CPU: rfbench's own mask must not leak into "unpinned"), an
+ * optional SCHED_FIFO priority (the load generator, so that what shares
+ * its core delays its sends as little in every system), the cgroups to
+ * join (cgroup.procs of each directory), extra environment, stdout to a
+ * pipe or /dev/null, and PR_SET_PDEATHSIG so that a killed rfbench leaves
+ * no workload running.  A subOS is created and destroyed through the
+ * private rfd (bench/prfd.c).
+ */
+#define _GNU_SOURCE
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int write_pid(const char *dir)
+{
+	char path[600], pid[24];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	int fd = open(path, O_WRONLY | O_CLOEXEC), n = snprintf(pid, sizeof(pid), "%d", getpid());
+	if (fd < 0)
+		return -1;
+	int rc = write(fd, pid, (size_t)n) == n ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* In the child: everything of spec but the exec. */
+static void child_setup(const struct proc_spec *spec, int out_fd)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (spec->cpu >= 0)
+		CPU_SET(spec->cpu, &set);
+	else
+		for (int c = 0; c < CPU_SETSIZE && c < (int)sysconf(_SC_NPROCESSORS_CONF); c++)
+			CPU_SET(c, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		_exit(125);
+	if (spec->fifo > 0) {
+		struct sched_param sp = { .sched_priority = spec->fifo };
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
+			_exit(125);
+	}
+	for (int i = 0; spec->cgroups && spec->cgroups[i]; i++)
+		if (write_pid(spec->cgroups[i]) < 0)
+			_exit(125);
+	for (int i = 0; spec->env && spec->env[i]; i++)
+		putenv((char *)spec->env[i]);
+	int null = open("/dev/null", O_RDWR);
+	dup2(null, 0);
+	dup2(out_fd >= 0 ? out_fd : null, 1);
+	dup2(null, 2);
+	close_range(3, ~0U, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+pid_t proc_spawn(const struct proc_spec *spec, int *out)
+{
+	int pipefd[2] = { -1, -1 };
+	if (out && pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		child_setup(spec, pipefd[1]);
+		execv(spec->argv[0], (char *const *)spec->argv);
+		_exit(127);
+	}
+	if (out) {
+		close(pipefd[1]);
+		*out = pid > 0 ? pipefd[0] : (close(pipefd[0]), -1);
+	}
+	return pid;
+}
+
+char *proc_output(pid_t pid, int fd, int *status)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap);
+	for (ssize_t n; buf && (n = read(fd, buf + len, cap - len - 1)) != 0;) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+		if (len + 1 == cap) {
+			char *more = realloc(buf, cap *= 2);
+			if (!more)
+				break;
+			buf = more;
+		}
+	}
+	close(fd);
+	if (buf)
+		buf[len] = '\0';
+	if (waitpid(pid, status, 0) != pid)
+		*status = -1;
+	return buf;
+}
+
+void proc_stop(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	for (int i = 0; i < 200; i++) {   /* 2 s, then SIGKILL */
+		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+			*pid = 0;
+			return;
+		}
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	*pid = 0;
+}
+
+pid_t subos_create(struct private_rfd *p, const char *name, enum base_kind kind, const char *cpus,
+		   uint64_t mem, const char **argv)
+{
+	struct base_request create = req_create(name, kind, cpus, mem, argv);
+	struct json_object *a = prfd_call(p, &create, NULL), *res, *pid;
+	pid_t got = -1;
+	if (a && json_object_object_get_ex(a, "result", &res) &&
+	    json_object_object_get_ex(res, "pid", &pid))
+		got = (pid_t)json_object_get_int(pid);
+	else
+		fprintf(stderr, "rfbench: create %s: %s\n", name,
+			a ? json_object_to_json_string(a) : "no answer");
+	json_object_put(a);
+	return got;
+}
+
+int subos_destroy(struct private_rfd *p, const char *name)
+{
+	struct base_request r = req_named(RF_VERB_DESTROY, name);
+	struct json_object *a = prfd_call(p, &r, NULL), *res;
+	int rc = a && json_object_object_get_ex(a, "result", &res) ? 0 : -1;
+	json_object_put(a);
+	return rc;
+}
