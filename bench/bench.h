@@ -72,6 +72,10 @@ int prfd_restart(struct private_rfd *p, const struct bench_opts *o, const char *
 		 const char *fault, const char *const *extra, uint64_t *ns);
 /* Is p's rfd still running (reaps it if not)? */
 bool prfd_alive(struct private_rfd *p);
+/* Wait (up to timeout_ms) until rfd's pool refilled every chunk: its
+ * background faulting of fresh memory is heavy work a measurement should
+ * not run beside.  0, or -1 on timeout. */
+int prfd_settle(struct private_rfd *p, int timeout_ms);
 /* Call a verb; returns the answer (caller puts) or NULL.  Times it. */
 struct json_object *prfd_call(struct private_rfd *p, const struct base_request *req, uint64_t *ns);
 /* Requests (base/proto.h), borrowing the strings given: `verb` on `name`

@@ -113,6 +113,7 @@ static int measure_rf(struct mt *m, const char *op, long n, const char *out, con
 	int rc = -1;
 	if (subos_create(&m->p, "neighbour", RF_KIND_LIBOS, NEIGHB_CPU, MEM, nb_argv) < 0)
 		return -1;
+	prfd_settle(&m->p, 10000);   /* no refill beside the measurement */
 	if (subos_create(&m->p, "measured", RF_KIND_LIBOS, MEASURE_CPU, MEM, m_argv) < 0)
 		goto out;
 	/* It exits once OUT is written. */

@@ -162,6 +162,31 @@ struct json_object *prfd_call(struct private_rfd *p, const struct base_request *
 	return ans;
 }
 
+/* The pool's numbers from info: true when nothing is being refilled. */
+static bool pool_full(struct private_rfd *p)
+{
+	struct base_request r;
+	base_request_init(&r, RF_VERB_INFO);
+	struct json_object *a = prfd_call(p, &r, NULL), *res, *pool;
+	bool full = a && json_object_object_get_ex(a, "result", &res) &&
+		    json_object_object_get_ex(res, "pool", &pool) &&
+		    bench_fig(pool, "refilling") == 0 &&
+		    bench_fig(pool, "ready") + bench_fig(pool, "owned") >= bench_fig(pool, "chunks");
+	json_object_put(a);
+	return full;
+}
+
+int prfd_settle(struct private_rfd *p, int timeout_ms)
+{
+	for (int i = 0; i < timeout_ms / 20; i++) {
+		if (pool_full(p))
+			return 0;
+		struct timespec ts = { 0, 20000000 };
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
 struct base_request req_named(enum base_verb verb, const char *name)
 {
 	struct base_request r;
