@@ -9,6 +9,11 @@
  *                                      (uint64 each) to OUT (written as
  *                                      OUT.part, renamed when complete)
  *   rfmicro libos|linux OP 0 - DIR     the neighbour: OP forever, untimed
+ *   rfmicro threads OP N OUT DIR M,B   Linux, the neighbour a thread of the
+ *                                      same process: measured on CPU M, the
+ *                                      neighbour on CPU B, stopped after
+ *                                      (will-it-scale's _threads shape, the
+ *                                      paper's Linux: one address space)
  *
  * What OP is on each side.  librf has no mmap, no page fault and no file
  * call of its own, so the libos side measures what a libos program does in
@@ -37,6 +42,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +69,7 @@ struct micro {
 	uint64_t seed;
 	void *pool[POOL];
 	char path[512];
+	_Atomic int *stop;     /* a neighbour thread's: set when measured */
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -178,7 +186,7 @@ static int (*op_of(const char *name))(struct micro *)
 /* The file `open` opens, the pool `malloc` churns. */
 static int prepare(struct micro *m)
 {
-	snprintf(m->path, sizeof(m->path), "%s/rfmicro.%d", m->dir, (int)getpid());
+	snprintf(m->path, sizeof(m->path), "%s/rfmicro.%d", m->dir, (int)gettid());
 	int fd = open(m->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, "rfmicro\n", 8) != 8) {
 		fprintf(stderr, "rfmicro: %s: %s\n", m->path, strerror(errno));
@@ -212,7 +220,7 @@ static int run(struct micro *m)
 	int rc = -1;
 	if (!op || prepare(m) < 0)
 		goto out;
-	for (long i = 0; !m->n || m->got < m->n; i++) {
+	for (long i = 0; m->n ? m->got < m->n : !(m->stop && *m->stop); i++) {
 		if (op(m) < 0) {
 			fprintf(stderr, "rfmicro: %s: %s\n", m->op, strerror(errno));
 			goto out;
@@ -220,13 +228,51 @@ static int run(struct micro *m)
 		if (m->libos && i % YIELD_EVERY == YIELD_EVERY - 1)
 			rf_yield();
 	}
-	rc = save(m);
+	rc = m->n ? save(m) : 0;
 out:
 	unlink(m->path);
 	return rc ? 1 : 0;
 }
 
 static struct micro g;
+
+static int pin(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) ? -1 : 0;
+}
+
+static void *neighbour_thread(void *arg)
+{
+	struct micro *nb = arg;
+	(void)run(nb);
+	return NULL;
+}
+
+/* `threads`: the neighbour a thread on CPU b, measured here on CPU m. */
+static int run_threads(const char *cpus)
+{
+	static struct micro nb;
+	static _Atomic int stop;
+	int mcpu, bcpu;
+	pthread_t t;
+	if (sscanf(cpus, "%d,%d", &mcpu, &bcpu) != 2 || pin(mcpu) < 0)
+		return 2;
+	nb = (struct micro){ .op = g.op, .dir = g.dir, .seed = g.seed * 3, .stop = &stop };
+	if (pthread_create(&t, NULL, neighbour_thread, &nb))
+		return 1;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(bcpu, &set);
+	pthread_setaffinity_np(t, sizeof(set), &set);
+	usleep(100000);   /* going, as the other systems' neighbours are */
+	int rc = run(&g);
+	stop = 1;
+	pthread_join(t, NULL);
+	return rc;
+}
 
 static int app(int argc, char **argv)
 {
@@ -237,16 +283,20 @@ static int app(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc != 6 || (strcmp(argv[1], "libos") && strcmp(argv[1], "linux")) ||
-	    !op_of(argv[2])) {
-		fprintf(stderr, "usage: rfmicro libos|linux mmap|malloc|pagefault|open N OUT DIR\n");
+	bool threads = argc == 7 && !strcmp(argv[1], "threads");
+	if ((argc != 6 && !threads) || (strcmp(argv[1], "libos") && strcmp(argv[1], "linux") &&
+					!threads) || !op_of(argv[2])) {
+		fprintf(stderr, "usage: rfmicro libos|linux mmap|malloc|pagefault|open N OUT DIR\n"
+				"       rfmicro threads OP N OUT DIR MCPU,BCPU\n");
 		return 2;
 	}
 	g = (struct micro){ .libos = !strcmp(argv[1], "libos"), .op = argv[2],
 			    .n = atol(argv[3]), .out = argv[4], .dir = argv[5],
 			    .seed = 0x9e3779b97f4a7c15ull };
-	if (g.n < 0)
+	if (g.n < 0 || (threads && g.n == 0))
 		return 2;
+	if (threads)
+		return run_threads(argv[6]);
 	if (g.libos)
 		rf_main(argc, argv, app);
 	return run(&g);

@@ -64,7 +64,7 @@ declare -A nested=(
 		p999_ns.mmap.linux p999_ns.malloc.rainforest p999_ns.malloc.linux
 		p999_ns.pagefault.rainforest p999_ns.pagefault.linux p999_ns.open.rainforest
 		p999_ns.open.linux p999_ratio.mmap p999_ratio.malloc p999_ratio.pagefault
-		p999_ratio.open samples_per_op"
+		p999_ratio.open p999_ratio_threads.mmap p999_ns.mmap.linux_threads samples_per_op"
 )
 
 check_nested() {
@@ -89,7 +89,7 @@ done
 # column per operation and system.
 [ -s "$T/results/isolation.png" ] || ! command -v gnuplot >/dev/null ||
 	fail "isolation: no results/isolation.png"
-for col in mmap_rainforest_ns mmap_linux_ns pagefault_rainforest_ns open_linux_ns; do
+for col in mmap_rainforest_ns mmap_linux_ns mmap_linux_threads_ns pagefault_rainforest_ns open_linux_ns; do
 	head -1 "$T/results/microtail.csv" | grep -q "$col" || fail "microtail.csv lacks $col"
 done
 # Nothing of linux_cgroups' groups is left behind.
