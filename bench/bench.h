@@ -63,6 +63,11 @@ struct private_rfd {
 
 /* Start rfd with extra arguments (NULL-terminated); waits for its socket. */
 int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra);
+/* The same with rfd (and so its threads) on CPU cpu only: with
+ * --host-cores "" rfd has no host core of its own and would otherwise run
+ * its SCHED_FIFO loop and its pool worker on the cores it hands out. */
+int prfd_start_on(struct private_rfd *p, const struct bench_opts *o, const char *const *extra,
+		  int cpu);
 void prfd_stop(struct private_rfd *p);
 /* Stop p's rfd (SIGTERM; a dead one is just reaped) and start `bin` (NULL:
  * rfd; "tests/rfd-faults" for the fault build, with RFD_FAULT=fault) on

@@ -23,11 +23,13 @@
  *
  * Placement on 2 CPUs.  The KV gets CPU 1 to itself (as far as the system
  * lets it); the load generator, build/rfload, runs on CPU 0 with the host
- * (and rfd) and beside the interferer, in every system the same way:
- * pinned to CPU 0 and SCHED_FIFO (priority 10), so the interferer sharing
- * its CPU delays its sends as little as possible, and with --spin-us 20
- * (it sleeps in epoll_pwait2 until 20 us before each send), so it leaves
- * most of CPU 0 to the interferer.  What it still suffers shows in its own
+ * and beside the interferer.  rfd is started pinned to CPU 0 too: with
+ * --host-cores "" it has no host core and would run its SCHED_FIFO loop
+ * and pool worker on the KV's core.  The generator runs the same way in
+ * every system: pinned to CPU 0 and SCHED_FIFO (priority 10), so the
+ * interferer sharing its CPU delays its sends as little as possible, and
+ * with --spin-us 20 (it sleeps in epoll_pwait2 until 20 us before each
+ * send), so it leaves most of CPU 0 to the interferer.  What it still suffers shows in its own
  * send lag (send_lag_p99_us, reported), and is the same in all three
  * systems; latency runs from the intended send time (open loop).  The load
  * is RATE requests/s, 8 connections, seed 7, 90% gets over 10,000 keys:
@@ -43,7 +45,7 @@
  * baselines' worst (each the worst of the per-mode medians).  -n N:
  * N x 100 requests per measurement (default 100: 10,000, 2.5 s at
  * 4,000/s).  results/isolation.csv: one row per run, every figure;
- * results/isolation.png: each run's slowdown per mode and system.
+ * results/isolation.png: each run's p99s per mode and system.
  */
 #define _GNU_SOURCE
 #include "bench.h"
@@ -129,7 +131,7 @@ static int kv_start(struct iso *s, int sys)
 	if (sys == SYS_RF) {
 		argv[5] = NULL;   /* -t is for standalone; rfd gives the cores */
 		/* rfd stops it (kv_stop) */
-		if (prfd_start(&s->p, s->o, extra) ||
+		if (prfd_start_on(&s->p, s->o, extra, GEN_CPU) ||
 		    subos_create(&s->p, "kv", RF_KIND_LIBOS, KV_CPU, KV_MEM, argv) < 0)
 			return -1;
 		prfd_settle(&s->p, 10000);
@@ -317,8 +319,11 @@ void isolation_targets(struct json_object *fig, struct json_object *t)
 		     w_rf < worst_of_medians(fig, "linux_cgroups"));
 }
 
-/* results/isolation.dat gets this run's slowdowns; the PNG shows all runs'. */
-static void plot(const struct iso *s, struct json_object *out)
+/* This run's p99s, alone (x = 0) and beside each mode, appended to
+ * results/isolation.dat; the PNG shows every run's so far (a log axis:
+ * p99s, not slowdowns, which can be negative).  The last run removes the
+ * data file: the CSV holds the same numbers. */
+static void plot(const struct iso *s, struct json_object *p99)
 {
 	char dat[512], gp[512], png[512], cmd[1200];
 	const struct bench_opts *o = s->o;
@@ -327,35 +332,34 @@ static void plot(const struct iso *s, struct json_object *out)
 	snprintf(dat, sizeof(dat), "%s/isolation.dat", o->results_dir);
 	snprintf(gp, sizeof(gp), "%s/isolation.gp", o->results_dir);
 	snprintf(png, sizeof(png), "%s/isolation.png", o->results_dir);
-	struct json_object *slow = NULL;
 	FILE *f = fopen(dat, o->run == 1 ? "w" : "a");
-	if (!f || !json_object_object_get_ex(out, "p99_slowdown_pct", &slow)) {
-		if (f)
-			fclose(f);
+	if (!f)
 		return;
-	}
-	for (size_t m = 0; m < s->nmodes; m++) {
-		fprintf(f, "%d %zu %s", o->run, m, s->modes[m]);
+	for (size_t m = 0; m <= s->nmodes; m++) {
+		const char *mode = m ? s->modes[m - 1] : "alone";
+		fprintf(f, "%d %zu %s", o->run, m, mode);
 		for (int y = 0; y < NSYS; y++)
-			fprintf(f, " %.3f", get2(slow, sys_name[y], s->modes[m]));
+			fprintf(f, " %.3f", get2(p99, sys_name[y], mode));
 		fputc('\n', f);
 	}
 	fclose(f);
-	if (system("command -v gnuplot >/dev/null 2>&1") != 0 || !(f = fopen(gp, "w")))
-		return;
-	fprintf(f, "set terminal png size 900,500\nset output '%s'\n"
-		   "set title 'rfkv p99 slowdown beside each workload (%d req/s; every run)'\n"
-		   "set ylabel 'p99 slowdown %%'\nset logscale y\nset key top left\n"
-		   "set xrange [-0.5:%zu.5]\nset grid ytics\n"
-		   "plot '%s' using ($2-0.2):($4>1?$4:1):xtic(3) with points pt 7 title 'rainforest', "
-		   "'' using 2:($5>1?$5:1) with points pt 5 title 'linux', "
-		   "'' using ($2+0.2):($6>1?$6:1) with points pt 9 title 'linux\\_cgroups'\n",
-		png, RATE, s->nmodes - 1, dat);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "gnuplot '%s' 2>/dev/null", gp);
-	if (system(cmd) != 0)
-		fprintf(stderr, "rfbench isolation: gnuplot failed\n");
-	unlink(gp);
+	if (system("command -v gnuplot >/dev/null 2>&1") == 0 && (f = fopen(gp, "w"))) {
+		fprintf(f, "set terminal png size 900,500\nset output '%s'\n"
+			   "set title 'rfkv p99 at %d req/s, alone and beside each workload "
+			   "(every run)'\nset ylabel 'p99 (us)'\nset logscale y\n"
+			   "set key top left\nset xrange [-0.5:%zu.5]\nset grid ytics\n"
+			   "plot '%s' using ($2-0.2):4:xtic(3) with points pt 7 title 'rainforest', "
+			   "'' using 2:5 with points pt 5 title 'linux', "
+			   "'' using ($2+0.2):6 with points pt 9 title 'linux\\_cgroups'\n",
+			png, RATE, s->nmodes, dat);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "gnuplot '%s' 2>/dev/null", gp);
+		if (system(cmd) != 0)
+			fprintf(stderr, "rfbench isolation: gnuplot failed\n");
+		unlink(gp);
+	}
+	if (o->run == o->runs)
+		unlink(dat);
 }
 
 static void load_figure(struct iso *s, struct json_object *out)
@@ -411,7 +415,7 @@ int bench_isolation(const struct bench_opts *o, struct json_object *out)
 	slowdowns(&s, out, p99);
 	json_object_object_add(out, "send_lag_p99_us", json_object_get(lag));
 	load_figure(&s, out);
-	plot(&s, out);
+	plot(&s, p99);
 	rc = 0;
 out:
 	json_object_put(p99);

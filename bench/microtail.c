@@ -11,7 +11,8 @@
  * on each side), runs:
  *   rainforest  under a private rfd (--host-cores "": both CPUs managed):
  *               the measuring program a libos subOS on CPU 1, the
- *               neighbour another libos subOS on CPU 0, 256 MiB each;
+ *               neighbour another libos subOS on CPU 0, 256 MiB each; rfd
+ *               itself pinned to CPU 0 (it has no host core to keep to);
  *   linux       the same program standalone (glibc, plain system calls),
  *               pinned to CPU 1, the neighbour a process pinned to CPU 0;
  *   linux_threads  the same, the neighbour a thread of the measuring
@@ -272,7 +273,7 @@ int bench_microtail(const struct bench_opts *o, struct json_object *out)
 	chmod(m.dir, 0777);   /* the subOSes' programs write their samples here */
 	series_names(s, names, m.n + 255);
 	m.tsc_hz = (double)base_tsc_hz_measure();
-	if (m.tsc_hz <= 0 || prfd_start(&m.p, o, extra))
+	if (m.tsc_hz <= 0 || prfd_start_on(&m.p, o, extra, atoi(NEIGHB_CPU)))
 		goto out;
 	for (int k = 0; k < NOPS; k++)
 		if (measure_op(&m, k, s[k]) < 0)

@@ -9,6 +9,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -110,6 +111,19 @@ int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *co
 		return 0;
 	fprintf(stderr, "rfbench: rfd did not start; see %s/rfd.out\n", p->dir);
 	return -1;
+}
+
+int prfd_start_on(struct private_rfd *p, const struct bench_opts *o, const char *const *extra,
+		  int cpu)
+{
+	cpu_set_t old, one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_getaffinity(0, sizeof(old), &old) < 0 || sched_setaffinity(0, sizeof(one), &one) < 0)
+		return -1;
+	int rc = prfd_start(p, o, extra);   /* rfd inherits the mask */
+	sched_setaffinity(0, sizeof(old), &old);
+	return rc;
 }
 
 int prfd_restart(struct private_rfd *p, const struct bench_opts *o, const char *bin,
