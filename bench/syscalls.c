@@ -185,16 +185,7 @@ static pid_t start_service(struct private_rfd *p, const struct bench_opts *o, in
 	snprintf(kv, sizeof(kv), "%s/rfkv", o->build_dir);
 	snprintf(port_s, sizeof(port_s), "%d", port);
 	const char *argv[] = { kv, "-p", port_s, NULL };
-	struct base_request create = req_create("kv", RF_KIND_LIBOS, CORES, MEM, argv);
-	struct json_object *a = prfd_call(p, &create, NULL), *res, *pid;
-	pid_t got = -1;
-	if (a && json_object_object_get_ex(a, "result", &res) &&
-	    json_object_object_get_ex(res, "pid", &pid))
-		got = (pid_t)json_object_get_int(pid);
-	else
-		fprintf(stderr, "rfbench syscalls: create: %s\n",
-			a ? json_object_to_json_string(a) : "no answer");
-	json_object_put(a);
+	pid_t got = subos_create(p, "kv", RF_KIND_LIBOS, CORES, MEM, argv);
 	return got > 0 && wait_port(port) == 0 ? got : -1;
 }
 
