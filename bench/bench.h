@@ -139,8 +139,9 @@ struct proc_spec {
 };
 /* Start it; with out, its stdout comes on *out (a pipe), else /dev/null. */
 pid_t proc_spawn(const struct proc_spec *spec, int *out);
-/* Read fd to its end, reap pid (*status), return what was read (free it). */
-char *proc_output(pid_t pid, int fd, int *status);
+/* Read fd to its end, reap pid (*status), return what was read (free it).
+ * After timeout_ms pid is killed (SIGKILL) and what came so far returned. */
+char *proc_output(pid_t pid, int fd, int *status, int timeout_ms);
 /* SIGTERM, 2 s, then SIGKILL; reaps; *pid = 0.  Nothing if *pid <= 0. */
 void proc_stop(pid_t *pid);
 /* A subOS of p running argv on cpus with mem bytes: its pid, or -1 (said
@@ -148,6 +149,8 @@ void proc_stop(pid_t *pid);
 pid_t subos_create(struct private_rfd *p, const char *name, enum base_kind kind, const char *cpus,
 		   uint64_t mem, const char **argv);
 int subos_destroy(struct private_rfd *p, const char *name);
+/* Has subOS name's program exited (or is the subOS unknown, or rfd gone)? */
+bool subos_exited(struct private_rfd *p, const char *name);
 
 /* A cgroup v1 cpuset + memory group pair of one unique name (cgv1.c),
  * removed by cgv1_remove, or at exit or SIGINT/SIGTERM if still there. */

@@ -38,7 +38,9 @@
  *
  * Figures: p99_us {system: {alone, MODE...}}, p99_slowdown_pct {system:
  * {MODE: (p99 beside - p99 alone) / p99 alone x 100}}, worst_slowdown_pct
- * {system} (one run's worst), send_lag_p99_us like p99_us, load (how the
+ * {system} (one run's worst), send_lag_p99_us like p99_us,
+ * interferer_ops_per_s {system: {MODE}} (rfinterfere's own rate over its
+ * run: how hard each system let it work), load (how the
  * generator ran: cpus, sched, rate, connections, duration, seed, and
  * rfload's own config).  Targets, on the medians over --runs: every mode's
  * slowdown <= 10% in rainforest, and rainforest's worst below both
@@ -54,6 +56,7 @@
 #include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +95,8 @@ struct iso {
 	struct private_rfd p;
 	struct cgv1_group cg_kv, cg_bg;
 	pid_t kvpid, bgpid;
+	int bgfd;                    /* the plain interferer's stdout */
+	pid_t bgsub;                 /* the interferer in its subOS (rfd's) */
 	struct json_object *config;  /* rfload's, from the first measurement */
 };
 
@@ -161,26 +166,69 @@ static void kv_stop(struct iso *s, int sys)
 
 static int bg_start(struct iso *s, int sys, const char *mode)
 {
-	const char *argv[] = { s->interf, mode, "--threads", "2", "--dir", s->dir, NULL };
+	const char *argv[] = { s->interf, mode, "--threads", "2", "--dir", s->dir, "--json",
+			       NULL };
 	struct proc_spec spec = { .argv = argv, .cpu = -1,
 				  .cgroups = sys == SYS_CG ? s->cg_bg.dirs : NULL };
 	if (sys == SYS_RF) {
-		if (subos_create(&s->p, "bg", RF_KIND_LINUX, BG_CPU, BG_MEM, argv) < 0)
+		if ((s->bgsub = subos_create(&s->p, "bg", RF_KIND_LINUX, BG_CPU, BG_MEM, argv)) < 0)
 			return -1;
-	} else if ((s->bgpid = proc_spawn(&spec, NULL)) < 0) {
+	} else if ((s->bgpid = proc_spawn(&spec, &s->bgfd)) < 0) {
 		return -1;
 	}
 	nap_ms(300);   /* its workers are going */
 	return 0;
 }
 
-static void bg_stop(struct iso *s, int sys)
+/* The ops_per_s of the last rfinterfere report in text, or NAN. */
+static double ops_rate(char *text)
 {
-	if (sys == SYS_RF)
+	double r = NAN;
+	for (char *save, *l = text ? strtok_r(text, "\n", &save) : NULL; l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		struct json_object *j = *l == '{' ? json_tokener_parse(l) : NULL;
+		if (j && !isnan(bench_fig(j, "ops_per_s")))
+			r = bench_fig(j, "ops_per_s");
+		json_object_put(j);
+	}
+	return r;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = f ? calloc(1, 1 << 20) : NULL;
+	if (buf && fread(buf, 1, (1 << 20) - 1, f) == 0)
+		buf[0] = '\0';
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+/* Stop the interferer (SIGTERM: it reports and leaves); its rate, or NAN. */
+static double bg_stop(struct iso *s, int sys)
+{
+	char *text = NULL, path[400];
+	int status;
+	if (sys == SYS_RF) {
+		/* rfd's destroy kills a linux subOS outright: asked first, it
+		 * reports its rate (to rfd's log of its stdout) and exits. */
+		kill(s->bgsub, SIGTERM);
+		for (int i = 0; i < 50 && !subos_exited(&s->p, "bg"); i++)
+			nap_ms(100);
 		subos_destroy(&s->p, "bg");
-	proc_stop(&s->bgpid);
-	if (sys == SYS_RF)
+		snprintf(path, sizeof(path), "%s/logs/bg.log", s->p.dir);
+		text = slurp(path);   /* rfd's copy of its stdout */
+		unlink(path);         /* the next mode's "bg" starts a log of its own */
 		prfd_settle(&s->p, 10000);
+	} else if (s->bgpid > 0) {
+		kill(s->bgpid, SIGTERM);
+		text = proc_output(s->bgpid, s->bgfd, &status, 5000);
+		s->bgpid = 0;
+	}
+	double r = ops_rate(text);
+	free(text);
+	return r;
 }
 
 /* ---- the load ----------------------------------------------------------------- */
@@ -200,7 +248,7 @@ static int measure(struct iso *s, double *p99, double *lag)
 	pid_t pid = proc_spawn(&spec, &fd);
 	if (pid < 0)
 		return -1;
-	char *text = proc_output(pid, fd, &status);
+	char *text = proc_output(pid, fd, &status, (int)(s->secs * 1000) + 30000);
 	struct json_object *j = text && status == 0 ? json_tokener_parse(text) : NULL, *cfg;
 	free(text);
 	*p99 = j ? bench_fig(j, "p99_us") : NAN;
@@ -217,19 +265,23 @@ static int measure(struct iso *s, double *p99, double *lag)
 	return 0;
 }
 
+/* NAN (a figure that could not be had) as null: JSON has no NaN. */
 static void put(struct json_object *o, const char *k, double v)
 {
-	json_object_object_add(o, k, json_object_new_double(v));
+	json_object_object_add(o, k, isfinite(v) ? json_object_new_double(v) : NULL);
 }
 
-/* One system: alone, then beside each mode, into p99[sys] and lag[sys]. */
-static int run_system(struct iso *s, int sys, struct json_object *p99, struct json_object *lag)
+/* One system: alone, then beside each mode, into fig's p99, lag and the
+ * interferer's rates under sys's name. */
+static int run_system(struct iso *s, int sys, struct json_object *fig[3])
 {
 	struct json_object *p = json_object_new_object(), *l = json_object_new_object();
+	struct json_object *r = json_object_new_object();
 	double v, w;
 	int rc = -1;
-	json_object_object_add(p99, sys_name[sys], p);
-	json_object_object_add(lag, sys_name[sys], l);
+	json_object_object_add(fig[0], sys_name[sys], p);
+	json_object_object_add(fig[1], sys_name[sys], l);
+	json_object_object_add(fig[2], sys_name[sys], r);
 	if (kv_start(s, sys) < 0 || measure(s, &v, &w) < 0) {
 		fprintf(stderr, "rfbench isolation: %s: the KV alone failed\n", sys_name[sys]);
 		goto out;
@@ -238,7 +290,7 @@ static int run_system(struct iso *s, int sys, struct json_object *p99, struct js
 	put(l, "alone", w);
 	for (size_t m = 0; m < s->nmodes; m++) {
 		int failed = bg_start(s, sys, s->modes[m]) < 0 || measure(s, &v, &w) < 0;
-		bg_stop(s, sys);
+		put(r, s->modes[m], bg_stop(s, sys));
 		if (failed) {
 			fprintf(stderr, "rfbench isolation: %s beside %s failed\n", sys_name[sys],
 				s->modes[m]);
@@ -392,7 +444,9 @@ int bench_isolation(const struct bench_opts *o, struct json_object *out)
 {
 	struct iso s = { .o = o, .modes = o->quick ? quick_modes : all_modes,
 			 .nmodes = o->quick ? NQUICK : NALL };
-	struct json_object *p99 = json_object_new_object(), *lag = json_object_new_object();
+	/* p99_us, send_lag_p99_us, interferer_ops_per_s */
+	struct json_object *fig[3] = { json_object_new_object(), json_object_new_object(),
+				       json_object_new_object() };
 	int rc = -1;
 
 	s.secs = (double)o->iterations * 100 / RATE;
@@ -408,18 +462,19 @@ int bench_isolation(const struct bench_opts *o, struct json_object *out)
 	for (int y = 0; y < NSYS; y++) {
 		/* A port of its own per run and system: the last may still be held. */
 		s.port = 20000 + (int)((getpid() * 7 + 101 * o->run + 13 * y) % 20000);
-		if (run_system(&s, y, p99, lag) < 0)
+		if (run_system(&s, y, fig) < 0)
 			goto out;
 	}
-	json_object_object_add(out, "p99_us", json_object_get(p99));
-	slowdowns(&s, out, p99);
-	json_object_object_add(out, "send_lag_p99_us", json_object_get(lag));
+	json_object_object_add(out, "p99_us", json_object_get(fig[0]));
+	slowdowns(&s, out, fig[0]);
+	json_object_object_add(out, "send_lag_p99_us", json_object_get(fig[1]));
+	json_object_object_add(out, "interferer_ops_per_s", json_object_get(fig[2]));
 	load_figure(&s, out);
-	plot(&s, p99);
+	plot(&s, fig[0]);
 	rc = 0;
 out:
-	json_object_put(p99);
-	json_object_put(lag);
+	for (int i = 0; i < 3; i++)
+		json_object_put(fig[i]);
 	json_object_put(s.config);
 	if (s.dir[0] == '/') {
 		char cmd[128];

@@ -102,18 +102,6 @@ static int read_samples(const struct mt *m, const char *path, long want, struct 
 	return got >= want ? 0 : -1;
 }
 
-/* rfd's state of subOS name ("exited", ...); false when not known. */
-static bool subos_exited(struct mt *m, const char *name)
-{
-	struct base_request r = req_named(RF_VERB_SHOW, name);
-	struct json_object *a = prfd_call(&m->p, &r, NULL), *res, *st;
-	bool ex = !a || !json_object_object_get_ex(a, "result", &res) ||
-		  (json_object_object_get_ex(res, "state", &st) &&
-		   !strcmp(json_object_get_string(st), "exited"));
-	json_object_put(a);
-	return ex;
-}
-
 static int measure_rf(struct mt *m, const char *op, long n, const char *out, const char *nstr)
 {
 	const char *nb_argv[] = { m->rfmicro, "libos", op, "0", "-", m->dir, NULL };
@@ -126,7 +114,7 @@ static int measure_rf(struct mt *m, const char *op, long n, const char *out, con
 		goto out;
 	/* It exits once OUT is written. */
 	for (int i = 0; i < 12000 && access(out, F_OK) != 0; i++) {
-		if (i % 10 == 9 && subos_exited(m, "measured") && access(out, F_OK) != 0)
+		if (i % 10 == 9 && subos_exited(&m->p, "measured") && access(out, F_OK) != 0)
 			break;
 		nap_ms(10);
 	}

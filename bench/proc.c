@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,12 +90,21 @@ pid_t proc_spawn(const struct proc_spec *spec, int *out)
 	return pid;
 }
 
-char *proc_output(pid_t pid, int fd, int *status)
+char *proc_output(pid_t pid, int fd, int *status, int timeout_ms)
 {
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap);
-	for (ssize_t n; buf && (n = read(fd, buf + len, cap - len - 1)) != 0;) {
-		if (n < 0 && errno == EINTR)
+	uint64_t end = base_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	for (ssize_t n; buf;) {
+		uint64_t now = base_now_ns();
+		if (now >= end || poll(&pfd, 1, (int)((end - now) / 1000000ull) + 1) == 0) {
+			kill(pid, SIGKILL);   /* hung: what it printed is what there is */
+			break;
+		}
+		if ((n = read(fd, buf + len, cap - len - 1)) == 0)
+			break;
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			break;
@@ -155,4 +165,15 @@ int subos_destroy(struct private_rfd *p, const char *name)
 	int rc = a && json_object_object_get_ex(a, "result", &res) ? 0 : -1;
 	json_object_put(a);
 	return rc;
+}
+
+bool subos_exited(struct private_rfd *p, const char *name)
+{
+	struct base_request r = req_named(RF_VERB_SHOW, name);
+	struct json_object *a = prfd_call(p, &r, NULL), *res, *st;
+	bool ex = !a || !json_object_object_get_ex(a, "result", &res) ||
+		  (json_object_object_get_ex(res, "state", &st) &&
+		   !strcmp(json_object_get_string(st), "exited"));
+	json_object_put(a);
+	return ex;
 }

@@ -59,7 +59,8 @@ declare -A nested=(
 		p99_slowdown_pct.rainforest.mmap p99_slowdown_pct.rainforest.cpu
 		p99_slowdown_pct.linux.mmap p99_slowdown_pct.linux_cgroups.cpu
 		worst_slowdown_pct.rainforest worst_slowdown_pct.linux worst_slowdown_pct.linux_cgroups
-		send_lag_p99_us.rainforest.alone load.rate_per_s load.seed load.connections"
+		send_lag_p99_us.rainforest.alone interferer_ops_per_s.rainforest.mmap
+		interferer_ops_per_s.linux.cpu interferer_ops_per_s.linux_cgroups.mmap load.rate_per_s load.seed load.connections"
 	[microtail]="p50_ns.mmap.rainforest p99_ns.malloc.linux p999_ns.mmap.rainforest
 		p999_ns.mmap.linux p999_ns.malloc.rainforest p999_ns.malloc.linux
 		p999_ns.pagefault.rainforest p999_ns.pagefault.linux p999_ns.open.rainforest
