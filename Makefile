@@ -75,7 +75,8 @@ pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
 .PHONY: all deps demo test unit integration soak bench clean
 all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) $(B)/rfkv \
-     $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults $(B)/rfload $(B)/rfinterfere
+     $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults $(B)/rfload $(B)/rfinterfere \
+     $(B)/rfmicro
 
 deps:
 	@bash mk/deps.sh
@@ -167,6 +168,11 @@ $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libbase.a
 $(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libficm.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+# `rfbench microtail`'s measuring program: one source, run as a libos
+# subOS and as a plain Linux program (bench/libos/rfmicro.c).
+$(B)/rfmicro: $(B)/obj/bench/libos/rfmicro.o $(B)/librf.a $(B)/libbase.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 $(B)/rfkv: $(call obj,$(KV_SRC)) $(B)/librf.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm

@@ -67,6 +67,11 @@ struct private_rfd {
 
 /* Start rfd with extra arguments (NULL-terminated); waits for its socket. */
 int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra);
+/* The same with rfd (and so its threads) on CPU cpu only: with
+ * --host-cores "" rfd has no host core of its own and would otherwise run
+ * its SCHED_FIFO loop and its pool worker on the cores it hands out. */
+int prfd_start_on(struct private_rfd *p, const struct bench_opts *o, const char *const *extra,
+		  int cpu);
 void prfd_stop(struct private_rfd *p);
 /* Stop p's rfd (SIGTERM; a dead one is just reaped) and start `bin` (NULL:
  * rfd; "tests/rfd-faults" for the fault build, with RFD_FAULT=fault) on
@@ -76,6 +81,10 @@ int prfd_restart(struct private_rfd *p, const struct bench_opts *o, const char *
 		 const char *fault, const char *const *extra, uint64_t *ns);
 /* Is p's rfd still running (reaps it if not)? */
 bool prfd_alive(struct private_rfd *p);
+/* Wait (up to timeout_ms) until rfd's pool refilled every chunk: its
+ * background faulting of fresh memory is heavy work a measurement should
+ * not run beside.  0, or -1 on timeout. */
+int prfd_settle(struct private_rfd *p, int timeout_ms);
 /* Call a verb; returns the answer (caller puts) or NULL.  Times it. */
 struct json_object *prfd_call(struct private_rfd *p, const struct base_request *req, uint64_t *ns);
 /* Requests (base/proto.h), borrowing the strings given: `verb` on `name`
@@ -91,8 +100,9 @@ struct base_cores_arg req_cpus(const char *cpus);
  * (argv[0] a path) with stdin and stderr on /dev/null, stdout to a new
  * pipe whose read end goes to *out (NULL: /dev/null), the "NAME=VALUE"
  * strings of env (NULL-terminated, may be NULL) added to the environment,
- * pinned to cpu (< 0: not pinned), no other descriptor of rfbench's, and
- * killed if rfbench dies; its pid or -1.  bench_stop: signal and reap; the
+ * pinned to cpu (< 0: every CPU), no other descriptor of rfbench's, and
+ * killed if rfbench dies (proc_spawn of a proc_spec with only these); its
+ * pid or -1.  bench_stop: signal and reap; the
  * wait status, or -1. */
 pid_t bench_spawn(const char *const *argv, const char *const *env, int cpu, int *out);
 int bench_stop(pid_t pid, int sig);
@@ -148,6 +158,41 @@ void series_write(const struct bench_opts *o, const char *bench, struct series *
  * exists and the CSV does. */
 void series_plot(const struct bench_opts *o, const char *bench);
 
+/* A plain process of an experiment (proc.c): argv[0] a path; cpu -1 for
+ * every CPU (unpinned); fifo > 0 a SCHED_FIFO priority; cgroups a
+ * NULL-terminated list of cgroup directories to join (or NULL); env extra
+ * "K=V" strings (or NULL). */
+struct proc_spec {
+	const char *const *argv;
+	int cpu, fifo;
+	const char *const *cgroups;
+	const char *const *env;
+};
+/* Start it; with out, its stdout comes on *out (a pipe), else /dev/null. */
+pid_t proc_spawn(const struct proc_spec *spec, int *out);
+/* Read fd to its end, reap pid (*status), return what was read (free it).
+ * After timeout_ms pid is killed (SIGKILL) and what came so far returned. */
+char *proc_output(pid_t pid, int fd, int *status, int timeout_ms);
+/* SIGTERM, 2 s, then SIGKILL; reaps; *pid = 0.  Nothing if *pid <= 0. */
+void proc_stop(pid_t *pid);
+/* A subOS of p running argv on cpus with mem bytes: its pid, or -1 (said
+ * on stderr).  Destroy: 0 or -1. */
+pid_t subos_create(struct private_rfd *p, const char *name, enum base_kind kind, const char *cpus,
+		   uint64_t mem, const char **argv);
+int subos_destroy(struct private_rfd *p, const char *name);
+/* Has subOS name's program exited (or is the subOS unknown, or rfd gone)? */
+bool subos_exited(struct private_rfd *p, const char *name);
+
+/* A cgroup v1 cpuset + memory group pair of one unique name (cgv1.c),
+ * removed by cgv1_remove, or at exit or SIGINT/SIGTERM if still there. */
+struct cgv1_group {
+	char cpuset[300], memory[300];
+	const char *dirs[3];      /* for proc_spec.cgroups */
+	bool made_cpuset, made_memory;
+};
+int cgv1_create(struct cgv1_group *g, const char *role, const char *cpus, uint64_t mem);
+int cgv1_remove(struct cgv1_group *g);
+
 int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
 /* lifecycle's floors (floors.c), n samples each into s; 0 or -1 (said on
  * stderr): a futex wake-up round trip between threads on cpu[0] and
@@ -169,6 +214,10 @@ void kv_targets(struct json_object *fig, struct json_object *t);
 /* results/kv.png from results/kv.csv: p99 against achieved rate (kv_plot.c). */
 void kv_plot(const struct bench_opts *o);
 void soak_targets(struct json_object *fig, struct json_object *t);
+int bench_isolation(const struct bench_opts *o, struct json_object *out);
+void isolation_targets(struct json_object *fig, struct json_object *t);
+int bench_microtail(const struct bench_opts *o, struct json_object *out);
+void microtail_targets(struct json_object *fig, struct json_object *t);
 /* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
 int rfloop_peer_main(int argc, char **argv);
 /* bench_ficm's headline: the ping-pong between two subOSes of a private rfd

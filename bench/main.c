@@ -22,6 +22,12 @@ static const struct bench benches[] = {
 	  bench_syscalls, syscalls_targets, 1, NULL },
 	{ "rfloop",    "TCP request/response, connect and stream: RFloop vs kernel loopback",
 	  bench_rfloop, rfloop_targets, 5, NULL },
+	{ "isolation", "p99 of rfkv at a fixed load alone and beside each rfinterfere workload: "
+		       "subOSes vs Linux vs cgroup v1 containers (Figure 9)",
+	  bench_isolation, isolation_targets, 20, NULL },
+	{ "microtail", "tail latency of mmap, malloc, page fault and open with a neighbour doing "
+		       "the same: a libos subOS vs Linux (Figure 6)",
+	  bench_microtail, microtail_targets, 10, NULL },
 	{ "soak",      "10,000 create/destroy cycles, 100,000 resizes, rfd killed at random "
 		       "journal points: leaks, journal size, replay time (--quick: short)",
 	  bench_soak, soak_targets, 1, NULL },
