@@ -81,7 +81,7 @@ check_nested() {
 		fail "isolation: no worst_of_medians_pct"
 }
 
-for name in lifecycle ficm syscalls rfloop kv isolation microtail; do
+for name in lifecycle ficm syscalls rfloop isolation microtail kv; do
 	run "$ROOT/build/rfbench" "$name" --quick --json --results "$T/results"
 	[ "$STATUS" -eq 0 ] || { show_last; fail "rfbench $name --quick failed"; }
 	check_shape "$name"
