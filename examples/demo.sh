@@ -151,14 +151,27 @@ sampler() {
 	done
 }
 
+# The CPUs that are not kv's now: wrk stands in for remote clients, so it
+# stays off the KV service's core (nginx cannot: it owns no core).
+not_kv_cpus() {
+	rfm --json show kv | python3 -c '
+import json, os, sys
+kv = set()
+for part in filter(None, json.load(sys.stdin)["cores"].split(",")):
+    a, _, b = part.partition("-")
+    kv.update(range(int(a), int(b or a) + 1))
+print(",".join(str(c) for c in sorted(os.sched_getaffinity(0) - kv)))'
+}
+
 run_phases() {
-	local name secs threads conns pause
+	local name secs threads conns pause cpus
+	cpus=$(not_kv_cpus)
 	: >"$DIR/phases.tsv"
 	for ph in "${PHASES[@]}"; do
 		read -r name secs threads conns pause <<<"$ph"
 		echo "phase $name: ${secs}s, $conns connections, ${pause} ms between requests"
 		printf '%s\t%s\t%s\t%s\t' "$name" "$(date +%s%3N)" "$conns" "$pause" >>"$DIR/phases.tsv"
-		wrk -t "$threads" -c "$conns" -d "${secs}s" --timeout 5s --latency \
+		${cpus:+taskset -c "$cpus"} wrk -t "$threads" -c "$conns" -d "${secs}s" --timeout 5s --latency \
 			-s examples/wrk-pages.lua "http://127.0.0.1:$WEB_PORT/" -- "$NPAGES" "$pause" \
 			>"$DIR/wrk-$name.txt" 2>&1 &
 		WRK_PID=$!
