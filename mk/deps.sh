@@ -6,7 +6,9 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libhwloc-dev liburing-dev libjson-c-dev
       libcmocka-dev libseccomp-dev libyaml-dev gnuplot-nox strace   # strace: rfbench syscalls
       memcached libmemcached-tools python3    # unmodified programs for the RFloop test
-      prometheus curl)                        # 45-monitor: Prometheus scrapes rfd --metrics
+      prometheus curl                         # 45-monitor: Prometheus scrapes rfd --metrics
+      nginx wrk)   # make demo: Debian's nginx (its memcached module is built in; the
+                   # nginx-light flavour lacks it) serves pages from rfkv; wrk loads it
 # `mk/deps.sh fuzz` (make fuzz): also clang and its libFuzzer runtime.
 [ "${1:-}" = fuzz ] && pkgs+=(clang libclang-rt-14-dev)
 missing=()

@@ -171,10 +171,12 @@ static int parse_cores(struct json_object *o, struct base_request *req, struct b
 		return 0;
 	if (json_object_is_type(v, json_type_int)) {
 		int64_t n = json_object_get_int64(v);
-		if (n < 1 || n > RF_MAX_CPUS)
+		/* 0 only for create: a linux subOS with no core of its own
+		 * (docs/protocol.md, create). */
+		if (n < (req->verb == RF_VERB_CREATE ? 0 : 1) || n > RF_MAX_CPUS)
 			return base_errf(err, BASE_E_BAD_REQUEST,
-					 "%s: %lld is not a core count (1-%d)", k, (long long)n,
-					 RF_MAX_CPUS);
+					 "%s: %lld is not a core count (%d-%d)", k, (long long)n,
+					 req->verb == RF_VERB_CREATE ? 0 : 1, RF_MAX_CPUS);
 		c->form = RF_CORES_COUNT;
 		c->n = (int)n;
 		return 0;

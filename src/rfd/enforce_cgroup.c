@@ -53,8 +53,8 @@ static void sub_dir(const char *root, const char *name, char *out, size_t len)
 
 static int set_cpus_file(const char *dir, const struct base_cpuset *cpus)
 {
-	char list[4096];
-	if (base_cpuset_format(cpus, list, sizeof(list)) < 0)
+	char list[4096] = "\n"; /* none: a write of no bytes would change nothing */
+	if (!base_cpuset_empty(cpus) && base_cpuset_format(cpus, list, sizeof(list)) < 0)
 		return -E2BIG;
 	return rfd_cg_write(dir, "cpuset.cpus", list);
 }
@@ -209,7 +209,7 @@ int rfd_cg_create(struct rfd_enforcer *e, const char *name, const struct base_cp
 		goto fail;
 	if (e->kind == RF_ENF_CGROUP2)
 		err = rfd_cg_write(dir, "cpuset.cpus.partition", "isolated");
-	else if (e->exclusive)
+	else if (e->exclusive && !base_cpuset_empty(cpus)) /* none: nothing to hold */
 		err = rfd_cg_write(dir, "cpuset.cpu_exclusive", "1");
 	if (err)
 		goto fail;
@@ -236,7 +236,14 @@ int rfd_cg_attach(struct rfd_enforcer *e, const char *name, pid_t pid)
 	int err;
 	snprintf(val, sizeof(val), "%d", (int)pid);
 	sub_dir(e->cpu_root, name, dir, sizeof(dir));
-	if ((err = rfd_cg_write(dir, "cgroup.procs", val)))
+	/* A v1 cpuset with no CPU takes no task (ENOSPC): a subOS with no core
+	 * of its own (created with none, lifecycle.c) waits in rfd's cpuset,
+	 * on the cores the host shares, as a paused one does (its freezer
+	 * cgroup still says which tasks are its own). */
+	err = rfd_cg_write(dir, "cgroup.procs", val);
+	if (err == -ENOSPC && e->kind == RF_ENF_CPUSET1)
+		err = rfd_cg_write(e->cpu_root, "cgroup.procs", val);
+	if (err)
 		return err;
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {
 		sub_dir(e->mem_root, name, dir, sizeof(dir));

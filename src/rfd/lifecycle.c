@@ -329,6 +329,29 @@ static int pool_wait(struct rfd *d, struct rfd_op *op)
 	return rfd_place_pool_wait(d, op, (int)(s->mem / d->pool.chunk_size));
 }
 
+/* Asked for no core of its own ("cores": 0): it runs on the cores the
+ * host shares, outside every subOS's cpuset (docs/rfm.md, "Cores"). */
+static bool shares(const struct base_request *req)
+{
+	return req->cores.form == RF_CORES_COUNT && req->cores.n == 0;
+}
+
+/* Only a linux subOS can share (a libos one pins a thread per owned core),
+ * and only where its tasks can wait in rfd's own cpuset (cpuset1, as a
+ * paused subOS's do: enforce_cgroup.c, rfd_cg_attach). */
+static int check_no_core(struct rfd *d, const struct base_request *req, struct base_err *err)
+{
+	if (!shares(req))
+		return 0;
+	if (req->kind != RF_KIND_LINUX)
+		return base_errf(err, BASE_E_BAD_REQUEST, "cores: 0 is for a linux subOS only "
+				 "(a libos subOS runs one thread per owned core)");
+	if (d->enf.kind != RF_ENF_CPUSET1)
+		return base_errf(err, BASE_E_BAD_REQUEST, "cores: 0 needs cpuset1 enforcement "
+				 "(this rfd has %s)", rfd_enforce_name(d->enf.kind));
+	return 0;
+}
+
 /* Create, first step: checks, then its name, cores and memory in the
  * table.  0, or -1 with err filled and nothing left. */
 static int create_reserve(struct rfd *d, struct rfd_op *op, struct base_err *err)
@@ -339,11 +362,11 @@ static int create_reserve(struct rfd *d, struct rfd_op *op, struct base_err *err
 	if (rfd_subos_find(d, req->name))
 		return base_errf(err, BASE_E_NAME_EXISTS, "a subOS named \"%s\" already exists",
 				 req->name);
-	if (rfd_confine_check(req, err))
+	if (rfd_confine_check(req, err) || check_no_core(d, req, err))
 		return -1;
 	if (!(s = subos_new(d, req)))
 		return base_errf(err, BASE_E_INTERNAL, "out of memory or subOS slots");
-	if (rfd_place_pick_cores(d, s->id, &req->cores, &s->cpus, err) ||
+	if ((!shares(req) && rfd_place_pick_cores(d, s->id, &req->cores, &s->cpus, err)) ||
 	    rfd_place_reserve_chunks(d, req->mem, &s->mem, err))
 		goto fail_free;
 	/* Its name, cores and memory are its own from here: a create that

@@ -39,7 +39,9 @@ struct deploy_strv {
 struct deploy_policy {
 	bool set;
 	bool latency;               /* priority: latency (else batch) */
-	int64_t lt_ms, ut_ms, window_ms, min_cores, max_cores; /* -1: not given */
+	int64_t lt_us, ut_us;       /* lt_ms, ut_ms (decimals allowed) in microseconds */
+	int64_t window_ms, min_cores, max_cores; /* these and those: -1, not given */
+	int signal;                 /* enum base_signal, -1: not given */
 };
 
 struct deploy_subos {

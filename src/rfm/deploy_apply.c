@@ -194,14 +194,16 @@ static int resize(struct run *r, const struct deploy_action *a, bool back)
 	return res ? 0 : -1;
 }
 
-/* The file's policy fields (milliseconds, -1: not given) as the `policy`
+/* The file's policy fields (-1: not given) as the `policy`
  * verb takes them (base/proto_policy.h: microseconds, only what is given). */
 static void policy_fields(const struct deploy_policy *p, struct base_policy *out)
 {
-	if (p->lt_ms >= 0)
-		out->lt_us = (uint32_t)(p->lt_ms * 1000), out->given |= RF_POL_LT;
-	if (p->ut_ms >= 0)
-		out->ut_us = (uint32_t)(p->ut_ms * 1000), out->given |= RF_POL_UT;
+	if (p->lt_us >= 0)
+		out->lt_us = (uint32_t)p->lt_us, out->given |= RF_POL_LT;
+	if (p->ut_us >= 0)
+		out->ut_us = (uint32_t)p->ut_us, out->given |= RF_POL_UT;
+	if (p->signal >= 0)
+		out->signal = (enum base_signal)p->signal, out->given |= RF_POL_SIGNAL;
 	if (p->window_ms >= 0)
 		out->window_ms = (uint32_t)p->window_ms, out->given |= RF_POL_WINDOW;
 	if (p->min_cores >= 0)

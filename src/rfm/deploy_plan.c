@@ -156,15 +156,17 @@ static bool same_policy(const struct deploy_policy *p, struct json_object *cur)
 {
 	/* rfd shows the verb's fields: lt and ut in microseconds */
 	const char *keys[] = { "lt_us", "ut_us", "window_ms", "min_cores", "max_cores" };
-	const int64_t vals[] = { p->lt_ms, p->ut_ms, p->window_ms, p->min_cores, p->max_cores };
-	const int64_t scale[] = { 1000, 1000, 1, 1, 1 };
+	const int64_t vals[] = { p->lt_us, p->ut_us, p->window_ms, p->min_cores, p->max_cores };
 	if (!cur || !p->set)
 		return !cur && !p->set;
 	if (strcmp(rfm_str(cur, "priority", ""), p->latency ? "latency" : "batch") != 0)
 		return false;
+	if (p->signal >= 0 && strcmp(rfm_str(cur, "signal", ""),
+				     base_signal_name((enum base_signal)p->signal)) != 0)
+		return false;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		int64_t v = -1;
-		if (vals[i] >= 0 && (!rfm_int(cur, keys[i], &v) || v != vals[i] * scale[i]))
+		if (vals[i] >= 0 && (!rfm_int(cur, keys[i], &v) || v != vals[i]))
 			return false;
 	}
 	return true;
@@ -398,14 +400,18 @@ static void describe_policy(struct deploy_action *a, const struct deploy_subos *
 {
 	const struct deploy_policy *p = &s->policy;
 	const char *keys[] = { "lt_ms", "ut_ms", "window_ms", "min_cores", "max_cores" };
-	const int64_t vals[] = { p->lt_ms, p->ut_ms, p->window_ms, p->min_cores, p->max_cores };
+	const int64_t vals[] = { p->lt_us, p->ut_us, p->window_ms, p->min_cores, p->max_cores };
+	const double scale[] = { 1000, 1000, 1, 1, 1 };
 	size_t off = (size_t)snprintf(a->what, sizeof(a->what), "policy %s: %s", s->name,
 				      !p->set ? "off" : p->latency ? "priority latency"
 								   : "priority batch");
 	for (size_t i = 0; p->set && i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (vals[i] >= 0 && off < sizeof(a->what))
-			off += (size_t)snprintf(a->what + off, sizeof(a->what) - off, ", %s %lld",
-						keys[i], (long long)vals[i]);
+			off += (size_t)snprintf(a->what + off, sizeof(a->what) - off, ", %s %g",
+						keys[i], (double)vals[i] / scale[i]);
+	if (p->set && p->signal >= 0 && off < sizeof(a->what))
+		snprintf(a->what + off, sizeof(a->what) - off, ", signal %s",
+			 base_signal_name((enum base_signal)p->signal));
 }
 
 /* One phase of the subOS actions, in start order (reverse: destroys). */

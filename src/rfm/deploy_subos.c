@@ -11,11 +11,13 @@
 #define _GNU_SOURCE
 #include "rfm/deploy_yaml.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rfm/args.h"
+#include "base/proto_policy.h"
 
 #define OOM(y) base_errf((y)->err, BASE_E_INTERNAL, "out of memory")
 
@@ -213,30 +215,69 @@ static int p_priority(struct deploy_yctx *y, const yaml_node_t *v, void *obj)
 		return deploy_int(y, v, #field, min, 3600000,                               \
 				  &((struct deploy_policy *)obj)->field);                   \
 	}
-POLICY_INT(lt_ms, 0)
-POLICY_INT(ut_ms, 1)
 POLICY_INT(window_ms, 1)
+
+/* lt_ms, ut_ms: milliseconds with up to three decimals (0.05 is 50 us), as
+ * `rfm policy --lt` takes them; kept in microseconds, as the verb sends. */
+static int threshold(struct deploy_yctx *y, const yaml_node_t *v, const char *key, int64_t *us)
+{
+	const char *s;
+	char *end;
+	if (deploy_scalar(y, v, key, &s) < 0)
+		return -1;
+	double ms = strtod(s, &end);
+	if (!*s || *end || !isfinite(ms) || ms * 1000 < 1 || ms * 1000 > RF_POLICY_T_MAX_US)
+		return deploy_bad(y, v, "%s: \"%s\" is not a number of milliseconds from 0.001 "
+				  "to %d", key, s, RF_POLICY_T_MAX_US / 1000);
+	*us = llround(ms * 1000);
+	return 0;
+}
+
+static int p_lt_ms(struct deploy_yctx *y, const yaml_node_t *v, void *obj)
+{
+	return threshold(y, v, "lt_ms", &((struct deploy_policy *)obj)->lt_us);
+}
+
+static int p_ut_ms(struct deploy_yctx *y, const yaml_node_t *v, void *obj)
+{
+	return threshold(y, v, "ut_ms", &((struct deploy_policy *)obj)->ut_us);
+}
+
+/* signal: latency (the service's request times) or queue (librf's
+ * queueing delay), as `rfm policy --signal`. */
+static int p_signal(struct deploy_yctx *y, const yaml_node_t *v, void *obj)
+{
+	const char *s;
+	enum base_signal g;
+	if (deploy_scalar(y, v, "signal", &s) < 0)
+		return -1;
+	if (base_signal_parse(s, &g))
+		return deploy_bad(y, v, "signal: \"%s\" is not latency or queue", s);
+	((struct deploy_policy *)obj)->signal = (int)g;
+	return 0;
+}
 POLICY_INT(min_cores, 0)
 POLICY_INT(max_cores, 1)
 
-/* policy: {priority: latency|batch, lt_ms, ut_ms, window_ms, min_cores, max_cores} */
+/* policy: {priority: latency|batch, lt_ms, ut_ms, window_ms, min_cores, max_cores,
+ * signal} */
 static int f_policy(struct deploy_yctx *y, const yaml_node_t *v, void *obj)
 {
 	static const struct deploy_field fields[] = {
 		{ "priority", p_priority }, { "lt_ms", p_lt_ms }, { "ut_ms", p_ut_ms },
 		{ "window_ms", p_window_ms }, { "min_cores", p_min_cores },
-		{ "max_cores", p_max_cores },
+		{ "max_cores", p_max_cores }, { "signal", p_signal },
 	};
 	struct deploy_policy *p = &((struct deploy_subos *)obj)->policy;
 	unsigned seen;
-	p->lt_ms = p->ut_ms = p->window_ms = p->min_cores = p->max_cores = -1;
-	if (deploy_fields(y, v, "policy", fields, 6, p, &seen) < 0)
+	p->lt_us = p->ut_us = p->window_ms = p->min_cores = p->max_cores = p->signal = -1;
+	if (deploy_fields(y, v, "policy", fields, 7, p, &seen) < 0)
 		return -1;
 	if (!(seen & 1u))
 		return deploy_bad(y, v, "policy: priority: latency|batch is required");
-	if (p->lt_ms >= 0 && p->ut_ms >= 0 && p->lt_ms >= p->ut_ms)
-		return deploy_bad(y, v, "policy: lt_ms (%lld) must be below ut_ms (%lld)",
-				  (long long)p->lt_ms, (long long)p->ut_ms);
+	if (p->lt_us >= 0 && p->ut_us >= 0 && p->lt_us >= p->ut_us)
+		return deploy_bad(y, v, "policy: lt_ms (%g) must be below ut_ms (%g)",
+				  (double)p->lt_us / 1000, (double)p->ut_us / 1000);
 	if (p->min_cores >= 0 && p->max_cores >= 0 && p->min_cores > p->max_cores)
 		return deploy_bad(y, v, "policy: min_cores (%lld) is above max_cores (%lld)",
 				  (long long)p->min_cores, (long long)p->max_cores);

@@ -34,6 +34,12 @@ const char *rfm_str(struct json_object *o, const char *key, const char *dflt)
 	return v ? json_object_get_string(v) : dflt;
 }
 
+const char *rfm_cores(struct json_object *o)
+{
+	const char *c = rfm_str(o, "cores", "-");
+	return c[0] ? c : "none"; /* paused, or created with no core of its own */
+}
+
 bool rfm_int(struct json_object *o, const char *key, int64_t *out)
 {
 	struct json_object *v = rfm_field(o, key, json_type_int);

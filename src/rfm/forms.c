@@ -98,10 +98,12 @@ int rfm_parse_cores(const char *opt, const char *arg, bool relative, struct base
 				 "only resize takes", opt, arg);
 	}
 	if (parse_count(arg, RF_MAX_CPUS, &n) == 0) {
-		if (n < 1 || n > RF_MAX_CPUS)
+		/* 0 (create only): a linux subOS with no core of its own,
+		 * running on the cores the host shares (docs/rfm.md, Cores). */
+		if (n < (relative ? 1 : 0) || n > RF_MAX_CPUS)
 			return base_errf(err, BASE_E_BAD_REQUEST,
-					 "%s: \"%s\": a count must be 1 to %d "
-					 "cores", opt, arg, RF_MAX_CPUS);
+					 "%s: \"%s\": a count must be %d to %d "
+					 "cores", opt, arg, relative ? 1 : 0, RF_MAX_CPUS);
 		out->form = RF_CORES_COUNT;
 		out->n = (int)n;
 		return 0;

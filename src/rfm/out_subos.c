@@ -23,7 +23,7 @@ static int not_an_object(const char *verb)
 static void fmt_cores(struct json_object *s, char *buf, size_t len)
 {
 	int64_t n;
-	const char *list = rfm_str(s, "cores", "-");
+	const char *list = rfm_cores(s);
 	if (rfm_int(s, "ncores", &n))
 		snprintf(buf, len, "%s (%lld core%s)", list, (long long)n, n == 1 ? "" : "s");
 	else
@@ -94,7 +94,7 @@ static void list_row(struct rfm_table *t, struct json_object *s)
 	rfm_table_cell(t, "%s", rfm_str(s, "name", "-"));
 	rfm_table_cell(t, "%s", rfm_str(s, "kind", "-"));
 	rfm_table_cell(t, "%s", state);
-	rfm_table_cell(t, "%s", rfm_str(s, "cores", "-"));
+	rfm_table_cell(t, "%s", rfm_cores(s));
 	rfm_table_cell(t, "%s", mem);
 	rfm_table_cell(t, "%s", pid);
 	rfm_table_cell(t, "%s", age);

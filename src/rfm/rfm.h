@@ -46,6 +46,7 @@ int rfm_print_chan_close(struct json_object *res);
 
 /* format.c: reading answer fields (all accept a NULL or non-object o). */
 const char *rfm_str(struct json_object *o, const char *key, const char *dflt);
+const char *rfm_cores(struct json_object *o); /* its "cores", "none" when empty */
 bool rfm_int(struct json_object *o, const char *key, int64_t *out);
 bool rfm_bool(struct json_object *o, const char *key);
 struct json_object *rfm_field(struct json_object *o, const char *key, enum json_type type);

@@ -194,7 +194,7 @@ static void print_view(struct json_object *v, FILE *f)
 		recent_text(row, recent, sizeof(recent));
 		rfm_table_cell(t, "%s", rfm_str(row, "name", "?"));
 		rfm_table_cell(t, "%s", rfm_str(row, "kind", "?"));
-		rfm_table_cell(t, "%s", rfm_str(row, "cores", "-"));
+		rfm_table_cell(t, "%s", rfm_cores(row));
 		rfm_table_cell(t, "%s", mem);
 		if (libos)
 			rfm_table_cell(t, "%.1f", json_object_get_double(x));

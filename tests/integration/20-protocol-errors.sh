@@ -112,7 +112,10 @@ expect_output_contains 'mem'
 raw '{"version":1,"verb":"create","name":"x","kind":"linux","cores":1,"mem":-1,"argv":["/bin/true"]}' bad_request
 raw '{"version":1,"verb":"create","name":"x","kind":"linux","cores":[1],"mem":67108864,"argv":["/bin/true"]}' bad_request
 expect_output_contains 'cores'
-raw '{"version":1,"verb":"create","name":"x","kind":"linux","cores":0,"mem":67108864,"argv":["/bin/true"]}' bad_request
+# 0 cores: only a linux subOS may have none of its own (docs/rfm.md, "Cores")
+raw '{"version":1,"verb":"create","name":"x","kind":"libos","cores":0,"mem":67108864,"argv":["/bin/true"]}' bad_request
+raw '{"version":1,"verb":"resize","name":"x","cores":0}' bad_request
+raw '{"version":1,"verb":"create","name":"x","kind":"linux","cores":-1,"mem":67108864,"argv":["/bin/true"]}' bad_request
 raw '{"version":1,"verb":"create","name":"x","kind":"linux","cores":"1-","mem":67108864,"argv":["/bin/true"]}' bad_request
 raw '{"version":1,"verb":"create","name":"x","kind":"linux","cores":"+1","mem":67108864,"argv":["/bin/true"]}' bad_request
 raw '{"version":1,"verb":"create","name":"x","kind":"linux","mem":67108864,"argv":["/bin/true"]}' bad_request

@@ -106,3 +106,25 @@ expect_output_contains "destroyed box"
 wait_until 5 "box's program to go" eval "! alive $pid"
 [ -z "$memdir" ] || [ ! -d "$cg" ] || fail "$cg is left after destroy"
 [ -z "$memdir" ] || [ ! -d "$memdir" ] || fail "$memdir is left after destroy"
+
+# --- no core of its own (cores 0): it runs on the cores the host shares ------
+# Only cpuset1 can hold its tasks in rfd's own cpuset; elsewhere it is refused.
+if [ "$enforcement" = cpuset1 ]; then
+	expect_ok rfm create guest --kind linux --cores 0 --mem 64M -- /bin/sh -c 'exec sleep 1000'
+	expect_output_contains "none (0 cores)"
+	gpid=$(subos guest .pid)
+	[ "$(subos guest .ncores)" = 0 ] || fail "guest owns cores: $(subos guest .cores)"
+	wait_eq 5 "guest to run on the managed cores" 0-1 cpus_allowed "$gpid"
+	expect_ok rfm create owner --kind linux --cpus 1 --mem 64M -- /bin/sh -c 'exec sleep 1000'
+	expect_ok rfm list
+	expect_output_contains "guest"
+	expect_ok rfm resize guest --cores 1 # from none: its first core of its own
+	[ "$(subos guest .cores)" = 0 ] || fail "guest got $(subos guest .cores), not core 0"
+	wait_eq 5 "guest to be confined to core 0" 0 cpus_allowed "$gpid"
+	alive "$gpid" || fail "guest died when it got a core"
+	expect_ok rfm destroy guest
+	expect_ok rfm destroy owner
+else
+	expect_refused bad_request rfm create guest --kind linux --cores 0 --mem 64M -- /bin/true
+fi
+expect_refused bad_request rfm create guest --kind libos --cores 0 --mem 64M -- /bin/true

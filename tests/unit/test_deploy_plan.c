@@ -228,6 +228,38 @@ static void test_policy(void **state)
 	done(&f);
 }
 
+/* Thresholds in decimal milliseconds are compared in microseconds, and the
+ * signal is compared when the file gives one. */
+static void test_policy_thresholds(void **state)
+{
+	static const char text[] =
+		"subos:\n  a:\n    kind: libos\n    cores: 2\n    memory: 128M\n"
+		"    program: [/bin/hello]\n    restart: always\n"
+		"    policy: {priority: latency, lt_ms: 0.05, ut_ms: 0.2, signal: queue}\n";
+	struct fixture f = { 0 };
+	load(&f, text, "{}", "[]");
+	plan(&f, false);
+	expect(&f.p.a[1], DEPLOY_POLICY,
+	       "policy a: priority latency, lt_ms 0.05, ut_ms 0.2, signal queue");
+	done(&f);
+	load(&f, text, "{\"a\":" SHOW_A "}", "[]");
+	set_policy(&f, "{\"priority\":\"latency\",\"lt_us\":50,\"ut_us\":200,"
+		       "\"signal\":\"queue\"}");
+	plan(&f, false);
+	assert_int_equal(f.p.n, 0);
+	deploy_plan_free(&f.p);
+	set_policy(&f, "{\"priority\":\"latency\",\"lt_us\":50,\"ut_us\":200,"
+		       "\"signal\":\"latency\"}");
+	plan(&f, false);
+	assert_int_equal(f.p.n, 1);
+	deploy_plan_free(&f.p);
+	set_policy(&f, "{\"priority\":\"latency\",\"lt_us\":50000,\"ut_us\":200,"
+		       "\"signal\":\"queue\"}");
+	plan(&f, false);
+	assert_int_equal(f.p.n, 1);
+	done(&f);
+}
+
 static void test_delete(void **state)
 {
 	struct fixture f = { 0 };
@@ -252,7 +284,9 @@ int main(void)
 		cmocka_unit_test(test_nothing_runs), cmocka_unit_test(test_unchanged),
 		cmocka_unit_test(test_resize),       cmocka_unit_test(test_program_changed),
 		cmocka_unit_test(test_exited),       cmocka_unit_test(test_channels),
-		cmocka_unit_test(test_policy),       cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_policy_thresholds),
+		cmocka_unit_test(test_delete),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,7 +36,8 @@ static const char full[] =
 	"    memory: 256M\n"
 	"    program: ../build/rfkv\n"
 	"    ready: {tcp: 11311, timeout_ms: 500}\n"
-	"    policy: {priority: latency, lt_ms: 1, ut_ms: 4, window_ms: 20, max_cores: 2}\n"
+	"    policy: {priority: latency, lt_ms: 0.05, ut_ms: 4, window_ms: 20, max_cores: 2,\n"
+	"             signal: queue}\n"
 	"channels:\n"
 	"  c1: {between: [kv, web]}\n"
 	"  c2:\n"
@@ -64,7 +65,9 @@ static void test_valid(void **state)
 	assert_int_equal(kv->ready_port, 11311);
 	assert_int_equal(kv->ready_timeout_ms, 500);
 	assert_true(kv->policy.set && kv->policy.latency);
-	assert_int_equal(kv->policy.ut_ms, 4);
+	assert_int_equal(kv->policy.lt_us, 50);
+	assert_int_equal(kv->policy.ut_us, 4000);
+	assert_int_equal(kv->policy.signal, RF_SIGNAL_QUEUE);
 	assert_int_equal(kv->policy.min_cores, -1);
 	assert_int_equal(kv->restart, RF_RESTART_NO);
 	assert_int_equal(kv->max_restarts, -1);
@@ -133,6 +136,14 @@ static const struct {
 	  "      policy: {priority: latency, lt_ms: 5, ut_ms: 5}}\n",
 	  "t.yaml:3: policy: lt_ms (5) must be below ut_ms (5)" },
 	{ "subos:\n  a:\n    policy: {lt_ms: 1}\n", "t.yaml:3: policy: priority: latency|batch" },
+	{ "subos:\n  a:\n    policy: {priority: latency, lt_ms: 0.0001}\n",
+	  "t.yaml:3: lt_ms: \"0.0001\" is not a number of milliseconds from 0.001 to 60000" },
+	{ "subos:\n  a:\n    policy: {priority: latency, ut_ms: 1ms}\n",
+	  "t.yaml:3: ut_ms: \"1ms\" is not a number of milliseconds" },
+	{ "subos:\n  a:\n    policy: {priority: latency, signal: fast}\n",
+	  "t.yaml:3: signal: \"fast\" is not latency or queue" },
+	{ "subos:\n  a:\n    policy: {priority: latency, lt_ms: 0.5, ut_ms: 0.25}\n",
+	  "t.yaml:3: policy: lt_ms (0.5) must be below ut_ms (0.25)" },
 	{ "subos:\n  a:\n    ready: {tcp: 70000}\n", "t.yaml:3: tcp: 70000 is out of range" },
 	{ "subos:\n  a:\n    ready: {timeout_ms: 5}\n", "t.yaml:3: ready: tcp: PORT is required" },
 	{ "subos:\n  a:\n    env: [NOEQUALS]\n", "t.yaml:3: env: \"NOEQUALS\" is not KEY=VALUE" },

@@ -426,7 +426,7 @@ static void test_create_confine_types(void **state)
 
 static void test_cores_forms(void **state)
 {
-	const char *bad[] = { "0", "-1", "1025", "\"+1\"", "\"-1\"", "\"3-1\"", "\"a\"", "\"\"",
+	const char *bad[] = { "-1", "1025", "\"+1\"", "\"-1\"", "\"3-1\"", "\"a\"", "\"\"",
 			      "\"1,,2\"", "\"1024\"", "true", "1.5", "[1]", "{}", "null",
 			      "99999999999999999999" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -445,6 +445,11 @@ static void test_cores_forms(void **state)
 		expect_err(line, "bad_request");
 	}
 	struct base_request req;
+	/* 0 is a create's only: no core of its own (rfd decides for which kind) */
+	expect_ok(CREATE("\"kind\":\"linux\",\"cores\":0,\"mem\":1,\"argv\":[\"x\"]"), &req);
+	assert_int_equal(req.cores.form, RF_CORES_COUNT);
+	assert_int_equal(req.cores.n, 0);
+	base_request_free(&req);
 	expect_ok("{" V "\"verb\":\"resize\",\"name\":\"kv\",\"cores\":\"+1024\"}", &req);
 	assert_int_equal(req.cores.n, 1024);
 	base_request_free(&req);

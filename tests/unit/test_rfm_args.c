@@ -224,10 +224,10 @@ static void test_create_bad_values(void **state)
 	expect_usage("--mem: \"0\": the size must be above zero", CREATE, "--mem", "0", NULL);
 	expect_usage("--mem: \"-1M\" is not a size (like 64M, 1G or 512MiB)", CREATE, "--mem",
 		     "-1M", NULL);
-	expect_usage("--cores: \"0\": a count must be 1 to 1024 cores", CREATE, "--cores", "0",
-		     NULL);
-	expect_usage("--cores: \"2000\": a count must be 1 to 1024 cores", CREATE, "--cores",
+	expect_usage("--cores: \"2000\": a count must be 0 to 1024 cores", CREATE, "--cores",
 		     "2000", NULL);
+	expect_usage("--cores: \"0\": a count must be 1 to 1024 cores", "resize", "kv",
+		     "--cores", "0", NULL);
 	expect_usage("--cores: \"+1\" is a change of cores, which only resize takes", CREATE,
 		     "--cores", "+1", NULL);
 	expect_usage("--cores: \"abc\" is not a core count (2), a CPU list (1-3, cpu:1)", CREATE,
