@@ -230,6 +230,21 @@ fail:
 	return err;
 }
 
+/* Put task `val` where the host's tasks run: the shield's host cpuset
+ * (the host's cores only), else the cpuset rfd's own hangs under. */
+static int attach_host(const struct rfd_enforcer *e, const char *val)
+{
+	char parent[PATH_MAX];
+	if (e->host_root[0])
+		return rfd_cg_write(e->host_root, "cgroup.procs", val);
+	snprintf(parent, sizeof(parent), "%s", e->cpu_root);
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	return rfd_cg_write(parent, "cgroup.procs", val);
+}
+
 int rfd_cg_attach(struct rfd_enforcer *e, const char *name, pid_t pid)
 {
 	char dir[PATH_MAX], val[32];
@@ -237,12 +252,13 @@ int rfd_cg_attach(struct rfd_enforcer *e, const char *name, pid_t pid)
 	snprintf(val, sizeof(val), "%d", (int)pid);
 	sub_dir(e->cpu_root, name, dir, sizeof(dir));
 	/* A v1 cpuset with no CPU takes no task (ENOSPC): a subOS with no core
-	 * of its own (created with none, lifecycle.c) waits in rfd's cpuset,
-	 * on the cores the host shares, as a paused one does (its freezer
-	 * cgroup still says which tasks are its own). */
+	 * of its own (created with none, lifecycle.c) runs where the host's
+	 * tasks run (its freezer cgroup still says which tasks are its own).
+	 * Not in rfd's cpuset: that spans every managed core, and a task there
+	 * may run on any subOS's exclusive core. */
 	err = rfd_cg_write(dir, "cgroup.procs", val);
 	if (err == -ENOSPC && e->kind == RF_ENF_CPUSET1)
-		err = rfd_cg_write(e->cpu_root, "cgroup.procs", val);
+		err = attach_host(e, val);
 	if (err)
 		return err;
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {

@@ -108,13 +108,17 @@ wait_until 5 "box's program to go" eval "! alive $pid"
 [ -z "$memdir" ] || [ ! -d "$memdir" ] || fail "$memdir is left after destroy"
 
 # --- no core of its own (cores 0): it runs on the cores the host shares ------
-# Only cpuset1 can hold its tasks in rfd's own cpuset; elsewhere it is refused.
+# Only cpuset1 can put its tasks with the host's; elsewhere it is refused.
 if [ "$enforcement" = cpuset1 ]; then
 	expect_ok rfm create guest --kind linux --cores 0 --mem 64M -- /bin/sh -c 'exec sleep 1000'
 	expect_output_contains "none (0 cores)"
 	gpid=$(subos guest .pid)
 	[ "$(subos guest .ncores)" = 0 ] || fail "guest owns cores: $(subos guest .cores)"
 	wait_eq 5 "guest to run on the managed cores" 0-1 cpus_allowed "$gpid"
+	# Where the host's tasks are (this rfd does not shield): the cpuset
+	# rfd's own hangs under, never rfd's, which spans every managed core.
+	[ "$(cat /proc/$gpid/cpuset)" = / ] ||
+		fail "guest runs in cpuset $(cat /proc/$gpid/cpuset), not the host's"
 	expect_ok rfm create owner --kind linux --cpus 1 --mem 64M -- /bin/sh -c 'exec sleep 1000'
 	expect_ok rfm list
 	expect_output_contains "guest"
