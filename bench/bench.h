@@ -39,6 +39,8 @@ struct bench {
 	int (*run)(const struct bench_opts *, struct json_object *);
 	void (*targets)(struct json_object *fig, struct json_object *t);
 	int quick_n;              /* -n under --quick unless -n is given */
+	/* results/NAME.png from the CSV, if not series_plot's latency CDFs */
+	void (*plot)(const struct bench_opts *, const char *name);
 };
 
 /* Run b o->runs times and put the merged report into out (runs.c): bench,
@@ -135,6 +137,9 @@ int bench_rfloop(const struct bench_opts *o, struct json_object *out);
 void rfloop_targets(struct json_object *fig, struct json_object *t);
 int bench_soak(const struct bench_opts *o, struct json_object *out);
 void soak_targets(struct json_object *fig, struct json_object *t);
+int bench_dynamic(const struct bench_opts *o, struct json_object *out);
+void dynamic_targets(struct json_object *fig, struct json_object *t);
+void dyn_plot(const struct bench_opts *o, const char *bench);
 /* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
 int rfloop_peer_main(int argc, char **argv);
 /* bench_ficm's headline: the ping-pong between two subOSes of a private rfd

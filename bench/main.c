@@ -13,17 +13,20 @@
 /* quick_n: -n under --quick, a few seconds each (make test checks shapes). */
 static const struct bench benches[] = {
 	{ "lifecycle", "create/destroy/resize latencies of subOSes (Table 4)", bench_lifecycle,
-	  lifecycle_targets, 3 },
+	  lifecycle_targets, 3, NULL },
 	{ "ficm",      "FICM round trips (two processes, and two subOSes over RFcom), wake-ups and "
 		       "throughput vs the cache-line floors and kernel IPC (blocking, busy-polling)",
-	  bench_ficm, ficm_targets, 1 },
+	  bench_ficm, ficm_targets, 1, NULL },
 	{ "syscalls",  "system calls and page faults per request of rfkv as a 2-core libos subOS (strace -c)",
-	  bench_syscalls, syscalls_targets, 1 },
+	  bench_syscalls, syscalls_targets, 1, NULL },
 	{ "rfloop",    "TCP request/response, connect and stream: RFloop vs kernel loopback",
-	  bench_rfloop, rfloop_targets, 5 },
+	  bench_rfloop, rfloop_targets, 5, NULL },
 	{ "soak",      "10,000 create/destroy cycles, 100,000 resizes, rfd killed at random "
 		       "journal points: leaks, journal size, replay time (--quick: short)",
-	  bench_soak, soak_targets, 1 },
+	  bench_soak, soak_targets, 1, NULL },
+	{ "dynamic",   "KV under a fluctuating load beside a batch job: rfd's elastic policy vs a "
+		       "static split, Linux, cgroup cpusets (Figures 10, 11, Table 5)",
+	  bench_dynamic, dynamic_targets, 1, dyn_plot },
 };
 
 static void usage(FILE *f)
