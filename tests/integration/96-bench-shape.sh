@@ -23,6 +23,7 @@ declare -A figures=(
 		tcp_rr_per_s_rfloop_nospin tcp_crr_per_s_rfloop tcp_crr_per_s_loopback
 		tcp_stream_gbps_rfloop tcp_stream_gbps_loopback rr_ratio rr_busypoll_ratio
 		crr_ratio stream_ratio regions_reused"
+	[dynamic]="window_ms lt_us ut_us unloaded_p99_us moves reactions steps_unreacted"
 )
 
 is_number() {
@@ -49,10 +50,11 @@ check_shape() {
 	[ "$(wc -l <"$T/results/$name.csv")" -ge 2 ] || fail "$name: CSV without samples"
 }
 
-for name in lifecycle ficm syscalls rfloop; do
+for name in lifecycle ficm syscalls rfloop dynamic; do
 	run "$ROOT/build/rfbench" "$name" --quick --json --results "$T/results"
 	[ "$STATUS" -eq 0 ] || { show_last; fail "rfbench $name --quick failed"; }
 	check_shape "$name"
+	cp "$OUT" "$T/out.$name"
 	echo "ok $name: $(json .targets <"$OUT")"
 done
 # The subOS FICM round trips and the busy-polling socket are among the raw
@@ -60,4 +62,16 @@ done
 for col in subos_ficm_ns subos_cacheline_pair_ns unix_socket_busypoll_ns; do
 	head -1 "$T/results/ficm.csv" | grep -q "$col" || fail "ficm.csv lacks $col"
 done
+# dynamic: each system's figures, and its CSV of p99 and cores over time.
+for sys in static rainforest_policy linux_cgroups linux; do
+	for f in windows_over_ut_pct batch_work; do
+		is_number "$(json ".$f.$sys" <"$T/out.dynamic")" || fail "dynamic: $f of $sys"
+	done
+	head -1 "$T/results/dynamic.csv" | grep -q "${sys}_p99_us,.*${sys}_cores" ||
+		fail "dynamic.csv lacks $sys's p99 or cores"
+done
+[ "$(json .moves_detail# <"$T/out.dynamic")" = "$(json .moves <"$T/out.dynamic")" ] ||
+	fail "dynamic: moves_detail does not hold every move"
+! command -v gnuplot >/dev/null || [ -s "$T/results/dynamic.png" ] || fail "dynamic.png missing"
+[ -z "$(ls /sys/fs/cgroup/cpuset | grep rfbench-dynamic)" ] || fail "dynamic left a cpuset behind"
 echo "PASS"
