@@ -187,17 +187,23 @@ static int up_standalone(struct sys *s, const struct bench_opts *o, const struct
 	return s->kv > 0 && s->batch > 0 ? 0 : -1;
 }
 
+/* rq to s's rfd: 0 if it answered with a result, else -1 (said). */
+static int call(struct sys *s, const struct base_request *rq, const char *what)
+{
+	struct json_object *a = prfd_call(&s->rfd, rq, NULL);
+	int ok = a && json_object_object_get_ex(a, "result", NULL);
+	if (!ok)
+		fprintf(stderr, "rfbench dynamic: %s %s: %s\n", what, rq->name,
+			a ? json_object_to_json_string(a) : "no answer");
+	json_object_put(a);
+	return ok ? 0 : -1;
+}
+
 static int create(struct sys *s, const char *name, const char *cpus, uint64_t mem,
 		  const char **argv)
 {
 	struct base_request rq = req_create(name, RF_KIND_LIBOS, cpus, mem, argv);
-	struct json_object *a = prfd_call(&s->rfd, &rq, NULL);
-	int ok = a && json_object_object_get_ex(a, "result", NULL);
-	if (!ok)
-		fprintf(stderr, "rfbench dynamic: create %s: %s\n", name,
-			a ? json_object_to_json_string(a) : "no answer");
-	json_object_put(a);
-	return ok ? 0 : -1;
+	return call(s, &rq, "create");
 }
 
 static int set_policy(struct sys *s, const char *name, const struct base_policy *pol)
@@ -205,13 +211,7 @@ static int set_policy(struct sys *s, const char *name, const struct base_policy 
 	struct base_request rq = req_named(RF_VERB_POLICY, name);
 	rq.has_policy = true;
 	rq.policy = *pol;
-	struct json_object *a = prfd_call(&s->rfd, &rq, NULL);
-	int ok = a && json_object_object_get_ex(a, "result", NULL);
-	if (!ok)
-		fprintf(stderr, "rfbench dynamic: policy %s: %s\n", name,
-			a ? json_object_to_json_string(a) : "no answer");
-	json_object_put(a);
-	return ok ? 0 : -1;
+	return call(s, &rq, "policy");
 }
 
 /* The policies of rainforest_policy (dynamic.c's top comment). */

@@ -122,7 +122,8 @@ static int app(int argc, char **argv)
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
 			seconds = strtol(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "--progress") && i + 1 < argc &&
-			   (every = strtol(argv[++i], NULL, 10)) > 0) {
+			   strtol(argv[i + 1], NULL, 10) > 0) {
+			every = strtol(argv[++i], NULL, 10);
 		} else {
 			fprintf(stderr, "usage: rfbatch [--seconds N] [--progress MS]\n");
 			return 2;
