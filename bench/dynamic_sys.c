@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -99,6 +100,7 @@ static pid_t spawn(const char *const *argv, const struct child_env *e)
 	struct sched_param sp = { .sched_priority = 1 };
 	if (e->rt)
 		sched_setscheduler(0, SCHED_FIFO, &sp); /* refused: an ordinary task */
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* nothing outlives a killed rfbench */
 	dup2(null, 0);
 	dup2(out, 1);
 	dup2(null, 2);
