@@ -27,6 +27,15 @@
  *     paused at zero);
  *   - rfkv spreads its connections over the cores it has (apps/rfkv/conn.c),
  *     so a core it gains serves half the clients, not only a shard share.
+ * What this machine shows (measured while others built, so noisy): rfkv on
+ * cpu 1 alone with the generator keeps up with the peak (p99 of tens of
+ * ms, over ut), but rfkv on both cpus does worse at the peak (p99 of
+ * hundreds of ms): half its requests are forwarded to the shard owner on
+ * the other core (apps/rfkv/shard.c), and the owner on cpu 1 runs only in
+ * the generator's gaps.  So here the second core is a cost to the
+ * service, and the policy's futile-take rule (src/rfd/policy_decide.h)
+ * gives it back; on a machine with a core of its own per party the
+ * experiment would test what the paper tested.
  *
  * Thresholds: the static system first runs the trough rate alone for a
  * few seconds; the median of its window p99s is `unloaded_p99_us`, and
