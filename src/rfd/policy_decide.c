@@ -124,6 +124,7 @@ static int take(struct policy_member *m, int n, int i, int *free_cores, struct p
 			    ? min_int(t->hold_x + 1, RF_POLICY_MAX_DOUBLINGS) : 0;
 	t->judging = 1;
 	t->take_p99_ns = m[i].win.p99_ns;
+	t->take_samples = m[i].win.samples;
 	t->worse = 0;
 	return 1;
 }
@@ -146,7 +147,9 @@ static int give(struct policy_member *m, int n, int i, int *free_cores, struct p
 }
 
 /* Was the last take futile?  1 (a give-back into *mv) once the p99 stayed
- * above ut and above the p99 that took the core for FUTILE windows. */
+ * above ut and above the p99 that took the core, with no more requests
+ * ended per window (within an eighth: windows end on timer ticks), for
+ * FUTILE windows. */
 static int judge_take(struct policy_member *m, int n, int i, int *free_cores,
 		      struct policy_move *mv)
 {
@@ -154,7 +157,8 @@ static int judge_take(struct policy_member *m, int n, int i, int *free_cores,
 	uint64_t p99 = m[i].win.p99_ns;
 	if (!t->judging)
 		return 0;
-	if (p99 <= us_ns(m[i].pol->ut_us) || p99 <= t->take_p99_ns) {
+	if (p99 <= us_ns(m[i].pol->ut_us) || p99 <= t->take_p99_ns ||
+	    m[i].win.samples * 8 > t->take_samples * 9) {
 		t->judging = 0; /* it helped */
 		t->block_x = 0;
 		return 0;

@@ -28,8 +28,11 @@
  *     then costs the batch subOS one move pair, not one every few windows
  *     (rfbench dynamic saw 16 moves in 20 s on a shared machine);
  *   - a futile take is undone: once the cooldown is over, if the p99 stays
- *     above ut and above the p99 that made it take the core for
- *     RF_POLICY_FUTILE_WINDOWS windows in a row, the core goes back (rule
+ *     above ut and above the p99 that made it take the core, and the
+ *     window ends no more requests than the one that took it (the core did
+ *     not add throughput: a service past what even more cores serve still
+ *     ends more requests with them), for RF_POLICY_FUTILE_WINDOWS windows
+ *     in a row, the core goes back (rule
  *     p99_worse_with_core) and no core is taken before the
  *     RF_POLICY_BLOCK_WINDOWS-th window after, doubled for each futile
  *     take in a row (a take that helped
@@ -70,6 +73,7 @@ struct policy_track {
 	int gave_ago;          /* windows since it gave a core back, + 1 (0: never) */
 	int judging;           /* a take is being judged (futile?) */
 	uint64_t take_p99_ns;  /* the p99 that made it take */
+	uint64_t take_samples; /* and the requests its window ended */
 	int worse;             /* windows in a row since, above ut and take_p99 */
 	int block;             /* windows left in which it takes nothing */
 	int block_x;           /* the next block is BLOCK << block_x */
