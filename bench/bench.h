@@ -40,9 +40,8 @@ struct bench {
 	int (*run)(const struct bench_opts *, struct json_object *);
 	void (*targets)(struct json_object *fig, struct json_object *t);
 	int quick_n;              /* -n under --quick unless -n is given */
-	/* results/NAME.png from results/NAME.csv when the latency CDFs of
-	 * series_plot do not fit the benchmark's CSV (NULL: series_plot). */
-	void (*plot)(const struct bench_opts *);
+	/* results/NAME.png from the CSV, if not series_plot's latency CDFs */
+	void (*plot)(const struct bench_opts *, const char *name);
 };
 
 /* Run b o->runs times and put the merged report into out (runs.c): bench,
@@ -212,12 +211,15 @@ int bench_soak(const struct bench_opts *o, struct json_object *out);
 int bench_kv(const struct bench_opts *o, struct json_object *out);
 void kv_targets(struct json_object *fig, struct json_object *t);
 /* results/kv.png from results/kv.csv: p99 against achieved rate (kv_plot.c). */
-void kv_plot(const struct bench_opts *o);
+void kv_plot(const struct bench_opts *o, const char *bench);
 void soak_targets(struct json_object *fig, struct json_object *t);
 int bench_isolation(const struct bench_opts *o, struct json_object *out);
 void isolation_targets(struct json_object *fig, struct json_object *t);
 int bench_microtail(const struct bench_opts *o, struct json_object *out);
 void microtail_targets(struct json_object *fig, struct json_object *t);
+int bench_dynamic(const struct bench_opts *o, struct json_object *out);
+void dynamic_targets(struct json_object *fig, struct json_object *t);
+void dyn_plot(const struct bench_opts *o, const char *bench);
 /* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
 int rfloop_peer_main(int argc, char **argv);
 /* bench_ficm's headline: the ping-pong between two subOSes of a private rfd

@@ -147,7 +147,7 @@ static int write_script(const char *gp, const char *csv, const char *png, const 
 	return curves ? 0 : -1;
 }
 
-void kv_plot(const struct bench_opts *o)
+void kv_plot(const struct bench_opts *o, const char *bench)
 {
 	char csv[512], gp[512], png[512], cmd[600];
 	struct seen sn;

@@ -34,6 +34,9 @@ static const struct bench benches[] = {
 	{ "kv",        "highest request rate within a p99 objective: rfkv as a libos subOS vs "
 		       "memcached on the same core, over TCP and RFloop (Figure 12, EbbRT)",
 	  bench_kv, kv_targets, 30, kv_plot },
+	{ "dynamic",   "KV under a fluctuating load beside a batch job: rfd's elastic policy vs a "
+		       "static split, Linux, cgroup cpusets (Figures 10, 11, Table 5)",
+	  bench_dynamic, dynamic_targets, 1, dyn_plot },
 };
 
 static void usage(FILE *f)

@@ -158,7 +158,7 @@ int bench_runs(const struct bench *b, struct bench_opts *o, struct json_object *
 		judge(b, out);
 		json_object_put(merged);
 		if (b->plot)
-			b->plot(o);
+			b->plot(o, b->name);
 		else
 			series_plot(o, b->name);
 		if (o->results_dir)

@@ -10,11 +10,18 @@
  * the job never sleeps.  At exit (shutdown or --seconds) it prints chunks
  * per core.
  *
- *   rfbatch [--seconds N]
+ * --progress MS prints "rfbatch: at T total N" every MS milliseconds (T is
+ * CLOCK_MONOTONIC in ns, N the chunks done so far), so that an experiment
+ * can count the work done between two moments of its own (rfbench
+ * dynamic) in whatever system runs the job; a paused job prints nothing
+ * (its count does not move either).
+ *
+ *   rfbatch [--seconds N] [--progress MS]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <rf/rf.h>
 
 #define CHUNK     16384
@@ -67,6 +74,30 @@ static void on_cores_changed(int core, int cpu, bool added)
 		rf_spawn(worker, (void *)(uintptr_t)core);
 }
 
+static uint64_t total_chunks(void)
+{
+	uint64_t total = 0;
+
+	for (int c = 0; c < rf_ncores_max() && c < MAX_CORES; c++)
+		total += __atomic_load_n(&counts[c].chunks, __ATOMIC_RELAXED);
+	return total;
+}
+
+/* Until `until` (rf_now_ns; 0: for ever): a progress line every ms. */
+static void progress(uint64_t ms, uint64_t until)
+{
+	struct timespec ts;
+
+	while (!until || rf_now_ns() < until) {
+		rf_sleep_ns(ms * 1000000ull);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		printf("rfbatch: at %llu total %llu\n",
+		       (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec,
+		       (unsigned long long)total_chunks());
+		fflush(stdout);
+	}
+}
+
 static void summary(void)
 {
 	double secs = (double)(rf_now_ns() - t_start) / 1e9;
@@ -85,13 +116,16 @@ static void summary(void)
 
 static int app(int argc, char **argv)
 {
-	long seconds = -1;
+	long seconds = -1, every = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
 			seconds = strtol(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--progress") && i + 1 < argc &&
+			   strtol(argv[i + 1], NULL, 10) > 0) {
+			every = strtol(argv[++i], NULL, 10);
 		} else {
-			fprintf(stderr, "usage: rfbatch [--seconds N]\n");
+			fprintf(stderr, "usage: rfbatch [--seconds N] [--progress MS]\n");
 			return 2;
 		}
 	}
@@ -103,6 +137,8 @@ static int app(int argc, char **argv)
 			fprintf(stderr, "rfbatch: no memory for a worker on core %d\n", c);
 	printf("rfbatch: %d cores working\n", rf_ncores());
 	fflush(stdout);
+	if (every > 0)
+		progress((uint64_t)every, seconds < 0 ? 0 : t_start + (uint64_t)seconds * 1000000000ull);
 	if (seconds < 0)
 		for (;;)
 			rf_park();  /* until rfd's shutdown */

@@ -11,6 +11,16 @@
  * buffer grows to hold a whole value (up to -I) or a long multiget line;
  * buffers that grew past BUF_KEEP are given back once drained, so a
  * connection that once moved a large value does not keep it.
+ *
+ * Connections follow the cores (balance): a core added while clients are
+ * connected gets no new connection from them, so without a move it would
+ * only take a share of the shards while the old core kept every socket's
+ * I/O, the larger part of a request's cost.  Between two receives (nothing
+ * of the connection's in flight) a connection on a core holding at least
+ * two more connections than the least loaded running core moves there
+ * (rf_spawn_on, its state on the heap); one at a time, so the counts
+ * settle within a few requests.  A connection librf moved with a leaving
+ * core is counted where it runs now.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +34,7 @@
 
 struct conn {
 	int fd;
+	int on;                 /* the core it is counted on (conns_on) */
 	char *in;
 	size_t inlen, incap;
 	struct kv_out out;
@@ -88,30 +99,94 @@ static void record_latency(struct kv_conn_state *st, uint64_t ns)
 		rf_latency_record(ns);
 }
 
-static void conn_main(void *arg)
-{
-	struct conn c = { .fd = (int)(intptr_t)arg, .incap = BUF_START };
-	ssize_t n;
+/* Connections per core index (balance); moved only by atomics. */
+static int conns_on[KV_MAX_CORES];
 
-	c.in = rf_malloc(c.incap);
-	if (!c.in)
-		goto out;
-	while (!c.st.quit && !c.st.close_now) {
-		n = rf_recv(c.fd, c.in + c.inlen, c.incap - c.inlen, 0);
+static void count_on(struct conn *c, int core)
+{
+	if (c->on >= 0)
+		__atomic_sub_fetch(&conns_on[c->on], 1, __ATOMIC_RELAXED);
+	c->on = core;
+	if (core >= 0)
+		__atomic_add_fetch(&conns_on[core], 1, __ATOMIC_RELAXED);
+}
+
+/* The core c should move to (balance), or -1 to stay. */
+static int balance_target(struct conn *c)
+{
+	int self = rf_core_self(), best = -1, n = rf_ncores_max();
+
+	if (self != c->on)
+		count_on(c, self < KV_MAX_CORES ? self : -1); /* librf moved it */
+	if (c->on < 0 || rf_ncores() < 2)
+		return -1;
+	int mine = __atomic_load_n(&conns_on[c->on], __ATOMIC_RELAXED), least = mine;
+	for (int k = 0; k < n && k < KV_MAX_CORES; k++) {
+		int has = __atomic_load_n(&conns_on[k], __ATOMIC_RELAXED);
+		if (k != c->on && rf_core_running(k) && has < least) {
+			least = has;
+			best = k;
+		}
+	}
+	return best >= 0 && mine - least >= 2 ? best : -1;
+}
+
+static void conn_run(void *arg);
+
+/* Serve c from now on on core `to`; false if it cannot (it stays). */
+static bool move_to(struct conn *c, int to)
+{
+	int from = c->on;
+
+	count_on(c, to);
+	if (rf_spawn_on(to, conn_run, c) == 0)
+		return true;
+	count_on(c, from);
+	return false;
+}
+
+static void conn_run(void *arg)
+{
+	struct conn *c = arg;
+	ssize_t n;
+	int to;
+
+	while (!c->st.quit && !c->st.close_now) {
+		if ((to = balance_target(c)) >= 0 && move_to(c, to))
+			return;
+		n = rf_recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
 		if (n <= 0)
 			break;
 		uint64_t t0 = rf_now_ns();
 		kv_stats_self()->bytes_read += (uint64_t)n;
-		c.inlen += (size_t)n;
-		if (handle(&c) < 0 || c.st.close_now || flush_out(&c) < 0)
+		c->inlen += (size_t)n;
+		if (handle(c) < 0 || c->st.close_now || flush_out(c) < 0)
 			break;
-		record_latency(&c.st, rf_now_ns() - t0);
+		record_latency(&c->st, rf_now_ns() - t0);
 	}
-out:
 	kv_stats_self()->curr_connections--;
-	rf_closefd(c.fd);
-	rf_free(c.in);
-	rf_free(c.out.buf);
+	count_on(c, -1);
+	rf_closefd(c->fd);
+	rf_free(c->in);
+	rf_free(c->out.buf);
+	rf_free(c);
+}
+
+static void conn_main(void *arg)
+{
+	struct conn *c = rf_calloc(1, sizeof(*c));
+
+	if (!c || !(c->in = rf_malloc(BUF_START))) {
+		kv_stats_self()->curr_connections--;
+		rf_closefd((int)(intptr_t)arg);
+		rf_free(c);
+		return;
+	}
+	c->fd = (int)(intptr_t)arg;
+	c->incap = BUF_START;
+	c->on = -1;
+	count_on(c, rf_core_self() < KV_MAX_CORES ? rf_core_self() : -1);
+	conn_run(c);
 }
 
 /* Serve fd in a new fiber on this core; false (fd closed) if impossible. */

@@ -34,7 +34,8 @@ static const char usage_text[] =
 	"  --no-preload             do not store every key first\n"
 	"  --rfloop[=LIB]           run under RFloop (LD_PRELOAD LIB, default librfloop.so\n"
 	"                           beside rfload; the registry is $RF_SOCKET's rfd)\n"
-	"  --json                   one JSON object: config, totals, steps\n";
+	"  --json                   one JSON object: config, totals, steps\n"
+	"  --window MS              with --json: p99 per MS-long window too (\"windows\")\n";
 
 static void usage(int rc)
 {
@@ -130,6 +131,8 @@ static int with_value(struct rfload_opts *o, const char *a, const char *v, const
 		o->wl.value_max = (uint32_t)num(a, v, 1, 1 << 20);
 	else if (!strcmp(a, "--seed"))
 		o->seed = (uint64_t)num(a, v, 0, 1e15);
+	else if (!strcmp(a, "--window"))
+		o->window_ms = num(a, v, 1, 1e6);
 	else if (!strcmp(a, "--spin-us"))
 		o->spin_ns = (uint64_t)(num(a, v, 0, 1e6) * 1000);
 	else

@@ -173,9 +173,9 @@ static void steps_out(const struct rfload_opts *o, struct rfload_worker *w,
 	}
 }
 
-static void json_out(const struct rfload_opts *o, struct json_object *out,
-		     struct json_object *steps, struct sum *all, const struct base_hist *lag,
-		     uint64_t unanswered)
+static void json_out(const struct rfload_opts *o, struct rfload_worker *w,
+		     struct json_object *out, struct json_object *steps, struct sum *all,
+		     const struct base_hist *lag, uint64_t unanswered)
 {
 	const char *pre = getenv("LD_PRELOAD");
 
@@ -193,6 +193,8 @@ static void json_out(const struct rfload_opts *o, struct json_object *out,
 	put_d(out, "send_lag_p99_us", us(base_hist_percentile(lag, 99)));
 	put_d(out, "max_send_lag_us", us(lag->max));
 	json_object_object_add(out, "steps", steps);
+	if (o->window_ms > 0)
+		json_object_object_add(out, "windows", rfload_windows_json(o, w));
 	printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
 }
 
@@ -221,7 +223,7 @@ int rfload_report(const struct rfload_opts *o, struct rfload_worker *w)
 	}
 	steps_out(o, w, steps, all, one);
 	if (out) {
-		json_out(o, out, steps, all, lag, unanswered);
+		json_out(o, w, out, steps, all, lag, unanswered);
 		json_object_put(out);
 	} else {
 		print_text("rfload", all);

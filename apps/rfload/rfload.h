@@ -108,6 +108,7 @@ struct rfload_opts {
 	bool uniform, preload, json, rfloop;
 	const char *rfloop_lib;
 	uint64_t spin_ns, seed;
+	double window_ms;            /* --window: latency per window (window.c); 0 off */
 	const char *schedule_text;   /* as given, for the report */
 	struct rfload_sched sched;
 	struct rfload_workload wl;
@@ -164,12 +165,25 @@ struct rfload_worker {
 	struct rfload_tally step[RFLOAD_MAX_STEPS];
 	struct base_hist lag;      /* how late requests left (generator health) */
 	uint64_t unanswered, stray;
+	struct base_hist **win;    /* --window: per window of the measured period (window.c) */
+	int nwin;
 	int fail;
 	bool started;
 };
 
 int rfload_workers_start(struct rfload_worker *w, const struct rfload_opts *o);
 void rfload_workers_free(struct rfload_worker *w, const struct rfload_opts *o);
+
+/* ---- latency per window (window.c) ---------------------------------------- */
+
+struct json_object;
+int rfload_window_init(struct rfload_worker *w);
+/* A measured request due at `intended` (absolute ns) took ns; 0 or -1. */
+int rfload_window_record(struct rfload_worker *w, uint64_t intended, uint64_t ns);
+void rfload_window_free(struct rfload_worker *w);
+/* {"window_ms", "start_mono_ns", "p99_us": [...], "measured": [...]} over
+ * the threads w[0..o->threads). */
+struct json_object *rfload_windows_json(const struct rfload_opts *o, struct rfload_worker *w);
 
 /* ---- preload (preload.c) and report (report.c) ----------------------------- */
 

@@ -147,6 +147,8 @@ static int complete(struct rfload_worker *w, struct rfload_conn *c, uint64_t now
 		base_hist_init(t->hist);
 	}
 	base_hist_record(t->hist, now > p.intended ? now - p.intended : 0);
+	if (rfload_window_record(w, p.intended, now > p.intended ? now - p.intended : 0) < 0)
+		return -1;
 	if (p.op == RFLOAD_GET && (r == RFLOAD_R_HIT || r == RFLOAD_R_MISS))
 		*(r == RFLOAD_R_HIT ? &t->hits : &t->misses) += 1;
 	else if (p.op == RFLOAD_SET && r == RFLOAD_R_STORED)
@@ -263,7 +265,7 @@ static int worker_init(struct rfload_worker *w, const struct rfload_opts *o, int
 	base_hist_init(&w->lag);
 	rfload_rng_seed(&w->rng, o->seed, (uint64_t)t + 1);
 	w->lam_gap = (double)o->conns / share;
-	return w->ep < 0 || !w->conns ? -1 : 0;
+	return w->ep < 0 || !w->conns || rfload_window_init(w) < 0 ? -1 : 0;
 }
 
 /* Connection i belongs to thread i % threads. */
@@ -325,6 +327,7 @@ void rfload_workers_free(struct rfload_worker *w, const struct rfload_opts *o)
 		for (int s = 0; s < RFLOAD_MAX_STEPS; s++)
 			free(w[t].step[s].hist);
 		free(w[t].conns);
+		rfload_window_free(&w[t]);
 		if (w[t].ep >= 0)
 			close(w[t].ep);
 	}

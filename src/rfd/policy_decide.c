@@ -11,7 +11,8 @@
 
 const char *policy_rule_name(enum policy_rule r)
 {
-	return r == POLICY_OVER_UT ? "p99_over_ut" : "p99_under_lt";
+	return r == POLICY_OVER_UT ? "p99_over_ut" : r == POLICY_UNDER_LT ? "p99_under_lt"
+								    : "p99_worse_with_core";
 }
 
 void policy_signal(const struct base_policy *p, const struct base_lat *lat_now,
@@ -93,11 +94,90 @@ static void moved(struct policy_member *m, int i)
 	}
 }
 
+static int min_int(int a, int b)
+{
+	return a < b ? a : b;
+}
+
+/* A fresh window passed: the counters that run in windows. */
+static void age(struct policy_track *t)
+{
+	if (t->gave_ago > 0 && t->gave_ago <= RF_POLICY_FLAP_WINDOWS)
+		t->gave_ago++;
+	if (t->block > 0)
+		t->block--;
+}
+
+/* Over ut: take a core (1, into *mv) if anyone can give one. */
+static int take(struct policy_member *m, int n, int i, int *free_cores, struct policy_move *mv)
+{
+	struct policy_track *t = m[i].tr;
+	t->under = 0;
+	if (t->block > 0 || m[i].cores >= m[i].pol->max_cores ||
+	    (mv->from = donor(m, n, i, *free_cores)) == -2)
+		return 0;
+	mv->to = i;
+	mv->rule = POLICY_OVER_UT;
+	*free_cores -= mv->from == POLICY_FREE;
+	/* flap damping: taken back soon after a give-back, hold longer */
+	t->hold_x = t->gave_ago > 0 && t->gave_ago <= RF_POLICY_FLAP_WINDOWS
+			    ? min_int(t->hold_x + 1, RF_POLICY_MAX_DOUBLINGS) : 0;
+	t->judging = 1;
+	t->take_p99_ns = m[i].win.p99_ns;
+	t->take_samples = m[i].win.samples;
+	t->worse = 0;
+	return 1;
+}
+
+/* Give one of member i's cores back under `rule` (1, into *mv). */
+static int give(struct policy_member *m, int n, int i, int *free_cores, struct policy_move *mv,
+		enum policy_rule rule, int windows)
+{
+	struct policy_track *t = m[i].tr;
+	if (m[i].cores <= m[i].pol->min_cores)
+		return 0;
+	mv->windows = windows;
+	mv->from = i;
+	mv->to = recipient(m, n);
+	mv->rule = rule;
+	*free_cores += mv->to == POLICY_FREE;
+	t->gave_ago = 1;
+	t->judging = 0;
+	return 1;
+}
+
+/* Was the last take futile?  1 (a give-back into *mv) once the p99 stayed
+ * above ut and above the p99 that took the core, with no more requests
+ * ended per window (within an eighth: windows end on timer ticks), for
+ * FUTILE windows. */
+static int judge_take(struct policy_member *m, int n, int i, int *free_cores,
+		      struct policy_move *mv)
+{
+	struct policy_track *t = m[i].tr;
+	uint64_t p99 = m[i].win.p99_ns;
+	if (!t->judging)
+		return 0;
+	if (p99 <= us_ns(m[i].pol->ut_us) || p99 <= t->take_p99_ns ||
+	    m[i].win.samples * 8 > t->take_samples * 9) {
+		t->judging = 0; /* it helped */
+		t->block_x = 0;
+		return 0;
+	}
+	if (++t->worse < RF_POLICY_FUTILE_WINDOWS ||
+	    !give(m, n, i, free_cores, mv, POLICY_FUTILE, t->worse))
+		return 0;
+	t->block = RF_POLICY_BLOCK_WINDOWS << t->block_x;
+	t->block_x = min_int(t->block_x + 1, RF_POLICY_MAX_DOUBLINGS);
+	return 1;
+}
+
 /* Member i's fresh window: the move it causes into *mv (1), or 0. */
 static int judge(struct policy_member *m, int n, int i, int *free_cores, struct policy_move *mv)
 {
 	struct policy_member *l = &m[i];
 	const struct base_policy *p = l->pol;
+	int k;
+	age(l->tr);
 	if (l->busy)
 		return 0;
 	if (l->tr->cooldown > 0) {
@@ -105,28 +185,20 @@ static int judge(struct policy_member *m, int n, int i, int *free_cores, struct 
 		return 0;
 	}
 	*mv = (struct policy_move){ .cause = i, .win = l->win, .windows = 1 };
-	if (l->win.p99_ns > us_ns(p->ut_us)) {
-		l->tr->under = 0;
-		if (l->cores >= p->max_cores || (mv->from = donor(m, n, i, *free_cores)) == -2)
-			return 0;
-		mv->to = i;
-		mv->rule = POLICY_OVER_UT;
-		*free_cores -= mv->from == POLICY_FREE;
-	} else if (l->win.p99_ns < us_ns(p->lt_us)) {
-		if (++l->tr->under < RF_POLICY_HOLD_WINDOWS || l->cores <= p->min_cores)
-			return 0;
-		mv->windows = l->tr->under;
-		mv->from = i;
-		mv->to = recipient(m, n);
-		mv->rule = POLICY_UNDER_LT;
-		*free_cores += mv->to == POLICY_FREE;
-	} else {
-		l->tr->under = 0;
-		return 0;
+	if ((k = judge_take(m, n, i, free_cores, mv)) == 0) {
+		if (l->win.p99_ns > us_ns(p->ut_us))
+			k = take(m, n, i, free_cores, mv);
+		else if (l->win.p99_ns < us_ns(p->lt_us))
+			k = ++l->tr->under >= RF_POLICY_HOLD_WINDOWS << l->tr->hold_x &&
+			    give(m, n, i, free_cores, mv, POLICY_UNDER_LT, l->tr->under);
+		else
+			l->tr->under = 0;
 	}
-	moved(m, mv->from);
-	moved(m, mv->to);
-	return 1;
+	if (k) {
+		moved(m, mv->from);
+		moved(m, mv->to);
+	}
+	return k;
 }
 
 int policy_decide(struct policy_member *m, int n, int free_cores, struct policy_move *out,

@@ -20,7 +20,26 @@
  *     next RF_POLICY_COOLDOWN_WINDOWS windows of both sides are not acted
  *     on (cooldown): a window still full of the old allocation's samples
  *     must not cause a second move;
- *   - a subOS with an operation in flight (busy) is left alone.
+ *   - a subOS with an operation in flight (busy) is left alone;
+ *   - flap damping: a core taken within RF_POLICY_FLAP_WINDOWS windows of
+ *     giving one back doubles the hold before the next give-back (up to
+ *     RF_POLICY_HOLD_WINDOWS << RF_POLICY_MAX_DOUBLINGS); a take long after
+ *     the last give-back resets it.  An isolated noisy window at low load
+ *     then costs the batch subOS one move pair, not one every few windows
+ *     (rfbench dynamic saw 16 moves in 20 s on a shared machine);
+ *   - a futile take is undone: once the cooldown is over, if the p99 stays
+ *     above ut and above the p99 that made it take the core, and the
+ *     window ends no more requests than the one that took it (the core did
+ *     not add throughput: a service past what even more cores serve still
+ *     ends more requests with them), for RF_POLICY_FUTILE_WINDOWS windows
+ *     in a row, the core goes back (rule
+ *     p99_worse_with_core) and no core is taken before the
+ *     RF_POLICY_BLOCK_WINDOWS-th window after, doubled for each futile
+ *     take in a row (a take that helped
+ *     resets it).  A service that a second core does not help (rfkv on
+ *     this 2-core machine, whose second core is shared with the clients:
+ *     its p99 went from ms to seconds) must not keep it from the batch
+ *     subOS for the whole peak.
  */
 #ifndef RF_RFD_POLICY_DECIDE_H
 #define RF_RFD_POLICY_DECIDE_H
@@ -32,6 +51,10 @@
 
 #define RF_POLICY_HOLD_WINDOWS     3
 #define RF_POLICY_COOLDOWN_WINDOWS 1
+#define RF_POLICY_FLAP_WINDOWS     20
+#define RF_POLICY_MAX_DOUBLINGS    4
+#define RF_POLICY_FUTILE_WINDOWS   3
+#define RF_POLICY_BLOCK_WINDOWS    20
 
 /* One window of a latency subOS, as policy_signal computed it. */
 struct policy_window {
@@ -46,6 +69,14 @@ struct policy_window {
 struct policy_track {
 	int under;             /* windows in a row below lt */
 	int cooldown;          /* windows still to ignore after a move */
+	int hold_x;            /* flap damping: the hold is HOLD << hold_x */
+	int gave_ago;          /* windows since it gave a core back, + 1 (0: never) */
+	int judging;           /* a take is being judged (futile?) */
+	uint64_t take_p99_ns;  /* the p99 that made it take */
+	uint64_t take_samples; /* and the requests its window ended */
+	int worse;             /* windows in a row since, above ut and take_p99 */
+	int block;             /* windows left in which it takes nothing */
+	int block_x;           /* the next block is BLOCK << block_x */
 };
 
 struct policy_member {
@@ -56,7 +87,7 @@ struct policy_member {
 	struct policy_track *tr;       /* latency only; updated by policy_decide */
 };
 
-enum policy_rule { POLICY_OVER_UT = 1, POLICY_UNDER_LT = 2 };
+enum policy_rule { POLICY_OVER_UT = 1, POLICY_UNDER_LT = 2, POLICY_FUTILE = 3 };
 #define POLICY_FREE (-1) /* the free cores, as a move's source or destination */
 
 struct policy_move {
@@ -81,7 +112,8 @@ void policy_signal(const struct base_policy *p, const struct base_lat *lat_now,
 int policy_decide(struct policy_member *m, int n, int free_cores, struct policy_move *out,
 		  int max_out);
 
-/* "p99_over_ut" / "p99_under_lt": the rule's name in the journal. */
+/* "p99_over_ut" / "p99_under_lt" / "p99_worse_with_core": the rule's
+ * name in the journal. */
 const char *policy_rule_name(enum policy_rule r);
 
 #endif

@@ -47,7 +47,9 @@ void rfm_policy_sentence(struct json_object *rec, char *buf, size_t len)
 {
 	char p99[32], t[32];
 	int64_t core = -1, win = 0, n = 1;
-	bool over = strcmp(rfm_str(rec, "rule", ""), "p99_over_ut") == 0;
+	/* p99_worse_with_core gives back a core whose p99 stayed over ut */
+	bool futile = strcmp(rfm_str(rec, "rule", ""), "p99_worse_with_core") == 0;
+	bool over = futile || strcmp(rfm_str(rec, "rule", ""), "p99_over_ut") == 0;
 	const char *paused = rfm_str(rec, "paused", NULL), *resumed = rfm_str(rec, "resumed", NULL);
 	int64_t ns = 0;
 	rfm_int(rec, "core", &core);
@@ -63,7 +65,10 @@ void rfm_policy_sentence(struct json_object *rec, char *buf, size_t len)
 			 p99, over ? ">" : "<", over ? "ut" : "lt", t);
 	if (k < 0 || (size_t)k >= len)
 		return;
-	if (over)
+	if (futile)
+		k += snprintf(buf + k, len - (size_t)k, "and above the p99 that took the core "
+			      "for %lld windows of %lld ms", (long long)n, (long long)win);
+	else if (over)
 		k += snprintf(buf + k, len - (size_t)k, "over %lld ms", (long long)win);
 	else
 		k += snprintf(buf + k, len - (size_t)k, "for %lld windows of %lld ms", (long long)n,

@@ -84,13 +84,24 @@ check "offered rate" '$1 >= 4750 && $1 <= 5250' "$(json .offered_rate <"$T/d1000
 
 # ---- no coordinated omission ----------------------------------------------------
 delayd --delay-us 200 --stall-after-ms 700 --stall-ms 200
-load stall --rate 5000 --seconds 2 --conns 4 --seed 7 --no-preload
+load stall --rate 5000 --seconds 2 --conns 4 --seed 7 --no-preload --window 100
 unserve
 read -r p50 p99 mx <<<"$(json .p50_us .p99_us .max_us <"$T/stall.json" | tr "\n" " ")"
 echo "stalled 200 ms: p50 $p50 us, p99 $p99 us, max $mx us"
 check "p99 with a 200 ms stall" '$1 >= 100000' "$p99"
 check "max with a 200 ms stall" '$1 >= 200000 && $1 <= 400000' "$mx"
 check "p50 with a 200 ms stall" '$1 < 5000' "$p50"
+# --window: 20 windows of 100 ms by intended send time, the stall (from
+# 700 ms of the server's life: the preload is skipped, so about as much of
+# the run) in the windows it covers and not in the first ones.
+[ "$(json '.windows.p99_us#' <"$T/stall.json")" = 20 ] || fail "not 20 windows: $(cat "$T/stall.json")"
+check "window_ms" '$1 == 100' "$(json .windows.window_ms <"$T/stall.json")"
+read -r w0 w1 <<<"$(json '.windows.p99_us[1]' '.windows.p99_us[2]' <"$T/stall.json" | tr "\n" " ")"
+check "window p99 before the stall" '$1 < 20000 && $2 < 20000' "$w0" "$w1"
+stalled=$(json '.windows.p99_us[]' <"$T/stall.json" | awk '$1 >= 100000' | wc -l)
+check "windows over 100 ms in the stall" '$1 >= 1 && $1 <= 4' "$stalled"
+[ "$(json '.windows.measured[]' <"$T/stall.json" | awk '{s += $1} END {print s}')" = \
+	"$(json .measured <"$T/stall.json")" ] || fail "the windows do not hold every measured request"
 
 # ---- schedules, repeatability ----------------------------------------------------
 delayd --delay-us 50

@@ -27,6 +27,7 @@ declare -A figures=(
 		max_rate_memcached_rfloop ratio_rfloop points"
 	[isolation]=""   # nested figures: check_nested
 	[microtail]=""
+	[dynamic]="window_ms lt_us ut_us unloaded_p99_us moves reactions steps_unreacted"
 )
 
 is_number() {
@@ -81,11 +82,12 @@ check_nested() {
 		fail "isolation: no worst_of_medians_pct"
 }
 
-for name in lifecycle ficm syscalls rfloop isolation microtail kv; do
+for name in lifecycle ficm syscalls rfloop isolation microtail dynamic kv; do
 	run "$ROOT/build/rfbench" "$name" --quick --json --results "$T/results"
 	[ "$STATUS" -eq 0 ] || { show_last; fail "rfbench $name --quick failed"; }
 	check_shape "$name"
 	[ -z "${nested[$name]:-}" ] || check_nested "$name"
+	cp "$OUT" "$T/out.$name"
 	echo "ok $name: $(json .targets <"$OUT")"
 done
 # isolation plots every run's slowdowns; microtail's raw samples are one
@@ -103,18 +105,30 @@ done
 for col in subos_ficm_ns subos_cacheline_pair_ns unix_socket_busypoll_ns; do
 	head -1 "$T/results/ficm.csv" | grep -q "$col" || fail "ficm.csv lacks $col"
 done
-# kv (the last one run: its JSON is in $OUT): both systems' curves in
+# dynamic: each system's figures, and its CSV of p99 and cores over time.
+for sys in static rainforest_policy linux_cgroups linux; do
+	for f in windows_over_ut_pct batch_work; do
+		is_number "$(json ".$f.$sys" <"$T/out.dynamic")" || fail "dynamic: $f of $sys"
+	done
+	head -1 "$T/results/dynamic.csv" | grep -q "${sys}_p99_us,.*${sys}_cores" ||
+		fail "dynamic.csv lacks $sys's p99 or cores"
+done
+[ "$(json .moves_detail# <"$T/out.dynamic")" = "$(json .moves <"$T/out.dynamic")" ] ||
+	fail "dynamic: moves_detail does not hold every move"
+! command -v gnuplot >/dev/null || [ -s "$T/results/dynamic.png" ] || fail "dynamic.png missing"
+[ -z "$(ls /sys/fs/cgroup/cpuset | grep rfbench-dynamic)" ] || fail "dynamic left a cpuset behind"
+# kv: both systems' curves in
 # kv.csv, their unloaded p99s and what carried their RFloop clients (said
 # per system, with the connection counts), and where the load ran.
 for sys in rainforest memcached; do
-	[[ $(json ".rfloop_carried.$sys" <"$OUT") =~ ^(true|false)$ ]] ||
+	[[ $(json ".rfloop_carried.$sys" <"$T/out.kv") =~ ^(true|false)$ ]] ||
 		fail "kv: rfloop_carried.$sys is not a boolean"
 	for f in "unloaded_p99_us.$sys" "rfloop_connections.$sys.rfloop" \
 		"rfloop_connections.$sys.tcp"; do
-		is_number "$(json ".$f" <"$OUT")" || fail "kv: $f missing or not a number"
+		is_number "$(json ".$f" <"$T/out.kv")" || fail "kv: $f missing or not a number"
 	done
 	grep -q "^1,$sys,tcp," "$T/results/kv.csv" || fail "kv.csv has no $sys curve"
 done
-[ "$(json .load.cpu <"$OUT")" = 0 ] || fail "kv: load does not say where the generator ran"
-[ -n "$(json .slo_rule <"$OUT")" ] || fail "kv: no slo_rule"
+[ "$(json .load.cpu <"$T/out.kv")" = 0 ] || fail "kv: load does not say where the generator ran"
+[ -n "$(json .slo_rule <"$T/out.kv")" ] || fail "kv: no slo_rule"
 echo "PASS"

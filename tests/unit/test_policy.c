@@ -3,8 +3,9 @@
  * driven with synthetic signals: a load step and its end, a spike shorter
  * than the window, p99 flapping around ut, the lt/ut hysteresis, the
  * cooldown after a move, min/max cores, a batch subOS paused at zero cores
- * and resumed, free cores first, busy subOSes left alone, and which signal
- * a window uses.
+ * and resumed, free cores first, busy subOSes left alone, which signal
+ * a window uses, flap damping (a lone noisy window at low load, again and
+ * again) and a futile take undone (a core that made the p99 worse).
  *
  * A "world" holds a latency subOS kv and a batch subOS; each window() feeds
  * kv a p99, runs one decision, and applies its moves to the core counts as
@@ -65,16 +66,22 @@ static void apply(struct world *w)
 		w->m[i].busy = false;
 }
 
-/* One window of kv with this p99 (microseconds); the moves it causes. */
-static int window(struct world *w, uint64_t p99_us)
+/* One window of kv with this p99 (microseconds) and requests ended; the
+ * moves it causes. */
+static int window_n(struct world *w, uint64_t p99_us, uint64_t samples)
 {
 	w->m[KV].win = (struct policy_window){ .fresh = true, .seen = true,
-					       .p99_ns = p99_us * 1000, .samples = 1000 };
+					       .p99_ns = p99_us * 1000, .samples = samples };
 	w->moves = policy_decide(w->m, w->n, w->free_cores, w->last, 8);
 	w->total_moves += w->moves;
 	apply(w);
 	w->m[KV].win.fresh = false;
 	return w->moves;
+}
+
+static int window(struct world *w, uint64_t p99_us)
+{
+	return window_n(w, p99_us, 1000);
 }
 
 static void test_step_pauses_batch_and_gives_back(void **state)
@@ -269,6 +276,86 @@ static void test_gives_back_to_free_without_batch(void **state)
 	assert_string_equal(policy_rule_name(w.last[0].rule), "p99_under_lt");
 }
 
+/* A noisy window over ut every few windows at low load: each take soon
+ * after a give-back doubles the hold, so the moves thin out. */
+static void test_flap_damping(void **state)
+{
+	struct world w;
+	int hold = RF_POLICY_HOLD_WINDOWS;
+	setup_world(&w);
+	for (int round = 0; round < 4; round++) {
+		assert_int_equal(window(&w, 5000), 1); /* the noisy window: take */
+		assert_int_equal(w.last[0].rule, POLICY_OVER_UT);
+		assert_int_equal(window(&w, 100), 0); /* cooldown */
+		for (int k = 1; k < hold; k++)
+			assert_int_equal(window(&w, 100), 0);
+		assert_int_equal(window(&w, 100), 1); /* the hold: give back */
+		assert_int_equal(w.last[0].rule, POLICY_UNDER_LT);
+		assert_int_equal(w.last[0].windows, hold);
+		assert_int_equal(window(&w, 100), 0); /* cooldown */
+		hold *= 2; /* the next take follows at once: a longer hold */
+	}
+	/* long calm: the next take resets the hold */
+	for (int k = 0; k < RF_POLICY_FLAP_WINDOWS + 2; k++)
+		assert_int_equal(window(&w, 100), 0);
+	assert_int_equal(window(&w, 5000), 1);
+	assert_int_equal(window(&w, 100), 0);
+	for (int k = 1; k < RF_POLICY_HOLD_WINDOWS; k++)
+		assert_int_equal(window(&w, 100), 0);
+	assert_int_equal(window(&w, 100), 1);
+	assert_int_equal(w.last[0].windows, RF_POLICY_HOLD_WINDOWS);
+}
+
+/* kv takes a core at 5 ms and its p99 grows past it while it ends fewer
+ * requests: after the cooldown and FUTILE windows the core goes back,
+ * takes are blocked for BLOCK windows, and a second futile take blocks
+ * twice as long.  A p99 that grows while more requests end (a load past
+ * two cores too) is not futile. */
+static void test_futile_take_undone(void **state)
+{
+	struct world w;
+	setup_world(&w);
+	w.pol[KV].max_cores = 2;
+	assert_int_equal(window(&w, 5000), 1);
+	assert_int_equal(window(&w, 50000), 0); /* cooldown */
+	for (int k = 0; k < 3 * RF_POLICY_FUTILE_WINDOWS; k++) /* more ended: it helps */
+		assert_int_equal(window_n(&w, 50000 * (k + 2), 1900), 0);
+	assert_int_equal(w.m[KV].cores, 2);
+	setup_world(&w);
+	w.pol[KV].max_cores = 2;
+	assert_int_equal(window(&w, 5000), 1);
+	assert_int_equal(w.m[KV].cores, 2);
+	assert_int_equal(window(&w, 50000), 0); /* cooldown */
+	for (int k = 1; k < RF_POLICY_FUTILE_WINDOWS; k++)
+		assert_int_equal(window_n(&w, 50000 * (k + 1), 600), 0);
+	assert_int_equal(window_n(&w, 400000, 600), 1);
+	assert_int_equal(w.last[0].from, KV);
+	assert_int_equal(w.last[0].to, BATCH);
+	assert_int_equal(w.last[0].rule, POLICY_FUTILE);
+	assert_int_equal(w.last[0].windows, RF_POLICY_FUTILE_WINDOWS);
+	assert_string_equal(policy_rule_name(w.last[0].rule), "p99_worse_with_core");
+	assert_int_equal(w.m[KV].cores, 1);
+	assert_int_equal(w.m[BATCH].cores, 1);
+	assert_int_equal(window(&w, 9000), 0); /* cooldown */
+	for (int k = 2; k < RF_POLICY_BLOCK_WINDOWS; k++)
+		assert_int_equal(window(&w, 9000), 0); /* over ut, but blocked */
+	assert_int_equal(window(&w, 9000), 1); /* the BLOCK-th window: try again */
+	window(&w, 20000);
+	for (int k = 0; k < RF_POLICY_FUTILE_WINDOWS; k++)
+		window_n(&w, 20000, 900);
+	assert_int_equal(w.last[0].rule, POLICY_FUTILE);
+	assert_int_equal(w.m[KV].cores, 1);
+	window(&w, 9000); /* cooldown */
+	for (int k = 2; k < 2 * RF_POLICY_BLOCK_WINDOWS; k++)
+		assert_int_equal(window(&w, 9000), 0); /* blocked twice as long */
+	assert_int_equal(window(&w, 9000), 1);
+	/* this time the core helps: p99 falls, nothing is undone */
+	window(&w, 9000); /* cooldown */
+	for (int k = 0; k < 10; k++)
+		assert_int_equal(window(&w, k == 0 ? 3000 : 800), 0);
+	assert_int_equal(w.m[KV].cores, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +368,8 @@ int main(void)
 		cmocka_unit_test(test_min_max),
 		cmocka_unit_test(test_free_first_busy_left_alone),
 		cmocka_unit_test(test_gives_back_to_free_without_batch),
+		cmocka_unit_test(test_flap_damping),
+		cmocka_unit_test(test_futile_take_undone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
