@@ -111,7 +111,7 @@ static int path_of(const char *url, const char *p, struct base_probe_url *u,
 int base_probe_url_parse(const char *url, struct base_probe_url *out, struct base_err *err)
 {
 	struct base_probe_url u = { 0 };
-	const char *rest, *slash, *colon;
+	const char *rest = url, *slash, *colon;
 	if (strlen(url) >= BASE_PROBE_URL_MAX)
 		return bad(err, url, "longer than 255 characters");
 	if (scheme_of(url, &u, &rest, err))
