@@ -26,7 +26,7 @@ static int cpu_line(const char *l, long hz, struct rfd_cpustat *out)
 		return -1;
 	for (l += used; n < 10 && sscanf(l, " %llu%n", &f[n], &used) == 1; n++)
 		l += used;
-	if (n < 4 || (*l && *l != '\n'))
+	if (n < 4 || (n < 10 && *l && *l != '\n')) /* a later field: ignored */
 		return -1;
 	/* user nice system idle iowait irq softirq steal (guest is in user) */
 	unsigned long long busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7], idle = f[3] + f[4];
