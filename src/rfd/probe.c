@@ -46,7 +46,7 @@ struct rfd_probe {
 	size_t req_len;
 	int fd;
 	enum pstate st;
-	uint64_t since_ns;           /* connecting since */
+	uint64_t since_ns;           /* connecting, or up, since */
 	uint64_t retry_ns, backoff_ns;
 	uint64_t q[QMAX];            /* when each outstanding request was due */
 	unsigned head, n, nsent;     /* the first nsent of the n were written */
@@ -56,6 +56,7 @@ struct rfd_probe {
 	struct base_lat lat;
 	uint64_t requests, replies, failures, errors, connects;
 	char last_error[160];
+	char logged[160];            /* the last trouble logged (once per kind) */
 };
 
 static int ptimer = -1;
@@ -104,15 +105,22 @@ static void conn_fail(const struct rfd_subos *s, struct rfd_probe *p, const char
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (strcmp(why, p->last_error)) /* once per kind of trouble, not per retry */
+	if (strcmp(why, p->logged)) { /* once per kind of trouble, not per retry */
 		rfd_log("probe of %s (%s): %s", s->name, s->probe_url, why);
+		snprintf(p->logged, sizeof(p->logged), "%s", why);
+	}
 	snprintf(p->last_error, sizeof(p->last_error), "%s", why);
 	while (p->nsent) {
 		fail_one(p);
 		pop(p);
 	}
+	/* A connection that served a while and broke is made again soon; one
+	 * that keeps failing ever more slowly. */
+	uint64_t now = base_now_ns();
+	if (p->st == P_UP && now - p->since_ns >= BASE_NS_PER_SEC)
+		p->backoff_ns = BACKOFF_MIN_NS;
 	close_fd(p);
-	p->retry_ns = base_now_ns() + p->backoff_ns;
+	p->retry_ns = now + p->backoff_ns;
 	p->backoff_ns = p->backoff_ns * 2 < BACKOFF_MAX_NS ? p->backoff_ns * 2 : BACKOFF_MAX_NS;
 }
 
@@ -180,6 +188,7 @@ static void connected(struct rfd *d, const struct rfd_subos *s, struct rfd_probe
 		return;
 	}
 	p->st = P_UP;
+	p->since_ns = base_now_ns();
 	p->connects++;
 	flush(d, s, p);
 }
@@ -196,8 +205,6 @@ static int on_reply(const struct rfd_subos *s, struct rfd_probe *p, uint64_t now
 	if (p->rep.ok) {
 		record(p, now - due);
 		p->replies++;
-		p->backoff_ns = BACKOFF_MIN_NS;
-		p->last_error[0] = '\0';
 	} else {
 		fail_one(p);
 		p->errors++;
@@ -246,8 +253,8 @@ static void readable(struct rfd *d, const struct rfd_subos *s, struct rfd_probe 
 		}
 		if (r == 0) {
 			if (p->nsent)
-				conn_fail(s, p, "the service closed the connection with %u "
-					  "requests unanswered", p->nsent);
+				conn_fail(s, p, "the service closed the connection with "
+					  "requests unanswered");
 			else
 				close_fd(p); /* an idle connection closed: made again at once */
 			return;

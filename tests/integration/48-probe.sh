@@ -17,6 +17,9 @@
 #   - a port nobody serves: every request fails (counted at the timeout,
 #     p99 ~1 s), the error says the connection was refused, and rfd stays
 #     responsive (another client's requests answered within 20 ms);
+#   - services that misbehave: memcached hanging up on HTTP, a reply to no
+#     request, a memcached line to HTTP, a connect never answered (a full
+#     accept queue): each named in the probe's last error;
 #   - the probe survives an rfd restart (journal); --probe off;
 #   - http://: Python's http.server (HTTP/1.0, closing after each reply)
 #     in a linux subOS: replies counted; a 404 path counts as failures.
@@ -114,10 +117,32 @@ run "$ROOT/build/tests/rfclients" "$SOCK" latency 20 20
 echo "48-probe: rfd's answers while probing a dead port: $(cat "$OUT")"
 [ "$STATUS" -eq 0 ] || { show_last; fail "rfd was slow to answer while probing a dead port"; }
 
+# --- services that misbehave: hang up, a reply to nothing, not a reply, no handshake ----------
+last_error_is() { # last_error_is TEXT: mc's probe's last error has TEXT
+	rfm --json policy mc | json .probe.last_error | grep -qF "$1"
+}
+expect_ok rfm policy mc --probe "http://127.0.0.1:$PORT/" # memcached hangs up on HTTP
+wait_until 3 "memcached hanging up" last_error_is 'the service closed the connection with'
+peer() { # peer MODE PORT: tests/integration/probe_peer.py in the background, once ready
+	python3 "$ROOT/tests/integration/probe_peer.py" "$1" "$2" >"$T/peer.$1" 2>&1 &
+	BG+=($!)
+	wait_until 5 "probe_peer.py $1" grep -q ready "$T/peer.$1"
+}
+DPORT=$(free_port)
+peer double "$DPORT"
+expect_ok rfm policy mc --probe "memcached://127.0.0.1:$DPORT"
+wait_until 3 "a reply to no request refused" last_error_is 'a reply to no request'
+expect_ok rfm policy mc --probe "http://127.0.0.1:$DPORT/"
+wait_until 3 "a memcached line to HTTP refused" last_error_is 'not a reply: not an HTTP/1.x status line: "VERSION 1"'
+BPORT=$(free_port)
+peer backlog "$BPORT"
+expect_ok rfm policy mc --probe "memcached://127.0.0.1:$BPORT"
+wait_until 4 "a connect that times out" last_error_is 'connect: no answer within 1000 ms'
+
 # --- the probe survives a restart; off ------------------------------------------------------
 kill_rfd_hard
 start_rfd --host-cores "" --deadline-ms 2000 --metrics "$MPORT"
-[ "$(pol .probe.url)" = "memcached://127.0.0.1:$DEAD" ] || fail "the probe after a restart"
+[ "$(pol .probe.url)" = "memcached://127.0.0.1:$BPORT" ] || fail "the probe after a restart"
 wait_until 3 "the restarted rfd probing" at_least mc .probe.requests 50
 expect_ok rfm policy mc --probe "memcached://127.0.0.1:$PORT"
 expect_refused bad_request rfm policy mc --probe off
