@@ -145,7 +145,11 @@ start_rfd --host-cores "" --deadline-ms 2000 --metrics "$MPORT"
 [ "$(pol .probe.url)" = "memcached://127.0.0.1:$BPORT" ] || fail "the probe after a restart"
 wait_until 3 "the restarted rfd probing" at_least mc .probe.requests 50
 expect_ok rfm policy mc --probe "memcached://127.0.0.1:$PORT"
-expect_refused bad_request rfm policy mc --probe off
+n0=$(journal_count policy_set mc)
+expect_fail_with bad_request rfm policy mc --probe off # its latency policy needs one
+expect_output_contains 'its latency signal is a probe of its service'
+[ "$(journal_count policy_set mc)" = "$n0" ] || fail "a refused --probe off was journalled"
+[ "$(pol .probe.url)" = "memcached://127.0.0.1:$PORT" ] || fail "a refused --probe off took the probe"
 expect_ok rfm policy mc --off --probe off
 [ "$(subos mc .probe)" = null ] || fail "mc still has a probe"
 [ "$(rfm --json policy mc | json .probe)" = null ] || fail "the policy still shows a probe"
