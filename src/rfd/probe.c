@@ -242,8 +242,8 @@ static int parse(const struct rfd_subos *s, struct rfd_probe *p, const char *buf
 static void readable(struct rfd *d, const struct rfd_subos *s, struct rfd_probe *p)
 {
 	char buf[4096];
-	bool close_after = false;
-	for (;;) {
+	bool close_after = false, eof = false;
+	while (!eof) {
 		ssize_t r = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
@@ -251,18 +251,16 @@ static void readable(struct rfd *d, const struct rfd_subos *s, struct rfd_probe 
 			conn_fail(s, p, "recv: %s", strerror(errno));
 			return;
 		}
-		if (r == 0) {
-			if (p->nsent)
-				conn_fail(s, p, "the service closed the connection with "
-					  "requests unanswered");
-			else
-				close_fd(p); /* an idle connection closed: made again at once */
+		if (r == 0 && p->nsent && !close_after) { /* not announced: they are lost */
+			conn_fail(s, p, "the service closed the connection with requests "
+				  "unanswered");
 			return;
 		}
-		if (parse(s, p, buf, (size_t)r, &close_after))
+		eof = r == 0; /* announced ("Connection: close", HTTP/1.0), or idle */
+		if (r > 0 && parse(s, p, buf, (size_t)r, &close_after))
 			return;
 	}
-	if (close_after) { /* "Connection: close": what it did not answer goes again */
+	if (close_after || eof) { /* what it did not answer goes again, at once */
 		p->nsent = 0;
 		close_fd(p);
 		p->retry_ns = 0;
