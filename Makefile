@@ -267,10 +267,12 @@ $(B)/fuzz/fuzz_rfd_conn: src/rfd/conn.c src/base/proto.c src/base/proto_policy.c
 		src/base/cpuset.c src/base/units.c
 $(B)/fuzz/fuzz_deploy_yaml: src/rfm/deploy_yaml.c src/rfm/deploy_subos.c src/rfm/deploy_plan.c \
 		src/rfm/forms.c src/rfm/format.c src/base/proto.c src/base/proto_policy.c src/base/err.c \
+		src/base/probe_url.c \
 		src/base/cpuset.c src/base/units.c src/base/confine_spec.c src/base/exitstatus.c
 $(B)/fuzz/fuzz_rfloop_ring: src/rfloop/ring.c
 $(B)/fuzz/fuzz_rfm_args: src/rfm/args.c src/rfm/args_policy.c src/rfm/forms.c src/base/proto.c \
-		src/base/proto_policy.c src/base/err.c src/base/cpuset.c src/base/units.c
+		src/base/proto_policy.c src/base/err.c src/base/cpuset.c src/base/units.c \
+		src/base/probe_url.c
 $(B)/fuzz/%: fuzz/%.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"

@@ -22,7 +22,7 @@
 enum key {
 	K_VERSION, K_ID, K_VERB, K_NAME, K_KIND, K_CORES, K_MEM, K_ARGV, K_ENV,
 	K_BETWEEN, K_SLOTS, K_SIZE, K_CAPS, K_ROOT, K_BINDS, K_RO_BINDS, K_RESTART,
-	K_MAX_RESTARTS, K_POLICY,
+	K_MAX_RESTARTS, K_POLICY, K_PROBE,
 };
 
 static const char *const keys[] = {
@@ -31,6 +31,7 @@ static const char *const keys[] = {
 	[K_ENV] = "env", [K_BETWEEN] = "between", [K_SLOTS] = "slots", [K_SIZE] = "size",
 	[K_CAPS] = "caps", [K_ROOT] = "root", [K_BINDS] = "binds", [K_RO_BINDS] = "ro_binds",
 	[K_RESTART] = "restart", [K_MAX_RESTARTS] = "max_restarts", [K_POLICY] = "policy",
+	[K_PROBE] = "probe",
 };
 
 static const char *const restart_names[] = {
@@ -453,10 +454,13 @@ static bool verb_named(enum base_verb v)
 	       v == RF_VERB_CHAN_OPEN || v == RF_VERB_POLICY;
 }
 
-/* policy: its settings (proto_policy.c), if given; none asks for them. */
+/* policy: its settings (proto_policy.c) and the probe (a URL or "off",
+ * checked by rfd with base/probe.h), if given; none asks for them. */
 static int parse_policy(struct json_object *o, struct base_request *req, struct base_err *err)
 {
 	struct json_object *v;
+	if (get_string(o, keys[K_PROBE], &req->probe, false, err))
+		return -1;
 	if (!json_object_object_get_ex(o, keys[K_POLICY], &v))
 		return 0;
 	req->has_policy = true;
@@ -643,6 +647,9 @@ static int encode_fields(struct json_object *o, const struct base_request *req)
 		return -1;
 	if (req->verb == RF_VERB_POLICY && req->has_policy &&
 	    put(o, K_POLICY, base_policy_encode(&req->policy)))
+		return -1;
+	if (req->verb == RF_VERB_POLICY && req->probe &&
+	    put(o, K_PROBE, json_object_new_string(req->probe)))
 		return -1;
 	return 0;
 }

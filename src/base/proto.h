@@ -116,6 +116,9 @@ struct base_request {
 	/* policy: the settings (has_policy), or none to show the current */
 	bool has_policy;
 	struct base_policy policy;
+	/* policy: the probe of a linux subOS's service (base/probe.h), "off"
+	 * to remove it, or NULL: unchanged */
+	const char *probe;
 };
 
 /* An empty request for `verb`, ready to fill and encode. */

@@ -13,7 +13,7 @@ static const char *const prio_names[] = {
 	[RF_PRIO_OFF] = "off", [RF_PRIO_BATCH] = "batch", [RF_PRIO_LATENCY] = "latency",
 };
 static const char *const signal_names[] = {
-	[RF_SIGNAL_LATENCY] = "latency", [RF_SIGNAL_QUEUE] = "queue",
+	[RF_SIGNAL_LATENCY] = "latency", [RF_SIGNAL_QUEUE] = "queue", [RF_SIGNAL_PROBE] = "probe",
 };
 
 /* The object's keys; anything else is refused (a typo must not pass as
@@ -34,7 +34,7 @@ const char *base_priority_name(enum base_priority p)
 
 const char *base_signal_name(enum base_signal s)
 {
-	return (unsigned)s < 2 ? signal_names[s] : "?";
+	return (unsigned)s < 3 ? signal_names[s] : "?";
 }
 
 static int parse_name(const char *const *names, int n, const char *name, int *out)

@@ -23,7 +23,10 @@ enum base_priority { RF_PRIO_OFF, RF_PRIO_BATCH, RF_PRIO_LATENCY };
 /* What p99 the controller watches: the requests' latency (rf_latency_record)
  * or librf's queueing delay (also the fallback in a window without
  * requests). */
-enum base_signal { RF_SIGNAL_LATENCY, RF_SIGNAL_QUEUE };
+enum base_signal { RF_SIGNAL_LATENCY, RF_SIGNAL_QUEUE,
+	/* not a setting: what a linux subOS's window used (rfd's probe of its
+	 * service, src/rfd/probe.h) */
+	RF_SIGNAL_PROBE };
 
 /* Limits the decoder enforces (docs/protocol.md "policy"). */
 #define RF_POLICY_WINDOW_MIN_MS 5

@@ -10,6 +10,7 @@
  */
 #include "rfd/rfd.h"
 #include "rfd/metrics.h"
+#include "rfd/probe.h"
 #include "rfd/stats.h"
 #include "rfd/subos.h"
 
@@ -64,39 +65,48 @@ static void m_mem(struct base_prom *p, const char *name, const struct rfd_subos 
 	base_prom_sample_u64(p, name, labels, s->mem);
 }
 
-/* The rest come from the stats page: libos subOSes only. */
+/* Requests and their latency: a libos subOS's stats page, or a linux
+ * subOS's probe (probe.h); queueing delay and refused slots: the page. */
 static void m_requests(struct base_prom *p, const char *name, const struct rfd_subos *s,
 		       const char *const *labels, const struct rfd_stats *st)
 {
-	if (s->kind == RF_KIND_LIBOS && s->status)
+	if (st->page || st->probe)
 		base_prom_sample_u64(p, name, labels, st->lat.count);
 }
 
 static void m_lat(struct base_prom *p, const char *name, const struct rfd_subos *s,
 		  const char *const *labels, const struct rfd_stats *st)
 {
-	if (s->kind == RF_KIND_LIBOS && s->status)
+	if (st->page || st->probe)
 		histogram(p, name, labels, &st->lat);
+}
+
+static void m_probe_failures(struct base_prom *p, const char *name, const struct rfd_subos *s,
+			     const char *const *labels, const struct rfd_stats *st)
+{
+	if (st->probe)
+		base_prom_sample_u64(p, name, labels, rfd_probe_failures(s));
 }
 
 static void m_wait(struct base_prom *p, const char *name, const struct rfd_subos *s,
 		   const char *const *labels, const struct rfd_stats *st)
 {
-	if (s->kind == RF_KIND_LIBOS && s->status)
+	if (st->page)
 		histogram(p, name, labels, &st->wait);
 }
 
 static void m_refused(struct base_prom *p, const char *name, const struct rfd_subos *s,
 		      const char *const *labels, const struct rfd_stats *st)
 {
-	if (s->kind == RF_KIND_LIBOS && s->status)
+	if (st->page)
 		base_prom_sample_u64(p, name, labels, (uint64_t)st->refused);
 }
 
+/* Per core: librf's accounting (libos), /proc/stat's (linux, cpustat.h). */
 static void m_busy(struct base_prom *p, const char *name, const struct rfd_subos *s,
 		   const char *const *labels, const struct rfd_stats *st)
 {
-	if (s->kind != RF_KIND_LIBOS || !s->status)
+	if (!st->busy)
 		return;
 	for_each_cpu(c, &st->cpus) {
 		char cpu[16];
@@ -114,13 +124,20 @@ static void subos_families(struct rfd *d, struct base_prom *p, struct rfd_stats 
 	family(d, p, st, "rainforest_subos_memory_bytes", "gauge",
 	       "Memory the subOS holds, in bytes.", m_mem);
 	family(d, p, st, "rainforest_subos_requests_total", "counter",
-	       "Requests the subOS recorded with rf_latency_record.", m_requests);
+	       "Requests the subOS recorded with rf_latency_record (libos), or rfd's probe "
+	       "requests that ended (linux).", m_requests);
 	family(d, p, st, "rainforest_subos_latency_seconds", "histogram",
-	       "Request time from arrival to reply, as the service recorded it.", m_lat);
+	       "Request time from arrival to reply, as the service recorded it (libos) or "
+	       "rfd's probe measured it (linux; a failure counts as the probe's timeout).", m_lat);
+	family(d, p, st, "rainforest_subos_probe_failures_total", "counter",
+	       "Probe requests that failed (no reply in time, an error reply, a lost "
+	       "connection), each counted in the latency histogram at the timeout.",
+	       m_probe_failures);
 	family(d, p, st, "rainforest_subos_queueing_delay_seconds", "histogram",
 	       "How long runnable fibers waited before librf ran them.", m_wait);
 	family(d, p, st, "rainforest_subos_core_busy_seconds_total", "counter",
-	       "Time each core of the subOS spent running work (librf's accounting).", m_busy);
+	       "Time each core of the subOS spent running work (libos: librf's accounting; "
+	       "linux: the kernel's, /proc/stat, since rfd first reported the core).", m_busy);
 	family(d, p, st, "rainforest_subos_stats_refused_slots", "gauge",
 	       "Per-core stats slots rfd refused as implausible (a corrupt stats page).",
 	       m_refused);
@@ -162,8 +179,10 @@ void rfd_metrics_write(struct rfd *d, struct base_prom *p)
 	for (int i = 0; st && i < RF_MAX_SUBOS; i++) {
 		if (d->subos[i] && !(st[i] = malloc(sizeof(*st[i]))))
 			p->failed = true;
-		if (st[i])
+		if (st[i]) {
 			rfd_stats_read(d->subos[i], st[i]);
+			rfd_stats_busy(d->subos[i], st[i]);
+		}
 	}
 	if (st && !p->failed) {
 		subos_families(d, p, st);

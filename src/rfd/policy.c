@@ -16,6 +16,7 @@
 #include "rfd/rfd.h"
 #include "rfd/log.h"
 #include "rfd/op.h"
+#include "rfd/probe.h"
 #include "rfd/stats.h"
 #include "rfd/subos.h"
 #include "rfd/watch.h"
@@ -54,6 +55,17 @@ void rfd_policy_rebase(struct rfd *d, struct rfd_subos *s, uint64_t now)
 	r->start_ns = now;
 }
 
+/* A probed (linux) subOS's window: the probe's replies, and no faster
+ * than its oldest request still unanswered has waited, so that a service
+ * that stopped answering reads as slow at once, not only at the timeout. */
+static void probe_window(const struct rfd_subos *s, struct policy_window *w, uint64_t now)
+{
+	uint64_t oldest = rfd_probe_oldest_ns(s, now);
+	w->used = RF_SIGNAL_PROBE;
+	if (oldest > w->p99_ns)
+		w->p99_ns = oldest;
+}
+
 /* The window of s, if it has passed: its signal into r->win (fresh), and
  * the next one begins.  A program restarted meanwhile starts over. */
 static void sample(struct rfd *d, struct rfd_subos *s, struct rfd_policy_run *r, uint64_t now)
@@ -68,6 +80,8 @@ static void sample(struct rfd *d, struct rfd_subos *s, struct rfd_policy_run *r,
 	if (r->start_ns && r->pid == s->pid) {
 		policy_signal(&s->policy, &st.lat, &r->lat, &st.wait, &r->wait, &r->win);
 		r->win.fresh = true;
+		if (s->kind == RF_KIND_LINUX)
+			probe_window(s, &r->win, now);
 	}
 	r->lat = st.lat;
 	r->wait = st.wait;
@@ -244,14 +258,52 @@ struct json_object *rfd_policy_json(struct rfd *d, const struct rfd_subos *s)
 	return o;
 }
 
-/* The check that needs the subOS; 0, or -1 with err. */
+/* The check that needs the subOS (and the probe it will have); 0, or -1
+ * with err. */
 static int check_subos(const struct rfd_subos *s, const struct base_policy *p,
-		       struct base_err *err)
+		       const char *probe, struct base_err *err)
 {
-	if (p->priority == RF_PRIO_LATENCY && s->kind != RF_KIND_LIBOS)
+	if (p->priority != RF_PRIO_LATENCY || s->kind == RF_KIND_LIBOS)
+		return 0;
+	if (!probe[0])
 		return base_errf(err, BASE_E_BAD_REQUEST,
-				 "\"%s\" is a linux subOS: it has no latency signal (no stats "
-				 "page), so it can only be batch", s->name);
+				 "\"%s\" is a linux subOS: it has no stats page, so its latency "
+				 "signal is a probe of its service (--probe memcached://ADDR:PORT "
+				 "or http://ADDR:PORT/PATH)", s->name);
+	if (p->ut_us >= RFD_PROBE_TIMEOUT_MS * 1000u)
+		return base_errf(err, BASE_E_BAD_REQUEST, "policy: ut (%u us) must be below the "
+				 "probe's timeout (%d ms), the most a probe can show", p->ut_us,
+				 RFD_PROBE_TIMEOUT_MS);
+	return 0;
+}
+
+/* Set what req gives (policy, probe), journalled; 0, or -1 with err and
+ * nothing changed. */
+static int set(struct rfd *d, struct rfd_subos *s, const struct base_request *req,
+	       struct base_err *err)
+{
+	struct base_policy old = s->policy;
+	char old_probe[sizeof(s->probe_url)];
+	const char *probe = !req->probe ? s->probe_url : strcmp(req->probe, "off") ? req->probe : "";
+	if ((req->probe && rfd_probe_check(s, req->probe, err)) ||
+	    check_subos(s, req->has_policy ? &req->policy : &s->policy, probe, err))
+		return -1;
+	memcpy(old_probe, s->probe_url, sizeof(old_probe));
+	snprintf(s->probe_url, sizeof(s->probe_url), "%s", probe);
+	if (req->has_policy)
+		s->policy = req->policy;
+	int rc = rfd_journal_subos(d, "policy_set", s, NULL);
+	if (rc) {
+		s->policy = old;
+		memcpy(s->probe_url, old_probe, sizeof(old_probe));
+		return base_errf(err, BASE_E_INTERNAL, "the journal write failed: %s", strerror(-rc));
+	}
+	if (strcmp(old_probe, s->probe_url))
+		rfd_probe_apply(d, s);
+	if (req->has_policy && s->prun && !s->prun->moving) { /* the windows start over */
+		free(s->prun);
+		s->prun = NULL;
+	}
 	return 0;
 }
 
@@ -263,22 +315,9 @@ struct json_object *rfd_policy_verb(struct rfd *d, const struct base_request *re
 		base_errf(err, BASE_E_NO_SUCH_SUBOS, "no subOS named \"%s\"", req->name);
 		return NULL;
 	}
-	if (req->has_policy) {
-		struct base_policy old = s->policy;
-		if (check_subos(s, &req->policy, err))
+	if (req->has_policy || req->probe) {
+		if (set(d, s, req, err))
 			return NULL;
-		s->policy = req->policy;
-		int rc = rfd_journal_subos(d, "policy_set", s, NULL);
-		if (rc) {
-			s->policy = old;
-			base_errf(err, BASE_E_INTERNAL, "the journal write failed: %s",
-				  strerror(-rc));
-			return NULL;
-		}
-		if (s->prun && !s->prun->moving) { /* new settings: the windows start over */
-			free(s->prun);
-			s->prun = NULL;
-		}
 		arm(d, shortest_window(d));
 	}
 	struct json_object *o = rfd_policy_json(d, s);
@@ -287,5 +326,6 @@ struct json_object *rfd_policy_verb(struct rfd *d, const struct base_request *re
 		json_object_object_add(o, "priority", json_object_new_string("off"));
 	}
 	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "probe", rfd_probe_json(s)); /* null: none */
 	return o;
 }

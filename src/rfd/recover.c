@@ -52,6 +52,7 @@ struct entry {
 	int exit_code;
 	int restarts;    /* restarts done since its create */
 	struct json_object *policy; /* its latest record's, or NULL: none */
+	char probe[BASE_PROBE_URL_MAX]; /* its latest record's, or "" */
 };
 
 struct replay {
@@ -132,6 +133,7 @@ static int on_record(struct json_object *rec, void *arg)
 	json_object_object_get_ex(rec, "policy", &pol);
 	json_object_put(e->policy);
 	e->policy = json_object_get(pol);
+	snprintf(e->probe, sizeof(e->probe), "%s", base_json_str(rec, "probe", ""));
 	snprintf(e->cores, sizeof(e->cores), "%s", base_json_str(rec, "cores", ""));
 	e->mem = (uint64_t)base_json_i64(rec, "mem", 0);
 	return 0;
@@ -265,6 +267,7 @@ static struct rfd_subos *adopt_one(struct rfd *d, const struct entry *e)
 	s->restart_timer = -1;
 	adopt_restart(s, e->create);
 	adopt_policy(s, e->policy);
+	snprintf(s->probe_url, sizeof(s->probe_url), "%s", e->probe); /* probe.c starts it */
 	s->exit_code = e->exited ? e->exit_code : INT_MIN;
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		s->region_chunk[i] = -1;

@@ -17,6 +17,7 @@
 #include "rfd/rfd.h"
 #include "rfd/server.h"
 #include "rfd/policy.h"
+#include "rfd/probe.h"
 #include "rfd/restart.h"
 #include "rfd/server_conn.h"
 #include "rfd/op.h"
@@ -115,6 +116,10 @@ int rfd_server_listen(struct rfd *d)
 		fprintf(stderr, "rfd: cannot make the policy's timer: %s\n", strerror(errno));
 		return -1;
 	}
+	if (rfd_probe_start(d) < 0) { /* the probes recovered, likewise */
+		fprintf(stderr, "rfd: cannot make the probes' timer: %s\n", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -157,6 +162,9 @@ static void dispatch(struct rfd *d, uint64_t tag, uint32_t events)
 	case RFD_EV_POLICY:
 		rfd_policy_tick(d);
 		break;
+	case RFD_EV_PROBE:
+		rfd_probe_event(d, val, events);
+		break;
 	case RFD_EV_SHIM:
 		s = rfd_subos_by_id(d, (int)val);
 		if (s && (s->life == RF_LIFE_RUNNING || s->life == RF_LIFE_STARTING)) {
@@ -185,6 +193,7 @@ void rfd_server_close(struct rfd *d)
 {
 	rfd_op_cancel_all(d);
 	rfd_policy_stop(d);
+	rfd_probe_stop(d);
 	rfd_conns_close_all(d);
 	rfd_metrics_close(d);
 	if (d->listen_fd >= 0) {

@@ -11,7 +11,9 @@
  * pages, of the subOS's own memfd).
  */
 #include "rfd/rfd.h"
+#include "rfd/cpustat.h"
 #include "rfd/policy.h"
+#include "rfd/probe.h"
 #include "rfd/stats.h"
 #include "rfd/subos.h"
 
@@ -33,6 +35,10 @@ void rfd_stats_core_time(const struct rfd_subos *s, int c, uint64_t *busy, uint6
 {
 	uint64_t limit = base_now_ns();
 	*busy = *idle = 0;
+	if (s->kind == RF_KIND_LINUX) {
+		rfd_cpustat_since(s->busy_base, rfd_cpustat_now(), c, busy, idle);
+		return;
+	}
 	if (!s->status || c < 0 || c >= RF_MAX_CPUS)
 		return;
 	uint64_t b = __atomic_load_n(&s->status->core[c].busy_ns, __ATOMIC_RELAXED);
@@ -56,8 +62,13 @@ static void add_slot(struct rfd_stats *st, const struct rf_stats_core *slot)
 bool rfd_stats_read(const struct rfd_subos *s, struct rfd_stats *st)
 {
 	memset(st, 0, sizeof(*st));
+	if (s->kind == RF_KIND_LINUX && rfd_probe_lat(s)) {
+		st->lat = *rfd_probe_lat(s);
+		return st->probe = true;
+	}
 	if (s->kind != RF_KIND_LIBOS || !s->status)
 		return false;
+	st->page = st->busy = true;
 	const struct rf_stats_core *slots = rf_status_stats(s->status);
 	cpus_to_read(s, &st->cpus);
 	for_each_cpu(c, &st->cpus) {
@@ -69,6 +80,23 @@ bool rfd_stats_read(const struct rfd_subos *s, struct rfd_stats *st)
 	}
 	add_slot(st, &slots[RF_STATS_FOREIGN]);
 	return true;
+}
+
+void rfd_stats_busy(struct rfd_subos *s, struct rfd_stats *st)
+{
+	const struct rfd_cpustat *now;
+	if (s->kind != RF_KIND_LINUX || s->life != RF_LIFE_RUNNING || !(now = rfd_cpustat_now()) ||
+	    rfd_cpustat_track(&s->busy_base, &s->cpus, now))
+		return;
+	st->busy = true;
+	st->cpus = s->busy_base->have;
+	st->busy_ns = st->idle_ns = 0;
+	for_each_cpu(c, &st->cpus) {
+		uint64_t busy, idle;
+		rfd_cpustat_since(s->busy_base, now, c, &busy, &idle);
+		st->busy_ns += busy;
+		st->idle_ns += idle;
+	}
 }
 
 /* A histogram as the protocol carries it: its sum and its non-empty
@@ -105,19 +133,35 @@ static struct json_object *cpus_json(const struct rfd_subos *s, const struct bas
 	return arr;
 }
 
-static struct json_object *subos_stats(struct rfd *d, const struct rfd_subos *s)
+/* What there is of s's activity: its requests' latency (a libos subOS's
+ * page, or a linux subOS's probe), librf's queueing delay, busy time. */
+static void activity_json(struct json_object *o, struct rfd_subos *s, struct rfd_stats *st)
 {
-	struct rfd_stats *st = malloc(sizeof(*st));
-	struct json_object *o = rfd_subos_json(d, s, false), *recent = json_object_new_array();
-	if (st && rfd_stats_read(s, st)) {
+	rfd_stats_read(s, st);
+	rfd_stats_busy(s, st);
+	if (st->page || st->probe) {
 		json_object_object_add(o, "requests", json_object_new_int64((int64_t)st->lat.count));
 		json_object_object_add(o, "lat", lat_json(&st->lat));
+	}
+	if (st->probe)
+		json_object_object_add(o, "probe_status", rfd_probe_json(s));
+	if (st->page)
 		json_object_object_add(o, "wait", lat_json(&st->wait));
+	if (st->busy) {
 		json_object_object_add(o, "busy_ns", json_object_new_int64((int64_t)st->busy_ns));
 		json_object_object_add(o, "idle_ns", json_object_new_int64((int64_t)st->idle_ns));
 		json_object_object_add(o, "cpus", cpus_json(s, &st->cpus));
-		json_object_object_add(o, "refused_slots", json_object_new_int(st->refused));
 	}
+	if (st->page)
+		json_object_object_add(o, "refused_slots", json_object_new_int(st->refused));
+}
+
+static struct json_object *subos_stats(struct rfd *d, struct rfd_subos *s)
+{
+	struct rfd_stats *st = malloc(sizeof(*st));
+	struct json_object *o = rfd_subos_json(d, s, false), *recent = json_object_new_array();
+	if (st)
+		activity_json(o, s, st);
 	free(st);
 	for (int i = 0; i < RFD_RECENT; i++)
 		if (s->recent[i])

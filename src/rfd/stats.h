@@ -23,14 +23,22 @@ struct rfd_stats {
 	uint64_t busy_ns, idle_ns; /* over every CPU read */
 	struct base_cpuset cpus;   /* the CPUs whose slots were read */
 	int refused;          /* slots that failed the bounds checks */
+	bool page;            /* a libos subOS's stats page: all of the above */
+	bool probe;           /* a linux subOS's probe (probe.h): lat only */
+	bool busy;            /* busy_ns, idle_ns and cpus mean something */
 };
 
-/* Read s's pages (libos with a status page: true; else false and *st
- * empty).  Every word is bounds-checked; nothing read is trusted beyond
- * being reported. */
+/* Read s's latency signal: a libos subOS's pages (every word
+ * bounds-checked; nothing read is trusted beyond being reported), or a
+ * linux subOS's probe (lat only).  True if there was either; else false
+ * and *st empty.  Memory reads only: the policy's tick calls it. */
 bool rfd_stats_read(const struct rfd_subos *s, struct rfd_stats *st);
-/* CPU c's busy and idle time as the subOS reports it, each bounded by
- * the time since boot (0 if beyond). */
+/* Add a linux subOS's busy time (cpustat.h: /proc/stat, read here) to
+ * what rfd_stats_read filled; a libos subOS's came with its page. */
+void rfd_stats_busy(struct rfd_subos *s, struct rfd_stats *st);
+/* CPU c's busy and idle time: as a libos subOS reports it, each bounded
+ * by the time since boot (0 if beyond); for a linux subOS, since rfd
+ * first reported the core for it (after rfd_stats_busy). */
 void rfd_stats_core_time(const struct rfd_subos *s, int c, uint64_t *busy, uint64_t *idle);
 /* The `stats` verb's answer: every subOS (or only `only`), docs/protocol.md. */
 struct json_object *rfd_stats_json(struct rfd *d, const char *only);

@@ -9,6 +9,7 @@
 #include "rfd/rfd.h"
 #include "rfd/subos.h"
 #include "rfd/log.h"
+#include "rfd/probe.h"
 #include "base/exitstatus.h"
 #include "base/strv.h"
 
@@ -62,6 +63,8 @@ void rfd_subos_free(struct rfd *d, struct rfd_subos *s)
 	for (int i = 0; i < RFD_RECENT; i++)
 		json_object_put(s->recent[i]);
 	free(s->prun);
+	rfd_probe_free(s);
+	free(s->busy_base);
 	free(s);
 }
 
@@ -160,6 +163,8 @@ struct json_object *rfd_subos_json(struct rfd *d, const struct rfd_subos *s, boo
 	restart_json(o, s);
 	json_object_object_add(o, "policy", s->policy.priority != RF_PRIO_OFF
 						     ? base_policy_json(&s->policy) : NULL); /* null: none */
+	json_object_object_add(o, "probe", s->probe_url[0] ? json_object_new_string(s->probe_url)
+							   : NULL);
 	if (detail) {
 		spec_json(o, s);
 		json_object_object_add(o, "cores_detail", cores_detail(s));
@@ -211,6 +216,8 @@ static struct json_object *subos_record(struct rfd *d, const char *op, const str
 		chunks_json(d, s, rec);
 	if (s->policy.priority != RF_PRIO_OFF) /* recover.c: the latest record has it */
 		json_object_object_add(rec, "policy", base_policy_json(&s->policy));
+	if (s->probe_url[0]) /* recover.c: as the policy */
+		json_object_object_add(rec, "probe", json_object_new_string(s->probe_url));
 	if (extra) {
 		json_object_object_foreach(extra, k, v)
 			json_object_object_add(rec, k, json_object_get(v));

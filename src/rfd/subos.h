@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "base/cpuset.h"
+#include "base/probe.h"
 #include "base/proto.h"
 #include "base/proto_policy.h"
 #include "rf/desc.h"
@@ -23,6 +24,8 @@
 
 struct rfd;
 struct rfd_policy_run;
+struct rfd_probe;
+struct rfd_cpu_base;
 
 #define RFD_RECENT 3  /* journal records kept per subOS */
 
@@ -85,6 +88,14 @@ struct rfd_subos {
 	 * controller's state of it (policy.c's own, freed with the record) */
 	struct base_policy policy;
 	struct rfd_policy_run *prun;
+	/* the probe of a linux subOS's service (probe.h): its URL ("": none),
+	 * which every journal record of the subOS carries like the policy,
+	 * and the probe itself (probe.c's own, freed with the record) */
+	char probe_url[BASE_PROBE_URL_MAX];
+	struct rfd_probe *probe;
+	/* a linux subOS's cores' busy time when rfd first saw them its
+	 * (cpustat.h), or NULL */
+	struct rfd_cpu_base *busy_base;
 };
 
 /* Lookups: NULL when there is no such subOS. */

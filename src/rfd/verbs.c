@@ -191,7 +191,7 @@ static bool mutates(const struct base_request *req)
 	enum base_verb v = req->verb;
 	return v == RF_VERB_CREATE || v == RF_VERB_DESTROY || v == RF_VERB_RESIZE ||
 	       v == RF_VERB_CHAN_CREATE || v == RF_VERB_CHAN_CLOSE ||
-	       (v == RF_VERB_POLICY && req->has_policy);
+	       (v == RF_VERB_POLICY && (req->has_policy || req->probe));
 }
 
 /* chan_list for a caller that may see only subOS `only`: the channels

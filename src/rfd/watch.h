@@ -19,6 +19,7 @@ enum rfd_ev {
 	RFD_EV_OP = 6,    /* an operation's descriptor or timer (op.h), by op id */
 	RFD_EV_METRICS = 7, /* the /metrics listener (0) or a connection (slot + 1) */
 	RFD_EV_POLICY = 8,  /* the policy's timer (policy.h) */
+	RFD_EV_PROBE = 9,   /* the probes' timer (0) or subOS id's connection (probe.h) */
 };
 
 /* An epoll tag: the kind of source in the high half, its index below. */

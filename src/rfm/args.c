@@ -26,7 +26,7 @@ enum opt_id {
 	O_CLIENT, O_BETWEEN, O_SLOTS, O_SIZE, O_CAP, O_ROOT, O_BIND, O_RO_BIND, O_RESTART,
 	O_MAX_RESTARTS, O_ONCE, O_INTERVAL, O_RECREATE,
 	/* policy's, in the order of enum rfm_policy_opt (args_policy.c) */
-	O_PRIORITY, O_LT, O_UT, O_WINDOW, O_MIN_CORES, O_MAX_CORES, O_SIGNAL, O_OFF,
+	O_PRIORITY, O_LT, O_UT, O_WINDOW, O_MIN_CORES, O_MAX_CORES, O_SIGNAL, O_OFF, O_PROBE,
 };
 
 struct opt {
@@ -429,7 +429,7 @@ static const struct opt policy_opts[] = {
 	COMMON_OPTS, {"priority", 0, true, O_PRIORITY}, {"lt", 0, true, O_LT},
 	{"ut", 0, true, O_UT}, {"window", 0, true, O_WINDOW}, {"min-cores", 0, true, O_MIN_CORES},
 	{"max-cores", 0, true, O_MAX_CORES}, {"signal", 0, true, O_SIGNAL},
-	{"off", 0, false, O_OFF}, {0},
+	{"off", 0, false, O_OFF}, {"probe", 0, true, O_PROBE}, {0},
 };
 
 static const struct opt top_opts[] = {
@@ -590,7 +590,7 @@ static enum opt_result verb_option(struct scan *s)
 	}
 	if (s->id == O_ONCE || s->id == O_INTERVAL)
 		return done_if(top_option(s));
-	if (s->id >= O_PRIORITY && s->id <= O_OFF)
+	if (s->id >= O_PRIORITY && s->id <= O_PROBE)
 		return done_if(policy_option(s, (enum rfm_policy_opt)(s->id - O_PRIORITY)));
 	if ((r = chan_option(s)) != OPT_UNHANDLED)
 		return r;

@@ -93,7 +93,7 @@ int rfm_parse_slots(const char *opt, const char *arg, uint64_t *out, struct base
  * into cmd->req.policy, and the check of them all once scanned. */
 enum rfm_policy_opt {
 	RFM_POL_PRIORITY, RFM_POL_LT, RFM_POL_UT, RFM_POL_WINDOW, RFM_POL_MIN, RFM_POL_MAX,
-	RFM_POL_SIGNAL, RFM_POL_OFF,
+	RFM_POL_SIGNAL, RFM_POL_OFF, RFM_POL_PROBE,
 };
 int rfm_policy_arg(struct rfm_cmd *cmd, enum rfm_policy_opt o, const char *val);
 const char *rfm_policy_opt_name(enum rfm_policy_opt o); /* "--lt" */

@@ -2,14 +2,17 @@
  * args_policy.c - the arguments of `rfm policy NAME` (args.c scans them and
  * hands each value here): --priority latency|batch, --lt/--ut MS (decimal
  * milliseconds, sent as microseconds), --window MS, --min-cores and
- * --max-cores N, --signal latency|queue, or --off.  Without any, the verb
- * shows the subOS's policy.
+ * --max-cores N, --signal latency|queue, or --off; and --probe URL|off, the
+ * probe of a linux subOS's service (its latency signal, base/probe.h),
+ * checked here as rfd checks it.  Without any, the verb shows the
+ * subOS's policy.
  *
  * Only the forms and what two given values say of each other are checked
  * here (a usage error, exit status 2); rfd checks the whole (with its
  * defaults filled, base/proto_policy.c) and refuses what is left.
  */
 #include "rfm/args.h"
+#include "base/probe.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@ static const char *const names[] = {
 	[RFM_POL_PRIORITY] = "--priority", [RFM_POL_LT] = "--lt", [RFM_POL_UT] = "--ut",
 	[RFM_POL_WINDOW] = "--window", [RFM_POL_MIN] = "--min-cores",
 	[RFM_POL_MAX] = "--max-cores", [RFM_POL_SIGNAL] = "--signal", [RFM_POL_OFF] = "--off",
+	[RFM_POL_PROBE] = "--probe",
 };
 
 const char *rfm_policy_opt_name(enum rfm_policy_opt o)
@@ -74,6 +78,15 @@ int rfm_policy_arg(struct rfm_cmd *cmd, enum rfm_policy_opt o, const char *val)
 	const char *opt = names[o];
 	double v = 0;
 	int e = 0;
+	if (o == RFM_POL_PROBE) { /* the probe alone is no policy setting */
+		struct base_probe_url u;
+		if (cmd->req.probe)
+			return base_errf(err, BASE_E_BAD_REQUEST, "--probe given twice");
+		if (strcmp(val, "off") && base_probe_url_parse(val, &u, err))
+			return -1;
+		cmd->req.probe = val;
+		return 0;
+	}
 	cmd->req.has_policy = true;
 	switch (o) {
 	case RFM_POL_PRIORITY:

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/probe.h"
 #include "base/proto.h"
 #include "rf/desc.h"
 
@@ -61,6 +62,7 @@ struct deploy_subos {
 	int ready_port;             /* 0: do not wait */
 	int64_t ready_timeout_ms;
 	struct deploy_policy policy;
+	char probe[BASE_PROBE_URL_MAX]; /* `probe:` (linux: rfm policy --probe); "": none */
 };
 
 struct deploy_chan {

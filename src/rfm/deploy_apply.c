@@ -225,6 +225,7 @@ static int policy(struct run *r, const struct deploy_subos *s)
 	req.name = s->name;
 	req.has_policy = true;
 	req.policy.priority = !p->set ? RF_PRIO_OFF : p->latency ? RF_PRIO_LATENCY : RF_PRIO_BATCH;
+	req.probe = s->probe[0] ? s->probe : "off"; /* set with the policy, one journal record */
 	if (p->set)
 		policy_fields(p, &req.policy);
 	struct json_object *res = call(r, &req);

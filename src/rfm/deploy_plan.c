@@ -181,7 +181,9 @@ static bool policy_due(const struct deploy_subos *s, const struct verdict *v)
 {
 	struct json_object *cur;
 	if (!v->cur || v->remake)
-		return s->policy.set;
+		return s->policy.set || s->probe[0];
+	if (strcmp(rfm_str(v->cur, "probe", ""), s->probe)) /* the probe goes with it */
+		return true;
 	if (!json_object_object_get_ex(v->cur, "policy", &cur))
 		return false;
 	return !same_policy(&s->policy, json_object_is_type(cur, json_type_object) ? cur : NULL);
@@ -410,8 +412,10 @@ static void describe_policy(struct deploy_action *a, const struct deploy_subos *
 			off += (size_t)snprintf(a->what + off, sizeof(a->what) - off, ", %s %g",
 						keys[i], (double)vals[i] / scale[i]);
 	if (p->set && p->signal >= 0 && off < sizeof(a->what))
-		snprintf(a->what + off, sizeof(a->what) - off, ", signal %s",
-			 base_signal_name((enum base_signal)p->signal));
+		off += (size_t)snprintf(a->what + off, sizeof(a->what) - off, ", signal %s",
+					base_signal_name((enum base_signal)p->signal));
+	if (s->probe[0] && off < sizeof(a->what))
+		snprintf(a->what + off, sizeof(a->what) - off, ", probe %s", s->probe);
 }
 
 /* One phase of the subOS actions, in start order (reverse: destroys). */

@@ -285,12 +285,27 @@ static int f_policy(struct deploy_yctx *y, const yaml_node_t *v, void *obj)
 	return 0;
 }
 
+/* probe: URL, the latency signal of a linux subOS (base/probe.h) */
+static int f_probe(struct deploy_yctx *y, const yaml_node_t *v, void *obj)
+{
+	struct deploy_subos *s = obj;
+	struct base_probe_url u;
+	struct base_err err;
+	const char *url;
+	if (deploy_scalar(y, v, "probe", &url) < 0)
+		return -1;
+	if (base_probe_url_parse(url, &u, &err))
+		return deploy_bad(y, v, "%s", err.msg);
+	snprintf(s->probe, sizeof(s->probe), "%s", url);
+	return 0;
+}
+
 static const struct deploy_field subos_fields[] = {
 	{ "kind", f_kind }, { "cores", f_cores }, { "memory", f_memory },
 	{ "program", f_program }, { "env", f_env }, { "caps", f_caps }, { "root", f_root },
 	{ "binds", f_binds }, { "ro_binds", f_ro_binds }, { "restart", f_restart },
 	{ "max_restarts", f_max_restarts }, { "rfloop", f_rfloop }, { "after", f_after },
-	{ "ready", f_ready }, { "policy", f_policy },
+	{ "ready", f_ready }, { "policy", f_policy }, { "probe", f_probe },
 };
 enum { SF_KIND, SF_CORES, SF_MEMORY, SF_PROGRAM, SF_MAX_RESTARTS = 10 };
 
@@ -312,6 +327,9 @@ int deploy_subos_parse(struct deploy_yctx *y, const yaml_node_t *map, struct dep
 	if ((seen & (1u << SF_MAX_RESTARTS)) && s->restart == RF_RESTART_NO)
 		return deploy_bad(y, map, "subOS %s: max_restarts needs restart: on-failure or "
 				  "always", s->name);
+	if (s->probe[0] && s->kind != RF_KIND_LINUX)
+		return deploy_bad(y, map, "subOS %s: probe: a libos subOS reports its own latency "
+				  "(a probe is for kind linux)", s->name);
 	for (int i = 0; i < s->after.n; i++)
 		if (strcmp(s->after.v[i], s->name) == 0)
 			return deploy_bad(y, map, "subOS %s: after: names itself", s->name);

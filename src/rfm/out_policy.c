@@ -78,6 +78,18 @@ void rfm_policy_sentence(struct json_object *rec, char *buf, size_t len)
 			 paused ? "paused" : "resumed");
 }
 
+/* "memcached://127.0.0.1:11211 (up; 1200 replies, 3 failures; last: ...)" */
+static void print_probe(struct json_object *pr)
+{
+	int64_t replies = 0, failures = 0;
+	const char *last = rfm_str(pr, "last_error", NULL);
+	rfm_int(pr, "replies", &replies);
+	rfm_int(pr, "failures", &failures);
+	rfm_kv("Probe", "%s (%s; %lld replies, %lld failures%s%s)", rfm_str(pr, "url", "?"),
+	       rfm_str(pr, "state", "?"), (long long)replies, (long long)failures,
+	       last ? "; last: " : "", last ? last : "");
+}
+
 int rfm_print_policy(struct json_object *res)
 {
 	char buf[256], p99[32];
@@ -87,6 +99,9 @@ int rfm_print_policy(struct json_object *res)
 		return 1;
 	}
 	rfm_kv("Name", "%s", rfm_str(res, "name", "-"));
+	struct json_object *pr = rfm_field(res, "probe", json_type_object);
+	if (pr)
+		print_probe(pr);
 	if (strcmp(rfm_str(res, "priority", ""), "off") == 0) {
 		rfm_kv("Policy", "off");
 		return 0;

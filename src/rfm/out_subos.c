@@ -172,7 +172,7 @@ static void show_cores(struct json_object *res)
 static const char *const show_known[] = {
 	"name", "kind", "state", "exit_code", "signal", "pid", "cores", "ncores", "mem",
 	"regions", "chan_mem", "argv", "created", "cgroup", "cores_detail", "restart",
-	"env", "caps", "binds", "ro_binds", "root", "policy", NULL,
+	"env", "caps", "binds", "ro_binds", "root", "policy", "probe", NULL,
 };
 
 /* What create was given beyond the program: a line for each given. */
@@ -268,6 +268,8 @@ int rfm_print_show(struct json_object *res)
 		rfm_policy_summary(pol, buf, sizeof(buf));
 		rfm_kv("Policy", "%s", buf);
 	}
+	if (rfm_field(res, "probe", json_type_string))
+		rfm_kv("Probe", "%s", rfm_str(res, "probe", "-"));
 	show_extra(res);
 	show_cores(res);
 	return 0;

@@ -96,8 +96,18 @@ static void add_ns(struct json_object *row, const char *key, const struct base_l
 					(int64_t)base_lat_quantile(h, q)) : NULL);
 }
 
-/* What the stats page gives (libos only): rates and quantiles of the
- * interval, busy % of its cores. */
+/* Busy % of its cores over the interval (libos: librf's accounting;
+ * linux: the kernel's). */
+static void busy_field(struct json_object *row, struct json_object *s, struct json_object *was,
+		       double dt)
+{
+	int64_t busy = int_of(s, "busy_ns") - int_of(was, "busy_ns"), n = int_of(s, "ncores");
+	double pct = n > 0 && busy > 0 ? 100.0 * (double)busy / 1e9 / dt / (double)n : 0;
+	json_object_object_add(row, "busy_pct", json_object_new_double(pct > 100 ? 100 : pct));
+}
+
+/* Rates and quantiles of the interval: a libos subOS's stats page, or a
+ * linux subOS's probe (no queueing delay: null). */
 static void interval_fields(struct json_object *row, struct json_object *s,
 			    struct json_object *was, double dt)
 {
@@ -116,9 +126,6 @@ static void interval_fields(struct json_object *row, struct json_object *s,
 	lat_read(was, "wait", &h[1]);
 	base_lat_diff(&h[3], &h[0], &h[1]);
 	add_ns(row, "wait_p99_ns", &h[3], 0.99);
-	int64_t busy = int_of(s, "busy_ns") - int_of(was, "busy_ns"), n = int_of(s, "ncores");
-	double pct = n > 0 && busy > 0 ? 100.0 * (double)busy / 1e9 / dt / (double)n : 0;
-	json_object_object_add(row, "busy_pct", json_object_new_double(pct > 100 ? 100 : pct));
 	free(h);
 }
 
@@ -132,6 +139,8 @@ static struct json_object *row_of(struct json_object *s, struct json_object *bef
 			json_object_object_add(row, copied[i], json_object_get(v));
 	if (rfm_field(s, "lat", json_type_object))
 		interval_fields(row, s, earlier(before, s), dt);
+	if (json_object_object_get_ex(s, "busy_ns", &v))
+		busy_field(row, s, earlier(before, s), dt);
 	return row;
 }
 

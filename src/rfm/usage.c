@@ -145,6 +145,7 @@ static const char policy_usage[] =
 	"                  [--signal latency|queue] [--min-cores N] [--max-cores N]\n"
 	"       rfm policy NAME --priority batch [--min-cores N] [--max-cores N]\n"
 	"       rfm policy NAME --off\n"
+	"       rfm policy NAME --probe memcached://ADDR:PORT|http://ADDR:PORT/PATH|off\n"
 	"       rfm policy NAME\n"
 	"\n"
 	"rfd's elastic policy moves one core at a time between subOSes.  Every\n"
@@ -162,7 +163,10 @@ static const char policy_usage[] =
 	"                      without requests)\n"
 	"  --min-cores N       never fewer (default: latency 1, batch 0)\n"
 	"  --max-cores N       never more (default: no limit)\n"
-	"  --off               no policy: its cores stay as they are\n";
+	"  --off               no policy: its cores stay as they are\n"
+	"  --probe URL         a linux subOS's latency signal: rfd sends its service a\n"
+	"                      memcached version or an HTTP GET every 5 ms (numeric\n"
+	"                      address; a failure counts as 1 s); off removes it\n";
 
 static const char chan_usage[] =
 	"Usage: rfm chan list [--json]\n"

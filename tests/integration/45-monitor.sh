@@ -12,6 +12,12 @@
 # subOS and kind labels, and the request counter.  Without the prometheus
 # binary that part says SKIP (mk/deps.sh installs it).
 #
+# Then lat makes way for "burn", a linux subOS whose shell loop burns cpu 1:
+# its per-core busy time (rfd reads /proc/stat for a linux subOS) must be
+# in rfm top (BUSY% near 100) and /metrics, labelled subos="burn",
+# kind="linux", cpu="1", growing at about a second a second, and
+# Prometheus must compute that rate.
+#
 # rfd runs with --host-cores "": the two subOSes take both cores of a
 # 2-core machine (the host shares core 0, as in 30-libos.sh).
 . "$(dirname "$0")/lib.sh"
@@ -82,6 +88,25 @@ grep -qx 'rainforest_policy_moves_total 0' "$T/metrics" || fail "no policy moves
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/other")" = 404 ] ||
 	fail "a path other than /metrics is not 404"
 
+# --- a linux subOS's per-core busy time ---------------------------------------------------
+expect_ok rfm destroy lat
+expect_ok rfm create burn --kind linux --cpus 1 --mem 64M -- /bin/sh -c 'while :; do :; done'
+burn_busy() { # burn's busy seconds on cpu 1, as /metrics says
+	curl -sf "http://127.0.0.1:$MPORT/metrics" |
+		sed -n 's/^rainforest_subos_core_busy_seconds_total{subos="burn",kind="linux",cpu="1"} //p'
+}
+b0=$(burn_busy)
+[ -n "$b0" ] || fail "no busy counter for burn's cpu 1 in /metrics"
+sleep 1
+b1=$(burn_busy)
+python3 -c "import sys; d=float(sys.argv[2])-float(sys.argv[1]); assert 0.5 <= d <= 1.6, d" "$b0" "$b1" ||
+	fail "burn's cpu 1 busy for $b0 -> $b1 s over a second"
+expect_ok rfm top --once --json --interval 0.5
+busy=$(row burn .busy_pct)
+python3 -c "import sys; assert float(sys.argv[1]) >= 50, sys.argv[1]" "$busy" ||
+	{ show_last; fail "top: burn is $busy % busy"; }
+[ "$(row burn .kind)" = linux ] || { show_last; fail "burn's row"; }
+
 # --- Prometheus ---------------------------------------------------------------------
 if ! command -v prometheus >/dev/null; then
 	echo "SKIP: no prometheus binary (mk/deps.sh installs Debian's): the scrape test did not run" >&2
@@ -112,7 +137,16 @@ assert r[0]["value"][1] == "1", r'
 }
 wait_until 30 "Prometheus to store rainforest_subos_cores" series_ok ||
 	{ tail -n 20 "$T/prom.log" >&2; fail "Prometheus has no rainforest_subos_cores"; }
-query 'rainforest_subos_requests_total{subos="lat"}' | grep -q '"1000"' ||
-	fail "Prometheus has no request counter of 1000 for lat"
-query 'histogram_quantile(0.99, rainforest_subos_latency_seconds_bucket{subos="lat"})' |
-	grep -q '"value"' || fail "Prometheus cannot compute lat's p99 from the histogram"
+query 'rainforest_subos_requests_total{subos="steady"}' | grep -q '"value"' ||
+	fail "Prometheus has no request counter for steady"
+query 'histogram_quantile(0.99, rainforest_subos_latency_seconds_bucket{subos="steady"})' |
+	grep -q '"value"' || fail "Prometheus cannot compute steady's p99 from the histogram"
+burn_rate_ok() {
+	query 'rate(rainforest_subos_core_busy_seconds_total{subos="burn",kind="linux",cpu="1"}[4s])' |
+		python3 -c '
+import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+assert len(r) == 1 and float(r[0]["value"][1]) >= 0.5, r'
+}
+wait_until 30 "Prometheus to compute burn's busy rate" burn_rate_ok ||
+	fail "Prometheus has no busy rate for burn's cpu 1"

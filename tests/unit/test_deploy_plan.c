@@ -260,6 +260,34 @@ static void test_policy_thresholds(void **state)
 	done(&f);
 }
 
+/* A probe goes with the policy: sent on creation, and when rfd shows
+ * another (or none). */
+static void test_probe(void **state)
+{
+	static const char text[] =
+		"subos:\n  a:\n    kind: linux\n    cores: 2\n    memory: 128M\n"
+		"    program: [/bin/hello]\n    restart: always\n"
+		"    probe: memcached://127.0.0.1:11211\n";
+	struct fixture f = { 0 };
+	struct json_object *a;
+	load(&f, text, "{}", "[]");
+	plan(&f, false);
+	assert_int_equal(f.p.n, 2);
+	expect(&f.p.a[1], DEPLOY_POLICY, "policy a: off, probe memcached://127.0.0.1:11211");
+	done(&f);
+	load(&f, text, "{\"a\":" SHOW_A "}", "[]");
+	assert_true(json_object_object_get_ex(f.st.subos, "a", &a));
+	json_object_object_add(a, "kind", json_object_new_string("linux"));
+	plan(&f, false);
+	assert_int_equal(f.p.n, 1); /* rfd shows no probe */
+	expect(&f.p.a[0], DEPLOY_POLICY, "policy a: off, probe memcached://127.0.0.1:11211");
+	deploy_plan_free(&f.p);
+	json_object_object_add(a, "probe", json_object_new_string("memcached://127.0.0.1:11211"));
+	plan(&f, false);
+	assert_int_equal(f.p.n, 0);
+	done(&f);
+}
+
 static void test_delete(void **state)
 {
 	struct fixture f = { 0 };
@@ -286,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_exited),       cmocka_unit_test(test_channels),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_policy_thresholds),
+		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_delete),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -161,6 +161,11 @@ static const struct {
 	{ "subos: {}\nchannels:\n  c:\n    between: [a, b]\n    slots: 100\n",
 	  "t.yaml:5: slots: 100 is not a power of two" },
 	{ "subos: &x [*x]\n", "t.yaml:1: subos: a mapping" },
+	{ "subos:\n  a:\n    probe: memcached://cache:11211\n",
+	  "t.yaml:3: probe \"memcached://cache:11211\": the address is not numeric" },
+	{ "subos:\n  a: {kind: libos, cores: 1, memory: 1M, program: [x],\n"
+	  "      probe: \"http://127.0.0.1:8080/\"}\n",
+	  "t.yaml:2: subOS a: probe: a libos subOS reports its own latency" },
 };
 
 static void test_invalid(void **state)
@@ -177,6 +182,19 @@ static void test_invalid(void **state)
 	}
 }
 
+static void test_probe(void **state)
+{
+	static const char text[] = "subos:\n  mc:\n    kind: linux\n    cores: 1\n"
+				   "    memory: 64M\n    program: [/usr/bin/memcached]\n"
+				   "    probe: memcached://127.0.0.1:11211\n"
+				   "    policy: {priority: latency, ut_ms: 5}\n";
+	struct deploy d;
+	struct base_err err = { 0 };
+	assert_int_equal(deploy_parse("p.yaml", text, strlen(text), &d, &err), 0);
+	assert_string_equal(d.subos[0].probe, "memcached://127.0.0.1:11211");
+	deploy_free(&d);
+}
+
 static void test_missing_file(void **state)
 {
 	struct deploy d;
@@ -191,7 +209,7 @@ int main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_probe), cmocka_unit_test(test_missing_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -696,10 +696,37 @@ static void test_chan_other_verbs(void **state)
 	assert_string_equal(base_chan_kind_name(RF_CHAN_MAP), "map");
 }
 
+/* policy's probe: a string (checked by rfd, base/probe.h), alone or with
+ * the settings; only on the policy verb. */
+static void test_policy_probe(void **state)
+{
+	struct base_request req;
+	expect_ok("{" V "\"verb\":\"policy\",\"name\":\"mc\",\"probe\":\"memcached://127.0.0.1:1\"}",
+		  &req);
+	assert_string_equal(req.probe, "memcached://127.0.0.1:1");
+	assert_false(req.has_policy);
+	base_request_free(&req);
+	expect_ok("{" V "\"verb\":\"policy\",\"name\":\"mc\",\"probe\":\"off\","
+		  "\"policy\":{\"priority\":\"off\"}}", &req);
+	assert_string_equal(req.probe, "off");
+	assert_true(req.has_policy);
+	base_request_free(&req);
+	expect_ok("{" V "\"verb\":\"policy\",\"name\":\"mc\"}", &req);
+	assert_null(req.probe);
+	base_request_free(&req);
+	expect_err("{" V "\"verb\":\"policy\",\"name\":\"mc\",\"probe\":7}", "bad_request");
+	expect_err("{" V "\"verb\":\"policy\",\"name\":\"mc\",\"probe\":\"a\\u0000b\"}",
+		   "bad_request");
+	assert_string_equal(base_signal_name(RF_SIGNAL_PROBE), "probe");
+	enum base_signal sig;
+	assert_int_equal(base_signal_parse("probe", &sig), -1); /* a window's, not a setting */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_full),
+		cmocka_unit_test(test_policy_probe),
 		cmocka_unit_test(test_create_count_linux),
 		cmocka_unit_test(test_destroy_show),
 		cmocka_unit_test(test_resize_forms),

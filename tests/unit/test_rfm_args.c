@@ -441,6 +441,25 @@ static void test_policy(void **state)
 	expect_usage("policy: missing NAME", "policy", "--priority", "batch", NULL);
 }
 
+/* --probe: sent beside the policy (or alone), checked as rfd checks it. */
+static void test_policy_probe(void **state)
+{
+	expect_req("{\"verb\":\"policy\",\"name\":\"mc\",\"probe\":\"memcached://127.0.0.1:11211\"}",
+		   "policy", "mc", "--probe", "memcached://127.0.0.1:11211", NULL);
+	expect_req("{\"verb\":\"policy\",\"name\":\"mc\",\"probe\":\"http://[::1]:80/x\","
+		   "\"policy\":{\"priority\":\"latency\",\"ut_us\":5000}}",
+		   "policy", "mc", "--priority", "latency", "--ut", "5", "--probe", "http://[::1]:80/x",
+		   NULL);
+	expect_req("{\"verb\":\"policy\",\"name\":\"mc\",\"probe\":\"off\","
+		   "\"policy\":{\"priority\":\"off\"}}", "policy", "mc", "--off", "--probe", "off", NULL);
+	expect_usage("probe \"memcached://cache:1\": the address is not numeric (an IPv4 address, "
+		     "[IPv6] or localhost: rfd does not resolve names)", "policy", "mc", "--probe",
+		     "memcached://cache:1", NULL);
+	expect_usage("probe \"ftp://1.2.3.4/\": not memcached://ADDR:PORT or http://ADDR:PORT/PATH "
+		     "(https is not probed)", "policy", "mc", "--probe", "ftp://1.2.3.4/", NULL);
+	expect_usage("--probe given twice", "policy", "mc", "--probe", "off", "--probe", "off", NULL);
+}
+
 static void expect_help(const char *verb, const char *first, ...)
 {
 	struct rfm_cmd cmd;
@@ -556,6 +575,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_policy_probe),
 		cmocka_unit_test(test_create_count),
 		cmocka_unit_test(test_create_lists),
 		cmocka_unit_test(test_create_program_args),
