@@ -49,6 +49,7 @@
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
 #include "base/fdpass.h"
+#include "rfloop/req.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,17 +62,6 @@
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#define REQ_MAGIC 0x51524c52u   /* "RLRQ" */
-#define REQ_FDS   3             /* memfd, server's doorbell end, server's socket */
-
-struct rfl_req {
-	uint32_t magic, abi;
-	uint32_t size;
-	uint32_t client_len, server_len;
-	uint32_t pad;
-	struct sockaddr_storage client, server;
-};
 
 /* ---- addresses and registry names ------------------------------------------ */
 
@@ -150,29 +140,6 @@ static socklen_t make_addr(struct sockaddr_storage *ss, int family, const unsign
 	return sizeof(*s);
 }
 
-static bool addr_ok(const struct sockaddr_storage *ss, uint32_t len)
-{
-	return (ss->ss_family == AF_INET && len == sizeof(struct sockaddr_in)) ||
-	       (ss->ss_family == AF_INET6 && len == sizeof(struct sockaddr_in6));
-}
-
-static bool sockopt_is(int fd, int opt, int want)
-{
-	int v = 0;
-	socklen_t len = sizeof(v);
-	return REAL(getsockopt)(fd, SOL_SOCKET, opt, &v, &len) == 0 && v == want;
-}
-
-static bool is_stream(int fd)
-{
-	return sockopt_is(fd, SO_TYPE, SOCK_STREAM);
-}
-
-static bool is_unix_stream(int fd)
-{
-	return sockopt_is(fd, SO_DOMAIN, AF_UNIX) && is_stream(fd);
-}
-
 /* Put `with` at the application's descriptor number fd (the kernel closes
  * what was there), keeping fd's close-on-exec flag (fdfl); under the table
  * lock, so that no wrapped dup or close of fd runs in between.  dup3's
@@ -217,7 +184,7 @@ static bool listen_target(int fd, struct sockaddr_storage *ss, struct dest *d)
 {
 	socklen_t sl = sizeof(*ss);
 
-	return !rfl_cfg.disabled && (unsigned)fd < RFL_MAX_FDS && !rfl_any(fd) && is_stream(fd) &&
+	return !rfl_cfg.disabled && (unsigned)fd < RFL_MAX_FDS && !rfl_any(fd) && rfl_is_stream(fd) &&
 	       !REAL(getsockname)(fd, (struct sockaddr *)ss, &sl) &&
 	       parse_dest((void *)ss, sl, d);
 }
@@ -344,7 +311,7 @@ static int recv_req(int bell, struct rfl_req *req, int *fds)
 				  MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return -errno;
-	if (n != (ssize_t)sizeof(*req) || nfds != REQ_FDS) {
+	if (n != (ssize_t)sizeof(*req) || nfds != RFL_REQ_FDS) {
 		for (int i = 0; i < nfds; i++)
 			REAL(close)(fds[i]);
 		return -EPROTO;
@@ -356,10 +323,8 @@ static int recv_req(int bell, struct rfl_req *req, int *fds)
  * by recv_req; hidden and sock must be Unix stream sockets.) */
 static bool req_ok(const struct rfl_req *req, int hidden, int sock)
 {
-	return req->magic == REQ_MAGIC && req->abi == RFL_ABI &&
-	       addr_ok(&req->client, req->client_len) && addr_ok(&req->server, req->server_len) &&
-	       (unsigned)hidden < RFL_MAX_FDS && (unsigned)sock < RFL_MAX_FDS &&
-	       is_unix_stream(hidden) && is_unix_stream(sock);
+	return rfl_req_ok(req) && (unsigned)hidden < RFL_MAX_FDS && (unsigned)sock < RFL_MAX_FDS &&
+	       rfl_is_unix_stream(hidden) && rfl_is_unix_stream(sock);
 }
 
 /* The connection a request describes, its socket given accept4's flags;
@@ -471,7 +436,7 @@ static bool connect_target(int fd, const struct sockaddr *addr, socklen_t alen, 
 	/* the table last: a process that never connects a local stream
 	 * socket (a DNS query to 127.0.0.53) never asks rfd for it */
 	return !rfl_cfg.disabled && addr && (unsigned)fd < RFL_MAX_FDS &&
-	       parse_dest(addr, alen, d) && is_local(d) && is_stream(fd) &&
+	       parse_dest(addr, alen, d) && is_local(d) && rfl_is_stream(fd) &&
 	       rfl_reg_lookup(d->family, d->a, d->port, e);
 }
 
@@ -530,12 +495,12 @@ static uint16_t client_port(void)
 static bool send_req(const struct base_rfl_entry *e, const struct dest *d, uint16_t port,
 		     struct conn_parts *p)
 {
-	struct rfl_req req = { .magic = REQ_MAGIC, .abi = RFL_ABI, .size = rfl_cfg.ring_size };
-	int give[REQ_FDS] = { p->reg->memfd, p->a[1], p->b[0] };
+	struct rfl_req req = { .magic = RFL_REQ_MAGIC, .abi = RFL_ABI, .size = rfl_cfg.ring_size };
+	int give[RFL_REQ_FDS] = { p->reg->memfd, p->a[1], p->b[0] };
 
 	req.server_len = make_addr(&req.server, d->family, d->a, d->port);
 	req.client_len = make_addr(&req.client, d->family, d->a, port);
-	if (rfl_reg_send(e, d->family, d->a, d->port, &req, sizeof(req), give, REQ_FDS))
+	if (rfl_reg_send(e, d->family, d->a, d->port, &req, sizeof(req), give, RFL_REQ_FDS))
 		return false;
 	REAL(close)(p->a[1]);
 	REAL(close)(p->b[0]);
