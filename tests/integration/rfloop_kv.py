@@ -8,6 +8,8 @@ preloaded (the same code then goes over RFloop or kernel TCP).
   rfloop_kv.py die PORT      half a set (its header and 10 of 100 bytes),
                              then SIGKILL: a client dying mid-request
   rfloop_kv.py quit PORT     "quit": the server closes; prints "eof"
+  rfloop_kv.py conns PORT    prints the server's curr_connections (stats),
+                             this connection included
 
 Blocking reads: librfloop's reader spins 20 us before it sleeps, so a
 quick answer wakes nobody (the point of the syscall count in the test).
@@ -67,6 +69,15 @@ def quit_(port):
     print("eof")
 
 
+def conns(port):
+    s = conn(port)
+    s.sendall(b"stats\r\n")
+    for line in until(s, b"END\r\n").decode().split("\r\n"):
+        if line.startswith("STAT curr_connections "):
+            print(line.split()[2])
+    s.close()
+
+
 if __name__ == "__main__":
     mode, port = sys.argv[1], int(sys.argv[2])
     if mode == "rr":
@@ -75,5 +86,7 @@ if __name__ == "__main__":
         die(port)
     elif mode == "quit":
         quit_(port)
+    elif mode == "conns":
+        conns(port)
     else:
-        raise SystemExit("usage: rfloop_kv.py rr|die|quit PORT [N]")
+        raise SystemExit("usage: rfloop_kv.py rr|die|quit|conns PORT [N]")
