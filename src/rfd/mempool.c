@@ -13,9 +13,9 @@
  * size change, and stop an owner from adding a write seal that would
  * make the punch fail.
  *
- * Populating is done with a MAP_POPULATE mapping that rfd unmaps once the
- * pages exist (MADV_DONTFORK meanwhile, so forking a shim does not copy
- * it): rfd keeps no mapping of any subOS's memory.
+ * Populating never maps the chunk (make_chunk: fallocate or write): rfd
+ * keeps no mapping of any subOS's memory, and a fill does not hold rfd's
+ * mmap_lock against its loop.
  * The worker times every fill: the refill rate `rfm info` reports.
  */
 #define _GNU_SOURCE
@@ -77,8 +77,32 @@ static void release_hugepages(long n)
 		write_long(NR_HUGEPAGES, now > n ? now - n : 0);
 }
 
-/* A fresh memfd of the chunk size, populated (a MAP_POPULATE mapping made
- * and dropped: the pages stay in the memfd) and sealed.  -errno or fd. */
+/* Give a plain (shmem) memfd its pages by writing zeros into it: unlike
+ * fallocate, which leaves shmem pages to be cleared at their first fault
+ * (in the owner's attach, on the create path), a write clears them here. */
+static int zero_fill(int fd, uint64_t size)
+{
+	static const char zeros[1 << 16];
+	for (uint64_t off = 0; off < size;) {
+		size_t n = size - off < sizeof(zeros) ? (size_t)(size - off) : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -ENOSPC;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* A fresh memfd of the chunk size, populated and sealed.  -errno or fd.
+ *
+ * Populated without mapping it: a hugetlbfs fallocate allocates and clears
+ * the huge pages (ENOSPC if they ran short, so no chunk is handed out with
+ * holes that would SIGBUS its owner), a plain memfd is written.  Neither
+ * takes rfd's mmap_lock; a MAP_POPULATE mapping held it for the whole
+ * fill (160 ms for 64 MiB), and rfd's loop stalled behind it on every
+ * mmap of its own and on every fork of a shim. */
 static int make_chunk(uint64_t size, bool huge)
 {
 	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (huge ? MFD_HUGETLB : 0);
@@ -87,20 +111,11 @@ static int make_chunk(uint64_t size, bool huge)
 		return -errno;
 	if (ftruncate(fd, (off_t)size) < 0)
 		goto fail;
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (m == MAP_FAILED)
-		goto fail;
-	madvise(m, size, MADV_DONTFORK); /* a shim forked meanwhile: not its memory */
-	/* MAP_POPULATE ignores pages it could not fault in (huge pages ran
-	 * short); MADV_POPULATE_WRITE (Linux 5.14, EINVAL before) reports it,
-	 * so no chunk is handed out with holes that would SIGBUS its owner. */
-	if (madvise(m, size, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
-		err = -errno;
-		munmap(m, size);
+	err = huge ? (fallocate(fd, 0, 0, (off_t)size) < 0 ? -errno : 0) : zero_fill(fd, size);
+	if (err) {
 		close(fd);
 		return err;
 	}
-	munmap(m, size);
 	/* The size never changes; SEAL: an owner cannot add a write seal
 	 * that would stop rfd punching the chunk out when it comes back. */
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)

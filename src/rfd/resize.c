@@ -122,7 +122,10 @@ static int cores_publish(struct rfd *d, struct rfd_subos *s, struct rz *z, struc
 {
 	z->both = s->cpus;
 	base_cpuset_or(&z->both, &z->want);
-	int rc = rfd_place_enforce_cpus(d, s, &z->both);
+	/* Only cores leaving: the cpuset stays as it is.  Rewriting it with
+	 * its own value is not free: the kernel resets the affinity of every
+	 * task in it, un-pinning the librf threads that are to stay. */
+	int rc = base_cpuset_equal(&z->both, &s->cpus) ? 0 : rfd_place_enforce_cpus(d, s, &z->both);
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot widen the cpuset of \"%s\": %s",
 				 s->name, strerror(-rc));
