@@ -80,6 +80,12 @@
 #define LD(p, mo)    __atomic_load_n((p), __ATOMIC_##mo)
 #define ST(p, v, mo) __atomic_store_n((p), (v), __ATOMIC_##mo)
 
+/* A connection's place in one of its core's lists (owner-only). */
+struct lrf_loop_link {
+	struct lrf_loop_conn **head;  /* the list it is on, or NULL */
+	struct lrf_loop_conn *next, *prev;
+};
+
 struct lrf_loop_conn {
 	struct rfl_ring rx, tx;       /* direction 0 (we read), 1 (we write) */
 	void *mem;
@@ -95,10 +101,8 @@ struct lrf_loop_conn {
 	int err;                      /* ECONNRESET once the ring is corrupt */
 	uint32_t bells_owed;          /* rings asked for while one was in flight */
 	struct rf_fiber *rd_wait, *wr_wait;
-	struct lrf_core *wcore;       /* the core whose list holds it, or NULL */
-	struct lrf_loop_conn *wnext, *wprev;
-	struct lrf_core *bcore;       /* the core whose bell list holds it, or NULL */
-	struct lrf_loop_conn *bnext, *bprev;
+	struct lrf_loop_link w;       /* on its core's loop_wait while a fiber waits */
+	struct lrf_loop_link b;       /* on its core's loop_bells while a wake-up may be owed */
 	uint64_t bell_at;             /* rf_now_ns() when its grace runs out */
 	struct lrf_io_op watch, bell;
 	char bellbuf[64];             /* the client's doorbell bytes land here */
@@ -197,57 +201,58 @@ int lrf_loop_conn_install(struct lrf_loop_conn *c, int flags, struct sockaddr *a
 
 /* ---- the core's list of connections fibers wait on ------------------------------ */
 
+#define LINK(c, off) ((struct lrf_loop_link *)((char *)(c) + (off)))
+#define W offsetof(struct lrf_loop_conn, w)
+#define B offsetof(struct lrf_loop_conn, b)
+
+/* Put c at the head of *head, by its link at offset off (once). */
+static void link_on(struct lrf_loop_conn **head, struct lrf_loop_conn *c, size_t off)
+{
+	struct lrf_loop_link *l = LINK(c, off);
+
+	if (l->head)
+		return;
+	*l = (struct lrf_loop_link){ .head = head, .next = *head };
+	if (l->next)
+		LINK(l->next, off)->prev = c;
+	*head = c;
+}
+
+static void link_off(struct lrf_loop_conn *c, size_t off)
+{
+	struct lrf_loop_link *l = LINK(c, off);
+
+	if (!l->head)
+		return;
+	if (l->prev)
+		LINK(l->prev, off)->next = l->next;
+	else
+		*l->head = l->next;
+	if (l->next)
+		LINK(l->next, off)->prev = l->prev;
+	*l = (struct lrf_loop_link){ 0 };
+}
+
 static void list_on(struct lrf_core *core, struct lrf_loop_conn *c)
 {
-	if (c->wcore)
-		return;
-	c->wcore = core;
-	c->wprev = NULL;
-	c->wnext = core->loop_wait;
-	if (c->wnext)
-		c->wnext->wprev = c;
-	core->loop_wait = c;
+	link_on(&core->loop_wait, c, W);
 }
 
 static void list_off(struct lrf_loop_conn *c)
 {
-	if (!c->wcore)
-		return;
-	if (c->wprev)
-		c->wprev->wnext = c->wnext;
-	else
-		c->wcore->loop_wait = c->wnext;
-	if (c->wnext)
-		c->wnext->wprev = c->wprev;
-	c->wcore = NULL;
-	c->wnext = c->wprev = NULL;
+	link_off(c, W);
 }
 
 static void bells_on(struct lrf_core *core, struct lrf_loop_conn *c)
 {
-	if (c->bcore)
-		return;
-	c->bell_at = rf_now_ns() + LRF_LOOP_BELL_NS;
-	c->bcore = core;
-	c->bprev = NULL;
-	c->bnext = core->loop_bells;
-	if (c->bnext)
-		c->bnext->bprev = c;
-	core->loop_bells = c;
+	if (!c->b.head)
+		c->bell_at = rf_now_ns() + LRF_LOOP_BELL_NS;
+	link_on(&core->loop_bells, c, B);
 }
 
 static void bells_off(struct lrf_loop_conn *c)
 {
-	if (!c->bcore)
-		return;
-	if (c->bprev)
-		c->bprev->bnext = c->bnext;
-	else
-		c->bcore->loop_bells = c->bnext;
-	if (c->bnext)
-		c->bnext->bprev = c->bprev;
-	c->bcore = NULL;
-	c->bnext = c->bprev = NULL;
+	link_off(c, B);
 }
 
 static bool rd_ready(struct lrf_loop_conn *c)
@@ -561,7 +566,7 @@ static int ring_due(struct lrf_core *core, bool all)
 	int n = 0;
 
 	for (struct lrf_loop_conn *c = core->loop_bells, *next; c; c = next) {
-		next = c->bnext;
+		next = c->b.next;
 		if (all || c->bell_at <= now)
 			n += ring_client(c);
 	}
@@ -572,7 +577,7 @@ static bool bell_due(struct lrf_core *core)
 {
 	uint64_t now = rf_now_ns();
 
-	for (struct lrf_loop_conn *c = core->loop_bells; c; c = c->bnext)
+	for (struct lrf_loop_conn *c = core->loop_bells; c; c = c->b.next)
 		if (c->bell_at <= now)
 			return true;
 	return false;
@@ -583,7 +588,7 @@ int lrf_loop_poll(struct lrf_core *core)
 	int n = ring_due(core, false);
 
 	for (struct lrf_loop_conn *c = core->loop_wait, *next; c; c = next) {
-		next = c->wnext;
+		next = c->w.next;
 		if (c->armed) {   /* awake: the client need not ring */
 			ST(&c->rx.d->armed, 0, RELAXED);
 			c->armed = false;
@@ -599,7 +604,7 @@ bool lrf_loop_ready(struct lrf_core *core)
 {
 	if (core->loop_bells && bell_due(core))
 		return true;
-	for (struct lrf_loop_conn *c = core->loop_wait; c; c = c->wnext)
+	for (struct lrf_loop_conn *c = core->loop_wait; c; c = c->w.next)
 		if ((c->rd_wait && rd_ready(c)) || (c->wr_wait && wr_ready(c)))
 			return true;
 	return false;
@@ -610,7 +615,7 @@ bool lrf_loop_arm(struct lrf_core *core, int64_t *timeout_ns)
 	bool capped = false;
 
 	ring_due(core, true);   /* nobody is left owed a wake-up while we sleep */
-	for (struct lrf_loop_conn *c = core->loop_wait; c; c = c->wnext) {
+	for (struct lrf_loop_conn *c = core->loop_wait; c; c = c->w.next) {
 		/* Without a watch in flight nothing would wake us: sleep short. */
 		if (!watch(c, core) || c->wr_wait)
 			capped = true;

@@ -143,24 +143,10 @@ static void waiter_remove(struct lsn *l, struct waiter *w)
 
 /* ---- registration (a helper thread) --------------------------------------------------- */
 
-/* The rendezvous: a datagram socket bound to an abstract name the kernel
- * picks (as librfloop's, rendezvous.c).  -1 on failure. */
-static int make_bell(void)
-{
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (s >= 0 && bind(s, (struct sockaddr *)&un, sizeof(sa_family_t)) == 0)
-		return s;
-	if (s >= 0)
-		close(s);
-	return -1;
-}
-
 static void *register_thread(void *arg)
 {
 	struct lsn *l = arg;
-	int bell = make_bell();
+	int bell = rfl_make_bell();
 	int give[2] = { l->fd, bell };
 	char ans[512];
 

@@ -163,21 +163,6 @@ static void conn_discard(struct rfl_conn *c)
 
 /* ---- listeners ------------------------------------------------------------- */
 
-/* The rendezvous: a datagram socket bound to an abstract name the kernel
- * picks (autobind: free by construction; whoever binds it later is told
- * apart by its inode, registry.c).  -1 on failure. */
-static int make_bell(void)
-{
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (s >= 0 && bind(s, (struct sockaddr *)&un, sizeof(sa_family_t)) == 0)
-		return s;
-	if (s >= 0)
-		REAL(close)(s);
-	return -1;
-}
-
 /* May listen() on fd register with RFloop (a kernel stream socket of an
  * internet family, not already one of ours)? */
 static bool listen_target(int fd, struct sockaddr_storage *ss, struct dest *d)
@@ -259,7 +244,7 @@ int rfl_listen_setup(int fd)
 	 * place. */
 	if ((tcp = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 3)) < 0 || (unsigned)tcp >= RFL_MAX_FDS)
 		goto fail;
-	if ((bell = make_bell()) < 0 || (unsigned)bell >= RFL_MAX_FDS ||
+	if ((bell = rfl_make_bell()) < 0 || (unsigned)bell >= RFL_MAX_FDS ||
 	    !listen_register(fd, bell, d.port))
 		goto fail;
 	if ((ep = listen_epoll(tcp, bell, fl & O_NONBLOCK)) < 0)

@@ -1,6 +1,7 @@
 /*
  * req.c - the listener's checks of an RFloop connection request (req.h),
- * in one place for both listeners: librfloop.so's (rendezvous.c, pool.c)
+ * and the rendezvous socket a listener is reached at, in one place for
+ * both listeners: librfloop.so's (rendezvous.c, pool.c)
  * and librf's native one (src/librf/loop_listen.c).
  *
  * Plain libc calls: in librfloop.so they reach its own wrappers, which
@@ -15,6 +16,8 @@
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 static bool addr_ok(const struct sockaddr_storage *ss, uint32_t len)
 {
@@ -43,6 +46,18 @@ bool rfl_is_stream(int fd)
 bool rfl_is_unix_stream(int fd)
 {
 	return sockopt_is(fd, SO_DOMAIN, AF_UNIX) && rfl_is_stream(fd);
+}
+
+int rfl_make_bell(void)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (s >= 0 && bind(s, (struct sockaddr *)&un, sizeof(sa_family_t)) == 0)
+		return s;
+	if (s >= 0)
+		close(s);
+	return -1;
 }
 
 void *rfl_region_map_fd(int memfd, uint32_t size, int mmap_flags)

@@ -41,6 +41,12 @@ bool rfl_is_unix_stream(int fd);
 /* A stream socket of any family. */
 bool rfl_is_stream(int fd);
 
+/* A listener's rendezvous: a datagram socket (non-blocking,
+ * close-on-exec) bound to an abstract name the kernel picks (autobind:
+ * free by construction; whoever binds it later is told apart by its
+ * inode, registry.c).  -1 on failure. */
+int rfl_make_bell(void);
+
 /* Map a request's memfd as a region of `size`-byte rings, if it is one:
  * sealed against shrinking, a regular file of exactly the region's size,
  * a header that agrees (ring.h).  mmap_flags are added to MAP_SHARED.

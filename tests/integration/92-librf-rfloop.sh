@@ -21,12 +21,6 @@ KV=$ROOT/tests/integration/rfloop_kv.py
 [ -f "$LIB" ] || fail "$LIB is not built (make all)"
 command -v strace >/dev/null || fail "strace is missing (mk/deps.sh installs it)"
 
-free_port() {
-	local p
-	for ((p = 20000 + RANDOM % 20000; ; p++)); do
-		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-	done
-}
 TRACE_PID=
 trap 'rc=$?; set +e; [ -z "$TRACE_PID" ] || { kill "$TRACE_PID"; wait "$TRACE_PID"; }; (exit $rc); cleanup' EXIT
 

@@ -282,32 +282,53 @@ static void registered_server(void)
 	WAIT_FOR(__atomic_load_n(&rfd_calls, __ATOMIC_ACQUIRE) > calls && bell_len, 5000);
 }
 
+/* A registered server and a client connected to it, its server fiber
+ * past its first (non-blocking) read. */
+static void connected(struct cl *c)
+{
+	registered_server();
+	cl_make(c, true);
+	cl_connect(c);
+	WAIT_FOR(__atomic_load_n(&srv.write_ok, __ATOMIC_ACQUIRE), 5000);
+}
+
+/* The server fiber ended with `last`; the server stops. */
+static void ended(long last)
+{
+	WAIT_FOR(__atomic_load_n(&srv.done, __ATOMIC_ACQUIRE) == 1, 5000);
+	assert_int_equal(srv.last, last);
+	server_stop();
+}
+
 /* ---- tests ---------------------------------------------------------------------------- */
 
-static void test_echo_beside_tcp(void **state)
+/* One kernel TCP round trip to the server, which must echo it. */
+static void tcp_echo(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	uint64_t conns = core_sum(offsetof(struct rf_status_core, rfloop_conns));
-	uint64_t bytes = core_sum(offsetof(struct rf_status_core, rfloop_bytes));
-	struct cl c;
-	char buf[8] = { 0 };
-
-	(void)state;
-	registered_server();
-	cl_make(&c, true);
-	cl_connect(&c);
-	WAIT_FOR(__atomic_load_n(&srv.write_ok, __ATOMIC_ACQUIRE), 5000);
-	assert_int_equal(srv.first_nb, -EAGAIN);   /* non-blocking, nothing yet */
-	cl_write(&c, "hello");
-	cl_expect(&c, "hello");
-	/* kernel TCP on the same listener, meanwhile */
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(srv.port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char buf[4] = { 0 };
 	int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	a.sin_port = htons(srv.port);
+
 	assert_int_equal(connect(t, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(send(t, "tcp", 3, 0), 3);
 	assert_int_equal(recv(t, buf, 3, MSG_WAITALL), 3);
 	assert_string_equal(buf, "tcp");
 	close(t);
+}
+
+static void test_echo_beside_tcp(void **state)
+{
+	uint64_t conns = core_sum(offsetof(struct rf_status_core, rfloop_conns));
+	uint64_t bytes = core_sum(offsetof(struct rf_status_core, rfloop_bytes));
+	struct cl c;
+
+	(void)state;
+	connected(&c);
+	assert_int_equal(srv.first_nb, -EAGAIN);   /* non-blocking, nothing yet */
+	cl_write(&c, "hello");
+	cl_expect(&c, "hello");
+	tcp_echo();   /* kernel TCP on the same listener, meanwhile */
 	cl_write(&c, "world");
 	cl_expect(&c, "world");
 	cl_close(&c);
@@ -327,10 +348,7 @@ static void test_sleepers_woken(void **state)
 	struct cl c;
 
 	(void)state;
-	registered_server();
-	cl_make(&c, true);
-	cl_connect(&c);
-	WAIT_FOR(__atomic_load_n(&srv.write_ok, __ATOMIC_ACQUIRE), 5000);
+	connected(&c);
 	usleep(50000);   /* the server's core is asleep: it armed the ring */
 	assert_true(cl_write(&c, "ping"));
 	cl_expect(&c, "ping");
@@ -365,19 +383,14 @@ static void test_client_dies(void **state)
 	struct cl c;
 
 	(void)state;
-	registered_server();
-	cl_make(&c, true);
-	cl_connect(&c);
-	WAIT_FOR(__atomic_load_n(&srv.write_ok, __ATOMIC_ACQUIRE), 5000);
+	connected(&c);
 	cl_write(&c, "half a req");
 	cl_expect(&c, "half a req");
 	close(c.fd);
 	close(c.hidden);   /* as the kernel does for a dead process; no flag set */
-	WAIT_FOR(__atomic_load_n(&srv.done, __ATOMIC_ACQUIRE) == 1, 5000);
-	assert_int_equal(srv.last, 0);
+	ended(0);
 	close(c.memfd);
 	munmap(c.mem, c.len);
-	server_stop();
 }
 
 /* A client that corrupts its ring resets the connection. */
@@ -386,17 +399,12 @@ static void test_corrupt_ring(void **state)
 	struct cl c;
 
 	(void)state;
-	registered_server();
-	cl_make(&c, true);
-	cl_connect(&c);
-	WAIT_FOR(__atomic_load_n(&srv.write_ok, __ATOMIC_ACQUIRE), 5000);
+	connected(&c);
 	__atomic_store_n(&c.tx.d->tail, (uint64_t)RING * 3, __ATOMIC_SEQ_CST);
 	char b = 1;
 	send(c.hidden, &b, 1, MSG_DONTWAIT);
-	WAIT_FOR(__atomic_load_n(&srv.done, __ATOMIC_ACQUIRE) == 1, 5000);
-	assert_int_equal(srv.last, -ECONNRESET);
+	ended(-ECONNRESET);
 	cl_close(&c);
-	server_stop();
 }
 
 /* Malformed requests are dropped; the next good one is served. */
@@ -446,8 +454,6 @@ static void test_malformed_requests(void **state)
 /* rfd refuses the listener: it is kernel TCP only. */
 static void test_refused(void **state)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	char buf[4] = { 0 };
 	int calls = __atomic_load_n(&rfd_calls, __ATOMIC_ACQUIRE);
 
 	(void)state;
@@ -456,13 +462,7 @@ static void test_refused(void **state)
 	server_start();
 	WAIT_FOR(__atomic_load_n(&rfd_calls, __ATOMIC_ACQUIRE) > calls, 5000);
 	assert_int_equal(bell_len, 0);
-	int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	a.sin_port = htons(srv.port);
-	assert_int_equal(connect(t, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(send(t, "tcp", 3, 0), 3);
-	assert_int_equal(recv(t, buf, 3, MSG_WAITALL), 3);
-	assert_string_equal(buf, "tcp");
-	close(t);
+	tcp_echo();
 	WAIT_FOR(__atomic_load_n(&srv.done, __ATOMIC_ACQUIRE) == 1, 5000);
 	rfd_refuse = 0;
 	server_stop();
