@@ -195,10 +195,9 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
-# sanitized rfd objects other than main; the RFloop ring test its ring, the
+# sanitized rfd objects other than main (RFloop's rings are in librf.a), the
 # benchmark merge test rfbench's median merge, the load generator's test
 # its schedule, workload and protocol.
-$(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
 $(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
 $(B)/tests/test_kv_proto $(B)/tests/test_kv_store: $(call san,$(KV_LIB_SRC))
 $(B)/san/tests/unit/test_kv_%.o: CFLAGS += -Iapps/rfkv
