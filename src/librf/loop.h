@@ -87,6 +87,9 @@ void lrf_loop_leave(struct lrf_core *c);
 int lrf_loop_accept(int fd, struct sockaddr *addr, socklen_t *alen, int flags, bool *mine);
 /* rf_closefd on what may be a listener: forget it. */
 void lrf_loop_listener_closed(int fd);
+/* librf starts or stops (attach.c; tests run it several times in one
+ * process): forget every listener and connection record. */
+void lrf_loop_reset(void);
 
 /* ---- io.c --------------------------------------------------------------------- */
 

@@ -92,12 +92,14 @@ struct lsn {
 	struct waiter *waiters;       /* LIFO: the newest accept is the warmest */
 	struct item *ready, *ready_tail;
 	struct rf_fiber *rv;          /* the rendezvous fiber */
+	uint32_t gen;                 /* loop_gen when made */
 	uint16_t port;
 };
 
 static struct lsn *lsns[MAX_LISTENERS];   /* slots taken once, never freed */
 static uint32_t lsns_lock;
 static int loop_off = -1;                 /* RF_LOOP_DISABLE, read once */
+static uint32_t loop_gen;                 /* bumped when librf starts again (tests) */
 
 /* ---- the ready queue and the waiters (under l->lock) ------------------------------- */
 
@@ -167,7 +169,8 @@ static void *register_thread(void *arg)
 			close(bell);
 		ST(&l->state, LSN_PLAIN);
 	}
-	rf_unpark(l->rv);
+	if (LD(&loop_gen) == l->gen)   /* librf did not stop meanwhile (tests) */
+		rf_unpark(l->rv);
 	return NULL;
 }
 
@@ -281,20 +284,21 @@ static bool table_ready(void)
 
 /* A new listener record for fd (its rendezvous fiber spawned here), a
  * plain one if it is not a TCP listener; NULL if no slot or memory.
- * Under lsns_lock. */
+ * Process memory, not the partition's: its registration thread may
+ * outlive a librf that stops (tests).  Under lsns_lock. */
 static struct lsn *lsn_new(int fd)
 {
-	struct lsn *l = rf_calloc(1, sizeof(*l));
+	struct lsn *l = calloc(1, sizeof(*l));
 	int slot = -1;
 
 	for (int i = 0; i < MAX_LISTENERS && slot < 0; i++)
 		if (!lsns[i])
 			slot = i;
 	if (!l || slot < 0) {
-		rf_free(l);
+		free(l);
 		return NULL;
 	}
-	*l = (struct lsn){ .fd = fd, .bell = -1, .state = LSN_PLAIN };
+	*l = (struct lsn){ .fd = fd, .bell = -1, .state = LSN_PLAIN, .gen = LD(&loop_gen) };
 	if (is_tcp_listener(fd, &l->port) && table_ready() && rf_spawn(rendezvous, l) == 0)
 		l->state = LSN_REGISTERING;
 	ST(&lsns[slot], l);
@@ -407,4 +411,12 @@ void lrf_loop_listener_closed(int fd)
 		if (__atomic_exchange_n(&l->state, LSN_PLAIN, __ATOMIC_ACQ_REL) == LSN_ACTIVE)
 			shutdown(l->bell, SHUT_RDWR);   /* its fiber's poll ends */
 	}
+}
+
+void lrf_loop_reset(void)
+{
+	__atomic_fetch_add(&loop_gen, 1, __ATOMIC_ACQ_REL);
+	for (int i = 0; i < MAX_LISTENERS; i++)
+		ST(&lsns[i], NULL);   /* left to a registration thread still running */
+	ST(&lrf_loop_tab, NULL);      /* it was partition memory */
 }
