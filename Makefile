@@ -79,7 +79,8 @@ pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 
 .PHONY: all deps demo test unit integration soak bench clean
 all: $(B)/rfd $(B)/rfm $(B)/rfbench $(B)/librf.a $(B)/librfcom.so $(B)/rfcom.pc $(EXAMPLES) $(B)/rfkv \
-     $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults $(B)/rfload $(B)/rfinterfere
+     $(B)/librfloop.so $(TEST_HELPERS) $(B)/tests/rfd-faults $(B)/rfload $(B)/rfinterfere \
+     $(B)/rfmicro
 
 deps:
 	@bash mk/deps.sh
@@ -171,6 +172,11 @@ $(B)/rfm: $(call obj,$(RFM_SRC)) $(B)/libbase.a
 $(B)/rfbench: $(call obj,$(BENCH_SRC)) $(call pic,$(RFCOM_SRC)) $(B)/libficm.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_JSON) -lm
+# `rfbench microtail`'s measuring program: one source, run as a libos
+# subOS and as a plain Linux program (bench/libos/rfmicro.c).
+$(B)/rfmicro: $(B)/obj/bench/libos/rfmicro.o $(B)/librf.a $(B)/libbase.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 $(B)/rfkv: $(call obj,$(KV_SRC)) $(B)/librf.a $(B)/libbase.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
@@ -197,8 +203,9 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
 # sanitized rfd objects other than main (RFloop's rings are in librf.a), the
 # benchmark merge test rfbench's median merge, the load generator's test
-# its schedule, workload and protocol.
+# its schedule, workload and protocol, rfbench kv's search its sweep.
 $(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
+$(B)/tests/test_bench_kv_sweep: $(B)/san/bench/kv_sweep.o
 $(B)/tests/test_kv_proto $(B)/tests/test_kv_store: $(call san,$(KV_LIB_SRC))
 $(B)/san/tests/unit/test_kv_%.o: CFLAGS += -Iapps/rfkv
 $(B)/tests/test_rfload: $(call san,apps/rfload/sched.c apps/rfload/workload.c apps/rfload/proto.c)

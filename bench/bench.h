@@ -11,6 +11,7 @@
 #define RF_BENCH_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
@@ -39,6 +40,9 @@ struct bench {
 	int (*run)(const struct bench_opts *, struct json_object *);
 	void (*targets)(struct json_object *fig, struct json_object *t);
 	int quick_n;              /* -n under --quick unless -n is given */
+	/* results/NAME.png from results/NAME.csv when the latency CDFs of
+	 * series_plot do not fit the benchmark's CSV (NULL: series_plot). */
+	void (*plot)(const struct bench_opts *);
 };
 
 /* Run b o->runs times and put the merged report into out (runs.c): bench,
@@ -63,6 +67,11 @@ struct private_rfd {
 
 /* Start rfd with extra arguments (NULL-terminated); waits for its socket. */
 int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *const *extra);
+/* The same with rfd (and so its threads) on CPU cpu only: with
+ * --host-cores "" rfd has no host core of its own and would otherwise run
+ * its SCHED_FIFO loop and its pool worker on the cores it hands out. */
+int prfd_start_on(struct private_rfd *p, const struct bench_opts *o, const char *const *extra,
+		  int cpu);
 void prfd_stop(struct private_rfd *p);
 /* Stop p's rfd (SIGTERM; a dead one is just reaped) and start `bin` (NULL:
  * rfd; "tests/rfd-faults" for the fault build, with RFD_FAULT=fault) on
@@ -72,6 +81,10 @@ int prfd_restart(struct private_rfd *p, const struct bench_opts *o, const char *
 		 const char *fault, const char *const *extra, uint64_t *ns);
 /* Is p's rfd still running (reaps it if not)? */
 bool prfd_alive(struct private_rfd *p);
+/* Wait (up to timeout_ms) until rfd's pool refilled every chunk: its
+ * background faulting of fresh memory is heavy work a measurement should
+ * not run beside.  0, or -1 on timeout. */
+int prfd_settle(struct private_rfd *p, int timeout_ms);
 /* Call a verb; returns the answer (caller puts) or NULL.  Times it. */
 struct json_object *prfd_call(struct private_rfd *p, const struct base_request *req, uint64_t *ns);
 /* Requests (base/proto.h), borrowing the strings given: `verb` on `name`
@@ -82,6 +95,33 @@ struct base_request req_create(const char *name, enum base_kind kind, const char
 			       uint64_t mem, const char **argv);
 /* `cpus` (a CPU list) as the cores of a request. */
 struct base_cores_arg req_cpus(const char *cpus);
+
+/* Child processes and ports (proc.c).  bench_spawn: fork + exec argv
+ * (argv[0] a path) with stdin and stderr on /dev/null, stdout to a new
+ * pipe whose read end goes to *out (NULL: /dev/null), the "NAME=VALUE"
+ * strings of env (NULL-terminated, may be NULL) added to the environment,
+ * pinned to cpu (< 0: every CPU), no other descriptor of rfbench's, and
+ * killed if rfbench dies (proc_spawn of a proc_spec with only these); its
+ * pid or -1.  bench_stop: signal and reap; the
+ * wait status, or -1. */
+pid_t bench_spawn(const char *const *argv, const char *const *env, int cpu, int *out);
+int bench_stop(pid_t pid, int sig);
+/* A port free right now on 127.0.0.1 (asked of the kernel), or -1. */
+int bench_free_port(void);
+/* A TCP connection to 127.0.0.1:port, or -1; wait (5 s at most) until one
+ * succeeds: 0, or -1. */
+int bench_connect_port(int port);
+int bench_wait_port(int port);
+/* build/rfkv -p port as libos subOS `name` of p on the CPUs of `cpus` with
+ * `mem` bytes, once its port answers: its pid, or -1 (said on stderr). */
+pid_t bench_kv_subos(struct private_rfd *p, const struct bench_opts *o, const char *name,
+		     const char *cpus, uint64_t mem, int port);
+/* The sum of value(f) over /proc/PID/task/TID/<file> of pid's threads
+ * (one opened for reading each), or -1 if pid is gone. */
+int64_t bench_threads_sum(pid_t pid, const char *file, int64_t (*value)(FILE *));
+/* The sum of counter `key` over the lines of an RF_LOOP_STATS file
+ * (src/rfloop/real.c) of the processes named comm (NULL: every one). */
+long bench_rfloop_stat(const char *path, const char *comm, const char *key);
 
 /* Spin waits between two pinned peers: a side that hears nothing for
  * BENCH_STALL_NS takes the other for gone and gives up. */
@@ -118,6 +158,41 @@ void series_write(const struct bench_opts *o, const char *bench, struct series *
  * exists and the CSV does. */
 void series_plot(const struct bench_opts *o, const char *bench);
 
+/* A plain process of an experiment (proc.c): argv[0] a path; cpu -1 for
+ * every CPU (unpinned); fifo > 0 a SCHED_FIFO priority; cgroups a
+ * NULL-terminated list of cgroup directories to join (or NULL); env extra
+ * "K=V" strings (or NULL). */
+struct proc_spec {
+	const char *const *argv;
+	int cpu, fifo;
+	const char *const *cgroups;
+	const char *const *env;
+};
+/* Start it; with out, its stdout comes on *out (a pipe), else /dev/null. */
+pid_t proc_spawn(const struct proc_spec *spec, int *out);
+/* Read fd to its end, reap pid (*status), return what was read (free it).
+ * After timeout_ms pid is killed (SIGKILL) and what came so far returned. */
+char *proc_output(pid_t pid, int fd, int *status, int timeout_ms);
+/* SIGTERM, 2 s, then SIGKILL; reaps; *pid = 0.  Nothing if *pid <= 0. */
+void proc_stop(pid_t *pid);
+/* A subOS of p running argv on cpus with mem bytes: its pid, or -1 (said
+ * on stderr).  Destroy: 0 or -1. */
+pid_t subos_create(struct private_rfd *p, const char *name, enum base_kind kind, const char *cpus,
+		   uint64_t mem, const char **argv);
+int subos_destroy(struct private_rfd *p, const char *name);
+/* Has subOS name's program exited (or is the subOS unknown, or rfd gone)? */
+bool subos_exited(struct private_rfd *p, const char *name);
+
+/* A cgroup v1 cpuset + memory group pair of one unique name (cgv1.c),
+ * removed by cgv1_remove, or at exit or SIGINT/SIGTERM if still there. */
+struct cgv1_group {
+	char cpuset[300], memory[300];
+	const char *dirs[3];      /* for proc_spec.cgroups */
+	bool made_cpuset, made_memory;
+};
+int cgv1_create(struct cgv1_group *g, const char *role, const char *cpus, uint64_t mem);
+int cgv1_remove(struct cgv1_group *g);
+
 int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
 /* lifecycle's floors (floors.c), n samples each into s; 0 or -1 (said on
  * stderr): a futex wake-up round trip between threads on cpu[0] and
@@ -134,7 +209,15 @@ void syscalls_targets(struct json_object *fig, struct json_object *t);
 int bench_rfloop(const struct bench_opts *o, struct json_object *out);
 void rfloop_targets(struct json_object *fig, struct json_object *t);
 int bench_soak(const struct bench_opts *o, struct json_object *out);
+int bench_kv(const struct bench_opts *o, struct json_object *out);
+void kv_targets(struct json_object *fig, struct json_object *t);
+/* results/kv.png from results/kv.csv: p99 against achieved rate (kv_plot.c). */
+void kv_plot(const struct bench_opts *o);
 void soak_targets(struct json_object *fig, struct json_object *t);
+int bench_isolation(const struct bench_opts *o, struct json_object *out);
+void isolation_targets(struct json_object *fig, struct json_object *t);
+int bench_microtail(const struct bench_opts *o, struct json_object *out);
+void microtail_targets(struct json_object *fig, struct json_object *t);
 /* `rfbench rfloop-peer ...`: the plain socket programs bench_rfloop runs. */
 int rfloop_peer_main(int argc, char **argv);
 /* bench_ficm's headline: the ping-pong between two subOSes of a private rfd

@@ -10,20 +10,30 @@
 #include <unistd.h>
 #include "bench.h"
 
-/* quick_n: -n under --quick, a few seconds each (make test checks shapes). */
+/* quick_n: -n under --quick, a few seconds each (make test checks shapes);
+ * plot: the PNG of a CSV that is not latency series (NULL: their CDFs). */
 static const struct bench benches[] = {
 	{ "lifecycle", "create/destroy/resize latencies of subOSes (Table 4)", bench_lifecycle,
-	  lifecycle_targets, 3 },
+	  lifecycle_targets, 3, NULL },
 	{ "ficm",      "FICM round trips (two processes, and two subOSes over RFcom), wake-ups and "
 		       "throughput vs the cache-line floors and kernel IPC (blocking, busy-polling)",
-	  bench_ficm, ficm_targets, 1 },
+	  bench_ficm, ficm_targets, 1, NULL },
 	{ "syscalls",  "system calls and page faults per request of rfkv as a 2-core libos subOS (strace -c)",
-	  bench_syscalls, syscalls_targets, 1 },
+	  bench_syscalls, syscalls_targets, 1, NULL },
 	{ "rfloop",    "TCP request/response, connect and stream: RFloop vs kernel loopback",
-	  bench_rfloop, rfloop_targets, 5 },
+	  bench_rfloop, rfloop_targets, 5, NULL },
+	{ "isolation", "p99 of rfkv at a fixed load alone and beside each rfinterfere workload: "
+		       "subOSes vs Linux vs cgroup v1 containers (Figure 9)",
+	  bench_isolation, isolation_targets, 20, NULL },
+	{ "microtail", "tail latency of mmap, malloc, page fault and open with a neighbour doing "
+		       "the same: a libos subOS vs Linux (Figure 6)",
+	  bench_microtail, microtail_targets, 10, NULL },
 	{ "soak",      "10,000 create/destroy cycles, 100,000 resizes, rfd killed at random "
 		       "journal points: leaks, journal size, replay time (--quick: short)",
-	  bench_soak, soak_targets, 1 },
+	  bench_soak, soak_targets, 1, NULL },
+	{ "kv",        "highest request rate within a p99 objective: rfkv as a libos subOS vs "
+		       "memcached on the same core, over TCP and RFloop (Figure 12, EbbRT)",
+	  bench_kv, kv_targets, 30, kv_plot },
 };
 
 static void usage(FILE *f)

@@ -9,6 +9,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -112,6 +113,19 @@ int prfd_start(struct private_rfd *p, const struct bench_opts *o, const char *co
 	return -1;
 }
 
+int prfd_start_on(struct private_rfd *p, const struct bench_opts *o, const char *const *extra,
+		  int cpu)
+{
+	cpu_set_t old, one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_getaffinity(0, sizeof(old), &old) < 0 || sched_setaffinity(0, sizeof(one), &one) < 0)
+		return -1;
+	int rc = prfd_start(p, o, extra);   /* rfd inherits the mask */
+	sched_setaffinity(0, sizeof(old), &old);
+	return rc;
+}
+
 int prfd_restart(struct private_rfd *p, const struct bench_opts *o, const char *bin,
 		 const char *fault, const char *const *extra, uint64_t *ns)
 {
@@ -160,6 +174,31 @@ struct json_object *prfd_call(struct private_rfd *p, const struct base_request *
 	if (ns)
 		*ns = base_now_ns() - t0;
 	return ans;
+}
+
+/* The pool's numbers from info: true when nothing is being refilled. */
+static bool pool_full(struct private_rfd *p)
+{
+	struct base_request r;
+	base_request_init(&r, RF_VERB_INFO);
+	struct json_object *a = prfd_call(p, &r, NULL), *res, *pool;
+	bool full = a && json_object_object_get_ex(a, "result", &res) &&
+		    json_object_object_get_ex(res, "pool", &pool) &&
+		    bench_fig(pool, "refilling") == 0 &&
+		    bench_fig(pool, "ready") + bench_fig(pool, "owned") >= bench_fig(pool, "chunks");
+	json_object_put(a);
+	return full;
+}
+
+int prfd_settle(struct private_rfd *p, int timeout_ms)
+{
+	for (int i = 0; i < timeout_ms / 20; i++) {
+		if (pool_full(p))
+			return 0;
+		struct timespec ts = { 0, 20000000 };
+		nanosleep(&ts, NULL);
+	}
+	return -1;
 }
 
 struct base_request req_named(enum base_verb verb, const char *name)

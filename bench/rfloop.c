@@ -75,20 +75,6 @@ struct result {
 	long rfloop_conns, fresh, reused;
 };
 
-/* A port free right now on 127.0.0.1 (asked of the kernel). */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (s >= 0)
-		close(s);
-	return port;
-}
-
 /* fork + exec `rfbench rfloop-peer ARGS` pinned to cpu, stdout to a pipe
  * (*out), with the transport's preload and spin setting. */
 static pid_t spawn(const struct bench_opts *o, int cpu, const struct transport *t,
@@ -145,23 +131,6 @@ static int read_line(int fd, char *buf, size_t size)
 	return n ? 0 : -1;
 }
 
-static long stats_sum(const char *path, const char *key)
-{
-	FILE *f = fopen(path, "r");
-	char line[1024], pat[64];
-	long sum = 0;
-	if (!f)
-		return 0;
-	snprintf(pat, sizeof(pat), " %s=", key);
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, pat);
-		if (p)
-			sum += atol(p + strlen(pat));
-	}
-	fclose(f);
-	return sum;
-}
-
 /* The client's line: all three figures, or RR alone for an RR-only transport. */
 static bool parse_client(const char *line, const struct transport *t, struct result *r)
 {
@@ -175,7 +144,7 @@ static int measure(const struct bench_opts *o, const int cpu[2], const struct tr
 		   const char *stats, struct result *r)
 {
 	char port_s[16], ms_s[16], line[256];
-	int port = free_port(), sfd = -1, cfd = -1, rc = -1, st = 0;
+	int port = bench_free_port(), sfd = -1, cfd = -1, rc = -1, st = 0;
 	pid_t srv = -1, cli = -1;
 
 	snprintf(port_s, sizeof(port_s), "%d", port);
@@ -211,9 +180,9 @@ out:
 		close(sfd);
 	if (cfd >= 0)
 		close(cfd);
-	r->rfloop_conns = stats_sum(stats, "connect_rfloop");
-	r->fresh = stats_sum(stats, "regions_fresh");
-	r->reused = stats_sum(stats, "regions_reused");
+	r->rfloop_conns = bench_rfloop_stat(stats, NULL, "connect_rfloop");
+	r->fresh = bench_rfloop_stat(stats, NULL, "regions_fresh");
+	r->reused = bench_rfloop_stat(stats, NULL, "regions_reused");
 	if (rc == 0 && t->preload && r->rfloop_conns == 0) {
 		fprintf(stderr, "rfbench rfloop: no %s connection went over RFloop (is "
 			"%s/librfloop.so built?)\n", t->name, o->build_dir);

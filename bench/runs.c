@@ -157,7 +157,10 @@ int bench_runs(const struct bench *b, struct bench_opts *o, struct json_object *
 		json_object_object_add(out, "spread", spread);
 		judge(b, out);
 		json_object_put(merged);
-		series_plot(o, b->name);
+		if (b->plot)
+			b->plot(o);
+		else
+			series_plot(o, b->name);
 		if (o->results_dir)
 			figures_csv(o, b->name, run, done, spread);
 	}

@@ -23,7 +23,6 @@
 #include "bench.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -41,38 +40,12 @@
 #define CORES    "0-1"
 #define MEM      (128ull << 20)
 
-static pid_t start(const char *const *argv)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int connect_port(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
 /* Requests rfkv answered so far (its stats: cmd_get + cmd_set), or -1. */
 static long answered(int port)
 {
 	char buf[8192];
 	size_t len = 0;
-	int fd = connect_port(port);
+	int fd = bench_connect_port(port);
 	if (fd < 0)
 		return -1;
 	if (write(fd, "stats\r\n", 7) == 7)
@@ -91,44 +64,23 @@ static long answered(int port)
 	return g && s ? atol(g + 13) + atol(s + 13) : -1;
 }
 
-static int wait_port(int port)
+/* Minor + major faults of one thread, from its stat line. */
+static int64_t thread_faults(FILE *f)
 {
-	for (int i = 0; i < 500; i++) {
-		int fd = connect_port(port);
-		if (fd >= 0)
-			return close(fd), 0;
-		struct timespec ts = { 0, 10000000 };
-		nanosleep(&ts, NULL);
-	}
-	return -1;
+	char line[1024];
+	char *p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	unsigned long minflt = 0, majflt = 0;
+
+	/* after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt */
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %lu %*u %lu", &minflt, &majflt) == 2)
+		return (int64_t)(minflt + majflt);
+	return 0;
 }
 
 /* Minor + major faults of every thread of pid so far. */
 static long faults(pid_t pid)
 {
-	char path[64], line[1024];
-	long total = 0;
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	for (struct dirent *e; (e = readdir(d));) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		char *p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-		unsigned long minflt = 0, majflt = 0;
-		/* after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt */
-		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %lu %*u %lu", &minflt,
-				&majflt) == 2)
-			total += (long)(minflt + majflt);
-		fclose(f);
-	}
-	closedir(d);
-	return total;
+	return (long)bench_threads_sum(pid, "stat", thread_faults);
 }
 
 /* Parse `strace -c` output: "% time seconds usecs/call calls [errors] syscall". */
@@ -170,34 +122,6 @@ void syscalls_targets(struct json_object *fig, struct json_object *t)
 		     bench_fig(fig, "syscalls_per_request") <= 0.5);
 }
 
-static void stop(pid_t pid, int sig)
-{
-	if (pid > 0) {
-		kill(pid, sig);
-		waitpid(pid, NULL, 0);
-	}
-}
-
-/* The service as a libos subOS on both cores; its pid, or -1. */
-static pid_t start_service(struct private_rfd *p, const struct bench_opts *o, int port)
-{
-	char kv[512], port_s[16];
-	snprintf(kv, sizeof(kv), "%s/rfkv", o->build_dir);
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	const char *argv[] = { kv, "-p", port_s, NULL };
-	struct base_request create = req_create("kv", RF_KIND_LIBOS, CORES, MEM, argv);
-	struct json_object *a = prfd_call(p, &create, NULL), *res, *pid;
-	pid_t got = -1;
-	if (a && json_object_object_get_ex(a, "result", &res) &&
-	    json_object_object_get_ex(res, "pid", &pid))
-		got = (pid_t)json_object_get_int(pid);
-	else
-		fprintf(stderr, "rfbench syscalls: create: %s\n",
-			a ? json_object_to_json_string(a) : "no answer");
-	json_object_put(a);
-	return got > 0 && wait_port(port) == 0 ? got : -1;
-}
-
 struct window {
 	long calls, futex, other, requests, faults;
 	struct json_object *by_call;
@@ -211,12 +135,12 @@ static int measure(pid_t srv, int port, int secs, const char *trace, struct wind
 	const char *tr_argv[] = { "/usr/bin/strace", "-f", "-c", "-q", "-o", trace, "-p", pid_s,
 				  NULL };
 	long r0 = answered(port);
-	pid_t tr = start(tr_argv);
+	pid_t tr = bench_spawn(tr_argv, NULL, -1, NULL);
 	sleep(1); /* attached to every thread */
 	long f0 = faults(srv);
 	sleep((unsigned)secs);
 	long f1 = faults(srv);
-	stop(tr, SIGINT);
+	bench_stop(tr, SIGINT);
 	long r1 = answered(port);
 	w->by_call = json_object_new_object();
 	w->calls = parse_counts(trace, w->by_call, &w->futex, &w->other);
@@ -272,7 +196,7 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	close(tfd);
 	if (prfd_start(&p, o, extra))
 		goto out;
-	pid_t srv = start_service(&p, o, port);
+	pid_t srv = bench_kv_subos(&p, o, "kv", CORES, MEM, port);
 	if (srv < 0) {
 		json_object_object_add(out, "error", json_object_new_string("rfkv did not start"));
 		goto out;
@@ -282,7 +206,7 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	snprintf(rate_s, sizeof(rate_s), "%d", RATE);
 	const char *load_argv[] = { load, "--port", port_s, "--rate", rate_s, "--seconds",
 				    o->quick ? "4" : "6", "--conns", "8", NULL };
-	gen = start(load_argv);
+	gen = bench_spawn(load_argv, NULL, -1, NULL);
 	sleep(2); /* preloaded, connections up, steady state */
 	if (measure(srv, port, secs, trace, &w) == 0) {
 		report(out, &w, secs);
@@ -295,7 +219,7 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 		json_object_put(w.by_call);
 	}
 out:
-	stop(gen, SIGTERM);
+	bench_stop(gen, SIGTERM);
 	prfd_stop(&p);
 	unlink(trace);
 	return rc;

@@ -98,8 +98,18 @@ int rfload_conn_push(struct rfload_conn *c, const struct rfload_pending *p)
 	return 0;
 }
 
+/* The bytes already sent leave the front of the send buffer only when
+ * everything went (worker.c's flush) or, when room is needed, if they are
+ * at least half of it (else the buffer doubles): moving the rest down after
+ * every partial send would cost the whole backlog each time, and a
+ * generator facing a stalled server would slow down with its backlog. */
 char *rfload_conn_reserve(struct rfload_conn *c, size_t n)
 {
+	if (c->wlen + n > c->wcap && c->woff > 0 && c->woff >= c->wlen / 2) {
+		memmove(c->wbuf, c->wbuf + c->woff, c->wlen - c->woff);
+		c->wlen -= c->woff;
+		c->woff = 0;
+	}
 	if (c->wlen + n > c->wcap) {
 		size_t cap = c->wcap * 2;
 		char *b;

@@ -127,8 +127,8 @@ struct rfload_conn {
 	int fd;
 	struct rfload_pending *fifo;   /* outstanding requests, in order: [head, tail) */
 	size_t head, tail, cap;
-	char *wbuf;                /* bytes the socket has not taken yet */
-	size_t wlen, wcap;
+	char *wbuf;                /* bytes the socket has not taken yet: [woff, wlen) */
+	size_t woff, wlen, wcap;
 	char *rbuf;
 	size_t rlen;
 	struct rfload_parse parse;

@@ -66,22 +66,22 @@ static void set_out(struct rfload_worker *w, struct rfload_conn *c, bool out)
 		c->want_out = out;
 }
 
+/* Sends what the socket takes; the rest stays at [woff, wlen) (conn.c). */
 static int flush(struct rfload_worker *w, struct rfload_conn *c)
 {
-	size_t off = 0;
-
-	while (off < c->wlen) {
-		ssize_t n = send(c->fd, c->wbuf + off, c->wlen - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (c->woff < c->wlen) {
+		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0)
 			return -1;
-		off += (size_t)n;
+		c->woff += (size_t)n;
 	}
-	memmove(c->wbuf, c->wbuf + off, c->wlen - off);
-	c->wlen -= off;
+	if (c->woff == c->wlen)
+		c->woff = c->wlen = 0;
 	c->dirty = false;
 	set_out(w, c, c->wlen > 0);
 	return 0;

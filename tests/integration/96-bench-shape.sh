@@ -23,6 +23,10 @@ declare -A figures=(
 		tcp_rr_per_s_rfloop_nospin tcp_crr_per_s_rfloop tcp_crr_per_s_loopback
 		tcp_stream_gbps_rfloop tcp_stream_gbps_loopback rr_ratio rr_busypoll_ratio
 		crr_ratio stream_ratio regions_reused"
+	[kv]="max_rate_rainforest max_rate_memcached ratio slo_us cores max_rate_rainforest_rfloop
+		max_rate_memcached_rfloop ratio_rfloop points"
+	[isolation]=""   # nested figures: check_nested
+	[microtail]=""
 )
 
 is_number() {
@@ -49,15 +53,68 @@ check_shape() {
 	[ "$(wc -l <"$T/results/$name.csv")" -ge 2 ] || fail "$name: CSV without samples"
 }
 
-for name in lifecycle ficm syscalls rfloop; do
+# The nested figures of isolation and microtail ({system: {workload}},
+# {op: {system}}): each a number, with its spread under its dotted path.
+declare -A nested=(
+	[isolation]="p99_us.rainforest.alone p99_us.linux.alone p99_us.linux_cgroups.alone
+		p99_us.rainforest.mmap p99_us.linux.cpu p99_us.linux_cgroups.mmap
+		p99_slowdown_pct.rainforest.mmap p99_slowdown_pct.rainforest.cpu
+		p99_slowdown_pct.linux.mmap p99_slowdown_pct.linux_cgroups.cpu
+		worst_slowdown_pct.rainforest worst_slowdown_pct.linux worst_slowdown_pct.linux_cgroups
+		send_lag_p99_us.rainforest.alone interferer_ops_per_s.rainforest.mmap
+		interferer_ops_per_s.linux.cpu interferer_ops_per_s.linux_cgroups.mmap load.rate_per_s load.seed load.connections"
+	[microtail]="p50_ns.mmap.rainforest p99_ns.malloc.linux p999_ns.mmap.rainforest
+		p999_ns.mmap.linux p999_ns.malloc.rainforest p999_ns.malloc.linux
+		p999_ns.pagefault.rainforest p999_ns.pagefault.linux p999_ns.open.rainforest
+		p999_ns.open.linux p999_ratio.mmap p999_ratio.malloc p999_ratio.pagefault
+		p999_ratio.open p999_ratio_threads.mmap p999_ns.mmap.linux_threads samples_per_op"
+)
+
+check_nested() {
+	local name=$1 f
+	for f in ${nested[$name]}; do
+		is_number "$(json ".$f" <"$OUT")" || fail "$name: figure $f missing or not a number"
+		grep -qF "\"$f\":[" "$OUT" || fail "$name: no [min, max] spread of $f"
+	done
+	# The targets' figure is the worst of the per-workload medians.
+	[ "$name" != isolation ] || is_number "$(json .worst_of_medians_pct.rainforest <"$OUT")" ||
+		fail "isolation: no worst_of_medians_pct"
+}
+
+for name in lifecycle ficm syscalls rfloop kv isolation microtail; do
 	run "$ROOT/build/rfbench" "$name" --quick --json --results "$T/results"
 	[ "$STATUS" -eq 0 ] || { show_last; fail "rfbench $name --quick failed"; }
 	check_shape "$name"
+	[ -z "${nested[$name]:-}" ] || check_nested "$name"
 	echo "ok $name: $(json .targets <"$OUT")"
 done
+# isolation plots every run's slowdowns; microtail's raw samples are one
+# column per operation and system.
+[ -s "$T/results/isolation.png" ] || ! command -v gnuplot >/dev/null ||
+	fail "isolation: no results/isolation.png"
+for col in mmap_rainforest_ns mmap_linux_ns mmap_linux_threads_ns pagefault_rainforest_ns open_linux_ns; do
+	head -1 "$T/results/microtail.csv" | grep -q "$col" || fail "microtail.csv lacks $col"
+done
+# Nothing of linux_cgroups' groups is left behind.
+! ls -d /sys/fs/cgroup/cpuset/rfbench-* /sys/fs/cgroup/memory/rfbench-* 2>/dev/null ||
+	fail "isolation left cgroup v1 groups behind"
 # The subOS FICM round trips and the busy-polling socket are among the raw
 # samples too.
 for col in subos_ficm_ns subos_cacheline_pair_ns unix_socket_busypoll_ns; do
 	head -1 "$T/results/ficm.csv" | grep -q "$col" || fail "ficm.csv lacks $col"
 done
+# kv (the last one run: its JSON is in $OUT): both systems' curves in
+# kv.csv, their unloaded p99s and what carried their RFloop clients (said
+# per system, with the connection counts), and where the load ran.
+for sys in rainforest memcached; do
+	[[ $(json ".rfloop_carried.$sys" <"$OUT") =~ ^(true|false)$ ]] ||
+		fail "kv: rfloop_carried.$sys is not a boolean"
+	for f in "unloaded_p99_us.$sys" "rfloop_connections.$sys.rfloop" \
+		"rfloop_connections.$sys.tcp"; do
+		is_number "$(json ".$f" <"$OUT")" || fail "kv: $f missing or not a number"
+	done
+	grep -q "^1,$sys,tcp," "$T/results/kv.csv" || fail "kv.csv has no $sys curve"
+done
+[ "$(json .load.cpu <"$OUT")" = 0 ] || fail "kv: load does not say where the generator ran"
+[ -n "$(json .slo_rule <"$OUT")" ] || fail "kv: no slo_rule"
 echo "PASS"
