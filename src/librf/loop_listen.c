@@ -416,7 +416,13 @@ void lrf_loop_listener_closed(int fd)
 void lrf_loop_reset(void)
 {
 	__atomic_fetch_add(&loop_gen, 1, __ATOMIC_ACQ_REL);
-	for (int i = 0; i < MAX_LISTENERS; i++)
-		ST(&lsns[i], NULL);   /* left to a registration thread still running */
+	for (int i = 0; i < MAX_LISTENERS; i++) {
+		struct lsn *l = __atomic_exchange_n(&lsns[i], NULL, __ATOMIC_ACQ_REL);
+		if (!l || LD(&l->state) == LSN_REGISTERING)
+			continue;   /* left to its registration thread, still running */
+		if (l->bell >= 0)
+			close(l->bell);
+		free(l);
+	}
 	ST(&lrf_loop_tab, NULL);      /* it was partition memory */
 }
