@@ -41,7 +41,11 @@ LIBRF_SRC  := $(wildcard src/librf/*.c) $(wildcard src/librf/*.S)
 # with a request encoded by the protocol codec, and takes the channel's
 # memfd with fdpass; memregion.c takes regions).
 LIBRF_BASE := src/base/client.c src/base/proto.c src/base/proto_policy.c src/base/err.c \
-              src/base/cpuset.c src/base/units.c src/base/fdpass.c
+              src/base/cpuset.c src/base/units.c src/base/fdpass.c src/base/rfloop_call.c
+# librf serves RFloop connections itself (src/librf/loop_*.c): RFloop's
+# byte rings and its listener's checks of a request, the same sources as
+# librfloop.so's.
+LIBRF_RFLOOP := src/rfloop/ring.c src/rfloop/req.c
 # RFcom: in librf.a (built with -DRFCOM_LIBRF: fibers wait without blocking
 # their core) and in librfcom.so for plain programs (with the FICM rings,
 # the protocol client).  Both export the paper's names (src/rfcom/names.c).
@@ -52,7 +56,7 @@ RFCOM_SO_SRC := $(RFCOM_SRC) $(FICM_SRC) src/base/client.c src/base/proto.c \
 # RFloop: librfloop.so, an LD_PRELOAD library on its own (no libbase):
 # the header-only base pieces, and fd passing and sock_diag built into it
 # (its version script keeps base_* hidden).
-RFLOOP_SRC := $(wildcard src/rfloop/*.c) src/base/fdpass.c src/base/sockdiag.c
+RFLOOP_SRC := $(wildcard src/rfloop/*.c) src/base/fdpass.c src/base/sockdiag.c src/base/rfloop_call.c
 RFD_SRC    := $(wildcard src/rfd/*.c)
 RFM_SRC    := $(wildcard src/rfm/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
@@ -114,7 +118,7 @@ $(B)/libficm.a: $(call obj,$(FICM_SRC))
 # RFcom's (rfcom__*), FICM's and the base layer's become local, so they
 # neither clash with an application's names nor with libbase.a linked
 # beside it.  tests/check-exports.sh checks every global is documented.
-$(B)/librf.a: $(call obj,$(LIBRF_SRC) $(RFCOM_SRC) $(FICM_SRC) $(LIBRF_BASE))
+$(B)/librf.a: $(call obj,$(LIBRF_SRC) $(RFCOM_SRC) $(FICM_SRC) $(LIBRF_BASE) $(LIBRF_RFLOOP))
 	@rm -f $@ $(B)/obj/librf.o
 	@ld -r -o $(B)/obj/librf.o $^
 	@objcopy --wildcard --keep-global-symbol='rf_*' --keep-global-symbol='rfcom_[!_]*' \
@@ -126,7 +130,7 @@ $(B)/san/libficm.a: $(call san,$(FICM_SRC))
 	@rm -f $@; ar rcs $@ $^
 # The unit tests' librf: librf and RFcom only (FICM and base come from
 # their own archives, linked after it).
-$(B)/san/librf.a: $(call san,$(LIBRF_SRC) $(RFCOM_SRC))
+$(B)/san/librf.a: $(call san,$(LIBRF_SRC) $(RFCOM_SRC) $(LIBRF_RFLOOP))
 	@rm -f $@; ar rcs $@ $^
 
 # librfcom.so exports the RFcom and FICM calls only (src/rfcom/rfcom.map);
@@ -197,10 +201,9 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_URING) $(LDLIBS_JSON) -lm
 
 # Unit tests: each links the sanitized libraries plus, for rfd parts, the
-# sanitized rfd objects other than main; the RFloop ring test its ring, the
+# sanitized rfd objects other than main (RFloop's rings are in librf.a), the
 # benchmark merge test rfbench's median merge, the load generator's test
 # its schedule, workload and protocol, rfbench kv's search its sweep.
-$(B)/tests/test_rfloop_ring: $(B)/san/src/rfloop/ring.o
 $(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
 $(B)/tests/test_bench_kv_sweep: $(B)/san/bench/kv_sweep.o
 $(B)/tests/test_kv_proto $(B)/tests/test_kv_store: $(call san,$(KV_LIB_SRC))

@@ -113,12 +113,17 @@ struct rf_status_core {
 	uint32_t state;    /* enum rf_core_state */
 	uint32_t doorbell; /* futex word: bumped to wake a sleeping core */
 	uint32_t sleeping; /* 1 while the core sleeps on its doorbell */
-	uint32_t pad0;
+	uint32_t rfloop_wakes; /* RFloop clients this core woke (a doorbell
+	                        * byte, one io_uring send each; wraps) */
 	uint64_t loops;    /* scheduler loop iterations */
 	uint64_t events;   /* fibers run + events handled */
 	uint64_t busy_ns;
 	uint64_t idle_ns;
-	uint64_t pad1[2];
+	/* RFloop connections librf accepted on this core and the bytes its
+	 * fibers moved over them (src/librf/loop_conn.c): what shows that a
+	 * client was served over shared memory, not kernel TCP. */
+	uint64_t rfloop_conns;
+	uint64_t rfloop_bytes;
 } __attribute__((aligned(64)));
 
 struct rf_status {

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "librf/internal.h"
+#include "librf/loop.h"
 #include "librf/testing.h"
 
 struct rf_sys lrf_g;
@@ -66,6 +67,7 @@ static void reset_globals(void)
 		lrf_g.region_fd[i] = -1;
 	lrf_regions_reset();
 	lrf_alloc_reset();
+	lrf_loop_reset();
 	lrf_reconfig_set_seen(0);
 }
 
@@ -314,6 +316,7 @@ void lrf_test_stop(void)
 			pthread_join(lrf_g.cores[i]->thread, NULL);
 	lrf_regions_reset();
 	lrf_alloc_reset();
+	lrf_loop_reset();
 	for (int i = 0; i < RF_MAX_REGIONS; i++)
 		if (lrf_g.region_fd[i] >= 0)
 			close(lrf_g.region_fd[i]);

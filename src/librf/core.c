@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "librf/internal.h"
+#include "librf/loop.h"
 #ifdef RF_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
@@ -302,7 +303,10 @@ void lrf_core_leave(struct lrf_core *c)
 	if (to)
 		lrf_run_cores_hooks(c, false);
 	/* Cancel in-flight I/O while still running: the fibers it wakes land
-	 * on our run queue and move with it below (io_ring.c, "Leaving"). */
+	 * on our run queue and move with it below (io_ring.c, "Leaving");
+	 * RFloop clients owed a wake-up get it first (its send completes, or
+	 * is cancelled and sent again, before the ring is left). */
+	lrf_loop_leave(c);   /* fibers waiting on RFloop connections: with the rest */
 	lrf_io_leave(c);
 	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
 	__atomic_fetch_sub(&lrf_g.nrunning, 1, __ATOMIC_RELAXED);

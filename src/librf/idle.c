@@ -9,13 +9,17 @@
  * re-checked after a seq_cst fence before sleeping; senders do the mirror
  * image (mailbox.c), so a wake-up cannot be lost.  A core with I/O in
  * flight sleeps inside its io_uring instead, where a FUTEX_WAIT request on
- * the same doorbell stands in for the system call (io_ring.c).
+ * the same doorbell stands in for the system call (io_ring.c).  The RFloop
+ * connections fibers wait on are part of "everything": polled in the spin,
+ * and armed before the sleep so that their clients ring (loop_conn.c),
+ * which completes an operation in the ring and wakes the core.
  *
  * Busy/idle time is kept in TSC ticks locally and published to the status
  * page (which rfd reads) only now and then, so accounting costs a few
  * instructions per loop and no shared cache-line traffic.
  */
 #include "librf/internal.h"
+#include "librf/loop.h"
 
 bool lrf_core_has_work(struct lrf_core *c)
 {
@@ -23,7 +27,8 @@ bool lrf_core_has_work(struct lrf_core *c)
 
 	return (m && m != RF_MBOX_CLOSED) || c->runq_head || lrf_core_asked(c) ||
 	       __atomic_load_n(&c->heap->remote, __ATOMIC_RELAXED) ||
-	       (c->timers.n && lrf_timers_next(c) <= rf_now_ns()) || (c->io && lrf_io_has_work(c));
+	       (c->timers.n && lrf_timers_next(c) <= rf_now_ns()) || (c->io && lrf_io_has_work(c)) ||
+	       ((c->loop_wait || c->loop_bells) && lrf_loop_ready(c));
 }
 
 static uint64_t ns_to_tsc(uint64_t ns)
@@ -62,13 +67,15 @@ static void sleep_on_doorbell(struct lrf_core *c)
 {
 	struct rf_status_core *st = c->st;
 	uint64_t next, now;
-	int64_t timeout = -1;
+	int64_t timeout = -1, loop_cap = -1;
 	uint32_t bell;
 
 	__atomic_store_n(&st->sleeping, 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	bell = __atomic_load_n(&st->doorbell, __ATOMIC_ACQUIRE);
-	if (lrf_core_has_work(c))
+	/* RFloop clients ring us from now on (loop_conn.c) */
+	if (((c->loop_wait || c->loop_bells) && lrf_loop_arm(c, &loop_cap)) ||
+	    lrf_core_has_work(c))
 		goto out;
 	next = lrf_timers_next(c);
 	if (next != UINT64_MAX) {
@@ -77,6 +84,8 @@ static void sleep_on_doorbell(struct lrf_core *c)
 			goto out;
 		timeout = (int64_t)(next - now);
 	}
+	if (loop_cap >= 0 && (timeout < 0 || timeout > loop_cap))
+		timeout = loop_cap;
 	if (lrf_io_sleeps_in_ring(c))
 		lrf_io_sleep(c, bell, timeout);   /* wakes on a CQE or the doorbell */
 	else

@@ -288,10 +288,14 @@ struct lrf_core {
 	struct rf_fiber *pool;    /* free fibers with their stacks */
 	uint32_t npool;
 
-	/* ---- line 2: owner only, cold ------------------------------------- */
+	/* ---- line 2: owner only, cold (loop_*: read every pass, written
+	 * when a fiber starts or stops waiting on an RFloop connection or
+	 * answers an RFloop client that may sleep) ----------------------- */
 	void *asan_fake RF_ALIGNED;  /* written on every switch, ASan builds only */
 	char *stack_lo;           /* this thread's stack, for ASan switches */
 	size_t stack_size;
+	struct lrf_loop_conn *loop_wait; /* RFloop connections its fibers wait on (loop.h) */
+	struct lrf_loop_conn *loop_bells;/* RFloop clients it may have to wake (loop.h) */
 
 	/* ---- line 3: read by other cores, written rarely ------------------
 	 * Every core that sends this one a message reads `st` (lrf_core_kick);
@@ -363,6 +367,7 @@ bool lrf_run_exit_hooks(void);
 
 /* ---- I/O over the core's own io_uring (io_ring.c, io.c; rf/io.h) -------- */
 struct lrf_io;
+struct lrf_loop_conn;
 int  lrf_io_core_init(struct lrf_core *c);   /* core thread start; 0 or -errno */
 void lrf_io_core_exit(struct lrf_core *c);   /* core thread end */
 int  lrf_io_poll(struct lrf_core *c);        /* once per pass: submit + reap */

@@ -12,6 +12,10 @@
  *
  * Off a core (foreign threads) the same calls are plain blocking system
  * calls, so helper threads and fibers can share code.
+ *
+ * A descriptor that is an RFloop connection (loop.h) goes to loop_conn.c
+ * instead, and rf_accept on a listener to loop_listen.c: one load decides,
+ * while there is none.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "librf/io_internal.h"
+#include "librf/loop.h"
 #include "rf/io.h"
 
 #define RF_IO_MAX_LEN 0x7ffff000u  /* what Linux moves in one call at most */
@@ -142,7 +147,59 @@ int rf_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
 	struct io_req r = { .op = IORING_OP_ACCEPT, .fd = fd, .buf = addr, .alen = addrlen,
 			    .flags = flags };
-	return (int)io_run(&r);
+	bool mine;
+	int res = lrf_loop_accept(fd, addr, addrlen, flags, &mine);
+
+	return mine ? res : (int)io_run(&r);
+}
+
+static bool op_done(struct lrf_io_op *op)
+{
+	return __atomic_load_n(&op->done, __ATOMIC_ACQUIRE);
+}
+
+/* Park until the accept completes; once *stop is set, cancel it (on this
+ * core's ring: a core that leaves completes its operations before its
+ * fibers move) and wait for its end, which may be a connection that won
+ * the race. */
+static void accept_wait(struct lrf_io_op *op, void **stop)
+{
+	bool cancelled = false;
+
+	while (!op_done(op)) {
+		bool stopped = __atomic_load_n(stop, __ATOMIC_ACQUIRE) != NULL;
+		if (stopped && !cancelled)
+			cancelled = lrf_io_cancel(lrf_self()->io, op);
+		if (stopped && !cancelled)
+			rf_yield();   /* no SQE free: try again next pass */
+		else if (!op_done(op))
+			rf_park();
+	}
+}
+
+long lrf_io_accept_or(int fd, struct sockaddr *addr, socklen_t *alen, int flags, void **stop)
+{
+	struct io_req r = { .op = IORING_OP_ACCEPT, .fd = fd, .buf = addr, .alen = alen,
+			    .flags = flags };
+
+	for (;;) {
+		struct lrf_core *c = lrf_self();
+		struct io_uring_sqe *sqe;
+		struct lrf_io_op op;
+
+		if (__atomic_load_n(stop, __ATOMIC_ACQUIRE))
+			return -ECANCELED;
+		sqe = lrf_io_get_sqe(c->io);
+		if (!sqe) {
+			rf_yield();
+			continue;
+		}
+		prep(sqe, &r);
+		lrf_io_queue_op(c->io, sqe, &op, c->current);
+		accept_wait(&op, stop);
+		if (!op.again)
+			return op.res;
+	}
 }
 
 int rf_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
@@ -173,14 +230,18 @@ ssize_t rf_recv(int fd, void *buf, size_t len, int flags)
 {
 	struct io_req r = { .op = IORING_OP_RECV, .fd = fd, .buf = buf, .len = len,
 			    .flags = flags };
-	return io_run(&r);
+	struct lrf_loop_conn *lc = lrf_loop_conn_of(fd);
+
+	return lc ? lrf_loop_recv(lc, buf, len, flags) : io_run(&r);
 }
 
 ssize_t rf_send(int fd, const void *buf, size_t len, int flags)
 {
 	struct io_req r = { .op = IORING_OP_SEND, .fd = fd, .buf = (void *)buf, .len = len,
 			    .flags = flags };
-	return io_run(&r);
+	struct lrf_loop_conn *lc = lrf_loop_conn_of(fd);
+
+	return lc ? lrf_loop_send(lc, buf, len, flags) : io_run(&r);
 }
 
 ssize_t rf_send_all(int fd, const void *buf, size_t len)
@@ -199,18 +260,30 @@ ssize_t rf_send_all(int fd, const void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+/* read/write on an RFloop connection are recv/send; it has no offsets. */
+static ssize_t loop_rw(struct lrf_loop_conn *lc, void *buf, size_t len, int64_t offset, bool wr)
+{
+	if (offset >= 0)
+		return -ESPIPE;
+	return wr ? lrf_loop_send(lc, buf, len, 0) : lrf_loop_recv(lc, buf, len, 0);
+}
+
 ssize_t rf_pread(int fd, void *buf, size_t len, int64_t offset)
 {
 	struct io_req r = { .op = IORING_OP_READ, .fd = fd, .buf = buf, .len = len,
 			    .off = offset < 0 ? -1 : offset };
-	return io_run(&r);
+	struct lrf_loop_conn *lc = lrf_loop_conn_of(fd);
+
+	return lc ? loop_rw(lc, buf, len, offset, false) : io_run(&r);
 }
 
 ssize_t rf_pwrite(int fd, const void *buf, size_t len, int64_t offset)
 {
 	struct io_req r = { .op = IORING_OP_WRITE, .fd = fd, .buf = (void *)buf, .len = len,
 			    .off = offset < 0 ? -1 : offset };
-	return io_run(&r);
+	struct lrf_loop_conn *lc = lrf_loop_conn_of(fd);
+
+	return lc ? loop_rw(lc, (void *)buf, len, offset, true) : io_run(&r);
 }
 
 ssize_t rf_pwritev(int fd, const struct iovec *iov, int iovcnt, int64_t offset)
@@ -218,20 +291,31 @@ ssize_t rf_pwritev(int fd, const struct iovec *iov, int iovcnt, int64_t offset)
 	struct io_req r = { .op = IORING_OP_WRITEV, .fd = fd, .buf = (void *)iov,
 			    .len = iovcnt < 0 ? 0 : (size_t)iovcnt, .off = offset < 0 ? -1 : offset };
 
+	struct lrf_loop_conn *lc = lrf_loop_conn_of(fd);
+
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
+	if (lc)
+		return offset >= 0 ? -ESPIPE : lrf_loop_sendv(lc, iov, iovcnt);
 	return io_run(&r);
 }
 
 int rf_poll(int fd, short events)
 {
 	struct io_req r = { .op = IORING_OP_POLL_ADD, .fd = fd, .flags = (unsigned short)events };
-	return (int)io_run(&r);
+	struct lrf_loop_conn *lc = lrf_loop_conn_of(fd);
+
+	return lc ? lrf_loop_poll_fd(lc, events) : (int)io_run(&r);
 }
 
 int rf_closefd(int fd)
 {
 	struct io_req r = { .op = IORING_OP_CLOSE, .fd = fd };
+	struct lrf_loop_conn *lc = lrf_loop_conn_of(fd);
+
+	if (lc)
+		return lrf_loop_close(lc, fd);
+	lrf_loop_listener_closed(fd);
 	return (int)io_run(&r);
 }
 

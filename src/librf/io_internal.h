@@ -18,9 +18,12 @@
 #define RF_IO_SQ_ENTRIES 256u
 #define RF_IO_CQ_ENTRIES 4096u
 
-/* One operation a fiber waits for; lives on the fiber's stack. */
+/* One operation a fiber waits for (on the fiber's stack), or one that
+ * calls `cb` on the core's thread when it completes (the RFloop
+ * connections' doorbell operations, in their connection: loop_conn.c). */
 struct lrf_io_op {
 	struct rf_fiber *f;
+	void (*cb)(struct lrf_io_op *op);   /* NULL: wake f */
 	int32_t res;          /* the CQE's result */
 	uint32_t done;        /* atomic: res is valid */
 	uint32_t again;       /* cancelled because its core left: issue again */
@@ -48,5 +51,11 @@ struct io_uring_sqe *lrf_io_get_sqe(struct lrf_io *io);
 /* Tag a prepared SQE with op (waited for by fiber f) and count it. */
 void lrf_io_queue_op(struct lrf_io *io, struct io_uring_sqe *sqe, struct lrf_io_op *op,
 		     struct rf_fiber *f);
+/* Tag a prepared SQE with op, whose completion calls cb (op->res set). */
+void lrf_io_queue_cb(struct lrf_io *io, struct io_uring_sqe *sqe, struct lrf_io_op *op,
+		     void (*cb)(struct lrf_io_op *op));
+/* Ask the kernel to cancel op, queued on this ring (it completes with
+ * -ECANCELED, or with its result if it won the race).  false if no SQE. */
+bool lrf_io_cancel(struct lrf_io *io, struct lrf_io_op *op);
 
 #endif

@@ -161,6 +161,10 @@ static void complete(struct lrf_io *io, uint64_t ud, int res)
 	io->inflight--;
 	io->completions++;
 	op->res = res;
+	if (op->cb) {
+		op->cb(op);   /* may free op's owner, or queue it again */
+		return;
+	}
 	op->again = res == -ECANCELED && op->leave_gen != io->leave_gen;
 	__atomic_store_n(&op->done, 1, __ATOMIC_RELEASE);
 	if (!io->stopping)
@@ -226,11 +230,30 @@ void lrf_io_queue_op(struct lrf_io *io, struct io_uring_sqe *sqe, struct lrf_io_
 		     struct rf_fiber *f)
 {
 	op->f = f;
+	op->cb = NULL;
 	op->done = 0;
 	op->again = 0;
 	op->leave_gen = io->leave_gen;
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op);
 	io->inflight++;
+}
+
+void lrf_io_queue_cb(struct lrf_io *io, struct io_uring_sqe *sqe, struct lrf_io_op *op,
+		     void (*cb)(struct lrf_io_op *op))
+{
+	lrf_io_queue_op(io, sqe, op, NULL);
+	op->cb = cb;
+}
+
+bool lrf_io_cancel(struct lrf_io *io, struct lrf_io_op *op)
+{
+	struct io_uring_sqe *sqe = lrf_io_get_sqe(io);
+
+	if (!sqe)
+		return false;
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+	sqe->user_data = RF_IO_UD_NONE;
+	return true;
 }
 
 /* ---- sleeping in the ring ------------------------------------------------------ */

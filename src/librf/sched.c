@@ -8,7 +8,8 @@
  * yield go to the back and run in the next pass, so events and timers
  * interleave fairly with busy fibers), and last submits the I/O those
  * fibers queued and reaps finished I/O (one io_uring_enter at most,
- * io_ring.c).  A pass that found nothing to do goes idle (idle.c).  The
+ * io_ring.c), and looks at the RFloop connections its fibers wait on
+ * (loop_conn.c: a load per connection, no system call).  A pass that found nothing to do goes idle (idle.c).  The
  * run queue is touched only by its own core, so it needs no
  * atomics; other cores reach it through the mailbox.
  *
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "librf/internal.h"
+#include "librf/loop.h"
 
 __thread struct lrf_core *lrf_self_tls;
 
@@ -122,6 +124,8 @@ void lrf_sched_loop(struct lrf_core *c)
 			work += run_ready(c);
 		if (c->io)  /* submit what the fibers queued, reap completions */
 			work += lrf_io_poll(c);
+		if (c->loop_wait || c->loop_bells)  /* RFloop connections (loop_conn.c) */
+			work += lrf_loop_poll(c);
 		c->events += (uint64_t)work;
 		if ((c->loops & 1023) == 0)
 			lrf_core_account(c, true);

@@ -133,6 +133,32 @@ static struct json_object *cpus_json(const struct rfd_subos *s, const struct bas
 	return arr;
 }
 
+void rfd_stats_rfloop_json(struct json_object *o, const struct rf_status_core *sc)
+{
+	json_object_object_add(o, "rfloop_conns", json_object_new_int64(
+		(int64_t)(__atomic_load_n(&sc->rfloop_conns, __ATOMIC_RELAXED) & INT64_MAX)));
+	json_object_object_add(o, "rfloop_bytes", json_object_new_int64(
+		(int64_t)(__atomic_load_n(&sc->rfloop_bytes, __ATOMIC_RELAXED) & INT64_MAX)));
+	json_object_object_add(o, "rfloop_wakes", json_object_new_int64(
+		(int64_t)__atomic_load_n(&sc->rfloop_wakes, __ATOMIC_RELAXED)));
+}
+
+/* The RFloop connections librf served natively on the cores read, summed
+ * (the subOS's own counts: reported, never acted on). */
+static struct json_object *rfloop_totals(const struct rfd_subos *s, const struct base_cpuset *cpus)
+{
+	struct rf_status_core sum = { 0 };
+	struct json_object *o = json_object_new_object();
+	for_each_cpu(c, cpus) {
+		const struct rf_status_core *sc = &s->status->core[c];
+		sum.rfloop_conns += __atomic_load_n(&sc->rfloop_conns, __ATOMIC_RELAXED);
+		sum.rfloop_bytes += __atomic_load_n(&sc->rfloop_bytes, __ATOMIC_RELAXED);
+		sum.rfloop_wakes += __atomic_load_n(&sc->rfloop_wakes, __ATOMIC_RELAXED);
+	}
+	rfd_stats_rfloop_json(o, &sum);
+	return o;
+}
+
 /* What there is of s's activity: its requests' latency (a libos subOS's
  * page, or a linux subOS's probe), librf's queueing delay, busy time. */
 static void activity_json(struct json_object *o, struct rfd_subos *s, struct rfd_stats *st)
@@ -152,8 +178,10 @@ static void activity_json(struct json_object *o, struct rfd_subos *s, struct rfd
 		json_object_object_add(o, "idle_ns", json_object_new_int64((int64_t)st->idle_ns));
 		json_object_object_add(o, "cpus", cpus_json(s, &st->cpus));
 	}
-	if (st->page)
+	if (st->page) {
+		json_object_object_add(o, "rfloop", rfloop_totals(s, &st->cpus));
 		json_object_object_add(o, "refused_slots", json_object_new_int(st->refused));
+	}
 }
 
 static struct json_object *subos_stats(struct rfd *d, struct rfd_subos *s)

@@ -40,6 +40,10 @@ void rfd_stats_busy(struct rfd_subos *s, struct rfd_stats *st);
  * by the time since boot (0 if beyond); for a linux subOS, since rfd
  * first reported the core for it (after rfd_stats_busy). */
 void rfd_stats_core_time(const struct rfd_subos *s, int c, uint64_t *busy, uint64_t *idle);
+/* A core's RFloop counters (include/rf/desc.h) as rfloop_conns,
+ * rfloop_bytes and rfloop_wakes of object o: `show`'s cores_detail, and
+ * summed as `stats`' "rfloop". */
+void rfd_stats_rfloop_json(struct json_object *o, const struct rf_status_core *sc);
 /* The `stats` verb's answer: every subOS (or only `only`), docs/protocol.md. */
 struct json_object *rfd_stats_json(struct rfd *d, const char *only);
 

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/subos.h"
+#include "rfd/stats.h"
 #include "rfd/log.h"
 #include "rfd/probe.h"
 #include "base/exitstatus.h"
@@ -130,6 +131,7 @@ static struct json_object *cores_detail(const struct rfd_subos *s)
 			json_object_object_add(o, "events", json_object_new_int64((int64_t)sc->events));
 			json_object_object_add(o, "busy_ns", json_object_new_int64((int64_t)sc->busy_ns));
 			json_object_object_add(o, "idle_ns", json_object_new_int64((int64_t)sc->idle_ns));
+			rfd_stats_rfloop_json(o, sc);
 		} else {
 			json_object_object_add(o, "state", json_object_new_string(
 				has_program(s) ? "running" : "off"));

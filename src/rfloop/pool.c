@@ -51,6 +51,7 @@
  */
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
+#include "rfloop/req.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -369,21 +370,16 @@ static struct rfl_region *server_reuse(struct rfl_pool *p, uint64_t token)
 }
 
 /* A request's memfd mapped as a new region, if it is what the request
- * says: sealed against shrinking, a regular file of exactly the region's
- * size, a header that agrees. */
+ * says (req.c), kept from any child. */
 static struct rfl_region *server_map(struct rfl_pool *p, int memfd, uint32_t size)
 {
-	struct stat st;
 	size_t len = rfl_region_size(size);
-	int seals = REAL(fcntl)(memfd, F_GET_SEALS);
-	if (!len || seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(memfd, &st) ||
-	    !S_ISREG(st.st_mode) || (size_t)st.st_size != len)
-		return NULL;
-	void *mem = map_shared(memfd, len);
+	void *mem = rfl_region_map_fd(memfd, size, 0);
+	struct rfl_region *r = NULL;
+
 	if (!mem)
 		return NULL;
-	struct rfl_region *r = NULL;
-	if (rfl_region_check(mem, len) != (long)size ||
+	if (madvise(mem, len, MADV_DONTFORK) ||
 	    !(r = region_new(mem, len, -1, RFL_ATTACHER, p))) {
 		munmap(mem, len);
 		return NULL;

@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
 #include "base/fdpass.h"
+#include "base/rfloop_call.h"
 #include "base/sockdiag.h"
 
 #include <errno.h>
@@ -40,59 +41,15 @@
 
 /* ---- asking rfd --------------------------------------------------------------- */
 
-static int rfd_connect(void)
-{
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	struct timeval tv = { 2, 0 };   /* a stuck rfd costs listen() 2 s, then TCP */
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (s < 0)
-		return -1;
-	snprintf(un.sun_path, sizeof(un.sun_path), "%s", rfl_cfg.socket);
-	if (REAL(setsockopt)(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    REAL(setsockopt)(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
-	    REAL(connect)(s, (struct sockaddr *)&un, sizeof(un))) {
-		REAL(close)(s);
-		return -1;
-	}
-	return s;
-}
-
-/* Send `req` with fds, read the one answer line (and a descriptor into
- * *fd_out if given).  0 if rfd said ok, else -1 (DBG says why). */
+/* Send `req` with fds to rfd (base/rfloop_call.c); 0 if it answered ok. */
 int rfl_rfd_call(const char *req, const int *fds, int nfds, int *fd_out)
 {
 	char ans[1024];
-	size_t got = 0;
-	int s = rfd_connect(), rc = -1;
+	int rc = base_rfl_call(rfl_cfg.socket, req, fds, nfds, fd_out, ans, sizeof(ans));
 
-	if (fd_out)
-		*fd_out = -1;
-	if (s < 0 || base_send_fds(s, req, strlen(req), fds, nfds, 0) != (ssize_t)strlen(req))
-		goto out;
-	while (got < sizeof(ans) - 1 && !memchr(ans, '\n', got)) {
-		int fd = -1, n = 0;
-		ssize_t r = base_recv_fds(s, ans + got, sizeof(ans) - 1 - got, &fd, 1, &n, 0);
-		if (r <= 0)
-			goto out;
-		got += (size_t)r;
-		if (n && fd_out && *fd_out < 0)
-			*fd_out = fd;
-		else if (n)
-			REAL(close)(fd);
-	}
-	ans[got] = '\0';
-	rc = strstr(ans, "\"ok\":true") ? 0 : -1;
-	if (rc)
+	if (rc && ans[0])
 		DBG("rfloop: rfd at %s refused: %s", rfl_cfg.socket, ans);
-out:
-	if (rc && fd_out && *fd_out >= 0) {
-		REAL(close)(*fd_out);
-		*fd_out = -1;
-	}
-	if (s >= 0)
-		REAL(close)(s);
-	else
+	else if (rc)
 		DBG("rfloop: no rfd at %s: %s", rfl_cfg.socket, strerror(errno));
 	return rc;
 }

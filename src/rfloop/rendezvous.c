@@ -49,6 +49,7 @@
 #define _GNU_SOURCE
 #include "rfloop/rfloop.h"
 #include "base/fdpass.h"
+#include "rfloop/req.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,17 +62,6 @@
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#define REQ_MAGIC 0x51524c52u   /* "RLRQ" */
-#define REQ_FDS   3             /* memfd, server's doorbell end, server's socket */
-
-struct rfl_req {
-	uint32_t magic, abi;
-	uint32_t size;
-	uint32_t client_len, server_len;
-	uint32_t pad;
-	struct sockaddr_storage client, server;
-};
 
 /* ---- addresses and registry names ------------------------------------------ */
 
@@ -150,29 +140,6 @@ static socklen_t make_addr(struct sockaddr_storage *ss, int family, const unsign
 	return sizeof(*s);
 }
 
-static bool addr_ok(const struct sockaddr_storage *ss, uint32_t len)
-{
-	return (ss->ss_family == AF_INET && len == sizeof(struct sockaddr_in)) ||
-	       (ss->ss_family == AF_INET6 && len == sizeof(struct sockaddr_in6));
-}
-
-static bool sockopt_is(int fd, int opt, int want)
-{
-	int v = 0;
-	socklen_t len = sizeof(v);
-	return REAL(getsockopt)(fd, SOL_SOCKET, opt, &v, &len) == 0 && v == want;
-}
-
-static bool is_stream(int fd)
-{
-	return sockopt_is(fd, SO_TYPE, SOCK_STREAM);
-}
-
-static bool is_unix_stream(int fd)
-{
-	return sockopt_is(fd, SO_DOMAIN, AF_UNIX) && is_stream(fd);
-}
-
 /* Put `with` at the application's descriptor number fd (the kernel closes
  * what was there), keeping fd's close-on-exec flag (fdfl); under the table
  * lock, so that no wrapped dup or close of fd runs in between.  dup3's
@@ -196,28 +163,13 @@ static void conn_discard(struct rfl_conn *c)
 
 /* ---- listeners ------------------------------------------------------------- */
 
-/* The rendezvous: a datagram socket bound to an abstract name the kernel
- * picks (autobind: free by construction; whoever binds it later is told
- * apart by its inode, registry.c).  -1 on failure. */
-static int make_bell(void)
-{
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (s >= 0 && bind(s, (struct sockaddr *)&un, sizeof(sa_family_t)) == 0)
-		return s;
-	if (s >= 0)
-		REAL(close)(s);
-	return -1;
-}
-
 /* May listen() on fd register with RFloop (a kernel stream socket of an
  * internet family, not already one of ours)? */
 static bool listen_target(int fd, struct sockaddr_storage *ss, struct dest *d)
 {
 	socklen_t sl = sizeof(*ss);
 
-	return !rfl_cfg.disabled && (unsigned)fd < RFL_MAX_FDS && !rfl_any(fd) && is_stream(fd) &&
+	return !rfl_cfg.disabled && (unsigned)fd < RFL_MAX_FDS && !rfl_any(fd) && rfl_is_stream(fd) &&
 	       !REAL(getsockname)(fd, (struct sockaddr *)ss, &sl) &&
 	       parse_dest((void *)ss, sl, d);
 }
@@ -292,7 +244,7 @@ int rfl_listen_setup(int fd)
 	 * place. */
 	if ((tcp = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 3)) < 0 || (unsigned)tcp >= RFL_MAX_FDS)
 		goto fail;
-	if ((bell = make_bell()) < 0 || (unsigned)bell >= RFL_MAX_FDS ||
+	if ((bell = rfl_make_bell()) < 0 || (unsigned)bell >= RFL_MAX_FDS ||
 	    !listen_register(fd, bell, d.port))
 		goto fail;
 	if ((ep = listen_epoll(tcp, bell, fl & O_NONBLOCK)) < 0)
@@ -344,7 +296,7 @@ static int recv_req(int bell, struct rfl_req *req, int *fds)
 				  MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return -errno;
-	if (n != (ssize_t)sizeof(*req) || nfds != REQ_FDS) {
+	if (n != (ssize_t)sizeof(*req) || nfds != RFL_REQ_FDS) {
 		for (int i = 0; i < nfds; i++)
 			REAL(close)(fds[i]);
 		return -EPROTO;
@@ -356,10 +308,8 @@ static int recv_req(int bell, struct rfl_req *req, int *fds)
  * by recv_req; hidden and sock must be Unix stream sockets.) */
 static bool req_ok(const struct rfl_req *req, int hidden, int sock)
 {
-	return req->magic == REQ_MAGIC && req->abi == RFL_ABI &&
-	       addr_ok(&req->client, req->client_len) && addr_ok(&req->server, req->server_len) &&
-	       (unsigned)hidden < RFL_MAX_FDS && (unsigned)sock < RFL_MAX_FDS &&
-	       is_unix_stream(hidden) && is_unix_stream(sock);
+	return rfl_req_ok(req) && (unsigned)hidden < RFL_MAX_FDS && (unsigned)sock < RFL_MAX_FDS &&
+	       rfl_is_unix_stream(hidden) && rfl_is_unix_stream(sock);
 }
 
 /* The connection a request describes, its socket given accept4's flags;
@@ -471,7 +421,7 @@ static bool connect_target(int fd, const struct sockaddr *addr, socklen_t alen, 
 	/* the table last: a process that never connects a local stream
 	 * socket (a DNS query to 127.0.0.53) never asks rfd for it */
 	return !rfl_cfg.disabled && addr && (unsigned)fd < RFL_MAX_FDS &&
-	       parse_dest(addr, alen, d) && is_local(d) && is_stream(fd) &&
+	       parse_dest(addr, alen, d) && is_local(d) && rfl_is_stream(fd) &&
 	       rfl_reg_lookup(d->family, d->a, d->port, e);
 }
 
@@ -530,12 +480,12 @@ static uint16_t client_port(void)
 static bool send_req(const struct base_rfl_entry *e, const struct dest *d, uint16_t port,
 		     struct conn_parts *p)
 {
-	struct rfl_req req = { .magic = REQ_MAGIC, .abi = RFL_ABI, .size = rfl_cfg.ring_size };
-	int give[REQ_FDS] = { p->reg->memfd, p->a[1], p->b[0] };
+	struct rfl_req req = { .magic = RFL_REQ_MAGIC, .abi = RFL_ABI, .size = rfl_cfg.ring_size };
+	int give[RFL_REQ_FDS] = { p->reg->memfd, p->a[1], p->b[0] };
 
 	req.server_len = make_addr(&req.server, d->family, d->a, d->port);
 	req.client_len = make_addr(&req.client, d->family, d->a, port);
-	if (rfl_reg_send(e, d->family, d->a, d->port, &req, sizeof(req), give, REQ_FDS))
+	if (rfl_reg_send(e, d->family, d->a, d->port, &req, sizeof(req), give, RFL_REQ_FDS))
 		return false;
 	REAL(close)(p->a[1]);
 	REAL(close)(p->b[0]);

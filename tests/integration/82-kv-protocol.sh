@@ -16,12 +16,6 @@ need_libos || exit 0
 command -v memcached >/dev/null || fail "memcached is missing (mk/deps.sh installs it)"
 DRIVER=$ROOT/tests/helpers/kvproto.py
 
-free_port() {
-	local p
-	for ((p = 20000 + RANDOM % 20000; ; p++)); do
-		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-	done
-}
 REF_PID=
 # Stop the reference memcached too, keeping the test's exit status.
 trap 'rc=$?; set +e; [ -z "$REF_PID" ] || { kill "$REF_PID"; wait "$REF_PID"; }; (exit $rc); cleanup' EXIT

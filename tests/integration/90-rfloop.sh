@@ -41,13 +41,6 @@ PLAIN_PID=
 trap 'rc=$?; set +e; [ -z "$PLAIN_PID" ] || kill -KILL "$PLAIN_PID"; (exit $rc); cleanup' EXIT
 
 # A free port: one nobody listens on (ss is in iproute2; else /proc/net/tcp).
-free_port() {
-	local p
-	for ((p = 20000 + RANDOM % 20000; ; p++)); do
-		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-	done
-}
-
 # stat_of PROG KEY: the sum of KEY over PROG's lines in $STATS.
 stat_of() {
 	grep "comm=$1 " "$STATS" 2>/dev/null | grep -o " $2=[0-9]*" | cut -d= -f2 |

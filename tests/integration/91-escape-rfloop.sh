@@ -29,13 +29,6 @@ need_helpers "$HIJACK"
 [ -f "$LIB" ] || fail "$LIB is not built (make all)"
 STATS=$T/stats
 
-free_port() {
-	local p
-	for ((p = 20000 + RANDOM % 20000; ; p++)); do
-		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-	done
-}
-
 start_rfd --host-cores ""
 P=$(free_port)
 LOGS=$STATE/logs

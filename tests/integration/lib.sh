@@ -84,6 +84,14 @@ need_libos() {
 	return 0
 }
 
+# free_port: a TCP port nobody listens on or uses now.
+free_port() {
+	local p
+	for ((p = 20000 + RANDOM % 20000; ; p++)); do
+		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
+	done
+}
+
 # now_ms: monotonic enough for timeouts (bash 5's $EPOCHREALTIME).
 now_ms() {
 	local t=${EPOCHREALTIME/./}
