@@ -92,7 +92,8 @@ struct json_object *prfd_call(struct private_rfd *p, const struct base_request *
 struct base_request req_named(enum base_verb verb, const char *name);
 struct base_request req_create(const char *name, enum base_kind kind, const char *cpus,
 			       uint64_t mem, const char **argv);
-/* `cpus` (a CPU list) as the cores of a request. */
+/* `cpus` (a CPU list, or "none": no core of its own) as the cores of a
+ * request. */
 struct base_cores_arg req_cpus(const char *cpus);
 
 /* Child processes and ports (proc.c).  bench_spawn: fork + exec argv

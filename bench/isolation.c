@@ -3,9 +3,12 @@
  * KV service's p99 at a fixed load, alone and beside each interference
  * workload, on three systems in the same run.
  *
- *   rainforest     a private rfd (--host-cores "": both CPUs managed):
+ *   rainforest     a private rfd deployed as RainForest is: CPU 0 the
+ *                  host's, CPU 1 managed and shielded (--host-cores 0
+ *                  --shield: the host's tasks are kept off it);
  *                  build/rfkv a libos subOS on CPU 1 (256 MiB), the
- *                  interferer a linux subOS on CPU 0 (512 MiB);
+ *                  interferer a linux subOS with no core of its own
+ *                  (cores 0: it runs on the host's CPU 0, 512 MiB);
  *   linux          the same programs, no cgroups ("share first"): the
  *                  interferer unpinned; rfkv standalone with RF_CORES=1,
  *                  because librf pins its one core thread whatever we do
@@ -23,9 +26,12 @@
  *
  * Placement on 2 CPUs.  The KV gets CPU 1 to itself (as far as the system
  * lets it); the load generator, build/rfload, runs on CPU 0 with the host
- * and beside the interferer.  rfd is started pinned to CPU 0 too: with
- * --host-cores "" it has no host core and would run its SCHED_FIFO loop
- * and pool worker on the KV's core.  The generator runs the same way in
+ * and beside the interferer.  rfd is started pinned to CPU 0 too (its
+ * loop and pool worker stay off the KV's core).  The shield is what sets
+ * rainforest apart from linux_cgroups, whose KV cpuset is exclusive among
+ * its siblings only: there every task of the root cpuset (the host's, the
+ * generator's) may still run on CPU 1, as in a container runtime.  The
+ * generator runs the same way in
  * every system: pinned to CPU 0 and SCHED_FIFO (priority 10), so the
  * interferer sharing its CPU delays its sends as little as possible, and
  * with --spin-us 20 (it sleeps in epoll_pwait2 until 20 us before each
@@ -131,7 +137,7 @@ static int kv_start(struct iso *s, int sys)
 	snprintf(port, sizeof(port), "%d", s->port);
 	const char *argv[] = { s->kv, "-p", port, "-m", "64", "-t", "1", NULL };
 	struct proc_spec spec = { .argv = argv, .cpu = -1, .env = env };
-	const char *extra[] = { "--host-cores", "", NULL };
+	const char *extra[] = { "--host-cores", "0", "--shield", NULL };
 
 	if (sys == SYS_RF) {
 		argv[5] = NULL;   /* -t is for standalone; rfd gives the cores */
@@ -171,7 +177,7 @@ static int bg_start(struct iso *s, int sys, const char *mode)
 	struct proc_spec spec = { .argv = argv, .cpu = -1,
 				  .cgroups = sys == SYS_CG ? s->cg_bg.dirs : NULL };
 	if (sys == SYS_RF) {
-		if ((s->bgsub = subos_create(&s->p, "bg", RF_KIND_LINUX, BG_CPU, BG_MEM, argv)) < 0)
+		if ((s->bgsub = subos_create(&s->p, "bg", RF_KIND_LINUX, "none", BG_MEM, argv)) < 0)
 			return -1;
 	} else if ((s->bgpid = proc_spawn(&spec, &s->bgfd)) < 0) {
 		return -1;
@@ -421,6 +427,9 @@ static void load_figure(struct iso *s, struct json_object *out)
 		"build/rfload on the host, pinned to CPU 0 (with the host, rfd and the "
 		"interferer), SCHED_FIFO 10, --spin-us " SPIN_US ", the same in every system"));
 	json_object_object_add(l, "cpus", json_object_new_string("0"));
+	json_object_object_add(l, "rainforest_rfd", json_object_new_string(
+		"--host-cores 0 --shield: CPU 1 managed, the host's tasks kept off it; the "
+		"interferer a linux subOS with no core of its own (on CPU 0)"));
 	put(l, "rate_per_s", RATE);
 	json_object_object_add(l, "connections", json_object_new_int(atoi(CONNS)));
 	put(l, "seconds", s->secs);

@@ -212,6 +212,8 @@ struct base_request req_named(enum base_verb verb, const char *name)
 struct base_cores_arg req_cpus(const char *cpus)
 {
 	struct base_cores_arg c = { .form = RF_CORES_LIST };
+	if (strcmp(cpus, "none") == 0) /* a linux subOS with no core of its own */
+		return (struct base_cores_arg){ .form = RF_CORES_COUNT, .n = 0 };
 	if (base_cpuset_parse(&c.set, cpus) < 0) /* rfd refuses the empty list */
 		base_cpuset_zero(&c.set);
 	return c;

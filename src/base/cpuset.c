@@ -76,6 +76,16 @@ void base_cpuset_and_into(struct base_cpuset *d, const struct base_cpuset *a)
 		d->w[i] &= a->w[i];
 }
 
+void base_cpuset_follow(struct base_cpuset *have, const struct base_cpuset *held,
+			const struct base_cpuset *avail, struct base_cpuset *joining)
+{
+	base_cpuset_and_into(have, held);
+	*joining = *held;
+	base_cpuset_and_into(joining, avail);
+	base_cpuset_andnot(joining, have);
+	base_cpuset_or(have, joining);
+}
+
 static int parse_cpu(const char **p)
 {
 	char *end;

@@ -48,6 +48,12 @@ bool base_cpuset_intersects(const struct base_cpuset *a, const struct base_cpuse
 void base_cpuset_or(struct base_cpuset *d, const struct base_cpuset *a);
 void base_cpuset_andnot(struct base_cpuset *d, const struct base_cpuset *a);
 void base_cpuset_and_into(struct base_cpuset *d, const struct base_cpuset *a);
+/* Per-core baselines kept in step with the cores held (cpustat, hwc):
+ * `have` forgets the cores no longer `held`; *joining gets the cores held,
+ * available to read (`avail`) and not yet in `have`, which then joins them
+ * (the caller records their baselines). */
+void base_cpuset_follow(struct base_cpuset *have, const struct base_cpuset *held,
+			const struct base_cpuset *avail, struct base_cpuset *joining);
 
 /* Parse "0-3,8" (whitespace and a trailing newline allowed).  Returns 0, or
  * -1 on a syntax error or a CPU >= RF_MAX_CPUS. */

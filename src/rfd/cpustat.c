@@ -119,17 +119,14 @@ int rfd_cpustat_track(struct rfd_cpu_base **base, const struct base_cpuset *held
 		      const struct rfd_cpustat *now)
 {
 	struct rfd_cpu_base *b = *base;
+	struct base_cpuset joining;
 	if (!b && !(b = *base = calloc(1, sizeof(*b))))
 		return -1;
-	for_each_cpu(c, &b->have)
-		if (!base_cpuset_has(held, c))
-			base_cpuset_clr(&b->have, c);
-	for_each_cpu(c, held)
-		if (!base_cpuset_has(&b->have, c) && base_cpuset_has(&now->have, c)) {
-			b->busy_ns[c] = now->busy_ns[c];
-			b->idle_ns[c] = now->idle_ns[c];
-			base_cpuset_set(&b->have, c);
-		}
+	base_cpuset_follow(&b->have, held, &now->have, &joining);
+	for_each_cpu(c, &joining) {
+		b->busy_ns[c] = now->busy_ns[c];
+		b->idle_ns[c] = now->idle_ns[c];
+	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@
  */
 #include "rfd/rfd.h"
 #include "rfd/metrics.h"
+#include "rfd/hwc.h"
 #include "rfd/probe.h"
 #include "rfd/stats.h"
 #include "rfd/subos.h"
@@ -143,6 +144,36 @@ static void subos_families(struct rfd *d, struct base_prom *p, struct rfd_stats 
 	       m_refused);
 }
 
+/* The performance counters (hwc.h): one family per event the host counts,
+ * each subOS's count since rfd first saw each of its cores. */
+static void counter_families(struct rfd *d, struct base_prom *p)
+{
+	static uint64_t v[RF_MAX_SUBOS][RFD_HWC_N];
+	static bool ok[RF_MAX_SUBOS][RFD_HWC_N], any[RF_MAX_SUBOS];
+	for (int i = 0; i < RF_MAX_SUBOS; i++)
+		any[i] = d->subos[i] && rfd_stats_counters(d->subos[i], v[i], ok[i]);
+	for (int e = 0; e < RFD_HWC_N; e++) {
+		char name[96], help[160];
+		bool listed = false;
+		snprintf(name, sizeof(name), "rainforest_subos_%s_total",
+			 rfd_hwc_name((enum rfd_hwc_event)e));
+		snprintf(help, sizeof(help), "The subOS's cores' %s (perf_event_open per core), "
+			 "since rfd first reported each core for it.",
+			 rfd_hwc_name((enum rfd_hwc_event)e));
+		for (int i = 0; i < RF_MAX_SUBOS; i++) {
+			const struct rfd_subos *s = d->subos[i];
+			if (!any[i] || !ok[i][e])
+				continue;
+			if (!listed)
+				base_prom_family(p, name, "counter", help);
+			listed = true;
+			const char *labels[] = { "subos", s->name, "kind", base_kind_name(s->kind),
+						 NULL };
+			base_prom_sample_u64(p, name, labels, v[i][e]);
+		}
+	}
+}
+
 static void rfd_families(struct rfd *d, struct base_prom *p)
 {
 	struct rfd_pool_counts pc;
@@ -186,6 +217,7 @@ void rfd_metrics_write(struct rfd *d, struct base_prom *p)
 	}
 	if (st && !p->failed) {
 		subos_families(d, p, st);
+		counter_families(d, p);
 		rfd_families(d, p);
 	}
 	for (int i = 0; st && i < RF_MAX_SUBOS; i++)

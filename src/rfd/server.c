@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/server.h"
+#include "rfd/hwc.h"
 #include "rfd/policy.h"
 #include "rfd/probe.h"
 #include "rfd/restart.h"
@@ -196,6 +197,7 @@ void rfd_server_close(struct rfd *d)
 	rfd_probe_stop(d);
 	rfd_conns_close_all(d);
 	rfd_metrics_close(d);
+	rfd_hwc_close();
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		unlink(d->socket_path);

@@ -12,6 +12,7 @@
  */
 #include "rfd/rfd.h"
 #include "rfd/cpustat.h"
+#include "rfd/hwc.h"
 #include "rfd/policy.h"
 #include "rfd/probe.h"
 #include "rfd/stats.h"
@@ -159,6 +160,35 @@ static struct json_object *rfloop_totals(const struct rfd_subos *s, const struct
 	return o;
 }
 
+bool rfd_stats_counters(struct rfd_subos *s, uint64_t *v, bool *ok)
+{
+	const struct rfd_hwc_now *now;
+	bool any = false;
+	if (s->life != RF_LIFE_RUNNING || !(now = rfd_hwc_read(&s->cpus)) ||
+	    rfd_hwc_track(&s->hwc_base, &s->cpus, now))
+		return false;
+	for (int e = 0; e < RFD_HWC_N; e++) {
+		ok[e] = now->ok[e];
+		v[e] = ok[e] ? rfd_hwc_since(s->hwc_base, now, (enum rfd_hwc_event)e) : 0;
+		any |= ok[e];
+	}
+	return any;
+}
+
+static void counters_json(struct json_object *o, struct rfd_subos *s)
+{
+	uint64_t v[RFD_HWC_N];
+	bool ok[RFD_HWC_N];
+	if (!rfd_stats_counters(s, v, ok))
+		return;
+	struct json_object *c = json_object_new_object();
+	for (int e = 0; e < RFD_HWC_N; e++)
+		if (ok[e])
+			json_object_object_add(c, rfd_hwc_name((enum rfd_hwc_event)e),
+					       json_object_new_int64((int64_t)(v[e] & INT64_MAX)));
+	json_object_object_add(o, "counters", c);
+}
+
 /* What there is of s's activity: its requests' latency (a libos subOS's
  * page, or a linux subOS's probe), librf's queueing delay, busy time. */
 static void activity_json(struct json_object *o, struct rfd_subos *s, struct rfd_stats *st)
@@ -182,6 +212,7 @@ static void activity_json(struct json_object *o, struct rfd_subos *s, struct rfd
 		json_object_object_add(o, "rfloop", rfloop_totals(s, &st->cpus));
 		json_object_object_add(o, "refused_slots", json_object_new_int(st->refused));
 	}
+	counters_json(o, s);
 }
 
 static struct json_object *subos_stats(struct rfd *d, struct rfd_subos *s)

@@ -44,6 +44,10 @@ void rfd_stats_core_time(const struct rfd_subos *s, int c, uint64_t *busy, uint6
  * rfloop_bytes and rfloop_wakes of object o: `show`'s cores_detail, and
  * summed as `stats`' "rfloop". */
 void rfd_stats_rfloop_json(struct json_object *o, const struct rf_status_core *sc);
+/* s's performance counters (hwc.h) since rfd first saw each of its cores:
+ * ok[e] says whether event e is counted.  False if none is (the subOS is
+ * not running, or the host counts nothing). */
+bool rfd_stats_counters(struct rfd_subos *s, uint64_t *v, bool *ok);
 /* The `stats` verb's answer: every subOS (or only `only`), docs/protocol.md. */
 struct json_object *rfd_stats_json(struct rfd *d, const char *only);
 

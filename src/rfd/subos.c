@@ -66,6 +66,7 @@ void rfd_subos_free(struct rfd *d, struct rfd_subos *s)
 	free(s->prun);
 	rfd_probe_free(s);
 	free(s->busy_base);
+	free(s->hwc_base);
 	free(s);
 }
 

@@ -26,6 +26,7 @@ struct rfd;
 struct rfd_policy_run;
 struct rfd_probe;
 struct rfd_cpu_base;
+struct rfd_hwc_base;
 
 #define RFD_RECENT 3  /* journal records kept per subOS */
 
@@ -96,6 +97,9 @@ struct rfd_subos {
 	/* a linux subOS's cores' busy time when rfd first saw them its
 	 * (cpustat.h), or NULL */
 	struct rfd_cpu_base *busy_base;
+	/* its cores' performance counters when rfd first saw them its
+	 * (hwc.h), or NULL */
+	struct rfd_hwc_base *hwc_base;
 };
 
 /* Lookups: NULL when there is no such subOS. */

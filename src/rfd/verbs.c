@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/verbs.h"
+#include "rfd/hwc.h"
 #include "rfd/authority.h"
 #include "rfd/caller.h"
 #include "rfd/chan.h"
@@ -83,6 +84,7 @@ static void info_public(struct rfd *d, struct json_object *r)
 	json_object_object_add(r, "hugepages", json_object_new_boolean(pc.huge > 0));
 	json_object_object_add(r, "handshake_deadline_ms",
 			       json_object_new_int64((int64_t)(d->deadline_ns / 1000000)));
+	json_object_object_add(r, "counters", rfd_hwc_info_json());
 }
 
 /* What only the host sees: rfd's pid and paths, and the state of the whole

@@ -60,6 +60,26 @@ static void info_memory(struct json_object *res)
 	       (long long)rate);
 }
 
+/* Which performance counters rfd counts per subOS, and why not the rest. */
+static void info_counters(struct json_object *c)
+{
+	struct json_object *counted = rfm_field(c, "counted", json_type_array);
+	struct json_object *no = rfm_field(c, "unavailable", json_type_object);
+	char list[512] = "";
+	size_t off = 0;
+	if (!c)
+		return;
+	for (size_t i = 0; counted && i < json_object_array_length(counted); i++)
+		off += (size_t)snprintf(list + off, off < sizeof(list) ? sizeof(list) - off : 0,
+					"%s%s", i ? ", " : "",
+					json_object_get_string(json_object_array_get_idx(counted, i)));
+	rfm_kv("Counters", "%s", list[0] ? list : "none");
+	if (no) {
+		json_object_object_foreach(no, ev, why)
+			rfm_kv("", "%s unavailable: %s", ev, json_object_get_string(why));
+	}
+}
+
 int rfm_print_info(struct json_object *res)
 {
 	int64_t proto = 0, pid = 0;
@@ -81,6 +101,7 @@ int rfm_print_info(struct json_object *res)
 	rfm_kv("Managed cpus", "%s", rfm_str(res, "managed_cpus", "-"));
 	rfm_kv("Free cpus", "%s", rfm_str(res, "free_cpus", "-"));
 	info_memory(res);
+	info_counters(rfm_field(res, "counters", json_type_object));
 	return 0;
 }
 

@@ -16,7 +16,9 @@
 # its per-core busy time (rfd reads /proc/stat for a linux subOS) must be
 # in rfm top (BUSY% near 100) and /metrics, labelled subos="burn",
 # kind="linux", cpu="1", growing at about a second a second, and
-# Prometheus must compute that rate.
+# Prometheus must compute that rate.  rfm info names the performance
+# counters rfd keeps (and why not the others: no PMU on many VMs), and
+# /metrics has burn's series of exactly those.
 #
 # rfd runs with --host-cores "": the two subOSes take both cores of a
 # 2-core machine (the host shares core 0, as in 30-libos.sh).
@@ -106,6 +108,29 @@ busy=$(row burn .busy_pct)
 python3 -c "import sys; assert float(sys.argv[1]) >= 50, sys.argv[1]" "$busy" ||
 	{ show_last; fail "top: burn is $busy % busy"; }
 [ "$(row burn .kind)" = linux ] || { show_last; fail "burn's row"; }
+
+# --- performance counters (src/rfd/hwc.c) ----------------------------------------------
+# rfm info says which events rfd counts and why not the others (hardware
+# counters are missing on many VMs); a counted event of burn's core grows
+# (its shell loop does not switch, but the tick's faults and switches of
+# the kernel's own work on the core show; context switches at least one).
+expect_ok rfm info
+expect_output_contains "Counters"
+expect_ok rfm --json info
+counted=$(json '.counters.counted[]' <"$OUT")
+for ev in cycles instructions llc_misses context_switches page_faults cpu_migrations; do
+	grep -qx "$ev" <<<"$counted" || [ -n "$(json ".counters.unavailable.$ev" <"$OUT")" ] ||
+		fail "info: $ev neither counted nor said unavailable"
+done
+curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T/metrics"
+for ev in $counted; do
+	grep -q "^rainforest_subos_${ev}_total{subos=\"burn\",kind=\"linux\"} " "$T/metrics" ||
+		fail "/metrics: no $ev counter of burn though info says it is counted"
+done
+for ev in cycles instructions llc_misses; do
+	grep -qx "$ev" <<<"$counted" || ! grep -q "^rainforest_subos_${ev}_total" "$T/metrics" ||
+		fail "/metrics: $ev series though info says it is not counted"
+done
 
 # --- Prometheus ---------------------------------------------------------------------
 if ! command -v prometheus >/dev/null; then
