@@ -159,16 +159,21 @@ void series_write(const struct bench_opts *o, const char *bench, struct series *
 void series_plot(const struct bench_opts *o, const char *bench);
 
 /* A plain process of an experiment (proc.c): argv[0] a path; cpu -1 for
- * every CPU (unpinned); fifo > 0 a SCHED_FIFO priority; cgroups a
- * NULL-terminated list of cgroup directories to join (or NULL); env extra
- * "K=V" strings (or NULL). */
+ * every CPU (unpinned); fifo > 0 a SCHED_FIFO priority (the child exits
+ * 125 if refused, unless fifo_optional: then it runs as an ordinary task);
+ * cgroups a NULL-terminated list of cgroup directories to join (or NULL);
+ * env extra "K=V" strings (or NULL); out_path a file its stdout goes to
+ * (created or truncated; NULL: see proc_spawn). */
 struct proc_spec {
 	const char *const *argv;
 	int cpu, fifo;
+	bool fifo_optional;
 	const char *const *cgroups;
 	const char *const *env;
+	const char *out_path;
 };
-/* Start it; with out, its stdout comes on *out (a pipe), else /dev/null. */
+/* Start it; with out, its stdout comes on *out (a pipe), else to out_path
+ * or /dev/null. */
 pid_t proc_spawn(const struct proc_spec *spec, int *out);
 /* Read fd to its end, reap pid (*status), return what was read (free it).
  * After timeout_ms pid is killed (SIGKILL) and what came so far returned. */

@@ -71,68 +71,11 @@ static int write_file(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-/* What a child does before exec: its cpuset cgroup, cpus, priority. */
-struct child_env {
-	const char *cg;            /* cgroup directory to join, or NULL */
-	int cpu;                   /* pin to this cpu, or -1 */
-	bool rt;                   /* SCHED_FIFO 1, if allowed */
-	const char *out;           /* stdout to this file, or NULL: /dev/null */
-};
-
-static pid_t spawn(const char *const *argv, const struct child_env *e)
-{
-	pid_t pid = fork();
-	if (pid != 0)
-		return pid;
-	char me[32], path[256];
-	int null = open("/dev/null", O_RDWR), out = e->out ? open(e->out, O_WRONLY | O_CREAT |
-								     O_TRUNC, 0644) : null;
-	snprintf(me, sizeof(me), "%d\n", (int)getpid());
-	snprintf(path, sizeof(path), "%s/cgroup.procs", e->cg ? e->cg : "");
-	if ((e->cg && write_file(path, me) < 0) || out < 0)
-		_exit(126);
-	if (e->cpu >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(e->cpu, &set);
-		sched_setaffinity(0, sizeof(set), &set);
-	}
-	struct sched_param sp = { .sched_priority = 1 };
-	if (e->rt)
-		sched_setscheduler(0, SCHED_FIFO, &sp); /* refused: an ordinary task */
-	prctl(PR_SET_PDEATHSIG, SIGKILL); /* nothing outlives a killed rfbench */
-	dup2(null, 0);
-	dup2(out, 1);
-	dup2(null, 2);
-	close_range(3, ~0U, 0);
-	execv(argv[0], (char *const *)argv);
-	_exit(127);
-}
-
 static void stop_pid(pid_t *pid)
 {
-	if (*pid > 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, NULL, 0);
-	}
+	if (*pid > 0)
+		bench_stop(*pid, SIGKILL);
 	*pid = 0;
-}
-
-static int wait_port(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (int i = 0; i < 500; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (fd >= 0)
-			close(fd);
-		if (ok)
-			return 0;
-		struct timespec ts = { 0, 10000000 };
-		nanosleep(&ts, NULL);
-	}
-	return -1;
 }
 
 /* ---- the systems ---------------------------------------------------------------- */
@@ -180,12 +123,15 @@ static int up_standalone(struct sys *s, const struct bench_opts *o, const struct
 	bool cg = s->kind == DYN_CGROUPS;
 	const char *kv_argv[] = { kv, "-p", port, NULL };
 	const char *b_argv[] = { batch, "--progress", PROGRESS_MS, NULL };
-	struct child_env ke = { .cg = cg ? cgk : NULL, .cpu = -1 };
-	struct child_env be = { .cg = cg ? cgb : NULL, .cpu = -1, .out = s->batch_out };
-	setenv("RF_MEM", "384M", 1); /* as rfd gives kv: 256M, and batch's share */
-	s->kv = spawn(kv_argv, &ke);
-	s->batch = spawn(b_argv, &be);
-	unsetenv("RF_MEM");
+	const char *kv_cg[] = { cgk, NULL }, *b_cg[] = { cgb, NULL };
+	static const char *const env[] = { "RF_MEM=384M", NULL }; /* as rfd gives kv: 256M,
+								    * and batch's share */
+	struct proc_spec ke = { .argv = kv_argv, .cpu = -1, .cgroups = cg ? kv_cg : NULL,
+				.env = env };
+	struct proc_spec be = { .argv = b_argv, .cpu = -1, .cgroups = cg ? b_cg : NULL,
+				.env = env, .out_path = s->batch_out };
+	s->kv = proc_spawn(&ke, NULL);
+	s->batch = proc_spawn(&be, NULL);
 	return s->kv > 0 && s->batch > 0 ? 0 : -1;
 }
 
@@ -287,8 +233,9 @@ static struct json_object *load(struct sys *s, const struct bench_opts *o,
 	for (int i = 0; args[i] && n < 31; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	struct child_env e = { .cpu = DYN_KV_CPU, .rt = true, .out = out };
-	pid_t pid = spawn(argv, &e);
+	struct proc_spec e = { .argv = argv, .cpu = DYN_KV_CPU, .fifo = 1, .fifo_optional = true,
+			       .out_path = out };
+	pid_t pid = proc_spawn(&e, NULL);
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 		return NULL;
 	return json_object_from_file(out);
@@ -454,7 +401,7 @@ static int up(struct sys *s, const struct bench_opts *o, const struct dyn_cfg *c
 	snprintf(s->batch_out, sizeof(s->batch_out), "%s/batch.out", s->tmp);
 	int rc = s->kind == DYN_STATIC || s->kind == DYN_POLICY ? up_rfd(s, o, c)
 								: up_standalone(s, o, c);
-	return rc ? rc : wait_port(c->port);
+	return rc ? rc : bench_wait_port(c->port);
 }
 
 int dyn_system_run(const struct bench_opts *o, enum dyn_sys kind, struct dyn_cfg *c,

@@ -62,7 +62,7 @@ static void child_setup(const struct proc_spec *spec, int out_fd)
 		_exit(125);
 	if (spec->fifo > 0) {
 		struct sched_param sp = { .sched_priority = spec->fifo };
-		if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0 && !spec->fifo_optional)
 			_exit(125);
 	}
 	for (int i = 0; spec->cgroups && spec->cgroups[i]; i++)
@@ -71,6 +71,9 @@ static void child_setup(const struct proc_spec *spec, int out_fd)
 	for (int i = 0; spec->env && spec->env[i]; i++)
 		putenv((char *)spec->env[i]);
 	int null = open("/dev/null", O_RDWR);
+	if (out_fd < 0 && spec->out_path &&
+	    (out_fd = open(spec->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+		_exit(126);
 	dup2(null, 0);
 	dup2(out_fd >= 0 ? out_fd : null, 1);
 	dup2(null, 2);
