@@ -106,7 +106,8 @@ struct base_cores_arg req_cpus(const char *cpus);
  * wait status, or -1. */
 pid_t bench_spawn(const char *const *argv, const char *const *env, int cpu, int *out);
 int bench_stop(pid_t pid, int sig);
-/* A port free right now on 127.0.0.1 (asked of the kernel), or -1. */
+/* A port a server may bind right now, below the kernel's ephemeral range
+ * (so no client connection takes it meanwhile), or -1. */
 int bench_free_port(void);
 /* A TCP connection to 127.0.0.1:port, or -1; wait (5 s at most) until one
  * succeeds: 0, or -1. */

@@ -235,7 +235,7 @@ static int run_all(const struct bench_opts *o, struct dyn_cfg *c, struct json_ob
 	static const enum dyn_sys order[] = { DYN_STATIC, DYN_POLICY, DYN_CGROUPS, DYN_LINUX };
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		enum dyn_sys s = order[i];
-		c->port = 20000 + (int)((getpid() * 7 + 101 * o->run + 13 * (int)i) % 20000);
+		c->port = bench_free_port();
 		c->calibrate = s == DYN_STATIC;
 		if (dyn_system_run(o, s, c, &res[s])) {
 			json_object_object_add(out, "error", json_object_new_string(res[s].error));

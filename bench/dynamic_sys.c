@@ -401,7 +401,9 @@ static int up(struct sys *s, const struct bench_opts *o, const struct dyn_cfg *c
 	snprintf(s->batch_out, sizeof(s->batch_out), "%s/batch.out", s->tmp);
 	int rc = s->kind == DYN_STATIC || s->kind == DYN_POLICY ? up_rfd(s, o, c)
 								: up_standalone(s, o, c);
-	return rc ? rc : bench_wait_port(c->port);
+	if (rc)
+		return -1;
+	return bench_wait_port(c->port) ? -2 : 0;
 }
 
 int dyn_system_run(const struct bench_opts *o, enum dyn_sys kind, struct dyn_cfg *c,
@@ -411,8 +413,11 @@ int dyn_system_run(const struct bench_opts *o, enum dyn_sys kind, struct dyn_cfg
 	uint64_t start = 0;
 	int rc = -1;
 	memset(r, 0, sizeof(*r));
-	if (up(&s, o, c)) {
-		snprintf(r->error, sizeof(r->error), "%s did not come up", dyn_sys_name(kind));
+	int up_rc = up(&s, o, c);
+	if (up_rc) {
+		snprintf(r->error, sizeof(r->error), up_rc == -2 ?
+			 "%s: kv did not answer on port %d within 5 s" : "%s did not come up",
+			 dyn_sys_name(kind), c->port);
 		goto out;
 	}
 	if (c->calibrate && calibrate(&s, o, c, r)) {

@@ -470,7 +470,7 @@ int bench_isolation(const struct bench_opts *o, struct json_object *out)
 	chmod(s.dir, 0777);   /* `open` makes its files here, also from a subOS */
 	for (int y = 0; y < NSYS; y++) {
 		/* A port of its own per run and system: the last may still be held. */
-		s.port = 20000 + (int)((getpid() * 7 + 101 * o->run + 13 * y) % 20000);
+		s.port = bench_free_port();
 		if (run_system(&s, y, fig) < 0)
 			goto out;
 	}

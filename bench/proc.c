@@ -204,18 +204,53 @@ int bench_stop(pid_t pid, int sig)
 	return waitpid(pid, &st, 0) == pid ? st : -1;
 }
 
-int bench_free_port(void)
+/* The first port of the kernel's ephemeral range (clients' local ports). */
+static int ephemeral_low(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+	int lo = 32768, hi;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	if (f && fscanf(f, "%d %d", &lo, &hi) != 2)
+		lo = 32768;
+	if (f)
+		fclose(f);
+	return lo;
+}
 
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
+/* May a server (SO_REUSEADDR, as rfkv, memcached, nginx) bind port now? */
+static bool port_bindable(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int one = 1, s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = s >= 0 && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+		  bind(s, (struct sockaddr *)&a, sizeof(a)) == 0;
 	if (s >= 0)
 		close(s);
-	return port;
+	return ok;
+}
+
+/*
+ * Below the ephemeral range: a port from it may be the local port of a
+ * client connection or of one in TIME_WAIT a moment later (thousands after
+ * a load run), and a server's bind then fails with EADDRINUSE - which is
+ * how `rfbench dynamic` once lost a system.  The start is spread by pid so
+ * concurrent runs do not race for one port.
+ */
+int bench_free_port(void)
+{
+	static unsigned next;
+	int lo = 10000, hi = ephemeral_low();
+	if (hi - lo < 100)
+		lo = 1024;
+	int span = hi - lo;
+	unsigned start = (unsigned)getpid() * 7919u + next;
+	for (int i = 0; i < span; i++) {
+		int port = lo + (int)((start + (unsigned)i) % (unsigned)span);
+		if (port_bindable(port)) {
+			next += (unsigned)i + 1;   /* the next call picks another */
+			return port;
+		}
+	}
+	return -1;
 }
 
 int bench_connect_port(int port)

@@ -183,7 +183,7 @@ int bench_syscalls(const struct bench_opts *o, struct json_object *out)
 	struct window w = { 0 };
 	pid_t gen = -1;
 	/* A port of its own per run: the last run's may still be held. */
-	int rc = -1, port = 20000 + (int)((getpid() + 101 * o->run) % 20000);
+	int rc = -1, port = bench_free_port();
 	int secs = o->quick ? 1 : WINDOW_S;
 
 	if (system("command -v strace >/dev/null 2>&1") != 0) {

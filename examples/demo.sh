@@ -66,12 +66,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A loopback port nobody listens on (parallel runs must not collide).
+# A loopback port no socket uses (parallel runs must not collide), below
+# the kernel's ephemeral range (32768 up): a client connection, or one in
+# TIME_WAIT, on an ephemeral port would make the server's bind fail.
 free_port() {
 	local p
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+		p=$((20000 + RANDOM % 12000))
+		ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }
 	done
 	die "no free port"
 }

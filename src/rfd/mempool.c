@@ -34,7 +34,7 @@
 #include <unistd.h>
 #include "base/time.h"
 
-#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+#define NR_OVERCOMMIT "/proc/sys/vm/nr_overcommit_hugepages"
 #define HUGE_2M      (2ull << 20)
 
 static long read_long(const char *path)
@@ -60,21 +60,31 @@ static int write_long(const char *path, long v)
 	return err;
 }
 
-/* Ask the kernel for `want` more huge pages; it may give fewer. */
-static long reserve_hugepages(long want)
+/*
+ * Huge pages come as surplus pages: rfd raises nr_overcommit_hugepages by
+ * what its pool may hold, and each chunk's fallocate takes its pages from
+ * the free pool or, past that, from the buddy allocator as surplus.  A
+ * surplus page goes back to the system when the last holder of its memfd
+ * lets go (or the chunk is punched), so memory cannot stay pinned after
+ * rfd dies, even killed with its state directory removed; raising
+ * nr_hugepages instead left a persistent reservation behind every rfd
+ * that was SIGKILLed, forever.  What is left behind then is the raised
+ * limit alone (STATE_DIR/hugepages tells a successor to lower it).
+ */
+static long raise_overcommit(long want)
 {
-	long before = read_long(NR_HUGEPAGES);
-	if (before < 0 || write_long(NR_HUGEPAGES, before + want))
+	long before = read_long(NR_OVERCOMMIT);
+	if (before < 0 || write_long(NR_OVERCOMMIT, before + want))
 		return 0;
-	long after = read_long(NR_HUGEPAGES);
+	long after = read_long(NR_OVERCOMMIT);
 	return after > before ? after - before : 0;
 }
 
-static void release_hugepages(long n)
+static void lower_overcommit(long n)
 {
-	long now = read_long(NR_HUGEPAGES);
+	long now = read_long(NR_OVERCOMMIT);
 	if (n > 0 && now >= 0)
-		write_long(NR_HUGEPAGES, now > n ? now - n : 0);
+		write_long(NR_OVERCOMMIT, now > n ? now - n : 0);
 }
 
 /* Give a plain (shmem) memfd its pages by writing zeros into it: unlike
@@ -127,12 +137,15 @@ fail:
 	return err;
 }
 
-/* Fill chunk c with a fresh memfd: hugetlb-backed while this rfd holds
- * huge pages, else (or when they ran out) plain pages. */
+/* Fill chunk c with a fresh memfd: hugetlb-backed while this rfd may
+ * take huge pages, else (or when the kernel had none) plain pages, unless
+ * --hugepages on forbids them. */
 static int fill_chunk(struct rfd_pool *p, struct rfd_chunk *c)
 {
 	bool huge = p->huge_added > 0;
 	int fd = huge ? make_chunk(p->chunk_size, true) : -1;
+	if (fd < 0 && p->huge_only)
+		return fd;
 	if (fd < 0) {
 		huge = false;
 		fd = make_chunk(p->chunk_size, false);
@@ -259,10 +272,11 @@ int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const
 		p->chunk[i].owner = -1;
 	}
 	p->want_huge = strcmp(hugepages, "off") != 0;
+	p->huge_only = strcmp(hugepages, "on") == 0;
 	if (p->want_huge)
-		p->huge_added = reserve_hugepages((long)(total / HUGE_2M));
-	if (strcmp(hugepages, "on") == 0 && p->huge_added < (long)(total / HUGE_2M)) {
-		base_errf(err, BASE_E_INTERNAL, "could reserve only %ld of %llu huge pages",
+		p->huge_added = raise_overcommit((long)(total / HUGE_2M));
+	if (p->huge_only && p->huge_added < (long)(total / HUGE_2M)) {
+		base_errf(err, BASE_E_INTERNAL, "could allow only %ld of %llu huge pages",
 			  p->huge_added, (unsigned long long)(total / HUGE_2M));
 		goto fail;
 	}
@@ -276,9 +290,8 @@ int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const
 	return 0;
 fail:
 	if (p->ready_fd >= 0)
-		if (p->ready_fd >= 0)
 		close(p->ready_fd);
-	release_hugepages(p->huge_added);
+	lower_overcommit(p->huge_added);
 	free(p->chunk);
 	return -1;
 }
@@ -298,7 +311,7 @@ void rfd_pool_fini(struct rfd_pool *p)
 		if (p->chunk[i].fd >= 0)
 			close(p->chunk[i].fd);
 	close(p->ready_fd);
-	release_hugepages(p->huge_added);
+	lower_overcommit(p->huge_added);
 	free(p->chunk);
 	p->started = false;
 }

@@ -52,7 +52,8 @@ struct rfd_pool {
 	int nchunks;
 	struct rfd_chunk *chunk;
 	bool want_huge;
-	long huge_added;      /* huge pages this rfd added to nr_hugepages */
+	bool huge_only;       /* --hugepages on: no plain-page fallback */
+	long huge_added;      /* huge pages this rfd added to nr_overcommit_hugepages */
 	pthread_mutex_t lock;
 	pthread_cond_t work;  /* the worker: something to retire or fill */
 	pthread_cond_t done;  /* takers: a chunk became READY or a fill failed */
@@ -65,7 +66,8 @@ struct rfd_pool {
 	long fill_delay_ms;   /* added to every fill (fault.h's pool_slow; tests only) */
 };
 
-/* hugepages: "auto" (reserve if possible), "on" (fail without), "off". */
+/* hugepages: "auto" (huge pages where the kernel has them, plain pages
+ * where not), "on" (huge pages or no chunk), "off". */
 int rfd_pool_init(struct rfd_pool *p, uint64_t total, uint64_t chunk_size, const char *hugepages,
 		  struct base_err *err);
 void rfd_pool_fini(struct rfd_pool *p);

@@ -73,7 +73,8 @@ static int last_start(struct json_object *rec, void *arg)
 }
 
 /*
- * The huge pages this instance added to the host's reservation, in
+ * The huge pages this instance added to the host's overcommit limit
+ * (nr_overcommit_hugepages, mempool.c says why not nr_hugepages), in
  * STATE_DIR/hugepages, rewritten right after every change: a "start"
  * record comes too late to cover an rfd killed between reserving and
  * journalling (or between its "stop" record and the release), so the file,
@@ -94,7 +95,7 @@ static void hugepages_record(const struct rfd *d, long added)
 		rfd_log("cannot record the huge pages added (%ld) in %s", added, path);
 }
 
-/* Huge pages reserved by an rfd that died before releasing them: the
+/* Huge pages allowed by an rfd that died before lowering the limit: the
  * file's count, or (a state directory from before the file) the last
  * "start" record without a "stop". */
 static long orphaned_hugepages(struct rfd *d)
@@ -175,7 +176,7 @@ int rfd_setup(struct rfd *d, const struct rfd_opts *o, struct base_err *err)
 	long orphaned = orphaned_hugepages(d);
 	if (rfd_pool_init(&d->pool, mem, chunk, o->hugepages, err))
 		return -1;
-	d->pool.huge_added += orphaned; /* a killed predecessor's reservation is ours to undo */
+	d->pool.huge_added += orphaned; /* a killed predecessor's limit is ours to lower */
 	hugepages_record(d, d->pool.huge_added);
 	if (rfd_recover(d)) {
 		base_errf(err, BASE_E_INTERNAL, "cannot recover from the journal");

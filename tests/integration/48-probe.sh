@@ -28,9 +28,6 @@ need_helpers "$ROOT/build/tests/rfclients"
 [ -x /usr/bin/memcached ] || fail "no /usr/bin/memcached (mk/deps.sh installs it)"
 trap stop_bg EXIT
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 DEAD=$(free_port)
 MPORT=$(free_port)

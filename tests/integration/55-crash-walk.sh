@@ -103,8 +103,8 @@ check_recovered() {
 		fail "point $n: free memory plus held memory is not the whole"
 }
 
-# Huge pages reserved before: every crash's reservation must be given back.
-hp0=$(cat /proc/sys/vm/nr_hugepages)
+# Huge page settings before: every crash's raised limit must be lowered.
+hp0=$(huge_state)
 
 # How many points a clean run passes.
 start_faulty 0
@@ -131,7 +131,7 @@ for ((n = 1; n <= points; n++)); do
 	[ -z "$(rfm list | awk 'NR > 1')" ] || fail "point $n: subOSes left after destroy"
 	[ -z "$(cgroup_names "$(instance_dir)")" ] || fail "point $n: cgroups left after destroy"
 	stop_rfd
-	[ "$(cat /proc/sys/vm/nr_hugepages)" = "$hp0" ] ||
-		fail "point $n: $(($(cat /proc/sys/vm/nr_hugepages) - hp0)) huge pages left reserved"
+	[ "$(huge_state)" = "$hp0" ] ||
+		fail "point $n: huge pages (persistent/overcommit) $(huge_state), were $hp0"
 done
 echo "PASS: $points crash points, every one recovered without a leak"

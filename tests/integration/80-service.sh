@@ -11,7 +11,7 @@ need_helpers
 need_libos || exit 0
 
 start_rfd --host-cores "" --deadline-ms 2000
-port=$((21000 + RANDOM % 20000))
+port=$(free_port)
 expect_ok rfm create kv --kind libos --cpus 1 --mem 128M -- "$ROOT/build/rfkv" --port "$port"
 wait_until 5000 "grep -q 'serving on port' '$STATE/logs/kv.log'" ||
 	fail "rfkv did not report ready: $(cat "$STATE/logs/kv.log")"

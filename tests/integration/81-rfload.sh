@@ -119,7 +119,7 @@ s1=$(json .sent .sets <"$T/seed1.json" | tr '\n' ' ')
 unserve
 
 # ---- Debian's memcached --------------------------------------------------------
-PORT=$((21000 + RANDOM % 20000))
+PORT=$(free_port)
 serve memcached -u nobody -l 127.0.0.1 -p "$PORT" -U 0 -t 1 -m 64
 wait_until 5 "memcached to listen" bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT"
 load mc --rate 4000 --seconds 1 --conns 8 --threads 2 --keys 5000 --key-dist zipf:1.1 \

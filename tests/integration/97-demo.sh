@@ -21,7 +21,7 @@ grep -q ' - cgroup cgroup [^ ]*cpuset' /proc/self/mountinfo ||
 for p in nginx wrk curl python3 gnuplot; do
 	command -v "$p" >/dev/null || [ -x "/usr/sbin/$p" ] || fail "no $p: make deps installs it"
 done
-HUGE_BEFORE=$(cat /proc/sys/vm/nr_hugepages)
+HUGE_BEFORE=$(huge_state)
 DEMO_PID=
 trap 'set +e; [ -n "$DEMO_PID" ] && kill "$DEMO_PID" 2>/dev/null && wait "$DEMO_PID"; rm -rf "$T"' EXIT
 
@@ -36,8 +36,8 @@ check_left() {
 		[ ! -d "$h$inst" ] || fail "the demo left the cgroup $h$inst"
 	done
 	! pgrep -f "$dir" >/dev/null || fail "processes of the demo are left: $(pgrep -af "$dir")"
-	[ "$(cat /proc/sys/vm/nr_hugepages)" = "$HUGE_BEFORE" ] ||
-		fail "nr_hugepages is $(cat /proc/sys/vm/nr_hugepages), was $HUGE_BEFORE"
+	[ "$(huge_state)" = "$HUGE_BEFORE" ] ||
+		fail "huge pages (persistent/overcommit) $(huge_state), were $HUGE_BEFORE"
 }
 
 # --- a whole run ---------------------------------------------------------------------

@@ -42,6 +42,8 @@ start_ticks() {
 }
 # Processes started before this point are never killed by the cleanup.
 TEST_START_TICKS=$(start_ticks $$)
+# The host's huge page settings before the test: the cleanup checks them.
+HUGE0="$(cat /proc/sys/vm/nr_hugepages)/$(cat /proc/sys/vm/nr_overcommit_hugepages)"
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -84,12 +86,19 @@ need_libos() {
 	return 0
 }
 
-# free_port: a TCP port nobody listens on or uses now.
+# free_port: a TCP port nobody listens on or uses now, below the kernel's
+# ephemeral range (32768 up), so no client connection takes it meanwhile.
 free_port() {
 	local p
-	for ((p = 20000 + RANDOM % 20000; ; p++)); do
+	for ((p = 20000 + RANDOM % 12000; ; p++)); do
 		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
 	done
+}
+
+# huge_state: the host's huge page settings rfd changes, "persistent/overcommit"
+# (rfd raises nr_overcommit_hugepages while it runs; both must come back).
+huge_state() {
+	echo "$(cat /proc/sys/vm/nr_hugepages)/$(cat /proc/sys/vm/nr_overcommit_hugepages)"
 }
 
 # now_ms: monotonic enough for timeouts (bash 5's $EPOCHREALTIME).
@@ -358,6 +367,23 @@ revive_rfd() {
 	done
 }
 
+# check_huge: the huge page settings are back as they were.  An rfd that
+# stop_rfd had to SIGKILL could not lower the overcommit limit it raised:
+# do what its successor would (STATE/hugepages holds the count), say so.
+check_huge() {
+	local n ov=/proc/sys/vm/nr_overcommit_hugepages
+	[ "$(huge_state)" = "$HUGE0" ] && return 0
+	n=$(cat "$STATE/hugepages" 2>/dev/null || echo 0)
+	if [ "$n" -gt 0 ]; then
+		echo "note: rfd died holding a raised huge page limit (+$n); lowering it" >&2
+		echo $(($(cat $ov) - n)) >$ov
+		echo 0 >"$STATE/hugepages"
+	fi
+	[ "$(huge_state)" = "$HUGE0" ] && return 0
+	echo "FAIL: huge pages (persistent/overcommit) are $(huge_state), were $HUGE0" >&2
+	return 1
+}
+
 cleanup() {
 	local rc=$?
 	set +e
@@ -365,6 +391,7 @@ cleanup() {
 	destroy_all
 	stop_rfd
 	kill_leftovers
+	check_huge || { [ "$rc" -ne 0 ] || rc=1; }
 	local name left=
 	for name in $(rfd_cgroup_names); do
 		left+=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$name" 2>/dev/null)
