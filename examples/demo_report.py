@@ -134,7 +134,7 @@ def read_transport(run):
     elif rf and not tcp:
         name = "RFloop (shared memory)"
     elif tcp and not rf:
-        name = "kernel TCP (RFloop fell back: the KV's listener is not registered with rfd)"
+        name = "kernel TCP (RFloop fell back: RF_LOOP_DEBUG=1 in web's env says why)"
     elif rf and tcp:
         name = "both: %d RFloop, %d kernel TCP connections" % (rf, tcp)
     else:

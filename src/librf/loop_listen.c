@@ -15,9 +15,14 @@
  * rfloop_listen verb, the same as librfloop.so's, src/rfloop/
  * rendezvous.c: the listening socket itself and a rendezvous datagram
  * socket are passed, and rfd checks both with the kernel).  It blocks, so
- * a helper thread makes it and unparks the rendezvous fiber when done;
- * meanwhile rf_accept serves kernel TCP.  If rfd cannot be reached or
- * refuses, the listener stays kernel TCP only (nothing is retried).
+ * a helper thread makes it and unparks the rendezvous fiber when done.
+ * Meanwhile rf_accept waits (a few hundred microseconds, once; 2 s at
+ * most if rfd is stuck) and kernel TCP connections queue in the backlog:
+ * so once the service has answered anyone, its listener is in the
+ * registry, and a client that connects after the service was seen to
+ * answer gets RFloop (only the connections made before can be TCP).  If
+ * rfd cannot be reached or refuses, the listener stays kernel TCP only
+ * (nothing is retried).
  * Clients check an entry with the kernel before they use it (registry.c
  * there), so a subOS can register only its own listening socket: the
  * isolation tested by tests/integration/91-escape-rfloop.sh holds.
@@ -66,6 +71,7 @@
 #define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 #define MAX_LISTENERS 32
+#define REGISTER_POLL_NS 100000   /* an accept waiting for its listener's registration */
 
 enum lsn_state { LSN_REGISTERING, LSN_ACTIVE, LSN_PLAIN };
 
@@ -376,6 +382,8 @@ int lrf_loop_accept(int fd, struct sockaddr *addr, socklen_t *alen, int flags, b
 	    LD(&l->state) == LSN_PLAIN)
 		return 0;
 	*mine = true;
+	while (LD(&l->state) == LSN_REGISTERING)   /* at the first accepts only */
+		rf_sleep_ns(REGISTER_POLL_NS);
 	struct waiter w = { .f = core->current };
 	lrf_spin_lock(&l->lock);
 	struct item *it = take_ready(l);

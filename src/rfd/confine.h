@@ -83,6 +83,8 @@ struct rfd_confine_opts {
 	int nbinds, nro_binds;
 	const char *state_dir;        /* hidden from the program */
 	const char *socket_path;      /* kept reachable at the same path */
+	const char *subos_socket;     /* what is bound there (server.c's door); NULL:
+				       * the control socket itself */
 	uint64_t memlock;
 };
 

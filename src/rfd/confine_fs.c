@@ -10,8 +10,11 @@
  * system directories, /sys and the kernel's knobs in /proc are read-only,
  * password hashes, host keys and kernel memory are /dev/null, /root, /run
  * and rfd's state directory are empty, and /dev is a small new one without
- * disks or memory devices.  rfd's control socket stays where it was (a
- * bind of the socket itself), so programs inside still reach rfd.
+ * disks or memory devices.  rfd's control socket stays where it was, so
+ * programs inside still reach rfd: what is there is rfd's socket for
+ * subOSes (server.c: 0666, so that a program reaches rfd whatever its
+ * uid; rfd places and judges it by its subOS), bound over the path first
+ * and kept through the hiding of /run or the state directory.
  *
  * With --root DIR the program gets DIR as its / (pivot_root, as
  * bubblewrap and Firecracker's jailer do), with a proc of its own, the
@@ -147,6 +150,9 @@ static int plan_host(struct rfd_confine *c, const struct rfd_confine_opts *o)
 {
 	char sockbuf[PATH_MAX];
 	const char *sock = real_socket(o->socket_path, sockbuf);
+	/* First: the KEEPs below then open (and keep) what is bound here. */
+	if (sock && o->subos_socket && add(c, RFD_MNT_BIND, "", sock, o->subos_socket, false))
+		return -1;
 	if (add_list(c, RFD_MNT_RO, "", host_ro) || add_list(c, RFD_MNT_RO, "", proc_ro) ||
 	    add_list(c, RFD_MNT_HIDE_FILE, "", host_hide_files) || add_ssh_keys(c) ||
 	    add_list(c, RFD_MNT_HIDE_FILE, "", proc_hide))
@@ -165,7 +171,8 @@ static int plan_root(struct rfd_confine *c, const struct rfd_confine_opts *o)
 	    add_list(c, RFD_MNT_RO, r, proc_ro) || add_list(c, RFD_MNT_HIDE_FILE, r, proc_hide) ||
 	    add(c, RFD_MNT_DEV, r, "/dev", NULL, true))
 		return -1;
-	if (o->socket_path && add(c, RFD_MNT_BIND, r, o->socket_path, o->socket_path, true))
+	const char *door = o->subos_socket ? o->subos_socket : o->socket_path;
+	if (o->socket_path && add(c, RFD_MNT_BIND, r, o->socket_path, door, true))
 		return -1;
 	return 0;
 }

@@ -216,6 +216,7 @@ static int start_program(struct rfd *d, struct rfd_subos *s, struct rfd_op *op,
 		.ro_binds = (const char *const *)s->ro_binds,
 		.nro_binds = base_strv_len(s->ro_binds), .state_dir = d->state_dir,
 		.socket_path = d->socket_path,
+		.subos_socket = d->subos_socket[0] ? d->subos_socket : NULL,
 		.memlock = s->kind == RF_KIND_LIBOS ? rfd_confine_mem_limit(s->kind, s->mem, ncores)
 						    : 0,
 	};

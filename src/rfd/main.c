@@ -230,7 +230,7 @@ int main(int argc, char **argv)
 		return 2;
 	snprintf(d.state_dir, sizeof(d.state_dir), "%s", o.state_dir);
 	snprintf(d.socket_path, sizeof(d.socket_path), "%s", o.socket);
-	d.listen_fd = d.epfd = d.sigfd = d.journal.fd = d.policy_timer = -1;
+	d.listen_fd = d.subos_fd = d.epfd = d.sigfd = d.journal.fd = d.policy_timer = -1;
 	d.foreground = o.foreground;
 	d.owner_uid = geteuid();
 	d.deadline_ns = (uint64_t)o.deadline_ms * 1000000ull;

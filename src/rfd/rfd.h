@@ -89,6 +89,11 @@ struct rfd {
 	char socket_path[PATH_MAX];
 	char instance[64];
 	int listen_fd;
+	/* The subOSes' door (server.c): a second control socket, 0666 in the
+	 * state directory, bound at socket_path inside every subOS so that a
+	 * program there reaches rfd whatever its uid; -1 if none. */
+	int subos_fd;
+	char subos_socket[PATH_MAX];
 	int epfd;
 	int sigfd;
 	bool foreground;

@@ -12,6 +12,16 @@
  * `rfd --group`): a subOS program may run as root, so who may connect is
  * only the first fence; each connection's caller is placed once, at
  * accept (caller.c), and every request is judged on that (authority.c).
+ *
+ * The subOSes' door: a program inside a subOS may run as any uid (nginx's
+ * workers run as nobody), and authority.c judges it by its subOS, not its
+ * uid, but a 0600 socket would turn away all but root.  So rfd also
+ * listens on run/subos.sock in its state directory, 0666, and confine_fs.c
+ * binds that socket, not the host's, at the control socket's path inside
+ * every subOS.  On the host the state directory (0750) keeps others away
+ * from it, and in case its group is wider than the socket's, the door
+ * admits (server_conn.c) only callers placed inside a subOS, root and
+ * rfd's user: no host caller gets in that the 0600 socket kept out.
  */
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
@@ -72,6 +82,35 @@ static int bind_socket(struct rfd *d, const struct sockaddr_un *sa)
 	return 0;
 }
 
+/* The subOSes' door, made 0666 (umask 0111 at bind: no moment of another
+ * mode).  Without it (a state directory too deep for a socket's name)
+ * subOSes get the control socket itself, as before: only root reaches it. */
+static void listen_subos(struct rfd *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/run/subos.sock", d->state_dir);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+		rfd_log("no subOS socket: %s/run is too long a path; only root inside a subOS "
+			"reaches rfd", d->state_dir);
+		return;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	unlink(sa.sun_path);
+	mode_t old = umask(0111);
+	int rc = fd < 0 ? -1 : bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0 || listen(fd, 128) < 0 ||
+	    rfd_watch_fd(d, fd, rfd_ev_tag(RFD_EV_LISTEN, 1))) {
+		rfd_log("no subOS socket at %s: %s; only root inside a subOS reaches rfd",
+			sa.sun_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	d->subos_fd = fd;
+	snprintf(d->subos_socket, sizeof(d->subos_socket), "%s", sa.sun_path);
+}
+
 int rfd_server_listen(struct rfd *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -104,6 +143,7 @@ int rfd_server_listen(struct rfd *d)
 		fprintf(stderr, "rfd: cannot set up the event loop: %s\n", strerror(errno));
 		return -1;
 	}
+	listen_subos(d);
 	/* The subOSes adopted at start-up (rfd_recover ran before the epoll set
 	 * existed): watch them now, or their end would go unnoticed. */
 	for (int i = 0; i < RF_MAX_SUBOS; i++) {
@@ -140,7 +180,7 @@ static void dispatch(struct rfd *d, uint64_t tag, uint32_t events)
 	struct rfd_subos *s;
 	switch (rfd_ev_type(tag)) {
 	case RFD_EV_LISTEN:
-		rfd_conns_accept(d);
+		rfd_conns_accept(d, val ? d->subos_fd : d->listen_fd, val != 0);
 		break;
 	case RFD_EV_SIGNAL:
 		do_signal(d);
@@ -201,6 +241,11 @@ void rfd_server_close(struct rfd *d)
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		unlink(d->socket_path);
+	}
+	if (d->subos_fd >= 0) {
+		close(d->subos_fd);
+		unlink(d->subos_socket);
+		d->subos_fd = -1;
 	}
 	if (d->epfd >= 0)
 		close(d->epfd);

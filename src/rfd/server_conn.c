@@ -76,10 +76,17 @@ static void client_close(struct rfd *d, struct client *c)
 	free(c);
 }
 
-void rfd_conns_accept(struct rfd *d)
+/* The door's fence for a placed caller: the same callers the 0600 control
+ * socket lets in (root, rfd's user), and anyone inside a subOS. */
+static bool door_admits(const struct rfd *d, const struct rfd_caller *c)
+{
+	return c->kind == RFD_CALLER_SUBOS || c->uid == 0 || c->uid == d->owner_uid;
+}
+
+void rfd_conns_accept(struct rfd *d, int lfd, bool door)
 {
 	int fd;
-	while ((fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		struct client *c = calloc(1, sizeof(*c));
 		if (fd >= MAX_CONNS || !c || rfd_conn_init(&c->io)) {
 			if (c)
@@ -93,6 +100,15 @@ void rfd_conns_accept(struct rfd *d)
 		/* Now, while the peer is most likely still the process that
 		 * connected: its pid is not trusted later. */
 		rfd_caller_classify(d, fd, &c->caller);
+		if (door && !door_admits(d, &c->caller)) {
+			char who[256];
+			rfd_caller_describe(&c->caller, who, sizeof(who));
+			rfd_log("refused %s at the subOSes' socket: it is not inside a subOS", who);
+			rfd_conn_fini(&c->io, NULL);
+			free(c);
+			close(fd);
+			continue;
+		}
 		c->events = EPOLLIN;
 		clients[fd] = c;
 		if (rfd_watch_fd(d, fd, rfd_ev_tag(RFD_EV_CONN, (uint32_t)fd)))

@@ -7,14 +7,17 @@
 #ifndef RF_RFD_SERVER_CONN_H
 #define RF_RFD_SERVER_CONN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct rfd;
 struct rfd_reply_to;
 struct json_object;
 
-/* Accept every connection waiting on the control socket. */
-void rfd_conns_accept(struct rfd *d);
+/* Accept every connection waiting on listening socket lfd: the control
+ * socket, or (door) the subOSes' one, which turns away host callers that
+ * are neither root nor rfd's user (server.c says why). */
+void rfd_conns_accept(struct rfd *d, int lfd, bool door);
 /* epoll reported `events` on connection descriptor fd. */
 void rfd_conns_event(struct rfd *d, uint32_t fd, uint32_t events);
 /* A request in flight on `to` ended (d->answer points here): queue its

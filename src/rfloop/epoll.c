@@ -12,7 +12,11 @@
  * the registration (epoll fd, events, data) once the real call succeeded,
  * and close, dup2 and dup3 forget the records of the fd they close, as
  * an epoll fd or as a connection fd (rfl_epoll_forget).  Only connection
- * fds are recorded: nothing else can be unsignalled.
+ * fds can be unsignalled, but every fd's registrations are recorded: a
+ * program may add a socket to its set before it connects it (nginx does,
+ * for its upstreams), and an RFloop connect puts another file at that fd
+ * (rendezvous.c), which the kernel's set does not follow; connect then
+ * adds the new file to the sets the old one was in (rfl_epoll_carry).
  *
  * epoll_wait costs one load while no connection is unsignalled (the usual
  * case: only a blocking-mode program that reads less than it is sent ever
@@ -173,15 +177,47 @@ EXPORT int epoll_ctl(int ep, int op, int fd, struct epoll_event *ev)
 		copy.events &= ~(uint32_t)EPOLLEXCLUSIVE;
 		return REAL(epoll_ctl)(ep, op, fd, &copy);
 	}
-	if (!rfl_conn_of(fd) || (unsigned)ep >= RFL_MAX_FDS ||
+	if ((unsigned)fd >= RFL_MAX_FDS || (unsigned)ep >= RFL_MAX_FDS ||
 	    (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL))
 		return REAL(epoll_ctl)(ep, op, fd, ev);
-	pthread_mutex_lock(&elock);
+	/* A connection's call under the lock (a oneshot disarm must not
+	 * overwrite a re-arm); anyone else's outside it, recorded after. */
+	bool conn = rfl_conn_of(fd) != NULL;
+	if (conn)
+		pthread_mutex_lock(&elock);
 	int r = REAL(epoll_ctl)(ep, op, fd, ev);
-	if (r == 0)
+	if (r == 0) {
+		int saved = errno;
+		if (!conn)
+			pthread_mutex_lock(&elock);
 		record(ep, op, fd, ev);
-	pthread_mutex_unlock(&elock);
+		conn = true;
+		errno = saved;
+	}
+	if (conn)
+		pthread_mutex_unlock(&elock);
 	return r;
+}
+
+void rfl_epoll_carry(int fd)
+{
+	if (!LD(&nrecs) || (unsigned)fd >= RFL_MAX_FDS || !LD(&named[fd]))
+		return;
+	int saved = errno;
+	pthread_mutex_lock(&elock);
+	for (int i = 0; by_fd[fd] && i < by_fd[fd]->n;) {
+		struct reg *r = &by_fd[fd]->r[i];
+		struct epoll_event ev = { .events = r->off ? EPOLLONESHOT : r->events,
+					  .data = r->data };
+		if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) {
+			i++;
+			continue;
+		}
+		DBG("rfloop: fd %d: not added to epoll fd %d again: %s", fd, r->ep, strerror(errno));
+		drop(fd, r);   /* that set is gone: the last record moved to slot i */
+	}
+	pthread_mutex_unlock(&elock);
+	errno = saved;
 }
 
 /* ---- the waits ---------------------------------------------------------------------- */

@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- asking rfd --------------------------------------------------------------- */
@@ -190,6 +191,34 @@ static struct bell *bell_get(int nl, const struct base_rfl_entry *e)
 	return b;
 }
 
+/* A rendezvous queues few requests (net.unix.max_dgram_qlen, 10 by
+ * default), and a burst of connects (nginx opening 32 upstream
+ * connections at once) fills it faster than a busy listener takes them.
+ * A full queue waits for room (poll on a connected datagram socket says
+ * when its peer's queue has some) up to BELL_WAIT_MS in all: a connection
+ * that falls back to kernel TCP stays there for its whole life. */
+#define BELL_WAIT_MS 200
+
+static int bell_send(int s, const void *buf, size_t len, const int *fds, int nfds)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (base_send_fds(s, buf, len, fds, nfds, MSG_DONTWAIT) == (ssize_t)len)
+			return 0;
+		if (errno != EAGAIN)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left = BELL_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+					    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		struct pollfd p = { .fd = s, .events = POLLOUT };
+		if (left <= 0 || REAL(poll)(&p, 1, (int)left) <= 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+}
+
 int rfl_reg_send(const struct base_rfl_entry *e, int family, const uint8_t *addr, uint16_t port,
 		 const void *buf, size_t len, const int *fds, int nfds)
 {
@@ -204,7 +233,7 @@ int rfl_reg_send(const struct base_rfl_entry *e, int family, const uint8_t *addr
 		DBG("rfloop: port %u: the registered listener is not the kernel's", port);
 		goto out;
 	}
-	if (base_send_fds(b->fd, buf, len, fds, nfds, MSG_DONTWAIT) == (ssize_t)len)
+	if (bell_send(b->fd, buf, len, fds, nfds) == 0)
 		rc = 0;
 	else if (errno == ECONNREFUSED)
 		bell_drop(b);   /* its listener is gone */

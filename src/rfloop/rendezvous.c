@@ -521,6 +521,7 @@ static int connect_install(int fd, int fdfl, struct rfl_conn *c, struct conn_par
 	}
 	rfl_table_set(p->b[1], K_HIDDEN, &c->hidden);
 	rfl_table_set(fd, K_CONN, c);
+	rfl_epoll_carry(fd);   /* nginx adds its upstream socket to epoll before connect */
 	STAT_ADD(ST_CONNECT_RFLOOP, 1);
 	return 1;
 }

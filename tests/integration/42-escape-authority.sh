@@ -21,7 +21,12 @@
 # The socket: 0600 owned by rfd's user, so a host user that is not root
 # cannot connect; with `--group nogroup` it is 0660 of that group, and
 # nobody (whose group it is) connects and may read but not change; an
-# unknown group stops rfd at start with a message.
+# unknown group stops rfd at start with a message.  The subOSes' socket
+# (run/subos.sock in the state directory, 0666, bound at RF_SOCKET inside
+# every subOS so that a program there reaches rfd whatever its uid): nobody
+# inside evil reaches rfd through it and is refused as evil; a host user
+# that is neither root nor rfd's user is turned away by rfd even when the
+# state directory lets it reach the socket.
 #
 # rfd runs with --host-cores "" so two subOSes fit a 2-core machine: evil
 # on core 0 (shared with the host), victim on core 1.  A third subOS "w"
@@ -117,6 +122,17 @@ run as_nobody 65534 list
 [ "$STATUS" -eq 1 ] && grep -q "cannot connect.*Permission denied" "$ERR" ||
 	{ show_last; fail "nobody connected to a 0600 socket"; }
 
+# --- the subOSes' socket turns away the host's other users ----------------------------
+DOOR=$STATE/run/subos.sock
+[ "$(stat -c '%a %U' "$DOOR")" = "666 root" ] || fail "subOS socket mode $(stat -c '%a %U' "$DOOR")"
+modes=$(stat -c '%a' "$STATE/run")
+chmod o+x "$STATE" "$STATE/run"   # as if nobody were in their group
+run setpriv --reuid=65534 --regid=65534 --clear-groups "$nobody_rfm" --socket "$DOOR" list
+chmod "$modes" "$STATE/run"
+[ "$STATUS" -ne 0 ] && ! grep -q '^NAME' "$OUT" || { show_last; fail "nobody on the host got in"; }
+grep -q 'refused uid 65534 on the host (pid [0-9]*) at the subOSes. socket' "$T/rfd.log" ||
+	fail "rfd's log does not say it refused nobody at the subOSes' socket"
+
 # A host process in a PID namespace that is no subOS's is not the host.
 run unshare --pid --fork "$RFM_BIN" --socket "$SOCK" create x --kind linux --cpus 1 --mem 64M \
 	-- /bin/true
@@ -147,7 +163,7 @@ attacked destroy-other 'may not destroy subOS "victim": from inside a subOS only
 attacked show-nope 'may not show subOS "nope"'
 attacked nested-pidns 'rc=1 .*(inside subOS "evil" may not destroy|unshare: )'
 attacked cgroup-escape 'rc=1 .*inside subOS "evil" may not destroy'
-attacked as-nobody 'rc=1 .*(Permission denied|permission_denied)'
+attacked as-nobody 'rc=1 .*inside subOS "evil" may not destroy'
 attacked forged-creds 'rc=0 .*permission_denied'
 attacked kill-rfd 'rc=1 .*No such process'
 attacked kill-other 'rc=1 .*No such process'

@@ -11,6 +11,11 @@
 #   - no system call per request on the service side: strace -f -c of
 #     every rfkv thread over 2,000 and over 20,000 round trips of one
 #     blocking RFloop client: the counts must not grow with the requests;
+#   - a client inside a `linux` subOS of the same rfd (LD_PRELOAD, as
+#     nginx in `make demo`), running as nobody as nginx's workers do: it
+#     reaches rfd through the subOSes' socket (server.c), finds the
+#     listener and connects over RFloop - its counters and kv's
+#     rfloop_conns say so - while a kernel TCP client beside it is served;
 #   - a client that dies in the middle of a request, and one the server
 #     closes (quit), end their connections on both sides.
 . "$(dirname "$0")/lib.sh"
@@ -85,6 +90,31 @@ bytes1=$(sum rfloop_bytes)
 [ $((bytes1 - bytes0)) -gt 1400000 ] || fail "rfloop_bytes grew by $((bytes1 - bytes0)) only"
 [ "$tcp1" = "$tcp0" ] || fail "connections left open: $tcp0 before, $tcp1 after"
 echo "rfloop_conns $conns0 -> $conns1, rfloop_bytes $bytes0 -> $bytes1"
+
+# --- a client inside a linux subOS, as nobody (nginx's workers) ------------------------
+if grep -q ' - cgroup cgroup [^ ]*cpuset' /proc/self/mountinfo; then
+	chmod 711 "$T"   # nobody writes its counters here
+	: >"$T/sub.stats" && chmod 666 "$T/sub.stats"
+	conns0=$(sum rfloop_conns)
+	python3 "$KV" rr "$port" 3000 >"$T/rr_tcp.out" &
+	tcp_pid=$!
+	# cores 0: the host's cores (kv holds the managed one); /usr/bin/python3:
+	# the host's $HOME (pyenv) is hidden inside.
+	expect_ok rfm create cl --kind linux --cores 0 --mem 128M --env LD_PRELOAD="$LIB" \
+		--env RF_LOOP_STATS="$T/sub.stats" -- setpriv --reuid=65534 --regid=65534 \
+		--clear-groups /usr/bin/python3 "$KV" rr "$port" 3000
+	wait_eq 30 "the subOS's client to finish" exited subos cl .state
+	wait "$tcp_pid" || fail "the kernel TCP client beside it failed: $(cat "$T/rr_tcp.out")"
+	grep -q '^rr 3000 ' "$STATE/logs/cl.log" || fail "the subOS's client: $(cat "$STATE/logs/cl.log")"
+	echo "in a linux subOS as nobody: $(grep -o 'connect_[a-z]*=[0-9]*' "$T/sub.stats" | tr '\n' ' ')"
+	grep -q 'connect_rfloop=1 connect_tcp=0' "$T/sub.stats" ||
+		fail "the subOS's client did not connect over RFloop: $(cat "$T/sub.stats")"
+	[ $(($(sum rfloop_conns) - conns0)) -eq 1 ] ||
+		fail "kv's rfloop_conns grew by $(($(sum rfloop_conns) - conns0)), want 1 (the subOS's client)"
+	expect_ok rfm destroy cl
+else
+	echo "note: no v1 cpuset hierarchy: no linux subOS with cores 0, no subOS client" >&2
+fi
 
 # --- no system call per request on the service side ------------------------------------
 c1=$(calls 2000)

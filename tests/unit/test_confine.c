@@ -190,6 +190,17 @@ static void test_plan_host(void **state)
 	assert_string_equal(c.ops[b].src, "/srv");
 	assert_false(c.ops[b].make);
 	rfd_confine_release(&c);
+	/* rfd's socket for subOSes: bound over the control socket first, so
+	 * that the KEEP of the hidden state directory keeps it. */
+	o.subos_socket = "/tmp/rf-state/run/subos.sock";
+	prepare(&c, &o);
+	assert_int_equal(find_op(&c, RFD_MNT_BIND, "/tmp/rf-state/rfd.sock"), 0);
+	assert_string_equal(c.ops[0].src, "/tmp/rf-state/run/subos.sock");
+	assert_false(c.ops[0].make);
+	st = find_op(&c, RFD_MNT_HIDE_DIR, "/tmp/rf-state");
+	assert_int_equal(find_op(&c, RFD_MNT_KEEP, "/tmp/rf-state/rfd.sock"), st + 1);
+	rfd_confine_release(&c);
+	o.subos_socket = NULL;
 	o.kind = RF_KIND_LIBOS; /* libos keeps IPC_LOCK; --cap adds */
 	o.caps = caps;
 	o.ncaps = 1;
@@ -216,6 +227,13 @@ static void test_plan_root(void **state)
 	assert_string_equal(c.ops[s].src, "/run/rfd.sock");
 	int b = find_op(&c, RFD_MNT_BIND, "/srv/box/data");
 	assert_true(b > s && c.ops[b].make);
+	rfd_confine_release(&c);
+	o.subos_socket = "/var/lib/rfd/run/subos.sock"; /* the socket for subOSes is what goes in */
+	prepare(&c, &o);
+	s = find_op(&c, RFD_MNT_BIND, "/srv/box/run/rfd.sock");
+	assert_true(s > 0);
+	assert_string_equal(c.ops[s].src, "/var/lib/rfd/run/subos.sock");
+	b = find_op(&c, RFD_MNT_BIND, "/srv/box/data");
 	assert_int_equal(find_op(&c, RFD_MNT_PIVOT, "/srv/box"), c.nops - 1);
 	assert_int_equal(find_op(&c, RFD_MNT_HIDE_DIR, "/var/lib/rfd"), -1); /* not there */
 	char what[256];
