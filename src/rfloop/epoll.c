@@ -16,7 +16,7 @@
  * program may add a socket to its set before it connects it (nginx does,
  * for its upstreams), and an RFloop connect puts another file at that fd
  * (rendezvous.c), which the kernel's set does not follow; connect then
- * adds the new file to the sets the old one was in (rfl_epoll_carry).
+ * moves fd's registrations to the new file (rfl_epoll_detach, _attach).
  *
  * epoll_wait costs one load while no connection is unsignalled (the usual
  * case: only a blocking-mode program that reads less than it is sent ever
@@ -182,24 +182,49 @@ EXPORT int epoll_ctl(int ep, int op, int fd, struct epoll_event *ev)
 		return REAL(epoll_ctl)(ep, op, fd, ev);
 	/* A connection's call under the lock (a oneshot disarm must not
 	 * overwrite a re-arm); anyone else's outside it, recorded after. */
-	bool conn = rfl_conn_of(fd) != NULL;
-	if (conn)
+	bool locked = rfl_conn_of(fd) != NULL;
+	if (locked)
 		pthread_mutex_lock(&elock);
 	int r = REAL(epoll_ctl)(ep, op, fd, ev);
 	if (r == 0) {
 		int saved = errno;
-		if (!conn)
+		if (!locked)
 			pthread_mutex_lock(&elock);
+		locked = true;
 		record(ep, op, fd, ev);
-		conn = true;
 		errno = saved;
 	}
-	if (conn)
+	if (locked)
 		pthread_mutex_unlock(&elock);
 	return r;
 }
 
-void rfl_epoll_carry(int fd)
+/* ---- an fd that connect() gives another file ------------------------------------ */
+
+/* The kernel's sets hold (fd, file) pairs.  Detach takes fd's registrations
+ * out of them, which also proves each record current: a record the kernel
+ * does not have is one left by a close that did not pass through here
+ * (fclose, a raw system call), whose data the program may have freed, and
+ * it is dropped, never added to a set again.  Attach adds the records left
+ * to the sets, for whatever file fd holds now.  errno kept. */
+void rfl_epoll_detach(int fd)
+{
+	if (!LD(&nrecs) || (unsigned)fd >= RFL_MAX_FDS || !LD(&named[fd]))
+		return;
+	int saved = errno;
+	pthread_mutex_lock(&elock);
+	for (int i = 0; by_fd[fd] && i < by_fd[fd]->n;) {
+		struct reg *r = &by_fd[fd]->r[i];
+		if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_DEL, fd, NULL) == 0)
+			i++;
+		else
+			drop(fd, r);   /* the last record moved to slot i */
+	}
+	pthread_mutex_unlock(&elock);
+	errno = saved;
+}
+
+void rfl_epoll_attach(int fd)
 {
 	if (!LD(&nrecs) || (unsigned)fd >= RFL_MAX_FDS || !LD(&named[fd]))
 		return;
@@ -209,12 +234,12 @@ void rfl_epoll_carry(int fd)
 		struct reg *r = &by_fd[fd]->r[i];
 		struct epoll_event ev = { .events = r->off ? EPOLLONESHOT : r->events,
 					  .data = r->data };
-		if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) {
+		if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
 			i++;
 			continue;
 		}
 		DBG("rfloop: fd %d: not added to epoll fd %d again: %s", fd, r->ep, strerror(errno));
-		drop(fd, r);   /* that set is gone: the last record moved to slot i */
+		drop(fd, r);
 	}
 	pthread_mutex_unlock(&elock);
 	errno = saved;

@@ -511,7 +511,9 @@ static int connect_install(int fd, int fdfl, struct rfl_conn *c, struct conn_par
 {
 	if (c->nonblock)
 		REAL(fcntl)(p->a[0], F_SETFL, O_RDWR | O_NONBLOCK);
+	rfl_epoll_detach(fd);   /* nginx adds its upstream socket to epoll before connect */
 	int rc = take_over_fd(p->a[0], fd, fdfl), err = errno;
+	rfl_epoll_attach(fd);
 	REAL(close)(p->a[0]);
 	if (rc < 0) {
 		/* The listener will see EOF at once. */
@@ -521,7 +523,6 @@ static int connect_install(int fd, int fdfl, struct rfl_conn *c, struct conn_par
 	}
 	rfl_table_set(p->b[1], K_HIDDEN, &c->hidden);
 	rfl_table_set(fd, K_CONN, c);
-	rfl_epoll_carry(fd);   /* nginx adds its upstream socket to epoll before connect */
 	STAT_ADD(ST_CONNECT_RFLOOP, 1);
 	return 1;
 }

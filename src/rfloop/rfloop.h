@@ -221,10 +221,13 @@ int rfl_reg_send(const struct base_rfl_entry *e, int family, const uint8_t *addr
  * epoll registrations recorded for it, as a connection fd or as an epoll
  * fd.  One load when there are none. */
 void rfl_epoll_forget(int fd);
-/* connect() put an RFloop connection's file at fd in place of the socket
- * the program made: add it to the epoll sets the socket was in, with the
- * same events and data (the kernel dropped the socket's registrations). */
-void rfl_epoll_carry(int fd);
+/* connect() is about to put an RFloop connection's file at fd in place of
+ * the socket the program made: detach takes the socket out of the epoll
+ * sets the program put it in (dropping records the kernel no longer has),
+ * attach then adds what fd holds (the connection; the socket again if the
+ * switch failed) with the same events and data. */
+void rfl_epoll_detach(int fd);
+void rfl_epoll_attach(int fd);
 
 /* ---- the fd table (table.c) ---------------------------------------------- */
 
