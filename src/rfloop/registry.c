@@ -196,7 +196,9 @@ static struct bell *bell_get(int nl, const struct base_rfl_entry *e)
  * connections at once) fills it faster than a busy listener takes them.
  * A full queue waits for room (poll on a connected datagram socket says
  * when its peer's queue has some) up to BELL_WAIT_MS in all: a connection
- * that falls back to kernel TCP stays there for its whole life. */
+ * that falls back to kernel TCP stays there for its whole life.  (Under
+ * nl_lock: this process's other connects wait too, as their requests
+ * would find the same queue full.) */
 #define BELL_WAIT_MS 200
 
 static int bell_send(int s, const void *buf, size_t len, const int *fds, int nfds)
