@@ -207,7 +207,9 @@ EXPORT int epoll_ctl(int ep, int op, int fd, struct epoll_event *ev)
  * (fclose, a raw system call), whose data the program may have freed, and
  * it is dropped, never added to a set again.  Attach adds the records left
  * to the sets, for whatever file fd holds now.  errno kept. */
-void rfl_epoll_detach(int fd)
+/* step(fd, r) for each record of fd; a record it says no to is dropped.
+ * errno kept. */
+static void each_record(int fd, bool (*step)(int fd, const struct reg *r))
 {
 	if (!LD(&nrecs) || (unsigned)fd >= RFL_MAX_FDS || !LD(&named[fd]))
 		return;
@@ -215,7 +217,7 @@ void rfl_epoll_detach(int fd)
 	pthread_mutex_lock(&elock);
 	for (int i = 0; by_fd[fd] && i < by_fd[fd]->n;) {
 		struct reg *r = &by_fd[fd]->r[i];
-		if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_DEL, fd, NULL) == 0)
+		if (step(fd, r))
 			i++;
 		else
 			drop(fd, r);   /* the last record moved to slot i */
@@ -224,25 +226,28 @@ void rfl_epoll_detach(int fd)
 	errno = saved;
 }
 
+static bool detach_one(int fd, const struct reg *r)
+{
+	return REAL(epoll_ctl)(r->ep, EPOLL_CTL_DEL, fd, NULL) == 0;
+}
+
+static bool attach_one(int fd, const struct reg *r)
+{
+	struct epoll_event ev = { .events = r->off ? EPOLLONESHOT : r->events, .data = r->data };
+	if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return true;
+	DBG("rfloop: fd %d: not added to epoll fd %d again: %s", fd, r->ep, strerror(errno));
+	return false;
+}
+
+void rfl_epoll_detach(int fd)
+{
+	each_record(fd, detach_one);
+}
+
 void rfl_epoll_attach(int fd)
 {
-	if (!LD(&nrecs) || (unsigned)fd >= RFL_MAX_FDS || !LD(&named[fd]))
-		return;
-	int saved = errno;
-	pthread_mutex_lock(&elock);
-	for (int i = 0; by_fd[fd] && i < by_fd[fd]->n;) {
-		struct reg *r = &by_fd[fd]->r[i];
-		struct epoll_event ev = { .events = r->off ? EPOLLONESHOT : r->events,
-					  .data = r->data };
-		if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_ADD, fd, &ev) == 0) {
-			i++;
-			continue;
-		}
-		DBG("rfloop: fd %d: not added to epoll fd %d again: %s", fd, r->ep, strerror(errno));
-		drop(fd, r);
-	}
-	pthread_mutex_unlock(&elock);
-	errno = saved;
+	each_record(fd, attach_one);
 }
 
 /* ---- the waits ---------------------------------------------------------------------- */
