@@ -204,7 +204,7 @@ int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
  * stderr): a futex wake-up round trip between threads on cpu[0] and
  * cpu[1]; a journal-sized append fdatasync'd in dir; `bytes` of fresh
  * anonymous memory mapped and faulted. */
-int floor_wake_rtt(const int cpu[2], int n, struct series *s);
+int floor_wake_rtt(const int cpu[2], int n, uint64_t idle_ns, struct series *s);
 int floor_fsync(const char *dir, int n, struct series *s);
 int floor_mem_fresh(uint64_t bytes, int n, struct series *s);
 void lifecycle_targets(struct json_object *fig, struct json_object *t);

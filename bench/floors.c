@@ -5,7 +5,11 @@
  *   wake RTT    two threads pinned to the two CPUs a core resize moves
  *               between, each asleep in FUTEX_WAIT until the other wakes
  *               it: a core handshake is one such wake there (rfd -> the
- *               core's thread) and one back (the acknowledgement).
+ *               core's thread) and one back (the acknowledgement).  Twice:
+ *               the woken thread asleep for 30 us (the figure the targets
+ *               use), and asleep for 2 ms first, as a parked core is
+ *               between two resizes - on a VM a CPU idle that long has
+ *               left the host's halt-polling and costs a full wake-up.
  *   fsync       one journal-sized line appended to a file in the state
  *               directory and fdatasync'd, as rfd's journal does before
  *               it answers.
@@ -87,8 +91,20 @@ static void *pong_main(void *arg)
 	return NULL;
 }
 
+/* Before a ping: idle_ns asleep (the pong's CPU idles with it), then the
+ * settle spin, so the pinging side is awake and running as rfd is. */
+static void before_ping(uint64_t idle_ns)
+{
+	struct timespec ts = { (time_t)(idle_ns / 1000000000ull), (long)(idle_ns % 1000000000ull) };
+	if (idle_ns)
+		nanosleep(&ts, NULL);
+	uint64_t settle = base_now_ns() + WAKE_SETTLE_NS;
+	while (base_now_ns() < settle)
+		base_cpu_relax();
+}
+
 /* One thread per CPU (the caller's on cpu[0], restored after). */
-int floor_wake_rtt(const int cpu[2], int n, struct series *s)
+int floor_wake_rtt(const int cpu[2], int n, uint64_t idle_ns, struct series *s)
 {
 	struct pingpong pp = { .cpu = cpu[1], .rounds = n + WAKE_WARM };
 	cpu_set_t saved;
@@ -99,9 +115,7 @@ int floor_wake_rtt(const int cpu[2], int n, struct series *s)
 	if (pthread_create(&t, NULL, pong_main, &pp))
 		goto out;
 	for (uint32_t r = 1; r <= (uint32_t)pp.rounds && !pp.failed; r++) {
-		uint64_t settle = base_now_ns() + WAKE_SETTLE_NS;
-		while (base_now_ns() < settle)
-			base_cpu_relax();
+		before_ping(idle_ns);
 		uint64_t t0 = base_now_ns();
 		atomic_store(&pp.ping, r);
 		futex(&pp.ping, FUTEX_WAKE, 1);

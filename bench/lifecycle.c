@@ -16,7 +16,9 @@
  *            librf, smallest memory), told the TSC frequency as rfd tells
  *            a subOS, until librf reports that main runs on the same kind
  *            of control socket rfd waits on (RF_CTL_FD)
- *   wake_rtt a futex wake-up round trip between the two cores
+ *   wake_rtt a futex wake-up round trip between the two cores (and
+ *            wake_rtt_idle: the same with the woken side idle for 2 ms
+ *            first, as a parked core is; reported, not judged)
  *   fsync    a journal-sized append fdatasync'd in rfd's state directory
  *   mem_fresh  512 MiB of fresh anonymous memory mapped and faulted
  *
@@ -46,11 +48,14 @@
 /* The subOS starts on SUBOS_CPU and grows onto BOTH_CPUS (both_cpus). */
 #define SUBOS_CPU "1"
 #define BOTH_CPUS "0-1"
+/* The idle-sleeper wake floor: a parked core sleeps at least this long
+ * between two resizes here (floors.c). */
+#define WAKE_IDLE_NS (2ull * 1000000)
 static const int both_cpus[2] = { 0, 1 };
 
 enum { S_CREATE, S_DESTROY, S_CORE_ADD, S_CORE_REM, S_CORE_ADD_RTT, S_CORE_REM_RTT,
        S_MEM_ADD, S_MEM_REM, S_MEM_ADD_RTT, S_MEM_REM_RTT, S_SPAWN, S_SPAWN_TRUE,
-       S_CORE_ADD_COLD, S_CORE_ADD_COLD_RTT, S_WAKE, S_FSYNC, S_MEM_FRESH, S_N };
+       S_CORE_ADD_COLD, S_CORE_ADD_COLD_RTT, S_WAKE, S_FSYNC, S_MEM_FRESH, S_WAKE_IDLE, S_N };
 
 static bool ok(struct json_object *ans, const char *what)
 {
@@ -254,7 +259,7 @@ static void put_pcts(struct json_object *out, const struct series *s, bool p99)
 static void report(struct json_object *out, struct series *s, struct json_object *info, int forced)
 {
 	static const int with_p99[] = { S_CREATE, S_DESTROY, S_CORE_ADD, S_CORE_REM,
-					S_CORE_ADD_COLD, S_WAKE };
+					S_CORE_ADD_COLD, S_WAKE, S_WAKE_IDLE };
 	static const int p50_only[] = { S_CORE_ADD_RTT, S_CORE_REM_RTT, S_CORE_ADD_COLD_RTT,
 					S_MEM_ADD, S_MEM_REM, S_MEM_ADD_RTT, S_MEM_REM_RTT,
 					S_SPAWN, S_SPAWN_TRUE, S_FSYNC, S_MEM_FRESH };
@@ -268,6 +273,10 @@ static void report(struct json_object *out, struct series *s, struct json_object
 	put(out, "create_over_spawn", series_pct(&s[S_CREATE], 50) / series_pct(&s[S_SPAWN], 50));
 	put(out, "core_add_over_wake", series_pct(&s[S_CORE_ADD], 50) / wake);
 	put(out, "core_remove_over_wake", series_pct(&s[S_CORE_REM], 50) / wake);
+	/* Not judged (the issue's floor is the warm one): the same ratio
+	 * against a wake of a CPU idle as long as a parked core's. */
+	put(out, "core_add_over_wake_idle",
+	    series_pct(&s[S_CORE_ADD], 50) / series_pct(&s[S_WAKE_IDLE], 50));
 	put(out, "core_add_rtt_over_floor", series_pct(&s[S_CORE_ADD_RTT], 50) /
 		(series_pct(&s[S_CORE_ADD], 50) + series_pct(&s[S_FSYNC], 50)));
 	put(out, "mem_add_rtt_over_fresh",
@@ -300,7 +309,8 @@ void lifecycle_targets(struct json_object *fig, struct json_object *t)
 /* The floors, on the cores and disk the subOSes use, before any exists. */
 static int floors(const struct private_rfd *p, const char *hello, int n, struct series *s)
 {
-	if (spawns(hello, n, s) || floor_wake_rtt(both_cpus, s[S_WAKE].cap, &s[S_WAKE]) ||
+	if (spawns(hello, n, s) || floor_wake_rtt(both_cpus, s[S_WAKE].cap, 0, &s[S_WAKE]) ||
+	    floor_wake_rtt(both_cpus, s[S_WAKE_IDLE].cap, WAKE_IDLE_NS, &s[S_WAKE_IDLE]) ||
 	    floor_fsync(p->dir, s[S_FSYNC].cap, &s[S_FSYNC]) ||
 	    floor_mem_fresh(MEM_ADD, s[S_MEM_FRESH].cap, &s[S_MEM_FRESH]))
 		return -1;
@@ -312,9 +322,9 @@ int bench_lifecycle(const struct bench_opts *o, struct json_object *out)
 	static const char *names[S_N] = { "create", "destroy", "core_add", "core_remove",
 		"core_add_rtt", "core_remove_rtt", "mem_add", "mem_remove", "mem_add_rtt",
 		"mem_remove_rtt", "spawn", "spawn_true", "core_add_cold", "core_add_cold_rtt",
-		"wake_rtt", "fsync", "mem_fresh" };
+		"wake_rtt", "fsync", "mem_fresh", "wake_rtt_idle" };
 	static const char *units[S_N] = { "ms", "ms", "us", "us", "us", "us", "ms", "ms", "ms",
-		"ms", "ms", "ms", "us", "us", "us", "us", "ms" };
+		"ms", "ms", "ms", "us", "us", "us", "us", "ms", "us" };
 	const char *extra[] = { "--host-cores", "", "--mem", "1G", "--chunk", "64M", NULL };
 	struct series s[S_N];
 	struct private_rfd p = { 0 };
@@ -324,7 +334,7 @@ int bench_lifecycle(const struct bench_opts *o, struct json_object *out)
 	 * fresh mapping a few hundred ms */
 	int cap[S_N] = { [S_CORE_ADD_COLD] = n / 4 > 3 ? n / 4 : 3,
 			 [S_CORE_ADD_COLD_RTT] = n / 4 > 3 ? n / 4 : 3,
-			 [S_WAKE] = 10 * n, [S_MEM_FRESH] = n / 20 > 3 ? n / 20 : 3 };
+			 [S_WAKE] = 10 * n, [S_WAKE_IDLE] = n, [S_MEM_FRESH] = n / 20 > 3 ? n / 20 : 3 };
 
 	snprintf(hello, sizeof(hello), "%s/rfhello", o->build_dir);
 	for (int i = 0; i < S_N; i++)

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,20 +72,35 @@ static int write_long(const char *path, long v)
  * that was SIGKILLed, forever.  What is left behind then is the raised
  * limit alone (STATE_DIR/hugepages tells a successor to lower it).
  */
+#define OVERCOMMIT_LOCK "/run/lock/rainforest-hugepages.lock"
+
+/* Add delta (clamped at zero) to the limit; what it actually moved by.
+ * Read-modify-write under a host-wide lock: two rfds starting or stopping
+ * at once each read the old value, and one change was lost (a lowering
+ * lost is a raised limit left behind for good). */
+static long adjust_overcommit(long delta)
+{
+	int lk = open(OVERCOMMIT_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lk >= 0)
+		flock(lk, LOCK_EX);   /* no lock (no /run/lock): best effort */
+	long before = read_long(NR_OVERCOMMIT), after = before;
+	if (before >= 0 && !write_long(NR_OVERCOMMIT, before + delta > 0 ? before + delta : 0))
+		after = read_long(NR_OVERCOMMIT);
+	if (lk >= 0)
+		close(lk);
+	return before >= 0 && after >= 0 ? after - before : 0;
+}
+
 static long raise_overcommit(long want)
 {
-	long before = read_long(NR_OVERCOMMIT);
-	if (before < 0 || write_long(NR_OVERCOMMIT, before + want))
-		return 0;
-	long after = read_long(NR_OVERCOMMIT);
-	return after > before ? after - before : 0;
+	long got = adjust_overcommit(want);
+	return got > 0 ? got : 0;
 }
 
 static void lower_overcommit(long n)
 {
-	long now = read_long(NR_OVERCOMMIT);
-	if (n > 0 && now >= 0)
-		write_long(NR_OVERCOMMIT, now > n ? now - n : 0);
+	if (n > 0)
+		adjust_overcommit(-n);
 }
 
 /* Give a plain (shmem) memfd its pages by writing zeros into it: unlike

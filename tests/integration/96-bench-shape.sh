@@ -13,7 +13,7 @@ need_libos || exit 0
 declare -A figures=(
 	[lifecycle]="create_ms_p50 destroy_ms_p50 core_add_us_p50 core_remove_us_p50
 		core_add_rtt_us_p50 core_add_cold_us_p50 mem_add_ms_p50 mem_add_rtt_ms_p50
-		spawn_ms_p50 wake_rtt_us_p50 fsync_us_p50 mem_fresh_ms_p50 create_over_spawn"
+		spawn_ms_p50 wake_rtt_us_p50 wake_rtt_idle_us_p50 fsync_us_p50 mem_fresh_ms_p50 create_over_spawn"
 	[ficm]="rtt_ns_p50 cacheline_rtt_ns_p50 cacheline_pair_rtt_ns_p50 rtt_64b_payload_ns_p50
 		process_rtt_ns_p50 process_cacheline_rtt_ns_p50 unix_socket_rtt_ns_p50
 		unix_socket_busypoll_rtt_ns_p50 pipe_rtt_ns_p50 wake_rtt_ns_p50 msgs_per_s

@@ -376,7 +376,7 @@ check_huge() {
 	n=$(cat "$STATE/hugepages" 2>/dev/null || echo 0)
 	if [ "$n" -gt 0 ]; then
 		echo "note: rfd died holding a raised huge page limit (+$n); lowering it" >&2
-		echo $(($(cat $ov) - n)) >$ov
+		flock /run/lock/rainforest-hugepages.lock sh -c "echo \$((\$(cat $ov) - $n)) >$ov"
 		echo 0 >"$STATE/hugepages"
 	fi
 	[ "$(huge_state)" = "$HUGE0" ] && return 0
