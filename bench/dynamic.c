@@ -35,9 +35,11 @@
  * (src/rfd/policy_decide.h) gave the core back); now rfkv stops serving
  * on a core starved of its CPU (apps/rfkv/place.c), so with cpu 0 all of
  * its shards and connections are there and the peak's p99 falls to tens
- * of microseconds.  What is left over ut is the reaction to each step and
- * the give-backs in the middle of a peak: with two cores the p99 is far
- * below lt, which says nothing about whether one core would do.
+ * of microseconds.  With two cores the p99 is far below lt, which says
+ * nothing about whether one core would do: the policy's load memory
+ * (src/rfd/policy_decide.h) keeps a core whose give-back had to be undone
+ * while the load that needed it lasts.  What is left over ut is mostly
+ * the reaction to each step.
  *
  * Thresholds: the static system first runs the trough rate alone for a
  * few seconds; the median of its window p99s is `unloaded_p99_us`, and
