@@ -150,8 +150,8 @@ void kv_shards_rebalance_all(void);          /* every core: give away what it sh
 /* place.c: which cores serve (own shards, hold connections) */
 void kv_place_start(int core);               /* sample core's starvation from now on */
 bool kv_place_serves(int core, int not);     /* core runs, is not `not`, and should serve */
-bool kv_place_judge(bool starved, uint64_t delay_ns, uint64_t best_ns, uint64_t now_ns,
-		    uint64_t *calm_since);       /* the rule, pure (unit tests) */
+bool kv_place_judge(bool starved, uint64_t median_ns, uint64_t worst_ns, uint64_t best_ns,
+		    uint64_t now_ns, uint64_t *calm_since); /* the rule, pure (tests) */
 void kv_place_force(int core, bool starved); /* tests: set a verdict, rebalance */
 
 /* store.c (on the owning core) */

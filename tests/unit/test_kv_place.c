@@ -1,7 +1,7 @@
 /*
  * test_kv_place.c - rfkv's placement (apps/rfkv/place.c): the starvation
  * rule on synthetic signals (a floor, a ratio to the best core, slow
- * recovery, a relapse), and on two cores that a core judged starved gives
+ * recovery, a relapse by a single slow wake), and on two cores that a core judged starved gives
  * its shards away with the two-step hand-off while requests from it are
  * still served, that with every core starved all serve again, and that
  * the shards spread back once it recovers.
@@ -16,17 +16,17 @@ static void test_judge(void **state)
 	uint64_t calm = 0, t = 1000 * MS;
 
 	(void)state;
-	assert_false(kv_place_judge(false, 30 * US, 1 * US, t, &calm));   /* under the floor */
-	assert_false(kv_place_judge(false, 100 * US, 50 * US, t, &calm)); /* everyone slow */
-	assert_true(kv_place_judge(false, 100 * US, 1 * US, t, &calm));
+	assert_false(kv_place_judge(false, 30 * US, 30 * US, 1 * US, t, &calm)); /* floor */
+	assert_false(kv_place_judge(false, 100 * US, 100 * US, 50 * US, t, &calm)); /* all slow */
+	assert_true(kv_place_judge(false, 100 * US, 100 * US, 1 * US, t, &calm));
 	/* Calm again: starved until it has stayed calm for a while. */
-	assert_true(kv_place_judge(true, 5 * US, 1 * US, t, &calm));
-	assert_true(kv_place_judge(true, 5 * US, 1 * US, t + 100 * MS, &calm));
-	/* A relapse (above half the thresholds) restarts the clock. */
-	assert_true(kv_place_judge(true, 30 * US, 1 * US, t + 200 * MS, &calm));
-	assert_true(kv_place_judge(true, 5 * US, 1 * US, t + 300 * MS, &calm));
-	assert_true(kv_place_judge(true, 5 * US, 1 * US, t + 500 * MS, &calm));
-	assert_false(kv_place_judge(true, 5 * US, 1 * US, t + 700 * MS, &calm));
+	assert_true(kv_place_judge(true, 5 * US, 5 * US, 1 * US, t, &calm));
+	assert_true(kv_place_judge(true, 5 * US, 5 * US, 1 * US, t + 100 * MS, &calm));
+	/* One slow wake among calm ones (median calm) restarts the clock. */
+	assert_true(kv_place_judge(true, 0, 30 * US, 1 * US, t + 200 * MS, &calm));
+	assert_true(kv_place_judge(true, 5 * US, 5 * US, 1 * US, t + 300 * MS, &calm));
+	assert_true(kv_place_judge(true, 5 * US, 5 * US, 1 * US, t + 500 * MS, &calm));
+	assert_false(kv_place_judge(true, 5 * US, 5 * US, 1 * US, t + 700 * MS, &calm));
 }
 
 /* How many shards core 0 owns once none is in transit and ok(it) holds
