@@ -206,7 +206,7 @@ $(B)/tests/%: $(B)/obj/tests/helpers/%.o $(B)/librf.a $(B)/libbase.a
 # its schedule, workload and protocol, rfbench kv's search its sweep.
 $(B)/tests/test_bench_merge: $(B)/san/bench/merge.o
 $(B)/tests/test_bench_kv_sweep: $(B)/san/bench/kv_sweep.o
-$(B)/tests/test_kv_proto $(B)/tests/test_kv_store: $(call san,$(KV_LIB_SRC))
+$(B)/tests/test_kv_proto $(B)/tests/test_kv_store $(B)/tests/test_kv_place: $(call san,$(KV_LIB_SRC))
 $(B)/san/tests/unit/test_kv_%.o: CFLAGS += -Iapps/rfkv
 $(B)/tests/test_rfload: $(call san,apps/rfload/sched.c apps/rfload/workload.c apps/rfload/proto.c)
 $(B)/san/tests/unit/test_rfload.o: CFLAGS += -Iapps/rfload

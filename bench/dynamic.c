@@ -25,17 +25,21 @@
  *     rainforest_policy is static plus rfd's elastic policy: kv latency
  *     (1..2 cores, lt/ut below, window window_ms), batch batch (0..1 core:
  *     paused at zero);
- *   - rfkv spreads its connections over the cores it has (apps/rfkv/conn.c),
- *     so a core it gains serves half the clients, not only a shard share.
- * What this machine shows (measured while others built, so noisy): rfkv on
- * cpu 1 alone with the generator keeps up with the peak (p99 of tens of
- * ms, over ut), but rfkv on both cpus does worse at the peak (p99 of
- * hundreds of ms): half its requests are forwarded to the shard owner on
- * the other core (apps/rfkv/shard.c), and the owner on cpu 1 runs only in
- * the generator's gaps.  So here the second core is a cost to the
- * service, and the policy's futile-take rule (src/rfd/policy_decide.h)
- * gives it back; on a machine with a core of its own per party the
- * experiment would test what the paper tested.
+ *   - rfkv spreads its connections over the cores that serve
+ *     (apps/rfkv/conn.c, place.c), so a core it gains serves clients, not
+ *     only a shard share.
+ * What this machine shows: rfkv on cpu 1 alone with the generator keeps
+ * up with the peak (p99 of a few ms, over ut).  rfkv on both cpus used to
+ * do far worse (half its requests went to the shard owner on cpu 1, which
+ * runs only in the generator's gaps, and the policy's futile-take rule
+ * (src/rfd/policy_decide.h) gave the core back); now rfkv stops serving
+ * on a core starved of its CPU (apps/rfkv/place.c), so with cpu 0 all of
+ * its shards and connections are there and the peak's p99 falls to tens
+ * of microseconds.  With two cores the p99 is far below lt, which says
+ * nothing about whether one core would do: the policy's load memory
+ * (src/rfd/policy_decide.h) keeps a core whose give-back had to be undone
+ * while the load that needed it lasts.  What is left over ut is mostly
+ * the reaction to each step.
  *
  * Thresholds: the static system first runs the trough rate alone for a
  * few seconds; the median of its window p99s is `unloaded_p99_us`, and

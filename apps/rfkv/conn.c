@@ -20,10 +20,12 @@
  * two more connections than the least loaded running core moves there
  * (rf_spawn_on, its state on the heap); one at a time, so the counts
  * settle within a few requests.  A connection librf moved with a leaving
- * core is counted where it runs now.
+ * core is counted where it runs now.  Only serving cores count (place.c):
+ * a connection on a core starved of its CPU moves to a serving one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <rf/io.h>
 #include <rf/rf.h>
@@ -120,15 +122,18 @@ static int balance_target(struct conn *c)
 		count_on(c, self < KV_MAX_CORES ? self : -1); /* librf moved it */
 	if (c->on < 0 || rf_ncores() < 2)
 		return -1;
-	int mine = __atomic_load_n(&conns_on[c->on], __ATOMIC_RELAXED), least = mine;
+	/* On a core that should not serve (place.c) any serving core is better. */
+	bool serves = kv_place_serves(c->on, -1);
+	int mine = __atomic_load_n(&conns_on[c->on], __ATOMIC_RELAXED);
+	int least = serves ? mine : INT_MAX;
 	for (int k = 0; k < n && k < KV_MAX_CORES; k++) {
 		int has = __atomic_load_n(&conns_on[k], __ATOMIC_RELAXED);
-		if (k != c->on && rf_core_running(k) && has < least) {
+		if (k != c->on && has < least && kv_place_serves(k, -1)) {
 			least = has;
 			best = k;
 		}
 	}
-	return best >= 0 && mine - least >= 2 ? best : -1;
+	return best >= 0 && (!serves || mine - least >= 2) ? best : -1;
 }
 
 static void conn_run(void *arg);

@@ -9,6 +9,7 @@
  *   conn.c   a connection: its fiber, receive/send buffers, value bodies;
  *   proto.c  the text protocol: tokenizing, every command, every answer;
  *   shard.c  who owns which shard, and running an operation there;
+ *   place.c  which cores serve: a core starved of its CPU stops serving;
  *   store.c  a shard's hash table and items, the storage operations;
  *   lru.c    a shard's LRU list, memory limit and eviction;
  *   stats.c  counters and the four "stats" answers;
@@ -138,11 +139,20 @@ struct kv_req {
 /* shard.c */
 int kv_shards_init(uint64_t maxbytes);
 int kv_nshards(void);
+int kv_shard_owner(int s);                   /* its core, or -1 while in transit */
 struct kv_shard *kv_shard_at(int i);
 void kv_run(struct kv_req *r);               /* fiber: run r on its shard's owner */
 void kv_shards_core_changed(int core, bool added);
 void kv_shards_crawl(uint64_t at_ns);        /* every core drops dead items at at_ns */
 void kv_shards_reclaim(void);                /* rf_on_mem_reclaim hook */
+void kv_shards_rebalance_all(void);          /* every core: give away what it should not own */
+
+/* place.c: which cores serve (own shards, hold connections) */
+void kv_place_start(int core);               /* sample core's starvation from now on */
+bool kv_place_serves(int core, int not);     /* core runs, is not `not`, and should serve */
+bool kv_place_judge(bool starved, uint64_t median_ns, uint64_t worst_ns, uint64_t best_ns,
+		    uint64_t now_ns, uint64_t *calm_since); /* the rule, pure (tests) */
+void kv_place_force(int core, bool starved); /* tests: set a verdict, rebalance */
 
 /* store.c (on the owning core) */
 int kv_store_init(struct kv_shard *s, uint64_t limit);

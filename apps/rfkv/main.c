@@ -82,8 +82,10 @@ static void cores_changed(int core, int cpu, bool added)
 {
 	(void)cpu;
 	kv_shards_core_changed(core, added);
-	if (added)
+	if (added) {
 		start_acceptor(core);
+		kv_place_start(core);
+	}
 }
 
 static int listen_on(void)
@@ -224,8 +226,10 @@ static int app(int argc, char **argv)
 	rf_on_cores_changed(cores_changed);  /* before starting: no core missed */
 	rf_on_mem_reclaim(kv_shards_reclaim);
 	for (int i = 0; i < rf_ncores_max(); i++)
-		if (rf_core_running(i))
+		if (rf_core_running(i)) {
 			start_acceptor(i);
+			kv_place_start(i);
+		}
 	printf("rfkv: serving on port %d with %d cores, %d shards\n", kv_settings.port,
 	       rf_ncores(), kv_nshards());
 	fflush(stdout);

@@ -27,7 +27,9 @@
  * word names, so it reaches the owner once the hand-off is done.  A
  * leaving core gives all its shards away in librf's cores-changed hook,
  * which runs on it before its work moves (rf.h); a new core asks every
- * core to give it the shards it should now own ("rebalance").  The
+ * core to give it the shards it should now own ("rebalance"); so does a
+ * core that starts or stops serving (place.c: a core starved of its CPU
+ * owns no shard while another core can own them).  The
  * memory of moved items stays where it is: librf frees across cores.
  */
 #include <stdio.h>
@@ -45,18 +47,26 @@ int kv_nshards(void)
 	return nshards;
 }
 
+int kv_shard_owner(int s)
+{
+	uint32_t o = __atomic_load_n(&owner[s], __ATOMIC_ACQUIRE);
+
+	return o & TRANSIT ? -1 : (int)o;
+}
+
 struct kv_shard *kv_shard_at(int i)
 {
 	return &shards[i];
 }
 
-/* The core that should own s among the running ones, skipping `not`. */
+/* The core that should own s among the serving ones (place.c), skipping
+ * `not`. */
 static int desired(int s, int not)
 {
 	int run[KV_MAX_CORES], n = 0;
 
 	for (int c = 0; c < rf_ncores_max() && n < KV_MAX_CORES; c++)
-		if (c != not && rf_core_running(c))
+		if (kv_place_serves(c, not))
 			run[n++] = c;
 	return n ? run[s % n] : -1;
 }
@@ -83,19 +93,25 @@ int kv_shards_init(uint64_t maxbytes)
 	return 0;
 }
 
+static void hand_off(int s, int to);
+
+/* Step 2 of a hand-off, on the new owner; the serving cores may have
+ * changed while the shard was in transit: then it moves on. */
 static void take(void *arg)
 {
-	int s = (int)(intptr_t)arg;
+	int s = (int)(intptr_t)arg, self = rf_core_self(), d = desired(s, -1);
 
-	__atomic_store_n(&owner[s], (uint32_t)rf_core_self(), __ATOMIC_RELEASE);
+	__atomic_store_n(&owner[s], (uint32_t)self, __ATOMIC_RELEASE);
+	if (d >= 0 && d != self)
+		hand_off(s, d);
 }
 
 /* Step 1 of a hand-off, on the owner. */
 static void hand_off(int s, int to)
 {
 	__atomic_store_n(&owner[s], (uint32_t)to | TRANSIT, __ATOMIC_RELEASE);
-	if (rf_post(to, take, (void *)(intptr_t)s) < 0)
-		take((void *)(intptr_t)s);   /* no memory for the message: keep it */
+	if (rf_post(to, take, (void *)(intptr_t)s) < 0)   /* no memory: keep it */
+		__atomic_store_n(&owner[s], (uint32_t)rf_core_self(), __ATOMIC_RELEASE);
 }
 
 /* On core `self`: give away the shards another core should own now. */
@@ -122,8 +138,17 @@ void kv_shards_core_changed(int core, bool added)
 		rebalance((void *)(intptr_t)core);   /* everything goes elsewhere */
 		return;
 	}
+	kv_shards_rebalance_all();
+}
+
+/* The set of serving cores changed: every core gives away what it should
+ * not own now (a core with nothing to give does nothing). */
+void kv_shards_rebalance_all(void)
+{
+	if (!shards)
+		return;
 	for (int c = 0; c < rf_ncores_max(); c++)
-		if (c != core && rf_core_running(c))
+		if (rf_core_running(c))
 			rf_post(c, rebalance, (void *)(intptr_t)-1);
 }
 

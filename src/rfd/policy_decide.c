@@ -106,6 +106,21 @@ static void age(struct policy_track *t)
 		t->gave_ago++;
 	if (t->block > 0)
 		t->block--;
+	if (t->need_left > 0)
+		t->need_left--;
+}
+
+/* Load memory: may member i give a core back at this window's load?
+ * Fewer cores ending as much below lt prove the memory wrong: forget it. */
+static bool load_allows_give(struct policy_member *m)
+{
+	struct policy_track *t = m->tr;
+	bool as_much = m->win.samples * 8 >= t->need_samples * 7;
+
+	if (t->need_left > 0 && m->cores < t->need_cores && as_much &&
+	    m->win.p99_ns < us_ns(m->pol->lt_us))
+		t->need_left = 0;
+	return t->need_left <= 0 || m->cores != t->need_cores || !as_much;
 }
 
 /* Over ut: take a core (1, into *mv) if anyone can give one. */
@@ -119,9 +134,15 @@ static int take(struct policy_member *m, int n, int i, int *free_cores, struct p
 	mv->to = i;
 	mv->rule = POLICY_OVER_UT;
 	*free_cores -= mv->from == POLICY_FREE;
-	/* flap damping: taken back soon after a give-back, hold longer */
-	t->hold_x = t->gave_ago > 0 && t->gave_ago <= RF_POLICY_FLAP_WINDOWS
-			    ? min_int(t->hold_x + 1, RF_POLICY_MAX_DOUBLINGS) : 0;
+	/* flap damping: taken back soon after a give-back, hold longer, and
+	 * remember the load that needed the core (load_allows_give) */
+	bool flap = t->gave_ago > 0 && t->gave_ago <= RF_POLICY_FLAP_WINDOWS;
+	t->hold_x = flap ? min_int(t->hold_x + 1, RF_POLICY_MAX_DOUBLINGS) : 0;
+	if (flap) {
+		t->need_samples = m[i].win.samples;
+		t->need_cores = m[i].cores + 1;
+		t->need_left = RF_POLICY_NEED_WINDOWS;
+	}
 	t->judging = 1;
 	t->take_p99_ns = m[i].win.p99_ns;
 	t->take_samples = m[i].win.samples;
@@ -166,9 +187,22 @@ static int judge_take(struct policy_member *m, int n, int i, int *free_cores,
 	if (++t->worse < RF_POLICY_FUTILE_WINDOWS ||
 	    !give(m, n, i, free_cores, mv, POLICY_FUTILE, t->worse))
 		return 0;
+	t->need_left = 0; /* the core did not help: nothing to remember */
 	t->block = RF_POLICY_BLOCK_WINDOWS << t->block_x;
 	t->block_x = min_int(t->block_x + 1, RF_POLICY_MAX_DOUBLINGS);
 	return 1;
+}
+
+/* Below lt: give a core back once the hold is over, unless the load
+ * memory says the load still needs it (1, into *mv). */
+static int under_lt(struct policy_member *m, int n, int i, int *free_cores,
+		    struct policy_move *mv)
+{
+	struct policy_track *t = m[i].tr;
+	bool load_ok = load_allows_give(&m[i]);
+
+	return ++t->under >= RF_POLICY_HOLD_WINDOWS << t->hold_x && load_ok &&
+	       give(m, n, i, free_cores, mv, POLICY_UNDER_LT, t->under);
 }
 
 /* Member i's fresh window: the move it causes into *mv (1), or 0. */
@@ -189,8 +223,7 @@ static int judge(struct policy_member *m, int n, int i, int *free_cores, struct 
 		if (l->win.p99_ns > us_ns(p->ut_us))
 			k = take(m, n, i, free_cores, mv);
 		else if (l->win.p99_ns < us_ns(p->lt_us))
-			k = ++l->tr->under >= RF_POLICY_HOLD_WINDOWS << l->tr->hold_x &&
-			    give(m, n, i, free_cores, mv, POLICY_UNDER_LT, l->tr->under);
+			k = under_lt(m, n, i, free_cores, mv);
 		else
 			l->tr->under = 0;
 	}

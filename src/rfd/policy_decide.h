@@ -27,6 +27,15 @@
  *     the last give-back resets it.  An isolated noisy window at low load
  *     then costs the batch subOS one move pair, not one every few windows
  *     (rfbench dynamic saw 16 moves in 20 s on a shared machine);
+ *   - load memory: a take that undoes a give-back within
+ *     RF_POLICY_FLAP_WINDOWS windows shows that the fewer cores could not
+ *     carry the requests that window ended; for RF_POLICY_NEED_WINDOWS
+ *     windows after, no core is given back while a window ends at least
+ *     7/8 as many (the load that needed it is still there).  Below lt
+ *     with a core too many says nothing about whether one core less would
+ *     do: rfkv given a second, exclusive core has a p99 of tens of us at a
+ *     peak that one core serves at milliseconds, and gave the core back
+ *     and took it again three times a peak (rfbench dynamic);
  *   - a futile take is undone: once the cooldown is over, if the p99 stays
  *     above ut and above the p99 that made it take the core, and the
  *     window ends no more requests than the one that took it (the core did
@@ -55,6 +64,7 @@
 #define RF_POLICY_MAX_DOUBLINGS    4
 #define RF_POLICY_FUTILE_WINDOWS   3
 #define RF_POLICY_BLOCK_WINDOWS    20
+#define RF_POLICY_NEED_WINDOWS     100
 
 /* One window of a latency subOS, as policy_signal computed it. */
 struct policy_window {
@@ -77,6 +87,10 @@ struct policy_track {
 	int worse;             /* windows in a row since, above ut and take_p99 */
 	int block;             /* windows left in which it takes nothing */
 	int block_x;           /* the next block is BLOCK << block_x */
+	uint64_t need_samples; /* load memory: requests a window ended when a
+				* give-back had to be undone */
+	int need_cores;        /* the cores it needed then */
+	int need_left;         /* windows the memory still holds (0: none) */
 };
 
 struct policy_member {

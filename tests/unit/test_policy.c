@@ -286,10 +286,12 @@ static void test_flap_damping(void **state)
 	for (int round = 0; round < 4; round++) {
 		assert_int_equal(window(&w, 5000), 1); /* the noisy window: take */
 		assert_int_equal(w.last[0].rule, POLICY_OVER_UT);
-		assert_int_equal(window(&w, 100), 0); /* cooldown */
+		/* calm at a lower load (the load memory of a retake does
+		 * not hold the core: test_load_memory) */
+		assert_int_equal(window_n(&w, 100, 500), 0); /* cooldown */
 		for (int k = 1; k < hold; k++)
-			assert_int_equal(window(&w, 100), 0);
-		assert_int_equal(window(&w, 100), 1); /* the hold: give back */
+			assert_int_equal(window_n(&w, 100, 500), 0);
+		assert_int_equal(window_n(&w, 100, 500), 1); /* the hold: give back */
 		assert_int_equal(w.last[0].rule, POLICY_UNDER_LT);
 		assert_int_equal(w.last[0].windows, hold);
 		assert_int_equal(window(&w, 100), 0); /* cooldown */
@@ -304,6 +306,47 @@ static void test_flap_damping(void **state)
 		assert_int_equal(window(&w, 100), 0);
 	assert_int_equal(window(&w, 100), 1);
 	assert_int_equal(w.last[0].windows, RF_POLICY_HOLD_WINDOWS);
+}
+
+/* A give-back undone at once (the retake's window ended 1000 requests)
+ * holds the core while windows end at least 7/8 of that, for NEED windows;
+ * a lower load gives it back after the usual hold, and so does the same
+ * load once the memory is old. */
+static void test_load_memory(void **state)
+{
+	struct world w;
+	int hold = RF_POLICY_HOLD_WINDOWS;
+	setup_world(&w);
+	assert_int_equal(window(&w, 5000), 1);        /* take: no memory yet */
+	for (int k = 0; k < hold + RF_POLICY_COOLDOWN_WINDOWS; k++)
+		window(&w, 100);
+	assert_int_equal(w.m[KV].cores, 1);           /* given back at 1000 */
+	assert_int_equal(window(&w, 100), 0);         /* cooldown */
+	assert_int_equal(window(&w, 5000), 1);        /* retake: remembered */
+	for (int k = 0; k < 4 * hold; k++)
+		assert_int_equal(window_n(&w, 100, 900), 0); /* 900 >= 7/8 of 1000 */
+	assert_int_equal(window_n(&w, 100, 800), 1);  /* less load: give back */
+	assert_int_equal(w.m[KV].cores, 1);
+	/* one core carries 1000 calmly after all: the memory is wrong, forgotten
+	 * (a take long after the give-back remembers nothing new) */
+	for (int k = 0; k < RF_POLICY_FLAP_WINDOWS + 2; k++)
+		assert_int_equal(window(&w, 100), 0);
+	assert_int_equal(window(&w, 5000), 1);
+	for (int k = 0; k < hold + RF_POLICY_COOLDOWN_WINDOWS; k++)
+		window(&w, 100);
+	assert_int_equal(w.m[KV].cores, 1);
+	/* the same again, but the memory runs out while the load stays */
+	setup_world(&w);
+	window(&w, 5000);
+	for (int k = 0; k < hold + 2 * RF_POLICY_COOLDOWN_WINDOWS; k++)
+		window(&w, 100);
+	assert_int_equal(window(&w, 5000), 1);
+	int held = 0;
+	while (w.m[KV].cores == 2 && held < 2 * RF_POLICY_NEED_WINDOWS) {
+		window(&w, 100);
+		held++;
+	}
+	assert_true(held >= RF_POLICY_NEED_WINDOWS - 2 && held <= RF_POLICY_NEED_WINDOWS + 2);
 }
 
 /* kv takes a core at 5 ms and its p99 grows past it while it ends fewer
@@ -370,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_gives_back_to_free_without_batch),
 		cmocka_unit_test(test_flap_damping),
 		cmocka_unit_test(test_futile_take_undone),
+		cmocka_unit_test(test_load_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
