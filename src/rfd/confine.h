@@ -85,6 +85,8 @@ struct rfd_confine_opts {
 	const char *socket_path;      /* kept reachable at the same path */
 	const char *subos_socket;     /* what is bound there (server.c's door); NULL:
 				       * the control socket itself */
+	const char *door_dir;         /* the door's directory, kept visible at its own
+				       * path (no --root): RF_SOCKET inside; NULL: none */
 	uint64_t memlock;
 };
 

@@ -14,7 +14,11 @@
  * programs inside still reach rfd: what is there is rfd's socket for
  * subOSes (server.c: 0666, so that a program reaches rfd whatever its
  * uid; rfd places and judges it by its subOS), bound over the path first
- * and kept through the hiding of /run or the state directory.
+ * and kept through the hiding of /run or the state directory.  The door's
+ * directory (STATE/door, nothing else in it) is kept visible at its own
+ * path too, and RF_SOCKET names the door there: a bind of a socket file
+ * pins its inode, so after an rfd restart only the directory shows the
+ * new rfd's socket to the subOSes it adopted.
  *
  * With --root DIR the program gets DIR as its / (pivot_root, as
  * bubblewrap and Firecracker's jailer do), with a proc of its own, the
@@ -101,15 +105,19 @@ static int add_list(struct rfd_confine *c, enum rfd_mnt_kind k, const char *pref
 	return 0;
 }
 
-/* Hide dir, keeping the control socket and /etc/resolv.conf's target if
- * they are in it. */
-static int add_hidden_dir(struct rfd_confine *c, const char *dir, const char *socket_path)
+/* Hide dir, keeping the control socket, the door's directory and
+ * /etc/resolv.conf's target if they are in it. */
+static int add_hidden_dir(struct rfd_confine *c, const char *dir, const char *socket_path,
+			  const char *door_dir)
 {
 	char resolv[PATH_MAX];
 	if (add(c, RFD_MNT_HIDE_DIR, "", dir, NULL, false))
 		return -1;
 	if (socket_path && base_path_under(socket_path, dir) &&
 	    add(c, RFD_MNT_KEEP, "", socket_path, NULL, false))
+		return -1;
+	if (door_dir && base_path_under(door_dir, dir) &&
+	    add(c, RFD_MNT_KEEP, "", door_dir, NULL, false))
 		return -1;
 	if (realpath("/etc/resolv.conf", resolv) && base_path_under(resolv, dir) &&
 	    add(c, RFD_MNT_KEEP, "", resolv, NULL, false))
@@ -157,9 +165,10 @@ static int plan_host(struct rfd_confine *c, const struct rfd_confine_opts *o)
 	    add_list(c, RFD_MNT_HIDE_FILE, "", host_hide_files) || add_ssh_keys(c) ||
 	    add_list(c, RFD_MNT_HIDE_FILE, "", proc_hide))
 		return -1;
-	if (o->state_dir && add_hidden_dir(c, o->state_dir, sock))
+	const char *door = o->subos_socket ? o->door_dir : NULL;
+	if (o->state_dir && add_hidden_dir(c, o->state_dir, sock, door))
 		return -1;
-	if (add_hidden_dir(c, "/root", sock) || add_hidden_dir(c, "/run", sock))
+	if (add_hidden_dir(c, "/root", sock, door) || add_hidden_dir(c, "/run", sock, door))
 		return -1;
 	return add(c, RFD_MNT_DEV, "", "/dev", NULL, false);
 }

@@ -206,8 +206,15 @@ static int start_program(struct rfd *d, struct rfd_subos *s, struct rfd_op *op,
 		env_add(&env, "%s=6", RF_ENV_MSGS);
 		env_add(&env, "%s=%s", RF_ENV_REGIONS, regions);
 	}
-	/* Programs inside reach rfd (chan_open) through RF_SOCKET. */
-	env_add(&env, "RF_SOCKET=%s", d->socket_path);
+	/* Programs inside reach rfd (chan_open, RFloop) through RF_SOCKET: the
+	 * door in its directory where the confinement keeps that visible
+	 * (confine_fs.c; it outlives an rfd restart), else the bound path. */
+	char door_dir[PATH_MAX] = "";
+	if (d->subos_socket[0] && !s->fs_root) {
+		snprintf(door_dir, sizeof(door_dir), "%s", d->subos_socket);
+		*strrchr(door_dir, '/') = '\0';
+	}
+	env_add(&env, "RF_SOCKET=%s", door_dir[0] ? d->subos_socket : d->socket_path);
 	int ncores = base_cpuset_count(&s->cpus);
 	struct rfd_confine_opts conf = {
 		.kind = s->kind, .caps = (const char *const *)s->caps,
@@ -217,6 +224,7 @@ static int start_program(struct rfd *d, struct rfd_subos *s, struct rfd_op *op,
 		.nro_binds = base_strv_len(s->ro_binds), .state_dir = d->state_dir,
 		.socket_path = d->socket_path,
 		.subos_socket = d->subos_socket[0] ? d->subos_socket : NULL,
+		.door_dir = door_dir[0] ? door_dir : NULL,
 		.memlock = s->kind == RF_KIND_LIBOS ? rfd_confine_mem_limit(s->kind, s->mem, ncores)
 						    : 0,
 	};

@@ -157,6 +157,11 @@ static int make_dirs(struct rfd *d)
 	snprintf(p, sizeof(p), "%s/run", d->state_dir);
 	if (mkdir(p, 0750) < 0 && errno != EEXIST)
 		return -1;
+	/* The subOSes' door (server.c): alone in a traversable directory that
+	 * every subOS sees (confine_fs.c), unlike run/ with the exit files. */
+	snprintf(p, sizeof(p), "%s/door", d->state_dir);
+	if ((mkdir(p, 0755) < 0 && errno != EEXIST) || chmod(p, 0755) < 0)
+		return -1;
 	return 0;
 }
 

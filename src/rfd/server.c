@@ -16,9 +16,11 @@
  * The subOSes' door: a program inside a subOS may run as any uid (nginx's
  * workers run as nobody), and authority.c judges it by its subOS, not its
  * uid, but a 0600 socket would turn away all but root.  So rfd also
- * listens on run/subos.sock in its state directory, 0666, and confine_fs.c
+ * listens on door/subos.sock in its state directory, 0666, and confine_fs.c
  * binds that socket, not the host's, at the control socket's path inside
- * every subOS.  On the host the state directory (0750) keeps others away
+ * every subOS, and keeps the door/ directory itself visible there, where
+ * RF_SOCKET points: a restarted rfd's new socket (a new inode) is then
+ * reached by the subOSes it adopted, which a bind of the old file is not.  On the host the state directory (0750) keeps others away
  * from it, and in case its group is wider than the socket's, the door
  * admits (server_conn.c) only callers placed inside a subOS, root and
  * rfd's user: no host caller gets in that the 0600 socket kept out.
@@ -88,9 +90,9 @@ static int bind_socket(struct rfd *d, const struct sockaddr_un *sa)
 static void listen_subos(struct rfd *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/run/subos.sock", d->state_dir);
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/door/subos.sock", d->state_dir);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
-		rfd_log("no subOS socket: %s/run is too long a path; only root inside a subOS "
+		rfd_log("no subOS socket: %s/door is too long a path; only root inside a subOS "
 			"reaches rfd", d->state_dir);
 		return;
 	}

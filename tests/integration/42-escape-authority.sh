@@ -22,7 +22,7 @@
 # cannot connect; with `--group nogroup` it is 0660 of that group, and
 # nobody (whose group it is) connects and may read but not change; an
 # unknown group stops rfd at start with a message.  The subOSes' socket
-# (run/subos.sock in the state directory, 0666, bound at RF_SOCKET inside
+# (door/subos.sock in the state directory, 0666, bound at RF_SOCKET inside
 # every subOS so that a program there reaches rfd whatever its uid): nobody
 # inside evil reaches rfd through it and is refused as evil; a host user
 # that is neither root nor rfd's user is turned away by rfd even when the
@@ -123,12 +123,12 @@ run as_nobody 65534 list
 	{ show_last; fail "nobody connected to a 0600 socket"; }
 
 # --- the subOSes' socket turns away the host's other users ----------------------------
-DOOR=$STATE/run/subos.sock
+DOOR=$STATE/door/subos.sock
 [ "$(stat -c '%a %U' "$DOOR")" = "666 root" ] || fail "subOS socket mode $(stat -c '%a %U' "$DOOR")"
-modes=$(stat -c '%a' "$STATE/run")
-chmod o+x "$STATE" "$STATE/run"   # as if nobody were in their group
+modes=$(stat -c '%a' "$STATE")
+chmod o+x "$STATE"   # as if nobody were in its group (door/ is 0755)
 run setpriv --reuid=65534 --regid=65534 --clear-groups "$nobody_rfm" --socket "$DOOR" list
-chmod "$modes" "$STATE/run"
+chmod "$modes" "$STATE"
 [ "$STATUS" -ne 0 ] && ! grep -q '^NAME' "$OUT" || { show_last; fail "nobody on the host got in"; }
 grep -q 'refused uid 65534 on the host (pid [0-9]*) at the subOSes. socket' "$T/rfd.log" ||
 	fail "rfd's log does not say it refused nobody at the subOSes' socket"

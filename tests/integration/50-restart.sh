@@ -11,6 +11,10 @@
 #   2. a subOS that exits while rfd is away is reported exited (with how it
 #      ended) by the next rfd, which journals an `exit` record.
 #   3. a second rfd on a state directory in use is refused.
+#   4. a subOS started before the restart reaches the new rfd through
+#      RF_SOCKET (lx asks rfd about itself every 0.2 s): the new rfd's
+#      socket is a new file, seen through the directory the confinement
+#      keeps visible.
 #
 # rfd runs with --host-cores "": on a 2-core machine two subOSes need both
 # cores, so the host shares core 0 with one of them here.
@@ -23,8 +27,13 @@ if need_libos; then
 	libos=true
 fi
 
-expect_ok rfm create lx --kind linux --cpus 1 --mem 64M -- /bin/sleep 1000
+# lx: says every 0.2 s whether rfd answers it at RF_SOCKET (its log)
+expect_ok rfm create lx --kind linux --cpus 1 --mem 64M -- /bin/sh -c \
+	'while :; do if "$0" --socket "$RF_SOCKET" show lx >/dev/null 2>&1; then echo reach-ok
+	 else echo reach-no; fi; sleep 0.2; done' "$RFM_BIN"
 lx_pid=$(subos lx .pid)
+last_reach() { tail -n 1 "$STATE/logs/lx.log" 2>/dev/null; }
+wait_eq 5 "lx to reach rfd" reach-ok last_reach
 if $libos; then
 	expect_ok rfm create hello --kind libos --cpus 0 --mem 128M -- "$ROOT/build/rfhello"
 	hello_pid=$(subos hello .pid)
@@ -40,7 +49,10 @@ expect_ok rfm show lx
 kill_rfd_hard
 alive "$lx_pid" || fail "lx died with rfd"
 ! $libos || alive "$hello_pid" || fail "hello died with rfd"
+wait_eq 5 "lx to find rfd gone" reach-no last_reach
 start_rfd --host-cores "" --deadline-ms 2000
+# --- 4. the adopted subOS reaches the new rfd ---------------------------------
+wait_eq 5 "lx to reach the new rfd (RF_SOCKET after a restart)" reach-ok last_reach
 [ "$(subos lx .state .pid .cores .mem | tr '\n' ' ')" = "running $lx_pid 1 67108864 " ] ||
 	fail "lx not adopted as it was: $(subos lx .state .pid .cores .mem | tr '\n' ' ')"
 [ "$(journal_count adopt lx)" -eq 1 ] || fail "no adopt record for lx"

@@ -192,15 +192,19 @@ static void test_plan_host(void **state)
 	rfd_confine_release(&c);
 	/* rfd's socket for subOSes: bound over the control socket first, so
 	 * that the KEEP of the hidden state directory keeps it. */
-	o.subos_socket = "/tmp/rf-state/run/subos.sock";
+	o.subos_socket = "/tmp/rf-state/door/subos.sock";
+	o.door_dir = "/tmp/rf-state/door";
 	prepare(&c, &o);
 	assert_int_equal(find_op(&c, RFD_MNT_BIND, "/tmp/rf-state/rfd.sock"), 0);
-	assert_string_equal(c.ops[0].src, "/tmp/rf-state/run/subos.sock");
+	assert_string_equal(c.ops[0].src, "/tmp/rf-state/door/subos.sock");
 	assert_false(c.ops[0].make);
 	st = find_op(&c, RFD_MNT_HIDE_DIR, "/tmp/rf-state");
 	assert_int_equal(find_op(&c, RFD_MNT_KEEP, "/tmp/rf-state/rfd.sock"), st + 1);
+	/* and the door's directory, where RF_SOCKET points (an rfd restart) */
+	assert_int_equal(find_op(&c, RFD_MNT_KEEP, "/tmp/rf-state/door"), st + 2);
 	rfd_confine_release(&c);
 	o.subos_socket = NULL;
+	o.door_dir = NULL;
 	o.kind = RF_KIND_LIBOS; /* libos keeps IPC_LOCK; --cap adds */
 	o.caps = caps;
 	o.ncaps = 1;
@@ -228,11 +232,11 @@ static void test_plan_root(void **state)
 	int b = find_op(&c, RFD_MNT_BIND, "/srv/box/data");
 	assert_true(b > s && c.ops[b].make);
 	rfd_confine_release(&c);
-	o.subos_socket = "/var/lib/rfd/run/subos.sock"; /* the socket for subOSes is what goes in */
+	o.subos_socket = "/var/lib/rfd/door/subos.sock"; /* the socket for subOSes is what goes in */
 	prepare(&c, &o);
 	s = find_op(&c, RFD_MNT_BIND, "/srv/box/run/rfd.sock");
 	assert_true(s > 0);
-	assert_string_equal(c.ops[s].src, "/var/lib/rfd/run/subos.sock");
+	assert_string_equal(c.ops[s].src, "/var/lib/rfd/door/subos.sock");
 	b = find_op(&c, RFD_MNT_BIND, "/srv/box/data");
 	assert_int_equal(find_op(&c, RFD_MNT_PIVOT, "/srv/box"), c.nops - 1);
 	assert_int_equal(find_op(&c, RFD_MNT_HIDE_DIR, "/var/lib/rfd"), -1); /* not there */
