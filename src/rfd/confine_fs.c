@@ -165,7 +165,7 @@ static int plan_host(struct rfd_confine *c, const struct rfd_confine_opts *o)
 	    add_list(c, RFD_MNT_HIDE_FILE, "", host_hide_files) || add_ssh_keys(c) ||
 	    add_list(c, RFD_MNT_HIDE_FILE, "", proc_hide))
 		return -1;
-	const char *door = o->subos_socket ? o->door_dir : NULL;
+	const char *door = o->door_dir;
 	if (o->state_dir && add_hidden_dir(c, o->state_dir, sock, door))
 		return -1;
 	if (add_hidden_dir(c, "/root", sock, door) || add_hidden_dir(c, "/run", sock, door))

@@ -42,8 +42,6 @@ start_ticks() {
 }
 # Processes started before this point are never killed by the cleanup.
 TEST_START_TICKS=$(start_ticks $$)
-# The host's huge page settings before the test: the cleanup checks them.
-HUGE0="$(cat /proc/sys/vm/nr_hugepages)/$(cat /proc/sys/vm/nr_overcommit_hugepages)"
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -100,6 +98,8 @@ free_port() {
 huge_state() {
 	echo "$(cat /proc/sys/vm/nr_hugepages)/$(cat /proc/sys/vm/nr_overcommit_hugepages)"
 }
+# The host's huge page settings before the test: the cleanup checks them.
+HUGE0=$(huge_state)
 
 # now_ms: monotonic enough for timeouts (bash 5's $EPOCHREALTIME).
 now_ms() {
