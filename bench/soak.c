@@ -57,24 +57,28 @@ int soak_count_dir(const char *dir, bool dirs_only)
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.' && (!dirs_only || e->d_type == DT_DIR))
+		if (e->d_name[0] != '.' && e->d_name[0] != '~' && (!dirs_only || e->d_type == DT_DIR))
 			n++;
 	if (d)
 		closedir(d);
 	return n;
 }
 
-/* The pool refills returned chunks in the background (fresh memfds): wait
- * (2 s at most) until it has none in flight, so descriptors are counted at
- * rest. */
+/* The pool refills returned chunks in the background (fresh memfds) and
+ * rfd makes its spare (spare.h: four descriptors): wait (2 s at most)
+ * until neither is under way, so descriptors are counted at rest. */
 static void pool_settle(struct soak *k)
 {
 	struct base_request info = req_named(RF_VERB_INFO, NULL);
 	for (int i = 0; i < 200; i++) {
-		struct json_object *a = prfd_call(&k->p, &info, NULL), *pool, *n;
-		bool settled = a && json_object_object_get_ex(base_answer_result(a), "pool", &pool) &&
+		struct json_object *a = prfd_call(&k->p, &info, NULL), *pool, *n, *sp;
+		struct json_object *r = a ? base_answer_result(a) : NULL;
+		const char *spare = r && json_object_object_get_ex(r, "spare", &sp)
+					    ? json_object_get_string(sp) : "unsupported";
+		bool settled = r && json_object_object_get_ex(r, "pool", &pool) &&
 			       json_object_object_get_ex(pool, "refilling", &n) &&
-			       json_object_get_int(n) == 0;
+			       json_object_get_int(n) == 0 &&
+			       (!strcmp(spare, "ready") || !strcmp(spare, "unsupported"));
 		json_object_put(a);
 		if (settled)
 			return;

@@ -30,7 +30,8 @@ bool soak_answer_ok(struct json_object *a, const char *what);
 /* n create/destroy cycles of "c"; the cycles done, or -1 on the first
  * failure if stop_on_error. */
 int soak_cycles(struct soak *k, int n, bool stop_on_error);
-/* Entries (directories only, if dirs_only) in dir, without dot files. */
+/* Entries (directories only, if dirs_only) in dir, without dot files and
+ * without rfd's own (a spare's cgroups: "~spare.*", src/rfd/spare.h). */
 int soak_count_dir(const char *dir, bool dirs_only);
 /* Fill k->cg from rfd's description of its enforcement. */
 void soak_find_cgroups(struct soak *k);

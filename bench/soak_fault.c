@@ -69,6 +69,19 @@ static void list_dirs(struct soak *k)
 	}
 }
 
+/* rfd's spares' directories in dir (spare.h): at most one may be there. */
+static int spares(const char *dir)
+{
+	int n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += e->d_type == DT_DIR && strncmp(e->d_name, "~spare.", 7) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static bool table_ok(struct soak *k)
 {
 	struct json_object *list = call(k, RF_VERB_LIST, NULL), *info = call(k, RF_VERB_INFO, NULL);
@@ -84,6 +97,8 @@ static bool table_ok(struct soak *k)
 	ok = ok && says(soak_count_dir(k->cg[0], true) == running &&
 			(!k->cg[1][0] || soak_count_dir(k->cg[1], true) == running),
 			"cgroups that no running subOS owns");
+	ok = ok && says(spares(k->cg[0]) <= 1 && (!k->cg[1][0] || spares(k->cg[1]) <= 1),
+			"more than one spare's cgroups");
 	if (!ok)
 		list_dirs(k);
 	int64_t mem_free = ok ? base_json_i64(base_answer_result(info), "mem_free", -1) : -1;

@@ -107,6 +107,17 @@ int rfd_confine_check(const struct base_request *req, struct base_err *err)
 
 /* ---- before fork ----------------------------------------------------- */
 
+void rfd_confine_door_dir(const struct rfd *d, bool own_root, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (d->subos_socket[0] && !own_root) {
+		snprintf(buf, len, "%s", d->subos_socket);
+		char *slash = strrchr(buf, '/');
+		if (slash)
+			*slash = '\0';
+	}
+}
+
 int rfd_confine_prepare(struct rfd_confine *c, const struct rfd_confine_opts *o,
 			struct base_err *err)
 {
@@ -121,7 +132,7 @@ int rfd_confine_prepare(struct rfd_confine *c, const struct rfd_confine_opts *o,
 					 o->caps[i]);
 		c->caps |= 1ull << cap;
 	}
-	if (rfd_confine_fs_plan(c, o, err) || rfd_confine_seccomp_build(c, err)) {
+	if ((!o->no_fs && rfd_confine_fs_plan(c, o, err)) || rfd_confine_seccomp_build(c, err)) {
 		rfd_confine_release(c);
 		return -1;
 	}
@@ -171,14 +182,18 @@ static int set_memlock(uint64_t bytes)
 	return -errno;
 }
 
-int rfd_confine_apply(const struct rfd_confine *c, int *step)
+int rfd_confine_apply_fs(const struct rfd_confine *c, int *step)
+{
+	int at = 0, rc = rfd_confine_fs_apply(c, &at);
+	if (rc)
+		*step = STEP_FS + at;
+	return rc;
+}
+
+int rfd_confine_apply_rest(const struct rfd_confine *c, int *step)
 {
 	struct sock_fprog prog = { .len = c->nfilter, .filter = c->filter };
-	int at = 0, rc = rfd_confine_fs_apply(c, &at);
-	if (rc) {
-		*step = STEP_FS + at;
-		return rc;
-	}
+	int rc;
 	*step = STEP_CGROUPNS;
 	if (unshare(CLONE_NEWCGROUP))
 		return -errno;
@@ -195,6 +210,12 @@ int rfd_confine_apply(const struct rfd_confine *c, int *step)
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0))
 		return -errno;
 	return 0;
+}
+
+int rfd_confine_apply(const struct rfd_confine *c, int *step)
+{
+	int rc = rfd_confine_apply_fs(c, step);
+	return rc ? rc : rfd_confine_apply_rest(c, step);
 }
 
 void rfd_confine_describe_step(const struct rfd_confine *c, int step, char *buf, size_t len)

@@ -88,7 +88,12 @@ struct rfd_confine_opts {
 	const char *door_dir;         /* the door's directory, kept visible at its own
 				       * path (no --root): RF_SOCKET inside; NULL: none */
 	uint64_t memlock;
+	bool no_fs;                   /* the view exists already (a spare's): no plan */
 };
+
+/* The door's directory a program is shown (confine_fs.c: RF_SOCKET names
+ * the door there): "" with --root (own_root) or without a door. */
+void rfd_confine_door_dir(const struct rfd *d, bool own_root, char *buf, size_t len);
 
 /* Check a create's confinement fields before anything is claimed:
  * bad_request for an unknown capability, a bad or missing path, or a
@@ -103,6 +108,11 @@ void rfd_confine_release(struct rfd_confine *c);
 /* In the program's process, after its cgroup attach, before exec: 0, or
  * -errno with *step set (rfd_confine_describe_step says what failed). */
 int rfd_confine_apply(const struct rfd_confine *c, int *step);
+/* Its two halves, for a process made before its subOS (spare.h): the
+ * filesystem view, then, once in its cgroups, the rest (cgroup namespace,
+ * RLIMIT_MEMLOCK, capabilities, no_new_privs, seccomp).  Same contract. */
+int rfd_confine_apply_fs(const struct rfd_confine *c, int *step);
+int rfd_confine_apply_rest(const struct rfd_confine *c, int *step);
 void rfd_confine_describe_step(const struct rfd_confine *c, int step, char *buf, size_t len);
 
 /* A libos subOS's memory cgroup limit and RLIMIT_MEMLOCK for its current

@@ -56,6 +56,20 @@ int rfd_enforce_attach(struct rfd_enforcer *e, const char *name, pid_t pid);
 /* Remove the subOS's cgroups (its processes must be gone). */
 int rfd_enforce_destroy(struct rfd_enforcer *e, const char *name);
 
+/* Spares (spare.h, enforce_spare.c): cgroups made for a program's process
+ * before the create that takes it.  has_spares: this back end can
+ * (cpuset1).  make: the spare's cgroups under `name` (never a subOS's);
+ * join: move pid into them; adopt: they become subOS `name`'s, with its
+ * cpuset made and pid moved there (undone on failure); remove: the spare's
+ * cgroups (its tasks gone).  0 or -errno. */
+bool rfd_enforce_has_spares(const struct rfd_enforcer *e);
+int rfd_enforce_spare_make(struct rfd_enforcer *e, const char *name, uint64_t mem_limit);
+int rfd_enforce_spare_join(struct rfd_enforcer *e, const char *name, pid_t pid);
+int rfd_enforce_spare_adopt(struct rfd_enforcer *e, const char *spare, const char *name,
+			    const struct base_cpuset *cpus, uint64_t mem_limit, pid_t pid,
+			    char *path, size_t pathlen);
+int rfd_enforce_spare_remove(struct rfd_enforcer *e, const char *name);
+
 /* After a restart: kill what runs in, and remove, every subOS cgroup of
  * this instance that known(name, ctx) does not claim (a create that rfd
  * died in the middle of).  Returns how many were swept (0 for affinity). */

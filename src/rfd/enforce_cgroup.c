@@ -46,7 +46,7 @@ static int find_mount(const char *opt, char *out, size_t len)
 	return found;
 }
 
-static void sub_dir(const char *root, const char *name, char *out, size_t len)
+void rfd_cg_sub_dir(const char *root, const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%s/%s", root, name);
 }
@@ -76,7 +76,7 @@ int rfd_cg2_init(struct rfd_enforcer *e, const char *instance, const struct base
 		return -1;
 	}
 	e->kind = RF_ENF_CGROUP2;
-	sub_dir(root, instance, e->cpu_root, sizeof(e->cpu_root));
+	rfd_cg_sub_dir(root, instance, e->cpu_root, sizeof(e->cpu_root));
 	snprintf(e->mem_root, sizeof(e->mem_root), "%s", strstr(ctl, "memory") ? e->cpu_root : "");
 	rfd_cg_write(root, "cgroup.subtree_control", "+cpuset");
 	if (e->mem_root[0])
@@ -137,11 +137,11 @@ int rfd_cg1_init(struct rfd_enforcer *e, const char *instance, const struct base
 		return -1;
 	}
 	e->kind = RF_ENF_CPUSET1;
-	sub_dir(cpu, instance, e->cpu_root, sizeof(e->cpu_root));
+	rfd_cg_sub_dir(cpu, instance, e->cpu_root, sizeof(e->cpu_root));
 	if (find_mount("memory", mem, sizeof(mem)) == 0)
-		sub_dir(mem, instance, e->mem_root, sizeof(e->mem_root));
+		rfd_cg_sub_dir(mem, instance, e->mem_root, sizeof(e->mem_root));
 	if (find_mount("freezer", mem, sizeof(mem)) == 0)
-		sub_dir(mem, instance, e->freeze_root, sizeof(e->freeze_root));
+		rfd_cg_sub_dir(mem, instance, e->freeze_root, sizeof(e->freeze_root));
 	if ((rc = cg1_make_root(e, managed))) {
 		if (rc == -EINVAL)
 			base_errf(err, BASE_E_INTERNAL,
@@ -177,7 +177,7 @@ int rfd_cg_set_mem(struct rfd_enforcer *e, const char *name, uint64_t mem_limit)
 	char dir[PATH_MAX], val[32];
 	if (!e->mem_root[0])
 		return 0;
-	sub_dir(e->mem_root, name, dir, sizeof(dir));
+	rfd_cg_sub_dir(e->mem_root, name, dir, sizeof(dir));
 	if (mem_limit == 0)
 		snprintf(val, sizeof(val), e->kind == RF_ENF_CGROUP2 ? "max" : "-1");
 	else
@@ -189,17 +189,17 @@ int rfd_cg_set_mem(struct rfd_enforcer *e, const char *name, uint64_t mem_limit)
 int rfd_cg_set_cpus(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus)
 {
 	char dir[PATH_MAX];
-	sub_dir(e->cpu_root, name, dir, sizeof(dir));
+	rfd_cg_sub_dir(e->cpu_root, name, dir, sizeof(dir));
 	return set_cpus_file(dir, cpus);
 }
 
-int rfd_cg_create(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus,
-		  uint64_t mem_limit, char *path, size_t pathlen)
+int rfd_cg_make_cpu(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus,
+		    char *path, size_t pathlen)
 {
 	char dir[PATH_MAX];
 	int err;
 
-	sub_dir(e->cpu_root, name, dir, sizeof(dir));
+	rfd_cg_sub_dir(e->cpu_root, name, dir, sizeof(dir));
 	snprintf(path, pathlen, "%s", dir);
 	if ((err = rfd_cg_mkdir(dir)))
 		return err;
@@ -211,17 +211,29 @@ int rfd_cg_create(struct rfd_enforcer *e, const char *name, const struct base_cp
 		err = rfd_cg_write(dir, "cpuset.cpus.partition", "isolated");
 	else if (e->exclusive && !base_cpuset_empty(cpus)) /* none: nothing to hold */
 		err = rfd_cg_write(dir, "cpuset.cpu_exclusive", "1");
-	if (err)
-		goto fail;
+	if (!err)
+		return 0;
+fail:
+	rfd_cg_rmdir(dir);
+	return err;
+}
+
+int rfd_cg_create(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus,
+		  uint64_t mem_limit, char *path, size_t pathlen)
+{
+	char dir[PATH_MAX];
+	int err;
+
+	if ((err = rfd_cg_make_cpu(e, name, cpus, path, pathlen)))
+		return err;
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {
-		char mdir[PATH_MAX];
-		sub_dir(e->mem_root, name, mdir, sizeof(mdir));
-		if ((err = rfd_cg_mkdir(mdir)))
+		rfd_cg_sub_dir(e->mem_root, name, dir, sizeof(dir));
+		if ((err = rfd_cg_mkdir(dir)))
 			goto fail;
 	}
 	if ((err = rfd_cg_set_mem(e, name, mem_limit)))
 		goto fail;
-	sub_dir(e->freeze_root, name, dir, sizeof(dir));
+	rfd_cg_sub_dir(e->freeze_root, name, dir, sizeof(dir));
 	if (e->freeze_root[0] && (err = rfd_cg_mkdir(dir)))
 		goto fail;
 	return 0;
@@ -245,29 +257,40 @@ static int attach_host(const struct rfd_enforcer *e, const char *val)
 	return rfd_cg_write(parent, "cgroup.procs", val);
 }
 
-int rfd_cg_attach(struct rfd_enforcer *e, const char *name, pid_t pid)
+int rfd_cg_attach_cpu(struct rfd_enforcer *e, const char *name, pid_t pid)
 {
 	char dir[PATH_MAX], val[32];
-	int err;
 	snprintf(val, sizeof(val), "%d", (int)pid);
-	sub_dir(e->cpu_root, name, dir, sizeof(dir));
+	rfd_cg_sub_dir(e->cpu_root, name, dir, sizeof(dir));
 	/* A v1 cpuset with no CPU takes no task (ENOSPC): a subOS with no core
 	 * of its own (created with none, lifecycle.c) runs where the host's
 	 * tasks run (its freezer cgroup still says which tasks are its own).
 	 * Not in rfd's cpuset: that spans every managed core, and a task there
 	 * may run on any subOS's exclusive core. */
-	err = rfd_cg_write(dir, "cgroup.procs", val);
+	int err = rfd_cg_write(dir, "cgroup.procs", val);
 	if (err == -ENOSPC && e->kind == RF_ENF_CPUSET1)
 		err = attach_host(e, val);
-	if (err)
-		return err;
+	return err;
+}
+
+int rfd_cg_attach_rest(struct rfd_enforcer *e, const char *name, pid_t pid)
+{
+	char dir[PATH_MAX], val[32];
+	int err;
+	snprintf(val, sizeof(val), "%d", (int)pid);
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {
-		sub_dir(e->mem_root, name, dir, sizeof(dir));
+		rfd_cg_sub_dir(e->mem_root, name, dir, sizeof(dir));
 		if ((err = rfd_cg_write(dir, "cgroup.procs", val)))
 			return err;
 	}
-	sub_dir(e->freeze_root, name, dir, sizeof(dir));
+	rfd_cg_sub_dir(e->freeze_root, name, dir, sizeof(dir));
 	return e->freeze_root[0] ? rfd_cg_write(dir, "cgroup.procs", val) : 0;
+}
+
+int rfd_cg_attach(struct rfd_enforcer *e, const char *name, pid_t pid)
+{
+	int err = rfd_cg_attach_cpu(e, name, pid);
+	return err ? err : rfd_cg_attach_rest(e, name, pid);
 }
 
 int rfd_cg_destroy(struct rfd_enforcer *e, const char *name)
@@ -275,15 +298,15 @@ int rfd_cg_destroy(struct rfd_enforcer *e, const char *name)
 	char dir[PATH_MAX];
 	int err = 0, err2 = 0;
 	if (e->mem_root[0] && strcmp(e->mem_root, e->cpu_root)) {
-		sub_dir(e->mem_root, name, dir, sizeof(dir));
+		rfd_cg_sub_dir(e->mem_root, name, dir, sizeof(dir));
 		err2 = rfd_cg_rmdir(dir);
 	}
 	if (e->freeze_root[0]) {
-		sub_dir(e->freeze_root, name, dir, sizeof(dir));
+		rfd_cg_sub_dir(e->freeze_root, name, dir, sizeof(dir));
 		if (!err2)
 			err2 = rfd_cg_rmdir(dir);
 	}
-	sub_dir(e->cpu_root, name, dir, sizeof(dir));
+	rfd_cg_sub_dir(e->cpu_root, name, dir, sizeof(dir));
 	err = rfd_cg_rmdir(dir);
 	return err ? err : err2;
 }

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/libos.h"
+#include "rfd/spare.h"
 #include "rfd/subos.h"
 
 #include <errno.h>
@@ -76,10 +77,18 @@ static void *map_memfd(const char *name, size_t size, size_t populate, bool read
 	return m;
 }
 
+struct rf_desc *rfd_libos_new_desc(int *fd)
+{
+	return map_memfd("rf-desc", RF_DESC_SIZE, RF_DESC_SIZE, true, fd);
+}
+
 int rfd_libos_setup(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
 	int sv[2];
-	s->desc = map_memfd("rf-desc", RF_DESC_SIZE, RF_DESC_SIZE, true, &s->desc_fd);
+	/* a spare's, made before its shim was forked (spare.h), else a new one */
+	s->desc = s->spare ? rfd_spare_take_desc(s->spare, &s->desc_fd) : NULL;
+	if (!s->desc)
+		s->desc = rfd_libos_new_desc(&s->desc_fd);
 	s->status = map_memfd("rf-status", RF_STATUS_SIZE, RF_STATS_OFF, false, &s->status_fd);
 	s->msgs = map_memfd("rf-msgs", RF_MSGS_SIZE, RF_MSGS_SIZE, false, &s->msgs_fd);
 	if (!s->desc || !s->status || !s->msgs || rfd_libos_msgs_attach(s, true) ||

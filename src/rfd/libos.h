@@ -20,6 +20,10 @@ struct rfd_subos;
 
 /* The pages of a new libos subOS / unmap and close them (and the rings). */
 int rfd_libos_setup(struct rfd *d, struct rfd_subos *s, struct base_err *err);
+/* A new description page, zeroed and sealed read-only for all but the
+ * mappings that exist (rfd's, returned, and those of processes forked
+ * after): its mapping and *fd, or NULL. */
+struct rf_desc *rfd_libos_new_desc(int *fd);
 void rfd_libos_teardown(struct rfd_subos *s);
 
 /* libos_adopt.c: after a restart, take the description page memfd `fd`

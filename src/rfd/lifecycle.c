@@ -18,6 +18,7 @@
 #include "rfd/log.h"
 #include "rfd/placement.h"
 #include "rfd/restart.h"
+#include "rfd/spare.h"
 #include "rfd/spawn.h"
 #include "rfd/subos.h"
 #include "rfd/watch.h"
@@ -66,6 +67,7 @@ static void park(struct rfd *d, struct rfd_subos *s)
 /* Give everything the subOS held back to the host. */
 void rfd_lc_release(struct rfd *d, struct rfd_subos *s)
 {
+	rfd_spare_discard(s); /* taken by a create that failed before its start */
 	park(d, s);
 	rfd_restart_disarm(d, s);
 	rfd_enforce_destroy(&d->enf, s->name);
@@ -209,11 +211,8 @@ static int start_program(struct rfd *d, struct rfd_subos *s, struct rfd_op *op,
 	/* Programs inside reach rfd (chan_open, RFloop) through RF_SOCKET: the
 	 * door in its directory where the confinement keeps that visible
 	 * (confine_fs.c; it outlives an rfd restart), else the bound path. */
-	char door_dir[PATH_MAX] = "";
-	if (d->subos_socket[0] && !s->fs_root) {
-		snprintf(door_dir, sizeof(door_dir), "%s", d->subos_socket);
-		*strrchr(door_dir, '/') = '\0';
-	}
+	char door_dir[PATH_MAX];
+	rfd_confine_door_dir(d, s->fs_root != NULL, door_dir, sizeof(door_dir));
 	env_add(&env, "RF_SOCKET=%s", door_dir[0] ? d->subos_socket : d->socket_path);
 	int ncores = base_cpuset_count(&s->cpus);
 	struct rfd_confine_opts conf = {
@@ -314,14 +313,16 @@ static int provision_libos(struct rfd *d, struct rfd_subos *s, struct base_err *
  * failure undoes its own steps (the caller keeps the table entries). */
 static int confine(struct rfd *d, struct rfd_subos *s, struct base_err *err)
 {
-	int rc = rfd_enforce_create(&d->enf, s->name, &s->cpus,
-				    rfd_confine_mem_limit(s->kind, s->mem,
-							  base_cpuset_count(&s->cpus)),
-				    s->cgroup, sizeof(s->cgroup));
+	uint64_t limit = rfd_confine_mem_limit(s->kind, s->mem, base_cpuset_count(&s->cpus));
+	/* the spare's cgroups become its own, or new ones (spare.h) */
+	int rc = rfd_spare_adopt(d, s, limit) ? 0 : rfd_enforce_create(&d->enf, s->name, &s->cpus,
+								     limit, s->cgroup,
+								     sizeof(s->cgroup));
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot confine \"%s\" (%s): %s", s->name,
 				 s->cgroup, strerror(-rc));
 	if (s->kind == RF_KIND_LIBOS && provision_libos(d, s, err)) {
+		rfd_spare_discard(s);
 		rfd_enforce_destroy(&d->enf, s->name);
 		return -1;
 	}
@@ -530,6 +531,8 @@ enum rfd_op_rc rfd_subos_create_step(struct rfd *d, struct rfd_op *op)
 			op->state = CR_FAILED; /* nothing started: release at once */
 			return create_failed(d, op);
 		}
+		if (rfd_spare_wait(d, op->s, op, op->t[0] + RFD_SPARE_WAIT_MS * BASE_NS_PER_MS))
+			return RFD_OP_WAIT;
 		if (create_start(d, op, &op->err))
 			return RFD_OP_DONE;
 		op->state = CR_SPAWN;

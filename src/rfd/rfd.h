@@ -28,6 +28,9 @@
  *   placement.h   placement.c: picking and reserving cores and memory
  *                 (shared by create and resize)
  *   spawn.h       spawn.c: starting a program in its partition through a shim
+ *   home.h        home.c: where rfd's own threads run (no subOS's core)
+ *   spare.h       spare.c, spare_proc.c, spare_spec.c: a program's process
+ *                 made ahead of the create that uses it
  *   confine.h     confine.c, confine_fs.c, confine_seccomp.c (confine_impl.h):
  *                 what the program cannot undo (cgroup namespace, capabilities,
  *                 no_new_privs, seccomp, its view of the filesystem)
@@ -58,6 +61,7 @@
 #define RF_RFD_RFD_H
 
 #include <limits.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -74,6 +78,8 @@
 struct rfd_subos;
 struct rfd_chan;
 struct rfd_op;
+struct rfd_spare;
+struct rfd_confine;
 struct json_object;
 
 /* Whom to answer when a request's operation ends later (op.h): the
@@ -110,6 +116,17 @@ struct rfd {
 	struct rfd_subos *subos[RF_MAX_SUBOS]; /* subos.h: by owner id */
 	struct rfd_chan *chans;      /* chan.c: the channels rfd brokers */
 	struct rfd_op *ops;          /* op.c: operations in flight or waiting */
+	/* spare.c: the program process made ahead (NULL: none), the
+	 * filesystem plan every spare runs (made once), names, and when a
+	 * failed spare may be tried again */
+	struct rfd_spare *spare;
+	struct rfd_confine *spare_plan;
+	unsigned spare_seq;
+	uint64_t spare_retry_ns;
+	/* home.c: the CPUs rfd's threads run on, once set; apart: none of
+	 * them is a subOS's */
+	cpu_set_t home;
+	bool home_set, home_apart;
 	/* policy.c: the controller's timerfd (-1: none yet), its period (0:
 	 * disarmed) and its own cost, for `rfm policy` and the report */
 	int policy_timer;

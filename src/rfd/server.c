@@ -28,6 +28,8 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/server.h"
+#include "rfd/spare.h"
+#include "rfd/home.h"
 #include "rfd/hwc.h"
 #include "rfd/policy.h"
 #include "rfd/probe.h"
@@ -223,6 +225,8 @@ int rfd_server_run(struct rfd *d)
 {
 	struct epoll_event evs[64];
 	while (!d->stopping) {
+		rfd_home_update(d); /* off the cores a turn gave to subOSes */
+		rfd_spare_make(d); /* between requests: the next create's process */
 		int n = epoll_wait(d->epfd, evs, 64, -1);
 		if (n < 0 && errno != EINTR)
 			return -1;

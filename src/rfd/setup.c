@@ -4,6 +4,9 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/setup.h"
+#include "rfd/confine.h"
+#include "rfd/spare.h"
+#include "rfd/home.h"
 #include "rfd/snapshot.h"
 #include "rfd/chan.h"
 #include "rfd/lifecycle.h"
@@ -44,18 +47,6 @@ static int managed_cpus(struct rfd *d, const struct rfd_opts *o, struct base_cpu
 		return -1;
 	}
 	return 0;
-}
-
-/* rfd and its pool worker run on the host's cores, never on a subOS's;
- * the shims it forks inherit this until their child enters its partition. */
-static void pin_to_host(struct rfd *d, const struct base_cpuset *managed)
-{
-	cpu_set_t mask;
-	CPU_ZERO(&mask);
-	for_each_cpu(c, &d->topo.online) if (!base_cpuset_has(managed, c) && c < CPU_SETSIZE)
-		CPU_SET(c, &mask);
-	if (CPU_COUNT(&mask) > 0)
-		sched_setaffinity(0, sizeof(mask), &mask);
 }
 
 static int last_start(struct json_object *rec, void *arg)
@@ -160,8 +151,8 @@ int rfd_setup(struct rfd *d, const struct rfd_opts *o, struct base_err *err)
 		return -1;
 	}
 	mem = mem / chunk * chunk;
-	pin_to_host(d, &managed);
 	rfd_ptable_init(&d->pt, &d->topo.online, &managed, d->topo.order, d->topo.norder, mem);
+	rfd_home_update(d); /* before the pool's worker starts: it inherits the mask */
 	if (rfd_enforce_init(&d->enf, o->enforce, d->instance, &managed, err))
 		return -1;
 	if (o->shield && shield_host(d, &managed, err))
@@ -217,5 +208,11 @@ void rfd_teardown(struct rfd *d, bool cleanup)
 	rfd_pool_fini(&d->pool);
 	if (pool_up) /* it gave back what it had added, a predecessor's included */
 		hugepages_record(d, 0);
+	rfd_spare_drop(d);
+	if (d->spare_plan) {
+		rfd_confine_release(d->spare_plan);
+		free(d->spare_plan);
+		d->spare_plan = NULL;
+	}
 	rfd_enforce_fini(&d->enf);
 }

@@ -19,6 +19,9 @@
 #include "rfd/rfd.h"
 #include "rfd/confine.h"
 #include "rfd/spawn.h"
+#include "rfd/spawn_impl.h"
+#include "rfd/spare.h"
+#include "rfd/spare_spec.h"
 #include "rfd/subos.h"
 #include "base/exitstatus.h"
 #include "base/time.h"
@@ -44,21 +47,6 @@
 
 extern char **environ;
 
-enum { MSG_PID = 1, MSG_EXEC_OK = 2, MSG_FAIL = 3, MSG_EXIT = 4 };
-enum { STEP_CLONE = 1, STEP_CGROUP = 2, STEP_EXEC = 3, STEP_CONFINE = 4 };
-
-struct shim_msg {
-	int32_t type;
-	int32_t val;   /* pid, or errno */
-	int32_t step;
-	int32_t detail; /* STEP_CONFINE: which of its steps (confine.h) */
-};
-
-/* How the program's process failed before exec, to its shim. */
-struct child_err {
-	int32_t err, step, detail;
-};
-
 struct prepared {
 	const char **envp;   /* the array is ours, the strings their owners' */
 	int log_fd, null_fd;
@@ -66,12 +54,88 @@ struct prepared {
 	struct rfd_confine conf;
 };
 
-static void put_msg(int fd, int type, int val, int step, int detail)
+void rfd_shim_put_msg(int fd, int type, int val, int step, int detail)
 {
-	struct shim_msg m = { type, val, step, detail };
+	struct rfd_shim_msg m = { type, val, step, detail };
 	if (write(fd, &m, sizeof(m)) != sizeof(m)) {
 		/* rfd went away; the shim carries on and records the exit. */
 	}
+}
+
+void rfd_child_place_fds(const int *fds, int n, int null_fd, int log_fd, int *keep)
+{
+	int high[RF_MAX_REGIONS + 8];
+	/* Copies above the targets 3 .. 3+n-1 (F_DUPFD takes the lowest free
+	 * number from there, never an open one), *keep too, then into place. */
+	for (int i = 0; i < n; i++)
+		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + n);
+	if (*keep < 3 + n)
+		*keep = fcntl(*keep, F_DUPFD_CLOEXEC, 3 + n);
+	dup2(null_fd, 0);
+	dup2(log_fd, 1);
+	dup2(log_fd, 2);
+	for (int i = 0; i < n; i++)
+		dup2(high[i], 3 + i);
+	syscall(SYS_close_range, 3 + n, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+void rfd_shim_begin(void)
+{
+	sigset_t none;
+	setsid();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction dfl = { .sa_handler = SIG_DFL }; /* drop rfd's SA_NOCLDWAIT */
+	sigaction(SIGCHLD, &dfl, NULL);
+}
+
+_Noreturn void rfd_shim_watch(int report_fd, pid_t child, const char *exit_path)
+{
+	int status;
+	/* Keep only the report pipe (as fd 3): the exit status goes to rfd
+	 * through it at once, and to a file for an rfd that restarted. */
+	if (report_fd != 3)
+		dup2(report_fd, 3);
+	syscall(SYS_close_range, 4, ~0U, 0);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	rfd_shim_put_msg(3, RFD_SHIM_EXIT, status, 0, 0);
+	if (exit_path[0])
+		rfd_shim_record_exit(exit_path, status);
+	_exit(0);
+}
+
+pid_t rfd_shim_clone(int go[2], int errp[2])
+{
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
+		return -1;
+	pid_t child = (pid_t)syscall(SYS_clone, RFD_SPAWN_NS_FLAGS | SIGCHLD, NULL, NULL, NULL, 0);
+	if (child < 0)
+		return -1;
+	close(child ? go[0] : go[1]);
+	close(child ? errp[1] : errp[0]);
+	return child;
+}
+
+_Noreturn void rfd_shim_go(int report_fd, pid_t child, int err, int go_fd, int err_fd,
+			   const char *exit_path)
+{
+	struct rfd_child_err ce;
+	int status;
+	if (err) {
+		rfd_shim_put_msg(report_fd, RFD_SHIM_FAIL, -err, RFD_STEP_CGROUP, 0);
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		_exit(1);
+	}
+	if (write(go_fd, "g", 1) != 1)
+		_exit(1);
+	if (read(err_fd, &ce, sizeof(ce)) == sizeof(ce))
+		rfd_shim_put_msg(report_fd, RFD_SHIM_FAIL, ce.err, ce.step, ce.detail);
+	else
+		rfd_shim_put_msg(report_fd, RFD_SHIM_EXEC_OK, 0, 0, 0);
+	rfd_shim_watch(report_fd, child, exit_path);
 }
 
 static int pidfd_open_(pid_t pid)
@@ -91,17 +155,8 @@ static void child_main(const struct rfd_spawn *sp, struct prepared *pr, int go_f
 		/* not fatal: the UTS namespace still isolates the host's name */
 	}
 	sched_setaffinity(0, sizeof(pr->mask), &pr->mask);
-	/* Move inherited fds out of the way, then into place at 3, 4, ... */
-	int high[RF_MAX_REGIONS + 8];
-	for (int i = 0; i < sp->npass; i++)
-		high[i] = fcntl(sp->pass_fds[i], F_DUPFD_CLOEXEC, 1024);
-	dup2(pr->null_fd, 0);
-	dup2(pr->log_fd, 1);
-	dup2(pr->log_fd, 2);
-	for (int i = 0; i < sp->npass; i++)
-		dup2(high[i], 3 + i);
-	syscall(SYS_close_range, 3 + sp->npass, ~0U, CLOSE_RANGE_CLOEXEC);
-	struct child_err ce = { 0, STEP_CONFINE, 0 };
+	rfd_child_place_fds(sp->pass_fds, sp->npass, pr->null_fd, pr->log_fd, &err_fd);
+	struct rfd_child_err ce = { 0, RFD_STEP_CONFINE, 0 };
 	int rc = rfd_confine_apply(&pr->conf, &ce.detail);
 	if (rc) {
 		ce.err = -rc;
@@ -109,7 +164,7 @@ static void child_main(const struct rfd_spawn *sp, struct prepared *pr, int go_f
 		/* exec's prototype predates const; it copies argv and envp,
 		 * never writes them. */
 		execvpe(sp->argv[0], (char *const *)sp->argv, (char *const *)pr->envp);
-		ce = (struct child_err){ errno, STEP_EXEC, 0 };
+		ce = (struct rfd_child_err){ errno, RFD_STEP_EXEC, 0 };
 	}
 	if (write(err_fd, &ce, sizeof(ce)) != sizeof(ce)) {
 		/* nothing to do: the shim sees EOF and a dead child */
@@ -117,7 +172,7 @@ static void child_main(const struct rfd_spawn *sp, struct prepared *pr, int go_f
 	_exit(127);
 }
 
-static void record_exit(const char *path, int status)
+void rfd_shim_record_exit(const char *path, int status)
 {
 	char buf[64];
 	int st = base_exit_status_of_wait(status);
@@ -137,55 +192,19 @@ static void record_exit(const char *path, int status)
 static void shim_main(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp,
 		      struct prepared *pr, int report_fd)
 {
-	int go[2], errp[2], status;
-	sigset_t none;
+	int go[2], errp[2];
 
-	setsid();
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction dfl = { .sa_handler = SIG_DFL }; /* drop rfd's SA_NOCLDWAIT */
-	sigaction(SIGCHLD, &dfl, NULL);
-	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
-		goto fail_clone;
-	pid_t child = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-					       CLONE_NEWIPC | SIGCHLD, NULL, NULL, NULL, 0);
+	rfd_shim_begin();
+	pid_t child = rfd_shim_clone(go, errp);
 	if (child < 0)
 		goto fail_clone;
-	if (child == 0) {
-		close(go[1]);
-		close(errp[0]);
+	if (child == 0)
 		child_main(sp, pr, go[0], errp[1]);
-	}
-	close(go[0]);
-	close(errp[1]);
-	put_msg(report_fd, MSG_PID, child, 0, 0);
-	int err = rfd_enforce_attach(&d->enf, s->name, child);
-	if (err) {
-		put_msg(report_fd, MSG_FAIL, -err, STEP_CGROUP, 0);
-		kill(child, SIGKILL);
-		waitpid(child, &status, 0);
-		_exit(1);
-	}
-	if (write(go[1], "g", 1) != 1)
-		_exit(1);
-	struct child_err ce;
-	if (read(errp[0], &ce, sizeof(ce)) == sizeof(ce))
-		put_msg(report_fd, MSG_FAIL, ce.err, ce.step, ce.detail);
-	else
-		put_msg(report_fd, MSG_EXEC_OK, 0, 0, 0);
-	/* Keep only the report pipe (as fd 3): the exit status goes to rfd
-	 * through it at once, and to a file for an rfd that restarted. */
-	if (report_fd != 3)
-		dup2(report_fd, 3);
-	syscall(SYS_close_range, 4, ~0U, 0);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	put_msg(3, MSG_EXIT, status, 0, 0);
-	record_exit(sp->exit_path, status);
-	_exit(0);
+	rfd_shim_put_msg(report_fd, RFD_SHIM_PID, child, 0, 0);
+	rfd_shim_go(report_fd, child, rfd_enforce_attach(&d->enf, s->name, child), go[1], errp[0],
+		    sp->exit_path);
 fail_clone:
-	put_msg(report_fd, MSG_FAIL, errno, STEP_CLONE, 0);
+	rfd_shim_put_msg(report_fd, RFD_SHIM_FAIL, errno, RFD_STEP_CLONE, 0);
 	_exit(1);
 }
 
@@ -218,8 +237,11 @@ static int make_envp(const struct rfd_spawn *sp, struct prepared *pr)
 
 /* envp, files and the confinement, made before fork so the shim need not
  * allocate. */
-static int prepare(const struct rfd_spawn *sp, struct prepared *pr, struct base_err *err)
+static int prepare(const struct rfd_spawn *sp, struct prepared *pr, bool spare,
+		   struct base_err *err)
 {
+	struct rfd_confine_opts conf = *sp->confine;
+	conf.no_fs = spare; /* a spare's process has its view already */
 	if (make_envp(sp, pr))
 		return base_errf(err, BASE_E_INTERNAL, "out of memory");
 	pr->log_fd = open(sp->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -231,7 +253,7 @@ static int prepare(const struct rfd_spawn *sp, struct prepared *pr, struct base_
 	if (pr->log_fd < 0 || pr->null_fd < 0)
 		return base_errf(err, BASE_E_INTERNAL, "cannot prepare %s: %s", sp->argv[0],
 				 strerror(errno));
-	return rfd_confine_prepare(&pr->conf, sp->confine, err);
+	return rfd_confine_prepare(&pr->conf, &conf, err);
 }
 
 static void unprepare(struct prepared *pr)
@@ -246,15 +268,16 @@ static void unprepare(struct prepared *pr)
 
 static const char *step_name(int step)
 {
-	return step == STEP_CGROUP ? "cannot enter its cgroup" :
-	       step == STEP_CLONE ? "cannot create its namespaces" : "cannot execute";
+	return step == RFD_STEP_CGROUP ? "cannot enter its cgroup" :
+	       step == RFD_STEP_CLONE ? "cannot create its namespaces" :
+	       step == RFD_STEP_SPEC ? "cannot read how to start" : "cannot execute";
 }
 
 static int shim_failed(struct rfd_subos *s, const struct prepared *pr,
-		       const struct shim_msg *m, struct base_err *err)
+		       const struct rfd_shim_msg *m, struct base_err *err)
 {
 	char what[PATH_MAX + 64];
-	if (m->step != STEP_CONFINE)
+	if (m->step != RFD_STEP_CONFINE)
 		return base_errf(err, BASE_E_SPAWN_FAILED, "%s %s: %s", step_name(m->step),
 				 s->argv[0], strerror(m->val));
 	rfd_confine_describe_step(&pr->conf, m->detail, what, sizeof(what));
@@ -269,6 +292,26 @@ struct rfd_spawning {
 	uint64_t deadline_ns;
 };
 
+/* The program in the spare its create took (spare.h): 0, or -1 (the
+ * spare is gone; start it the ordinary way). */
+static int spawn_in_spare(struct rfd_subos *s, const struct rfd_spawn *sp, struct rfd_spawning *h)
+{
+	int fds[RF_MAX_REGIONS + 8] = { h->pr.null_fd, h->pr.log_fd };
+	if (sp->npass + 2 > (int)(sizeof(fds) / sizeof(fds[0])))
+		return rfd_spare_discard(s), -1;
+	memcpy(fds + 2, sp->pass_fds, sizeof(int) * (size_t)sp->npass);
+	struct rfd_spare_spec spec = {
+		.argv = sp->argv, .envp = h->pr.envp, .hostname = sp->hostname,
+		.exit_path = sp->exit_path, .mask = h->pr.mask, .caps = h->pr.conf.caps,
+		.memlock = h->pr.conf.memlock, .filter = h->pr.conf.filter,
+		.nfilter = h->pr.conf.nfilter, .nfds = sp->npass + 2,
+	};
+	if (rfd_spare_launch(s, &spec, fds, &h->report_fd))
+		return -1;
+	h->deadline_ns = base_now_ns() + SHIM_ANSWER_NS;
+	return 0;
+}
+
 int rfd_spawn_start(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *sp,
 		    struct rfd_spawning **out, struct base_err *err)
 {
@@ -277,12 +320,8 @@ int rfd_spawn_start(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *
 	if (!h)
 		return base_errf(err, BASE_E_INTERNAL, "out of memory");
 	h->pr = (struct prepared){ .log_fd = -1, .null_fd = -1 };
-	if (prepare(sp, &h->pr, err))
+	if (prepare(sp, &h->pr, s->spare != NULL, err))
 		goto fail;
-	if (pipe2(report, O_CLOEXEC | O_NONBLOCK)) {
-		base_errf(err, BASE_E_INTERNAL, "pipe: %s", strerror(errno));
-		goto fail;
-	}
 	/* With a cpuset the cgroup alone confines the program.  Its own mask
 	 * must then be "everything": since Linux 6.2 a mask set with
 	 * sched_setaffinity (also rfd's host mask, inherited through fork) is
@@ -291,6 +330,20 @@ int rfd_spawn_start(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *
 	if (d->enf.kind != RF_ENF_AFFINITY)
 		for (int c = 0; c < CPU_SETSIZE; c++)
 			CPU_SET(c, &h->pr.mask);
+	if (s->spare) {
+		if (spawn_in_spare(s, sp, h) == 0) {
+			*out = h;
+			return 0;
+		}
+		/* started anew: this child needs the filesystem plan too */
+		rfd_confine_release(&h->pr.conf);
+		if (rfd_confine_prepare(&h->pr.conf, sp->confine, err))
+			goto fail;
+	}
+	if (pipe2(report, O_CLOEXEC | O_NONBLOCK)) {
+		base_errf(err, BASE_E_INTERNAL, "pipe: %s", strerror(errno));
+		goto fail;
+	}
 	pid_t shim = fork();
 	if (shim < 0) {
 		base_errf(err, BASE_E_INTERNAL, "fork: %s", strerror(errno));
@@ -345,7 +398,7 @@ static int spawn_done(struct rfd_subos *s, struct rfd_spawning **hp, int rc)
 int rfd_spawn_poll(struct rfd_subos *s, struct rfd_spawning **hp, struct base_err *err)
 {
 	struct rfd_spawning *h = *hp;
-	struct shim_msg m;
+	struct rfd_shim_msg m;
 	for (;;) {
 		ssize_t n = read(h->report_fd, &m, sizeof(m));
 		if (n < 0 && errno == EAGAIN) {
@@ -359,9 +412,9 @@ int rfd_spawn_poll(struct rfd_subos *s, struct rfd_spawning **hp, struct base_er
 			base_errf(err, BASE_E_SPAWN_FAILED, "the shim for \"%s\" died", s->name);
 			return spawn_done(s, hp, -1);
 		}
-		if (m.type == MSG_PID) {
+		if (m.type == RFD_SHIM_PID) {
 			s->pid = m.val;
-		} else if (m.type == MSG_EXEC_OK) {
+		} else if (m.type == RFD_SHIM_EXEC_OK) {
 			return spawn_done(s, hp, 0);
 		} else {
 			shim_failed(s, &h->pr, &m, err);
@@ -381,10 +434,10 @@ void rfd_spawn_abandon(struct rfd_spawning *h)
 
 int rfd_spawn_report_exit(int report_fd, int timeout_ms)
 {
-	struct shim_msg m;
+	struct rfd_shim_msg m;
 	struct pollfd pfd = { .fd = report_fd, .events = POLLIN };
 	while (poll(&pfd, 1, timeout_ms) == 1 && read(report_fd, &m, sizeof(m)) == sizeof(m))
-		if (m.type == MSG_EXIT)
+		if (m.type == RFD_SHIM_EXIT)
 			return base_exit_status_of_wait(m.val);
 	return INT_MIN;
 }

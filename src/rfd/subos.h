@@ -34,6 +34,8 @@ struct rfd_hwc_base;
  * keeps its cores, memory and cgroups meanwhile. */
 enum rfd_subos_life { RF_LIFE_STARTING, RF_LIFE_RUNNING, RF_LIFE_RESTARTING, RF_LIFE_EXITED };
 
+struct rfd_spare;
+
 struct rfd_subos {
 	int id;                      /* owner id in the partition table */
 	char name[RF_NAME_MAX];
@@ -44,6 +46,7 @@ struct rfd_subos {
 	int shim_pidfd;              /* readable when the shim exits */
 	int pidfd;                   /* the program */
 	int report_fd;               /* the shim's reports (exit status); -1 if adopted */
+	struct rfd_spare *spare;     /* taken by its create, until launched (spare.h) */
 	struct base_cpuset cpus;
 	uint64_t mem;                /* bytes held (a multiple of the chunk size) */
 	uint64_t chan_mem;           /* its share of its channels' memory (chan.c) */

@@ -24,6 +24,7 @@
 #include "rfd/resize.h"
 #include "rfd/rfloop_reg.h"
 #include "rfd/stats.h"
+#include "rfd/spare.h"
 #include "rfd/subos.h"
 #include "base/timing.h"
 
@@ -108,6 +109,7 @@ static void info_host(struct rfd *d, struct json_object *r)
 	json_object_object_add(r, "mem_free",
 			       json_object_new_int64((int64_t)(d->pt.mem_managed - d->pt.mem_used)));
 	json_object_object_add(r, "pool", rfd_pool_json(&d->pool));
+	json_object_object_add(r, "spare", json_object_new_string(rfd_spare_state(d)));
 }
 
 static struct json_object *do_info(struct rfd *d, bool full)

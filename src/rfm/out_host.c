@@ -58,6 +58,9 @@ static void info_memory(struct json_object *res)
 	rfm_kv("Pool", "%lld chunk%s, %lld ready, %lld refilling, refilled at %lld MiB/s",
 	       (long long)chunks, plural(chunks), (long long)ready, (long long)refilling,
 	       (long long)rate);
+	const char *spare = rfm_str(res, "spare", NULL);
+	if (spare)
+		rfm_kv("Spare", "%s (a program process made ahead of the next create)", spare);
 }
 
 /* Which performance counters rfd counts per subOS, and why not the rest. */
