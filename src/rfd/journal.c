@@ -228,3 +228,23 @@ int64_t rfd_journal_append_nosync(struct rfd_journal *j, struct json_object *rec
 {
 	return append(j, rec, false);
 }
+
+int rfd_journal_retract(struct rfd_journal *j, const struct rfd_journal_mark *m)
+{
+	if (j->fd < 0 || j->next_seq != m->seq + 1 || j->compactions != m->compactions ||
+	    j->size <= m->size)
+		return -EAGAIN;
+	if (ftruncate(j->fd, m->size) < 0 || fdatasync(j->fd) < 0)
+		return -errno;
+	j->appended--;
+	j->appended_bytes -= (uint64_t)(j->size - m->size);
+	j->size = m->size;
+	j->next_seq = m->seq;
+	return 0;
+}
+
+void rfd_journal_mark(const struct rfd_journal *j, struct rfd_journal_mark *m)
+{
+	*m = (struct rfd_journal_mark){ .seq = j->next_seq, .size = j->size,
+					.compactions = j->compactions };
+}

@@ -64,6 +64,20 @@ void rfd_journal_close(struct rfd_journal *j);
 int64_t rfd_journal_append(struct rfd_journal *j, struct json_object *rec);
 int64_t rfd_journal_append_nosync(struct rfd_journal *j, struct json_object *rec);
 
+/* Where the next record goes (mark, before an append), and taking that
+ * record back (retract): only if it is still the last one and no
+ * compaction came between, else -EAGAIN (append what undoes it instead);
+ * 0, or -errno.  For a record written ahead of its outcome (lifecycle.c:
+ * a create's, while the program attaches) that must leave no trace if
+ * the outcome is a failure. */
+struct rfd_journal_mark {
+	int64_t seq;
+	off_t size;
+	int compactions;
+};
+void rfd_journal_mark(const struct rfd_journal *j, struct rfd_journal_mark *m);
+int rfd_journal_retract(struct rfd_journal *j, const struct rfd_journal_mark *m);
+
 /* Call fn for every whole record, oldest first; stops early if fn returns
  * nonzero.  Returns 0, fn's value, or -errno.  Lines that are not JSON
  * objects are skipped.

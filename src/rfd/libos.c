@@ -32,6 +32,7 @@
 #include "base/units.h"
 
 #define SPIN_NS 100000ull /* poll the reply ring this long before sleeping */
+#define SLEEP_NS 500000ull /* or, where rfd cannot spin, sleep on it this long */
 
 static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 {
@@ -192,7 +193,10 @@ static bool alive(struct rfd_subos *s)
  * Moving before publishing matters: rfd then spins at real-time priority on
  * a thread that has not yet seen the change, so it cannot be holding
  * librf's reconfiguration lock, and the acting thread finds its own CPU
- * free.  Where no such CPU exists rfd does not spin but sleeps.
+ * free.  Where no such CPU exists rfd does not spin but sleeps on the
+ * reply ring's futex, for up to SLEEP_NS: the acting thread gets rfd's CPU
+ * at once and its acknowledgement wakes rfd directly (on a tick of the
+ * loop, it would be seen up to a tick late).
  */
 void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
 			  struct rfd_aside *a)
@@ -203,6 +207,7 @@ void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
 
 	a->moved = false;
 	a->spin = 0;
+	a->sleep = SLEEP_NS; /* where it cannot spin */
 	base_cpuset_or(&mine, acting);
 	if (cpu < 0 || cpu >= CPU_SETSIZE)
 		return;
@@ -258,9 +263,9 @@ static bool applied(struct rfd_subos *s, uint32_t gen)
 
 int rfd_libos_kick_and_spin(struct rfd_subos *s, uint32_t gen, const struct rfd_aside *a)
 {
-	uint64_t spin = a ? a->spin : 0;
+	uint64_t spin = a ? a->spin : 0, sleep = a ? a->sleep : 0;
 	rfd_libos_ring(s);
-	int rc = wait_for(s, applied, gen, spin, spin);
+	int rc = wait_for(s, applied, gen, spin + sleep, spin);
 	return rc == -ETIMEDOUT ? -EAGAIN : rc;
 }
 

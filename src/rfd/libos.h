@@ -51,12 +51,13 @@ uint32_t rfd_desc_end(struct rfd_subos *s, enum rf_ctl_type cmd);
 struct rfd_aside {
 	cpu_set_t saved;
 	bool moved;
-	uint64_t spin;
+	uint64_t spin;   /* poll the reply ring this long */
+	uint64_t sleep;  /* then sleep on it this long */
 };
 void rfd_libos_step_aside(struct rfd_subos *s, const struct base_cpuset *acting,
 			  struct rfd_aside *a);
-/* Ring the subOS's cores about `gen` and poll for its acknowledgement for
- * the spin step_aside granted (a NULL: look once).  Returns 0 (applied),
+/* Ring the subOS's cores about `gen` and wait for its acknowledgement for
+ * the spin and sleep step_aside granted (a NULL: look once).  Returns 0 (applied),
  * -ESRCH (the program died) or -EAGAIN (not yet: the caller's op waits,
  * polling rfd_libos_acked on a tick, still aside: its wake-ups must not
  * take the time slice of a core's thread that has to act). */

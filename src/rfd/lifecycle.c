@@ -417,22 +417,48 @@ fail_free:
 	return -1;
 }
 
-/* Running: journal it, watch its end, answer. */
+/* The create record, once the program runs: 0, or -1 (op->err). */
+static int journal_create(struct rfd *d, struct rfd_op *op)
+{
+	rfd_journal_mark(&d->journal, &op->s->journal_at);
+	int rc = rfd_journal_subos(d, "create", op->s, create_record(d, op->s));
+	if (rc)
+		return base_errf(&op->err, BASE_E_INTERNAL, "cannot write the journal: %s",
+				 strerror(-rc));
+	op->s->journaled = true;
+	return 0;
+}
+
+/* A create that failed or was cut short after its record was written:
+ * the record taken back (a refused create leaves no trace), or, if others
+ * came after it, one that says it is gone, so that a restarted rfd does
+ * not adopt it. */
+static void journal_unmade(struct rfd *d, struct rfd_subos *s)
+{
+	if (!s->journaled || rfd_journal_retract(&d->journal, &s->journal_at) == 0) {
+		s->journaled = false;
+		return;
+	}
+	struct json_object *x = json_object_new_object();
+	json_object_object_add(x, "status", json_object_new_string("failed"));
+	rfd_journal_subos(d, "destroy", s, x);
+	s->journaled = false;
+}
+
+/* Running: journal it (unless that was done while librf attached), watch
+ * its end, answer. */
 static enum rfd_op_rc create_commit(struct rfd *d, struct rfd_op *op)
 {
 	struct rfd_subos *s = op->s;
 	static const char *const steps[] = { "setup", "spawn", "attach", "journal" };
-	int rc;
 	op->t[3] = base_now_ns();
 	if (s->ctl_peer_fd >= 0) {
 		close(s->ctl_peer_fd);
 		s->ctl_peer_fd = -1;
 	}
 	s->life = RF_LIFE_RUNNING;
-	if ((rc = rfd_journal_subos(d, "create", s, create_record(d, s)))) {
-		base_errf(&op->err, BASE_E_INTERNAL, "cannot write the journal: %s", strerror(-rc));
+	if (!s->journaled && journal_create(d, op))
 		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, CR_FAILED);
-	}
 	op->t[4] = base_now_ns();
 	base_steps_us(op->t, 4, s->create_us); /* setup, spawn, attach, journal */
 	rfd_watch_subos(d, s);
@@ -500,6 +526,7 @@ static enum rfd_op_rc attach_step(struct rfd *d, struct rfd_op *op, rfd_op_step 
 static enum rfd_op_rc create_failed(struct rfd *d, struct rfd_op *op)
 {
 	struct rfd_subos *s = op->s;
+	journal_unmade(d, s);
 	rfd_lc_release(d, s);
 	rfd_subos_remove(d, s);
 	rfd_subos_free(d, s);
@@ -514,6 +541,8 @@ enum rfd_op_rc rfd_subos_create_step(struct rfd *d, struct rfd_op *op)
 		rfd_spawn_abandon(op->own);
 		if (op->s && op->s->pid > 0)
 			kill(op->s->pid, SIGKILL);
+		if (op->s)
+			journal_unmade(d, op->s);
 		return RFD_OP_DONE;
 	}
 	if (op->state >= RFD_STOP_GRACE && rfd_lc_stop_step(d, op) == RFD_OP_WAIT)
@@ -545,6 +574,10 @@ enum rfd_op_rc rfd_subos_create_step(struct rfd *d, struct rfd_op *op)
 		op->t[2] = base_now_ns();
 		if (op->s->kind != RF_KIND_LIBOS)
 			return create_commit(d, op);
+		/* the record's fdatasync while librf attaches on the subOS's
+		 * core (rfd runs elsewhere: home.c), not after */
+		if (journal_create(d, op))
+			return rfd_lc_stop_start(d, op, RFD_STOP_KILL, CR_FAILED);
 		op->state = CR_ATTACH;
 		op->deadline_ns = base_now_ns() + ATTACH_TIMEOUT_NS;
 		return attach_step(d, op, create_commit, CR_DIED, CR_FAILED);

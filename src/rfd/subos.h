@@ -20,6 +20,7 @@
 #include "base/proto.h"
 #include "base/proto_policy.h"
 #include "rf/desc.h"
+#include "rfd/journal.h"
 #include "rf/ficm.h"
 
 struct rfd;
@@ -47,6 +48,9 @@ struct rfd_subos {
 	int pidfd;                   /* the program */
 	int report_fd;               /* the shim's reports (exit status); -1 if adopted */
 	struct rfd_spare *spare;     /* taken by its create, until launched (spare.h) */
+	bool journaled;              /* its create is in the journal (written while
+				      * librf attaches: lifecycle.c), at: */
+	struct rfd_journal_mark journal_at;
 	struct base_cpuset cpus;
 	uint64_t mem;                /* bytes held (a multiple of the chunk size) */
 	uint64_t chan_mem;           /* its share of its channels' memory (chan.c) */

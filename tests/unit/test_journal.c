@@ -14,7 +14,10 @@
  * the last start), state replay is the same before and after, history
  * still has everything, the sequence continues, a crash between snapshot
  * and archive replays nothing twice, and automatic compaction keeps the
- * live journal and the archives bounded.
+ * live journal and the archives bounded.  Retract: the last record taken
+ * back leaves the file byte for byte as before and its seq is reused;
+ * refused (-EAGAIN, nothing changed) once another record came after it or
+ * a compaction came between.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -387,6 +390,39 @@ static void assert_state(const struct rfd_journal *j)
 		assert_int_equal(s.seq[i], want[i]);
 }
 
+static void test_retract(void **state)
+{
+	struct fixture *f = *state;
+	struct rfd_journal j;
+	struct rfd_journal_mark m;
+	struct seen s = { 0 };
+	assert_int_equal(rfd_journal_open(&j, f->dir), 0);
+	assert_int_equal(append_op(&j, "a"), 1);
+	off_t before = file_size(f->path);
+	rfd_journal_mark(&j, &m);
+	assert_int_equal(append_op(&j, "create"), 2);
+	assert_int_equal(rfd_journal_retract(&j, &m), 0);
+	assert_int_equal(file_size(f->path), before);
+	assert_int_equal(append_op(&j, "b"), 2); /* the seq again */
+	/* not the last record any more */
+	rfd_journal_mark(&j, &m);
+	assert_int_equal(append_op(&j, "create"), 3);
+	assert_int_equal(append_op(&j, "other"), 4);
+	off_t now = file_size(f->path);
+	assert_int_equal(rfd_journal_retract(&j, &m), -EAGAIN);
+	assert_int_equal(file_size(f->path), now);
+	/* a compaction between */
+	j.reduce = rfd_snapshot_reduce;
+	rfd_journal_mark(&j, &m);
+	assert_int_equal(append_op(&j, "create"), 5);
+	assert_int_equal(rfd_journal_compact(&j), 0);
+	assert_int_equal(rfd_journal_retract(&j, &m), -EAGAIN);
+	assert_int_equal(rfd_journal_history(&j, collect, &s), 0);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.op[1], "b");
+	rfd_journal_close(&j);
+}
+
 static void test_compact_keeps_state(void **state)
 {
 	struct fixture *f = *state;
@@ -466,6 +502,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_early_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_missing_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retract, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact_keeps_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact_crash_before_archive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact_automatic_bounded, setup, teardown),
