@@ -159,21 +159,27 @@ static pid_t child_pid(struct rfd_spare *sp, int timeout_ms)
 	return sp->child;
 }
 
-/* Kill the child (and so the shim) and wait until the child is gone. */
-static void kill_child(struct rfd_spare *sp, int timeout_ms)
+/* SIGKILL pid (if > 0) and wait until it is gone: by pidfd (its own, or
+ * -1: one opened here). */
+static void kill_wait(pid_t pid, int pidfd)
 {
-	pid_t child = child_pid(sp, timeout_ms);
-	if (child <= 0) { /* it never came: end the shim before it clones */
-		kill(sp->shim_pid, SIGKILL);
-		return;
-	}
-	int fd = (int)syscall(SYS_pidfd_open, child, 0);
-	kill(child, SIGKILL);
+	int fd = pidfd >= 0 ? pidfd : pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	if (fd >= 0) {
+	if (pid > 0)
+		kill(pid, SIGKILL);
+	if (fd >= 0)
 		poll(&p, 1, GONE_WAIT_MS);
+	if (fd >= 0 && fd != pidfd)
 		close(fd);
-	}
+}
+
+/* End the spare's processes, the child first (it leaves the spare's
+ * cgroups), then its shim, and wait until both are gone: nothing of a
+ * spare outlives it. */
+static void end_processes(struct rfd_spare *sp, int timeout_ms)
+{
+	kill_wait(child_pid(sp, timeout_ms), -1);
+	kill_wait(sp->shim_pid, sp->shim_pidfd);
 }
 
 void rfd_spare_drop(struct rfd *d)
@@ -182,7 +188,7 @@ void rfd_spare_drop(struct rfd *d)
 	if (!sp)
 		return;
 	d->spare = NULL;
-	kill_child(sp, 100);
+	end_processes(sp, 100);
 	int rc = rfd_enforce_spare_remove(&d->enf, sp->name);
 	if (rc)
 		rfd_log("spare %s: cannot remove its cgroups: %s", sp->name, strerror(-rc));
@@ -249,6 +255,10 @@ int rfd_spare_adopt(struct rfd *d, struct rfd_subos *s, uint64_t mem_limit)
 		return 0;
 	d->spare = NULL;
 	s->spare = sp;
+	/* the message follows: its child polls for it meanwhile */
+	if (send(sp->spec_fd, "W", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+		/* it sleeps instead: the message wakes it */
+	}
 	return 1;
 }
 
@@ -311,7 +321,7 @@ void rfd_spare_discard(struct rfd_subos *s)
 	if (!sp)
 		return;
 	s->spare = NULL;
-	kill_child(sp, 100);
+	end_processes(sp, 100);
 	spare_free(sp);
 }
 

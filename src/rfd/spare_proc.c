@@ -21,6 +21,7 @@
 #include "rfd/spare_proc.h"
 #include "rfd/spare_spec.h"
 #include "rfd/spawn_impl.h"
+#include "base/time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,7 @@
 
 #define MAX_FDS 250  /* under SCM_MAX_FD */
 #define SLOTS   4096 /* argv + envp pointers */
+#define SPEC_POLL_NS (5ull * 1000 * 1000) /* after "W": poll this long, then sleep */
 
 struct received {
 	char *buf;             /* the message (mmap'd) */
@@ -45,8 +47,21 @@ struct received {
 	int nfds;
 };
 
+/* One message (MSG_DONTWAIT in flags: none yet is -1 with EAGAIN). */
+static ssize_t recv_one(int spec_fd, struct msghdr *mh, int flags)
+{
+	ssize_t n;
+	do
+		n = recvmsg(spec_fd, mh, MSG_CMSG_CLOEXEC | flags);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 /* Read the message and its descriptors: 0, or -1 (rfd closed the socket,
- * or sent something else than a whole message). */
+ * or sent something else than a whole message).  rfd's one-byte "W" says
+ * a create took the spare and the message follows within a millisecond or
+ * so: the child, on the subOS's own core by then, polls for it rather
+ * than sleeping (a wake-up of an idle core costs that much on a VM). */
 static int receive(int spec_fd, struct received *r)
 {
 	union {
@@ -56,9 +71,20 @@ static int receive(int spec_fd, struct received *r)
 	struct iovec iov = { r->buf, RFD_SPARE_SPEC_MAX };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 			     .msg_controllen = sizeof(ctl.buf) };
-	do
-		r->len = recvmsg(spec_fd, &mh, MSG_CMSG_CLOEXEC);
-	while (r->len < 0 && errno == EINTR);
+	int flags = 0;
+	uint64_t until = 0;
+	for (;;) {
+		r->len = recv_one(spec_fd, &mh, flags);
+		if (r->len == 1 && r->buf[0] == 'W') {
+			flags = MSG_DONTWAIT;
+			until = base_now_ns() + SPEC_POLL_NS;
+		} else if (r->len < 0 && errno == EAGAIN) {
+			flags = base_now_ns() < until ? MSG_DONTWAIT : 0;
+		} else {
+			break;
+		}
+		mh.msg_controllen = sizeof(ctl.buf);
+	}
 	r->nfds = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
