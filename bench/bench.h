@@ -202,10 +202,10 @@ int cgv1_remove(struct cgv1_group *g);
 int bench_lifecycle(const struct bench_opts *o, struct json_object *out);
 /* lifecycle's floors (floors.c), n samples each into s; 0 or -1 (said on
  * stderr): a futex wake-up round trip between threads on cpu[0] and
- * cpu[1]; a journal-sized append fdatasync'd in dir; `bytes` of fresh
+ * cpu[1]; a journal-sized append fdatasync'd in dir (idle_ns apart); `bytes` of fresh
  * anonymous memory mapped and faulted. */
 int floor_wake_rtt(const int cpu[2], int n, uint64_t idle_ns, struct series *s);
-int floor_fsync(const char *dir, int n, struct series *s);
+int floor_fsync(const char *dir, int n, uint64_t idle_ns, struct series *s);
 int floor_mem_fresh(uint64_t bytes, int n, struct series *s);
 void lifecycle_targets(struct json_object *fig, struct json_object *t);
 int bench_ficm(const struct bench_opts *o, struct json_object *out);

@@ -19,7 +19,8 @@
  *   wake_rtt a futex wake-up round trip between the two cores (and
  *            wake_rtt_idle: the same with the woken side idle for 2 ms
  *            first, as a parked core is; reported, not judged)
- *   fsync    a journal-sized append fdatasync'd in rfd's state directory
+ *   fsync    a journal-sized append fdatasync'd in rfd's state directory,
+ *            1 ms after the last (and fsync_hot: back to back; reported)
  *   mem_fresh  512 MiB of fresh anonymous memory mapped and faulted
  *
  * On a 2-core machine a core can only be added if rfd manages both, so
@@ -51,12 +52,15 @@
 /* The idle-sleeper wake floor: a parked core sleeps at least this long
  * between two resizes here (floors.c). */
 #define WAKE_IDLE_NS (2ull * 1000000)
+/* The fsync floor: appends this far apart, about as often as a resize
+ * journals here (floors.c); back to back it is reported (fsync_hot). */
+#define FSYNC_IDLE_NS (1ull * 1000000)
 static const int both_cpus[2] = { 0, 1 };
 
 enum { S_CREATE, S_DESTROY, S_CORE_ADD, S_CORE_REM, S_CORE_ADD_RTT, S_CORE_REM_RTT,
        S_MEM_ADD, S_MEM_REM, S_MEM_ADD_RTT, S_MEM_REM_RTT, S_SPAWN, S_SPAWN_TRUE,
        S_CORE_ADD_COLD, S_CORE_ADD_COLD_RTT, S_WAKE, S_FSYNC, S_MEM_FRESH, S_WAKE_IDLE,
-       S_CREATE_BURST, S_N };
+       S_CREATE_BURST, S_FSYNC_HOT, S_N };
 
 static bool ok(struct json_object *ans, const char *what)
 {
@@ -292,7 +296,7 @@ static void report(struct json_object *out, struct series *s, struct json_object
 					S_CORE_ADD_COLD, S_WAKE, S_WAKE_IDLE };
 	static const int p50_only[] = { S_CORE_ADD_RTT, S_CORE_REM_RTT, S_CORE_ADD_COLD_RTT,
 					S_MEM_ADD, S_MEM_REM, S_MEM_ADD_RTT, S_MEM_REM_RTT,
-					S_SPAWN, S_SPAWN_TRUE, S_FSYNC, S_MEM_FRESH };
+					S_SPAWN, S_SPAWN_TRUE, S_FSYNC, S_FSYNC_HOT, S_MEM_FRESH };
 	for (size_t i = 0; i < sizeof(with_p99) / sizeof(with_p99[0]); i++)
 		put_pcts(out, &s[with_p99[i]], true);
 	for (size_t i = 0; i < sizeof(p50_only) / sizeof(p50_only[0]); i++)
@@ -341,7 +345,8 @@ static int floors(const struct private_rfd *p, const char *hello, int n, struct 
 {
 	if (spawns(hello, n, s) || floor_wake_rtt(both_cpus, s[S_WAKE].cap, 0, &s[S_WAKE]) ||
 	    floor_wake_rtt(both_cpus, s[S_WAKE_IDLE].cap, WAKE_IDLE_NS, &s[S_WAKE_IDLE]) ||
-	    floor_fsync(p->dir, s[S_FSYNC].cap, &s[S_FSYNC]) ||
+	    floor_fsync(p->dir, s[S_FSYNC].cap, FSYNC_IDLE_NS, &s[S_FSYNC]) ||
+	    floor_fsync(p->dir, s[S_FSYNC_HOT].cap, 0, &s[S_FSYNC_HOT]) ||
 	    floor_mem_fresh(MEM_ADD, s[S_MEM_FRESH].cap, &s[S_MEM_FRESH]))
 		return -1;
 	return 0;
@@ -352,9 +357,9 @@ int bench_lifecycle(const struct bench_opts *o, struct json_object *out)
 	static const char *names[S_N] = { "create", "destroy", "core_add", "core_remove",
 		"core_add_rtt", "core_remove_rtt", "mem_add", "mem_remove", "mem_add_rtt",
 		"mem_remove_rtt", "spawn", "spawn_true", "core_add_cold", "core_add_cold_rtt",
-		"wake_rtt", "fsync", "mem_fresh", "wake_rtt_idle", "create_burst" };
+		"wake_rtt", "fsync", "mem_fresh", "wake_rtt_idle", "create_burst", "fsync_hot" };
 	static const char *units[S_N] = { "ms", "ms", "us", "us", "us", "us", "ms", "ms", "ms",
-		"ms", "ms", "ms", "us", "us", "us", "us", "ms", "us", "ms" };
+		"ms", "ms", "ms", "us", "us", "us", "us", "ms", "us", "ms", "us" };
 	const char *extra[] = { "--host-cores", "", "--mem", "1G", "--chunk", "64M", NULL };
 	struct series s[S_N];
 	struct private_rfd p = { 0 };
