@@ -21,16 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The mask rfd's threads should have now; *apart: it holds no core a
- * subOS owns. */
-static void wanted(const struct rfd *d, cpu_set_t *mask, bool *apart)
+/* The mask rfd's threads should have now. */
+static void wanted(const struct rfd *d, cpu_set_t *mask)
 {
 	struct base_cpuset home = d->pt.online;
 	base_cpuset_andnot(&home, &d->pt.managed);      /* the host's own cores */
 	if (base_cpuset_empty(&home))
 		rfd_ptable_free_cpus(&d->pt, &home);     /* managed, nobody's */
-	*apart = !base_cpuset_empty(&home);
-	if (!*apart)
+	if (base_cpuset_empty(&home))
 		home = d->pt.online;
 	CPU_ZERO(mask);
 	for_each_cpu(c, &home) if (c < CPU_SETSIZE)
@@ -52,9 +50,7 @@ static void apply(const cpu_set_t *mask)
 void rfd_home_update(struct rfd *d)
 {
 	cpu_set_t mask;
-	bool apart;
-	wanted(d, &mask, &apart);
-	d->home_apart = apart;
+	wanted(d, &mask);
 	if (d->home_set && CPU_EQUAL(&mask, &d->home))
 		return;
 	apply(&mask);

@@ -123,10 +123,9 @@ struct rfd {
 	struct rfd_confine *spare_plan;
 	unsigned spare_seq;
 	uint64_t spare_retry_ns;
-	/* home.c: the CPUs rfd's threads run on, once set; apart: none of
-	 * them is a subOS's */
+	/* home.c: the CPUs rfd's threads run on, once set */
 	cpu_set_t home;
-	bool home_set, home_apart;
+	bool home_set;
 	/* policy.c: the controller's timerfd (-1: none yet), its period (0:
 	 * disarmed) and its own cost, for `rfm policy` and the report */
 	int policy_timer;

@@ -112,9 +112,9 @@ static int start_shim(struct rfd *d, struct rfd_spare *sp)
 
 void rfd_spare_make(struct rfd *d)
 {
-	/* Beside an op only where rfd runs apart from the subOSes (home.c):
-	 * a program starting must not share its CPU with the making of the
-	 * next one's process. */
+	/* Not beside an op: a create's program starting, or a resize, must
+	 * not share rfd's CPU (or lock out forks, in the cgroup moves) with
+	 * the making of the next create's process. */
 	if (d->spare || d->stopping || d->ops ||
 	    !rfd_enforce_has_spares(&d->enf) ||
 	    base_now_ns() < d->spare_retry_ns)
