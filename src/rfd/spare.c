@@ -182,17 +182,23 @@ static void end_processes(struct rfd_spare *sp, int timeout_ms)
 	kill_wait(sp->shim_pid, sp->shim_pidfd);
 }
 
-void rfd_spare_drop(struct rfd *d)
+/* End a spare: its processes, then (enf: its cgroups are still its own)
+ * its cgroups, then it. */
+static void spare_end(struct rfd_spare *sp, struct rfd_enforcer *enf)
 {
-	struct rfd_spare *sp = d->spare;
-	if (!sp)
-		return;
-	d->spare = NULL;
 	end_processes(sp, 100);
-	int rc = rfd_enforce_spare_remove(&d->enf, sp->name);
+	int rc = enf ? rfd_enforce_spare_remove(enf, sp->name) : 0;
 	if (rc)
 		rfd_log("spare %s: cannot remove its cgroups: %s", sp->name, strerror(-rc));
 	spare_free(sp);
+}
+
+void rfd_spare_drop(struct rfd *d)
+{
+	struct rfd_spare *sp = d->spare;
+	d->spare = NULL;
+	if (sp)
+		spare_end(sp, &d->enf);
 }
 
 void rfd_spare_follow(struct rfd *d, const cpu_set_t *mask)
@@ -242,17 +248,20 @@ int rfd_spare_adopt(struct rfd *d, struct rfd_subos *s, uint64_t mem_limit)
 	if (!sp || !usable(s))
 		return 0;
 	int ready = is_ready(sp);
-	int rc = ready > 0 ? rfd_enforce_spare_adopt(&d->enf, sp->name, s->name, &s->cpus,
-						     mem_limit, sp->child, s->cgroup,
-						     sizeof(s->cgroup))
-			   : 0;
-	if (ready < 0 || rc) {
-		rfd_log("spare %s: %s: %s", sp->name, rc ? "cannot give its cgroups" : "its process "
-			"died", rc ? strerror(-rc) : "made again");
-		rfd_spare_drop(d);
-	}
-	if (ready <= 0 || rc)
+	if (ready == 0)
 		return 0;
+	if (ready < 0) {
+		rfd_log("spare %s: its process died: made again", sp->name);
+		rfd_spare_drop(d);
+		return 0;
+	}
+	int rc = rfd_enforce_spare_adopt(&d->enf, sp->name, s->name, &s->cpus, mem_limit,
+					 sp->child, s->cgroup, sizeof(s->cgroup));
+	if (rc) {
+		rfd_log("spare %s: cannot give its cgroups: %s", sp->name, strerror(-rc));
+		rfd_spare_drop(d);
+		return 0;
+	}
 	d->spare = NULL;
 	s->spare = sp;
 	/* the message follows: its child polls for it meanwhile */
@@ -275,10 +284,10 @@ struct rf_desc *rfd_spare_take_desc(struct rfd_spare *sp, int *fd)
 static int send_spec(int fd, const char *buf, size_t len, const int *fds, int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 250)];
+		char buf[CMSG_SPACE(sizeof(int) * RFD_SPARE_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
-	if (nfds < 1 || nfds > 250)
+	if (nfds < 1 || nfds > RFD_SPARE_MAX_FDS)
 		return -1;
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
@@ -318,11 +327,9 @@ int rfd_spare_launch(struct rfd_subos *s, const struct rfd_spare_spec *spec, con
 void rfd_spare_discard(struct rfd_subos *s)
 {
 	struct rfd_spare *sp = s->spare;
-	if (!sp)
-		return;
 	s->spare = NULL;
-	end_processes(sp, 100);
-	spare_free(sp);
+	if (sp)
+		spare_end(sp, NULL); /* its cgroups are the subOS's now */
 }
 
 const char *rfd_spare_state(struct rfd *d)

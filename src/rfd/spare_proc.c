@@ -36,14 +36,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_FDS 250  /* under SCM_MAX_FD */
 #define SLOTS   4096 /* argv + envp pointers */
 #define SPEC_POLL_NS (5ull * 1000 * 1000) /* after "W": poll this long, then sleep */
 
 struct received {
 	char *buf;             /* the message (mmap'd) */
 	ssize_t len;
-	int fds[MAX_FDS];
+	int fds[RFD_SPARE_MAX_FDS];
 	int nfds;
 };
 
@@ -65,7 +64,7 @@ static ssize_t recv_one(int spec_fd, struct msghdr *mh, int flags)
 static int receive(int spec_fd, struct received *r)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * RFD_SPARE_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { r->buf, RFD_SPARE_SPEC_MAX };

@@ -19,8 +19,10 @@
 
 struct sock_filter;
 
-/* The largest message: what the spec socket takes in one datagram. */
+/* The largest message: what the spec socket takes in one datagram; and
+ * the most descriptors beside it (under the kernel's SCM_MAX_FD, 253). */
 #define RFD_SPARE_SPEC_MAX (128u << 10)
+#define RFD_SPARE_MAX_FDS  250
 
 struct rfd_spare_spec {
 	const char *const *argv;          /* NULL-terminated */

@@ -296,8 +296,8 @@ struct rfd_spawning {
  * spare is gone; start it the ordinary way). */
 static int spawn_in_spare(struct rfd_subos *s, const struct rfd_spawn *sp, struct rfd_spawning *h)
 {
-	int fds[RF_MAX_REGIONS + 8] = { h->pr.null_fd, h->pr.log_fd };
-	if (sp->npass + 2 > (int)(sizeof(fds) / sizeof(fds[0])))
+	int fds[RFD_SPARE_MAX_FDS] = { h->pr.null_fd, h->pr.log_fd };
+	if (sp->npass + 2 > RFD_SPARE_MAX_FDS)
 		return rfd_spare_discard(s), -1;
 	memcpy(fds + 2, sp->pass_fds, sizeof(int) * (size_t)sp->npass);
 	struct rfd_spare_spec spec = {
