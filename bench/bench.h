@@ -84,6 +84,9 @@ bool prfd_alive(struct private_rfd *p);
  * background faulting of fresh memory is heavy work a measurement should
  * not run beside.  0, or -1 on timeout. */
 int prfd_settle(struct private_rfd *p, int timeout_ms);
+/* The same, and rfd's spare made (src/rfd/spare.h), looking every step_ms:
+ * rfd as a create finds it at any rate the host sustains. */
+int prfd_idle(struct private_rfd *p, int timeout_ms, int step_ms);
 /* Call a verb; returns the answer (caller puts) or NULL.  Times it. */
 struct json_object *prfd_call(struct private_rfd *p, const struct base_request *req, uint64_t *ns);
 /* Requests (base/proto.h), borrowing the strings given: `verb` on `name`

@@ -116,47 +116,6 @@ static uint64_t spawn_once(const char *const *argv, char *const *env, const int 
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? t : 0;
 }
 
-static int wait_pool_ready(struct private_rfd *p)
-{
-	for (int i = 0; i < 600; i++) {
-		struct base_request info = req_named(RF_VERB_INFO, NULL);
-		struct json_object *a = prfd_call(p, &info, NULL);
-		int64_t ready = a ? get_i64(base_answer_result(a), "pool", "ready") : -1;
-		int64_t all = a ? get_i64(base_answer_result(a), "pool", "chunks") : 0;
-		json_object_put(a);
-		if (ready >= 0 && ready == all)
-			return 0;
-		struct timespec ts = { 0, 50000000 };
-		nanosleep(&ts, NULL);
-	}
-	return -1;
-}
-
-/* Is rfd idle: its pool full and its spare process made (or none to
- * make)?  Then a create finds what a create finds at any rate the host
- * can sustain. */
-static bool rfd_idle(struct private_rfd *p)
-{
-	struct base_request info = req_named(RF_VERB_INFO, NULL);
-	struct json_object *a = prfd_call(p, &info, NULL), *sp;
-	struct json_object *r = a ? base_answer_result(a) : NULL;
-	int64_t ready = r ? get_i64(r, "pool", "ready") : -1;
-	int64_t all = r ? get_i64(r, "pool", "chunks") : 0;
-	const char *spare = r && json_object_object_get_ex(r, "spare", &sp)
-				    ? json_object_get_string(sp) : "unsupported";
-	bool idle = ready == all && strcmp(spare, "making") != 0 && strcmp(spare, "none") != 0;
-	json_object_put(a);
-	return idle;
-}
-
-static void wait_idle(struct private_rfd *p)
-{
-	for (int i = 0; i < 3000 && !rfd_idle(p); i++) {
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
-}
-
 /* n creates each with rfd idle first (S_CREATE), then n back to back,
  * each right after the last destroy (S_CREATE_BURST). */
 static int create_destroy(struct private_rfd *p, const char *hello, int n, struct series *s)
@@ -167,7 +126,7 @@ static int create_destroy(struct private_rfd *p, const char *hello, int n, struc
 	for (int i = 0; i < 2 * n; i++) {
 		uint64_t t;
 		if (i < n)
-			wait_idle(p);
+			prfd_idle(p, 3000, 1);
 		struct json_object *a = prfd_call(p, &create, &t);
 		if (!ok(a, "create"))
 			return json_object_put(a), -1;
@@ -377,7 +336,7 @@ int bench_lifecycle(const struct bench_opts *o, struct json_object *out)
 		series_init(&s[i], names[i], units[i], cap[i] ? cap[i] : n);
 	json_object_object_add(out, "iterations", json_object_new_int(n));
 	json_object_object_add(out, "host_shares_core0", json_object_new_boolean(true));
-	if (prfd_start(&p, o, extra) || wait_pool_ready(&p))
+	if (prfd_start(&p, o, extra) || prfd_settle(&p, 30000))
 		goto out;
 	struct base_request info_req = req_named(RF_VERB_INFO, NULL);
 	struct json_object *info = prfd_call(&p, &info_req, NULL);

@@ -176,29 +176,43 @@ struct json_object *prfd_call(struct private_rfd *p, const struct base_request *
 	return ans;
 }
 
-/* The pool's numbers from info: true when nothing is being refilled. */
-static bool pool_full(struct private_rfd *p)
+/* The pool's numbers from info: true when nothing is being refilled; with
+ * spare, also rfd's spare made (or none to make: another enforcement). */
+static bool quiet(struct private_rfd *p, bool spare)
 {
 	struct base_request r;
 	base_request_init(&r, RF_VERB_INFO);
-	struct json_object *a = prfd_call(p, &r, NULL), *res, *pool;
+	struct json_object *a = prfd_call(p, &r, NULL), *res, *pool, *sp;
 	bool full = a && json_object_object_get_ex(a, "result", &res) &&
 		    json_object_object_get_ex(res, "pool", &pool) &&
 		    bench_fig(pool, "refilling") == 0 &&
 		    bench_fig(pool, "ready") + bench_fig(pool, "owned") >= bench_fig(pool, "chunks");
+	const char *st = full && spare && json_object_object_get_ex(res, "spare", &sp)
+				 ? json_object_get_string(sp) : "unsupported";
+	full = full && (!strcmp(st, "ready") || !strcmp(st, "unsupported"));
 	json_object_put(a);
 	return full;
 }
 
-int prfd_settle(struct private_rfd *p, int timeout_ms)
+static int wait_quiet(struct private_rfd *p, int timeout_ms, int step_ms, bool spare)
 {
-	for (int i = 0; i < timeout_ms / 20; i++) {
-		if (pool_full(p))
+	for (int i = 0; i < timeout_ms / step_ms; i++) {
+		if (quiet(p, spare))
 			return 0;
-		struct timespec ts = { 0, 20000000 };
+		struct timespec ts = { 0, step_ms * 1000000L };
 		nanosleep(&ts, NULL);
 	}
 	return -1;
+}
+
+int prfd_settle(struct private_rfd *p, int timeout_ms)
+{
+	return wait_quiet(p, timeout_ms, 20, false);
+}
+
+int prfd_idle(struct private_rfd *p, int timeout_ms, int step_ms)
+{
+	return wait_quiet(p, timeout_ms, step_ms, true);
 }
 
 struct base_request req_named(enum base_verb verb, const char *name)

@@ -64,31 +64,11 @@ int soak_count_dir(const char *dir, bool dirs_only)
 	return n;
 }
 
-/* The pool refills returned chunks in the background (fresh memfds) and
- * rfd makes its spare (spare.h: four descriptors): wait (2 s at most)
- * until neither is under way, so descriptors are counted at rest. */
-static void pool_settle(struct soak *k)
-{
-	struct base_request info = req_named(RF_VERB_INFO, NULL);
-	for (int i = 0; i < 200; i++) {
-		struct json_object *a = prfd_call(&k->p, &info, NULL), *pool, *n, *sp;
-		struct json_object *r = a ? base_answer_result(a) : NULL;
-		const char *spare = r && json_object_object_get_ex(r, "spare", &sp)
-					    ? json_object_get_string(sp) : "unsupported";
-		bool settled = r && json_object_object_get_ex(r, "pool", &pool) &&
-			       json_object_object_get_ex(pool, "refilling", &n) &&
-			       json_object_get_int(n) == 0 &&
-			       (!strcmp(spare, "ready") || !strcmp(spare, "unsupported"));
-		json_object_put(a);
-		if (settled)
-			return;
-		usleep(10000);
-	}
-}
-
 static void probe(struct soak *k, struct probe *pr)
 {
-	pool_settle(k);
+	/* the pool's refills (fresh memfds) and rfd's spare (four descriptors)
+	 * done: descriptors are counted at rest */
+	prfd_idle(&k->p, 2000, 10);
 	char path[64], line[256];
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)k->p.pid);
 	pr->fds = soak_count_dir(path, false);
