@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 static const char *const kind_names[RFD_FAULT_KINDS] = { [RFD_FAULT_JOURNAL] = "journal",
-							  [RFD_FAULT_POOL_SLOW] = "pool_slow" };
+							  [RFD_FAULT_POOL_SLOW] = "pool_slow",
+							  [RFD_FAULT_FORK] = "fork" };
 
 static struct {
 	int init;

@@ -14,11 +14,17 @@
  * KIND "pool_slow" is no point but a setting: RFD_FAULT=pool_slow:MS makes
  * the memory pool's worker take MS longer over every chunk it fills, so a
  * test can keep the pool short and watch requests wait for it.
+ *
+ * KIND "fork": rfd dies right after its Nth fork (fork.c), and every child
+ * it forks waits FORK_SLOW_MS before anything else, as a child may on a
+ * busy machine: a restarted rfd must still be reachable.
  */
 #ifndef RF_RFD_FAULT_H
 #define RF_RFD_FAULT_H
 
-enum rfd_fault_kind { RFD_FAULT_JOURNAL, RFD_FAULT_POOL_SLOW, RFD_FAULT_KINDS };
+enum rfd_fault_kind { RFD_FAULT_JOURNAL, RFD_FAULT_POOL_SLOW, RFD_FAULT_FORK, RFD_FAULT_KINDS };
+
+#define RFD_FAULT_FORK_SLOW_MS 300
 
 void rfd_fault_point(enum rfd_fault_kind kind);
 /* The N of RFD_FAULT=KIND:N if that kind is armed, else 0 (always 0 in

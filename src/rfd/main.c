@@ -165,10 +165,8 @@ static int make_dirs(struct rfd *d)
 	return 0;
 }
 
-static int lock_fd = -1;
-
 /* rfd.lock holds rfd's pid; written again by the daemon once forked. */
-static void write_lock_pid(void)
+static void write_lock_pid(int lock_fd)
 {
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%d\n", getpid());
@@ -186,8 +184,8 @@ static int lock_state(struct rfd *d)
 		fprintf(stderr, "rfd: another rfd uses %s\n", d->state_dir);
 		return -1;
 	}
-	lock_fd = fd;
-	write_lock_pid();
+	d->lock_fd = fd;
+	write_lock_pid(fd);
 	return 0; /* fd stays open for rfd's life */
 }
 
@@ -236,6 +234,7 @@ int main(int argc, char **argv)
 	snprintf(d.state_dir, sizeof(d.state_dir), "%s", o.state_dir);
 	snprintf(d.socket_path, sizeof(d.socket_path), "%s", o.socket);
 	d.listen_fd = d.subos_fd = d.epfd = d.sigfd = d.journal.fd = d.policy_timer = -1;
+	d.metrics_fd = d.lock_fd = -1;
 	d.foreground = o.foreground;
 	d.owner_uid = geteuid();
 	d.deadline_ns = (uint64_t)o.deadline_ms * 1000000ull;
@@ -248,7 +247,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (!o.foreground) {
 		daemonize(&ready_fd);
-		write_lock_pid(); /* the daemon's pid, not the parent's */
+		write_lock_pid(d.lock_fd); /* the daemon's pid, not the parent's */
 	}
 	instance_name(d.state_dir, d.instance, sizeof(d.instance));
 	d.tsc_hz = base_tsc_hz_measure();

@@ -115,6 +115,7 @@ int rfd_metrics_listen(struct rfd *d, const char *spec)
 		m.fd = -1;
 		return -1;
 	}
+	d->metrics_fd = m.fd;
 	rfd_log("metrics on http://%s/metrics", spec);
 	return 0;
 }
@@ -273,5 +274,5 @@ void rfd_metrics_close(struct rfd *d)
 		rfd_unwatch_fd(d, m.fd);
 		close(m.fd);
 	}
-	m.fd = -1;
+	m.fd = d->metrics_fd = -1;
 }

@@ -100,6 +100,8 @@ struct rfd {
 	 * program there reaches rfd whatever its uid; -1 if none. */
 	int subos_fd;
 	char subos_socket[PATH_MAX];
+	int metrics_fd;              /* metrics_http.c: its listener, or -1 */
+	int lock_fd;                 /* main.c: rfd.lock, flock'd, or -1 */
 	int epfd;
 	int sigfd;
 	bool foreground;

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/confine.h"
+#include "rfd/fork.h"
 #include "rfd/libos.h"
 #include "rfd/log.h"
 #include "rfd/op.h"
@@ -93,7 +94,7 @@ static int start_shim(struct rfd *d, struct rfd_spare *sp)
 		close(spec[1]);
 		return -1;
 	}
-	pid_t shim = fork();
+	pid_t shim = rfd_fork(d);
 	if (shim == 0) {
 		fcntl(report[1], F_SETFL, 0); /* the shim writes blocking */
 		rfd_spare_shim_main(d, sp->name, d->spare_plan, report[1], spec[1]);

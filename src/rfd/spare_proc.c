@@ -167,8 +167,7 @@ _Noreturn void rfd_spare_shim_main(struct rfd *d, const char *name, const struct
 				   int report_fd, int spec_fd)
 {
 	int go[2], errp[2];
-	/* First: until then this process holds rfd's listening sockets too, and
-	 * a client that reaches one after rfd died would wait for nobody. */
+	/* Nothing of rfd's but the two (rfd_fork closed its doors already). */
 	keep_only(report_fd, spec_fd);
 	rfd_shim_begin();
 	char *exit_page = mmap(NULL, PATH_MAX, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "rfd/rfd.h"
 #include "rfd/confine.h"
+#include "rfd/fork.h"
 #include "rfd/spawn.h"
 #include "rfd/spawn_impl.h"
 #include "rfd/spare.h"
@@ -344,7 +345,7 @@ int rfd_spawn_start(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *
 		base_errf(err, BASE_E_INTERNAL, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	pid_t shim = fork();
+	pid_t shim = rfd_fork(d);
 	if (shim < 0) {
 		base_errf(err, BASE_E_INTERNAL, "fork: %s", strerror(errno));
 		goto fail;
