@@ -18,7 +18,7 @@ static const struct bench benches[] = {
 	{ "ficm",      "FICM round trips (two processes, and two subOSes over RFcom), wake-ups and "
 		       "throughput vs the cache-line floors and kernel IPC (blocking, busy-polling)",
 	  bench_ficm, ficm_targets, 1, NULL },
-	{ "syscalls",  "system calls and page faults per request of rfkv as a 2-core libos subOS (strace -c)",
+	{ "syscalls",  "system calls and page faults per request of rfkv as a 2-core libos subOS (perf stat)",
 	  bench_syscalls, syscalls_targets, 1, NULL },
 	{ "rfloop",    "TCP request/response, connect and stream: RFloop vs kernel loopback",
 	  bench_rfloop, rfloop_targets, 5, NULL },

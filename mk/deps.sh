@@ -4,7 +4,8 @@
 # Debian 12.
 set -euo pipefail
 pkgs=(build-essential pkg-config libhwloc-dev liburing-dev libjson-c-dev
-      libcmocka-dev libseccomp-dev libyaml-dev gnuplot-nox strace   # strace: rfbench syscalls
+      libcmocka-dev libseccomp-dev libyaml-dev gnuplot-nox
+      linux-perf strace                       # rfbench syscalls: perf, else strace
       memcached libmemcached-tools python3    # unmodified programs for the RFloop test
       prometheus curl                         # 45-monitor: Prometheus scrapes rfd --metrics
       nginx wrk)   # make demo: Debian's nginx (its memcached module is built in; the
