@@ -151,11 +151,11 @@ static int cores_finish(struct rfd *d, struct rfd_subos *s, struct rz *z, int ac
 	z->ro.cores_ns = base_now_ns() - z->t0;
 	z->ro.forced = ack != 0;
 	rfd_libos_step_back(&z->aside);
+	if (base_cpuset_equal(&z->both, &z->want))
+		return 0; /* only added cores: the description and cpuset are the target */
 	rfd_desc_begin(s);
 	for_each_cpu(c, &z->both) if (!base_cpuset_has(&z->want, c)) s->desc->cpu[c] = RF_CPU_NONE;
 	rfd_desc_end(s, RF_CMD_APPLY);
-	if (base_cpuset_equal(&z->both, &z->want))
-		return 0; /* only added cores: the cpuset is already the target */
 	int rc = rfd_place_enforce_cpus(d, s, &z->want);
 	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot narrow the cpuset of \"%s\": %s",
