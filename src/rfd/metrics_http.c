@@ -39,11 +39,11 @@ struct mconn {
 	size_t out_len, out_off;
 };
 
+/* The listener itself is d->metrics_fd (rfd_fork closes it in children). */
 static struct {
-	int fd;
 	uint64_t serial;
 	struct mconn conn[RFD_METRICS_CONNS];
-} m = { .fd = -1 };
+} m;
 
 static void conn_close(struct rfd *d, struct mconn *c)
 {
@@ -105,17 +105,16 @@ int rfd_metrics_listen(struct rfd *d, const char *spec)
 		fprintf(stderr, "rfd: --metrics %s: not PORT, ADDR:PORT or [ADDR]:PORT\n", spec);
 		return -1;
 	}
-	m.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (m.fd < 0 || setsockopt(m.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(m.fd, (struct sockaddr *)&ss, len) < 0 || listen(m.fd, 64) < 0 ||
-	    rfd_watch_fd(d, m.fd, rfd_ev_tag(RFD_EV_METRICS, 0)) < 0) {
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0 ||
+	    rfd_watch_fd(d, fd, rfd_ev_tag(RFD_EV_METRICS, 0)) < 0) {
 		fprintf(stderr, "rfd: --metrics %s: %s\n", spec, strerror(errno));
-		if (m.fd >= 0)
-			close(m.fd);
-		m.fd = -1;
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	d->metrics_fd = m.fd;
+	d->metrics_fd = fd;
 	rfd_log("metrics on http://%s/metrics", spec);
 	return 0;
 }
@@ -137,7 +136,7 @@ static struct mconn *slot_for_new(struct rfd *d)
 static void accept_all(struct rfd *d)
 {
 	for (;;) {
-		int fd = accept4(m.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(d->metrics_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return; /* EAGAIN, or a transient error: the next event retries */
 		struct mconn *c = slot_for_new(d);
@@ -270,9 +269,9 @@ void rfd_metrics_close(struct rfd *d)
 {
 	for (int i = 0; i < RFD_METRICS_CONNS; i++)
 		conn_close(d, &m.conn[i]);
-	if (m.fd >= 0) {
-		rfd_unwatch_fd(d, m.fd);
-		close(m.fd);
+	if (d->metrics_fd >= 0) {
+		rfd_unwatch_fd(d, d->metrics_fd);
+		close(d->metrics_fd);
 	}
-	m.fd = d->metrics_fd = -1;
+	d->metrics_fd = -1;
 }
