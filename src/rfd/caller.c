@@ -35,10 +35,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef SO_PEERPIDFD
@@ -185,7 +185,7 @@ static int peer_pidfd(int fd, pid_t pid)
 		return pidfd;
 	if (errno != ENOPROTOOPT && errno != EINVAL)
 		return -1; /* the peer is gone (ESRCH) */
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	return pidfd_open(pid, 0);
 }
 
 /* The peer's cgroup lines into buf, through its pinned /proc directory. */

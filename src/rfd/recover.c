@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -298,8 +299,8 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 		}
 	if (s->life == RF_LIFE_RESTARTING)
 		return; /* nothing runs: its restart starts a program anew */
-	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-	s->shim_pidfd = s->shim_pid > 0 ? (int)syscall(SYS_pidfd_open, s->shim_pid, 0) : -1;
+	s->pidfd = pidfd_open(s->pid, 0);
+	s->shim_pidfd = s->shim_pid > 0 ? pidfd_open(s->shim_pid, 0) : -1;
 	if (s->kind == RF_KIND_LIBOS && s->pidfd >= 0) {
 		int dfd = find_memfd(s->pid, s->pidfd, 3, "rf-desc");
 		if (dfd >= 0 && rfd_libos_adopt_desc(s, dfd) < 0)
@@ -321,7 +322,7 @@ static void claim(struct rfd *d, struct rfd_subos *s)
 static void finish_destroy(struct rfd *d, const struct entry *e, struct rfd_subos *s)
 {
 	if (!e->exited && still_ours(d, e, s->pid)) {
-		int pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+		int pidfd = pidfd_open(s->pid, 0);
 		kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
 		if (pidfd >= 0) {
 			struct pollfd p = { .fd = pidfd, .events = POLLIN };

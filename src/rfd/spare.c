@@ -30,9 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define SPARE_MEM      (64ull << 20)               /* its cgroup's limit while it waits */
@@ -107,7 +107,7 @@ static int start_shim(struct rfd *d, struct rfd_spare *sp)
 	if (shim < 0)
 		return errno = saved, -1;
 	sp->shim_pid = shim;
-	sp->shim_pidfd = (int)syscall(SYS_pidfd_open, shim, 0);
+	sp->shim_pidfd = pidfd_open(shim, 0);
 	return 0;
 }
 
@@ -164,7 +164,7 @@ static pid_t child_pid(struct rfd_spare *sp, int timeout_ms)
  * -1: one opened here). */
 static void kill_wait(pid_t pid, int pidfd)
 {
-	int fd = pidfd >= 0 ? pidfd : pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	int fd = pidfd >= 0 ? pidfd : pid > 0 ? pidfd_open(pid, 0) : -1;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	if (pid > 0)
 		kill(pid, SIGKILL);

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -137,11 +138,6 @@ _Noreturn void rfd_shim_go(int report_fd, pid_t child, int err, int go_fd, int e
 	else
 		rfd_shim_put_msg(report_fd, RFD_SHIM_EXEC_OK, 0, 0, 0);
 	rfd_shim_watch(report_fd, child, exit_path);
-}
-
-static int pidfd_open_(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 /* The program's side: wait for the go, enter the partition, exec. */
@@ -357,7 +353,7 @@ int rfd_spawn_start(struct rfd *d, struct rfd_subos *s, const struct rfd_spawn *
 	}
 	close(report[1]);
 	s->shim_pid = shim;
-	s->shim_pidfd = pidfd_open_(shim);
+	s->shim_pidfd = pidfd_open(shim, 0);
 	h->report_fd = report[0];
 	h->deadline_ns = base_now_ns() + SHIM_ANSWER_NS;
 	*out = h;
@@ -388,7 +384,7 @@ static int spawn_done(struct rfd_subos *s, struct rfd_spawning **hp, int rc)
 {
 	struct rfd_spawning *h = *hp;
 	if (s->pid > 0)
-		s->pidfd = pidfd_open_(s->pid);
+		s->pidfd = pidfd_open(s->pid, 0);
 	s->report_fd = h->report_fd;
 	unprepare(&h->pr);
 	free(h);
