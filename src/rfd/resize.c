@@ -6,7 +6,9 @@
  * until librf acknowledged (or the deadline forced it), so the work is
  * never stranded on a core it may no longer use.  The timings returned are
  * the mechanism alone, from publishing the description to the
- * acknowledgement; journalling comes after.
+ * acknowledgement; journalling comes after, except for a change that only
+ * adds cores: its outcome is certain, so its record goes first
+ * (record_ahead).
  *
  * A resize is an op (op.h): after publishing a change rfd polls for the
  * acknowledgement for the spin libos.c grants (a busy librf answers within
@@ -74,6 +76,9 @@ struct rz {
 	int ngrow;                   /* a growth: the chunks to hand over */
 	int rc;                      /* -1: refused after something changed */
 	struct rfd_aside aside;      /* where rfd waits for a core handshake */
+	bool ahead;                  /* its record is written (record_ahead) */
+	struct rfd_journal_mark mark; /* ... where it went */
+	struct base_cpuset old;      /* ... and the cores before it */
 };
 
 enum { RZ_BEGIN, RZ_CORES_WAIT, RZ_MEM, RZ_POOL, RZ_GROW_WAIT, RZ_SHRINK_WAIT };
@@ -115,24 +120,81 @@ static int cores_linux(struct rfd *d, struct rfd_subos *s, const struct base_cpu
 	return 0;
 }
 
+/* The cores are the subOS's now: the table, the record, its allowance. */
+static void cores_apply(struct rfd *d, struct rfd_subos *s, struct rz *z)
+{
+	rfd_ptable_assign(&d->pt, s->id, &z->want);
+	s->cpus = z->want;
+	z->cores_changed = true;
+	rfd_confine_set_mem(d, s, s->mem); /* libos: its allowance per core */
+}
+
+static void unapply(struct rfd *d, struct rfd_subos *s, struct rz *z)
+{
+	rfd_ptable_assign(&d->pt, s->id, &z->old);
+	s->cpus = z->old;
+	z->cores_changed = false;
+	rfd_confine_set_mem(d, s, s->mem);
+}
+
+/* Only cores added, nothing else: nothing after the publish can undo
+ * that (a missed acknowledgement forces it), so the outcome is known
+ * before the handshake and its record is written first, before the
+ * cpuset widens: rfd dying in between leaves a subOS that owns a core it
+ * does not run on yet, never one running on a core the next rfd counts
+ * as free (written after the handshake, as other changes are, the window
+ * between widening and the record was the latter).  0, or -1 with err
+ * (nothing changed). */
+static int record_ahead(struct rfd *d, struct rfd_subos *s, struct rz *z, struct base_err *err)
+{
+	rfd_journal_mark(&d->journal, &z->mark);
+	z->old = s->cpus;
+	cores_apply(d, s, z);
+	int rc = rfd_journal_subos(d, "resize", s, NULL);
+	if (rc) {
+		unapply(d, s, z);
+		return base_errf(err, BASE_E_INTERNAL, "cannot journal the resize of \"%s\": %s",
+				 s->name, strerror(-rc));
+	}
+	z->ahead = true;
+	return 0;
+}
+
+/* The cpuset did not widen: the record taken back (or undone by another
+ * when it can no longer be), the cores as they were. */
+static void unrecord(struct rfd *d, struct rfd_subos *s, struct rz *z)
+{
+	z->ahead = false;
+	unapply(d, s, z);
+	if (rfd_journal_retract(&d->journal, &z->mark))
+		rfd_journal_subos(d, "resize", s, NULL);
+}
+
 /* Widen the cpuset, publish the change; 0 (z->gen published, the spin
  * spent: op->how holds its outcome) or -1 with err. */
 static int cores_publish(struct rfd *d, struct rfd_subos *s, struct rz *z, struct rfd_op *op,
 			 struct base_err *err)
 {
+	struct base_cpuset acting, kept = s->cpus;
 	z->both = s->cpus;
 	base_cpuset_or(&z->both, &z->want);
+	acting = z->both;  /* added and leaving cores: not kept ones */
+	base_cpuset_and_into(&kept, &z->want);
+	base_cpuset_andnot(&acting, &kept);
+	bool widen = !base_cpuset_equal(&z->both, &s->cpus);
+	if (base_cpuset_equal(&z->both, &z->want) && z->mem == s->mem &&
+	    record_ahead(d, s, z, err))
+		return -1;
 	/* Only cores leaving: the cpuset stays as it is.  Rewriting it with
 	 * its own value is not free: the kernel resets the affinity of every
 	 * task in it, un-pinning the librf threads that are to stay. */
-	int rc = base_cpuset_equal(&z->both, &s->cpus) ? 0 : rfd_place_enforce_cpus(d, s, &z->both);
-	if (rc)
+	int rc = widen ? rfd_place_enforce_cpus(d, s, &z->both) : 0;
+	if (rc) {
+		if (z->ahead)
+			unrecord(d, s, z);
 		return base_errf(err, BASE_E_INTERNAL, "cannot widen the cpuset of \"%s\": %s",
 				 s->name, strerror(-rc));
-	struct base_cpuset acting = z->both;  /* added and leaving cores: not kept ones */
-	struct base_cpuset kept = s->cpus;
-	base_cpuset_and_into(&kept, &z->want);
-	base_cpuset_andnot(&acting, &kept);
+	}
 	rfd_libos_step_aside(s, &acting, &z->aside);
 	z->t0 = base_now_ns();
 	rfd_desc_begin(s);
@@ -161,15 +223,6 @@ static int cores_finish(struct rfd *d, struct rfd_subos *s, struct rz *z, int ac
 		return base_errf(err, BASE_E_INTERNAL, "cannot narrow the cpuset of \"%s\": %s",
 				 s->name, strerror(-rc));
 	return 0;
-}
-
-/* The cores are the subOS's now: the table, the record, its allowance. */
-static void cores_apply(struct rfd *d, struct rfd_subos *s, struct rz *z)
-{
-	rfd_ptable_assign(&d->pt, s->id, &z->want);
-	s->cpus = z->want;
-	z->cores_changed = true;
-	rfd_confine_set_mem(d, s, s->mem); /* libos: its allowance per core */
 }
 
 /* librf's acknowledgement of z->gen: 0, -ESRCH (it died) or -ETIMEDOUT
@@ -388,7 +441,9 @@ static enum rfd_op_rc resize_end(struct rfd *d, struct rfd_subos *s, struct rz *
 		json_object_object_add(res, k, json_object_get(v));
 	if (z->ro.forced)
 		rfd_journal_subos(d, "force", s, json_object_get(x));
-	if (rfd_journal_subos(d, "resize", s, x) && !z->rc)
+	/* a record written ahead carries the state, not the timings */
+	int jrc = z->ahead ? (json_object_put(x), 0) : rfd_journal_subos(d, "resize", s, x);
+	if (jrc && !z->rc)
 		z->rc = base_errf(&op->err, BASE_E_INTERNAL,
 				  "resized, but the journal write failed");
 	if (z->rc)
@@ -443,7 +498,8 @@ static enum rfd_op_rc resize_run(struct rfd *d, struct rfd_op *op, struct rfd_su
 			return RFD_OP_WAIT;
 		if (cores_finish(d, s, z, ack, &op->err))
 			return RFD_OP_DONE;
-		cores_apply(d, s, z);
+		if (!z->ahead)
+			cores_apply(d, s, z);
 	mem:
 		op->state = RZ_MEM;
 		op->tick_ns = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 55-crash-walk.sh - rfd may die at any step and nothing is lost or leaked.
 #
-# A scenario (create a linux subOS and a libos one, resize memory, create
+# A scenario (create a libos subOS and add a core to it and take it back,
+# create a linux subOS, resize memory, create
 # and close a channel, destroy both) runs against the fault-injection build
 # of rfd (build/tests/rfd-faults, src/rfd/fault.h), which SIGKILLs itself
 # at its Nth journal fault point: just before or just after a journal
@@ -9,8 +10,9 @@
 # here so compaction happens inside the scenario).  The walk first counts
 # the points of a clean run, then for every N: run until rfd dies, start a
 # normal rfd on the same state directory, and check that
-#   - it starts, and every subOS it lists as running is alive, with the
-#     journal's cores;
+#   - it starts, and every subOS it lists as running is alive, and runs
+#     on no core but the journal's (its cpuset is within them: a core add
+#     journals first);
 #   - the cgroups of this rfd instance are exactly those of listed subOSes
 #     (a create rfd died in is rolled back, not leaked);
 #   - a destroy rfd died in is finished (the subOS is gone, not adopted);
@@ -29,9 +31,13 @@ ARGS=(--host-cores "" --deadline-ms 2000 --journal-max 2K --mem 512M)
 
 # scenario: the steps, until one fails (rfd died under it).
 scenario() {
-	rfm create a --kind linux --cpus 1 --mem 64M -- /bin/sleep 1000 || return 0
 	if $libos; then
 		rfm create h --kind libos --cpus 0 --mem 128M -- "$ROOT/build/rfhello" || return 0
+		rfm resize h --cpus 0-1 || return 0 # a core add: its record goes first
+		rfm resize h --cpus 0 || return 0
+	fi
+	rfm create a --kind linux --cpus 1 --mem 64M -- /bin/sleep 1000 || return 0
+	if $libos; then
 		rfm resize h --mem 64M || return 0
 	fi
 	rfm resize a --mem 128M || return 0
@@ -79,6 +85,21 @@ listed_running() {
 	done | sort
 }
 
+# within A B: every CPU of list A is in list B (a subOS never runs on a
+# core the restarted rfd counts as free).
+within() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+def cpus(l):
+    out = set()
+    for part in filter(None, l.strip().split(",")):
+        a, _, b = part.partition("-")
+        out |= set(range(int(a), int(b or a) + 1))
+    return out
+sys.exit(0 if cpus(sys.argv[1]) <= cpus(sys.argv[2]) else 1)
+PY
+}
+
 # check_recovered N: the invariants after the restart that followed death N.
 check_recovered() {
 	local n=$1 dir name pid
@@ -93,6 +114,9 @@ check_recovered() {
 	for name in $(listed_running); do
 		pid=$(subos "$name" .pid)
 		alive "$pid" || fail "point $n: $name is listed running but pid $pid is dead"
+		within "$(cat "$dir/$name/cpuset.cpus")" "$(subos "$name" .cores)" ||
+			fail "point $n: $name runs on cores $(cat "$dir/$name/cpuset.cpus")," \
+				"rfd says it holds $(subos "$name" .cores)"
 	done
 	local held=0 m
 	for name in $(listed_running); do
