@@ -4,12 +4,13 @@
 #define _GNU_SOURCE
 #include "base/fdpass.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 union fd_cmsg {
-	char buf[CMSG_SPACE(BASE_FDPASS_MAX * sizeof(int))];
+	char buf[CMSG_SPACE(BASE_FDPASS_LIMIT * sizeof(int))];
 	struct cmsghdr align;
 };
 
@@ -27,10 +28,12 @@ ssize_t base_sendto_fds(int sock, const struct sockaddr *to, socklen_t tolen, co
 			     .msg_iov = &iov, .msg_iovlen = 1 };
 	union fd_cmsg u;
 
-	if (nfds < 0 || nfds > BASE_FDPASS_MAX)
-		nfds = nfds < 0 ? 0 : BASE_FDPASS_MAX;
+	if (nfds < 0 || nfds > BASE_FDPASS_LIMIT) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (nfds > 0) {
-		memset(&u, 0, sizeof(u));
+		memset(&u, 0, CMSG_SPACE(nfds * sizeof(int)));
 		mh.msg_control = u.buf;
 		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);

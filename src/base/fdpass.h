@@ -3,14 +3,19 @@
  *
  * The one copy of the control-message arithmetic: rfd hands memfds and
  * channel memory to subOSes, the client receives them, RFloop passes a
- * connection's ring and doorbells.  The control buffer is a union with
- * struct cmsghdr, so it is aligned as the kernel's macros assume.
+ * connection's ring and doorbells, a spare takes its program's.  The
+ * control buffer is a union with struct cmsghdr, so it is aligned as the
+ * kernel's macros assume, and holds as many descriptors as the kernel
+ * passes in one message (BASE_FDPASS_LIMIT).
  *
  * Error contract: both return what sendmsg/recvmsg return (bytes, or -1
  * with errno).  Received descriptors are close-on-exec; those beyond
  * `maxfds`, and every one that came with a failed or short call the
  * caller rejects, are the caller's to close (base_recv_fds closes only the
- * surplus).
+ * surplus).  A message cut short shows as the caller checks it: with
+ * MSG_TRUNC in flags recvmsg returns a datagram's whole length, and a
+ * cut control part (more than maxfds, or BASE_FDPASS_LIMIT, descriptors)
+ * as fewer descriptors than the message says it carries.
  */
 #ifndef RF_BASE_FDPASS_H
 #define RF_BASE_FDPASS_H
@@ -19,10 +24,12 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#define BASE_FDPASS_MAX 8   /* descriptors in one message */
+#define BASE_FDPASS_MAX 8     /* descriptors in one message of rfd's protocols */
+#define BASE_FDPASS_LIMIT 253 /* ... and in any message (the kernel's SCM_MAX_FD) */
 
-/* Send len bytes of buf and nfds (0..BASE_FDPASS_MAX) descriptors in one
- * sendmsg with `flags` (MSG_NOSIGNAL is always added). */
+/* Send len bytes of buf and nfds (0..BASE_FDPASS_LIMIT, else -1 with
+ * EINVAL) descriptors in one sendmsg with `flags` (MSG_NOSIGNAL is always
+ * added). */
 ssize_t base_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds,
 		      int flags);
 

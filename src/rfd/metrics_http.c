@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct mconn {
 /* The listener itself is d->metrics_fd (rfd_fork closes it in children). */
 static struct {
 	uint64_t serial;
+	bool slots_set;    /* conn[].fd are -1 or open (zero-initialized: 0) */
 	struct mconn conn[RFD_METRICS_CONNS];
 } m;
 
@@ -101,6 +103,7 @@ int rfd_metrics_listen(struct rfd *d, const char *spec)
 	int one = 1;
 	for (int i = 0; i < RFD_METRICS_CONNS; i++)
 		m.conn[i].fd = -1;
+	m.slots_set = true;
 	if (parse_spec(spec, &ss, &len) < 0) {
 		fprintf(stderr, "rfd: --metrics %s: not PORT, ADDR:PORT or [ADDR]:PORT\n", spec);
 		return -1;
@@ -267,7 +270,8 @@ void rfd_metrics_event(struct rfd *d, uint32_t val, uint32_t events)
 
 void rfd_metrics_close(struct rfd *d)
 {
-	for (int i = 0; i < RFD_METRICS_CONNS; i++)
+	/* without --metrics the slots were never set: their fd 0 is rfd's stdin */
+	for (int i = 0; i < RFD_METRICS_CONNS && m.slots_set; i++)
 		conn_close(d, &m.conn[i]);
 	if (d->metrics_fd >= 0) {
 		rfd_unwatch_fd(d, d->metrics_fd);

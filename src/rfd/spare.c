@@ -19,6 +19,7 @@
 #include "rfd/spare_spec.h"
 #include "rfd/spawn_impl.h"
 #include "rfd/subos.h"
+#include "base/fdpass.h"
 #include "base/strv.h"
 #include "base/time.h"
 
@@ -281,33 +282,15 @@ struct rf_desc *rfd_spare_take_desc(struct rfd_spare *sp, int *fd)
 	return desc;
 }
 
-/* The message and its descriptors, in one datagram: 0 or -1. */
-static int send_spec(int fd, const char *buf, size_t len, const int *fds, int nfds)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * RFD_SPARE_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	if (nfds < 1 || nfds > RFD_SPARE_MAX_FDS)
-		return -1;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len ? 0 : -1;
-}
-
 int rfd_spare_launch(struct rfd_subos *s, const struct rfd_spare_spec *spec, const int *fds,
 		     int *report_fd)
 {
 	struct rfd_spare *sp = s->spare;
 	char *buf = malloc(RFD_SPARE_SPEC_MAX);
 	ssize_t n = buf ? rfd_spare_spec_encode(spec, buf, RFD_SPARE_SPEC_MAX) : -ENOMEM;
-	int rc = n < 0 ? -1 : send_spec(sp->spec_fd, buf, (size_t)n, fds, spec->nfds);
+	/* the message and its descriptors, in one datagram */
+	int rc = n < 0 || base_send_fds(sp->spec_fd, buf, (size_t)n, fds, spec->nfds,
+					MSG_DONTWAIT) != n ? -1 : 0;
 	free(buf);
 	if (rc) {
 		rfd_log("subOS %s: its spare cannot take the program (%s): started anew",

@@ -21,6 +21,7 @@
 #include "rfd/spare_proc.h"
 #include "rfd/spare_spec.h"
 #include "rfd/spawn_impl.h"
+#include "base/fdpass.h"
 #include "base/time.h"
 
 #include <errno.h>
@@ -46,34 +47,31 @@ struct received {
 	int nfds;
 };
 
-/* One message (MSG_DONTWAIT in flags: none yet is -1 with EAGAIN). */
-static ssize_t recv_one(int spec_fd, struct msghdr *mh, int flags)
+/* One message (MSG_DONTWAIT in flags: none yet is -1 with EAGAIN); with
+ * MSG_TRUNC, a longer one says its whole length and fails the check. */
+static ssize_t recv_one(int spec_fd, struct received *r, int flags)
 {
 	ssize_t n;
 	do
-		n = recvmsg(spec_fd, mh, MSG_CMSG_CLOEXEC | flags);
+		n = base_recv_fds(spec_fd, r->buf, RFD_SPARE_SPEC_MAX, r->fds, RFD_SPARE_MAX_FDS,
+				  &r->nfds, flags | MSG_TRUNC);
 	while (n < 0 && errno == EINTR);
 	return n;
 }
 
 /* Read the message and its descriptors: 0, or -1 (rfd closed the socket,
- * or sent something else than a whole message).  rfd's one-byte "W" says
- * a create took the spare and the message follows within a millisecond or
- * so: the child, on the subOS's own core by then, polls for it rather
- * than sleeping (a wake-up of an idle core costs that much on a VM). */
+ * or sent something else than a whole message: one too long, or with
+ * fewer descriptors than it lists, fails the decoder's checks).  rfd's
+ * one-byte "W" says a create took the spare and the message follows
+ * within a millisecond or so: the child, on the subOS's own core by then,
+ * polls for it rather than sleeping (a wake-up of an idle core costs that
+ * much on a VM). */
 static int receive(int spec_fd, struct received *r)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * RFD_SPARE_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { r->buf, RFD_SPARE_SPEC_MAX };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf) };
 	int flags = 0;
 	uint64_t until = 0;
 	for (;;) {
-		r->len = recv_one(spec_fd, &mh, flags);
+		r->len = recv_one(spec_fd, r, flags);
 		if (r->len == 1 && r->buf[0] == 'W') {
 			flags = MSG_DONTWAIT;
 			until = base_now_ns() + SPEC_POLL_NS;
@@ -82,15 +80,8 @@ static int receive(int spec_fd, struct received *r)
 		} else {
 			break;
 		}
-		mh.msg_controllen = sizeof(ctl.buf);
 	}
-	r->nfds = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			r->nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			memcpy(r->fds, CMSG_DATA(c), sizeof(int) * (size_t)r->nfds);
-		}
-	return r->len > 0 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? 0 : -1;
+	return r->len > 0 && r->len <= RFD_SPARE_SPEC_MAX ? 0 : -1;
 }
 
 static _Noreturn void fail(int err_fd, int err, int step, int detail)

@@ -3,12 +3,14 @@
  *
  * Covers: fdpass (one descriptor and several over a socketpair, the bytes
  * with them, close-on-exec on what arrives, surplus descriptors closed, a
- * message without descriptors); exitstatus (a wait status as the int,
+ * message without descriptors, the kernel's limit passed whole and one more
+ * refused); exitstatus (a wait status as the int,
  * and int -> JSON fields -> int for a code, a signal and an unknown end,
  * with the field names other programs read); the "timing_us" object from
  * step marks; rounding sizes up to whole chunks.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -119,6 +121,30 @@ static void test_fdpass_surplus_closed(void **state)
 	close(p[0]);
 }
 
+/* As many as the kernel passes in one message (a spare's program takes
+ * up to 250), and one more refused whole rather than cut. */
+static void test_fdpass_limit(void **state)
+{
+	static int fds[BASE_FDPASS_LIMIT + 1], got[BASE_FDPASS_LIMIT];
+	int p[2], n = -1;
+	char c;
+	assert_int_equal(pipe(p), 0);
+	for (int i = 0; i <= BASE_FDPASS_LIMIT; i++)
+		fds[i] = p[1];
+	errno = 0;
+	assert_int_equal(base_send_fds(sp[0], "x", 1, fds, BASE_FDPASS_LIMIT + 1, 0), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(base_send_fds(sp[0], "z", 1, fds, BASE_FDPASS_LIMIT, 0), 1);
+	close(p[1]);
+	assert_int_equal(base_recv_fds(sp[1], &c, 1, got, BASE_FDPASS_LIMIT, &n, 0), 1);
+	assert_int_equal(c, 'z');
+	assert_int_equal(n, BASE_FDPASS_LIMIT);
+	for (int i = 0; i < n; i++)
+		close(got[i]);
+	assert_true(pipe_orphaned(p[0]));
+	close(p[0]);
+}
+
 static void test_fdpass_none(void **state)
 {
 	int got = 5;
@@ -198,6 +224,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fdpass_several, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_fdpass_surplus_closed, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_fdpass_none, setup_pair, teardown_pair),
+		cmocka_unit_test_setup_teardown(test_fdpass_limit, setup_pair, teardown_pair),
 		cmocka_unit_test(test_exit_status_json),
 		cmocka_unit_test(test_exit_status_of_wait),
 		cmocka_unit_test(test_timing_us),
