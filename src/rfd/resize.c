@@ -78,7 +78,6 @@ struct rz {
 	struct rfd_aside aside;      /* where rfd waits for a core handshake */
 	bool ahead;                  /* its record is written (record_ahead) */
 	struct rfd_journal_mark mark; /* ... where it went */
-	struct base_cpuset old;      /* ... and the cores before it */
 };
 
 enum { RZ_BEGIN, RZ_CORES_WAIT, RZ_MEM, RZ_POOL, RZ_GROW_WAIT, RZ_SHRINK_WAIT };
@@ -108,18 +107,6 @@ static int target_cores(struct rfd *d, struct rfd_subos *s, const struct base_co
 	return rfd_place_pick_cores(d, s->id, &abs, out, err);
 }
 
-static int cores_linux(struct rfd *d, struct rfd_subos *s, const struct base_cpuset *want,
-		       struct resize_out *ro, struct base_err *err)
-{
-	uint64_t t0 = base_now_ns();
-	int rc = rfd_place_enforce_cpus(d, s, want);
-	if (rc)
-		return base_errf(err, BASE_E_INTERNAL, "cannot set the cores of \"%s\": %s",
-				 s->name, strerror(-rc));
-	ro->cores_ns = base_now_ns() - t0;
-	return 0;
-}
-
 /* The cores are the subOS's now: the table, the record, its allowance. */
 static void cores_apply(struct rfd *d, struct rfd_subos *s, struct rz *z)
 {
@@ -129,45 +116,63 @@ static void cores_apply(struct rfd *d, struct rfd_subos *s, struct rz *z)
 	rfd_confine_set_mem(d, s, s->mem); /* libos: its allowance per core */
 }
 
-static void unapply(struct rfd *d, struct rfd_subos *s, struct rz *z)
-{
-	rfd_ptable_assign(&d->pt, s->id, &z->old);
-	s->cpus = z->old;
-	z->cores_changed = false;
-	rfd_confine_set_mem(d, s, s->mem);
-}
-
 /* Only cores added, nothing else: nothing after the publish can undo
  * that (a missed acknowledgement forces it), so the outcome is known
  * before the handshake and its record is written first, before the
  * cpuset widens: rfd dying in between leaves a subOS that owns a core it
  * does not run on yet, never one running on a core the next rfd counts
  * as free (written after the handshake, as other changes are, the window
- * between widening and the record was the latter).  0, or -1 with err
- * (nothing changed). */
+ * between widening and the record was the latter).  The table keeps the
+ * cores as they are until then: placement reads them to tell a resume
+ * from a widening.  0, or -1 with err (nothing changed). */
 static int record_ahead(struct rfd *d, struct rfd_subos *s, struct rz *z, struct base_err *err)
 {
+	struct base_cpuset now = s->cpus;
 	rfd_journal_mark(&d->journal, &z->mark);
-	z->old = s->cpus;
-	cores_apply(d, s, z);
+	s->cpus = z->want; /* what the record says */
 	int rc = rfd_journal_subos(d, "resize", s, NULL);
-	if (rc) {
-		unapply(d, s, z);
+	s->cpus = now;
+	if (rc)
 		return base_errf(err, BASE_E_INTERNAL, "cannot journal the resize of \"%s\": %s",
 				 s->name, strerror(-rc));
-	}
 	z->ahead = true;
 	return 0;
 }
 
 /* The cpuset did not widen: the record taken back (or undone by another
- * when it can no longer be), the cores as they were. */
+ * when it can no longer be). */
 static void unrecord(struct rfd *d, struct rfd_subos *s, struct rz *z)
 {
 	z->ahead = false;
-	unapply(d, s, z);
 	if (rfd_journal_retract(&d->journal, &z->mark))
 		rfd_journal_subos(d, "resize", s, NULL);
+}
+
+/* Does the change only add cores (and touch nothing else)? */
+static bool only_adds(const struct rfd_subos *s, const struct rz *z)
+{
+	struct base_cpuset both = s->cpus;
+	base_cpuset_or(&both, &z->want);
+	return base_cpuset_equal(&both, &z->want) && z->mem == s->mem;
+}
+
+/* A linux subOS: its cpuset is the whole mechanism.  0, or -1 with err
+ * (nothing changed). */
+static int cores_linux(struct rfd *d, struct rfd_subos *s, struct rz *z, struct base_err *err)
+{
+	if (only_adds(s, z) && record_ahead(d, s, z, err))
+		return -1;
+	uint64_t t0 = base_now_ns();
+	int rc = rfd_place_enforce_cpus(d, s, &z->want);
+	if (rc) {
+		if (z->ahead)
+			unrecord(d, s, z);
+		return base_errf(err, BASE_E_INTERNAL, "cannot set the cores of \"%s\": %s",
+				 s->name, strerror(-rc));
+	}
+	z->ro.cores_ns = base_now_ns() - t0;
+	cores_apply(d, s, z);
+	return 0;
 }
 
 /* Widen the cpuset, publish the change; 0 (z->gen published, the spin
@@ -182,8 +187,7 @@ static int cores_publish(struct rfd *d, struct rfd_subos *s, struct rz *z, struc
 	base_cpuset_and_into(&kept, &z->want);
 	base_cpuset_andnot(&acting, &kept);
 	bool widen = !base_cpuset_equal(&z->both, &s->cpus);
-	if (base_cpuset_equal(&z->both, &z->want) && z->mem == s->mem &&
-	    record_ahead(d, s, z, err))
+	if (only_adds(s, z) && record_ahead(d, s, z, err))
 		return -1;
 	/* Only cores leaving: the cpuset stays as it is.  Rewriting it with
 	 * its own value is not free: the kernel resets the affinity of every
@@ -481,9 +485,8 @@ static enum rfd_op_rc resize_run(struct rfd *d, struct rfd_op *op, struct rfd_su
 		if (base_cpuset_equal(&z->want, &s->cpus))
 			goto mem;
 		if (s->kind != RF_KIND_LIBOS) {
-			if (cores_linux(d, s, &z->want, &z->ro, &op->err))
+			if (cores_linux(d, s, z, &op->err))
 				return RFD_OP_DONE;
-			cores_apply(d, s, z);
 			goto mem;
 		}
 		if (cores_publish(d, s, z, op, &op->err))
@@ -498,8 +501,7 @@ static enum rfd_op_rc resize_run(struct rfd *d, struct rfd_op *op, struct rfd_su
 			return RFD_OP_WAIT;
 		if (cores_finish(d, s, z, ack, &op->err))
 			return RFD_OP_DONE;
-		if (!z->ahead)
-			cores_apply(d, s, z);
+		cores_apply(d, s, z);
 	mem:
 		op->state = RZ_MEM;
 		op->tick_ns = 0;

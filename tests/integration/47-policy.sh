@@ -157,7 +157,7 @@ expect_ok rfm policy kv --priority latency --lt 50 --ut 100 --window 20
 wait_moves 3 $((n + 2)) "lb's core back"
 wait_eq 2 "lb resumed" "1 running" subos lb .ncores .state
 b0=$(subos lb '.cores_detail[0].busy_ns')
-wait_until 2 "lb to work again" test "$(subos lb '.cores_detail[0].busy_ns')" -gt "$b0"
+wait_until 10 "lb to work again" test "$(subos lb '.cores_detail[0].busy_ns')" -gt "$b0"
 # paused, then destroyed: it thaws and librf's parked core shuts it down
 expect_ok rfm policy kv --priority latency --lt 0.001 --ut 0.002 --window 20
 wait_moves 3 $((n + 3)) "lb's core for kv again"

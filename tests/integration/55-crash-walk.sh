@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # 55-crash-walk.sh - rfd may die at any step and nothing is lost or leaked.
 #
-# A scenario (create a libos subOS and add a core to it and take it back,
-# create a linux subOS, resize memory, create
+# A scenario (add a core to a linux subOS and to a libos one and take
+# them back, create a linux subOS, resize memory, create
 # and close a channel, destroy both) runs against the fault-injection build
 # of rfd (build/tests/rfd-faults, src/rfd/fault.h), which SIGKILLs itself
 # at its Nth journal fault point: just before or just after a journal
@@ -31,6 +31,11 @@ ARGS=(--host-cores "" --deadline-ms 2000 --journal-max 2K --mem 512M)
 
 # scenario: the steps, until one fails (rfd died under it).
 scenario() {
+	# a core added to a linux subOS and taken back (its cpuset is the change)
+	rfm create x --kind linux --cpus 1 --mem 64M -- /bin/sleep 1000 || return 0
+	rfm resize x --cpus 0-1 || return 0
+	rfm resize x --cpus 1 || return 0
+	rfm destroy x || return 0
 	if $libos; then
 		rfm create h --kind libos --cpus 0 --mem 128M -- "$ROOT/build/rfhello" || return 0
 		rfm resize h --cpus 0-1 || return 0 # a core add: its record goes first
