@@ -88,6 +88,10 @@ bool rfd_enforce_can_pause(const struct rfd_enforcer *e);
 int rfd_enforce_pause(struct rfd_enforcer *e, const char *name);
 int rfd_enforce_resume(struct rfd_enforcer *e, const char *name, const struct base_cpuset *cpus);
 int rfd_enforce_thaw(struct rfd_enforcer *e, const char *name);
+/* What the host holds of a subOS: its cpuset's cores into cpus, and 1 if
+ * its tasks are frozen (or freezing), 0 if not; -errno (-EOPNOTSUPP where
+ * nothing can pause). */
+int rfd_enforce_inspect(struct rfd_enforcer *e, const char *name, struct base_cpuset *cpus);
 
 /* What is enforced, for people (rfm info). */
 void rfd_enforce_describe(const struct rfd_enforcer *e, char *buf, size_t len);

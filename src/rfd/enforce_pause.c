@@ -119,3 +119,19 @@ int rfd_enforce_thaw(struct rfd_enforcer *e, const char *name)
 	dirs(e, name, cpu, frz, sizeof(cpu));
 	return rfd_cg_write(frz, "freezer.state", "THAWED");
 }
+
+int rfd_enforce_inspect(struct rfd_enforcer *e, const char *name, struct base_cpuset *cpus)
+{
+	char cpu[PATH_MAX], frz[PATH_MAX], buf[4096];
+	int rc;
+	if (!rfd_enforce_can_pause(e))
+		return -EOPNOTSUPP;
+	dirs(e, name, cpu, frz, sizeof(cpu));
+	if ((rc = rfd_cg_read(cpu, "cpuset.cpus", buf, sizeof(buf))))
+		return rc;
+	if (base_cpuset_parse(cpus, buf) < 0)
+		return -EINVAL;
+	if ((rc = rfd_cg_read(frz, "freezer.state", buf, sizeof(buf))))
+		return rc;
+	return strncmp(buf, "THAWED", 6) != 0; /* FROZEN, or FREEZING */
+}

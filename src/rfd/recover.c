@@ -388,6 +388,7 @@ int rfd_recover(struct rfd *d)
 		if (!e->exited && still_ours(d, e, s->pid)) {
 			s->life = RF_LIFE_RUNNING;
 			claim(d, s);
+			rfd_reconcile_cores(d, s);
 			rfd_libos_adopt_regions(d, s, e->create);
 			rfd_journal_subos(d, "adopt", s, NULL);
 			rfd_log("adopted subOS %s (pid %d)", s->name, (int)s->pid);
