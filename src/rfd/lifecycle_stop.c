@@ -68,9 +68,12 @@ enum rfd_op_rc rfd_lc_stop_step(struct rfd *d, struct rfd_op *op)
 			op->how = RFD_STOP_KILLED;
 		/* fall through */
 	case RFD_STOP_KILL:
-		/* a frozen task ignores even SIGKILL: thawed whatever rfd's
-		 * table says of its cores (a pause or resume cut short) */
-		rfd_enforce_thaw(&d->enf, s->name);
+		/* A frozen task ignores even SIGKILL: thawed whatever rfd's
+		 * table says of its cores (a pause or resume cut short); a
+		 * write that changes nothing costs less than a stop that
+		 * cannot end. */
+		if (rfd_enforce_thaw(&d->enf, s->name) && base_cpuset_empty(&s->cpus))
+			rfd_log("subOS %s: cannot thaw it to stop it", s->name);
 		if (s->pid > 0)
 			kill(s->pid, SIGKILL); /* also ends everything in its PID namespace */
 		op->state = RFD_STOP_GONE;
@@ -110,14 +113,13 @@ static enum rfd_op_rc destroy_begin(struct rfd *d, struct rfd_op *op)
 	}
 	rfd_journal_subos_intent(d, "destroying", s);
 	rfd_unwatch_subos(d, s);
-	/* Paused (no core): its tasks must run to stop, even where they wait
-	 * (the instance's cpuset, enforce.h), since a frozen task ignores even
-	 * SIGKILL.  Thawed whatever the table says: a write that changes
-	 * nothing costs less than a destroy that cannot end. */
+	if (s->kind != RF_KIND_LIBOS || !s->desc)
+		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, DS_STOPPED); /* thaws */
+	/* Asked to shut down, a paused subOS's parked cores must run (even
+	 * where they wait, the instance's cpuset, enforce.h): thawed whatever
+	 * the table says, as the kill step does. */
 	if (rfd_enforce_thaw(&d->enf, s->name) && base_cpuset_empty(&s->cpus))
 		rfd_log("subOS %s: cannot thaw it to stop it", s->name);
-	if (s->kind != RF_KIND_LIBOS || !s->desc)
-		return rfd_lc_stop_start(d, op, RFD_STOP_KILL, DS_STOPPED);
 	rfd_desc_begin(s);
 	s->desc->shutdown = 1;
 	rfd_desc_end(s, RF_CMD_SHUTDOWN);

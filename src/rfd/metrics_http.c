@@ -19,7 +19,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +42,6 @@ struct mconn {
 /* The listener itself is d->metrics_fd (rfd_fork closes it in children). */
 static struct {
 	uint64_t serial;
-	bool slots_set;    /* conn[].fd are -1 or open (zero-initialized: 0) */
 	struct mconn conn[RFD_METRICS_CONNS];
 } m;
 
@@ -103,7 +101,6 @@ int rfd_metrics_listen(struct rfd *d, const char *spec)
 	int one = 1;
 	for (int i = 0; i < RFD_METRICS_CONNS; i++)
 		m.conn[i].fd = -1;
-	m.slots_set = true;
 	if (parse_spec(spec, &ss, &len) < 0) {
 		fprintf(stderr, "rfd: --metrics %s: not PORT, ADDR:PORT or [ADDR]:PORT\n", spec);
 		return -1;
@@ -270,12 +267,13 @@ void rfd_metrics_event(struct rfd *d, uint32_t val, uint32_t events)
 
 void rfd_metrics_close(struct rfd *d)
 {
-	/* without --metrics the slots were never set: their fd 0 is rfd's stdin */
-	for (int i = 0; i < RFD_METRICS_CONNS && m.slots_set; i++)
+	/* Connections come only through a listener.  Without one the slots
+	 * were never set: their zero would be rfd's stdin. */
+	if (d->metrics_fd < 0)
+		return;
+	for (int i = 0; i < RFD_METRICS_CONNS; i++)
 		conn_close(d, &m.conn[i]);
-	if (d->metrics_fd >= 0) {
-		rfd_unwatch_fd(d, d->metrics_fd);
-		close(d->metrics_fd);
-	}
+	rfd_unwatch_fd(d, d->metrics_fd);
+	close(d->metrics_fd);
 	d->metrics_fd = -1;
 }
